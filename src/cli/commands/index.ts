@@ -3,5 +3,9 @@
  * Each module default-exports a yargs CommandModule.
  */
 import type { CommandModule } from 'yargs';
+import report from './report.js';
+import trace from './trace.js';
+import simulate from './simulate.js';
+import arch from './arch.js';
 
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [report, trace, simulate, arch];

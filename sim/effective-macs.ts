@@ -1,0 +1,145 @@
+/**
+ * Effective MACs from concrete tensors: MACs whose activation and weight are both non-zero.
+ * Trace-driven engines reuse these (per-output receptive-field counts give per-PE work).
+ *
+ * Layouts (tfjs / TensorFlow): activations HWC (dense: C); weights HWIO = [kh, kw, Cin/groups, Cout]
+ * (dense: [Cin, Cout]). Output channel co belongs to group ⌊co / (Cout/groups)⌋, which is also
+ * tfjs's depthwise channel order (ci·multiplier + m). Padding contributes zeros.
+ *
+ * Both counts use integral images of the non-zero mask, one per stride phase, so a tap's count over
+ * all output positions is one O(1) box sum.
+ */
+import { spatial, gemmOf, type Layer } from './workload.js';
+
+/** Integral image of a lattice of counts: sum[i·(w+1) + j] = Σ value over rows < i, columns < j. */
+class LatticeIntegral {
+  readonly sum: Float64Array;
+  constructor(value: (i: number, j: number) => number, readonly h: number, readonly w: number) {
+    const w1 = w + 1;
+    this.sum = new Float64Array((h + 1) * w1);
+    for (let i = 0; i < h; i++) {
+      let row = 0;
+      for (let j = 0; j < w; j++) {
+        row += value(i, j);
+        this.sum[(i + 1) * w1 + j + 1] = this.sum[i * w1 + j + 1]! + row;
+      }
+    }
+  }
+  /** Sum over lattice rows [i0, i1) and columns [j0, j1), clipped to the lattice. */
+  box(i0: number, i1: number, j0: number, j1: number): number {
+    i0 = Math.max(0, i0);
+    j0 = Math.max(0, j0);
+    i1 = Math.min(this.h, i1);
+    j1 = Math.min(this.w, j1);
+    if (i1 <= i0 || j1 <= j0) return 0;
+    const w1 = this.w + 1;
+    return this.sum[i1 * w1 + j1]! - this.sum[i0 * w1 + j1]! - this.sum[i1 * w1 + j0]! + this.sum[i0 * w1 + j0]!;
+  }
+}
+
+/** The lattice (r0 + s·i) over [0, n): its length. */
+const latticeLen = (n: number, r0: number, s: number): number => (r0 < n ? Math.ceil((n - r0) / s) : 0);
+/** Split an offset into (phase in [0, s), lattice index). */
+const phaseOf = (y: number, s: number): [number, number] => {
+  const r = ((y % s) + s) % s;
+  return [r, (y - r) / s];
+};
+
+
+/**
+ * Count of non-zero inputs over all output positions for tap (ky, kx) of input channel `ci`:
+ * Σ_{oh,ow} [x(oh·sh + ky·dh − pt, ow·sw + kx·dw − pl, ci) ≠ 0].
+ */
+type TapCounter = (ci: number, ky: number, kx: number) => number;
+
+function tapCounter(l: Layer, act: ArrayLike<number>): TapCounter {
+  const { H, W, C, OH, OW } = spatial(l);
+  const [sh, sw] = l.stride;
+  const [dh, dw] = l.dilation;
+  const [pt, , pl] = l.padding;
+  const cache = new Map<number, LatticeIntegral>();
+  const lattice = (ci: number, r0: number, c0: number): LatticeIntegral => {
+    const key = (ci * sh + r0) * sw + c0;
+    let p = cache.get(key);
+    if (!p) {
+      p = new LatticeIntegral((i, j) => (act[((r0 + sh * i) * W + c0 + sw * j) * C + ci] !== 0 ? 1 : 0), latticeLen(H, r0, sh), latticeLen(W, c0, sw));
+      cache.set(key, p);
+    }
+    return p;
+  };
+  return (ci, ky, kx) => {
+    // Output (oh, ow) reads input (oh·sh + ky·dh − pt, ow·sw + kx·dw − pl): a strided box.
+    const [r0, i0] = phaseOf(ky * dh - pt, sh);
+    const [c0, j0] = phaseOf(kx * dw - pl, sw);
+    return lattice(ci, r0, c0).box(i0, i0 + OH, j0, j0 + OW);
+  };
+}
+
+/**
+ * Effective MACs of a layer for one frame. `weights` omitted ⇒ all weights non-zero.
+ */
+export function effectiveMacs(l: Layer, act: ArrayLike<number>, weights?: ArrayLike<number>): number {
+  const { C, OC } = spatial(l);
+  const { N, groups } = gemmOf(l);
+  const cin = C / groups;
+  const [kh, kw] = l.kernel;
+  const count = tapCounter(l, act);
+  let total = 0;
+  for (let g = 0; g < groups; g++)
+    for (let ky = 0; ky < kh; ky++)
+      for (let kx = 0; kx < kw; kx++)
+        for (let c = 0; c < cin; c++) {
+          const n = count(g * cin + c, ky, kx);
+          if (n === 0) continue;
+          if (!weights) {
+            total += n * N;
+            continue;
+          }
+          const base = ((ky * kw + kx) * cin + c) * OC;
+          let nzw = 0;
+          for (let o = g * N; o < (g + 1) * N; o++) if (weights[base + o] !== 0) nzw++;
+          total += n * nzw;
+        }
+  return total;
+}
+
+/**
+ * Non-zero inputs in each output's receptive field (all weights taken as non-zero), per group:
+ * result[(g·OH + oh)·OW + ow]. With dilation 1 each output is one box sum per channel group.
+ */
+export function receptiveFieldNonZeros(l: Layer, act: ArrayLike<number>): Int32Array {
+  const { H, W, C, OH, OW } = spatial(l);
+  const groups = l.groups;
+  const cin = C / groups;
+  const [kh, kw] = l.kernel;
+  const [sh, sw] = l.stride;
+  const [dh, dw] = l.dilation;
+  const [pt, , pl] = l.padding;
+  const out = new Int32Array(groups * OH * OW);
+  for (let g = 0; g < groups; g++) {
+    // Per-pixel count of non-zero channels in this group, then its integral image over the dilation lattice.
+    const nz = new Int32Array(H * W);
+    for (let p = 0; p < H * W; p++) {
+      let n = 0;
+      for (let c = g * cin; c < (g + 1) * cin; c++) if (act[p * C + c] !== 0) n++;
+      nz[p] = n;
+    }
+    const lattices = new Map<number, LatticeIntegral>();
+    const lattice = (r0: number, c0: number): LatticeIntegral => {
+      let it = lattices.get(r0 * dw + c0);
+      if (!it) {
+        it = new LatticeIntegral((i, j) => nz[(r0 + dh * i) * W + c0 + dw * j]!, latticeLen(H, r0, dh), latticeLen(W, c0, dw));
+        lattices.set(r0 * dw + c0, it);
+      }
+      return it;
+    };
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        // The receptive field is a kh×kw box on the dilation lattice that holds its top-left tap.
+        const [r0, i0] = phaseOf(oh * sh - pt, dh);
+        const [c0, j0] = phaseOf(ow * sw - pl, dw);
+        out[(g * OH + oh) * OW + ow] = lattice(r0, c0).box(i0, i0 + kh, j0, j0 + kw);
+      }
+  }
+  return out;
+}

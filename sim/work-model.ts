@@ -1,0 +1,83 @@
+/**
+ * Work models: how long each fold of a layer runs. The dataflow mapping fixes which operand
+ * streams in time; the work model says how many of those time steps the fold actually needs.
+ *
+ * - dense: every fold streams all T steps (SCALE-Sim).
+ * - statistical: uniform random zeros at given densities (like Sparseloop's uniform model); the
+ *   fold extent is the expected number of steps that carry work.
+ * - trace-driven (later): real per-frame non-zero counts over the fold's tile; extent = its
+ *   slowest row. Such a model implements the same interface.
+ */
+import type { Gemm } from './workload.js';
+
+/** How zeros of an operand can shorten the temporal dimension of a fold. */
+export type TemporalSkip =
+  | 'element' // each time step is one element per PE row: a zero is a step saved (os)
+  | 'vector' // each time step is a vector across the used rows: skipped only if all of it is zero (ws/is)
+  | 'none'; // the operand is stationary: its zeros can be gated, never skipped
+
+/** One fold: a tile of the Sr×Sc spatial extent of one group's GEMM. */
+export interface FoldTile {
+  group: number;
+  rowStart: number;
+  rows: number;
+  colStart: number;
+  cols: number;
+}
+
+/** The mapped layer a work model sees. */
+export interface MappedGemm {
+  gemm: Gemm;
+  dataflow: 'os' | 'ws' | 'is';
+  Sr: number;
+  Sc: number;
+  T: number;
+  skip: { ifmap: TemporalSkip; filter: TemporalSkip };
+}
+
+export interface FoldWork {
+  /** Time steps the fold streams (≤ T); 0 means the fold is skipped entirely. */
+  extent: number;
+  /** MAC slots stepped through (rows·cols·extent for uniform work). */
+  issued: number;
+  /** MACs with both operands non-zero. */
+  effective: number;
+}
+
+export interface WorkModel {
+  readonly name: string;
+  fold(m: MappedGemm, tile: FoldTile): FoldWork;
+}
+
+export const denseWork: WorkModel = {
+  name: 'dense',
+  fold(m, t) {
+    const n = t.rows * t.cols * m.T;
+    return { extent: m.T, issued: n, effective: n };
+  },
+};
+
+export interface StatisticalWorkOptions {
+  /** Fraction of non-zero activations (or, in delta mode, non-zero deltas). */
+  actDensity: number;
+  /** Fraction of non-zero weights. */
+  weightDensity: number;
+  skipZeroActivations: boolean;
+  skipZeroWeights: boolean;
+}
+
+/** Uniform random zeros (Sparseloop-style expected values). */
+export function statisticalWork(o: StatisticalWorkOptions): WorkModel {
+  const keep = (skip: TemporalSkip, enabled: boolean, d: number, rows: number): number =>
+    !enabled || skip === 'none' ? 1 : skip === 'element' ? d : 1 - (1 - d) ** rows;
+  return {
+    name: 'statistical',
+    fold(m, t) {
+      const p =
+        keep(m.skip.ifmap, o.skipZeroActivations, o.actDensity, t.rows) * keep(m.skip.filter, o.skipZeroWeights, o.weightDensity, t.rows);
+      const extent = Math.ceil(m.T * p - 1e-9);
+      const slots = t.rows * t.cols * m.T;
+      return { extent, issued: slots * p, effective: slots * o.actDensity * o.weightDensity };
+    },
+  };
+}

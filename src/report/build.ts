@@ -1,0 +1,76 @@
+/**
+ * buildReport: a run directory in, `report.html` and `charts/*.png` out, drawing whatever the
+ * directory's data allows (a run without frames gets no per-frame chart, a run without a sweep
+ * no sweep plots). Both outputs are written atomically.
+ */
+import { writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { writeDirAtomic, writeFileAtomic } from '../../traces/atomic.js';
+import { energyBreakdownChart, frameLatencyChart, paretoChart, sparsityChart, sweepChart } from './charts.js';
+import {
+  energyBreakdown, findClockMHz, frameLatency, layerSparsity, layerTable, loadRun, paretoPoints, sweepSeries,
+  type CsvTable, type DisplayTable, type RunData,
+} from './data.js';
+import { asNumber, formatNumber } from './format.js';
+import { renderReport, type ReportChart } from './html.js';
+
+/** Sweeps larger than this are shown in part in the HTML (the CSV has them all). */
+const MAX_SWEEP_ROWS = 500;
+
+export interface BuiltReport { reportPath: string; charts: string[] }
+
+/** Every chart the run's data supports, in report order. */
+export function chartsFor(run: RunData): ReportChart[] {
+  const charts: ReportChart[] = [];
+  const add = (file: string, title: string, png: Buffer | undefined) => { if (png) charts.push({ file, title, png }); };
+  if (run.layers) {
+    const lat = frameLatency(run.layers, findClockMHz(run.summary, run.run));
+    add('frame-latency.png', 'Latency per frame, per mode', lat && frameLatencyChart(lat.series, lat.unit));
+    const energy = energyBreakdown(run.layers);
+    add('energy-breakdown.png', 'Energy per frame by component, per mode', energy && energyBreakdownChart(energy));
+    const sp = layerSparsity(run.layers);
+    add('layer-sparsity.png', 'Spatial vs temporal sparsity per layer', sp && sparsityChart(sp));
+  }
+  if (run.sweep) {
+    for (const s of sweepSeries(run.sweep)) {
+      add(`sweep-${s.parameter.replace(/[^\w.-]+/g, '_')}.png`, `Gain over dense vs ${s.parameter}`, sweepChart(s));
+    }
+    const pts = paretoPoints(run.sweep);
+    add('pareto.png', 'Latency–energy Pareto front over the sweep', pts && paretoChart(pts));
+  }
+  return charts;
+}
+
+function sweepTable(t: CsvTable): DisplayTable {
+  const shown = t.rows.slice(0, MAX_SWEEP_ROWS);
+  return {
+    columns: t.columns,
+    rows: shown.map((r) => t.columns.map((c) => {
+      const n = asNumber(r[c]);
+      return n === undefined ? { text: r[c] ?? '' } : { text: formatNumber(c, n), numeric: true };
+    })),
+    ...(t.rows.length > shown.length ? { note: `First ${shown.length} of ${t.rows.length} points; sweep.csv has them all.` } : {}),
+  };
+}
+
+/** Build `runDir/report.html` (and `runDir/charts/`) from what the run directory holds. */
+export async function buildReport(runDir: string): Promise<BuiltReport> {
+  const run = loadRun(runDir);
+  const charts = chartsFor(run);
+  const chartsDir = join(runDir, 'charts');
+  // Rewritten whole, so charts a previous build drew from data since removed do not linger.
+  await writeDirAtomic(chartsDir, (tmp) => {
+    for (const c of charts) writeFileSync(join(tmp, c.file), c.png);
+  });
+  const html = renderReport({
+    title: `deltasim report: ${basename(resolve(runDir))}`,
+    run: run.run,
+    summary: run.summary,
+    ...(run.layers ? { layers: layerTable(run.layers, formatNumber) } : {}),
+    ...(run.sweep ? { sweep: sweepTable(run.sweep) } : {}),
+    charts,
+  });
+  const reportPath = join(runDir, 'report.html');
+  writeFileAtomic(reportPath, html);
+  return { reportPath, charts: charts.map((c) => join(chartsDir, c.file)) };
+}

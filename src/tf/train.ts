@@ -1,0 +1,208 @@
+/**
+ * The training loop over a ClipDataset, following the authors' recipe: SGD with momentum 0.9,
+ * lr_i = lr / (1 + decay · i) over the global iteration i (Keras' time-based decay), and phases that
+ * change the sparsity weight and the clip length (by default 8-frame clips with sp_rate 1e-4, then
+ * 2-frame clips with sp_rate 1e-6). Loss = cross-entropy of the clip prediction (mean of the per-frame
+ * softmax) + every activation layer's penalty. Seeded: shuffling and window offsets use their own PRNG.
+ * The CLI drives progress bars through the callbacks and only adds argument parsing.
+ */
+import { tf } from './backend.js';
+import { InputError } from '../../traces/errors.js';
+import { Rng } from '../video/prng.js';
+import type { ClipDataset } from '../video/types.js';
+import { activationLayers, setSpRate } from './models.js';
+import { saveModel, type ModelMeta } from './persist.js';
+import { ActivityTally, clipBatch, evaluate, frameShapeOf, type Evaluation } from './evaluate.js';
+
+export interface Phase {
+  epochs: number;
+  /** Frames per training clip (a seeded window of each dataset clip). */
+  clipLength: number;
+  spRate: number;
+}
+
+export interface TrainOptions {
+  phases: Phase[];
+  batchSize: number;
+  learningRate: number;
+  /** lr / (1 + decay · iteration). */
+  decay: number;
+  momentum: number;
+  seed: number;
+  /** Evaluated after every epoch when given (accuracy and sparsity in the epoch summary). */
+  validation?: ClipDataset;
+  /** Save to `dir` every `every` epochs and at the end. */
+  checkpoint?: { dir: string; every: number; meta: ModelMeta };
+  onBatch?: (p: BatchProgress) => void;
+  onEpoch?: (e: EpochSummary) => void;
+}
+
+export const DEFAULT_PHASES: Phase[] = [
+  { epochs: 10, clipLength: 8, spRate: 1e-4 },
+  { epochs: 5, clipLength: 2, spRate: 1e-6 },
+];
+
+export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'seed'> = {
+  phases: DEFAULT_PHASES,
+  batchSize: 8,
+  learningRate: 0.01,
+  decay: 1e-4,
+  momentum: 0.9,
+};
+
+export interface BatchProgress {
+  phase: number;
+  epoch: number;
+  /** Epochs of all phases so far (0-based) and in total, for an overall bar. */
+  globalEpoch: number;
+  totalEpochs: number;
+  batch: number;
+  batches: number;
+  iteration: number;
+  learningRate: number;
+  /** Total, cross-entropy and penalty of this batch. */
+  loss: number;
+  crossEntropy: number;
+  penalty: number;
+  /** Running over the epoch so far. */
+  accuracy: number;
+  /** Running temporal sparsity of the activation layers over the epoch (zero deltas / deltas). */
+  temporalSparsity: number;
+  spatialSparsity: number;
+  framesPerSecond: number;
+}
+
+export interface EpochSummary {
+  phase: number;
+  epoch: number;
+  globalEpoch: number;
+  /** Means over the epoch's batches. */
+  loss: number;
+  crossEntropy: number;
+  accuracy: number;
+  temporalSparsity: number;
+  spatialSparsity: number;
+  operationSparsity: number;
+  framesPerSecond: number;
+  validation?: Evaluation;
+}
+
+export interface TrainResult {
+  epochs: EpochSummary[];
+  iterations: number;
+}
+
+function checkOptions(o: TrainOptions, data: ClipDataset): void {
+  const bad = (what: string) => { throw new InputError(`training: ${what}`); };
+  if (o.phases.length === 0) bad('at least one phase is needed');
+  o.phases.forEach((p, i) => {
+    if (!(Number.isInteger(p.epochs) && p.epochs >= 0)) bad(`phase ${i + 1}: epochs must be an integer >= 0`);
+    if (!(Number.isInteger(p.clipLength) && p.clipLength >= 1)) bad(`phase ${i + 1}: clip length must be an integer >= 1`);
+    if (!(p.spRate >= 0)) bad(`phase ${i + 1}: sp_rate must be >= 0`);
+  });
+  if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) bad('batch size must be an integer >= 1');
+  if (!(o.learningRate > 0)) bad('learning rate must be > 0');
+  if (!(o.decay >= 0)) bad('decay must be >= 0');
+  if (!(o.momentum >= 0 && o.momentum < 1)) bad('momentum must be in [0, 1)');
+  if (data.size === 0) bad('the dataset is empty');
+  if (o.checkpoint && !(Number.isInteger(o.checkpoint.every) && o.checkpoint.every >= 1)) bad('checkpoint interval must be an integer >= 1');
+}
+
+/** Fisher–Yates with the run's PRNG. */
+function shuffled(n: number, rng: Rng): number[] {
+  const a = [...Array(n).keys()];
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/** Cross-entropy of clip probabilities p (batch, classes) against integer labels. */
+function crossEntropy(p: tf.Tensor, labels: number[]): tf.Scalar {
+  const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), p.shape[1]!);
+  return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.log(tf.add(p, 1e-7))), -1))) as tf.Scalar;
+}
+
+export async function train(model: tf.LayersModel, data: ClipDataset, options: TrainOptions): Promise<TrainResult> {
+  checkOptions(options, data);
+  const { phases, batchSize, learningRate, decay, momentum, seed } = options;
+  const frameShape = frameShapeOf(model);
+  const classes = (model.outputs[0]!.shape as number[])[1]!;
+  if (data.classes.length !== classes) {
+    throw new InputError(`the dataset has ${data.classes.length} classes, the model predicts ${classes}`);
+  }
+  const layers = activationLayers(model);
+  const optimizer = tf.train.momentum(learningRate, momentum);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const rng = new Rng(seed, 0x7472, 0x6169);
+  const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
+  const batches = Math.ceil(data.size / batchSize);
+  const epochs: EpochSummary[] = [];
+  let iteration = 0;
+  let globalEpoch = 0;
+
+  for (const [phaseIndex, phase] of phases.entries()) {
+    setSpRate(model, phase.spRate);
+    for (let epoch = 0; epoch < phase.epochs; epoch++, globalEpoch++) {
+      const order = shuffled(data.size, rng);
+      const tally = new ActivityTally(layers);
+      let lossSum = 0, ceSum = 0, correct = 0, seen = 0, frames = 0, seconds = 0;
+      for (let b = 0; b < batches; b++) {
+        const ids = order.slice(b * batchSize, (b + 1) * batchSize);
+        const clips = await Promise.all(ids.map((i) => data.get(i)));
+        for (const c of clips) if (c.label < 0 || c.label >= classes) throw new InputError(`clip ${c.source} has no usable label (${c.label})`);
+        const offsets = clips.map((c) => rng.int(Math.max(c.t - phase.clipLength, 0) + 1));
+        const batch = clipBatch(clips, frameShape, phase.clipLength, offsets);
+        const lr = learningRate / (1 + decay * iteration);
+        optimizer.setLearningRate(lr);
+        const started = performance.now();
+        let ce: tf.Scalar | undefined, hits: tf.Scalar | undefined;
+        const total = optimizer.minimize(() => {
+          const p = model.apply(batch.x, { training: true }) as tf.Tensor;
+          ce = tf.keep(crossEntropy(p, batch.labels));
+          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(p, -1), tf.tensor1d(batch.labels, 'int32')), 'float32')) as tf.Scalar);
+          return tf.addN([ce, ...model.calculateLosses()]) as tf.Scalar;
+        }, true, vars)!;
+        const counts = tf.stack(layers.map((l) => l.lastActivityCounts()!));
+        const [lossV, ceV, hitsV] = [(await total.data())[0]!, (await ce!.data())[0]!, (await hits!.data())[0]!];
+        tally.add((await counts.array()) as number[][]);
+        seconds += (performance.now() - started) / 1000;
+        tf.dispose([total, ce!, hits!, counts, batch.x]);
+        if (!Number.isFinite(lossV)) throw new Error(`training diverged at iteration ${iteration} (loss ${lossV}); lower the learning rate`);
+        iteration++;
+        lossSum += lossV; ceSum += ceV; correct += hitsV; seen += clips.length; frames += batch.frames;
+        const s = tally.summary();
+        options.onBatch?.({
+          phase: phaseIndex, epoch, globalEpoch, totalEpochs, batch: b, batches, iteration, learningRate: lr,
+          loss: lossV, crossEntropy: ceV, penalty: lossV - ceV, accuracy: correct / seen,
+          temporalSparsity: s.temporalSparsity, spatialSparsity: s.spatialSparsity, framesPerSecond: frames / seconds,
+        });
+      }
+      const s = tally.summary();
+      const summary: EpochSummary = {
+        phase: phaseIndex, epoch, globalEpoch, loss: lossSum / batches, crossEntropy: ceSum / batches, accuracy: correct / seen,
+        temporalSparsity: s.temporalSparsity, spatialSparsity: s.spatialSparsity, operationSparsity: s.operationSparsity,
+        framesPerSecond: frames / seconds,
+        ...(options.validation ? { validation: await evaluate(model, options.validation, { batchSize }) } : {}),
+      };
+      epochs.push(summary);
+      options.onEpoch?.(summary);
+      const cp = options.checkpoint;
+      if (cp && (globalEpoch + 1) % cp.every === 0 && globalEpoch + 1 < totalEpochs) await saveCheckpoint(model, cp, options, epochs);
+    }
+  }
+  if (options.checkpoint) await saveCheckpoint(model, options.checkpoint, options, epochs);
+  return { epochs, iterations: iteration };
+}
+
+/** meta.json's training record: the arguments and per-epoch results, without timings (same seed ⇒ same bytes). */
+async function saveCheckpoint(model: tf.LayersModel, cp: NonNullable<TrainOptions['checkpoint']>, o: TrainOptions, epochs: EpochSummary[]): Promise<void> {
+  const training = {
+    ...cp.meta.training,
+    phases: o.phases, batchSize: o.batchSize, learningRate: o.learningRate, decay: o.decay, momentum: o.momentum, seed: o.seed,
+    epochsDone: epochs.length,
+    history: epochs.map(({ framesPerSecond: _fps, validation, ...e }) => ({ ...e, ...(validation ? { validation } : {}) })),
+  };
+  await saveModel(cp.dir, model, { ...cp.meta, training });
+}

@@ -1,0 +1,134 @@
+/**
+ * Property tests: more PEs, more bandwidth or more SRAM never make a result worse.
+ *
+ * Physically motivated exceptions (stated, and bounded instead of forbidden):
+ * - A bigger array has a longer fill/drain skew (rows + cols per fold). When a layer does not fill
+ *   the extra PEs, each fold gets slower by that skew: cycles may rise, by at most
+ *   folds(bigger) · Δ(fill/drain). Folds never increase.
+ * - Bigger SRAMs cost more per access (Horowitz: 8 KB 10 pJ vs 1 MB 100 pJ per 64 b) and leak more,
+ *   and more PEs leak more: total energy may rise with size. With a flat per-access table and no
+ *   leakage it never does, and DRAM bytes / DRAM energy never rise.
+ */
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  computeLayer, DATAFLOWS, denseWork, loadHwModel, loadModel, simulate, statisticalWork, withSystolic,
+  type Dataflow, type HwModel, type Model, type SystolicSpec, type WorkModel,
+} from '../../sim/index.js';
+
+const base = loadHwModel('delta-32x32') as HwModel & SystolicSpec;
+const models: Model[] = ['tiny', 'mobilenet-64', 'alexnet'].map(loadModel);
+const flatEnergy = (hw: HwModel & SystolicSpec): HwModel & SystolicSpec => ({
+  ...hw,
+  energyTable: {
+    ...hw.energyTable,
+    sramPerByte: [{ kiB: 1, pJ: 2, source: 'test' }],
+    leakage: { sramPerKiB: { uW: 0, source: 'test' }, perPE: { uW: 0, source: 'test' } },
+  },
+});
+
+const gemmArb = fc.record({
+  M: fc.integer({ min: 1, max: 3000 }),
+  K: fc.integer({ min: 1, max: 3000 }),
+  N: fc.integer({ min: 1, max: 600 }),
+  groups: fc.integer({ min: 1, max: 3 }),
+});
+const dfArb = fc.constantFrom<Dataflow>('os', 'ws', 'is');
+const workArb = fc.oneof(
+  fc.constant<WorkModel>(denseWork),
+  fc.record({ a: fc.double({ min: 0, max: 1, noNaN: true }), w: fc.double({ min: 0, max: 1, noNaN: true }), sa: fc.boolean(), sw: fc.boolean() })
+    .map(({ a, w, sa, sw }) => statisticalWork({ actDensity: a, weightDensity: w, skipZeroActivations: sa, skipZeroWeights: sw })),
+);
+const modeArb = fc.constantFrom('dense', 'sparse', 'delta' as const);
+const OPTS = { seed: 4242, numRuns: 200 };
+
+describe('more resources never make a result worse', () => {
+  it('more rows/cols: folds never increase; cycles rise at most by the extra fill/drain skew (os/ws/is, dense and sparse work)', () => {
+    fc.assert(
+      fc.property(gemmArb, dfArb, workArb, fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 64 }), fc.nat(64), fc.nat(64), (g, df, work, r, c, dr, dc) => {
+        const small = computeLayer(g, { rows: r, cols: c, dataflow: df }, work);
+        const big = computeLayer(g, { rows: r + dr, cols: c + dc, dataflow: df }, work);
+        expect(big.folds).to.be.at.most(small.folds);
+        const skew = DATAFLOWS[df].fillDrain(r + dr, c + dc) - DATAFLOWS[df].fillDrain(r, c);
+        expect(big.computeCycles).to.be.at.most(small.computeCycles + big.foldsRun * skew);
+        if (skew === 0) expect(big.computeCycles).to.equal(small.computeCycles);
+      }),
+      OPTS,
+    );
+  });
+  it('the skew exception is real: a 10-row GEMM is slower on 11 rows than on 10', () => {
+    const g = { M: 10, K: 100, N: 10, groups: 1 };
+    expect(computeLayer(g, { rows: 11, cols: 10, dataflow: 'os' }, denseWork).computeCycles).to.equal(
+      computeLayer(g, { rows: 10, cols: 10, dataflow: 'os' }, denseWork).computeCycles + 1,
+    );
+  });
+  it('more DRAM bandwidth: stall cycles, cycles, latency and energy never rise', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...models), modeArb, fc.double({ min: 0.1, max: 50, noNaN: true }), fc.double({ min: 1, max: 10, noNaN: true }), (m, mode, bw, k) => {
+        const run = (gbps: number) => simulate(m, withSystolic(base, { memories: { ...base.memories, dramGBps: gbps } }), { mode }).modes[0]!;
+        const lo = run(bw);
+        const hi = run(bw * k);
+        expect(hi.stallCycles).to.be.at.most(lo.stallCycles);
+        expect(hi.cycles).to.be.at.most(lo.cycles);
+        expect(hi.latencyMs).to.be.at.most(lo.latencyMs);
+        expect(hi.energy.totalPJ).to.be.at.most(lo.energy.totalPJ * (1 + 1e-12));
+      }),
+      { ...OPTS, numRuns: 60 },
+    );
+  });
+  it('more SRAM (any buffer): DRAM bytes, stalls, cycles never rise; energy never rises with a flat per-access table', () => {
+    const bufArb = fc.constantFrom('ifmapKiB', 'filterKiB', 'ofmapKiB', 'stateKiB' as const);
+    fc.assert(
+      fc.property(fc.constantFrom(...models), modeArb, bufArb, fc.integer({ min: 0, max: 4096 }), fc.integer({ min: 0, max: 4096 }), (m, mode, buf, kib, extra) => {
+        const hw = (v: number) => flatEnergy(withSystolic(base, { memories: { ...base.memories, [buf]: v } }));
+        const lo = simulate(m, hw(kib), { mode }).modes[0]!;
+        const hi = simulate(m, hw(kib + extra), { mode }).modes[0]!;
+        expect(hi.dramBytes).to.be.at.most(lo.dramBytes);
+        expect(hi.stallCycles).to.be.at.most(lo.stallCycles);
+        expect(hi.cycles).to.be.at.most(lo.cycles);
+        expect(hi.energy.dramPJ).to.be.at.most(lo.energy.dramPJ);
+        expect(hi.energy.totalPJ).to.be.at.most(lo.energy.totalPJ * (1 + 1e-12));
+      }),
+      { ...OPTS, numRuns: 80 },
+    );
+  });
+});
+
+describe('limits', () => {
+  const tiny = loadModel('tiny');
+  it('sparse mode at density 1 equals dense cycles', () => {
+    const zs = loadHwModel('zero-skip-32x32');
+    const r = simulate(tiny, zs, { mode: 'all', actDensity: 1, weightDensity: 1 });
+    expect(r.modes[1]!.cycles).to.equal(r.modes[0]!.cycles);
+    expect(r.modes[1]!.energy.totalPJ).to.be.closeTo(r.modes[0]!.energy.totalPJ, 1e-6);
+  });
+  it('gating saves energy, not cycles; skipping saves both', () => {
+    const gate = withSystolic(loadHwModel('dense-32x32') as HwModel & SystolicSpec, { gateZeroOperands: true });
+    const g = simulate(tiny, gate, { mode: 'all', actDensity: 0.3 });
+    expect(g.modes[1]!.cycles).to.equal(g.modes[0]!.cycles);
+    expect(g.modes[1]!.energy.computePJ).to.be.below(g.modes[0]!.energy.computePJ);
+    const s = simulate(tiny, loadHwModel('zero-skip-32x32'), { mode: 'all', actDensity: 0.3 });
+    expect(s.modes[1]!.computeCycles).to.be.below(s.modes[0]!.computeCycles);
+    expect(s.modes[1]!.energy.computePJ).to.be.below(s.modes[0]!.energy.computePJ);
+  });
+  it('zero deltas (identical frames) ⇒ no MACs, no compute folds, only overheads', () => {
+    const r = simulate(tiny, base, { mode: 'delta', deltaDensity: 0 });
+    const d = r.modes[0]!;
+    expect(d.effectiveMacs).to.equal(0);
+    expect(d.computeCycles).to.equal(0);
+    expect(r.layers.every((l) => l.foldsRun === 0 && l.actions.neuronUpdates === 0)).to.equal(true);
+    expect(d.energy.totalPJ).to.be.greaterThan(0); // previous-level reads, frame input from DRAM, leakage
+  });
+  it('delta work grows with the delta density', () => {
+    const at = (d: number) => simulate(tiny, base, { mode: 'delta', deltaDensity: d }).modes[0]!;
+    expect(at(0.05).cycles).to.be.below(at(0.5).cycles);
+    expect(at(0.05).energy.totalPJ).to.be.below(at(0.5).energy.totalPJ);
+  });
+  it("the paper's warning: ResNet-50 delta state spills from 1 MiB of SRAM and DRAM traffic rises several-fold", () => {
+    const r = simulate(loadModel('resnet50'), base, { mode: 'all' });
+    const dense = r.modes.find((s) => s.mode === 'dense')!;
+    const delta = r.modes.find((s) => s.mode === 'delta')!;
+    expect(delta.footprint.stateSpill).to.be.greaterThan(0.9);
+    expect(delta.dramBytes / dense.dramBytes).to.be.greaterThan(3);
+  });
+});

@@ -1,0 +1,96 @@
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend } from '../../src/tf/backend.js';
+import { activationLayers, buildModel, type Variant } from '../../src/tf/models.js';
+import { evaluate } from '../../src/tf/evaluate.js';
+import { train, type BatchProgress, type TrainOptions } from '../../src/tf/train.js';
+import { InputError } from '../../traces/errors.js';
+import type { Clip, ClipDataset } from '../../src/video/types.js';
+
+/** A tiny labelled ClipDataset: a bright square sliding left (class 0) or right (class 1) over a dark, static background. */
+function slidingSquares(size: number, n: number, t = 8, side = 16): ClipDataset {
+  const get = async (index: number): Promise<Clip> => {
+    const label = index % 2;
+    const frames = new Float32Array(t * side * side);
+    const y0 = (index * 5) % (side - 4);
+    const x0 = 2 + ((index * 3) % (side - 4 - t));
+    for (let f = 0; f < t; f++) {
+      const x = label === 1 ? x0 + f : x0 + t - 1 - f;
+      for (let y = y0; y < y0 + 4; y++) for (let xx = x; xx < x + 4 && xx < side; xx++) frames[(f * side + y) * side + xx] = 1;
+    }
+    return { frames, t, h: side, w: side, c: 1, label, source: `test:squares#${index}`, firstFrame: 0 };
+  };
+  return { classes: ['left', 'right'], size: Math.min(size, n), get };
+}
+
+const data = slidingSquares(32, 32);
+const model = (variant: Variant, spRate = 0) => buildModel({ net: 'plain', variant, classes: 2, frameShape: [16, 16, 1], seed: 3, spRate });
+const opts = (over: Partial<TrainOptions> = {}): TrainOptions => ({
+  phases: [{ epochs: 6, clipLength: 4, spRate: 0 }], batchSize: 8, learningRate: 0.05, decay: 1e-3, momentum: 0.9, seed: 1, ...over,
+});
+
+describe('tf/train', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(async () => {
+    await initBackend({ quiet: true });
+    dir = mkdtempSync(join(tmpdir(), 'deltasim-train-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('learns the moving-square task (loss falls) and the delta variant is temporally sparser than the baseline', async () => {
+    const base = model('baseline');
+    const baseRun = await train(base, data, opts());
+    const first = baseRun.epochs[0]!.crossEntropy;
+    const last = baseRun.epochs.at(-1)!.crossEntropy;
+    expect(last).to.be.lessThan(first * 0.85);
+    const delta = model('delta');
+    await train(delta, data, opts({ phases: [{ epochs: 6, clipLength: 4, spRate: 1e-2 }] }));
+    const [eb, ed] = [await evaluate(base, data, { clipLength: 8 }), await evaluate(delta, data, { clipLength: 8 })];
+    expect(eb.accuracy).to.be.greaterThan(0.6);
+    expect(ed.temporalSparsity).to.be.greaterThan(eb.temporalSparsity + 0.03);
+    expect(ed.operationSparsity).to.be.greaterThan(eb.operationSparsity);
+    expect(ed.layers.map((l) => l.name)).to.deep.equal(['act1', 'act2', 'act3', 'act4']);
+  });
+
+  it('is deterministic for a seed, runs the phases in order (sp_rate, clip length) and checkpoints', async () => {
+    const seen: BatchProgress[] = [];
+    const phases = [{ epochs: 1, clipLength: 4, spRate: 1e-3 }, { epochs: 1, clipLength: 2, spRate: 1e-6 }];
+    const cp = join(dir, 'ckpt');
+    const meta = { net: 'plain', variant: 'delta', classes: ['left', 'right'], frameShape: [16, 16, 1] as [number, number, number], seed: 3 };
+    const m1 = model('delta');
+    const r1 = await train(m1, data, opts({ phases, onBatch: (p) => seen.push(p), checkpoint: { dir: cp, every: 1, meta } }));
+    const r2 = await train(model('delta'), data, opts({ phases }));
+    expect(r2.epochs.map((e) => e.loss)).to.deep.equal(r1.epochs.map((e) => e.loss));
+    expect(r1.iterations).to.equal(8);
+    expect(seen.map((p) => p.phase)).to.deep.equal([0, 0, 0, 0, 1, 1, 1, 1]);
+    // lr / (1 + decay · iteration)
+    expect(seen[5]!.learningRate).to.be.closeTo(0.05 / (1 + 1e-3 * 5), 1e-12);
+    expect(seen.slice(0, 4).every((p) => p.penalty > 0)).to.equal(true);
+    expect(activationLayers(m1).every((l) => l.spRate === 1e-6)).to.equal(true);
+    expect(existsSync(join(cp, 'model.json'))).to.equal(true);
+    const saved = JSON.parse(readFileSync(join(cp, 'meta.json'), 'utf8'));
+    expect(saved.training.epochsDone).to.equal(2);
+    expect(saved.training.phases).to.deep.equal(phases);
+  });
+
+  it('rejects clips that do not fit the model or the phase', async () => {
+    const wrong = slidingSquares(4, 4, 8, 32);
+    await expectInputError(train(model('baseline'), wrong, opts()), /32×32×1, the model takes 16×16×1/);
+    await expectInputError(train(model('baseline'), data, opts({ phases: [{ epochs: 1, clipLength: 9, spRate: 0 }] })), /has 8 frames, 9 are needed/);
+    await expectInputError(train(model('baseline'), data, opts({ batchSize: 0 })), /batch size/);
+  });
+});
+
+async function expectInputError(p: Promise<unknown>, re: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).to.be.instanceOf(InputError);
+    expect((e as Error).message).to.match(re);
+    return;
+  }
+  expect.fail('expected an InputError');
+}

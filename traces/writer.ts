@@ -1,0 +1,142 @@
+/**
+ * Writing a trace directory: frames are appended per layer (streamed to the .npy files, hashed on
+ * the way), then manifest.json is written; the directory appears under its name only when all of
+ * it is complete (writeDirAtomic).
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { join } from 'node:path';
+import { writeDirAtomic, writeFileAtomic } from './atomic.js';
+import { DTYPES, encodeNpyHeader, type ActArray } from './npy.js';
+import { frameElements, validateManifest, MANIFEST_FILE, type ActSpec, type LayerSpec, type Manifest } from './manifest.js';
+
+/** A layer as the writer takes it: act.file defaults to `<name>.npy`, sha256 is computed. */
+export type LayerDraft = Omit<LayerSpec, 'act' | 'sha256'> & { act: Omit<ActSpec, 'file'> & { file?: string } };
+
+/** Everything of the manifest except what the writer fills in. */
+export interface TraceHeader {
+  model: Manifest['model'];
+  /** Frames every layer will get (the .npy headers are written first). */
+  frames: number;
+  fps: number;
+  clip?: Manifest['clip'];
+  layers: LayerDraft[];
+}
+
+export interface TraceWriter {
+  readonly manifest: Readonly<Manifest>;
+  /** Append the next frame of one layer (by index or name): a typed array of its dtype, one frame long. */
+  appendFrame(layer: number | string, frame: ActArray): void;
+  /** Append the next frame of every layer, in manifest order. */
+  appendFrames(frames: readonly ActArray[]): void;
+}
+
+/** File name a layer gets when its draft names none. */
+export function defaultActFile(layerName: string): string {
+  return `${layerName.replace(/[/\\]/g, '_')}.npy`;
+}
+
+/**
+ * Write a trace to `dir` (replacing it only on success). `fill` appends exactly `header.frames`
+ * frames to every layer. The manifest is validated before any data is written, so a bad header
+ * fails fast (InputError) and leaves nothing behind. Returns the manifest written.
+ */
+export async function writeTrace(dir: string, header: TraceHeader, fill: (w: TraceWriter) => void | Promise<void>): Promise<Manifest> {
+  const manifest = canonicalManifest(header);
+  validateManifest(manifest, join(dir, MANIFEST_FILE));
+  await writeDirAtomic(dir, async (tmp) => {
+    const sinks: LayerSink[] = [];
+    try {
+      for (const l of manifest.layers) sinks.push(new LayerSink(join(tmp, l.act.file), l, manifest.frames));
+      const byName = new Map(manifest.layers.map((l, i) => [l.name, i]));
+      const writer: TraceWriter = {
+        manifest,
+        appendFrame(layer, frame) {
+          const i = typeof layer === 'number' ? layer : byName.get(layer);
+          if (i === undefined || sinks[i] === undefined) throw new RangeError(`appendFrame: no layer ${JSON.stringify(layer)}`);
+          sinks[i]!.append(frame);
+        },
+        appendFrames(frames) {
+          if (frames.length !== sinks.length) throw new RangeError(`appendFrames: ${frames.length} frames for ${sinks.length} layers`);
+          frames.forEach((f, i) => sinks[i]!.append(f));
+        },
+      };
+      await fill(writer);
+      sinks.forEach((s, i) => {
+        manifest.layers[i]!.sha256 = s.finish();
+      });
+    } finally {
+      for (const s of sinks) s.close();
+    }
+    writeFileAtomic(join(tmp, MANIFEST_FILE), formatManifest(manifest));
+  });
+  return manifest;
+}
+
+/** One layer's .npy being written: header first, then frames, hashing everything. */
+class LayerSink {
+  private fd: number | undefined;
+  private readonly hash: Hash = createHash('sha256');
+  private written = 0;
+  private pos = 0;
+  private readonly elements: number;
+  private readonly ctor: unknown;
+
+  constructor(private readonly path: string, private readonly layer: LayerSpec, private readonly frames: number) {
+    this.elements = frameElements(layer);
+    this.ctor = DTYPES[layer.act.dtype].make(new ArrayBuffer(0), 0, 0).constructor;
+    this.fd = openSync(path, 'wx');
+    this.write(encodeNpyHeader(layer.act.dtype, [frames, ...layer.input]));
+  }
+
+  append(frame: ActArray): void {
+    const name = this.layer.name;
+    if (frame.constructor !== this.ctor) throw new TypeError(`layer ${name}: ${frame.constructor.name} given, dtype is ${this.layer.act.dtype}`);
+    if (frame.length !== this.elements) throw new RangeError(`layer ${name}: frame of ${frame.length} values, expected ${this.elements}`);
+    if (this.written === this.frames) throw new RangeError(`layer ${name}: more than the ${this.frames} frames announced`);
+    if (frame instanceof Float32Array && !frame.every(Number.isFinite)) throw new RangeError(`layer ${name}: non-finite value in frame ${this.written}`);
+    this.write(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
+    this.written++;
+  }
+
+  finish(): string {
+    if (this.written !== this.frames) throw new RangeError(`layer ${this.layer.name}: ${this.written} frames written, ${this.frames} announced`);
+    this.close();
+    return this.hash.digest('hex');
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private write(bytes: Uint8Array): void {
+    for (let done = 0; done < bytes.length; ) done += writeSync(this.fd!, bytes, done, bytes.length - done, this.pos + done);
+    this.pos += bytes.length;
+    this.hash.update(bytes);
+  }
+}
+
+/** JSON with 2-space indent but arrays of numbers on one line (shapes stay readable). */
+export function formatManifest(m: Manifest): string {
+  return `${JSON.stringify(m, null, 2).replace(/\[[\s\d.,eE+-]*\]/g, (a) => a.replace(/\s+/g, '').replace(/,/g, ', '))}\n`;
+}
+
+/** The manifest with a stable key order (same input ⇒ same bytes) and a placeholder sha256. */
+function canonicalManifest(h: TraceHeader): Manifest {
+  const layers = h.layers.map((l): LayerSpec => {
+    const geometry = l.op === 'dense'
+      ? {}
+      : { kernel: l.kernel, stride: l.stride, padding: l.padding, dilation: l.dilation, groups: l.groups };
+    return {
+      name: l.name, op: l.op, input: [...l.input], output: [...l.output], ...geometry,
+      weightBits: l.weightBits, weightDensity: l.weightDensity,
+      act: { file: l.act.file ?? defaultActFile(l.name), dtype: l.act.dtype, scale: l.act.scale, signed: l.act.signed },
+      sha256: '0'.repeat(64),
+    };
+  });
+  return {
+    format: 'deltasim-trace', version: 1, model: h.model, frames: h.frames, fps: h.fps,
+    ...(h.clip ? { clip: h.clip } : {}), layers,
+  };
+}
