@@ -104,31 +104,42 @@ export function effectiveMacs(l: Layer, act: ArrayLike<number>, weights?: ArrayL
 }
 
 /**
- * Non-zero inputs in each output's receptive field (all weights taken as non-zero), per group:
- * result[(g·OH + oh)·OW + ow]. With dilation 1 each output is one box sum per channel group.
+ * Per-pixel non-zero counts per channel group: counts[g·H·W + p] = #{c in group g : act[p·C + c] ≠ 0}.
+ * The map receptiveFieldCounts integrates; trace-driven engines build it from deltas instead.
  */
-export function receptiveFieldNonZeros(l: Layer, act: ArrayLike<number>): Int32Array {
-  const { H, W, C, OH, OW } = spatial(l);
+export function channelNonZeroMap(l: Layer, act: ArrayLike<number>): Int32Array {
+  const { H, W, C } = spatial(l);
+  const cin = C / l.groups;
+  const out = new Int32Array(l.groups * H * W);
+  for (let p = 0, i = 0; p < H * W; p++)
+    for (let c = 0; c < C; c++, i++) if (act[i] !== 0) out[Math.floor(c / cin) * H * W + p]!++;
+  return out;
+}
+
+/**
+ * Σ of a per-pixel count map over each output's receptive field, per group:
+ * out[(g·OH + oh)·OW + ow]. With dilation 1 each output is one box sum of one integral image per
+ * group; with dilation d, of the integral image of its d×d phase lattice. Padding counts nothing.
+ */
+export function receptiveFieldCounts<T extends Int32Array | Uint16Array>(l: Layer, counts: ArrayLike<number>, out?: T): T {
+  const { H, W, OH, OW } = spatial(l);
   const groups = l.groups;
-  const cin = C / groups;
   const [kh, kw] = l.kernel;
   const [sh, sw] = l.stride;
   const [dh, dw] = l.dilation;
   const [pt, , pl] = l.padding;
-  const out = new Int32Array(groups * OH * OW);
+  const res = (out ?? new Int32Array(groups * OH * OW)) as T;
+  if (dh === 1 && dw === 1) {
+    boxCounts(counts, groups, H, W, OH, OW, kh, kw, sh, sw, pt, pl, res);
+    return res;
+  }
   for (let g = 0; g < groups; g++) {
-    // Per-pixel count of non-zero channels in this group, then its integral image over the dilation lattice.
-    const nz = new Int32Array(H * W);
-    for (let p = 0; p < H * W; p++) {
-      let n = 0;
-      for (let c = g * cin; c < (g + 1) * cin; c++) if (act[p * C + c] !== 0) n++;
-      nz[p] = n;
-    }
+    const base = g * H * W;
     const lattices = new Map<number, LatticeIntegral>();
     const lattice = (r0: number, c0: number): LatticeIntegral => {
       let it = lattices.get(r0 * dw + c0);
       if (!it) {
-        it = new LatticeIntegral((i, j) => nz[(r0 + dh * i) * W + c0 + dw * j]!, latticeLen(H, r0, dh), latticeLen(W, c0, dw));
+        it = new LatticeIntegral((i, j) => counts[base + (r0 + dh * i) * W + c0 + dw * j]!, latticeLen(H, r0, dh), latticeLen(W, c0, dw));
         lattices.set(r0 * dw + c0, it);
       }
       return it;
@@ -138,8 +149,50 @@ export function receptiveFieldNonZeros(l: Layer, act: ArrayLike<number>): Int32A
         // The receptive field is a kh×kw box on the dilation lattice that holds its top-left tap.
         const [r0, i0] = phaseOf(oh * sh - pt, dh);
         const [c0, j0] = phaseOf(ow * sw - pl, dw);
-        out[(g * OH + oh) * OW + ow] = lattice(r0, c0).box(i0, i0 + kh, j0, j0 + kw);
+        res[(g * OH + oh) * OW + ow] = lattice(r0, c0).box(i0, i0 + kh, j0, j0 + kw);
       }
   }
-  return out;
+  return res;
+}
+
+let scratch = new Int32Array(0);
+
+/** Dilation 1: one integral image per group, one clipped box sum per output (the hot path of trace work). */
+function boxCounts(counts: ArrayLike<number>, groups: number, H: number, W: number, OH: number, OW: number, kh: number, kw: number,
+  sh: number, sw: number, pt: number, pl: number, res: Int32Array | Uint16Array): void {
+  const w1 = W + 1;
+  if (scratch.length < (H + 1) * w1) scratch = new Int32Array((H + 1) * w1);
+  const I = scratch;
+  I.fill(0, 0, w1); // row 0 and column 0 are the zero border (the scratch is reused)
+  const x0 = new Int32Array(OW), x1 = new Int32Array(OW);
+  for (let ow = 0; ow < OW; ow++) {
+    x0[ow] = Math.max(0, ow * sw - pl);
+    x1[ow] = Math.max(x0[ow]!, Math.min(W, ow * sw - pl + kw));
+  }
+  for (let g = 0; g < groups; g++) {
+    const base = g * H * W;
+    for (let y = 0; y < H; y++) {
+      let row = 0;
+      const src = base + y * W, dst = (y + 1) * w1, up = y * w1;
+      I[dst] = 0;
+      for (let x = 0; x < W; x++) {
+        row += counts[src + x]!;
+        I[dst + x + 1] = I[up + x + 1]! + row;
+      }
+    }
+    for (let oh = 0; oh < OH; oh++) {
+      const y0 = Math.max(0, oh * sh - pt);
+      const y1 = Math.max(y0, Math.min(H, oh * sh - pt + kh));
+      const r0 = y0 * w1, r1 = y1 * w1, o = (g * OH + oh) * OW;
+      for (let ow = 0; ow < OW; ow++) {
+        const a = x0[ow]!, b = x1[ow]!;
+        res[o + ow] = I[r1 + b]! - I[r0 + b]! - I[r1 + a]! + I[r0 + a]!;
+      }
+    }
+  }
+}
+
+/** Non-zero inputs in each output's receptive field (all weights taken as non-zero), per group: result[(g·OH + oh)·OW + ow]. */
+export function receptiveFieldNonZeros(l: Layer, act: ArrayLike<number>): Int32Array {
+  return receptiveFieldCounts(l, channelNonZeroMap(l, act));
 }

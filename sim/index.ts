@@ -10,3 +10,7 @@ export * from './memory.js';
 export * from './energy.js';
 export * from './effective-macs.js';
 export * from './simulate.js';
+export * from './event-engine.js';
+export * from './trace-work.js';
+export * from './trace-work-model.js';
+export * from './simulate-trace.js';

@@ -8,8 +8,9 @@
  * - Activations: a layer whose input + output exceed ifmap + ofmap SRAM reads its input from and
  *   writes its output to DRAM. The network's input frame is always read from DRAM and its final
  *   output always written.
- * - Delta state (accumulators + previous levels): the part of the network's state that does not fit
- *   the state SRAM is streamed in and out of DRAM every frame (spread like weights).
+ * - Delta state (accumulators + previous levels): the share of the network's state that does not fit
+ *   the state SRAM lives in DRAM (spread like weights), so that share of every frame's state
+ *   accesses (touched accumulators, previous levels) goes to DRAM instead of the state SRAM.
  */
 import type { Traffic } from './actions.js';
 import type { HwModel } from './hw-model.js';
@@ -41,7 +42,8 @@ export interface LayerBytes {
   weightBytes: number;
   inputBytes: number;
   outputBytes: number;
-  stateBytes: number;
+  /** This frame's delta-state accesses (0 outside delta mode); the spilled share goes to DRAM. */
+  stateTraffic: Traffic;
   first: boolean;
   last: boolean;
 }
@@ -49,12 +51,12 @@ export interface LayerBytes {
 /** DRAM traffic of one layer per frame, split by what caused it. */
 export function layerDram(hw: HwModel, plan: MemoryPlan, b: LayerBytes): { weights: number; actsIn: number; actsOut: number; state: Traffic } {
   const spills = b.inputBytes + b.outputBytes > (hw.memories.ifmapKiB + hw.memories.ofmapKiB) * KiB;
-  const spilledState = Math.round(b.stateBytes * plan.stateSpill);
+  const spill = (n: number) => Math.round(n * plan.stateSpill);
   return {
     weights: Math.round(b.weightBytes * plan.weightRefetch),
     actsIn: spills || b.first ? b.inputBytes : 0,
     actsOut: spills || b.last ? b.outputBytes : 0,
-    state: { readBytes: spilledState, writeBytes: spilledState },
+    state: { readBytes: spill(b.stateTraffic.readBytes), writeBytes: spill(b.stateTraffic.writeBytes) },
   };
 }
 

@@ -7,11 +7,12 @@
  * action counts alone (memory.ts, energy.ts).
  */
 import { InputError } from '../traces/errors.js';
-import { zeroActions, BUFFERS, type ActionCounts, type SramBuffer } from './actions.js';
+import { zeroActions, BUFFERS, type ActionCounts, type SramBuffer, type Traffic } from './actions.js';
 import { energyOf, leakageUW, type EnergyBreakdown } from './energy.js';
-import type { HwModel, SystolicSpec } from './hw-model.js';
+import { coreLoad, expectedEventWork, type EventWork } from './event-engine.js';
+import type { EventSpec, HwModel, SystolicSpec } from './hw-model.js';
 import { computeLayer } from './mapping.js';
-import { layerDram, layerTiming, planMemory, type MemoryPlan } from './memory.js';
+import { layerDram, layerTiming, planMemory, type MemoryPlan, type Timing } from './memory.js';
 import { denseWork, statisticalWork, type WorkModel } from './work-model.js';
 import { gemmOf, inputCount, layerMacs, outputCount, weightCount, type Layer, type Model } from './workload.js';
 
@@ -45,6 +46,8 @@ export interface LayerResult {
   cycles: number;
   actions: ActionCounts;
   energy: EnergyBreakdown;
+  /** Trace-driven runs: the layer's input sparsity in this frame (fractions of zero levels / zero deltas). */
+  sparsity?: { spatial: number; temporal: number };
 }
 
 export interface ModeSummary {
@@ -80,8 +83,9 @@ export interface SimResult {
   layers: LayerResult[];
 }
 
+/** Modes a hw-model runs: an event many-core consumes any events; a systolic array needs skipping/gating or delta support. */
 export function supportedModes(hw: HwModel): Mode[] {
-  if (hw.kind !== 'systolic') return ['dense'];
+  if (hw.kind === 'event') return [...MODES];
   return MODES.filter((m) => m === 'dense' || (m === 'sparse' && (hw.skipZeroActivations || hw.skipZeroWeights || hw.gateZeroOperands)) || (m === 'delta' && hw.delta));
 }
 
@@ -96,15 +100,57 @@ export function deltaStateBytes(l: Layer, hw: HwModel): number {
   return bytes(outputCount(l), hw.precisions.accumulatorBits) + bytes(inputCount(l), hw.precisions.activationBits);
 }
 
-/** What simulateLayer needs besides the layer: a trace-driven engine passes its own per-frame work model. */
+/** What a delta frame touched: outputs with ≥ 1 non-zero delta in their receptive field, inputs whose level changed. */
+export interface StateCounts {
+  touchedOutputs: number;
+  changedInputs: number;
+}
+
+/** Expected counts for uniform random deltas of density dd: an output is touched unless all K of its inputs are unchanged. */
+export function expectedStateCounts(l: Layer, dd: number): StateCounts {
+  return { touchedOutputs: outputCount(l) * (1 - (1 - dd) ** gemmOf(l).K), changedInputs: inputCount(l) * dd };
+}
+
+/** State accesses of a delta frame: accumulator read + write per touched output; every input's previous level read, changed ones written. */
+export function deltaStateTraffic(l: Layer, hw: HwModel, s: StateCounts): Traffic {
+  const p = hw.precisions;
+  const acc = bytes(s.touchedOutputs, p.accumulatorBits);
+  return { readBytes: acc + bytes(inputCount(l), p.activationBits), writeBytes: acc + bytes(s.changedInputs, p.activationBits) };
+}
+
+/** What simulateLayer needs besides the layer: a trace-driven engine passes its own per-frame work model and counts. */
 export interface LayerCtx {
   hw: HwModel & SystolicSpec;
   plan: MemoryPlan;
   mode: Mode;
   work: WorkModel;
-  deltaDensity: number;
+  /** Delta mode: touched outputs and changed inputs (expected or real). */
+  state?: StateCounts;
   first: boolean;
   last: boolean;
+}
+
+/** Memory traffic, timing and energy of a layer whose engine filled in compute actions (shared by all engines). */
+function finishLayer(l: Layer, hw: HwModel, plan: MemoryPlan, a: ActionCounts, computeCycles: number, state: StateCounts | undefined, first: boolean, last: boolean): { t: Timing; energy: EnergyBreakdown } {
+  const p = hw.precisions;
+  const stateTraffic = state ? deltaStateTraffic(l, hw, state) : { readBytes: 0, writeBytes: 0 };
+  const d = layerDram(hw, plan, {
+    weightBytes: bytes(weightCount(l), l.weightBits),
+    inputBytes: bytes(inputCount(l), p.activationBits),
+    outputBytes: bytes(outputCount(l), p.activationBits),
+    stateTraffic,
+    first,
+    last,
+  });
+  // The spilled share of the state accesses goes to DRAM instead of the state SRAM.
+  a.sram.state.readBytes += stateTraffic.readBytes - d.state.readBytes;
+  a.sram.state.writeBytes += stateTraffic.writeBytes - d.state.writeBytes;
+  a.dram.readBytes = d.weights + d.actsIn + d.state.readBytes;
+  a.dram.writeBytes = d.actsOut + d.state.writeBytes;
+  a.sram.filter.writeBytes += d.weights; // DRAM → weight SRAM fill
+  a.sram.ifmap.writeBytes += d.actsIn;
+  const t = layerTiming(hw, computeCycles, a.dram.readBytes + a.dram.writeBytes);
+  return { t, energy: energyOf(hw, a, t.cycles / (hw.clockMHz * 1e6)) };
 }
 
 /** One layer, one frame, one mode on a systolic array. */
@@ -128,33 +174,58 @@ export function simulateLayer(l: Layer, c: LayerCtx, frame: number | null = null
   a.sram.ofmap.writeBytes = bytes(r.edges.ofmapWrites, outBits);
   a.sram.ofmap.readBytes = bytes(r.edges.psumReads, p.accumulatorBits);
 
-  const stateBytes = c.mode === 'delta' ? deltaStateBytes(l, hw) : 0;
-  if (c.mode === 'delta') {
-    // Outputs reached by at least one non-zero delta: accumulator read + write, re-activate, compare.
-    const touched = outputCount(l) * (1 - (1 - c.deltaDensity) ** g.K);
-    a.neuronUpdates = touched;
-    a.deltaCompares = touched;
-    const acc = bytes(touched, p.accumulatorBits);
-    // Every input's previous level is read to form its delta; changed ones are written back.
-    a.sram.state.readBytes = acc + bytes(inputCount(l), p.activationBits);
-    a.sram.state.writeBytes = acc + bytes(inputCount(l) * c.deltaDensity, p.activationBits);
+  const state = c.mode === 'delta' ? c.state ?? missingState(l) : undefined;
+  if (state) {
+    // Touched outputs re-apply activation + quantisation and compare against their last level.
+    a.neuronUpdates = state.touchedOutputs;
+    a.deltaCompares = state.touchedOutputs;
   }
-  const d = layerDram(hw, c.plan, {
-    weightBytes: bytes(weightCount(l), l.weightBits),
-    inputBytes: bytes(inputCount(l), p.activationBits),
-    outputBytes: bytes(outputCount(l), p.activationBits),
-    stateBytes,
-    first: c.first,
-    last: c.last,
-  });
-  a.dram.readBytes = d.weights + d.actsIn + d.state.readBytes;
-  a.dram.writeBytes = d.actsOut + d.state.writeBytes;
-  a.sram.filter.writeBytes += d.weights; // DRAM → weight SRAM fill
-  a.sram.ifmap.writeBytes += d.actsIn;
-
-  const t = layerTiming(hw, r.computeCycles, a.dram.readBytes + a.dram.writeBytes);
-  const energy = energyOf(hw, a, t.cycles / (hw.clockMHz * 1e6));
+  const { t, energy } = finishLayer(l, hw, c.plan, a, r.computeCycles, state, c.first, c.last);
   return { frame, layer: l.name, mode: c.mode, folds: r.folds, foldsRun: r.foldsRun, computeCycles: r.computeCycles, ...t, actions: a, energy };
+}
+
+function missingState(l: Layer): never {
+  throw new Error(`simulateLayer: delta mode on layer "${l.name}" needs state counts`);
+}
+
+/** What simulateEventLayer needs besides the layer. */
+export interface EventLayerCtx {
+  hw: HwModel & EventSpec;
+  plan: MemoryPlan;
+  mode: Mode;
+  /** Events per channel group (every input in dense mode). */
+  work: EventWork;
+  weightDensity: number;
+  /** Delta mode: touched outputs and changed inputs. */
+  state?: StateCounts;
+  first: boolean;
+  last: boolean;
+}
+
+/** One layer, one frame, one mode on an event-driven many-core (see event-engine.ts for the partition). */
+export function simulateEventLayer(l: Layer, c: EventLayerCtx, frame: number | null = null): LayerResult {
+  const { hw } = c;
+  const p = hw.precisions;
+  const load = coreLoad(l, hw, c.work, c.weightDensity, c.mode === 'dense');
+  const a = zeroActions();
+  a.macs = layerMacs(l);
+  a.effectiveMacs = load.synOps;
+  a.macsSkipped = a.macs - load.synOps;
+  a.synOps = load.synOps;
+  a.events = load.events;
+  a.nocHops = load.events * hw.nocHopsPerEvent;
+  a.neuronUpdates = load.neuronUpdates;
+  // Source events are read once from the input buffer; updated neurons write their level. Weights
+  // and accumulators are core-local: their accesses are part of the synaptic-op energy.
+  let sourceEvents = 0;
+  for (let g = 0; g < l.groups; g++) sourceEvents += c.work.events[g]!;
+  a.sram.ifmap.readBytes = bytes(sourceEvents, p.activationBits);
+  a.sram.ofmap.writeBytes = bytes(load.neuronUpdates, p.activationBits);
+  const state = c.mode === 'delta' ? c.state ?? missingState(l) : undefined;
+  if (state) a.deltaCompares = load.neuronUpdates;
+  const foldsRun = load.busyCores;
+  const { t, energy } = finishLayer(l, hw, c.plan, a, load.cycles, state, c.first, c.last);
+  return { frame, layer: l.name, mode: c.mode, folds: hw.cores, foldsRun, computeCycles: load.cycles, ...t, actions: a, energy };
 }
 
 function workFor(mode: Mode, hw: SystolicSpec, actDensity: number, weightDensity: number, deltaDensity: number): WorkModel {
@@ -167,39 +238,46 @@ function workFor(mode: Mode, hw: SystolicSpec, actDensity: number, weightDensity
   });
 }
 
-export function simulate(model: Model, hw: HwModel, opts: SimOptions): SimResult {
-  if (hw.kind !== 'systolic')
-    throw new InputError(`hw-model "${hw.name}" is of kind "${hw.kind}": its engine is not implemented yet (it comes with trace-driven simulation)`, {
-      file: hw.source,
-    });
-  checkDensity('act-density', opts.actDensity);
-  checkDensity('weight-density', opts.weightDensity);
-  checkDensity('delta-density', opts.deltaDensity);
-  if (opts.fps !== undefined && !(opts.fps > 0)) throw new InputError(`--fps must be positive, got ${opts.fps}`);
+/** Checks a mode list against what the hw-model supports; returns the modes to run. */
+export function resolveModes(hw: HwModel, mode: Mode | 'all'): Mode[] {
   const supported = supportedModes(hw);
-  const modes = opts.mode === 'all' ? supported : [opts.mode];
+  const modes = mode === 'all' ? supported : [mode];
   for (const m of modes)
     if (!supported.includes(m))
       throw new InputError(`mode "${m}" needs a hw-model that ${m === 'delta' ? 'has "delta": true' : 'skips or gates zeros'}; "${hw.name}" supports ${supported.join(', ')}`, {
         file: hw.source,
       });
+  return modes;
+}
+
+/** Memory plan of a mode: weights of every layer, delta state in delta mode. */
+export function planFor(hw: HwModel, layers: readonly Layer[], mode: Mode): MemoryPlan {
+  return planMemory(
+    hw,
+    layers.map((l) => bytes(weightCount(l), l.weightBits)),
+    layers.map((l) => (mode === 'delta' ? deltaStateBytes(l, hw) : 0)),
+  );
+}
+
+export function simulate(model: Model, hw: HwModel, opts: SimOptions): SimResult {
+  checkDensity('act-density', opts.actDensity);
+  checkDensity('weight-density', opts.weightDensity);
+  checkDensity('delta-density', opts.deltaDensity);
+  if (opts.fps !== undefined && !(opts.fps > 0)) throw new InputError(`--fps must be positive, got ${opts.fps}`);
+  const modes = resolveModes(hw, opts.mode);
   const actDensity = opts.actDensity ?? DEFAULT_DENSITIES.actDensity;
   const deltaDensity = opts.deltaDensity ?? DEFAULT_DENSITIES.deltaDensity;
-  const weightBytes = model.layers.map((l) => bytes(weightCount(l), l.weightBits));
 
-  const runMode = (mode: Mode): { mode: Mode; layers: LayerResult[]; plan: MemoryPlan } => {
-    const plan = planMemory(hw, weightBytes, model.layers.map((l) => (mode === 'delta' ? deltaStateBytes(l, hw) : 0)));
+  const runMode = (mode: Mode): ModeRun => {
+    const plan = planFor(hw, model.layers, mode);
     const layers = model.layers.map((l, i) => {
       const wd = mode === 'dense' ? 1 : (opts.weightDensity ?? l.weightDensity);
-      return simulateLayer(l, {
-        hw,
-        plan,
-        mode,
-        work: workFor(mode, hw, actDensity, wd, deltaDensity),
-        deltaDensity,
-        first: i === 0,
-        last: i === model.layers.length - 1,
-      });
+      const common = { plan, mode, first: i === 0, last: i === model.layers.length - 1, state: mode === 'delta' ? expectedStateCounts(l, deltaDensity) : undefined };
+      if (hw.kind === 'event') {
+        const d = mode === 'dense' ? 1 : mode === 'delta' ? deltaDensity : actDensity;
+        return simulateEventLayer(l, { ...common, hw, work: expectedEventWork(l, d), weightDensity: wd });
+      }
+      return simulateLayer(l, { ...common, hw, work: workFor(mode, hw, actDensity, wd, deltaDensity) });
     });
     return { mode, layers, plan };
   };
@@ -223,7 +301,15 @@ export function simulate(model: Model, hw: HwModel, opts: SimOptions): SimResult
   };
 }
 
-function summarise({ mode, layers, plan }: { mode: Mode; layers: LayerResult[]; plan: MemoryPlan }, hw: HwModel, fps: number | undefined): ModeSummary {
+/** One mode's layers for one frame, with the memory plan they ran under. */
+export interface ModeRun {
+  mode: Mode;
+  layers: LayerResult[];
+  plan: MemoryPlan;
+}
+
+/** A frame's (or a statistical run's) summary of one mode; speedup and gain left at 1 for the caller. */
+export function summarise({ mode, layers, plan }: ModeRun, hw: HwModel, fps: number | undefined): ModeSummary {
   const sum = (f: (r: LayerResult) => number): number => layers.reduce((s, r) => s + f(r), 0);
   const cycles = sum((r) => r.cycles);
   const seconds = cycles / (hw.clockMHz * 1e6);

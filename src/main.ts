@@ -1,2 +1,8 @@
-/** `npm start`: the main job on embedded defaults (see README). */
-console.log('deltasim: the end-to-end main job is not built yet (issue 5).');
+/** `npm start`: the main job on embedded defaults (see src/main-job.ts and the README). */
+import { MAIN_DEFAULTS, runMainJob } from './main-job.js';
+import { isInputError } from '../traces/errors.js';
+
+runMainJob({ ...MAIN_DEFAULTS, log: (l) => console.log(l) }).catch((e: unknown) => {
+  console.error(isInputError(e) ? `deltasim: ${e.message}` : e);
+  process.exit(isInputError(e) ? 1 : 70);
+});

@@ -6,12 +6,14 @@
  *   baseline — L1Activation with spRate 0 (relu + fixed-step quantiser)
  *   l1       — L1Activation (spatial L1 penalty)
  *   delta    — DeltaActivation (trainable thresholds, temporal-delta penalty)
+ * With `motionInput` a MotionInput layer first appends each frame's temporal difference as channels
+ * (needed for motion-defined classes; a per-frame CNN cannot see motion otherwise).
  * Each activation's fan-out (nOutputs) is set from the MAC layer it feeds: kh·kw·filters/stride² for a
  * conv, kh·kw/stride² for a depthwise conv, units for a dense.
  */
 import { tf } from './backend.js';
 import { InputError } from '../../traces/errors.js';
-import { DeltaActivation, L1Activation, QuantisedActivation, frameWise, FrameWise, type ThresholdGranularity } from './layers/index.js';
+import { DeltaActivation, L1Activation, MotionInput, QuantisedActivation, frameWise, FrameWise, type ThresholdGranularity } from './layers/index.js';
 
 export const NETS = ['plain', 'mobilenet'] as const;
 export const VARIANTS = ['baseline', 'l1', 'delta'] as const;
@@ -30,6 +32,11 @@ export interface ModelSpec {
   /** Fixed quantiser step (baseline, l1) or initial threshold (delta). */
   step?: number;
   granularity?: ThresholdGranularity;
+  /**
+   * Feed the first conv each frame together with its temporal difference (MotionInput, 2·C channels).
+   * Needed for motion-defined classes such as the procedural dataset's: frame by frame they look alike.
+   */
+  motionInput?: boolean;
 }
 
 /** Per-frame MAC layers of each net, before the global average pool and the classifier. */
@@ -63,6 +70,10 @@ export function buildModel(spec: ModelSpec): tf.LayersModel {
   const dwInit = (channels: number) => tf.initializers.varianceScaling({ scale: 2 * channels, mode: 'fanIn', distribution: 'uniform', seed: seed++ });
   let x: tf.SymbolicTensor = input;
   let channels = spec.frameShape[2];
+  if (spec.motionInput) {
+    x = new MotionInput({ name: 'motion' }).apply(x) as tf.SymbolicTensor;
+    channels *= 2;
+  }
   NET_BLOCKS[spec.net].forEach((b, i) => {
     const id = `${b.op === 'depthwise2d' ? 'dw' : 'conv'}${i + 1}`;
     const layer = b.op === 'conv2d'

@@ -51,10 +51,10 @@ describe('bad input (library)', () => {
     throwsInput(() => loadModel('vgg99'), 'vgg99', 'built-ins: alexnet');
     throwsInput(() => loadHwModel('tpu9'), 'tpu9', 'dense-32x32');
   });
-  it('delta mode on a hw-model without delta support, densities outside [0,1], the event engine', () => {
+  it('delta mode on a hw-model without delta support, densities outside [0,1]', () => {
     throwsInput(() => simulate(loadModel('tiny'), loadHwModel('dense-32x32'), { mode: 'delta' }), 'has "delta": true');
     throwsInput(() => simulate(loadModel('tiny'), loadHwModel('zero-skip-32x32'), { mode: 'sparse', actDensity: 1.5 }), '--act-density');
-    throwsInput(() => simulate(loadModel('tiny'), loadHwModel('seneca-like'), { mode: 'dense' }), 'not implemented yet');
+    throwsInput(() => simulate(loadModel('tiny'), loadHwModel('seneca-like'), { mode: 'delta', deltaDensity: -0.1 }), '--delta-density');
   });
 });
 
@@ -106,6 +106,6 @@ describe('bad input (CLI)', function () {
     for (const n of ['dense-32x32', 'zero-skip-32x32', 'delta-32x32', 'seneca-like', 'scalesim-32x32-os']) expect(l.stdout).to.include(n);
     const s = cli('arch', 'show', 'seneca-like');
     expect(s.status, s.stderr).to.equal(0);
-    expect(s.stdout).to.include('not implemented yet').and.to.include('2.8');
+    expect(s.stdout).to.include('event-driven many-core').and.to.include('round-robin').and.to.include('2.8');
   });
 });

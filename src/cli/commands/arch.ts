@@ -15,7 +15,7 @@ function describeModel(m: HwModel): string {
   } else {
     lines.push(
       `${m.cores} cores, ${m.synOpsPerCyclePerCore} synaptic ops/cycle/core, ${m.eventOverheadCycles} cycles/event, ${m.neuronUpdateCycles} cycles/neuron update, ${m.nocHopsPerEvent} NoC hops/event, clock ${m.clockMHz} MHz`,
-      'engine: not implemented yet — this model loads and validates, but `simulate` needs the event-driven engine (trace-driven simulation).',
+      'engine: event-driven many-core (sim/event-engine.ts): output channels dealt round-robin over the cores; each event is multicast to the cores owning its channel group; a layer lasts as long as its slowest core. Modes: dense (every input an event), sparse, delta.',
     );
   }
   const p = m.precisions;
@@ -60,7 +60,7 @@ const command: CommandModule = {
       const rows = listHwModels().map((n) => {
         const m = loadHwModel(n);
         const shape = m.kind === 'systolic' ? `${m.rows}×${m.cols} ${m.dataflow}` : `${m.cores} cores`;
-        const feats = m.kind === 'systolic' ? [m.skipZeroActivations || m.skipZeroWeights ? 'zero-skip' : '', m.delta ? 'delta' : ''].filter(Boolean).join(', ') || 'dense' : 'events (engine pending)';
+        const feats = m.kind === 'systolic' ? [m.skipZeroActivations || m.skipZeroWeights ? 'zero-skip' : '', m.delta ? 'delta' : ''].filter(Boolean).join(', ') || 'dense' : 'events: dense, sparse, delta';
         return [n, m.kind, shape, feats, m.energyTable.name];
       });
       console.log(table(['name', 'kind', 'shape', 'features', 'energy table'], rows));

@@ -7,5 +7,8 @@ import report from './report.js';
 import trace from './trace.js';
 import simulate from './simulate.js';
 import arch from './arch.js';
+import sweep from './sweep.js';
+import merge from './merge.js';
+import train from './train.js';
 
-export const commands: CommandModule<any, any>[] = [report, trace, simulate, arch];
+export const commands: CommandModule<any, any>[] = [report, trace, simulate, arch, sweep, merge, train];

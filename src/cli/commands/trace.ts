@@ -1,6 +1,7 @@
 /**
  * `deltasim trace <subcommand>`: work with trace directories (format v1, traces/README.md).
  * Each subcommand is a yargs CommandModule in `subcommands`; adding one is one line there.
+ * `record` is the default: `deltasim trace --model M --data D --out T` records.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
@@ -8,6 +9,8 @@ import { InputError } from '../../../traces/errors.js';
 import { openTrace } from '../../../traces/reader.js';
 import { traceStats, type SparsitySummary, type TraceStats } from '../../../traces/stats.js';
 import { parseSynthLayers, SYNTH_PRESETS, writeSyntheticTrace } from '../../../traces/synthetic.js';
+import { recordGraphTrace, recordModelTrace } from '../../record/from-model.js';
+import { startProgress } from '../progress.js';
 
 interface InspectArgs { dir: string; json: boolean; threshold: number; 'quant-step'?: number; verify: boolean; 'per-frame': boolean }
 
@@ -66,12 +69,78 @@ const synth: CommandModule<object, SynthArgs> = {
   },
 };
 
-const subcommands: CommandModule<any, any>[] = [inspect, synth];
+interface RecordArgs {
+  model?: string; graph?: string; threshold?: number; size: number; video?: string; data?: string; clip: number; split?: 'train' | 'test'; frames: number; start: number; fps?: number;
+  channels?: number; seed: number; out: string; force: boolean; chunk: number; 'weight-bits': number; quiet: boolean;
+}
+
+const record: CommandModule<object, RecordArgs> = {
+  command: ['record', '$0'],
+  describe: 'Run a trained model (or a pretrained graph model with a delta threshold) over a video or a dataset clip and record every MAC layer\'s input levels as a trace',
+  builder: (y) =>
+    y.option('model', { type: 'string', describe: 'model directory (written by deltasim train)' })
+      .option('graph', { type: 'string', describe: 'instead of --model: a pretrained tfjs graph model.json, or human:NAME (@vladmandic/human)' })
+      .conflicts('model', 'graph')
+      .option('threshold', { type: 'number', describe: 'with --graph: delta threshold q, levels = round(activation / q)' })
+      .option('size', { type: 'number', default: 64, describe: 'with --graph --data: dataset frame size (the graph resizes to its input)' })
+      .option('video', { type: 'string', describe: 'video file (decoded by ffmpeg, resized to the model\'s frame size)' })
+      .option('data', { type: 'string', describe: 'dataset spec (procedural[:k=v,…], file:PATH, ucf101:ROOT) to take one clip from' })
+      .conflicts('video', 'data')
+      .option('clip', { type: 'number', default: 0, describe: 'clip index in the dataset split (--data)' })
+      .option('split', { choices: ['train', 'test'] as const, describe: 'dataset split (default: test where there is one)' })
+      .option('frames', { type: 'number', default: 32, describe: 'frames to record' })
+      .option('start', { type: 'number', default: 0, describe: 'first video frame (--video)' })
+      .option('fps', { type: 'number', describe: 'video: resample to this rate; dataset: the rate written to the manifest (default 15)' })
+      .option('channels', { type: 'number', describe: 'channels of the clip (1 gray, 3 RGB); must equal the model\'s (default: the model\'s)' })
+      .option('seed', { type: 'number', default: 0, describe: 'dataset seed (procedural)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'trace directory to write' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace --out if it exists' })
+      .option('chunk', { type: 'number', default: 64, describe: 'frames per model call' })
+      .option('weight-bits', { type: 'number', default: 8, describe: 'weight precision written to the manifest (the model\'s weights are float32)' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
+      .example('$0 trace --model runs/m --data procedural --clip 3 --frames 64 --out runs/t', '')
+      .example('$0 trace record --model runs/m --video clip.mp4 --frames 300 --out runs/t', '')
+      .example('$0 trace --graph human:emotion --threshold 0.05 --video clip.mp4 --frames 100 --out runs/g', 'no retraining, DeltaCNN-style'),
+  handler: async (argv) => {
+    if (existsSync(argv.out) && !argv.force) throw new InputError('exists; pass --force to replace it', { file: argv.out });
+    if (!(Number.isInteger(argv['weight-bits']) && argv['weight-bits'] >= 1 && argv['weight-bits'] <= 32)) throw new InputError('--weight-bits: expected an integer in 1..32');
+    if ((argv.model === undefined) === (argv.graph === undefined)) throw new InputError('give exactly one of --model DIR and --graph PATH|human:NAME');
+    if (argv.graph === undefined && argv.threshold !== undefined) throw new InputError('--threshold applies to --graph models (trained models carry their own quantisers)');
+    const common = {
+      video: argv.video, data: argv.data, frames: argv.frames, out: argv.out, clip: argv.clip, split: argv.split, seed: argv.seed,
+      start: argv.start, fps: argv.fps, channels: argv.channels,
+    };
+    if (argv.graph !== undefined) {
+      if (argv.threshold === undefined) throw new InputError('--graph needs --threshold (the delta threshold q)');
+      const m = await recordGraphTrace({ ...common, graph: argv.graph, threshold: argv.threshold, size: argv.size, onNote: (n) => console.error(`note: ${n}`) });
+      if (!argv.quiet) console.error(`recorded ${m.frames} frames × ${m.layers.length} layers`);
+      console.log(argv.out);
+      return;
+    }
+    const progress = startProgress({ label: 'recording', total: argv.frames, quiet: argv.quiet });
+    const t0 = performance.now();
+    try {
+      const r = await recordModelTrace({
+        ...common, modelDir: argv.model!, chunkFrames: argv.chunk, weightBits: argv['weight-bits'],
+        onNote: (n) => progress.log(`note: ${n}`),
+        onProgress: (done) => progress.update(done, { 'frames/s': (done / ((performance.now() - t0) / 1000)).toFixed(0) }),
+      });
+      progress.stop();
+      if (!argv.quiet) console.error(`recorded ${r.manifest.frames} frames × ${r.manifest.layers.length} layers in ${r.seconds.toFixed(1)} s (${(r.manifest.frames / r.seconds).toFixed(0)} frames/s)`);
+    } catch (e) {
+      progress.stop();
+      throw e;
+    }
+    console.log(argv.out);
+  },
+};
+
+const subcommands: CommandModule<any, any>[] = [record, inspect, synth];
 
 const trace: CommandModule = {
   command: 'trace',
-  describe: 'Trace directories (format v1): inspect sparsity, write synthetic traces',
-  builder: (y: Argv) => subcommands.reduce((acc, c) => acc.command(c), y).demandCommand(1, 'Name a trace subcommand; see --help.'),
+  describe: 'Trace directories (format v1): record from a model (the default subcommand), inspect sparsity, write synthetic traces',
+  builder: (y: Argv) => subcommands.reduce((acc, c) => acc.command(c), y),
   handler: () => {},
 };
 

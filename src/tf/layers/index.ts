@@ -4,3 +4,4 @@ export { QuantisedActivation, MIN_STEP, activityCounts, type QuantisedActivation
 export { DeltaActivation, type DeltaActivationArgs, type ThresholdGranularity, type DeltaLevel } from './delta-activation.js';
 export { L1Activation, type L1ActivationArgs } from './l1-activation.js';
 export { FrameWise, frameWise } from './frame-wise.js';
+export { MotionInput } from './motion-input.js';

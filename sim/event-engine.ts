@@ -1,0 +1,77 @@
+/**
+ * The event-driven many-core engine (hw kind `event`: SENeCA / Loihi / GrAI-like).
+ *
+ * Partition: a layer's output channels are dealt round-robin over the cores (channel co lives on
+ * core co mod cores, with all its output positions). An input event (a non-zero level, or a
+ * non-zero delta) of channel group g is multicast once to every core that owns a channel of g,
+ * and on each of those channels it updates every output position whose receptive field holds it
+ * (its spatial fan-out) — one synaptic op each, skipped for zero weights (synapse lists store only
+ * non-zero weights, so × weight density).
+ * A core's time = ⌈its synaptic ops ÷ synOpsPerCyclePerCore⌉ + eventOverheadCycles × events it
+ * receives + neuronUpdateCycles × neurons it updates; a layer lasts as long as its slowest core.
+ * Neurons updated: every output in dense mode; otherwise only the touched ones (≥ 1 event in the
+ * receptive field) — in sparse mode an untouched neuron's output is its bias level, a constant
+ * that needs no update. Each delivered event travels nocHopsPerEvent hops.
+ */
+import type { EventSpec } from './hw-model.js';
+import { axisFanout } from '../traces/stats.js';
+import { gemmOf, spatial, type Layer } from './workload.js';
+
+/** Per channel group: events, Σ spatial fan-out over them, touched output positions (LayerWork fits). */
+export interface EventWork {
+  events: ArrayLike<number>;
+  fanout: ArrayLike<number>;
+  touched: ArrayLike<number>;
+}
+
+/** Every input an event (dense), or a uniform fraction `density` of them (statistical expectation). */
+export function expectedEventWork(l: Layer, density: number): EventWork {
+  const { H, W, C, OH, OW } = spatial(l);
+  const sum = (a: Int32Array) => a.reduce((s, v) => s + v, 0);
+  const fanH = sum(axisFanout(H, OH, l.kernel[0], l.stride[0], l.padding[0], l.dilation[0]));
+  const fanW = sum(axisFanout(W, OW, l.kernel[1], l.stride[1], l.padding[2], l.dilation[1]));
+  const cin = C / l.groups;
+  const K = gemmOf(l).K;
+  const fill = (v: number) => new Float64Array(l.groups).fill(v);
+  return { events: fill(H * W * cin * density), fanout: fill(fanH * fanW * cin * density), touched: fill(OH * OW * (1 - (1 - density) ** K)) };
+}
+
+export interface CoreLoad {
+  /** Slowest core's cycles. */
+  cycles: number;
+  synOps: number;
+  /** Event deliveries (an event multicast to n cores counts n). */
+  events: number;
+  neuronUpdates: number;
+  /** Cores that received any work. */
+  busyCores: number;
+}
+
+/** Work per core under the round-robin channel partition; `allOutputs` = update every neuron. */
+export function coreLoad(l: Layer, hw: Pick<EventSpec, 'cores' | 'synOpsPerCyclePerCore' | 'eventOverheadCycles' | 'neuronUpdateCycles'>, w: EventWork, weightDensity: number, allOutputs: boolean): CoreLoad {
+  const { OH, OW, OC } = spatial(l);
+  const N = OC / l.groups;
+  const P = hw.cores;
+  const syn = new Float64Array(P), ev = new Float64Array(P), upd = new Float64Array(P);
+  const lastGroup = new Int32Array(P).fill(-1);
+  for (let co = 0; co < OC; co++) {
+    const core = co % P;
+    const g = Math.floor(co / N);
+    syn[core]! += w.fanout[g]! * weightDensity;
+    upd[core]! += allOutputs ? OH * OW : w.touched[g]!;
+    if (lastGroup[core] !== g) {
+      lastGroup[core] = g;
+      ev[core]! += w.events[g]!;
+    }
+  }
+  let cycles = 0, synOps = 0, events = 0, neuronUpdates = 0, busyCores = 0;
+  for (let j = 0; j < P; j++) {
+    const c = Math.ceil(syn[j]! / hw.synOpsPerCyclePerCore - 1e-9) + hw.eventOverheadCycles * ev[j]! + hw.neuronUpdateCycles * upd[j]!;
+    if (c > cycles) cycles = c;
+    if (c > 0) busyCores++;
+    synOps += syn[j]!;
+    events += ev[j]!;
+    neuronUpdates += upd[j]!;
+  }
+  return { cycles, synOps, events, neuronUpdates, busyCores };
+}

@@ -1,0 +1,286 @@
+/**
+ * A sweep job: everything a point needs (plain data, so it can be posted to worker threads), its
+ * CSV columns, the grid hash that identifies it across shards and resumes, and one row per point.
+ *
+ * The workload is a topology (statistical densities) or a trace (its manifest layers are the
+ * workload, its real per-frame events decide the cost). A trace's per-frame work depends only on
+ * the delta threshold, not on the hw-model: each thread gathers it once per threshold
+ * (`traceWork`) and every point at that threshold reuses it.
+ */
+import { createHash } from 'node:crypto';
+import { InputError } from '../../traces/errors.js';
+import { openTrace, type Trace } from '../../traces/reader.js';
+import type { HwModel, HwSpec } from '../hw-model.js';
+import { simulate, supportedModes, MODES, type Mode, type ModeSummary } from '../simulate.js';
+import { simulateTraceWork, type TraceModeSummary } from '../simulate-trace.js';
+import { resolveWorkOptions, traceWork, WORK_KINDS, type TraceWork, type WorkKind } from '../trace-work.js';
+import type { Model } from '../workload.js';
+import { pointCount, pointValues, type Axis, type AxisValue, type SimParameter, type SweepSimOptions } from './grid.js';
+import { checkAxes, patchSpec, pointConfig, simValueError, specOf } from './patch.js';
+
+export type Cell = string | number;
+export type Row = Cell[];
+
+export type WorkloadKind = 'model' | 'trace';
+
+/** The simulation parameters each workload takes (fixed or swept); the others are errors. */
+export const WORKLOAD_PARAMETERS: Record<WorkloadKind, readonly SimParameter[]> = {
+  model: ['actDensity', 'weightDensity', 'deltaDensity'],
+  trace: ['threshold', 'weightDensity'],
+};
+
+/** What identifies a sweep and describes its columns (written with every shard; summary.json source). */
+export interface SweepMeta {
+  format: 'deltasim-sweep';
+  version: 1;
+  /** sha256 of the workload (model, or trace layers with their sha256), base hw-model, axes, modes and options: equal iff the sweep is the same. */
+  grid: string;
+  workload: WorkloadKind;
+  /** The model's name (a trace: its manifest's model name). */
+  model: string;
+  hwModel: string;
+  points: number;
+  parameters: { name: string; values: AxisValue[] }[];
+  mode: Mode | 'all';
+  /** The modes with metric columns. */
+  modes: Mode[];
+  /** Frame rate of the power columns (a trace sweep: --fps or the trace's own). */
+  fps: number | null;
+  /** Simulation options fixed for every point (swept ones are parameters). */
+  sim: SweepSimOptions;
+  /** Trace sweeps: frames simulated per point, and the float quantisation step (null = none). */
+  frames: number | null;
+  quantStep: number | null;
+  columns: string[];
+}
+
+/** A trace workload as plain data: each thread opens the directory itself. */
+export interface TraceSource {
+  dir: string;
+  frames: number;
+  quantStep?: number;
+  /** Statistics the job's modes need. */
+  kinds: WorkKind[];
+}
+
+export interface SweepJob {
+  model?: Model;
+  trace?: TraceSource;
+  baseSpec: HwSpec;
+  baseSource: string;
+  axes: Axis[];
+  meta: SweepMeta;
+}
+
+export interface SweepInput {
+  /** Exactly one of model and trace. */
+  model?: Model;
+  /** An opened trace (openTrace checks its sha256s once, here). */
+  trace?: Trace;
+  arch: HwModel;
+  axes: Axis[];
+  mode: Mode | 'all';
+  fps?: number;
+  sim?: SweepSimOptions;
+  /** Trace sweeps: quantise float values to round(value / quantStep) first. */
+  quantStep?: number;
+  /** Trace sweeps: only the first N frames. */
+  frames?: number;
+}
+
+/** Per-mode metric columns (names the report reads: latency*_us, energy*_pj, speedup*, energy_gain*). */
+export function metricColumns(mode: Mode, fps: boolean, trace = false): string[] {
+  return [
+    `cycles_${mode}`,
+    `macs_${mode}`,
+    `latency_${mode}_us`,
+    ...(trace ? [`latency_p95_${mode}_us`] : []),
+    `energy_${mode}_pj`,
+    `dram_${mode}_bytes`,
+    ...(fps ? [`power_${mode}_mw`] : []),
+    ...(mode === 'dense' ? [] : [`speedup_${mode}`, `energy_gain_${mode}`]),
+  ];
+}
+
+/** A mode the point's hw-model lacks (swept skip / delta flags) leaves its cells empty. Trace summaries are per-frame means. */
+function metricCells(mode: Mode, s: ModeSummary | TraceModeSummary | undefined, fps: boolean, trace: boolean): Cell[] {
+  if (!s) return metricColumns(mode, fps, trace).map(() => '');
+  return [
+    s.cycles,
+    s.effectiveMacs,
+    s.latencyMs * 1e3,
+    ...(trace ? [(s as TraceModeSummary).latencyUs.p95] : []),
+    s.energy.totalPJ,
+    s.dramBytes,
+    ...(fps ? [s.averagePowerMW ?? ''] : []),
+    ...(s.mode === 'dense' ? [] : [s.speedupVsDense, s.energyGainVsDense]),
+  ];
+}
+
+/** Integers as they are; fractions to 6 significant digits (stable text, no float noise). */
+const roundCell = (c: Cell): Cell => (typeof c === 'number' && !Number.isInteger(c) ? Number(c.toPrecision(6)) : c);
+
+/** A parameter value as CSV text (booleans spelled out: csv-stringify would write 1 / ''). */
+export const valueCell = (v: AxisValue): Cell => (typeof v === 'boolean' ? String(v) : v);
+
+/** JSON with object keys sorted at every level: the same value always hashes the same. */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
+const flagOf = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Fixed and swept simulation parameters must suit the workload; fixed values their range. */
+function checkSimParameters(kind: WorkloadKind, fixed: SweepSimOptions, axes: Axis[]): void {
+  const ok = WORKLOAD_PARAMETERS[kind];
+  const other = kind === 'trace' ? '--model' : '--trace';
+  for (const [k, v] of Object.entries(fixed) as [SimParameter, number][]) {
+    if (!ok.includes(k)) throw new InputError(`${flagOf(k)} applies to ${other} sweeps only`);
+    const bad = simValueError(k, v);
+    if (bad) throw new InputError(`${flagOf(k)} ${bad}, got ${v}`);
+  }
+  for (const a of axes) {
+    const k = a.name.slice(4) as SimParameter;
+    if (a.name.startsWith('sim.') && !ok.includes(k)) throw new InputError(`${a.name} applies to ${other} sweeps only`, { file: a.origin });
+  }
+  // simulateTraceWork takes weight densities in (0, 1].
+  if (kind === 'trace') {
+    const wd = axes.find((a) => a.name === 'sim.weightDensity');
+    if (fixed.weightDensity === 0 || wd?.values.includes(0)) throw new InputError('a trace sweep\'s weight density must be > 0', wd ? { file: wd.origin } : {});
+  }
+}
+
+/** A trace sweep's checks (float traces need a threshold somewhere; frames, quantStep) and its workload hash input. */
+function prepareTrace(trace: Trace, input: SweepInput, modes: Mode[]): { source: TraceSource; hashed: unknown } {
+  const float = trace.layers.find((l) => l.dtype === 'float32');
+  const thresholdAxis = input.axes.some((a) => a.name === 'sim.threshold');
+  if (float && input.sim?.threshold === undefined && !thresholdAxis && input.quantStep === undefined)
+    throw new InputError(
+      `layer "${float.spec.name}" holds float32 values: give a delta threshold (--threshold T, or sweep it: --set threshold=T1,T2,…) or --quant-step`,
+      { file: float.path },
+    );
+  // frames and quantStep (the threshold values were checked with the axes).
+  const o = resolveWorkOptions(trace, { threshold: 0, ...(input.quantStep !== undefined ? { quantStep: input.quantStep } : {}), ...(input.frames !== undefined ? { frames: input.frames } : {}) });
+  const kinds = WORK_KINDS.filter((k) => modes.includes(k));
+  const m = trace.manifest;
+  return {
+    source: { dir: trace.dir, frames: o.frames, ...(o.quantStep !== undefined ? { quantStep: o.quantStep } : {}), kinds },
+    // The data's identity is each layer's sha256 (in its spec), not where the directory lies.
+    hashed: { layers: m.layers, frames: o.frames, fps: m.fps, quantStep: o.quantStep ?? null },
+  };
+}
+
+/** Validate a sweep (every axis value, every point's modes, fps, the workload) and describe it. Nothing runs. */
+export function prepareSweep(input: SweepInput): SweepJob {
+  if ((input.model === undefined) === (input.trace === undefined)) throw new InputError('give exactly one of --model (a topology) or --trace (a trace directory)');
+  const kind: WorkloadKind = input.trace ? 'trace' : 'model';
+  if (!input.trace && (input.quantStep !== undefined || input.frames !== undefined))
+    throw new InputError(`${input.quantStep !== undefined ? '--quant-step' : '--frames'} applies to --trace sweeps only`);
+  const baseSpec = specOf(input.arch);
+  const { axes } = input;
+  if (input.fps !== undefined && !(input.fps > 0)) throw new InputError(`--fps must be positive, got ${input.fps}`);
+  const sim = Object.fromEntries(Object.entries(input.sim ?? {}).filter(([, v]) => v !== undefined)) as SweepSimOptions;
+  checkSimParameters(kind, sim, axes);
+  checkAxes(baseSpec, input.arch.source, axes);
+  const points = pointCount(axes);
+  // Modes depend only on the kind and skip flags: read them from the patched JSON, no validation needed.
+  const seen = new Set<Mode>();
+  for (let i = 0; i < points; i++) {
+    const values = pointValues(axes, i);
+    let spec = baseSpec;
+    axes.forEach((a, j) => {
+      if (a.name.startsWith('arch.')) spec = patchSpec(spec, a.name.slice(5), values[j]!, a.origin);
+    });
+    const supported = supportedModes(spec as HwModel);
+    if (input.mode !== 'all' && !supported.includes(input.mode))
+      throw new InputError(
+        `mode "${input.mode}" is not supported at sweep point ${i} (${axes.map((a, j) => `${a.name}=${values[j]}`).join(', ')}): it supports ${supported.join(', ')}`,
+      );
+    for (const m of supported) seen.add(m);
+  }
+  const modes = input.mode === 'all' ? MODES.filter((m) => seen.has(m)) : [input.mode];
+  const trace = input.trace ? prepareTrace(input.trace, input, modes) : undefined;
+  const fps = input.fps ?? input.trace?.manifest.fps ?? null;
+  const columns = ['point', ...axes.map((a) => a.name), ...modes.flatMap((m) => metricColumns(m, fps !== null, kind === 'trace'))];
+  const parameters = axes.map((a) => ({ name: a.name, values: a.values }));
+  const workload = trace ? { trace: trace.hashed } : { model: input.model };
+  const grid = createHash('sha256')
+    .update(canonicalJson({ version: 1, ...workload, baseSpec, parameters, mode: input.mode, modes, fps, sim, columns }))
+    .digest('hex');
+  return {
+    ...(input.model ? { model: input.model } : {}),
+    ...(trace ? { trace: trace.source } : {}),
+    baseSpec,
+    baseSource: input.arch.source,
+    axes,
+    meta: {
+      format: 'deltasim-sweep', version: 1, grid, workload: kind, model: input.model?.name ?? input.trace!.manifest.model.name, hwModel: baseSpec.name,
+      points, parameters, mode: input.mode, modes, fps, sim,
+      frames: trace?.source.frames ?? null, quantStep: trace?.source.quantStep ?? null, columns,
+    },
+  };
+}
+
+/** What a point runner calls to gather trace work (injectable: tests count the calls). */
+export type TraceWorkFn = typeof traceWork;
+
+/**
+ * A function from point index to CSV row. For a trace job it opens the trace once (the sha256s
+ * were checked when the job was prepared) and keeps one TraceWork per threshold value, so points at
+ * the same threshold (every hw-model variant) reuse it. Memory: one TraceWork per distinct threshold.
+ */
+export function pointRunner(job: SweepJob, gather: TraceWorkFn = traceWork): (index: number) => Row {
+  const { meta } = job;
+  const hasFps = meta.fps !== null;
+  const isTrace = job.trace !== undefined;
+  const row = (index: number, values: AxisValue[], summaries: (ModeSummary | TraceModeSummary)[]): Row => {
+    const byMode = new Map(summaries.map((s) => [s.mode, s]));
+    return [index, ...values.map(valueCell), ...meta.modes.flatMap((m) => metricCells(m, byMode.get(m), hasFps, isTrace))].map(roundCell);
+  };
+  if (!job.trace) {
+    const model = job.model!;
+    return (index) => {
+      const values = pointValues(job.axes, index);
+      const { hw, sim } = pointConfig(job.baseSpec, job.baseSource, job.axes, values);
+      const res = simulate(model, hw, { mode: meta.mode, ...meta.sim, ...sim, ...(hasFps ? { fps: meta.fps! } : {}) });
+      return row(index, values, res.modes);
+    };
+  }
+  const src = job.trace;
+  let trace: Trace | undefined;
+  const works = new Map<string, TraceWork>();
+  const workAt = (threshold: number | undefined): TraceWork => {
+    const key = String(threshold);
+    let w = works.get(key);
+    if (!w) {
+      trace ??= openTrace(src.dir, { verify: false });
+      w = gather(trace, {
+        frames: src.frames, kinds: src.kinds,
+        ...(threshold !== undefined ? { threshold } : {}), ...(src.quantStep !== undefined ? { quantStep: src.quantStep } : {}),
+      });
+      works.set(key, w);
+    }
+    return w;
+  };
+  return (index) => {
+    const values = pointValues(job.axes, index);
+    const { hw, sim } = pointConfig(job.baseSpec, job.baseSource, job.axes, values);
+    const o = { ...meta.sim, ...sim };
+    const res = simulateTraceWork(workAt(o.threshold), hw, {
+      mode: meta.mode, fps: meta.fps!, ...(o.weightDensity !== undefined ? { weightDensity: o.weightDensity } : {}),
+    });
+    return row(index, values, res.modes);
+  };
+}
+
+/** One runner per job object (per thread: a worker receives its own copy), so its trace work is kept. */
+const runners = new WeakMap<SweepJob, (index: number) => Row>();
+
+/** Simulate point `index` and return its CSV row. */
+export function runPoint(job: SweepJob, index: number): Row {
+  let run = runners.get(job);
+  if (!run) runners.set(job, (run = pointRunner(job)));
+  return run(index);
+}

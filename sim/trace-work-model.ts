@@ -1,0 +1,137 @@
+/**
+ * The trace-driven work model: fold extents from one frame's real event positions (LayerWork).
+ *
+ * - os (Sr = M outputs, Sc = N filters, T = K): PE (m, n) steps through the events in output m's
+ *   receptive field (× weight density when zero weights are skipped too); a fold lasts as long as
+ *   its slowest row, so load imbalance inside a fold costs cycles.
+ * - ws (Sr = K, Sc = N, T = M): each step streams one output's K-slice across the rows; it is
+ *   skipped only when that slice holds no event (vector skipping), so the extent is the number of
+ *   outputs with an event in the fold's K-tile.
+ * - is (Sr = K, Sc = M, T = N): inputs are stationary, their zeros cannot shorten time; a fold whose
+ *   stationary tile holds no event has no work and is skipped.
+ * A fold with extent 0 costs nothing (computeLayer skips it). Without activation skipping (gating
+ * only) extents are dense and only the effective MACs follow the data.
+ */
+import type { SystolicSpec } from './hw-model.js';
+import type { FoldWork, MappedGemm, WorkModel } from './work-model.js';
+import { spatial, type Layer } from './workload.js';
+import type { LayerWork } from './trace-work.js';
+
+/**
+ * Events per (output position, K-tile of `rows`) per group: out[(g·M + m)·tiles + kt], with K
+ * ordered as the weights (HWIO: k = (ky·kw + kx)·Cin/groups + c). One pass over events × taps.
+ */
+export function eventsPerKTile(l: Layer, w: LayerWork, rows: number): { counts: Int32Array; tiles: number } {
+  const { W, C, OH, OW } = spatial(l);
+  const cin = C / l.groups;
+  const [kh, kw] = l.kernel;
+  const [sh, sw] = l.stride;
+  const [dh, dw] = l.dilation;
+  const [pt, , pl] = l.padding;
+  const K = kh * kw * cin;
+  const tiles = Math.ceil(K / rows);
+  const M = OH * OW;
+  const counts = new Int32Array(l.groups * M * tiles);
+  const idx = w.idx;
+  for (let e = 0; e < idx.length; e++) {
+    const i = idx[e]!;
+    const c = i % C;
+    const p = (i - c) / C;
+    const x = p % W;
+    const y = (p - x) / W;
+    const g = Math.floor(c / cin);
+    const cl = c - g * cin;
+    for (let ky = 0; ky < kh; ky++) {
+      const ty = y + pt - ky * dh;
+      if (ty < 0 || ty % sh !== 0) continue;
+      const oh = ty / sh;
+      if (oh >= OH) continue;
+      for (let kx = 0; kx < kw; kx++) {
+        const tx = x + pl - kx * dw;
+        if (tx < 0 || tx % sw !== 0) continue;
+        const ow = tx / sw;
+        if (ow >= OW) continue;
+        const kt = Math.floor(((ky * kw + kx) * cin + cl) / rows);
+        counts[(g * M + oh * OW + ow) * tiles + kt]!++;
+      }
+    }
+  }
+  return { counts, tiles };
+}
+
+/** The work model of one layer in one frame on one systolic array. */
+export function traceWorkModel(l: Layer, w: LayerWork, hw: Pick<SystolicSpec, 'rows' | 'dataflow' | 'skipZeroActivations' | 'skipZeroWeights'>, weightDensity: number): WorkModel {
+  const { OH, OW } = spatial(l);
+  const M = OH * OW;
+  const skipA = hw.skipZeroActivations;
+  const wd = weightDensity;
+  // Weight skipping along the stream: element-wise (os) or whole vectors across the used rows (is).
+  const keepW = (skip: 'element' | 'vector' | 'none', rows: number): number =>
+    !hw.skipZeroWeights || skip === 'none' ? 1 : skip === 'element' ? wd : 1 - (1 - wd) ** rows;
+
+  if (hw.dataflow === 'os') {
+    // Per row tile (group × rows of outputs): slowest row, Σ row steps, Σ events — one tight pass
+    // over rf, done on the first fold; every column tile of a row tile reuses them.
+    const rf = w.rf;
+    const rowTiles = Math.ceil(M / hw.rows);
+    let max: Float64Array | null = null, steps: Float64Array, nz: Float64Array;
+    const prepare = (m: MappedGemm) => {
+      const kw = keepW(m.skip.filter, hw.rows);
+      const T = m.T;
+      max = new Float64Array(l.groups * rowTiles);
+      steps = new Float64Array(l.groups * rowTiles);
+      nz = new Float64Array(l.groups * rowTiles);
+      for (let g = 0, tile = 0; g < l.groups; g++)
+        for (let r0 = 0; r0 < M; r0 += hw.rows, tile++) {
+          let hi = 0, st = 0, n = 0;
+          for (let r = g * M + r0, end = g * M + Math.min(M, r0 + hw.rows); r < end; r++) {
+            const e = rf[r]!;
+            const s = kw === 1 ? (skipA ? e : T) : Math.ceil((skipA ? e : T) * kw - 1e-9);
+            if (s > hi) hi = s;
+            st += s;
+            n += e;
+          }
+          max[tile] = hi;
+          steps[tile] = st;
+          nz[tile] = n;
+        }
+    };
+    return {
+      name: 'trace',
+      fold(m: MappedGemm, t): FoldWork {
+        if (!max) prepare(m);
+        const tile = t.group * rowTiles + t.rowStart / hw.rows;
+        return { extent: max![tile]!, issued: steps[tile]! * t.cols, effective: nz[tile]! * t.cols * wd };
+      },
+    };
+  }
+  const { counts, tiles } = eventsPerKTile(l, w, hw.rows);
+  const ktOf = (rowStart: number) => Math.floor(rowStart / hw.rows);
+  if (hw.dataflow === 'ws') {
+    return {
+      name: 'trace',
+      fold(m, t) {
+        const kt = ktOf(t.rowStart);
+        let active = 0, nz = 0;
+        for (let o = t.group * M; o < (t.group + 1) * M; o++) {
+          const n = counts[o * tiles + kt]!;
+          if (n !== 0) active++;
+          nz += n;
+        }
+        const extent = skipA ? active : m.T;
+        return { extent, issued: t.rows * t.cols * extent, effective: nz * t.cols * wd };
+      },
+    };
+  }
+  return {
+    name: 'trace',
+    fold(m, t) {
+      const kt = ktOf(t.rowStart);
+      let nz = 0;
+      for (let o = t.group * M + t.colStart; o < t.group * M + t.colStart + t.cols; o++) nz += counts[o * tiles + kt]!;
+      const p = keepW(m.skip.filter, t.rows);
+      const extent = skipA && nz === 0 ? 0 : Math.ceil(m.T * p - 1e-9);
+      return { extent, issued: t.rows * t.cols * m.T * (extent === 0 ? 0 : p), effective: nz * m.T * wd };
+    },
+  };
+}

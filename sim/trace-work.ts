@@ -1,0 +1,274 @@
+/**
+ * Per-frame work statistics from a trace: where the events are, in a compact form that every
+ * engine and every hw-model can reuse without re-reading the trace.
+ *
+ * An event is a non-zero input level (sparse mode) or a non-zero input delta (delta mode: |level −
+ * reference| > threshold, the reference being the last level sent, frame 0 a key frame against
+ * zeros — exactly traces/stats.ts's rule). Per layer and frame, per channel group, we keep:
+ *  - the event count and Σ spatial fan-out over events (× output channels per group = effective
+ *    MACs with dense weights, equal to traces/stats' fan-out sums);
+ *  - per output position, the events in its receptive field (integral images over the
+ *    channel-summed event map): a PE's work on an output-stationary array, and the touched outputs;
+ *  - the events' flat indices, so weight/input-stationary engines can count events per
+ *    (output, K-tile) for any array height.
+ * Memory per frame ≈ 2–4 bytes × output positions·groups + 4 bytes × events per layer; streaming
+ * (`traceWorkStream`) keeps one frame at a time, so it does not grow with T.
+ */
+import { layerFanout } from '../traces/stats.js';
+import { frameReader, type Trace } from '../traces/reader.js';
+import type { LayerSpec } from '../traces/manifest.js';
+import { InputError } from '../traces/errors.js';
+import { receptiveFieldCounts } from './effective-macs.js';
+import { gemmOf, spatial, validateLayer, type Layer } from './workload.js';
+
+export type WorkKind = 'sparse' | 'delta';
+export const WORK_KINDS: readonly WorkKind[] = ['sparse', 'delta'];
+
+/** One layer's events in one frame (one kind). Arrays are per channel group unless stated. */
+export interface LayerWork {
+  /** Events per group. */
+  events: Float64Array;
+  /** Σ spatial fan-out (output positions reached) over the group's events. */
+  fanout: Float64Array;
+  /** Output positions with ≥ 1 event in their receptive field, per group. */
+  touched: Float64Array;
+  /** Events in each output's receptive field: rf[g·M + m], M = OH·OW. */
+  rf: Uint16Array | Int32Array;
+  /** Flat HWC input indices of the events, in order. */
+  idx: Uint32Array;
+}
+
+export interface LayerFrameWork {
+  /** Fractions of zero levels / zero deltas among the layer's inputs in this frame. */
+  spatialSparsity: number;
+  temporalSparsity: number;
+  sparse?: LayerWork;
+  delta?: LayerWork;
+}
+
+/** One frame: one entry per layer, in manifest order. */
+export type FrameWork = LayerFrameWork[];
+
+export interface TraceWorkOptions {
+  /** A delta is zero when |level − reference| ≤ threshold. Required for float32 traces; default 0. */
+  threshold?: number;
+  /** Quantise values to round(value / quantStep) first (float traces). */
+  quantStep?: number;
+  /** Only the first N frames. */
+  frames?: number;
+  /** Which statistics to gather (default both). */
+  kinds?: readonly WorkKind[];
+}
+
+/** Trace work collected in memory: what a sweep reuses for every hw-model. */
+export interface TraceWork {
+  model: string;
+  fps: number;
+  threshold: number;
+  quantStep: number | null;
+  layers: Layer[];
+  frames: FrameWork[];
+}
+
+/** The simulator's Layer for a manifest layer (the fields are the same; dense gets its trivial geometry). */
+export function layerOfSpec(s: LayerSpec, where = ''): Layer {
+  return validateLayer(
+    {
+      name: s.name, op: s.op, input: [...s.input], output: [...s.output],
+      kernel: s.kernel ?? [1, 1], stride: s.stride ?? [1, 1], padding: s.padding ?? [0, 0, 0, 0], dilation: s.dilation ?? [1, 1],
+      groups: s.groups ?? 1, weightBits: s.weightBits, weightDensity: s.weightDensity,
+    },
+    { file: where },
+  );
+}
+
+/** Checks the options against the trace (float traces need a threshold) and returns the resolved ones. */
+export function resolveWorkOptions(trace: Trace, o: TraceWorkOptions): Required<Pick<TraceWorkOptions, 'threshold' | 'frames' | 'kinds'>> & { quantStep?: number } {
+  const file = trace.dir;
+  if (o.threshold !== undefined && !(o.threshold >= 0 && Number.isFinite(o.threshold))) throw new InputError(`--threshold must be a finite number ≥ 0, got ${o.threshold}`, { file });
+  if (o.quantStep !== undefined && !(o.quantStep > 0 && Number.isFinite(o.quantStep))) throw new InputError(`--quant-step must be a positive number, got ${o.quantStep}`, { file });
+  const float = trace.layers.find((l) => l.dtype === 'float32');
+  if (float && o.threshold === undefined && o.quantStep === undefined)
+    throw new InputError(`layer "${float.spec.name}" holds float32 values: give a delta --threshold (and optionally --quant-step)`, { file: float.path });
+  const T = trace.manifest.frames;
+  if (o.frames !== undefined && !(Number.isInteger(o.frames) && o.frames >= 1 && o.frames <= T))
+    throw new InputError(`--frames must be an integer in 1..${T} (the trace's frames), got ${o.frames}`, { file });
+  return { threshold: o.threshold ?? 0, quantStep: o.quantStep, frames: o.frames ?? T, kinds: o.kinds ?? WORK_KINDS };
+}
+
+export interface CounterOptions {
+  threshold?: number;
+  quantStep?: number;
+  kinds?: readonly WorkKind[];
+  /** Return views into buffers reused by the next call (streaming: no per-frame allocation) instead of copies. */
+  views?: boolean;
+}
+
+/**
+ * A per-layer counter: call it with each frame in order (it keeps the delta reference between
+ * calls); the frame may be a reused buffer.
+ */
+export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: ArrayLike<number>) => LayerFrameWork {
+  const { H, W, C, OH, OW } = spatial(l);
+  const groups = l.groups;
+  const cin = C / groups;
+  const HW = H * W;
+  const M = OH * OW;
+  const threshold = o.threshold ?? 0;
+  const q = o.quantStep;
+  const kinds = o.kinds ?? WORK_KINDS;
+  const wantS = kinds.includes('sparse');
+  const wantD = kinds.includes('delta');
+  const fan = layerFanout({
+    op: l.op, input: [H, W, C], output: [OH, OW, spatial(l).OC], kernel: l.kernel, stride: l.stride,
+    padding: l.padding, dilation: l.dilation, groups,
+  });
+  // Spatial fan-out of each pixel (output positions whose receptive field holds it).
+  const pixFan = new Float64Array(HW);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) pixFan[y * W + x] = fan.h[y]! * fan.w[x]!;
+  const groupOf = new Int32Array(C);
+  for (let c = 0; c < C; c++) groupOf[c] = Math.floor(c / cin);
+  const ref = new Float64Array(H * W * C);
+  // Float traces with a quantisation step are quantised into this copy; other frames are read as they come.
+  const quantised = q === undefined ? null : new Float64Array(H * W * C);
+  const K = gemmOf(l).K;
+  const Rf = K <= 0xffff ? Uint16Array : Int32Array;
+  // Buffers reused across frames; results are views into them (o.views) or copies at the size used.
+  const scratch = (want: boolean): Scratch | null =>
+    want ? { map: new Int32Array(groups * HW), idx: new Uint32Array(H * W * C), rf: new Rf(groups * M), events: new Float64Array(groups), fanout: new Float64Array(groups), touched: new Float64Array(groups) } : null;
+  const sS = scratch(wantS);
+  const sD = scratch(wantD);
+  const nz = new Float64Array(1);
+
+  const reset = (s: Scratch): void => {
+    s.map.fill(0);
+    s.events.fill(0);
+    s.fanout.fill(0);
+  };
+  const finish = (s: Scratch, n: number): LayerWork => {
+    const rf = receptiveFieldCounts(l, s.map, s.rf);
+    for (let g = 0; g < groups; g++) {
+      let t = 0;
+      for (let m = g * M; m < (g + 1) * M; m++) if (rf[m] !== 0) t++;
+      s.touched[g] = t;
+    }
+    const w: LayerWork = { events: s.events, fanout: s.fanout, touched: s.touched, rf, idx: s.idx.subarray(0, n) };
+    return o.views ? w : { events: w.events.slice(), fanout: w.fanout.slice(), touched: w.touched.slice(), rf: w.rf.slice(), idx: w.idx.slice() };
+  };
+
+  return (frame) => {
+    if (frame.length !== ref.length) throw new RangeError(`frame of ${frame.length} values, layer "${l.name}" input has ${ref.length}`);
+    let cur: ArrayLike<number> = frame;
+    if (quantised) {
+      for (let i = 0; i < quantised.length; i++) quantised[i] = Math.round(frame[i]! / q!);
+      cur = quantised;
+    }
+    const n = ref.length;
+    const out: LayerFrameWork = { spatialSparsity: 0, temporalSparsity: 0 };
+    let nonZero = -1;
+    if (sS) {
+      reset(sS);
+      nonZero = countNonZeros(cur, HW, C, groupOf, pixFan, sS);
+      out.sparse = finish(sS, nonZero);
+    }
+    if (sD) reset(sD);
+    const deltas = countDeltas(cur, ref, threshold, HW, C, groupOf, pixFan, sD, nz);
+    if (sD) out.delta = finish(sD, deltas);
+    out.spatialSparsity = 1 - (nonZero >= 0 ? nonZero : nz[0]!) / n;
+    out.temporalSparsity = 1 - deltas / n;
+    return out;
+  };
+}
+
+interface Scratch {
+  map: Int32Array;
+  idx: Uint32Array;
+  rf: Uint16Array | Int32Array;
+  events: Float64Array;
+  fanout: Float64Array;
+  touched: Float64Array;
+}
+
+/** Events = non-zero levels: their indices into s.idx, tallied per group; returns the count. */
+function countNonZeros(cur: ArrayLike<number>, HW: number, C: number, groupOf: Int32Array, pixFan: Float64Array, s: Scratch): number {
+  const idx = s.idx;
+  let n = 0;
+  for (let i = 0; i < cur.length; i++) if (cur[i] !== 0) idx[n++] = i;
+  tally(idx, n, HW, C, groupOf, pixFan, s);
+  return n;
+}
+
+/**
+ * Events = non-zero deltas (|level − reference| > threshold; the reference moves only when a delta
+ * is sent). Also counts the non-zero levels into nonZero[0] (the spatial sparsity, in the same pass).
+ * The scan is one tight loop; per-event bookkeeping happens afterwards, over the events only.
+ */
+function countDeltas(cur: ArrayLike<number>, ref: Float64Array, threshold: number, HW: number, C: number, groupOf: Int32Array, pixFan: Float64Array,
+  s: Scratch | null, nonZero: Float64Array): number {
+  let n = 0, nz = 0;
+  const idx = s?.idx;
+  for (let i = 0; i < cur.length; i++) {
+    const v = cur[i]!;
+    if (v !== 0) nz++;
+    const d = v - ref[i]!;
+    if (d > threshold || -d > threshold) {
+      ref[i] = v;
+      if (idx) idx[n] = i;
+      n++;
+    }
+  }
+  nonZero[0] = nz;
+  if (s) tally(s.idx, n, HW, C, groupOf, pixFan, s);
+  return n;
+}
+
+/** Per-group event counts, fan-out sums and per-pixel event map from event indices (HWC order). */
+function tally(idx: Uint32Array, n: number, HW: number, C: number, groupOf: Int32Array, pixFan: Float64Array, s: Scratch): void {
+  const { map, events: ev, fanout: fo } = s;
+  for (let e = 0; e < n; e++) {
+    const i = idx[e]!;
+    const c = i % C;
+    const p = (i - c) / C;
+    const g = groupOf[c]!;
+    map[g * HW + p]!++;
+    ev[g]!++;
+    fo[g]! += pixFan[p]!;
+  }
+}
+
+/**
+ * Frame by frame over the trace (memory independent of T). Each yielded frame's arrays are views
+ * into buffers the next step reuses (like frameReader): consume or copy them before going on.
+ */
+export function* traceWorkStream(trace: Trace, options: TraceWorkOptions = {}): Generator<FrameWork, void, undefined> {
+  yield* workFrames(trace, options, true);
+}
+
+function* workFrames(trace: Trace, options: TraceWorkOptions, views: boolean): Generator<FrameWork, void, undefined> {
+  const o = resolveWorkOptions(trace, options);
+  const layers = trace.layers.map((tl) => layerOfSpec(tl.spec, trace.dir));
+  const counters = layers.map((l) => layerWorkCounter(l, { ...o, views }));
+  for (const frames of frameReader(trace, { to: o.frames })) yield frames.map((f, i) => counters[i]!(f));
+}
+
+/** All frames' statistics in memory, for reuse over many hw-models (sweeps). */
+export function traceWork(trace: Trace, options: TraceWorkOptions = {}): TraceWork {
+  const o = resolveWorkOptions(trace, options);
+  return {
+    model: trace.manifest.model.name,
+    fps: trace.manifest.fps,
+    threshold: o.threshold,
+    quantStep: o.quantStep ?? null,
+    layers: trace.layers.map((tl) => layerOfSpec(tl.spec, trace.dir)),
+    frames: [...workFrames(trace, options, false)],
+  };
+}
+
+/** Bytes a FrameWork holds (typed arrays only): what keeping statistics for a sweep costs per frame. */
+export function frameWorkBytes(fw: FrameWork): number {
+  let b = 0;
+  for (const l of fw)
+    for (const w of [l.sparse, l.delta])
+      if (w) b += w.events.byteLength + w.fanout.byteLength + w.touched.byteLength + w.rf.byteLength + w.idx.byteLength;
+  return b;
+}

@@ -1,0 +1,175 @@
+/**
+ * `deltasim train`: train a video CNN (baseline / L1 / Delta Activation Layer) on a dataset spec with
+ * the authors' two-phase schedule, or refine an existing model (`--from`, e.g. delta-ise a trained
+ * baseline: the paper's refinement phase). Progress on stderr; the model directory (model.json,
+ * weights.bin, meta.json) is replaced atomically at every checkpoint and at the end; then the model
+ * is evaluated on the test split (train split when there is none) and the evaluation is printed as a
+ * table and written to DIR/eval.json.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { InputError } from '../../../traces/errors.js';
+import { writeFileAtomic } from '../../../traces/atomic.js';
+import { initBackend, type tf } from '../../tf/backend.js';
+import { buildModel, deltaise, NETS, VARIANTS, type NetName, type Variant } from '../../tf/models.js';
+import { loadModel, type ModelMeta } from '../../tf/persist.js';
+import { evaluate, frameShapeOf, type Evaluation } from '../../tf/evaluate.js';
+import { DEFAULT_PHASES, DEFAULT_TRAIN_OPTIONS, train, type Phase } from '../../tf/train.js';
+import { openDataset } from '../../video/index.js';
+import { startProgress } from '../progress.js';
+
+interface TrainArgs {
+  data: string; net: NetName; variant?: Variant; epochs?: number; 'phase1-epochs'?: number; 'phase2-epochs'?: number; seed: number;
+  out: string; force: boolean; frames: number; size: number; channels: number; batch: number; lr: number; decay: number; momentum: number;
+  'sp-rate1': number; 'sp-rate2': number; clip1?: number; clip2: number; step?: number; granularity: 'channel' | 'neuron' | 'layer';
+  'motion-input': boolean; 'checkpoint-every': number; from?: string; 'eval-clips'?: number; quiet: boolean;
+}
+
+const [P1, P2] = DEFAULT_PHASES as [Phase, Phase];
+
+/** Epochs of the two phases: explicit ones win; --epochs N splits N like the default schedule (2 : 1). */
+export function phaseEpochs(epochs: number | undefined, p1: number | undefined, p2: number | undefined): [number, number] {
+  const check = (name: string, v: number | undefined) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new InputError(`--${name}: expected an integer >= 0, got ${v}`);
+  };
+  check('epochs', epochs); check('phase1-epochs', p1); check('phase2-epochs', p2);
+  const first = p1 ?? (epochs === undefined ? P1.epochs : Math.ceil((epochs * P1.epochs) / (P1.epochs + P2.epochs)));
+  const second = p2 ?? (epochs === undefined ? P2.epochs : Math.max(epochs - first, 0));
+  if (first + second === 0) throw new InputError('nothing to train: 0 epochs');
+  return [first, second];
+}
+
+const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
+
+function evaluationTable(e: Evaluation): string {
+  const head = ['layer', 'neurons', 'fan-out', 'spatial', 'temporal'];
+  const rows = e.layers.map((l) => [l.name, String(l.neurons), l.nOutputs.toFixed(1), pct(l.spatialSparsity), pct(l.temporalSparsity)]);
+  rows.push(['all', String(e.layers.reduce((a, l) => a + l.neurons, 0)), '', pct(e.spatialSparsity), pct(e.temporalSparsity)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    `accuracy ${pct(e.accuracy)} on ${e.clips} clips (${e.frames} frames)`,
+    `operation sparsity (fan-out weighted zero deltas, what delta inference skips) ${pct(e.operationSparsity)}; ` +
+      `with zero skipping only ${pct(e.spatialOperationSparsity)}`,
+    'per activation layer (a layer\'s operation sparsity equals its temporal sparsity: one fan-out per layer):',
+    line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line),
+  ].join('\n');
+}
+
+/** The --from model, as it is (same variant) or delta-ised (the paper's refinement phase). */
+async function refinable(dir: string, argv: TrainArgs): Promise<{ model: tf.LayersModel; meta: ModelMeta | null; variant: Variant }> {
+  if (!existsSync(dir)) throw new InputError('no such model directory', { file: dir });
+  const { model, meta } = await loadModel(dir);
+  const own = (meta?.variant ?? 'baseline') as Variant;
+  const variant = argv.variant ?? own;
+  if (variant === own) return { model, meta, variant };
+  if (variant !== 'delta') throw new InputError(`--from: a ${own} model can be trained further as it is or delta-ised (--variant delta), not turned into ${variant}`);
+  const delta = deltaise(model, { spRate: argv['sp-rate1'], thresholdInit: argv.step, granularity: argv.granularity });
+  model.dispose();
+  return { model: delta, meta, variant };
+}
+
+const trainCommand: CommandModule<object, TrainArgs> = {
+  command: 'train',
+  describe: 'Train a video CNN for temporal sparsity (baseline, L1 or Delta Activation Layer) and evaluate it',
+  builder: (y) =>
+    y.option('data', { type: 'string', demandOption: true, describe: 'dataset spec: procedural[:k=v,…], file:PATH[,PATH…], ucf101:ROOT[:split=N] or a video path' })
+      .option('net', { choices: NETS, default: 'plain' as NetName, describe: 'network (ignored with --from)' })
+      .option('variant', { choices: VARIANTS, describe: 'activation layers (default delta; with --from: the model\'s own, or delta to delta-ise it)' })
+      .option('epochs', { type: 'number', describe: `total epochs, split 2 : 1 over the two phases (default ${P1.epochs} + ${P2.epochs})` })
+      .option('phase1-epochs', { type: 'number', describe: 'epochs of phase 1' })
+      .option('phase2-epochs', { type: 'number', describe: 'epochs of phase 2' })
+      .option('seed', { type: 'number', default: 0, describe: 'seed of weights, shuffling and the procedural dataset' })
+      .option('out', { type: 'string', demandOption: true, describe: 'model directory to write' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace --out if it exists' })
+      .option('frames', { type: 'number', default: 8, describe: 'frames per dataset clip (evaluation uses all of them)' })
+      .option('size', { type: 'number', default: 64, describe: 'frame width and height (ignored with --from: the model\'s)' })
+      .option('channels', { type: 'number', choices: [1, 3], default: 1, describe: '1 gray, 3 RGB (ignored with --from)' })
+      .option('batch', { type: 'number', default: DEFAULT_TRAIN_OPTIONS.batchSize })
+      .option('lr', { type: 'number', default: DEFAULT_TRAIN_OPTIONS.learningRate, describe: 'learning rate (SGD with momentum)' })
+      .option('decay', { type: 'number', default: DEFAULT_TRAIN_OPTIONS.decay, describe: 'lr / (1 + decay · iteration)' })
+      .option('momentum', { type: 'number', default: DEFAULT_TRAIN_OPTIONS.momentum })
+      .option('sp-rate1', { type: 'number', default: P1.spRate, describe: 'sparsity weight in phase 1 (l1, delta)' })
+      .option('sp-rate2', { type: 'number', default: P2.spRate, describe: 'sparsity weight in phase 2 (l1, delta)' })
+      .option('clip1', { type: 'number', describe: `frames per training clip in phase 1 (default min(${P1.clipLength}, --frames))` })
+      .option('clip2', { type: 'number', default: P2.clipLength, describe: 'frames per training clip in phase 2' })
+      .option('step', { type: 'number', describe: 'quantiser step (baseline, l1) or initial threshold (delta); default 0.05' })
+      .option('granularity', { choices: ['channel', 'neuron', 'layer'] as const, default: 'channel' as const, describe: 'delta thresholds per …' })
+      .option('motion-input', { type: 'boolean', default: false, describe: 'feed the first conv each frame and its temporal difference (motion-defined classes)' })
+      .option('checkpoint-every', { type: 'number', default: 1, describe: 'save the model every N epochs (and at the end)' })
+      .option('from', { type: 'string', describe: 'refine this model directory instead of training a new model' })
+      .option('eval-clips', { type: 'number', describe: 'evaluate on at most this many clips' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
+      .example('$0 train --data procedural --variant delta --epochs 15 --seed 1 --out runs/delta', '')
+      .example('$0 train --data procedural --from runs/baseline --variant delta --epochs 3 --out runs/refined', 'delta-ise a trained baseline'),
+  handler: async (argv) => {
+    if (existsSync(argv.out) && !argv.force) throw new InputError('exists; pass --force to replace it', { file: argv.out });
+    const positiveInt = (name: string, v: number) => {
+      if (!(Number.isInteger(v) && v >= 1)) throw new InputError(`--${name}: expected an integer >= 1, got ${v}`);
+    };
+    positiveInt('frames', argv.frames); positiveInt('size', argv.size); positiveInt('batch', argv.batch);
+    positiveInt('checkpoint-every', argv['checkpoint-every']);
+    if (argv['eval-clips'] !== undefined) positiveInt('eval-clips', argv['eval-clips']);
+    const [e1, e2] = phaseEpochs(argv.epochs, argv['phase1-epochs'], argv['phase2-epochs']);
+    const clip1 = argv.clip1 ?? Math.min(P1.clipLength, argv.frames);
+    for (const [name, c] of [['clip1', clip1], ['clip2', argv.clip2]] as const) {
+      positiveInt(name, c);
+      if (c > argv.frames) throw new InputError(`--${name} ${c} is longer than the dataset clips (--frames ${argv.frames})`);
+    }
+    await initBackend({ quiet: argv.quiet });
+
+    // A --from model first: its frame shape decides how the data is decoded.
+    const refine = argv.from === undefined ? null : await refinable(argv.from, argv);
+    const variant: Variant = refine?.variant ?? argv.variant ?? 'delta';
+    const frameShape = refine ? frameShapeOf(refine.model) : ([argv.size, argv.size, argv.channels] as [number, number, number]);
+    const [h, w, c] = frameShape;
+    if (c !== 1 && c !== 3) throw new InputError(`the model takes ${c}-channel frames; datasets give 1 or 3`);
+    const ds = await openDataset(argv.data, { frames: argv.frames, width: w, height: h, channels: c, seed: argv.seed });
+    if (refine?.meta && refine.meta.classes.length !== ds.train.classes.length) {
+      throw new InputError(`--from: the model predicts ${refine.meta.classes.length} classes, the dataset has ${ds.train.classes.length}`);
+    }
+    const net = refine ? (refine.meta?.net ?? refine.model.name) : argv.net;
+    const model = refine?.model ?? buildModel({
+      net: argv.net, variant, classes: ds.train.classes.length, frameShape, seed: argv.seed, spRate: argv['sp-rate1'],
+      step: argv.step, granularity: argv.granularity, motionInput: argv['motion-input'],
+    });
+
+    // Baseline layers must keep spRate 0 (train() sets every layer's rate per phase).
+    const sp = (rate: number) => (variant === 'baseline' ? 0 : rate);
+    const phases: Phase[] = [
+      { epochs: e1, clipLength: clip1, spRate: sp(argv['sp-rate1']) },
+      { epochs: e2, clipLength: argv.clip2, spRate: sp(argv['sp-rate2']) },
+    ];
+    const meta: ModelMeta = {
+      net, variant, classes: [...ds.train.classes], frameShape, seed: argv.seed,
+      training: { data: argv.data, frames: argv.frames, ...(argv.from !== undefined ? { from: argv.from } : {}) },
+    };
+    const batches = Math.ceil(ds.train.size / argv.batch);
+    const progress = startProgress({ label: 'training', total: (e1 + e2) * batches, quiet: argv.quiet });
+    try {
+      await train(model, ds.train, {
+        phases, batchSize: argv.batch, learningRate: argv.lr, decay: argv.decay, momentum: argv.momentum, seed: argv.seed,
+        checkpoint: { dir: argv.out, every: argv['checkpoint-every'], meta },
+        onBatch: (p) => progress.update(p.globalEpoch * p.batches + p.batch + 1, {
+          epoch: `${p.globalEpoch + 1}/${p.totalEpochs}`, loss: p.loss.toFixed(3), acc: pct(p.accuracy),
+          'temporal sp.': pct(p.temporalSparsity), 'frames/s': p.framesPerSecond.toFixed(0),
+        }),
+        onEpoch: (e) => progress.log(
+          `epoch ${e.globalEpoch + 1}/${e1 + e2} (phase ${e.phase + 1}): loss ${e.loss.toFixed(4)} (cross-entropy ${e.crossEntropy.toFixed(4)}), ` +
+          `accuracy ${pct(e.accuracy)}, spatial ${pct(e.spatialSparsity)}, temporal ${pct(e.temporalSparsity)}, operation ${pct(e.operationSparsity)} sparsity; ` +
+          `${e.framesPerSecond.toFixed(0)} frames/s`),
+      });
+    } finally {
+      progress.stop();
+    }
+
+    const split = ds.test ? 'test' : 'train';
+    const evaluation = await evaluate(model, ds.test ?? ds.train, { batchSize: argv.batch, maxClips: argv['eval-clips'] });
+    writeFileAtomic(join(argv.out, 'eval.json'), `${JSON.stringify({ data: argv.data, split, net, variant, ...evaluation }, null, 2)}\n`);
+    console.log(`evaluation on the ${split} split of ${argv.data}:\n${evaluationTable(evaluation)}\nmodel: ${argv.out}`);
+    model.dispose();
+  },
+};
+
+export default trainCommand;

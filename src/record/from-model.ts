@@ -1,0 +1,86 @@
+/**
+ * Record a trace from a model directory (written by `deltasim train` / saveModel), or from a
+ * pretrained tfjs graph model with a delta threshold (graph-model.ts), over a video file or one clip
+ * of a dataset: the library side of `deltasim trace record`. All input checks (model dir, video,
+ * frame counts, shapes) run before anything is written.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { initBackend } from '../tf/backend.js';
+import { loadModel } from '../tf/persist.js';
+import { frameShapeOf } from '../tf/evaluate.js';
+import { InputError } from '../../traces/errors.js';
+import type { Manifest } from '../../traces/manifest.js';
+import { recordGraphModelTrace } from './graph-model.js';
+import { recordTrace, type RecordResult } from './record.js';
+import { datasetSource, videoSource, type FrameSource } from './sources.js';
+
+export interface RecordModelOptions {
+  modelDir: string;
+  /** Exactly one of video / data. */
+  video?: string;
+  data?: string;
+  frames: number;
+  out: string;
+  /** Dataset clip index and split (data only). */
+  clip?: number;
+  split?: 'train' | 'test';
+  /** Dataset seed (procedural). */
+  seed?: number;
+  /** Video: first frame; resample rate. Data: frame rate written to the manifest. */
+  start?: number;
+  fps?: number;
+  /** Channels the user asked for (must equal the model's). */
+  channels?: number;
+  chunkFrames?: number;
+  weightBits?: number;
+  /** Messages for the user (resizes and the like). */
+  onNote?: (note: string) => void;
+  onProgress?: (framesDone: number, frames: number) => void;
+}
+
+export async function recordModelTrace(o: RecordModelOptions): Promise<RecordResult> {
+  if ((o.video === undefined) === (o.data === undefined)) throw new InputError('give exactly one of --video FILE and --data SPEC');
+  if (!existsSync(o.modelDir) || !statSync(o.modelDir).isDirectory()) throw new InputError('no such model directory', { file: o.modelDir });
+  await initBackend({ quiet: true });
+  const { model, meta } = await loadModel(o.modelDir);
+  try {
+    const frameShape = frameShapeOf(model);
+    const common = { frameShape, frames: o.frames, channels: o.channels };
+    const source: FrameSource = o.video !== undefined
+      ? await videoSource(o.video, { ...common, start: o.start, fps: o.fps })
+      : await datasetSource(o.data!, { ...common, clip: o.clip, split: o.split, seed: o.seed, fps: o.fps });
+    for (const n of source.notes) o.onNote?.(n);
+    const modelInfo = {
+      name: meta ? `${meta.net}-${meta.variant}` : model.name,
+      source: o.modelDir,
+      ...(meta ? { net: meta.net, variant: meta.variant, classes: meta.classes } : {}),
+    };
+    return await recordTrace(model, source, o.out, { modelInfo, chunkFrames: o.chunkFrames, weightBits: o.weightBits, onProgress: o.onProgress });
+  } finally {
+    model.dispose();
+  }
+}
+
+export interface RecordGraphOptions extends Omit<RecordModelOptions, 'modelDir' | 'chunkFrames' | 'weightBits' | 'onProgress'> {
+  /** A graph model.json path or `human:NAME`. */
+  graph: string;
+  /** Delta threshold: levels = round(a / threshold). */
+  threshold: number;
+  /** Dataset frame size (the graph resizes to its own input; default 64). */
+  size?: number;
+}
+
+/** A graph model over a video (decoded at its own size, RGB unless --channels 1) or a dataset clip. */
+export async function recordGraphTrace(o: RecordGraphOptions): Promise<Manifest> {
+  if ((o.video === undefined) === (o.data === undefined)) throw new InputError('give exactly one of --video FILE and --data SPEC');
+  const size = o.size ?? 64;
+  const source: FrameSource = o.video !== undefined
+    ? await videoSource(o.video, { frames: o.frames, channels: o.channels, start: o.start, fps: o.fps })
+    : await datasetSource(o.data!, { frameShape: [size, size, o.channels ?? 3], frames: o.frames, clip: o.clip, split: o.split, seed: o.seed, fps: o.fps });
+  for (const n of source.notes) o.onNote?.(n);
+  const [h, w, c] = source.frameShape;
+  return recordGraphModelTrace({
+    model: o.graph, threshold: o.threshold, out: o.out, fps: source.fps, maxFrames: o.frames,
+    frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame },
+  });
+}

@@ -1,0 +1,272 @@
+/**
+ * Recording a trace from a pretrained tfjs GRAPH model, DeltaCNN-style: no retraining, a delta
+ * threshold applied to the activations the float network computes.
+ *
+ * Each MAC node (Conv2D / _FusedConv2D, (Fused)DepthwiseConv2dNative, MatMul / _FusedMatMul with
+ * a constant weight) becomes a trace layer; per frame its INPUT tensor is fetched from the graph
+ * and stored as integer levels, level = round(value / q), value ≈ level · q within q/2:
+ *   - q = `threshold` for every activation, so a change below about q is a zero delta (the
+ *     quantiser of the paper's Delta Activation Layer, round(x/q)·q, applied post hoc);
+ *   - a layer fed by the image alone (through preprocessing, no MAC upstream) is stored at the
+ *     input's own step, one 8-bit pixel level (probed on the graph, e.g. 1/255 for [-1, 1]
+ *     inputs), so it is exact and its deltas are the camera's.
+ * Integer levels rather than float32 + a simulation-time threshold: the trace is self-contained
+ * and compact (uint8 / int8 / int16, the narrowest that holds the levels), the simulator's integer
+ * semantics (a level that differs is a delta) apply unchanged, and the functional delta executor
+ * can replay it. Levels beyond int16 are clamped (counted in model.clampedLevels).
+ *
+ * Limits: quantisation is applied to the recording only, open loop: each layer sees the float
+ * network's activations, not the quantised output of the layer before (true delta inference
+ * would feed quantised activations forward; the difference is within q per layer). Transposed
+ * convolutions and other MAC-like ops (Conv3D, Einsum) are not recognised.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { InputError } from '../../traces/errors.js';
+import type { Manifest } from '../../traces/manifest.js';
+import { DTYPES } from '../../traces/npy.js';
+import { writeTrace, type LayerDraft } from '../../traces/writer.js';
+import { initBackend, tf } from '../tf/backend.js';
+import type { Clip } from '../video/types.js';
+import { frameToInput, modelInput, uniformInput, type ModelInput } from './graph/input.js';
+import { loadGraphModel, readGraphModelJson, resolveModelFile } from './graph/load.js';
+import { LevelSpill } from './graph/spill.js';
+import { findMacNodes, layerGeometryFor, type MacNode, type NodeGeometry } from './graph/topology.js';
+
+/** Frames from anywhere (e.g. `decodeFrames` of src/video/ffmpeg.ts): H·W·C values in [0, 1], [y][x][c]. */
+export interface FrameStream {
+  h: number;
+  w: number;
+  c: number;
+  frames: Iterable<Float32Array> | AsyncIterable<Float32Array>;
+  /** For the manifest's clip.source. */
+  source: string;
+  firstFrame?: number;
+}
+
+export type FrameSource = Clip | FrameStream;
+
+export interface RecordGraphModelOptions {
+  /** Path of a graph model.json (weights beside it), or `human:NAME` (@vladmandic/human's models/NAME.json). */
+  model: string;
+  frames: FrameSource;
+  /** Record at most this many frames (default: all). */
+  maxFrames?: number;
+  /** Delta threshold q > 0: activations are stored as levels round(a / q). */
+  threshold: number;
+  /** Trace directory to write (replaced atomically). */
+  out: string;
+  /** Frame rate written to the manifest (default 15). */
+  fps?: number;
+  /** Model input values of pixel levels 0 and 255 (default: known model table, else [0, 255] for int32 inputs, [0, 1] for float). */
+  inputRange?: [number, number];
+  /** manifest model.name (default: `human:NAME`, or the model file's / folder's name). */
+  name?: string;
+}
+
+/** One fetched tensor: every MAC node reading it becomes a layer sharing its levels. */
+interface Recorded {
+  step: number | number[];
+  spill?: LevelSpill;
+}
+
+export async function recordGraphModelTrace(opts: RecordGraphModelOptions): Promise<Manifest> {
+  const q = opts.threshold;
+  if (!(Number.isFinite(q) && q > 0)) throw new InputError(`threshold must be a number > 0 (got ${q})`);
+  if (opts.maxFrames !== undefined && !(Number.isInteger(opts.maxFrames) && opts.maxFrames > 0)) {
+    throw new InputError(`maxFrames must be a positive integer (got ${opts.maxFrames})`);
+  }
+  const backend = await initBackend();
+  const file = resolveModelFile(opts.model);
+  const json = readGraphModelJson(file);
+  const macs = findMacNodes(json, file);
+  if (macs.length === 0) throw new InputError('the graph has no MAC nodes (Conv2D, DepthwiseConv2dNative, MatMul with weights)', { file });
+  const { model } = await loadGraphModel(file, json);
+  const spillDir = mkdtempSync(join(tmpdir(), 'deltasim-graph-'));
+  const recorded = new Map<string, Recorded>();
+  try {
+    return await record(opts, { file, backend, model, macs }, recorded, spillDir);
+  } finally {
+    for (const r of recorded.values()) r.spill?.close();
+    rmSync(spillDir, { recursive: true, force: true });
+    model.dispose();
+  }
+}
+
+interface Loaded {
+  file: string;
+  backend: string;
+  model: tf.GraphModel;
+  macs: MacNode[];
+}
+
+async function record(opts: RecordGraphModelOptions, { file, backend, model, macs }: Loaded, recorded: Map<string, Recorded>, spillDir: string): Promise<Manifest> {
+  const q = opts.threshold;
+  const input = modelInput(model, file, opts.inputRange);
+
+  // Unique tensors to fetch (several MAC nodes may read one), then the MAC outputs for the shape check.
+  for (const m of macs) if (!recorded.has(m.input)) recorded.set(m.input, { step: q });
+  const tensors = [...recorded.keys()];
+  const fetch = [...tensors, ...macs.map((m) => m.node)];
+  const run = (x: tf.Tensor): tf.Tensor[] => model.execute({ [input.name]: x }, fetch) as tf.Tensor[];
+
+  for (const [tensor, step] of probeInputSteps(macs, input, run, tensors)) recorded.get(tensor)!.step = step;
+
+  let geometry: NodeGeometry[] | undefined;
+  let frames = 0;
+  for await (const frame of framesOf(opts.frames, opts.maxFrames)) {
+    const x = frameToInput(frame, opts.frames, input);
+    const outs = run(x);
+    try {
+      geometry ??= shapesFromFirstFrame(macs, outs, tensors, recorded, spillDir);
+      for (let i = 0; i < tensors.length; i++) {
+        const r = recorded.get(tensors[i]!)!;
+        r.spill!.append(await outs[i]!.data(), r.step);
+      }
+    } finally {
+      tf.dispose([x, ...outs]);
+    }
+    frames++;
+  }
+  if (frames === 0 || !geometry) throw new InputError('no frames to record');
+  const geo = geometry;
+
+  const names = layerNames(macs.map((m) => m.node));
+  const layers: LayerDraft[] = macs.map((m, i) => {
+    const r = recorded.get(m.input)!;
+    const spill = r.spill!;
+    return {
+      name: names[i]!,
+      ...geo[i]!,
+      weightBits: m.weightBits,
+      weightDensity: weightDensity(model, m.weight),
+      act: { dtype: spill.dtype(), scale: r.step, signed: spill.min < 0 },
+    };
+  });
+  const spills = macs.map((m) => recorded.get(m.input)!.spill!);
+  const clamped = [...recorded.values()].reduce((s, r) => s + r.spill!.clamped, 0);
+  const header = {
+    model: {
+      name: opts.name ?? modelName(opts.model, file),
+      source: opts.model,
+      recorder: 'graph-model',
+      backend,
+      threshold: q,
+      inputRange: input.range,
+      clampedLevels: clamped,
+    },
+    frames,
+    fps: opts.fps ?? 15,
+    clip: { source: opts.frames.source, firstFrame: opts.frames.firstFrame ?? 0 },
+    layers,
+  };
+  return await writeTrace(opts.out, header, (w) => {
+    const bufs = layers.map((l, i) => DTYPES[l.act.dtype].make(new ArrayBuffer(spills[i]!.elements * DTYPES[l.act.dtype].bytes), 0, spills[i]!.elements));
+    for (let t = 0; t < frames; t++) spills.forEach((s, i) => w.appendFrame(i, s.readFrame(t, bufs[i]!)));
+  });
+}
+
+async function* framesOf(src: FrameSource, max = Infinity): AsyncGenerator<Float32Array> {
+  if (!(src.h > 0 && src.w > 0 && src.c > 0)) throw new InputError(`bad frame shape ${src.h}×${src.w}×${src.c}`);
+  const n = src.h * src.w * src.c;
+  let count = 0;
+  if (src.frames instanceof Float32Array) {
+    const clip = src as Clip;
+    for (let t = 0; t < clip.t && count < max; t++, count++) yield clip.frames.subarray(t * n, (t + 1) * n);
+    return;
+  }
+  for await (const f of src.frames) {
+    if (count >= max) return;
+    if (f.length !== n) throw new InputError(`frame ${count} has ${f.length} values, expected ${src.h}×${src.w}×${src.c}`);
+    yield f;
+    count++;
+  }
+}
+
+/**
+ * Steps of the tensors fed by the image alone: one pixel level's change, per channel, found by
+ * running two uniform images (levels 0 and 1). The level grid must also hold the offset (the value
+ * at pixel 0, e.g. −1 for [−1, 1] inputs), so the step is divided by the smallest m ≤ 4 that
+ * makes offset / step an integer (e.g. 2/255 → 1/255); otherwise the offset is rounded.
+ */
+function probeInputSteps(macs: MacNode[], input: ModelInput, run: (x: tf.Tensor) => tf.Tensor[], tensors: string[]): Map<string, number | number[]> {
+  const targets = [...new Set(macs.filter((m) => m.fromGraphInput && m.op !== 'dense').map((m) => m.input))];
+  const steps = new Map<string, number | number[]>();
+  if (targets.length === 0) return steps;
+  const [v0, v1] = [0, 1].map((level) => {
+    const x = uniformInput(level, input);
+    const outs = run(x);
+    const values = targets.map((t) => {
+      const o = outs[tensors.indexOf(t)]!;
+      return Array.from(o.dataSync().subarray(0, o.shape[o.shape.length - 1]!));
+    });
+    tf.dispose([x, ...outs]);
+    return values;
+  });
+  targets.forEach((t, i) => {
+    const per = v0![i]!.map((b, c) => {
+      const a = v1![i]![c]! - b;
+      if (!(a > 0 && Number.isFinite(a))) return undefined;
+      const m = [1, 2, 3, 4].find((k) => nearInteger((b * k) / a)) ?? 1;
+      // Values come from float32 arithmetic: snap 1/N steps (1/255) to the exact fraction.
+      return nearInteger(m / a) ? 1 / Math.round(m / a) : a / m;
+    });
+    if (per.some((s) => s === undefined)) return; // not a linear function of the pixels: keep q
+    const s = per as number[];
+    steps.set(t, s.every((v) => Math.abs(v - s[0]!) <= 1e-6 * s[0]!) ? s[0]! : s);
+  });
+  return steps;
+}
+
+/** Within float32 noise of an integer (relative 1e-4). */
+function nearInteger(x: number): boolean {
+  return Math.abs(x - Math.round(x)) <= 1e-4 * Math.max(1, Math.abs(x));
+}
+
+/** Layer geometry from the first frame's tensors; opens the spill files (sizes are known now). */
+function shapesFromFirstFrame(macs: MacNode[], outs: tf.Tensor[], tensors: string[], recorded: Map<string, Recorded>, spillDir: string): NodeGeometry[] {
+  tensors.forEach((t, i) => {
+    recorded.get(t)!.spill = new LevelSpill(join(spillDir, `${i}.i16`), outs[i]!.size);
+  });
+  return macs.map((m, i) => {
+    const inShape = outs[tensors.indexOf(m.input)]!.shape;
+    const outShape = outs[tensors.length + i]!.shape;
+    if (inShape[0] !== 1) throw new Error(`"${m.node}": input batch ${inShape[0]}, expected 1`);
+    const g = layerGeometryFor(m, inShape.slice(1));
+    if (JSON.stringify(g.output) !== JSON.stringify(outShape.slice(1))) {
+      throw new Error(`"${m.node}": computed output ${JSON.stringify(g.output)} but the graph gives ${JSON.stringify(outShape.slice(1))}`);
+    }
+    return g;
+  });
+}
+
+/** Fraction of non-zero weights of a constant of the loaded model. */
+function weightDensity(model: tf.GraphModel, weight: string): number {
+  const w = model.weights[weight]?.[0];
+  if (!w) return 1;
+  const d = w.dataSync();
+  let nz = 0;
+  for (let i = 0; i < d.length; i++) if (d[i] !== 0) nz++;
+  return d.length ? nz / d.length : 1;
+}
+
+/** Node names without their common leading path segments, restricted to the manifest's characters, unique. */
+export function layerNames(nodes: string[]): string[] {
+  const parts = nodes.map((n) => n.split('/'));
+  let common = 0;
+  while (parts.every((p) => p.length > common + 1 && p[common] === parts[0]![common])) common++;
+  const seen = new Set<string>();
+  return parts.map((p) => {
+    const base = p.slice(common).join('/').replace(/[^A-Za-z0-9_.\-/]/g, '_');
+    let name = base;
+    for (let k = 2; seen.has(name); k++) name = `${base}_${k}`;
+    seen.add(name);
+    return name;
+  });
+}
+
+function modelName(model: string, file: string): string {
+  if (model.startsWith('human:')) return model;
+  return basename(file) === 'model.json' ? basename(dirname(file)) : basename(file, '.json');
+}

@@ -1,0 +1,72 @@
+/**
+ * Turning clip frames (H×W×C, values in [0, 1]) into what a graph model's input expects: resized
+ * (bilinear, half-pixel centres), gray ↔ RGB converted, quantised to 8 bits as a camera delivers
+ * them, then mapped linearly onto the model's value range. The range is the one thing a graph
+ * does not say: it comes from the caller, from a table of known models, or from the input dtype
+ * (int32 inputs take 0..255 pixels, float inputs [0, 1]).
+ */
+import { basename } from 'node:path';
+import { InputError } from '../../../traces/errors.js';
+import { tf } from '../../tf/backend.js';
+
+export interface ModelInput {
+  /** Graph input name. */
+  name: string;
+  h: number;
+  w: number;
+  c: number;
+  dtype: 'float32' | 'int32';
+  /** Values of pixel level 0 and 255. */
+  range: [number, number];
+}
+
+/**
+ * Input ranges of known models, by model.json base name. @vladmandic/human feeds emotion gray
+ * (2·y − 1) with y the luminance in [0, 1] (src/gear/emotion.ts); movenet takes int32 0..255 and
+ * normalises in-graph (the dtype default covers it).
+ */
+const KNOWN_RANGES: Record<string, [number, number]> = {
+  'emotion.json': [-1, 1],
+};
+
+/** BT.601 luma weights, as human's rgb → gray. */
+const LUMA = [0.299, 0.587, 0.114];
+
+export function modelInput(model: tf.GraphModel, file: string, range?: [number, number]): ModelInput {
+  if (model.inputs.length !== 1) throw new InputError(`the graph has ${model.inputs.length} inputs; only single-input models can be recorded`, { file });
+  const inp = model.inputs[0]!;
+  const shape = inp.shape ?? [];
+  if (shape.length !== 4 || shape.slice(1).some((d) => !(d > 0))) {
+    throw new InputError(`graph input "${inp.name}" has shape ${JSON.stringify(shape)}; an image input [N, H, W, C] with fixed H, W, C is needed`, { file });
+  }
+  if (inp.dtype !== 'float32' && inp.dtype !== 'int32') throw new InputError(`graph input "${inp.name}" has dtype ${inp.dtype}`, { file });
+  const chosen = range ?? KNOWN_RANGES[basename(file)] ?? (inp.dtype === 'int32' ? [0, 255] : [0, 1]);
+  if (!(chosen[1] > chosen[0])) throw new InputError(`input range ${JSON.stringify(chosen)} is empty`);
+  return { name: inp.name, h: shape[1]!, w: shape[2]!, c: shape[3]!, dtype: inp.dtype, range: chosen };
+}
+
+/** A frame in the model's input space, batch 1. */
+export function frameToInput(frame: Float32Array, src: { h: number; w: number; c: number }, to: ModelInput): tf.Tensor4D {
+  if (src.c !== to.c && !(src.c === 1 && to.c === 3) && !(src.c === 3 && to.c === 1)) {
+    throw new InputError(`frames have ${src.c} channels; the model takes ${to.c}`);
+  }
+  return tf.tidy(() => {
+    let x: tf.Tensor4D = tf.tensor4d(frame, [1, src.h, src.w, src.c]);
+    if (src.h !== to.h || src.w !== to.w) x = tf.image.resizeBilinear(x, [to.h, to.w], false, true);
+    if (src.c === 1 && to.c === 3) x = tf.tile(x, [1, 1, 1, 3]);
+    if (src.c === 3 && to.c === 1) x = tf.sum(tf.mul(x, tf.tensor1d(LUMA)), -1, true);
+    const pixel: tf.Tensor4D = tf.round(tf.mul(tf.clipByValue(x, 0, 1), 255));
+    return pixelsToInput(pixel, to);
+  });
+}
+
+/** A uniform image at one 8-bit pixel level (for probing the input's step). */
+export function uniformInput(level: number, to: ModelInput): tf.Tensor4D {
+  return tf.tidy(() => pixelsToInput(tf.fill([1, to.h, to.w, to.c], level) as tf.Tensor4D, to));
+}
+
+function pixelsToInput(pixel: tf.Tensor4D, to: ModelInput): tf.Tensor4D {
+  const [lo, hi] = to.range;
+  const v: tf.Tensor4D = tf.add(tf.mul(pixel, (hi - lo) / 255), lo);
+  return to.dtype === 'int32' ? tf.cast(tf.round(v), 'int32') : v;
+}

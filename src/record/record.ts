@@ -1,0 +1,263 @@
+/**
+ * Trace recording from a trained layers model (built by src/tf/models.ts, or any single chain of
+ * FrameWise conv / depthwise / dense layers behind quantised activation layers): run the model over
+ * a clip in chunks of frames and write every MAC layer's INPUT, frame by frame, as trace format v1
+ * (traces/README.md).
+ *
+ * What each layer's levels are:
+ *  - behind a quantised activation with step q: level = round(a / q), scale = q (per channel when the
+ *    thresholds are per channel); layers in between that keep levels integer adjust the scale
+ *    (a global average pool over H·W divides it by H·W; MotionInput repeats it for its 2·C channels);
+ *  - the model input: the video pixels quantised to 8 bits, level = round(255·x), scale = 1/255. The
+ *    model is fed those quantised pixels, so what is recorded is what it computes;
+ *  - anything else (per-neuron thresholds, unknown layers in between): float32 values with scale 1.
+ * Levels are checked to be integers (|a/scale − level| small) — a trace that disagrees with the model
+ * is a bug, not a rounding choice. The dtype is the smallest of uint8 / int8 / int16 that holds the
+ * recorded range (float32 beyond), so levels are first spooled to a temp file: memory does not grow
+ * with the number of frames.
+ *
+ * Chunks overlap by one frame (its outputs are dropped), so layers that look one frame back
+ * (MotionInput's temporal difference) see the same predecessor as in a whole-clip run. Delta layers
+ * that integrate over time (sigma) or emit deltas instead of levels are refused.
+ */
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tf } from '../tf/backend.js';
+import { DeltaActivation, FrameWise, QuantisedActivation } from '../tf/layers/index.js';
+import { macLayers, type MacLayer } from '../tf/models.js';
+import { InputError } from '../../traces/errors.js';
+import { writeTrace, type LayerDraft } from '../../traces/writer.js';
+import type { Dtype } from '../../traces/npy.js';
+import type { Manifest } from '../../traces/manifest.js';
+import type { FrameSource } from './sources.js';
+
+/** Pixels are recorded (and fed to the model) as 8-bit levels. */
+export const PIXEL_LEVELS = 255;
+
+export interface RecordOptions {
+  /** Manifest `model`: name (required), source and any provenance keys. */
+  modelInfo: Manifest['model'];
+  /** Frames per model call (default 64). */
+  chunkFrames?: number;
+  /** Weight precision the accelerator is assumed to store (the tfjs weights are float32; default 8). */
+  weightBits?: number;
+  onProgress?: (framesDone: number, frames: number) => void;
+}
+
+export interface RecordResult {
+  manifest: Manifest;
+  /** Per layer: the recorded level range and largest |a/scale − level| (0 for float32 values). */
+  layers: Array<{ name: string; min: number; max: number; maxDeviation: number }>;
+  seconds: number;
+}
+
+/** How one MAC layer's input is turned into levels. */
+interface LayerPlan {
+  mac: MacLayer;
+  /** Index among the probe model's outputs. */
+  output: number;
+  /** Per-channel (length C) or single scale; null = record float32 values (scale 1). */
+  scale: number[] | null;
+  weightDensity: number;
+}
+
+/** Largest accepted |a/scale − round(a/scale)|: float32 rounding only, far below half a level. */
+const MAX_DEVIATION = 1e-2;
+
+const producer = (layer: tf.layers.Layer): tf.layers.Layer => {
+  const input = layer.input;
+  if (Array.isArray(input)) throw new InputError(`layer ${layer.name} has several inputs: only single-chain models can be recorded`);
+  return input.sourceLayer as tf.layers.Layer;
+};
+
+/** The quantiser step as one number or one per channel; null for per-neuron steps. */
+function stepOf(layer: QuantisedActivation): number[] | null {
+  const q = layer.quantiserStep();
+  const values = Array.from(q.dataSync());
+  const rank = q.rank;
+  q.dispose();
+  return rank <= 1 ? values : null;
+}
+
+function refuseTemporalLayers(model: tf.LayersModel): void {
+  for (const l of model.layers) {
+    if (l instanceof DeltaActivation && (l.sigma || l.deltaLevel !== 0)) {
+      throw new InputError(`layer ${l.name} ${l.sigma ? 'integrates its input over time (sigma)' : `emits deltas (deltaLevel ${l.deltaLevel})`}; ` +
+        'record from the same model with deltaLevel 0 and sigma off (the trace holds levels; the simulator takes the deltas)');
+    }
+  }
+}
+
+/** Scale of a MAC layer's input levels, following the layers between it and its quantiser (or the model input). */
+function scaleOf(model: tf.LayersModel, mac: MacLayer): number[] | null {
+  const between: tf.layers.Layer[] = [];
+  let layer = model.getLayer(mac.inputLayer);
+  while (!(layer instanceof QuantisedActivation) && layer.getClassName() !== 'InputLayer') {
+    between.unshift(layer);
+    layer = producer(layer);
+  }
+  let scale = layer instanceof QuantisedActivation ? stepOf(layer) : [1 / PIXEL_LEVELS];
+  for (const l of between) {
+    if (scale === null) return null;
+    const inner = l instanceof FrameWise ? l.layer : l;
+    switch (inner.getClassName()) {
+      case 'MotionInput': // [x, x_t − x_{t−1}]: differences of levels are levels
+        scale = scale.length === 1 ? scale : [...scale, ...scale];
+        break;
+      case 'GlobalAveragePooling2D': {
+        const [h, w] = ((producer(l).output as tf.SymbolicTensor).shape as number[]).slice(-3, -1);
+        scale = scale.map((s) => s / (h! * w!));
+        break;
+      }
+      case 'MaxPooling2D': case 'GlobalMaxPooling2D': case 'Dropout':
+        break;
+      default:
+        return null;
+    }
+  }
+  return scale;
+}
+
+function weightDensity(model: tf.LayersModel, mac: MacLayer): number {
+  const kernel = model.getLayer(mac.name).getWeights()[0];
+  if (!kernel) return 1;
+  const v = kernel.dataSync();
+  let nz = 0;
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0) nz++;
+  return nz / v.length;
+}
+
+/** The smallest trace dtype that holds integer levels in [min, max]. */
+export function levelDtype(min: number, max: number): Dtype {
+  if (min >= 0 && max <= 255) return 'uint8';
+  if (min >= -128 && max <= 127) return 'int8';
+  if (min >= -32768 && max <= 32767) return 'int16';
+  return 'float32';
+}
+
+const ARRAYS = { uint8: Uint8Array, int8: Int8Array, int16: Int16Array, float32: Float32Array } as const;
+
+/** Record `source` through `model` into the trace directory `out` (written atomically). */
+export async function recordTrace(model: tf.LayersModel, source: FrameSource, out: string, opts: RecordOptions): Promise<RecordResult> {
+  const started = performance.now();
+  const inShape = (model.inputs[0]!.shape as (number | null)[]).slice(2);
+  if (model.inputs.length !== 1 || inShape.length !== 3) throw new InputError('the model must take one (batch, time, H, W, C) input');
+  if (inShape.some((d, i) => d !== source.frameShape[i])) {
+    throw new InputError(`the clip has frames ${source.frameShape.join('×')}, the model takes ${inShape.join('×')} (H×W×C)`);
+  }
+  refuseTemporalLayers(model);
+  const macs = macLayers(model);
+  if (macs.length === 0) throw new InputError('the model has no MAC layers (FrameWise conv2d / depthwise2d / dense) to record');
+  const chunk = opts.chunkFrames ?? 64;
+  if (!(Number.isInteger(chunk) && chunk >= 1)) throw new InputError(`chunk must be an integer >= 1, got ${chunk}`);
+
+  const probes: tf.SymbolicTensor[] = [];
+  const plans: LayerPlan[] = macs.map((mac) => {
+    const t = model.getLayer(mac.inputLayer).output as tf.SymbolicTensor;
+    const output = probes.includes(t) ? probes.indexOf(t) : probes.push(t) - 1;
+    return { mac, output, scale: scaleOf(model, mac), weightDensity: weightDensity(model, mac) };
+  });
+  const probe = tf.model({ inputs: model.inputs, outputs: probes });
+  const scales = plans.map((p) => (p.scale ? tf.tensor1d(p.scale) : null));
+  const ranges = plans.map((p) => ({ name: p.mac.name, min: Infinity, max: -Infinity, maxDeviation: 0 }));
+  const elements = plans.map((p) => p.mac.input.reduce((a, b) => a * b, 1));
+
+  const spoolDir = mkdtempSync(join(tmpdir(), 'deltasim-record-'));
+  const spools = plans.map((_, i) => openSync(join(spoolDir, `${i}.f32`), 'w+'));
+  try {
+    const [h, w, c] = source.frameShape;
+    const size = h * w * c;
+    const buf = new Float32Array((chunk + 1) * size);
+    let lead = 0; // frames in buf before this chunk's own (the overlap)
+    let pending = 0;
+    let done = 0;
+
+    const runChunk = () => {
+      const x = tf.tensor5d(buf.subarray(0, (lead + pending) * size), [1, lead + pending, h, w, c]);
+      const outs = tf.tidy(() => {
+        const raw = probe.predict(x) as tf.Tensor | tf.Tensor[];
+        const acts = Array.isArray(raw) ? raw : [raw];
+        return plans.map((p, i) => {
+          const a = acts[p.output]!;
+          const own = tf.reshape(tf.slice(a, [0, lead], [1, pending]), [pending, elements[i]!]);
+          const s = scales[i];
+          if (!s) return { levels: own, stats: tf.stack([tf.min(own), tf.max(own), tf.scalar(0)]) };
+          const d = tf.div(tf.reshape(own, [pending, -1, s.size]), s);
+          const levels = tf.round(d);
+          return { levels: tf.reshape(levels, [pending, elements[i]!]), stats: tf.stack([tf.min(levels), tf.max(levels), tf.max(tf.abs(tf.sub(d, levels)))]) };
+        });
+      });
+      x.dispose();
+      const stats = tf.stack(outs.map((o) => o.stats));
+      const s = stats.dataSync();
+      outs.forEach((o, i) => {
+        const r = ranges[i]!;
+        r.min = Math.min(r.min, s[3 * i]!);
+        r.max = Math.max(r.max, s[3 * i + 1]!);
+        r.maxDeviation = Math.max(r.maxDeviation, s[3 * i + 2]!);
+        const v = o.levels.dataSync() as Float32Array;
+        writeAll(spools[i]!, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      });
+      tf.dispose([stats, ...outs.flatMap((o) => [o.levels, o.stats])]);
+      done += pending;
+      // Keep the last frame as the next chunk's predecessor.
+      buf.copyWithin(0, (lead + pending - 1) * size, (lead + pending) * size);
+      lead = 1;
+      pending = 0;
+      opts.onProgress?.(done, source.frames);
+    };
+
+    for await (const frame of source.read()) {
+      if (frame.length !== size) throw new Error(`frame source gave ${frame.length} values per frame, expected ${size}`);
+      if (done + pending === source.frames) break;
+      const at = (lead + pending) * size;
+      for (let k = 0; k < size; k++) buf[at + k] = Math.round(Math.min(Math.max(frame[k]!, 0), 1) * PIXEL_LEVELS) / PIXEL_LEVELS;
+      if (++pending === chunk) runChunk();
+    }
+    if (pending > 0) runChunk();
+    if (done !== source.frames) throw new InputError(`${source.clip.source}: got ${done} frames, ${source.frames} were asked for`);
+
+    for (const r of ranges) {
+      if (r.maxDeviation > MAX_DEVIATION) {
+        throw new Error(`recording ${r.name}: its input is off the level grid by up to ${r.maxDeviation} of a step; the scale does not match the model`);
+      }
+    }
+    const layers: LayerDraft[] = plans.map((p, i) => {
+      const { mac } = p;
+      const r = ranges[i]!;
+      const dtype = p.scale ? levelDtype(r.min, r.max) : 'float32';
+      const scale = !p.scale ? 1 : p.scale.every((v) => v === p.scale![0]) ? p.scale[0]! : p.scale;
+      return {
+        name: mac.name, op: mac.op, input: mac.input, output: mac.output,
+        ...(mac.op === 'dense' ? {} : { kernel: mac.kernel, stride: mac.stride, padding: mac.padding, dilation: mac.dilation, groups: mac.groups }),
+        weightBits: opts.weightBits ?? 8, weightDensity: p.weightDensity,
+        act: { dtype, scale, signed: r.min < 0 },
+      };
+    });
+    const header = { model: opts.modelInfo, frames: source.frames, fps: source.fps, clip: source.clip, layers };
+    const manifest = await writeTrace(out, header, (writer) => {
+      plans.forEach((_, i) => {
+        const n = elements[i]!;
+        const f32 = new Float32Array(n);
+        const bytes = new Uint8Array(f32.buffer);
+        const Out = ARRAYS[layers[i]!.act.dtype];
+        for (let t = 0; t < source.frames; t++) {
+          readSync(spools[i]!, bytes, 0, bytes.length, t * bytes.length);
+          const frame = new Out(n);
+          frame.set(f32);
+          writer.appendFrame(i, frame);
+        }
+      });
+    });
+    return { manifest, layers: ranges, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    spools.forEach((fd) => closeSync(fd));
+    rmSync(spoolDir, { recursive: true, force: true });
+    tf.dispose(scales.filter((s): s is tf.Tensor1D => s !== null));
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+}

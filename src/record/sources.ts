@@ -1,0 +1,106 @@
+/**
+ * Where the frames of a recording come from: one video file (streamed through ffmpeg, never held
+ * whole) or one clip of a dataset spec (`procedural:…`, `file:…`, `ucf101:…`, see src/video).
+ * Frames are decoded at the model's frame size; a video of another size is resized (and the
+ * source says so in `notes`), a different channel count asked for explicitly is an error.
+ * Every check happens here, before anything is written.
+ */
+import { InputError } from '../../traces/errors.js';
+import { decodeFrames, openDataset, probeVideo } from '../video/index.js';
+
+export type FrameShape = readonly [number, number, number];
+
+export interface FrameSource {
+  /** [H, W, C] of every frame (pixels in [0, 1], layout [y][x][c]). */
+  frameShape: FrameShape;
+  frames: number;
+  fps: number;
+  /** The manifest's `clip`. */
+  clip: { source: string; firstFrame: number };
+  /** What was adapted to fit the model (e.g. a resize), for the user. */
+  notes: string[];
+  /** Yields exactly `frames` frames; consume with for-await (breaking out stops the decoder). */
+  read(): AsyncIterable<Float32Array>;
+}
+
+export interface SourceOptions {
+  /** The model's frame shape. */
+  frameShape: FrameShape;
+  frames: number;
+  /** Channels the user asked for; must equal the model's when given. */
+  channels?: number;
+}
+
+function checkCommon(o: SourceOptions): void {
+  if (!(Number.isInteger(o.frames) && o.frames >= 1)) throw new InputError(`--frames must be an integer >= 1, got ${o.frames}`);
+  const c = o.frameShape[2];
+  if (c !== 1 && c !== 3) throw new InputError(`the model takes ${c}-channel frames; video sources give 1 (gray) or 3 (RGB)`);
+  if (o.channels !== undefined && o.channels !== c) {
+    throw new InputError(`the clip has ${o.channels} channel(s), the model takes ${c} (frames ${o.frameShape.join('×')})`);
+  }
+}
+
+export interface VideoSourceOptions extends Omit<SourceOptions, 'frameShape'> {
+  /** Decode at this [H, W, C] (resizing); default the video's own size, `channels` (default 3) channels. */
+  frameShape?: FrameShape;
+  /** First frame to record (after fps resampling). */
+  start?: number;
+  /** Resample to this frame rate (default: the file's own). */
+  fps?: number;
+}
+
+/** Frames `start … start+frames−1` of a video file. */
+export async function videoSource(file: string, o: VideoSourceOptions): Promise<FrameSource> {
+  if (o.frameShape) checkCommon({ ...o, frameShape: o.frameShape });
+  const start = o.start ?? 0;
+  if (!(Number.isInteger(start) && start >= 0)) throw new InputError(`--start must be an integer >= 0, got ${start}`);
+  const info = await probeVideo(file, o.fps === undefined ? {} : { fps: o.fps });
+  if (start + o.frames > info.frames) {
+    throw new InputError(`has ${info.frames} frames; frames ${start}..${start + o.frames - 1} were asked for`, { file });
+  }
+  const frameShape = o.frameShape ?? [info.height, info.width, o.channels ?? 3];
+  if (!o.frameShape) checkCommon({ ...o, frameShape });
+  const [h, w, c] = frameShape;
+  const notes = info.width !== w || info.height !== h ? [`resizing ${info.width}×${info.height} video frames to the model's ${w}×${h}`] : [];
+  const fps = o.fps ?? (Number.isFinite(info.fps) && info.fps > 0 ? info.fps : 25);
+  const fmt = { width: w, height: h, channels: c as 1 | 3, ...(o.fps === undefined ? {} : { fps: o.fps }) };
+  return {
+    frameShape, frames: o.frames, fps, notes,
+    clip: { source: `file:${file}`, firstFrame: start },
+    read: () => decodeFrames(file, fmt, { start, count: o.frames }),
+  };
+}
+
+export interface DatasetSourceOptions extends SourceOptions {
+  /** Clip index in the split (default 0). */
+  clip?: number;
+  /** Split to take the clip from (default test where the dataset has one, else train). */
+  split?: 'train' | 'test';
+  seed?: number;
+  /** Frame rate written to the manifest (datasets have none of their own; default 15). */
+  fps?: number;
+}
+
+/** One clip of `frames` frames from a dataset spec, rendered / decoded at the model's frame size. */
+export async function datasetSource(spec: string, o: DatasetSourceOptions): Promise<FrameSource> {
+  checkCommon(o);
+  const [h, w, c] = o.frameShape;
+  const ds = await openDataset(spec, { frames: o.frames, width: w, height: h, channels: c as 1 | 3, seed: o.seed ?? 0 });
+  const split = o.split ?? (ds.test ? 'test' : 'train');
+  const data = split === 'test' ? ds.test : ds.train;
+  if (!data) throw new InputError(`dataset "${spec}" has no ${split} split`);
+  const index = o.clip ?? 0;
+  if (!(Number.isInteger(index) && index >= 0 && index < data.size)) {
+    throw new InputError(`--clip ${index}: the ${split} split of "${spec}" has clips 0..${data.size - 1}`);
+  }
+  const clip = await data.get(index);
+  if (clip.t < o.frames) throw new InputError(`clip ${clip.source} has ${clip.t} frames, ${o.frames} were asked for`);
+  const size = h * w * c;
+  return {
+    frameShape: o.frameShape, frames: o.frames, fps: o.fps ?? 15, notes: [],
+    clip: { source: clip.source, firstFrame: clip.firstFrame },
+    async *read() {
+      for (let t = 0; t < o.frames; t++) yield clip.frames.subarray(t * size, (t + 1) * size);
+    },
+  };
+}

@@ -1,0 +1,258 @@
+/**
+ * Trace-driven work statistics and engines against brute force on small random traces, and the
+ * limits: identical frames ⇒ no delta work after frame 0; all-zero input ⇒ only overheads.
+ */
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  coreLoad, eventsPerKTile, gemmOf, layerWorkCounter, loadHwModel, mapGemm, outExtent, simulateTraceWork, traceWorkModel, validateLayer,
+  type EventSpec, type FrameWork, type HwModel, type Layer, type LayerWork, type SystolicSpec, type TraceWork,
+} from '../../sim/index.js';
+import { frameStatsCounter } from '../../traces/stats.js';
+import { layerGeometry } from '../../traces/manifest.js';
+
+const layerArb = fc
+  .record({
+    H: fc.integer({ min: 1, max: 8 }), W: fc.integer({ min: 1, max: 8 }),
+    cin: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 3 }), nPer: fc.integer({ min: 1, max: 3 }),
+    kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }), sh: fc.integer({ min: 1, max: 2 }), sw: fc.integer({ min: 1, max: 2 }),
+    dh: fc.integer({ min: 1, max: 2 }), dw: fc.integer({ min: 1, max: 2 }), pad: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
+  })
+  .filter((p) => p.dh * (p.kh - 1) + 1 <= p.H + p.pad[0] + p.pad[1] && p.dw * (p.kw - 1) + 1 <= p.W + p.pad[2] + p.pad[3])
+  .map((p): Layer => validateLayer({
+    name: 'l', op: 'conv2d', input: [p.H, p.W, p.cin * p.groups],
+    output: [outExtent(p.H, p.kh, p.sh, p.pad[0], p.pad[1], p.dh), outExtent(p.W, p.kw, p.sw, p.pad[2], p.pad[3], p.dw), p.nPer * p.groups],
+    kernel: [p.kh, p.kw], stride: [p.sh, p.sw], padding: p.pad, dilation: [p.dh, p.dw], groups: p.groups, weightBits: 8, weightDensity: 1,
+  }));
+
+/** A layer and 3 frames of small levels (many zeros, some repeated values so deltas are sparse too). */
+const caseArb = layerArb.chain((l) => {
+  const n = l.input.reduce((a, b) => a * b, 1);
+  const frame = fc.array(fc.constantFrom(0, 0, 0, 1, 2), { minLength: n, maxLength: n });
+  return fc.record({ l: fc.constant(l), frames: fc.array(frame, { minLength: 3, maxLength: 3 }) });
+});
+
+/** Naive im2col mask: nz[g][m][k] of the event map (k = (ky·kw + kx)·cin + c, the HWIO order). */
+function naiveIm2col(l: Layer, events: Uint8Array): number[][][] {
+  const [H, W, C] = l.input as [number, number, number];
+  const [OH, OW] = l.output as [number, number, number];
+  const cin = C / l.groups;
+  return Array.from({ length: l.groups }, (_, g) =>
+    Array.from({ length: OH * OW }, (_, m) => {
+      const oh = Math.floor(m / OW), ow = m % OW;
+      const row: number[] = [];
+      for (let ky = 0; ky < l.kernel[0]; ky++)
+        for (let kx = 0; kx < l.kernel[1]; kx++)
+          for (let c = 0; c < cin; c++) {
+            const y = oh * l.stride[0] + ky * l.dilation[0] - l.padding[0];
+            const x = ow * l.stride[1] + kx * l.dilation[1] - l.padding[2];
+            row.push(y >= 0 && x >= 0 && y < H && x < W ? events[(y * W + x) * C + g * cin + c]! : 0);
+          }
+      return row;
+    }),
+  );
+}
+
+/** Events of each frame by brute force: non-zero levels, and levels that differ from the previous frame (frame 0 vs zeros). */
+function naiveEvents(frames: number[][]): { sparse: Uint8Array[]; delta: Uint8Array[] } {
+  return {
+    sparse: frames.map((f) => Uint8Array.from(f, (v) => (v !== 0 ? 1 : 0))),
+    delta: frames.map((f, t) => Uint8Array.from(f, (v, i) => (v !== (t === 0 ? 0 : frames[t - 1]![i]!) ? 1 : 0))),
+  };
+}
+
+const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0);
+const OPTS = { seed: 7, numRuns: 150 };
+
+describe('trace work statistics equal brute force', () => {
+  it('effective MACs, receptive-field counts and touched outputs (sparse and delta); fan-out sums equal traces/stats', () => {
+    fc.assert(
+      fc.property(caseArb, ({ l, frames }) => {
+        const count = layerWorkCounter(l);
+        const stats = frameStatsCounter(layerGeometry({ ...l, op: 'conv2d' }));
+        const naive = naiveEvents(frames);
+        const N = gemmOf(l).N;
+        frames.forEach((f, t) => {
+          const fw = count(Float64Array.from(f));
+          const st = stats(f);
+          for (const kind of ['sparse', 'delta'] as const) {
+            const w = fw[kind]!;
+            const cols = naiveIm2col(l, naive[kind][t]!);
+            const rf = cols.flatMap((g) => g.map((row) => sum(row)));
+            expect(Array.from(w.rf)).to.deep.equal(rf);
+            expect(sum(w.fanout) * N, 'effective MACs').to.equal(sum(rf) * N);
+            expect(sum(w.touched), 'touched').to.equal(rf.filter((n) => n > 0).length);
+            expect(sum(w.events)).to.equal(sum(naive[kind][t]!));
+          }
+          expect(sum(fw.sparse!.fanout) * N).to.equal(st.fanoutNonZero);
+          expect(sum(fw.delta!.fanout) * N).to.equal(st.fanoutNonZeroDeltas);
+          expect(fw.temporalSparsity).to.be.closeTo(1 - st.nonZeroDeltas / st.elements, 1e-12);
+        });
+      }),
+      OPTS,
+    );
+  });
+
+  it('per-fold extents equal a per-PE brute force (os, ws, is; any array shape; with and without activation skipping)', () => {
+    fc.assert(
+      fc.property(caseArb, fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }), fc.constantFrom('os', 'ws', 'is' as const), fc.boolean(),
+        ({ l, frames }, rows, cols, dataflow, skip) => {
+          const fw = layerWorkCounter(l)(Float64Array.from(frames[1]!));
+          const w = fw.sparse!;
+          const hw = { rows, cols, dataflow, skipZeroActivations: skip, skipZeroWeights: false };
+          const model = traceWorkModel(l, w, hw, 1);
+          const g = gemmOf(l);
+          const mg = mapGemm(g, dataflow);
+          const im = naiveIm2col(l, naiveEvents(frames).sparse[1]!);
+          for (let group = 0; group < g.groups; group++)
+            for (let r0 = 0; r0 < mg.Sr; r0 += rows)
+              for (let c0 = 0; c0 < mg.Sc; c0 += cols) {
+                const tile = { group, rowStart: r0, rows: Math.min(rows, mg.Sr - r0), colStart: c0, cols: Math.min(cols, mg.Sc - c0) };
+                const got = model.fold(mg, tile);
+                const A = im[group]!; // [m][k]
+                let want: number, eff = 0;
+                if (dataflow === 'os') {
+                  // PE row = output m: steps = events in its receptive field (or K); fold = slowest row.
+                  const per = A.slice(r0, r0 + tile.rows).map((row) => sum(row));
+                  want = skip ? Math.max(...per) : g.K;
+                  eff = sum(per) * tile.cols;
+                } else if (dataflow === 'ws') {
+                  // step = output m, vector = its K-slice [r0, r0+rows): skipped when all zero.
+                  const slices = A.map((row) => sum(row.slice(r0, r0 + tile.rows)));
+                  want = skip ? slices.filter((n) => n > 0).length : g.M;
+                  eff = sum(slices) * tile.cols;
+                } else {
+                  // stationary tile K[r0..] × M[c0..]; a fold without any event has no work.
+                  const n = sum(A.slice(c0, c0 + tile.cols).map((row) => sum(row.slice(r0, r0 + tile.rows))));
+                  want = skip && n === 0 ? 0 : g.N;
+                  eff = n * g.N;
+                }
+                expect(got.extent, `${dataflow} fold g${group} r${r0} c${c0}`).to.equal(want);
+                expect(got.effective).to.equal(eff);
+              }
+        }),
+      OPTS,
+    );
+  });
+
+  it('eventsPerKTile with one tile per K is the receptive-field count', () => {
+    fc.assert(
+      fc.property(caseArb, ({ l, frames }) => {
+        const w = layerWorkCounter(l)(Float64Array.from(frames[0]!)).sparse!;
+        const { counts, tiles } = eventsPerKTile(l, w, gemmOf(l).K);
+        expect(tiles).to.equal(1);
+        expect(Array.from(counts)).to.deep.equal(Array.from(w.rf));
+      }),
+      OPTS,
+    );
+  });
+
+  it('event engine: per-core synaptic ops, events and cycles equal a brute-force deal of channels to cores', () => {
+    fc.assert(
+      fc.property(caseArb, fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 3 }), ({ l, frames }, cores, ops) => {
+        const count = layerWorkCounter(l);
+        const w = frames.map((f) => count(Float64Array.from(f)))[2]!.delta!;
+        const hw = { cores, synOpsPerCyclePerCore: ops, eventOverheadCycles: 3, neuronUpdateCycles: 2 };
+        const got = coreLoad(l, hw, w, 1, false);
+        const im = naiveIm2col(l, naiveEvents(frames).delta[2]!);
+        const OC = l.output[2]!, N = gemmOf(l).N, C = l.input[2]!, cin = C / l.groups;
+        const ev = naiveEvents(frames).delta[2]!;
+        const syn = new Array<number>(cores).fill(0), evs = new Array<number>(cores).fill(0), upd = new Array<number>(cores).fill(0);
+        for (let j = 0; j < cores; j++) {
+          const groups = new Set<number>();
+          for (let co = j; co < OC; co += cores) {
+            const g = Math.floor(co / N);
+            groups.add(g);
+            syn[j]! += sum(im[g]!.map((row) => sum(row)));
+            upd[j]! += im[g]!.filter((row) => sum(row) > 0).length;
+          }
+          for (const g of groups) for (let i = 0; i < ev.length; i++) if (ev[i] && Math.floor((i % C) / cin) === g) evs[j]!++;
+        }
+        const cyc = syn.map((s, j) => Math.ceil(s / ops) + 3 * evs[j]! + 2 * upd[j]!);
+        expect(got.synOps).to.equal(sum(syn));
+        expect(got.events).to.equal(sum(evs));
+        expect(got.neuronUpdates).to.equal(sum(upd));
+        expect(got.cycles).to.equal(Math.max(...cyc));
+      }),
+      OPTS,
+    );
+  });
+});
+
+/** TraceWork from in-memory frames (no files): layers × frames of levels. */
+function workOf(layers: Layer[], frames: number[][][]): TraceWork {
+  const counters = layers.map((l) => layerWorkCounter(l));
+  return {
+    model: 'test', fps: 30, threshold: 0, quantStep: null, layers,
+    frames: frames.map((f): FrameWork => f.map((x, i) => counters[i]!(Float64Array.from(x)))),
+  };
+}
+
+const small: Layer[] = [
+  validateLayer({ name: 'c1', op: 'conv2d', input: [8, 8, 2], output: [8, 8, 4], kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, weightBits: 8, weightDensity: 1 }),
+  validateLayer({ name: 'dw', op: 'depthwise2d', input: [8, 8, 4], output: [4, 4, 4], kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 4, weightBits: 8, weightDensity: 1 }),
+  validateLayer({ name: 'fc', op: 'dense', input: [64], output: [10], kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weightBits: 8, weightDensity: 1 }),
+];
+const sizes = small.map((l) => l.input.reduce((a, b) => a * b, 1));
+const pattern = (n: number, seed: number) => Array.from({ length: n }, (_, i) => ((i * 7 + seed) % 5 === 0 ? 0 : ((i * 13 + seed) % 4)));
+const systolic = ['delta-32x32'].map(loadHwModel);
+const event = loadHwModel('seneca-like') as HwModel & EventSpec;
+
+describe('trace engines: limits', () => {
+  for (const hw of [...systolic, event])
+    it(`${hw.name}: identical frames ⇒ zero delta work after frame 0 (only overheads)`, () => {
+      const frame = sizes.map((n) => pattern(n, 1));
+      const res = simulateTraceWork(workOf(small, [frame, frame, frame]), hw, { mode: 'delta', keepLayers: true });
+      const later = res.layers.filter((r) => r.frame! > 0 && r.mode === 'delta');
+      expect(later).to.have.length(2 * small.length);
+      for (const r of later) {
+        expect(r.actions.effectiveMacs).to.equal(0);
+        expect(r.computeCycles).to.equal(0);
+        expect(r.actions.neuronUpdates).to.equal(0);
+        expect(r.actions.events).to.equal(0);
+        expect(r.actions.macsFull + r.actions.macsGated + r.actions.synOps).to.equal(0);
+        expect(r.foldsRun).to.equal(0);
+      }
+      const key = res.layers.filter((r) => r.frame === 0 && r.mode === 'delta');
+      expect(key.reduce((s, r) => s + r.actions.effectiveMacs, 0)).to.be.greaterThan(0);
+      // what remains: previous-level reads, leakage, the network input from DRAM
+      const f1 = res.frameRows.find((f) => f.frame === 1 && f.mode === 'delta')!;
+      expect(f1.energy.totalPJ).to.be.greaterThan(0);
+      // compute energy = every MAC skipped at the table's skip cost, nothing else
+      const skippedPJ = hw.energyTable.actions.macSkipped.pJ;
+      expect(f1.energy.computePJ).to.be.closeTo(f1.macs * skippedPJ, 1e-6);
+    });
+
+  for (const hw of [...systolic, event])
+    it(`${hw.name}: all-zero input ⇒ only overheads in sparse and delta mode, every frame`, () => {
+      const zero = sizes.map((n) => new Array<number>(n).fill(0));
+      const res = simulateTraceWork(workOf(small, [zero, zero]), hw, { mode: 'all', keepLayers: true });
+      for (const r of res.layers.filter((x) => x.mode !== 'dense')) {
+        expect(r.actions.effectiveMacs, `${r.mode} ${r.layer}`).to.equal(0);
+        expect(r.computeCycles).to.equal(0);
+        expect(r.actions.macsFull).to.equal(0);
+      }
+      for (const s of res.modes.filter((m) => m.mode !== 'dense')) expect(s.computeCycles).to.equal(0);
+    });
+
+  it('delta state traffic comes from the real touched outputs and changed inputs', () => {
+    const a = sizes.map((n) => pattern(n, 1));
+    const b = a.map((f) => f.slice());
+    b[0]![5] = 3; // one input change in c1 (8×8×2): touches the 3×3 neighbourhood of (0, 2) ⇒ 2×3 positions × 4 channels
+    const hw = systolic[0]! as HwModel & SystolicSpec;
+    const res = simulateTraceWork(workOf(small, [a, b]), hw, { mode: 'delta', keepLayers: true });
+    const c1 = res.layers.find((r) => r.frame === 1 && r.layer === 'c1')!;
+    expect(c1.actions.neuronUpdates).to.equal(6 * 4);
+    const acc = (6 * 4 * hw.precisions.accumulatorBits) / 8;
+    const s = c1.actions.sram.state;
+    expect(s.readBytes).to.equal(acc + 128); // accumulators + every input's previous level (state fits: nothing spilled)
+    expect(s.writeBytes).to.equal(acc + 1); // accumulators + the one changed level
+  });
+
+  it('dense mode does not depend on the data and equals the same frame every time', () => {
+    const res = simulateTraceWork(workOf(small, [sizes.map((n) => pattern(n, 1)), sizes.map((n) => pattern(n, 2))]), systolic[0]!, { mode: 'dense' });
+    const [f0, f1] = res.frameRows;
+    expect(f0!.cycles).to.equal(f1!.cycles);
+    expect(res.modes[0]!.latencyUs.p50).to.equal(res.modes[0]!.latencyUs.max);
+  });
+});
