@@ -9,7 +9,7 @@
  */
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { loadHwModel, simulateTrace, type TraceModeSummary, type TraceSimResult } from '../sim/index.js';
 import { openTrace } from '../traces/reader.js';
 import { writeDirAtomic } from '../traces/atomic.js';
@@ -103,7 +103,10 @@ export async function runMainJob(o: MainJobOptions): Promise<Headline[]> {
     // The top-level report is the delta model on the delta array (dense, sparse and delta modes side by side,
     // against the dense baseline array) with every configuration's headline added to its summary.
     const main = results.find((x) => x.name === 'delta-on-delta-32x32')!;
-    await writeTraceSimOutput(tmp, main.res, ['(npm start) main job', `--frames ${o.frames}`, `--data ${o.data}`, `--seed ${o.seed}`]);
+    const staged = join(tmp, '.main-run');
+    await writeTraceSimOutput(staged, main.res, ['(npm start) main job']);
+    for (const f of readdirSync(staged)) renameSync(join(staged, f), join(tmp, f));
+    rmdirSync(staged);
     const mainSummary = JSON.parse(readFileSync(join(tmp, 'summary.json'), 'utf8'));
     writeFileSync(join(tmp, 'summary.json'), JSON.stringify({ mainRun: main.name, headline: headlines, ...mainSummary }, null, 2) + '\n');
     writeFileSync(join(tmp, 'run.json'), runJson(['npm', 'start']));
