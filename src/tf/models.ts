@@ -13,6 +13,7 @@
  */
 import { tf } from './backend.js';
 import { InputError } from '../../traces/errors.js';
+import type { LayerSpec } from '../../traces/manifest.js';
 import { DeltaActivation, L1Activation, MotionInput, QuantisedActivation, frameWise, FrameWise, type ThresholdGranularity } from './layers/index.js';
 
 export const NETS = ['plain', 'mobilenet'] as const;
@@ -92,24 +93,16 @@ export function buildModel(spec: ModelSpec): tf.LayersModel {
   return model;
 }
 
-/** A MAC layer as the trace manifest describes it (DESIGN §3), plus where its input comes from. */
-export interface MacLayer {
-  name: string;
-  op: 'conv2d' | 'depthwise2d' | 'dense';
-  /** Per frame: [H, W, C] (dense: [C]). */
-  input: number[];
-  output: number[];
-  kernel: [number, number];
-  stride: [number, number];
-  /** [top, bottom, left, right], TensorFlow 'same' rule (extra row/column at the bottom/right). */
-  padding: [number, number, number, number];
-  dilation: [number, number];
-  groups: number;
+/**
+ * A MAC layer as the trace manifest describes it (DESIGN §3; padding by TensorFlow's 'same' rule, the
+ * extra row/column at the bottom/right), plus where its input comes from.
+ */
+export type MacLayer = Required<Pick<LayerSpec, 'name' | 'op' | 'input' | 'output' | 'kernel' | 'stride' | 'padding' | 'dilation' | 'groups'>> & {
   /** The model layer whose (batch, time, …) output is this layer's input. */
   inputLayer: string;
   /** The activation layer whose quantiser step scales that input's levels; null for the model input. */
   quantiser: string | null;
-}
+};
 
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
 

@@ -1,14 +1,15 @@
 /**
- * The CLI's command registry: one module per command under src/cli/commands/, listed here.
+ * The CLI's command registry: one module per command under src/cli/commands/, listed here in
+ * pipeline order (train → trace → simulate / sweep → report).
  * Each module default-exports a yargs CommandModule.
  */
 import type { CommandModule } from 'yargs';
-import report from './report.js';
+import train from './train.js';
 import trace from './trace.js';
 import simulate from './simulate.js';
-import arch from './arch.js';
 import sweep from './sweep.js';
 import merge from './merge.js';
-import train from './train.js';
+import report from './report.js';
+import arch from './arch.js';
 
-export const commands: CommandModule<any, any>[] = [report, trace, simulate, arch, sweep, merge, train];
+export const commands: CommandModule<any, any>[] = [train, trace, simulate, sweep, merge, report, arch];

@@ -6,7 +6,7 @@
  * execution (see `layerGeometryFor`).
  */
 import { InputError } from '../../../traces/errors.js';
-import { convOutputSize, type LayerOp, type Padding, type Pair } from '../../../traces/manifest.js';
+import { convOutputSize, type LayerOp, type LayerSpec, type Padding, type Pair } from '../../../traces/manifest.js';
 
 /** The parts of a tfjs `AttrValue` we read (strings are base64 in model.json). */
 interface AttrValue {
@@ -169,16 +169,7 @@ export function samePadding(inSize: number, kernel: number, stride: number, dila
 }
 
 /** The manifest geometry of a MAC node once its input shape (without batch) is known. */
-export interface NodeGeometry {
-  op: LayerOp;
-  input: number[];
-  output: number[];
-  kernel?: Pair;
-  stride?: Pair;
-  padding?: Padding;
-  dilation?: Pair;
-  groups?: number;
-}
+export type NodeGeometry = Pick<LayerSpec, 'op' | 'input' | 'output' | 'kernel' | 'stride' | 'padding' | 'dilation' | 'groups'>;
 
 /** Geometry from the static attributes and the runtime input shape ([H,W,C] or [K]). */
 export function layerGeometryFor(m: MacNode, input: number[]): NodeGeometry {
