@@ -11,6 +11,7 @@
  * exactly SCALE-Sim's single GEMM.
  */
 import { InputError, type InputErrorWhere } from '../traces/errors.js';
+import { convOutputSize } from '../traces/manifest.js';
 
 export type LayerOp = 'conv2d' | 'depthwise2d' | 'dense';
 
@@ -80,10 +81,6 @@ export function outputCount(l: Layer): number {
   return l.output.reduce((a, b) => a * b, 1);
 }
 
-/** Output extent along one axis (standard floor convention, padding explicit). */
-export function outExtent(inSize: number, k: number, s: number, padLo: number, padHi: number, d: number): number {
-  return Math.floor((inSize + padLo + padHi - d * (k - 1) - 1) / s) + 1;
-}
 
 /**
  * Check a layer's shapes; throws InputError naming `where` (file/line or pointer) and the key.
@@ -126,8 +123,8 @@ export function validateLayer(l: Layer, where: InputErrorWhere = {}): Layer {
   if (effK[0]! > s.H + pt + pb || effK[1]! > s.W + pl + pr)
     bad('kernel', `${JSON.stringify(l.kernel)} (dilated ${effK[0]}×${effK[1]}) is larger than the padded input ${s.H + pt + pb}×${s.W + pl + pr}`);
   posInts('output', l.output, rank);
-  const oh = outExtent(s.H, l.kernel[0], l.stride[0], pt, pb, l.dilation[0]);
-  const ow = outExtent(s.W, l.kernel[1], l.stride[1], pl, pr, l.dilation[1]);
+  const oh = convOutputSize(s.H, l.kernel[0], l.stride[0], pt, pb, l.dilation[0]);
+  const ow = convOutputSize(s.W, l.kernel[1], l.stride[1], pl, pr, l.dilation[1]);
   if (oh !== s.OH || ow !== s.OW) bad('output', `${JSON.stringify(l.output)} does not match the input, kernel, stride and padding (expected ${oh}×${ow})`);
   return l;
 }

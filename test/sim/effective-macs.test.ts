@@ -1,7 +1,8 @@
 /** Effective MACs from concrete tensors (integral images) equal a brute-force loop. */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { effectiveMacs, outExtent, receptiveFieldNonZeros, validateLayer, type Layer } from '../../sim/index.js';
+import { effectiveMacs, receptiveFieldNonZeros, validateLayer, type Layer } from '../../sim/index.js';
+import { convOutputSize } from '../../traces/manifest.js';
 
 /** Naive count: every output, every tap, both operands non-zero. */
 function naive(l: Layer, x: number[], w: number[] | null): { total: number; rf: number[] } {
@@ -52,7 +53,7 @@ const layerArb = fc
       name: 'l',
       op: 'conv2d',
       input: [p.H, p.W, C],
-      output: [outExtent(p.H, p.kh, p.sh, p.pad[0], p.pad[1], p.dh), outExtent(p.W, p.kw, p.sw, p.pad[2], p.pad[3], p.dw), OC],
+      output: [convOutputSize(p.H, p.kh, p.sh, p.pad[0], p.pad[1], p.dh), convOutputSize(p.W, p.kw, p.sw, p.pad[2], p.pad[3], p.dw), OC],
       kernel: [p.kh, p.kw],
       stride: [p.sh, p.sw],
       padding: p.pad,
