@@ -9,7 +9,7 @@
  * non-zero weights, so × weight density).
  * A core's time = ⌈its synaptic ops ÷ synOpsPerCyclePerCore⌉ + eventOverheadCycles × events it
  * receives + neuronUpdateCycles × neurons it updates; a layer lasts as long as its slowest core.
- * Neurons updated: every output in dense mode; otherwise only the touched ones (≥ 1 event in the
+ * Neurons updated: every output in dense mode (and on the delta key frame); otherwise only the touched ones (≥ 1 event in the
  * receptive field) — in sparse mode an untouched neuron's output is its bias level, a constant
  * that needs no update. Each delivered event travels nocHopsPerEvent hops.
  */

@@ -21,7 +21,7 @@ import {
 import { traceWorkModel } from './trace-work-model.js';
 import { layerOfSpec, traceWorkStream, type FrameWork, type LayerWork, type TraceWork, type TraceWorkOptions, type WorkKind } from './trace-work.js';
 import { denseWork } from './work-model.js';
-import { gemmOf, type Layer } from './workload.js';
+import { gemmOf, outputCount, type Layer } from './workload.js';
 
 export interface TraceSimOptions {
   mode: Mode | 'all';
@@ -46,7 +46,7 @@ export interface FrameRow {
   latencyUs: number;
   macs: number;
   effectiveMacs: number;
-  /** Events consumed (event engines) / neurons updated (touched outputs in delta mode). */
+  /** Events consumed (event engines) / neurons updated (evaluated outputs in delta mode). */
   events: number;
   neuronUpdates: number;
   dramBytes: number;
@@ -102,9 +102,10 @@ const sum = (xs: ArrayLike<number>): number => {
   return s;
 };
 
-/** Real delta-state counts of one layer-frame. */
-function stateOf(l: Layer, w: LayerWork): StateCounts {
-  return { touchedOutputs: sum(w.touched) * gemmOf(l).N, changedInputs: sum(w.events) };
+/** Real delta-state counts of one layer-frame; frame 0 is the key frame (every output evaluated). */
+function stateOf(l: Layer, w: LayerWork, keyFrame: boolean): StateCounts {
+  const touchedOutputs = sum(w.touched) * gemmOf(l).N;
+  return { touchedOutputs, evaluatedOutputs: keyFrame ? outputCount(l) : touchedOutputs, changedInputs: sum(w.events) };
 }
 
 /** A run of one hw-model in one mode: frame work in, that frame's layer results out. */
@@ -126,7 +127,7 @@ function frameRunner(meta: TraceMeta, hw: HwModel, mode: Mode, weightDensity: nu
     meta.layers.map((l, i) => {
       const w = fw[i]![kind];
       if (!w) throw new Error(`simulateTrace: frame ${t} has no ${kind} statistics for layer "${l.name}" (gather them with kinds: ['${kind}'])`);
-      const state = mode === 'delta' ? stateOf(l, w) : undefined;
+      const state = mode === 'delta' ? stateOf(l, w, t === 0) : undefined;
       const r =
         hw.kind === 'event'
           ? simulateEventLayer(l, { ...ctx(i), hw, work: w, weightDensity: wd(l), state }, t)

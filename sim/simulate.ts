@@ -95,27 +95,54 @@ function checkDensity(name: string, v: number | undefined): void {
 
 const bytes = (n: number, bits: number): number => (n * bits) / 8;
 
-/** Per-layer state bytes a delta array keeps: accumulators of outputs + previous levels of inputs. */
-export function deltaStateBytes(l: Layer, hw: HwModel): number {
-  return bytes(outputCount(l), hw.precisions.accumulatorBits) + bytes(inputCount(l), hw.precisions.activationBits);
+/*
+ * Delta state, as the functional executor (delta-executor.ts) keeps and touches it — DESIGN §6 asks
+ * the engine to charge exactly the executor's operations:
+ *  - per output an accumulator (accumulator bits) and the last level it emitted (activation bits);
+ *  - the last emitted level lives once: a layer's "previous input level" IS its producer's last
+ *    emitted level. We book it with the consumer (inputs × activation bits per layer; the last
+ *    layer also keeps its own outputs' levels), which equals the executor's state on a chain.
+ *  - per frame: every evaluated output reads its accumulator and its last level (the compare),
+ *    every touched output writes its accumulator back; a level is written per changed level, i.e.
+ *    per input delta of the consumer. Only the network input compares every input against its
+ *    previous level (layer ≥ 1 receives its deltas as events and reads nothing per input).
+ *  - evaluated = touched, except on the key frame (frame 0), where every output is evaluated: an
+ *    untouched output may still hold a non-zero bias level that must be emitted once.
+ * The last layer's changed outputs are not in a trace of layer inputs: its level writes are
+ * charged per touched output (the upper bound; a change needs a touch after the key frame).
+ */
+
+/** Per-layer state bytes a delta array keeps: accumulators of outputs + previous levels of inputs (+ the last layer's output levels). */
+export function deltaStateBytes(l: Layer, hw: HwModel, last: boolean): number {
+  const p = hw.precisions;
+  return bytes(outputCount(l), p.accumulatorBits) + bytes(inputCount(l) + (last ? outputCount(l) : 0), p.activationBits);
 }
 
-/** What a delta frame touched: outputs with ≥ 1 non-zero delta in their receptive field, inputs whose level changed. */
+/** What a delta frame did to one layer's state. */
 export interface StateCounts {
+  /** Outputs with ≥ 1 non-zero delta in their receptive field (accumulator written back). */
   touchedOutputs: number;
+  /** Outputs re-activated, re-quantised and compared with their last level: the touched ones, all on the key frame. */
+  evaluatedOutputs: number;
+  /** Inputs whose level changed (the layer's input deltas = its producer's emitted changes). */
   changedInputs: number;
 }
 
-/** Expected counts for uniform random deltas of density dd: an output is touched unless all K of its inputs are unchanged. */
+/** Expected counts for uniform random deltas of density dd (steady state, no key frame): an output is touched unless all K of its inputs are unchanged. */
 export function expectedStateCounts(l: Layer, dd: number): StateCounts {
-  return { touchedOutputs: outputCount(l) * (1 - (1 - dd) ** gemmOf(l).K), changedInputs: inputCount(l) * dd };
+  const touched = outputCount(l) * (1 - (1 - dd) ** gemmOf(l).K);
+  return { touchedOutputs: touched, evaluatedOutputs: touched, changedInputs: inputCount(l) * dd };
 }
 
-/** State accesses of a delta frame: accumulator read + write per touched output; every input's previous level read, changed ones written. */
-export function deltaStateTraffic(l: Layer, hw: HwModel, s: StateCounts): Traffic {
+/** State accesses of one layer in a delta frame (see the accounting above). */
+export function deltaStateTraffic(l: Layer, hw: HwModel, s: StateCounts, first: boolean, last: boolean): Traffic {
   const p = hw.precisions;
-  const acc = bytes(s.touchedOutputs, p.accumulatorBits);
-  return { readBytes: acc + bytes(inputCount(l), p.activationBits), writeBytes: acc + bytes(s.changedInputs, p.activationBits) };
+  const levelReads = s.evaluatedOutputs + (first ? inputCount(l) : 0);
+  const levelWrites = s.changedInputs + (last ? s.touchedOutputs : 0);
+  return {
+    readBytes: bytes(s.evaluatedOutputs, p.accumulatorBits) + bytes(levelReads, p.activationBits),
+    writeBytes: bytes(s.touchedOutputs, p.accumulatorBits) + bytes(levelWrites, p.activationBits),
+  };
 }
 
 /** What simulateLayer needs besides the layer: a trace-driven engine passes its own per-frame work model and counts. */
@@ -124,7 +151,7 @@ export interface LayerCtx {
   plan: MemoryPlan;
   mode: Mode;
   work: WorkModel;
-  /** Delta mode: touched outputs and changed inputs (expected or real). */
+  /** Delta mode: touched / evaluated outputs and changed inputs (expected or real). */
   state?: StateCounts;
   first: boolean;
   last: boolean;
@@ -133,7 +160,7 @@ export interface LayerCtx {
 /** Memory traffic, timing and energy of a layer whose engine filled in compute actions (shared by all engines). */
 function finishLayer(l: Layer, hw: HwModel, plan: MemoryPlan, a: ActionCounts, computeCycles: number, state: StateCounts | undefined, first: boolean, last: boolean): { t: Timing; energy: EnergyBreakdown } {
   const p = hw.precisions;
-  const stateTraffic = state ? deltaStateTraffic(l, hw, state) : { readBytes: 0, writeBytes: 0 };
+  const stateTraffic = state ? deltaStateTraffic(l, hw, state, first, last) : { readBytes: 0, writeBytes: 0 };
   const d = layerDram(hw, plan, {
     weightBytes: bytes(weightCount(l), l.weightBits),
     inputBytes: bytes(inputCount(l), p.activationBits),
@@ -176,9 +203,9 @@ export function simulateLayer(l: Layer, c: LayerCtx, frame: number | null = null
 
   const state = c.mode === 'delta' ? c.state ?? missingState(l) : undefined;
   if (state) {
-    // Touched outputs re-apply activation + quantisation and compare against their last level.
-    a.neuronUpdates = state.touchedOutputs;
-    a.deltaCompares = state.touchedOutputs;
+    // Evaluated outputs re-apply activation + quantisation and compare against their last level.
+    a.neuronUpdates = state.evaluatedOutputs;
+    a.deltaCompares = state.evaluatedOutputs;
   }
   const { t, energy } = finishLayer(l, hw, c.plan, a, r.computeCycles, state, c.first, c.last);
   return { frame, layer: l.name, mode: c.mode, folds: r.folds, foldsRun: r.foldsRun, computeCycles: r.computeCycles, ...t, actions: a, energy };
@@ -196,7 +223,7 @@ export interface EventLayerCtx {
   /** Events per channel group (every input in dense mode). */
   work: EventWork;
   weightDensity: number;
-  /** Delta mode: touched outputs and changed inputs. */
+  /** Delta mode: touched / evaluated outputs and changed inputs. */
   state?: StateCounts;
   first: boolean;
   last: boolean;
@@ -206,7 +233,9 @@ export interface EventLayerCtx {
 export function simulateEventLayer(l: Layer, c: EventLayerCtx, frame: number | null = null): LayerResult {
   const { hw } = c;
   const p = hw.precisions;
-  const load = coreLoad(l, hw, c.work, c.weightDensity, c.mode === 'dense');
+  // Dense mode and the delta key frame update every neuron.
+  const allOutputs = c.mode === 'dense' || (c.state !== undefined && c.state.evaluatedOutputs === outputCount(l));
+  const load = coreLoad(l, hw, c.work, c.weightDensity, allOutputs);
   const a = zeroActions();
   a.macs = layerMacs(l);
   a.effectiveMacs = load.synOps;
@@ -255,7 +284,7 @@ export function planFor(hw: HwModel, layers: readonly Layer[], mode: Mode): Memo
   return planMemory(
     hw,
     layers.map((l) => bytes(weightCount(l), l.weightBits)),
-    layers.map((l) => (mode === 'delta' ? deltaStateBytes(l, hw) : 0)),
+    layers.map((l, i) => (mode === 'delta' ? deltaStateBytes(l, hw, i === layers.length - 1) : 0)),
   );
 }
 

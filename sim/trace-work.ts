@@ -201,24 +201,42 @@ function countNonZeros(cur: ArrayLike<number>, HW: number, C: number, groupOf: I
 /**
  * Events = non-zero deltas (|level − reference| > threshold; the reference moves only when a delta
  * is sent). Also counts the non-zero levels into nonZero[0] (the spatial sparsity, in the same pass).
- * The scan is one tight loop; per-event bookkeeping happens afterwards, over the events only.
+ * One pass in HWC order (pixel, then channel: no index division); each event is tallied on the spot.
  */
 function countDeltas(cur: ArrayLike<number>, ref: Float64Array, threshold: number, HW: number, C: number, groupOf: Int32Array, pixFan: Float64Array,
   s: Scratch | null, nonZero: Float64Array): number {
   let n = 0, nz = 0;
-  const idx = s?.idx;
-  for (let i = 0; i < cur.length; i++) {
-    const v = cur[i]!;
-    if (v !== 0) nz++;
-    const d = v - ref[i]!;
-    if (d > threshold || -d > threshold) {
-      ref[i] = v;
-      if (idx) idx[n] = i;
-      n++;
+  if (!s) {
+    for (let i = 0; i < HW * C; i++) {
+      const v = cur[i]!;
+      if (v !== 0) nz++;
+      const d = v - ref[i]!;
+      if (d > threshold || -d > threshold) {
+        ref[i] = v;
+        n++;
+      }
+    }
+    nonZero[0] = nz;
+    return n;
+  }
+  const { idx, map, events: ev, fanout: fo } = s;
+  for (let p = 0, i = 0; p < HW; p++) {
+    const f = pixFan[p]!;
+    for (let c = 0; c < C; c++, i++) {
+      const v = cur[i]!;
+      if (v !== 0) nz++;
+      const d = v - ref[i]!;
+      if (d > threshold || -d > threshold) {
+        ref[i] = v;
+        idx[n++] = i;
+        const g = groupOf[c]!;
+        map[g * HW + p]!++;
+        ev[g]!++;
+        fo[g]! += f;
+      }
     }
   }
   nonZero[0] = nz;
-  if (s) tally(s.idx, n, HW, C, groupOf, pixFan, s);
   return n;
 }
 
