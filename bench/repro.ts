@@ -1,20 +1,31 @@
 /**
- * The paper reproduction, training half (issue 6): trains baseline, spatial L1 and Delta Activation Layer
+ * The paper reproduction (issue 6). Training half: trains baseline, spatial L1 and Delta Activation Layer
  * models per seed with the recipe of bench/repro/recipe.ts, evaluates them on held-out clips and writes
- * results.json + results.md. `--bundle DIR` also saves the first seed's baseline and delta models there
+ * results.json + results.md; every seed's models are saved (OUT/models/seed-N/<variant>, ~0.2 MB a seed).
+ * Simulation half (bench/repro/simulation.ts): traces of those models on held-out clips and real video,
+ * replayed on the shipped hw-models → simulation.json + simulation.md + charts, and README-table.md.
+ * `--models DIR` skips training and simulates the models an earlier run saved (its results.json in OUT
+ * feeds README-table.md). `--bundle DIR` also saves the first seed's baseline and delta models there
  * (src/tf/pretrained/ for `npm start`).
  *
  *   npx tsx bench/repro.ts [--seeds 1,2,3] [--smoke] [--out reports/paper-repro] [--bundle src/tf/pretrained]
+ *                          [--models DIR] [--clips 4] [--frames 16] [--video-frames 32] [--videos a.avi,b.avi]
+ *                          [--traces reports/runs/paper-repro/traces] [--date YYYY-MM-DD]
  */
 import { parseArgs } from 'node:util';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/tf/backend.js';
-import { saveModel } from '../src/tf/persist.js';
+import { loadModel, saveModel } from '../src/tf/persist.js';
 import { VARIANTS, type Variant } from '../src/tf/models.js';
 import type { Evaluation } from '../src/tf/evaluate.js';
 import { writeFileAtomic } from '../traces/atomic.js';
+import { InputError } from '../traces/errors.js';
 import { RECIPE, runSeed, smoke, type Recipe } from './repro/recipe.js';
-import { markdown, summarise, verdict, type VariantSummary } from './repro/table.js';
+import { markdown, summarise, verdict, type VariantSummary, type Verdict } from './repro/table.js';
+import { SIM_DEFAULTS, simulateStudy, summariseSimulation, type SimStudyOptions } from './repro/simulation.js';
+import { readmeTable, simulationCharts, simulationMarkdown } from './repro/sim-report.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,46 +35,127 @@ const { values } = parseArgs({
     bundle: { type: 'string' },
     /** Top-level recipe keys to replace, as JSON (for trying variations; recorded in the results). */
     recipe: { type: 'string' },
+    /** Where every seed's three models are saved (seed-N/{baseline,l1,delta}); default OUT/models. */
+    'save-models': { type: 'string' },
+    /** Skip training: simulate the models an earlier run saved here (seed-N/<variant>). */
+    models: { type: 'string' },
+    clips: { type: 'string' },
+    frames: { type: 'string' },
+    'video-frames': { type: 'string' },
+    /** Comma-separated video files (default: opencv-doc's tree.avi and Megamind.avi); '' for none. */
+    videos: { type: 'string' },
+    traces: { type: 'string', default: 'reports/runs/paper-repro/traces' },
+    /** Date printed in README-table.md (the only line that depends on when the study ran). */
+    date: { type: 'string', default: new Date().toISOString().slice(0, 10) },
   },
 });
 const seeds = values.smoke ? [1] : values.seeds.split(',').map(Number);
-if (seeds.some((s) => !Number.isInteger(s))) throw new Error(`--seeds: integers separated by commas, got "${values.seeds}"`);
-const base = values.recipe ? { ...RECIPE, ...(JSON.parse(values.recipe) as Partial<Recipe>) } : RECIPE;
-const recipe = values.smoke ? smoke(base) : base;
+if (seeds.some((s) => !Number.isInteger(s))) throw new InputError(`--seeds: integers separated by commas, got "${values.seeds}"`);
+const int = (name: string, v: string | undefined, fallback: number) => {
+  const n = v === undefined ? fallback : Number(v);
+  if (!(Number.isInteger(n) && n >= 1)) throw new InputError(`--${name} must be an integer >= 1, got "${v}"`);
+  return n;
+};
+const simOptions: SimStudyOptions = {
+  ...SIM_DEFAULTS,
+  clips: int('clips', values.clips, values.smoke ? 1 : SIM_DEFAULTS.clips),
+  frames: int('frames', values.frames, values.smoke ? 4 : SIM_DEFAULTS.frames),
+  videoFrames: int('video-frames', values['video-frames'], values.smoke ? 4 : SIM_DEFAULTS.videoFrames),
+  videos: values.videos === undefined ? SIM_DEFAULTS.videos : values.videos.split(',').filter((v) => v !== ''),
+  tracesDir: values.traces,
+};
 const command = ['npx tsx bench/repro.ts', ...process.argv.slice(2)].join(' ');
-
-await initBackend({ quiet: true });
+const modelsDir = values.models ?? values['save-models'] ?? join(values.out, 'models');
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const evals: Record<Variant, Evaluation[]> = { baseline: [], l1: [], delta: [] };
-for (const seed of seeds) {
-  const run = await runSeed(recipe, seed, log);
-  for (const v of VARIANTS) {
-    evals[v].push(run.evaluations[v]);
-    const e = run.evaluations[v];
-    log(`seed ${seed} ${v}: accuracy ${(100 * e.accuracy).toFixed(1)} %, spatial op. sparsity ${(100 * e.spatialOperationSparsity).toFixed(1)} %, temporal op. sparsity ${(100 * e.operationSparsity).toFixed(1)} %`);
-  }
-  if (values.bundle && seed === seeds[0]) {
-    writeFileAtomic(join(values.bundle, 'README.md'), bundleReadme(run.evaluations, seed, command));
-    for (const v of ['baseline', 'delta'] as const) {
-      const classes = [...(recipe.data.classes ?? [])];
+const backend = await initBackend({ quiet: true });
+
+/** Train every seed, save its models, write results.{json,md}; the figures README-table.md needs. */
+async function trainStudy(recipe: Recipe): Promise<Training> {
+  const evals: Record<Variant, Evaluation[]> = { baseline: [], l1: [], delta: [] };
+  for (const seed of seeds) {
+    const run = await runSeed(recipe, seed, log);
+    for (const v of VARIANTS) {
+      evals[v].push(run.evaluations[v]);
       const e = run.evaluations[v];
-      await saveModel(join(values.bundle, v), run.models[v], {
-        net: recipe.net, variant: v, classes, frameShape: recipe.frameShape, seed,
+      log(`seed ${seed} ${v}: accuracy ${(100 * e.accuracy).toFixed(1)} %, spatial op. sparsity ${(100 * e.spatialOperationSparsity).toFixed(1)} %, temporal op. sparsity ${(100 * e.operationSparsity).toFixed(1)} %`);
+    }
+    const saveAs = (dir: string, v: Variant) => {
+      const e = run.evaluations[v];
+      return saveModel(dir, run.models[v], {
+        net: recipe.net, variant: v, classes: [...(recipe.data.classes ?? [])], frameShape: recipe.frameShape, seed,
         training: { command, recipe, evaluation: { clips: e.clips, accuracy: e.accuracy, spatialSparsity: e.spatialSparsity, temporalSparsity: e.temporalSparsity, spatialOperationSparsity: e.spatialOperationSparsity, operationSparsity: e.operationSparsity } },
       });
+    };
+    for (const v of VARIANTS) await saveAs(join(modelsDir, `seed-${seed}`, v), v);
+    if (values.bundle && seed === seeds[0]) {
+      writeFileAtomic(join(values.bundle, 'README.md'), bundleReadme(recipe, run.evaluations, seed, command));
+      for (const v of ['baseline', 'delta'] as const) await saveAs(join(values.bundle, v), v);
     }
+    for (const m of Object.values(run.models)) m.dispose();
+  }
+  const summary = Object.fromEntries(VARIANTS.map((v) => [v, summarise(v, evals[v])])) as Record<Variant, VariantSummary>;
+  const clips = evals.baseline[0]!.clips;
+  writeFileAtomic(join(values.out, 'results.json'), `${JSON.stringify({ command, seeds, recipe, verdict: verdict(summary), summary, evaluations: evals }, null, 2)}\n`);
+  writeFileAtomic(join(values.out, 'results.md'), markdown(summary, seeds, { command, recipe, clips }));
+  const v = verdict(summary);
+  log(`baseline ÷ delta non-zero operations ${v.opsReduction.toFixed(2)}×, delta accuracy drop ${v.deltaAccuracyDrop.toFixed(1)} points, L1 in between: ${v.l1InBetween}`);
+  log(`wrote ${join(values.out, 'results.json')} and results.md`);
+  return { command, summary, verdict: v, clips, recipe };
+}
+
+interface Training { command: string; summary: Record<Variant, VariantSummary>; verdict: Verdict; clips: number; recipe: Recipe }
+
+/** An earlier run's training figures (OUT/results.json), or null when there is none. */
+function readTraining(): Training | null {
+  const file = join(values.out, 'results.json');
+  if (!existsSync(file)) return null;
+  const r = JSON.parse(readFileSync(file, 'utf8')) as Training & { evaluations: Record<Variant, Evaluation[]> };
+  return { command: r.command, summary: r.summary, verdict: r.verdict, clips: r.evaluations.baseline[0]!.clips, recipe: r.recipe };
+}
+
+const modelDir = (seed: number, v: Variant) => join(modelsDir, `seed-${seed}`, v);
+if (values.models) {
+  for (const seed of seeds) for (const v of VARIANTS) {
+    if (!existsSync(join(modelDir(seed, v), 'model.json'))) throw new InputError(`--models: no ${v} model for seed ${seed}`, { file: modelDir(seed, v) });
   }
 }
-const summary = Object.fromEntries(VARIANTS.map((v) => [v, summarise(v, evals[v])])) as Record<Variant, VariantSummary>;
-const clips = evals.baseline[0]!.clips;
-writeFileAtomic(join(values.out, 'results.json'), `${JSON.stringify({ command, seeds, recipe, verdict: verdict(summary), summary, evaluations: evals }, null, 2)}\n`);
-writeFileAtomic(join(values.out, 'results.md'), markdown(summary, seeds, { command, recipe, clips }));
-const v = verdict(summary);
-log(`baseline ÷ delta non-zero operations ${v.opsReduction.toFixed(2)}×, delta accuracy drop ${v.deltaAccuracyDrop.toFixed(1)} points, L1 in between: ${v.l1InBetween}`);
-log(`wrote ${join(values.out, 'results.json')} and results.md`);
+let training: Training | null;
+let recipe: Recipe;
+if (values.models) {
+  training = readTraining();
+  const { meta } = await loadModel(modelDir(seeds[0]!, 'baseline'));
+  recipe = (meta?.training?.['recipe'] as Recipe | undefined) ?? training?.recipe ?? RECIPE;
+} else {
+  const base = values.recipe ? { ...RECIPE, ...(JSON.parse(values.recipe) as Partial<Recipe>) } : RECIPE;
+  recipe = values.smoke ? smoke(base) : base;
+  training = await trainStudy(recipe);
+}
+
+const sim = await simulateStudy(recipe, seeds, async (seed) => {
+  const models = {} as Record<Variant, Awaited<ReturnType<typeof loadModel>>['model']>;
+  for (const v of VARIANTS) models[v] = (await loadModel(modelDir(seed, v))).model;
+  return models;
+}, simOptions, log);
+const configs = summariseSimulation(sim.clips);
+const { tracesDir: _traces, ...shownOptions } = simOptions;
+const charts = simulationCharts(sim.clips, configs);
+for (const [name, png] of Object.entries(charts)) writeFileAtomic(join(values.out, name), png);
+writeFileAtomic(join(values.out, 'simulation.json'), `${JSON.stringify({ command, seeds, options: shownOptions, notes: sim.notes, configs, clips: sim.clips.map(({ runs, ...c }) => ({ ...c, runs: runs.map(({ latencyUs: _l, energyUJ: _e, ...r }) => r) })) }, null, 2)}\n`);
+writeFileAtomic(join(values.out, 'simulation.md'), simulationMarkdown(configs, { command, seeds, options: shownOptions, notes: sim.notes, charts: Object.keys(charts), clips: sim.clips }));
+if (training) {
+  const cpu = cpus();
+  writeFileAtomic(join(values.out, 'README-table.md'), readmeTable({
+    summary: training.summary, verdict: training.verdict, trainingCommand: training.command, clipsEvaluated: training.clips, seeds,
+    configs, simCommand: command, options: shownOptions, notes: sim.notes, date: values.date,
+    machine: `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, tfjs backend ${backend}`,
+  }));
+} else {
+  log(`no ${join(values.out, 'results.json')}: README-table.md not written (run the training first)`);
+}
+log(`wrote ${join(values.out, 'simulation.json')}, simulation.md, ${Object.keys(charts).join(', ')}${training ? ', README-table.md' : ''}`);
 
 /** src/tf/pretrained/README.md: what the bundled models are, how they were made, what they measure. */
-function bundleReadme(e: Record<Variant, Evaluation>, seed: number, cmd: string): string {
+function bundleReadme(recipe: Recipe, e: Record<Variant, Evaluation>, seed: number, cmd: string): string {
   const p = (x: number) => `${(100 * x).toFixed(1)} %`;
   const row = (v: 'baseline' | 'delta') =>
     `| \`${v}/\` | ${p(e[v].accuracy)} | ${p(e[v].spatialSparsity)} | ${p(e[v].temporalSparsity)} | ${p(e[v].spatialOperationSparsity)} | ${p(e[v].operationSparsity)} |`;

@@ -1,0 +1,82 @@
+/**
+ * CI smoke of the paper reproduction (issue 6): `bench/repro.ts --smoke` end to end — train one seed for a
+ * few epochs, save the models, trace them on one held-out clip (and on opencv-doc's clips when installed),
+ * simulate on the shipped hw-models, publish. Checks the outputs exist and hang together; not the paper's
+ * targets (a smoke run is far too short to meet them). Then `--models` re-simulates the saved models
+ * without training and must give the same simulation.json.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { OPENCV_DATA } from '../../bench/repro/simulation.js';
+
+const run = promisify(execFile);
+const REPRO = ['--import', 'tsx', 'bench/repro.ts'];
+const VIDEO = join(OPENCV_DATA, 'tree.avi');
+const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
+
+interface Config { source: string; variant: string; arch: string; mode: string; latencyMeanUs: { mean: number }; energyPerFrameUJ: { mean: number }; stateSpill: { mean: number } }
+
+describe('paper reproduction smoke (bench/repro.ts --smoke)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  const out = () => join(dir, 'out');
+  const args = (...extra: string[]) => [...REPRO, '--smoke', '--out', out(), '--traces', join(dir, 'traces'), '--date', '2000-01-01', ...extra];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'repro-smoke-'));
+    // Only tree.avi (4 frames) when opencv-doc is installed; a missing one must be skipped with a note.
+    await run(process.execPath, args('--videos', `${VIDEO},${join(dir, 'missing.avi')}`), { maxBuffer: 1 << 24 });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes the training results, per-seed models and every publication file', () => {
+    for (const f of ['results.json', 'results.md', 'simulation.json', 'simulation.md', 'README-table.md', 'energy-per-frame.png', 'layer-sparsity.png']) {
+      expect(existsSync(join(out(), f)), f).to.equal(true);
+    }
+    for (const v of ['baseline', 'l1', 'delta']) expect(existsSync(join(out(), 'models', 'seed-1', v, 'model.json')), v).to.equal(true);
+    expect(readFileSync(join(out(), 'energy-per-frame.png')).subarray(0, 4).equals(PNG)).to.equal(true);
+  });
+
+  it('simulates every variant on its hw-models plus the dense reference, with sane figures', () => {
+    const sim = JSON.parse(readFileSync(join(out(), 'simulation.json'), 'utf8')) as { configs: Config[]; notes: string[]; clips: Array<{ source: string }> };
+    const held = sim.configs.filter((c) => c.source === 'held-out').map((c) => `${c.variant}/${c.arch}/${c.mode}`).sort();
+    expect(held).to.deep.equal([
+      'baseline/dense-32x32/dense', 'baseline/zero-skip-32x32/sparse', 'delta/delta-32x32/delta', 'delta/dense-32x32/dense',
+      'delta/seneca-like/delta', 'l1/dense-32x32/dense', 'l1/zero-skip-32x32/sparse',
+    ]);
+    for (const c of sim.configs) {
+      expect(c.latencyMeanUs.mean, `${c.variant} ${c.arch}`).to.be.greaterThan(0);
+      expect(c.energyPerFrameUJ.mean, `${c.variant} ${c.arch}`).to.be.greaterThan(0);
+      expect(c.stateSpill.mean).to.be.within(0, 1);
+    }
+    // Dense cost does not depend on the data: the reference is the same for every variant.
+    const dense = sim.configs.filter((c) => c.arch === 'dense-32x32' && c.source === 'held-out').map((c) => c.energyPerFrameUJ.mean);
+    expect(new Set(dense).size).to.equal(1);
+    expect(sim.notes.some((n) => n.includes('missing.avi'))).to.equal(true);
+    const md = readFileSync(join(out(), 'simulation.md'), 'utf8');
+    expect(md).to.include('## Held-out procedural clips');
+    expect(readFileSync(join(out(), 'README-table.md'), 'utf8')).to.match(/\| Delta Activation Layer \| [\d.]+ ± [\d.]+ % \|/);
+  });
+
+  it('traces opencv-doc\'s tree.avi when installed', function () {
+    if (!existsSync(VIDEO)) this.skip();
+    const sim = JSON.parse(readFileSync(join(out(), 'simulation.json'), 'utf8')) as { configs: Config[] };
+    expect(sim.configs.some((c) => c.source === 'tree.avi' && c.variant === 'delta' && c.arch === 'delta-32x32')).to.equal(true);
+    expect(existsSync(join(dir, 'traces', 'seed-1', 'delta', 'tree', 'manifest.json'))).to.equal(true);
+  });
+
+  it('--models re-simulates the saved models without training, to the same bytes', async () => {
+    const before = readFileSync(join(out(), 'simulation.json'), 'utf8');
+    const resultsBefore = readFileSync(join(out(), 'results.json'), 'utf8');
+    const { stderr } = await run(process.execPath, args('--videos', '', '--models', join(out(), 'models')), { maxBuffer: 1 << 24 });
+    expect(stderr).to.not.include('epoch');
+    expect(readFileSync(join(out(), 'results.json'), 'utf8')).to.equal(resultsBefore);
+    const after = JSON.parse(readFileSync(join(out(), 'simulation.json'), 'utf8')) as { configs: Config[] };
+    const held = (s: { configs: Config[] }) => JSON.stringify(s.configs.filter((c) => c.source === 'held-out'));
+    expect(held(after)).to.equal(held(JSON.parse(before)));
+  });
+});
