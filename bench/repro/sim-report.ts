@@ -117,7 +117,7 @@ export function simulationCharts(clips: ClipRecord[], configs: ConfigSummary[]):
     charts['energy-per-frame.png'] = energyBreakdownChart(heldOut.map((c) => ({
       mode: c.arch === REFERENCE.arch ? `any · ${c.arch}` : `${c.variant} · ${c.arch}`,
       components: energyComponents(clips, c.variant, 'held-out', c.arch, c.mode),
-    })), { width: 1000 });
+    })), { width: 1000 }, 'variant · hw-model');
     const layers = ['baseline', 'delta'].flatMap((v) => layerSparsity(clips, v as Variant, 'held-out').map((l) => ({ layer: `${v} · ${l.name}`, spatial: l.spatial, temporal: l.temporal })));
     charts['layer-sparsity.png'] = sparsityChart(layers);
   }

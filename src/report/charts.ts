@@ -142,8 +142,8 @@ export function frameLatencyChart(series: FrameSeries[], unit = 'µs', size?: Ch
 /** Energy per frame of one mode split into components (µJ each, e.g. compute, sram, dram, state, static). */
 export interface EnergyBreakdown { mode: string; components: Record<string, number> }
 
-/** Stacked bars, one per mode, one stack segment per energy component (µJ per frame). */
-export function energyBreakdownChart(rows: EnergyBreakdown[], size?: ChartSize): Buffer {
+/** Stacked bars, one per mode (or configuration: name the x axis), one stack segment per energy component (µJ per frame). */
+export function energyBreakdownChart(rows: EnergyBreakdown[], size?: ChartSize, xTitle = 'mode'): Buffer {
   const components = [...new Set(rows.flatMap((r) => Object.keys(r.components)))];
   return render({
     type: 'bar',
@@ -158,7 +158,7 @@ export function energyBreakdownChart(rows: EnergyBreakdown[], size?: ChartSize):
     options: {
       plugins: title('Energy per frame by component', 'mean over frames'),
       scales: {
-        x: { stacked: true, title: axisTitle('mode') },
+        x: { stacked: true, title: axisTitle(xTitle) },
         y: { stacked: true, title: axisTitle('energy per frame (µJ)'), beginAtZero: true },
       },
     },
