@@ -5,7 +5,7 @@
  * and the cost of a second hw-model when the per-frame statistics are gathered once (traceWork)
  * instead of streaming the trace again.
  *
- *   node --import tsx bench/sim-trace.ts [--write]   (--write updates reports/bench-sim-trace.md)
+ *   taskset -c 1 node --import tsx bench/sim-trace.ts [--write]   (--write updates reports/bench-sim-trace.md)
  */
 import { execFileSync, execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
       `the trace itself is 44.1 KiB per frame); peak RSS of that process ${r.peakRssMiB.toFixed(1)} MiB. A sweep over many`,
       'hw-models pays the gather once and the per-model step for each model.',
       '',
-      'Reproduce: `node --import tsx bench/sim-trace.ts --write`.',
+      'Reproduce: `taskset -c 1 node --import tsx bench/sim-trace.ts --write` (one core; the child processes inherit the affinity).',
       '',
     ].join('\n');
     console.log(report);

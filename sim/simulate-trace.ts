@@ -214,13 +214,20 @@ function simulateFrames(meta: TraceMeta, frames: Iterable<FrameWork>, hw: HwMode
     ? { hw: o.baseline, mode: 'dense' as Mode, plan: planFor(o.baseline, meta.layers, 'dense'), run: frameRunner(meta, o.baseline, 'dense', undefined),
         acc: new FrameAccumulator(o.baseline.name, 'dense'), keep: true }
     : null;
+  type Run = (typeof runs)[number];
   const frameRows: FrameRow[] = [];
   const layers: LayerResult[] = [];
   let t = 0;
+  // A dense run does not depend on the data: its first frame's summary serves every frame (its
+  // per-frame layer results, which carry the frame's sparsity, are only built when kept).
+  const denseFrames = new Map<Run, { res: LayerResult[]; s: ModeSummary }>();
+  const all = base ? [...runs, base] : runs;
   for (const fw of frames) {
-    for (const r of base ? [...runs, base] : runs) {
-      const res = r.run(fw, t);
-      const s = summarise({ mode: r.mode, layers: res, plan: r.plan }, r.hw, fps);
+    for (const r of all) {
+      const fixed = r.mode === 'dense' && !o.keepLayers ? denseFrames.get(r) : undefined;
+      const res = fixed?.res ?? r.run(fw, t);
+      const s = fixed?.s ?? summarise({ mode: r.mode, layers: res, plan: r.plan }, r.hw, fps);
+      if (r.mode === 'dense' && !fixed) denseFrames.set(r, { res, s });
       r.acc.add(s);
       if (!r.keep) continue;
       frameRows.push(frameRow(t, r.hw.name, r.mode, s, res));

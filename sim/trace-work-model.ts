@@ -87,7 +87,7 @@ export function traceWorkModel(l: Layer, w: LayerWork, hw: Pick<SystolicSpec, 'r
           for (let r = g * M + r0, end = g * M + Math.min(M, r0 + hw.rows); r < end; r++) {
             const e = rf[r]!;
             const s = kw === 1 ? (skipA ? e : T) : Math.ceil((skipA ? e : T) * kw - 1e-9);
-            if (s > hi) hi = s;
+            hi = Math.max(hi, s);
             st += s;
             n += e;
           }

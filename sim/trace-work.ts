@@ -128,7 +128,7 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) pixFan[y * W + x] = fan.h[y]! * fan.w[x]!;
   const groupOf = new Int32Array(C);
   for (let c = 0; c < C; c++) groupOf[c] = Math.floor(c / cin);
-  const ref = new Float64Array(H * W * C);
+  let ref: Levels | null = null; // allocated at the first frame, in its element type
   // Float traces with a quantisation step are quantised into this copy; other frames are read as they come.
   const quantised = q === undefined ? null : new Float64Array(H * W * C);
   const K = gemmOf(l).K;
@@ -139,6 +139,7 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
   const sS = scratch(wantS);
   const sD = scratch(wantD);
   const nz = new Float64Array(1);
+  const deltaIdx = sD ? null : new Uint32Array(H * W * C);
 
   const reset = (s: Scratch): void => {
     s.map.fill(0);
@@ -149,7 +150,7 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
     const rf = receptiveFieldCounts(l, s.map, s.rf);
     for (let g = 0; g < groups; g++) {
       let t = 0;
-      for (let m = g * M; m < (g + 1) * M; m++) if (rf[m] !== 0) t++;
+      for (let m = g * M; m < (g + 1) * M; m++) t += +(rf[m] !== 0); // branch-free: touched outputs are scattered
       s.touched[g] = t;
     }
     const w: LayerWork = { events: s.events, fanout: s.fanout, touched: s.touched, rf, idx: s.idx.subarray(0, n) };
@@ -157,13 +158,14 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
   };
 
   return (frame) => {
-    if (frame.length !== ref.length) throw new RangeError(`frame of ${frame.length} values, layer "${l.name}" input has ${ref.length}`);
+    if (frame.length !== H * W * C) throw new RangeError(`frame of ${frame.length} values, layer "${l.name}" input has ${H * W * C}`);
     let cur: ArrayLike<number> = frame;
     if (quantised) {
       for (let i = 0; i < quantised.length; i++) quantised[i] = Math.round(frame[i]! / q!);
       cur = quantised;
     }
-    const n = ref.length;
+    const n = H * W * C;
+    ref = referenceFor(cur, ref);
     const out: LayerFrameWork = { spatialSparsity: 0, temporalSparsity: 0 };
     let nonZero = -1;
     if (sS) {
@@ -171,9 +173,12 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
       nonZero = countNonZeros(cur, HW, C, groupOf, pixFan, sS);
       out.sparse = finish(sS, nonZero);
     }
-    if (sD) reset(sD);
-    const deltas = countDeltas(cur, ref, threshold, HW, C, groupOf, pixFan, sD, nz);
-    if (sD) out.delta = finish(sD, deltas);
+    const deltas = countDeltas(cur, ref, threshold, sD ? sD.idx : deltaIdx!, nz);
+    if (sD) {
+      reset(sD);
+      tally(sD.idx, deltas, HW, C, groupOf, pixFan, sD);
+      out.delta = finish(sD, deltas);
+    }
     out.spatialSparsity = 1 - (nonZero >= 0 ? nonZero : nz[0]!) / n;
     out.temporalSparsity = 1 - deltas / n;
     return out;
@@ -198,45 +203,64 @@ function countNonZeros(cur: ArrayLike<number>, HW: number, C: number, groupOf: I
   return n;
 }
 
+/** A typed array of levels: the delta reference keeps the frame's own element type (exact, and compact). */
+type Levels = Uint8Array | Int8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+
+const LEVEL_KINDS = [Uint8Array, Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array];
+
+/** A reference for frames like `cur`: same element type, else (plain arrays, subclasses) float64; a reference of another type widens to float64. */
+function referenceFor(cur: ArrayLike<number>, ref: Levels | null): Levels {
+  const proto: unknown = Object.getPrototypeOf(cur);
+  const Kind: new (n: number) => Levels = LEVEL_KINDS.find((K) => K.prototype === proto) ?? Float64Array;
+  if (!ref) return new Kind(cur.length);
+  return ref.constructor === Kind || ref instanceof Float64Array ? ref : Float64Array.from(ref);
+}
+
 /**
  * Events = non-zero deltas (|level − reference| > threshold; the reference moves only when a delta
- * is sent). Also counts the non-zero levels into nonZero[0] (the spatial sparsity, in the same pass).
- * One pass in HWC order (pixel, then channel: no index division); each event is tallied on the spot.
+ * is sent): their indices into idx, in HWC order; returns the count. Also counts the non-zero levels
+ * into nonZero[0] (the spatial sparsity, in the same pass). The scans have no data-dependent branch
+ * per level (an index is always written, the count advances by 0 or 1: levels and deltas are noise
+ * to a branch predictor); byte levels go four at a time, and a word equal to its reference holds no
+ * event. References move afterwards, over the events only.
  */
-function countDeltas(cur: ArrayLike<number>, ref: Float64Array, threshold: number, HW: number, C: number, groupOf: Int32Array, pixFan: Float64Array,
-  s: Scratch | null, nonZero: Float64Array): number {
+function countDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array): number {
+  // Words equal to their reference are skipped: no event there needs threshold ≥ 0.
+  const words = threshold >= 0 && ref.BYTES_PER_ELEMENT === 1 && ref.constructor === Object.getPrototypeOf(cur).constructor && (cur as Levels).byteOffset % 4 === 0 && cur.length % 4 === 0;
+  const n = words ? byteDeltas(cur as Levels, ref, threshold, idx, nonZero) : levelDeltas(cur, ref, threshold, idx, nonZero);
+  for (let e = 0; e < n; e++) ref[idx[e]!] = cur[idx[e]!]!;
+  return n;
+}
+
+function levelDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array): number {
   let n = 0, nz = 0;
-  if (!s) {
-    for (let i = 0; i < HW * C; i++) {
-      const v = cur[i]!;
-      if (v !== 0) nz++;
-      const d = v - ref[i]!;
-      if (d > threshold || -d > threshold) {
-        ref[i] = v;
-        n++;
-      }
-    }
-    nonZero[0] = nz;
-    return n;
-  }
-  const { idx, map, events: ev, fanout: fo } = s;
-  for (let p = 0, i = 0; p < HW; p++) {
-    const f = pixFan[p]!;
-    for (let c = 0; c < C; c++, i++) {
-      const v = cur[i]!;
-      if (v !== 0) nz++;
-      const d = v - ref[i]!;
-      if (d > threshold || -d > threshold) {
-        ref[i] = v;
-        idx[n++] = i;
-        const g = groupOf[c]!;
-        map[g * HW + p]!++;
-        ev[g]!++;
-        fo[g]! += f;
-      }
-    }
+  for (let i = 0; i < cur.length; i++) {
+    const v = cur[i]!;
+    nz += +(v !== 0);
+    idx[n] = i;
+    n += +(Math.abs(v - ref[i]!) > threshold);
   }
   nonZero[0] = nz;
+  return n;
+}
+
+/** Byte levels (int8/uint8: a zero level is a zero byte, equal levels are equal bytes) by 32-bit words. */
+function byteDeltas(cur: Levels, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array): number {
+  const n4 = cur.length >> 2;
+  const cw = new Uint32Array(cur.buffer, cur.byteOffset, n4), rw = new Uint32Array(ref.buffer, ref.byteOffset, n4);
+  let n = 0, zeros = 0;
+  for (let j = 0; j < n4; j++) {
+    const x = cw[j]!;
+    // High bit of each zero byte, then their count by one multiply (SWAR).
+    const z = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
+    zeros += Math.imul(z >>> 7, 0x01010101) >>> 24;
+    if (x !== rw[j])
+      for (let i = 4 * j; i < 4 * j + 4; i++) {
+        idx[n] = i;
+        n += +(Math.abs(cur[i]! - ref[i]!) > threshold);
+      }
+  }
+  nonZero[0] = cur.length - zeros;
   return n;
 }
 
