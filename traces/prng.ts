@@ -1,7 +1,73 @@
 /**
- * A small seeded PRNG (sfc32, seeded through splitmix32) so synthetic traces are byte-identical
- * for a seed on every platform and Node version (Math.random is neither seedable nor stable).
+ * The project's one seeded PRNG: sfc32 (Chris Doty-Humphrey's PractRand "small fast counting"
+ * generator), so synthetic traces and procedural clips are byte-identical for a seed on every
+ * platform and Node version (Math.random is neither seedable nor stable).
+ *
+ * `new Rng(a, b, c, d)` takes the whole 32-bit state, so distinct seed tuples never share a stream
+ * prefix by construction (procedural clips seed it with (seed, split, clip)). `prng(seed, stream)`
+ * derives the state from one integer through splitmix32 (synthetic traces, test networks).
  */
+export class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+  private spare = NaN;
+
+  constructor(a: number, b = 0, c = 0, d = 0x9e3779b9) {
+    this.a = a >>> 0;
+    this.b = b >>> 0;
+    this.c = c >>> 0;
+    this.d = d >>> 0;
+    // Discard the first outputs: sfc32's first values are weakly mixed for small seeds.
+    for (let i = 0; i < 12; i++) this.u32();
+  }
+
+  u32(): number {
+    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
+    this.d = (this.d + 1) >>> 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) >>> 0;
+    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
+    this.c = (this.c + t) >>> 0;
+    return t;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.u32() / 4294967296;
+  }
+
+  /** Uniform in [lo, hi). */
+  range(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.next();
+  }
+
+  /** Integer uniform in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!;
+  }
+
+  /** Standard normal (Box–Muller, both outputs used). */
+  gauss(): number {
+    if (!Number.isNaN(this.spare)) {
+      const s = this.spare;
+      this.spare = NaN;
+      return s;
+    }
+    const u = 1 - this.next(); // (0, 1]: log is finite
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+}
+
+/** The narrow interface of `prng()`: uniform floats and inclusive integer ranges. */
 export interface Prng {
   /** Uniform in [0, 1). */
   next(): number;
@@ -20,20 +86,9 @@ function splitmix32(seed: number): () => number {
   };
 }
 
-/** sfc32 (Chris Doty-Humphrey's Small Fast Counting generator, 32-bit). `seed` is any integer; `stream` separates sub-sequences. */
+/** sfc32 seeded from one integer; `stream` separates sub-sequences. */
 export function prng(seed: number, stream = 0): Prng {
   const init = splitmix32((Math.trunc(seed) ^ Math.imul(stream + 1, 0x27d4eb2f)) >>> 0);
-  let a = init(), b = init(), c = init(), d = 1;
-  const u32 = (): number => {
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    return t >>> 0;
-  };
-  for (let i = 0; i < 12; i++) u32(); // let the state mix
-  const next = () => u32() / 4294967296;
-  return { next, int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)) };
+  const r = new Rng(init(), init(), init(), 1);
+  return { next: () => r.next(), int: (lo, hi) => lo + r.int(hi - lo + 1) };
 }

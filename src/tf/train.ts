@@ -8,7 +8,7 @@
  */
 import { tf } from './backend.js';
 import { InputError } from '../../traces/errors.js';
-import { Rng } from '../video/prng.js';
+import { Rng } from '../../traces/prng.js';
 import type { ClipDataset } from '../video/types.js';
 import { activationLayers, setSpRate } from './models.js';
 import { saveModel, type ModelMeta } from './persist.js';

@@ -12,7 +12,7 @@
  * an object clockwise on screen.
  */
 import { InputError } from '../../traces/errors.js';
-import { Rng } from './prng.js';
+import { Rng } from '../../traces/prng.js';
 import type { Clip, ClipDataset } from './types.js';
 
 export const MOTION_CLASSES = ['left', 'right', 'up', 'down', 'cw', 'ccw', 'grow', 'shrink', 'wave'] as const;
