@@ -6,56 +6,35 @@
 import { basename, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { CommandModule } from 'yargs';
-import { loadHwModel, loadModel, MODES, type Mode } from '../../../sim/index.js';
+import { loadHwModel, loadModel } from '../../../sim/index.js';
 import {
   defaultWorkers, loadGrid, mergeAxes, parseSet, parseShard, prepareSweep, runSweep, shardName, type Axis,
 } from '../../../sim/sweep/index.js';
 import { InputError } from '../../../traces/errors.js';
 import { openTrace } from '../../../traces/reader.js';
 import { runJson } from '../sim-output.js';
+import { checkWorkload, workloadOptions, type WorkloadArgs } from '../workload-options.js';
 
-interface Args {
-  model?: string;
-  trace?: string;
-  arch: string;
+interface Args extends WorkloadArgs {
   grid?: string;
   set?: string[];
-  mode: Mode | 'all';
-  fps?: number;
   out?: string;
   workers?: number;
   shard?: string;
   resume: boolean;
-  'act-density'?: number;
-  'weight-density'?: number;
-  'delta-density'?: number;
-  threshold?: number;
-  'quant-step'?: number;
-  frames?: number;
 }
 
 const command: CommandModule<object, Args> = {
   command: 'sweep',
   describe: 'Simulate a model or a trace over a grid of hw-model parameters (parallel, resumable, shardable) → sweep.csv',
   builder: (y) =>
-    y
-      .option('model', { type: 'string', describe: 'topology CSV (SCALE-Sim format, extended) or built-in model name (statistical densities)' })
-      .option('trace', { type: 'string', describe: 'trace directory (format v1): its layers are the workload, its frames the data (instead of --model)' })
-      .option('arch', { type: 'string', demandOption: true, describe: 'base hw-model: .json, SCALE-Sim .cfg, or built-in name' })
+    workloadOptions(y)
       .option('grid', { type: 'string', describe: 'grid spec JSON ({"parameters": {"rows": [8, 16], …}}; see hw-models/grids/)' })
       .option('set', {
         type: 'string',
         array: true,
         describe: 'an axis: dotted hw-model path or sim option = values (rows=8,16,32, memories.dramGBps=4,16; --model: deltaDensity=0.05,0.1; --trace: threshold=0,2,4); repeatable; replaces a --grid axis of the same name',
       })
-      .option('mode', { choices: [...MODES, 'all'] as const, default: 'all' as const, describe: 'mode(s); all = every mode some point supports' })
-      .option('act-density', { type: 'number', describe: '--model, sparse mode: fraction of non-zero activations (default 0.5)' })
-      .option('weight-density', { type: 'number', describe: 'fraction of non-zero weights (default: per layer)' })
-      .option('delta-density', { type: 'number', describe: '--model, delta mode: fraction of non-zero input deltas (default 0.1)' })
-      .option('threshold', { type: 'number', describe: '--trace: a delta is zero when |level − reference| ≤ threshold (float32 traces need it or a threshold axis; default 0)' })
-      .option('quant-step', { type: 'number', describe: '--trace: quantise float values to round(value / step) first' })
-      .option('frames', { type: 'number', describe: '--trace: simulate only the first N frames' })
-      .option('fps', { type: 'number', describe: 'frame rate for average power (adds power_<mode>_mw columns; --trace: default the trace fps)' })
       .option('out', { type: 'string', describe: 'output directory (default reports/runs/sweep-MODEL-ARCH, or sweep-TRACEDIR-ARCH)' })
       .option('workers', { type: 'number', describe: `worker threads (default: one per core, here ${defaultWorkers()}; 0 = run in this thread)` })
       .option('shard', {
@@ -71,7 +50,7 @@ const command: CommandModule<object, Args> = {
     if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 0)) throw new InputError(`--workers must be a whole number ≥ 0, got ${a.workers}`);
     const axes: Axis[] = mergeAxes(a.grid ? loadGrid(a.grid) : [], (a.set ?? []).map(parseSet));
     const shard = a.shard !== undefined ? parseShard(a.shard) : undefined;
-    if ((a.model === undefined) === (a.trace === undefined)) throw new InputError('give exactly one of --model (a topology) or --trace (a trace directory)');
+    checkWorkload(a, [], 'sweeps');
     const arch = loadHwModel(a.arch);
     const job = prepareSweep({
       ...(a.trace !== undefined ? { trace: openTrace(a.trace) } : { model: loadModel(a.model!) }),
