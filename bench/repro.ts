@@ -8,7 +8,7 @@
  * feeds README-table.md). `--bundle DIR` also saves the first seed's baseline and delta models there
  * (src/tf/pretrained/ for `npm start`).
  *
- *   npx tsx bench/repro.ts [--seeds 1,2,3] [--smoke] [--out reports/paper-repro] [--bundle src/tf/pretrained]
+ *   npx tsx bench/repro.ts [--seeds 1,2,3] [--smoke] [--select] [--recipe JSON] [--out reports/paper-repro] [--bundle src/tf/pretrained]
  *                          [--models DIR] [--clips 4] [--frames 16] [--video-frames 32] [--videos a.avi,b.avi]
  *                          [--traces reports/runs/paper-repro/traces] [--date YYYY-MM-DD]
  */
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     bundle: { type: 'string' },
     /** Top-level recipe keys to replace, as JSON (for trying variations; recorded in the results). */
     recipe: { type: 'string' },
+    /** Recipe selection: evaluate on validation clips (another data seed), write OUT/validation.{json,md}, no simulation. */
+    select: { type: 'boolean', default: false },
     /** Where every seed's three models are saved (seed-N/{baseline,l1,delta}); default OUT/models. */
     'save-models': { type: 'string' },
     /** Skip training: simulate the models an earlier run saved here (seed-N/<variant>). */
@@ -73,7 +75,7 @@ const backend = await initBackend({ quiet: true });
 async function trainStudy(recipe: Recipe): Promise<Training> {
   const evals: Record<Variant, Evaluation[]> = { baseline: [], l1: [], delta: [] };
   for (const seed of seeds) {
-    const run = await runSeed(recipe, seed, log);
+    const run = await runSeed(recipe, seed, log, values.select ? 'validation' : 'test');
     for (const v of VARIANTS) {
       evals[v].push(run.evaluations[v]);
       const e = run.evaluations[v];
@@ -86,8 +88,8 @@ async function trainStudy(recipe: Recipe): Promise<Training> {
         training: { command, recipe, evaluation: { clips: e.clips, accuracy: e.accuracy, spatialSparsity: e.spatialSparsity, temporalSparsity: e.temporalSparsity, spatialOperationSparsity: e.spatialOperationSparsity, operationSparsity: e.operationSparsity } },
       });
     };
-    for (const v of VARIANTS) await saveAs(join(modelsDir, `seed-${seed}`, v), v);
-    if (values.bundle && seed === seeds[0]) {
+    if (!values.select) for (const v of VARIANTS) await saveAs(join(modelsDir, `seed-${seed}`, v), v);
+    if (values.bundle && !values.select && seed === seeds[0]) {
       writeFileAtomic(join(values.bundle, 'README.md'), bundleReadme(recipe, run.evaluations, seed, command));
       for (const v of ['baseline', 'delta'] as const) await saveAs(join(values.bundle, v), v);
     }
@@ -95,11 +97,12 @@ async function trainStudy(recipe: Recipe): Promise<Training> {
   }
   const summary = Object.fromEntries(VARIANTS.map((v) => [v, summarise(v, evals[v])])) as Record<Variant, VariantSummary>;
   const clips = evals.baseline[0]!.clips;
-  writeFileAtomic(join(values.out, 'results.json'), `${JSON.stringify({ command, seeds, recipe, verdict: verdict(summary), summary, evaluations: evals }, null, 2)}\n`);
-  writeFileAtomic(join(values.out, 'results.md'), markdown(summary, seeds, { command, recipe, clips }));
+  const name = values.select ? 'validation' : 'results';
+  writeFileAtomic(join(values.out, `${name}.json`), `${JSON.stringify({ command, seeds, split: values.select ? 'validation' : 'test', recipe, verdict: verdict(summary), summary, evaluations: evals }, null, 2)}\n`);
+  writeFileAtomic(join(values.out, `${name}.md`), markdown(summary, seeds, { command, recipe, clips, split: values.select ? 'validation' : 'held-out' }));
   const v = verdict(summary);
   log(`baseline ÷ delta non-zero operations ${v.opsReduction.toFixed(2)}×, delta accuracy drop ${v.deltaAccuracyDrop.toFixed(1)} points, L1 in between: ${v.l1InBetween}`);
-  log(`wrote ${join(values.out, 'results.json')} and results.md`);
+  log(`wrote ${join(values.out, `${name}.json`)} and ${name}.md`);
   return { command, summary, verdict: v, clips, recipe };
 }
 
@@ -129,6 +132,7 @@ if (values.models) {
   const base = values.recipe ? { ...RECIPE, ...(JSON.parse(values.recipe) as Partial<Recipe>) } : RECIPE;
   recipe = values.smoke ? smoke(base) : base;
   training = await trainStudy(recipe);
+  if (values.select) process.exit(0);
 }
 
 const sim = await simulateStudy(recipe, seeds, async (seed) => {

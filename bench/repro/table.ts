@@ -75,7 +75,7 @@ export function verdict(s: Record<Variant, VariantSummary>): Verdict {
   };
 }
 
-export function markdown(s: Record<Variant, VariantSummary>, seeds: number[], context: { command: string; recipe: unknown; clips: number }): string {
+export function markdown(s: Record<Variant, VariantSummary>, seeds: number[], context: { command: string; recipe: unknown; clips: number; split?: 'held-out' | 'validation' }): string {
   const v = verdict(s);
   const variants = ['baseline', 'l1', 'delta'] as const;
   const rows = variants.map((k) => `| ${VARIANT_NAMES[k]} | ${pct(s[k].accuracy)} | ${pct(s[k].operationSparsity)} | ${(100 * PAPER[k].accuracy).toFixed(1)} % | ${(100 * PAPER[k].operationSparsity).toFixed(1)} % |`);
@@ -84,7 +84,7 @@ export function markdown(s: Record<Variant, VariantSummary>, seeds: number[], co
   return [
     '# Paper reproduction — training side',
     '',
-    `Command: \`${context.command}\` · seeds ${seeds.join(', ')} (mean ± sd over seeds) · ${context.clips} held-out clips.`,
+    `Command: \`${context.command}\` · seeds ${seeds.join(', ')} (mean ± sd over seeds) · ${context.clips} ${context.split ?? 'held-out'} clips.`,
     '',
     '## Beside the paper\'s Table 1',
     '',
