@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { InputError } from '../../traces/errors.js';
+import { throwsInput } from '../support/input-error.js';
 import { loadHwModel, loadModel, parseHwModelJson, parseTopologyCsv, simulate } from '../../sim/index.js';
 
 const BIN = new URL('../../bin/deltasim.js', import.meta.url).pathname;
@@ -16,16 +16,6 @@ const patched = (f: (d: Record<string, any>) => void): string => {
   return JSON.stringify(d);
 };
 
-function throwsInput(fn: () => unknown, ...parts: (string | RegExp)[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected an InputError').to.be.instanceOf(InputError);
-  for (const p of parts) expect((err as Error).message).to.match(typeof p === 'string' ? new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : p);
-}
 
 /** The bad inputs, each with what the message must name. */
 const BAD_HW: [string, string, (string | RegExp)[]][] = [

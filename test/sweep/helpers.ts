@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { loadHwModel, loadModel } from '../../sim/index.js';
 import { parseSet, prepareSweep, type SweepJob } from '../../sim/sweep/index.js';
-import { InputError } from '../../traces/errors.js';
+import { throwsInput } from '../support/input-error.js';
+export { throwsInput };
 import { prng } from '../../traces/prng.js';
 import { openTrace, type Trace } from '../../traces/reader.js';
 import { writeTrace } from '../../traces/writer.js';
@@ -23,17 +24,6 @@ export function smallJob(): SweepJob {
   });
 }
 
-export function throwsInput(fn: () => unknown, ...parts: (string | RegExp)[]): InputError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected an InputError').to.be.instanceOf(InputError);
-  for (const p of parts) expect((err as Error).message).to.match(typeof p === 'string' ? new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : p);
-  return err as InputError;
-}
 
 export async function rejectsInput(p: Promise<unknown>, ...parts: (string | RegExp)[]): Promise<void> {
   let err: unknown;

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { InputError } from '../../traces/errors.js';
+import type { InputError } from '../../traces/errors.js';
+import { throwsInput } from '../support/input-error.js';
 import { SYNTH_PRESETS, writeSyntheticTrace, type SynthOptions } from '../../traces/synthetic.js';
 
 const dirs: string[] = [];
@@ -33,14 +34,7 @@ export async function validTrace(): Promise<string> {
 
 /** Assert fn throws an InputError whose message and location name `file` (and `offset` when given). */
 export function expectInputError(fn: () => unknown, file: string, match?: RegExp, offset?: number): InputError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected an InputError').to.be.instanceOf(InputError);
-  const e = err as InputError;
+  const e = throwsInput(fn);
   expect(e.where.file).to.equal(file);
   expect(e.message).to.include(file);
   if (match) expect(e.message).to.match(match);
