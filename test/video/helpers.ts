@@ -30,3 +30,13 @@ export function ffmpegChildren(): string[] {
   }
   return found;
 }
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a rejection');
+}

@@ -4,16 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../traces/errors.js';
 import { ProceduralDataset, openDataset } from '../../src/video/index.js';
-import { makeClip } from './helpers.js';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { makeClip, rejection } from './helpers.js';
 
 describe('video/openDataset', () => {
   let dir: string;

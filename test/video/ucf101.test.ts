@@ -4,18 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../traces/errors.js';
 import { openUcf101 } from '../../src/video/ucf101.js';
-import { ffmpegChildren, makeClip } from './helpers.js';
+import { ffmpegChildren, makeClip, rejection } from './helpers.js';
 
 const fmt = { width: 32, height: 32, channels: 1, frames: 4 } as const;
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /**
  * A tiny UCF101: two classes, two 1-second 10 fps videos each, laid out as the official archives
