@@ -10,13 +10,13 @@
  */
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { loadHwModel, simulateTrace, type TraceModeSummary, type TraceSimResult } from '../sim/index.js';
 import { openTrace } from '../traces/reader.js';
 import { writeDirAtomic } from '../traces/atomic.js';
 import { recordModelTrace } from './record/index.js';
 import { buildReport } from './report/build.js';
-import { traceSummaryTable, writeTraceSimOutput, table, runJson } from './cli/sim-output.js';
+import { traceSummaryJson, traceSummaryTable, writeTraceSimFiles, writeTraceSimOutput, table, runJson } from './cli/sim-output.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -126,11 +126,8 @@ export async function runMainJob(o: MainJobOptions): Promise<Headline[]> {
     // modes side by side, against the dense baseline array), with every configuration's headline in its summary.
     const mainRun = `${o.scenarios[0]!.name}/delta-on-delta-32x32`;
     const main = results.get(mainRun)!;
-    const staged = join(tmp, '.main-run');
-    await writeTraceSimOutput(staged, main, ['(npm start) main job']);
-    for (const f of readdirSync(staged)) renameSync(join(staged, f), join(tmp, f));
-    rmdirSync(staged);
-    const mainSummary = JSON.parse(readFileSync(join(tmp, 'summary.json'), 'utf8'));
+    writeTraceSimFiles(tmp, main, ['(npm start) main job']);
+    const mainSummary = JSON.parse(traceSummaryJson(main));
     writeFileSync(join(tmp, 'summary.json'), JSON.stringify({ mainRun, clips: o.scenarios, headline: headlines, ...mainSummary }, null, 2) + '\n');
     writeFileSync(join(tmp, 'run.json'), runJson(['npm', 'start']));
     await buildReport(tmp);

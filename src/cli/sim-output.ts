@@ -82,13 +82,17 @@ export function traceSummaryJson(res: TraceSimResult): string {
   return JSON.stringify(rest, (_k, v: unknown) => (typeof v === 'number' ? num(v) : v), 2) + '\n';
 }
 
+/** Write a trace run's files (layers.csv, frames.csv, summary.json, run.json) into an existing directory. */
+export function writeTraceSimFiles(dir: string, res: TraceSimResult, argv: string[]): void {
+  writeFileSync(join(dir, 'layers.csv'), stringify([[...LAYER_COLUMNS], ...res.layers.map((r) => layerRow(r, res.clockMHz))]));
+  writeFileSync(join(dir, 'frames.csv'), framesCsv(res));
+  writeFileSync(join(dir, 'summary.json'), traceSummaryJson(res));
+  writeFileSync(join(dir, 'run.json'), runJson(argv));
+}
+
+/** A trace run's output directory, written atomically. */
 export async function writeTraceSimOutput(dir: string, res: TraceSimResult, argv: string[]): Promise<void> {
-  await writeDirAtomic(dir, (tmp) => {
-    writeFileSync(join(tmp, 'layers.csv'), stringify([[...LAYER_COLUMNS], ...res.layers.map((r) => layerRow(r, res.clockMHz))]));
-    writeFileSync(join(tmp, 'frames.csv'), framesCsv(res));
-    writeFileSync(join(tmp, 'summary.json'), traceSummaryJson(res));
-    writeFileSync(join(tmp, 'run.json'), runJson(argv));
-  });
+  await writeDirAtomic(dir, (tmp) => writeTraceSimFiles(tmp, res, argv));
 }
 
 /** The console report of a trace run: per mode latency percentiles, energy, gains; then energy by component. */
