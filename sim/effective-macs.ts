@@ -192,6 +192,67 @@ function boxCounts(counts: ArrayLike<number>, groups: number, H: number, W: numb
   }
 }
 
+/** For each input index along one axis, the outputs whose receptive field holds it (CSR: list[start[y]..start[y+1])). */
+function axisReach(n: number, on: number, s: number, d: number, pad: number, k: number): { start: Int32Array; list: Int32Array } {
+  const per: number[][] = Array.from({ length: n }, () => []);
+  for (let o = 0; o < on; o++)
+    for (let t = 0; t < k; t++) {
+      const y = o * s - pad + t * d;
+      if (y >= 0 && y < n) per[y]!.push(o);
+    }
+  const start = new Int32Array(n + 1);
+  for (let y = 0; y < n; y++) start[y + 1] = start[y]! + per[y]!.length;
+  return { start, list: Int32Array.from(per.flat()) };
+}
+
+/**
+ * The same counts as receptiveFieldCounts, by scattering each non-zero cell of the count map into the
+ * outputs it reaches: cheaper when few cells are non-zero (sparse event maps). `cells` lists the
+ * non-zero map indices (g·H·W + p), each once; `cost(n)` estimates the work of n cells, in the same
+ * units as `boxCost` (the integral-image path), so callers can pick the cheaper one.
+ */
+export function receptiveFieldScatter(l: Layer): {
+  /** Fills out and, per group, touched (outputs with a non-zero count) in the same pass. */
+  scatter: <T extends Int32Array | Uint16Array>(counts: ArrayLike<number>, cells: Uint32Array, n: number, out: T, touched: Float64Array) => T;
+  cost: (n: number) => number;
+  boxCost: number;
+} {
+  const { H, W, OH, OW } = spatial(l);
+  const HW = H * W, M = OH * OW;
+  const rows = axisReach(H, OH, l.stride[0], l.dilation[0], l.padding[0], l.kernel[0]);
+  const cols = axisReach(W, OW, l.stride[1], l.dilation[1], l.padding[2], l.kernel[1]);
+  const fan = (rows.list.length / H) * (cols.list.length / W); // mean outputs reached per cell
+  return {
+    cost: (n) => n * (fan + 4),
+    boxCost: l.groups * (HW + 4 * M),
+    scatter: (counts, cells, n, out, touched) => {
+      out.fill(0);
+      touched.fill(0);
+      const rs = rows.start, rl = rows.list, cs = cols.start, cl = cols.list;
+      for (let e = 0; e < n; e++) {
+        const k = cells[e]!;
+        const g = (k / HW) | 0;
+        const p = k - g * HW;
+        const y = (p / W) | 0;
+        const x = p - y * W;
+        const v = counts[k]!;
+        const base = g * M;
+        let t = 0;
+        for (let a = rs[y]!; a < rs[y + 1]!; a++) {
+          const o = base + rl[a]! * OW;
+          for (let b = cs[x]!; b < cs[x + 1]!; b++) {
+            const j = o + cl[b]!;
+            t += +(out[j] === 0);
+            out[j] += v;
+          }
+        }
+        touched[g] += t;
+      }
+      return out;
+    },
+  };
+}
+
 /** Non-zero inputs in each output's receptive field (all weights taken as non-zero), per group: result[(g·OH + oh)·OW + ow]. */
 export function receptiveFieldNonZeros(l: Layer, act: ArrayLike<number>): Int32Array {
   return receptiveFieldCounts(l, channelNonZeroMap(l, act));

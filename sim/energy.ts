@@ -22,6 +22,11 @@ export function leakageUW(hw: HwModel): number {
   return (m.ifmapKiB + m.filterKiB + m.ofmapKiB + m.stateKiB) * t.sramPerKiB.uW + units * t.perPE.uW;
 }
 
+/** A record over the SRAM buffers, keys in BUFFERS order, built as a literal (it runs per layer-frame, where Object.fromEntries is slow). */
+export function perBuffer(f: (b: SramBuffer) => number): Record<SramBuffer, number> {
+  return { ifmap: f('ifmap'), filter: f('filter'), ofmap: f('ofmap'), state: f('state') };
+}
+
 export function energyOf(hw: HwModel, a: ActionCounts, seconds: number): EnergyBreakdown {
   const t = hw.energyTable;
   const e = t.actions;
@@ -34,9 +39,7 @@ export function energyOf(hw: HwModel, a: ActionCounts, seconds: number): EnergyB
     a.deltaCompares * e.deltaCompare.pJ +
     a.synOps * e.synOp.pJ +
     a.nocHops * e.nocHop.pJ;
-  const sramPJ = Object.fromEntries(
-    BUFFERS.map((b) => [b, (a.sram[b].readBytes + a.sram[b].writeBytes) * sramPJPerByte(t, hw.memories[KIB_OF[b]])]),
-  ) as Record<SramBuffer, number>;
+  const sramPJ = perBuffer((b) => (a.sram[b].readBytes + a.sram[b].writeBytes) * sramPJPerByte(t, hw.memories[KIB_OF[b]]));
   const dramPJ = (a.dram.readBytes + a.dram.writeBytes) * e.dramPerByte.pJ;
   const staticPJ = leakageUW(hw) * seconds * 1e6; // µW·s = 1e6 pJ
   const totalPJ = computePJ + BUFFERS.reduce((s, b) => s + sramPJ[b], 0) + dramPJ + staticPJ;

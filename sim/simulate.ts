@@ -7,8 +7,8 @@
  * action counts alone (memory.ts, energy.ts).
  */
 import { InputError } from '../traces/errors.js';
-import { zeroActions, BUFFERS, type ActionCounts, type SramBuffer, type Traffic } from './actions.js';
-import { energyOf, leakageUW, type EnergyBreakdown } from './energy.js';
+import { zeroActions, type ActionCounts, type SramBuffer, type Traffic } from './actions.js';
+import { energyOf, leakageUW, perBuffer, type EnergyBreakdown } from './energy.js';
 import { coreLoad, expectedEventWork, type EventWork } from './event-engine.js';
 import type { EventSpec, HwModel, SystolicSpec } from './hw-model.js';
 import { computeLayer } from './mapping.js';
@@ -344,7 +344,7 @@ export function summarise({ mode, layers, plan }: ModeRun, hw: HwModel, fps: num
   const seconds = cycles / (hw.clockMHz * 1e6);
   const energy: EnergyBreakdown = {
     computePJ: sum((r) => r.energy.computePJ),
-    sramPJ: Object.fromEntries(BUFFERS.map((b) => [b, sum((r) => r.energy.sramPJ[b])])) as Record<SramBuffer, number>,
+    sramPJ: perBuffer((b) => sum((r) => r.energy.sramPJ[b])),
     dramPJ: sum((r) => r.energy.dramPJ),
     staticPJ: sum((r) => r.energy.staticPJ),
     totalPJ: sum((r) => r.energy.totalPJ),
@@ -360,7 +360,7 @@ export function summarise({ mode, layers, plan }: ModeRun, hw: HwModel, fps: num
     cycles,
     latencyMs: seconds * 1e3,
     dramBytes: sum((r) => r.actions.dram.readBytes + r.actions.dram.writeBytes),
-    sramBytes: Object.fromEntries(BUFFERS.map((b) => [b, sum((r) => r.actions.sram[b].readBytes + r.actions.sram[b].writeBytes)])) as Record<SramBuffer, number>,
+    sramBytes: perBuffer((b) => sum((r) => r.actions.sram[b].readBytes + r.actions.sram[b].writeBytes)),
     energy,
     frameEnergyUJ,
     averagePowerMW: fps ? (frameEnergyUJ * fps) / 1e3 : null,

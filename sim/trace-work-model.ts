@@ -84,13 +84,23 @@ export function traceWorkModel(l: Layer, w: LayerWork, hw: Pick<SystolicSpec, 'r
       for (let g = 0, tile = 0; g < l.groups; g++)
         for (let r0 = 0; r0 < M; r0 += hw.rows, tile++) {
           let hi = 0, st = 0, n = 0;
-          for (let r = g * M + r0, end = g * M + Math.min(M, r0 + hw.rows); r < end; r++) {
-            const e = rf[r]!;
-            const s = kw === 1 ? (skipA ? e : T) : Math.ceil((skipA ? e : T) * kw - 1e-9);
-            hi = Math.max(hi, s);
-            st += s;
-            n += e;
-          }
+          const end = g * M + Math.min(M, r0 + hw.rows);
+          if (kw === 1 && skipA) {
+            // The common case (a row's steps are its events), without per-output branches.
+            for (let r = g * M + r0; r < end; r++) {
+              const e = rf[r]!;
+              hi = hi > e ? hi : e;
+              n += e;
+            }
+            st = n;
+          } else
+            for (let r = g * M + r0; r < end; r++) {
+              const e = rf[r]!;
+              const s = kw === 1 ? T : Math.ceil((skipA ? e : T) * kw - 1e-9);
+              hi = Math.max(hi, s);
+              st += s;
+              n += e;
+            }
           max[tile] = hi;
           steps[tile] = st;
           nz[tile] = n;

@@ -18,7 +18,7 @@ import { layerFanout } from '../traces/stats.js';
 import { frameReader, type Trace } from '../traces/reader.js';
 import type { LayerSpec } from '../traces/manifest.js';
 import { InputError } from '../traces/errors.js';
-import { receptiveFieldCounts } from './effective-macs.js';
+import { receptiveFieldCounts, receptiveFieldScatter } from './effective-macs.js';
 import { gemmOf, spatial, validateLayer, type Layer } from './workload.js';
 
 export type WorkKind = 'sparse' | 'delta';
@@ -135,24 +135,29 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
   const Rf = K <= 0xffff ? Uint16Array : Int32Array;
   // Buffers reused across frames; results are views into them (o.views) or copies at the size used.
   const scratch = (want: boolean): Scratch | null =>
-    want ? { map: new Int32Array(groups * HW), idx: new Uint32Array(H * W * C), rf: new Rf(groups * M), events: new Float64Array(groups), fanout: new Float64Array(groups), touched: new Float64Array(groups) } : null;
+    want ? { map: new Int32Array(groups * HW), cells: new Uint32Array(groups * HW), nCells: 0, idx: new Uint32Array(H * W * C), rf: new Rf(groups * M), events: new Float64Array(groups), fanout: new Float64Array(groups), touched: new Float64Array(groups) } : null;
   const sS = scratch(wantS);
   const sD = scratch(wantD);
   const nz = new Float64Array(1);
   const deltaIdx = sD ? null : new Uint32Array(H * W * C);
 
+  const rfScatter = receptiveFieldScatter(l);
   const reset = (s: Scratch): void => {
-    s.map.fill(0);
+    for (let e = 0; e < s.nCells; e++) s.map[s.cells[e]!] = 0; // only the cells the last frame set
+    s.nCells = 0;
     s.events.fill(0);
     s.fanout.fill(0);
   };
   const finish = (s: Scratch, n: number): LayerWork => {
-    const rf = receptiveFieldCounts(l, s.map, s.rf);
-    for (let g = 0; g < groups; g++) {
-      let t = 0;
-      for (let m = g * M; m < (g + 1) * M; m++) t += +(rf[m] !== 0); // branch-free: touched outputs are scattered
-      s.touched[g] = t;
-    }
+    // Both paths give the same integer counts: scatter the few non-zero cells of a sparse map, else integrate.
+    const scatter = rfScatter.cost(s.nCells) < rfScatter.boxCost;
+    const rf = scatter ? rfScatter.scatter(s.map, s.cells, s.nCells, s.rf, s.touched) : receptiveFieldCounts(l, s.map, s.rf);
+    if (!scatter)
+      for (let g = 0; g < groups; g++) {
+        let t = 0;
+        for (let m = g * M; m < (g + 1) * M; m++) t += +(rf[m] !== 0); // branch-free: touched outputs are scattered
+        s.touched[g] = t;
+      }
     const w: LayerWork = { events: s.events, fanout: s.fanout, touched: s.touched, rf, idx: s.idx.subarray(0, n) };
     return o.views ? w : { events: w.events.slice(), fanout: w.fanout.slice(), touched: w.touched.slice(), rf: w.rf.slice(), idx: w.idx.slice() };
   };
@@ -187,6 +192,9 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
 
 interface Scratch {
   map: Int32Array;
+  /** Indices of the map's non-zero cells, each once (the first nCells entries). */
+  cells: Uint32Array;
+  nCells: number;
   idx: Uint32Array;
   rf: Uint16Array | Int32Array;
   events: Float64Array;
@@ -222,14 +230,17 @@ function referenceFor(cur: ArrayLike<number>, ref: Levels | null): Levels {
  * into nonZero[0] (the spatial sparsity, in the same pass). The scans have no data-dependent branch
  * per level (an index is always written, the count advances by 0 or 1: levels and deltas are noise
  * to a branch predictor); byte levels go four at a time, and a word equal to its reference holds no
- * event. References move afterwards, over the events only.
+ * event. References move over the events only.
  */
 function countDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array): number {
   // Words equal to their reference are skipped: no event there needs threshold ≥ 0.
   const words = threshold >= 0 && ref.BYTES_PER_ELEMENT === 1 && ref.constructor === Object.getPrototypeOf(cur).constructor && (cur as Levels).byteOffset % 4 === 0 && cur.length % 4 === 0;
-  const n = words ? byteDeltas(cur as Levels, ref, threshold, idx, nonZero) : levelDeltas(cur, ref, threshold, idx, nonZero);
-  for (let e = 0; e < n; e++) ref[idx[e]!] = cur[idx[e]!]!;
-  return n;
+  return words ? byteDeltas(cur as Levels, ref, threshold, idx, nonZero) : levelDeltas(cur, ref, threshold, idx, nonZero);
+}
+
+/** Moves the references of events idx[from..to) to their levels. */
+function moveReferences(cur: ArrayLike<number>, ref: Levels, idx: Uint32Array, from: number, to: number): void {
+  for (let e = from; e < to; e++) ref[idx[e]!] = cur[idx[e]!]!;
 }
 
 function levelDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array): number {
@@ -241,6 +252,7 @@ function levelDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, idx
     n += +(Math.abs(v - ref[i]!) > threshold);
   }
   nonZero[0] = nz;
+  moveReferences(cur, ref, idx, 0, n);
   return n;
 }
 
@@ -248,34 +260,56 @@ function levelDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, idx
 function byteDeltas(cur: Levels, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array): number {
   const n4 = cur.length >> 2;
   const cw = new Uint32Array(cur.buffer, cur.byteOffset, n4), rw = new Uint32Array(ref.buffer, ref.byteOffset, n4);
+  const exact = threshold < 1;
   let n = 0, zeros = 0;
   for (let j = 0; j < n4; j++) {
     const x = cw[j]!;
     // High bit of each zero byte, then their count by one multiply (SWAR).
     const z = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
     zeros += Math.imul(z >>> 7, 0x01010101) >>> 24;
-    if (x !== rw[j])
+    const d = x ^ rw[j]!;
+    if (d === 0) continue;
+    if (exact) {
+      // Integer levels under a threshold < 1: an event is a byte that differs, read off the XOR word;
+      // the word becomes its own reference.
+      rw[j] = x;
+      const i = 4 * j;
+      idx[n] = i;
+      n += +((d & 0xff) !== 0);
+      idx[n] = i + 1;
+      n += +((d & 0xff00) !== 0);
+      idx[n] = i + 2;
+      n += +((d & 0xff0000) !== 0);
+      idx[n] = i + 3;
+      n += +((d & 0xff000000) !== 0);
+    } else {
+      const n0 = n;
       for (let i = 4 * j; i < 4 * j + 4; i++) {
         idx[n] = i;
         n += +(Math.abs(cur[i]! - ref[i]!) > threshold);
       }
+      moveReferences(cur, ref, idx, n0, n);
+    }
   }
   nonZero[0] = cur.length - zeros;
   return n;
 }
 
-/** Per-group event counts, fan-out sums and per-pixel event map from event indices (HWC order). */
+/** Per-group event counts, fan-out sums, per-pixel event map and its non-zero cells from event indices (HWC order; the map starts zero). */
 function tally(idx: Uint32Array, n: number, HW: number, C: number, groupOf: Int32Array, pixFan: Float64Array, s: Scratch): void {
-  const { map, events: ev, fanout: fo } = s;
+  const { map, cells, events: ev, fanout: fo } = s;
+  let nc = 0;
   for (let e = 0; e < n; e++) {
     const i = idx[e]!;
-    const c = i % C;
-    const p = (i - c) / C;
-    const g = groupOf[c]!;
-    map[g * HW + p]!++;
+    const p = (i / C) | 0; // exact: integer quotient of indices < 2^31
+    const g = groupOf[i - p * C]!;
+    const k = g * HW + p;
+    cells[nc] = k;
+    nc += +(map[k]++ === 0); // branch-free: a cell is listed once, at its first event
     ev[g]!++;
     fo[g]! += pixFan[p]!;
   }
+  s.nCells = nc;
 }
 
 /**
