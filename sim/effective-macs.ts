@@ -155,7 +155,9 @@ export function receptiveFieldCounts<T extends Int32Array | Uint16Array>(l: Laye
   return res;
 }
 
+// Reused between calls (the hot path runs per layer-frame: no typed array is allocated per frame).
 let scratch = new Int32Array(0);
+let cols = new Int32Array(0);
 
 /** Dilation 1: one integral image per group, one clipped box sum per output (the hot path of trace work). */
 function boxCounts(counts: ArrayLike<number>, groups: number, H: number, W: number, OH: number, OW: number, kh: number, kw: number,
@@ -164,10 +166,11 @@ function boxCounts(counts: ArrayLike<number>, groups: number, H: number, W: numb
   if (scratch.length < (H + 1) * w1) scratch = new Int32Array((H + 1) * w1);
   const I = scratch;
   I.fill(0, 0, w1); // row 0 and column 0 are the zero border (the scratch is reused)
-  const x0 = new Int32Array(OW), x1 = new Int32Array(OW);
+  if (cols.length < 2 * OW) cols = new Int32Array(2 * OW);
+  const x = cols; // each output column's box: [x[2·ow], x[2·ow + 1])
   for (let ow = 0; ow < OW; ow++) {
-    x0[ow] = Math.max(0, ow * sw - pl);
-    x1[ow] = Math.max(x0[ow]!, Math.min(W, ow * sw - pl + kw));
+    x[2 * ow] = Math.max(0, ow * sw - pl);
+    x[2 * ow + 1] = Math.max(x[2 * ow]!, Math.min(W, ow * sw - pl + kw));
   }
   for (let g = 0; g < groups; g++) {
     const base = g * H * W;
@@ -185,7 +188,7 @@ function boxCounts(counts: ArrayLike<number>, groups: number, H: number, W: numb
       const y1 = Math.max(y0, Math.min(H, oh * sh - pt + kh));
       const r0 = y0 * w1, r1 = y1 * w1, o = (g * OH + oh) * OW;
       for (let ow = 0; ow < OW; ow++) {
-        const a = x0[ow]!, b = x1[ow]!;
+        const a = x[2 * ow]!, b = x[2 * ow + 1]!;
         res[o + ow] = I[r1 + b]! - I[r0 + b]! - I[r1 + a]! + I[r0 + a]!;
       }
     }

@@ -18,7 +18,7 @@ import {
   planFor, resolveModes, simulateEventLayer, simulateLayer, summarise,
   type LayerResult, type Mode, type ModeSummary, type StateCounts,
 } from './simulate.js';
-import { traceWorkModel } from './trace-work-model.js';
+import { traceWorkModels } from './trace-work-model.js';
 import { layerOfSpec, traceWorkStream, type FrameWork, type LayerWork, type TraceWork, type TraceWorkOptions, type WorkKind } from './trace-work.js';
 import { denseWork } from './work-model.js';
 import { gemmOf, outputCount, type Layer } from './workload.js';
@@ -123,6 +123,7 @@ function frameRunner(meta: TraceMeta, hw: HwModel, mode: Mode, weightDensity: nu
     return (fw, t) => once.map((r, i) => ({ ...r, frame: t, sparsity: sparsityOf(fw, i) }));
   }
   const kind: WorkKind = mode === 'delta' ? 'delta' : 'sparse';
+  const models = hw.kind === 'systolic' ? meta.layers.map((l) => traceWorkModels(l, hw)) : [];
   return (fw, t) =>
     meta.layers.map((l, i) => {
       const w = fw[i]![kind];
@@ -131,7 +132,7 @@ function frameRunner(meta: TraceMeta, hw: HwModel, mode: Mode, weightDensity: nu
       const r =
         hw.kind === 'event'
           ? simulateEventLayer(l, { ...ctx(i), hw, work: w, weightDensity: wd(l), state }, t)
-          : simulateLayer(l, { ...ctx(i), hw, work: traceWorkModel(l, w, hw, wd(l)), state }, t);
+          : simulateLayer(l, { ...ctx(i), hw, work: models[i]!(w, wd(l)), state }, t);
       r.sparsity = sparsityOf(fw, i);
       return r;
     });

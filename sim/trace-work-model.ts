@@ -14,14 +14,14 @@
  */
 import type { SystolicSpec } from './hw-model.js';
 import type { FoldWork, MappedGemm, WorkModel } from './work-model.js';
-import { spatial, type Layer } from './workload.js';
+import { gemmOf, spatial, type Layer } from './workload.js';
 import type { LayerWork } from './trace-work.js';
 
 /**
  * Events per (output position, K-tile of `rows`) per group: out[(g·M + m)·tiles + kt], with K
  * ordered as the weights (HWIO: k = (ky·kw + kx)·Cin/groups + c). One pass over events × taps.
  */
-export function eventsPerKTile(l: Layer, w: LayerWork, rows: number): { counts: Int32Array; tiles: number } {
+export function eventsPerKTile(l: Layer, w: LayerWork, rows: number, out?: Int32Array): { counts: Int32Array; tiles: number } {
   const { W, C, OH, OW } = spatial(l);
   const cin = C / l.groups;
   const [kh, kw] = l.kernel;
@@ -31,7 +31,8 @@ export function eventsPerKTile(l: Layer, w: LayerWork, rows: number): { counts: 
   const K = kh * kw * cin;
   const tiles = Math.ceil(K / rows);
   const M = OH * OW;
-  const counts = new Int32Array(l.groups * M * tiles);
+  const n = l.groups * M * tiles;
+  const counts = out && out.length === n ? out.fill(0) : new Int32Array(n);
   const idx = w.idx;
   for (let e = 0; e < idx.length; e++) {
     const i = idx[e]!;
@@ -59,28 +60,27 @@ export function eventsPerKTile(l: Layer, w: LayerWork, rows: number): { counts: 
   return { counts, tiles };
 }
 
-/** The work model of one layer in one frame on one systolic array. */
-export function traceWorkModel(l: Layer, w: LayerWork, hw: Pick<SystolicSpec, 'rows' | 'dataflow' | 'skipZeroActivations' | 'skipZeroWeights'>, weightDensity: number): WorkModel {
+/**
+ * The work models of one layer on one systolic array, frame after frame: call the result with each
+ * frame's LayerWork. The per-tile buffers are allocated once and reused (a frame allocates no typed
+ * array), so a returned WorkModel is valid until the next call.
+ */
+export function traceWorkModels(l: Layer, hw: Pick<SystolicSpec, 'rows' | 'dataflow' | 'skipZeroActivations' | 'skipZeroWeights'>): (w: LayerWork, weightDensity: number) => WorkModel {
   const { OH, OW } = spatial(l);
   const M = OH * OW;
   const skipA = hw.skipZeroActivations;
-  const wd = weightDensity;
   // Weight skipping along the stream: element-wise (os) or whole vectors across the used rows (is).
-  const keepW = (skip: 'element' | 'vector' | 'none', rows: number): number =>
+  const keepW = (skip: 'element' | 'vector' | 'none', rows: number, wd: number): number =>
     !hw.skipZeroWeights || skip === 'none' ? 1 : skip === 'element' ? wd : 1 - (1 - wd) ** rows;
 
   if (hw.dataflow === 'os') {
     // Per row tile (group × rows of outputs): slowest row, Σ row steps, Σ events — one tight pass
-    // over rf, done on the first fold; every column tile of a row tile reuses them.
-    const rf = w.rf;
+    // over rf, done on the frame's first fold; every column tile of a row tile reuses them.
     const rowTiles = Math.ceil(M / hw.rows);
-    let max: Float64Array | null = null, steps: Float64Array, nz: Float64Array;
-    const prepare = (m: MappedGemm) => {
-      const kw = keepW(m.skip.filter, hw.rows);
+    const max = new Float64Array(l.groups * rowTiles), steps = new Float64Array(l.groups * rowTiles), nz = new Float64Array(l.groups * rowTiles);
+    const prepare = (rf: LayerWork['rf'], m: MappedGemm, wd: number): void => {
+      const kw = keepW(m.skip.filter, hw.rows, wd);
       const T = m.T;
-      max = new Float64Array(l.groups * rowTiles);
-      steps = new Float64Array(l.groups * rowTiles);
-      nz = new Float64Array(l.groups * rowTiles);
       for (let g = 0, tile = 0; g < l.groups; g++)
         for (let r0 = 0; r0 < M; r0 += hw.rows, tile++) {
           let hi = 0, st = 0, n = 0;
@@ -106,42 +106,52 @@ export function traceWorkModel(l: Layer, w: LayerWork, hw: Pick<SystolicSpec, 'r
           nz[tile] = n;
         }
     };
-    return {
-      name: 'trace',
-      fold(m: MappedGemm, t): FoldWork {
-        if (!max) prepare(m);
-        const tile = t.group * rowTiles + t.rowStart / hw.rows;
-        return { extent: max![tile]!, issued: steps[tile]! * t.cols, effective: nz[tile]! * t.cols * wd };
-      },
+    return (w, wd) => {
+      let ready = false;
+      return {
+        name: 'trace',
+        fold(m: MappedGemm, t): FoldWork {
+          if (!ready) prepare(w.rf, m, wd);
+          ready = true;
+          const tile = t.group * rowTiles + t.rowStart / hw.rows;
+          return { extent: max[tile]!, issued: steps[tile]! * t.cols, effective: nz[tile]! * t.cols * wd };
+        },
+      };
     };
   }
-  const { counts, tiles } = eventsPerKTile(l, w, hw.rows);
+  const tiles = Math.ceil(gemmOf(l).K / hw.rows);
+  const counts = new Int32Array(l.groups * M * tiles);
   const ktOf = (rowStart: number) => Math.floor(rowStart / hw.rows);
-  if (hw.dataflow === 'ws') {
+  if (hw.dataflow === 'ws')
+    return (w, wd) => {
+      eventsPerKTile(l, w, hw.rows, counts);
+      return {
+        name: 'trace',
+        fold(m, t) {
+          const kt = ktOf(t.rowStart);
+          let active = 0, nz = 0;
+          for (let o = t.group * M; o < (t.group + 1) * M; o++) {
+            const n = counts[o * tiles + kt]!;
+            if (n !== 0) active++;
+            nz += n;
+          }
+          const extent = skipA ? active : m.T;
+          return { extent, issued: t.rows * t.cols * extent, effective: nz * t.cols * wd };
+        },
+      };
+    };
+  return (w, wd) => {
+    eventsPerKTile(l, w, hw.rows, counts);
     return {
       name: 'trace',
       fold(m, t) {
         const kt = ktOf(t.rowStart);
-        let active = 0, nz = 0;
-        for (let o = t.group * M; o < (t.group + 1) * M; o++) {
-          const n = counts[o * tiles + kt]!;
-          if (n !== 0) active++;
-          nz += n;
-        }
-        const extent = skipA ? active : m.T;
-        return { extent, issued: t.rows * t.cols * extent, effective: nz * t.cols * wd };
+        let nz = 0;
+        for (let o = t.group * M + t.colStart; o < t.group * M + t.colStart + t.cols; o++) nz += counts[o * tiles + kt]!;
+        const p = keepW(m.skip.filter, t.rows, wd);
+        const extent = skipA && nz === 0 ? 0 : Math.ceil(m.T * p - 1e-9);
+        return { extent, issued: t.rows * t.cols * m.T * (extent === 0 ? 0 : p), effective: nz * m.T * wd };
       },
     };
-  }
-  return {
-    name: 'trace',
-    fold(m, t) {
-      const kt = ktOf(t.rowStart);
-      let nz = 0;
-      for (let o = t.group * M + t.colStart; o < t.group * M + t.colStart + t.cols; o++) nz += counts[o * tiles + kt]!;
-      const p = keepW(m.skip.filter, t.rows);
-      const extent = skipA && nz === 0 ? 0 : Math.ceil(m.T * p - 1e-9);
-      return { extent, issued: t.rows * t.cols * m.T * (extent === 0 ? 0 : p), effective: nz * m.T * wd };
-    },
   };
 }

@@ -256,23 +256,32 @@ function levelDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, idx
   return n;
 }
 
+// One 32-bit view per buffer (a frame is a view into a reader's reused chunk buffer: a view per frame would be garbage).
+const wordViews = new WeakMap<ArrayBufferLike, Uint32Array>();
+/** The 32-bit words of a byte array (byteOffset a multiple of 4): a view of its whole buffer and the first word's index. */
+function words(a: Levels): { w: Uint32Array; at: number } {
+  let v = wordViews.get(a.buffer);
+  if (!v) wordViews.set(a.buffer, (v = new Uint32Array(a.buffer, 0, a.buffer.byteLength >> 2)));
+  return { w: v, at: a.byteOffset >> 2 };
+}
+
 /** Byte levels (int8/uint8: a zero level is a zero byte, equal levels are equal bytes) by 32-bit words. */
 function byteDeltas(cur: Levels, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array): number {
   const n4 = cur.length >> 2;
-  const cw = new Uint32Array(cur.buffer, cur.byteOffset, n4), rw = new Uint32Array(ref.buffer, ref.byteOffset, n4);
+  const { w: cw, at: c0 } = words(cur), { w: rw, at: r0 } = words(ref);
   const exact = threshold < 1;
   let n = 0, zeros = 0;
   for (let j = 0; j < n4; j++) {
-    const x = cw[j]!;
+    const x = cw[c0 + j]!;
     // High bit of each zero byte, then their count by one multiply (SWAR).
     const z = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
     zeros += Math.imul(z >>> 7, 0x01010101) >>> 24;
-    const d = x ^ rw[j]!;
+    const d = x ^ rw[r0 + j]!;
     if (d === 0) continue;
     if (exact) {
       // Integer levels under a threshold < 1: an event is a byte that differs, read off the XOR word;
       // the word becomes its own reference.
-      rw[j] = x;
+      rw[r0 + j] = x;
       const i = 4 * j;
       idx[n] = i;
       n += +((d & 0xff) !== 0);

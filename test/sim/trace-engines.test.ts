@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  coreLoad, eventsPerKTile, gemmOf, layerWorkCounter, loadHwModel, mapGemm, simulateTraceWork, traceWorkModel, validateLayer,
+  coreLoad, eventsPerKTile, gemmOf, layerWorkCounter, loadHwModel, mapGemm, simulateTraceWork, traceWorkModels, validateLayer,
   type EventSpec, type FrameWork, type HwModel, type Layer, type LayerWork, type SystolicSpec, type TraceWork,
 } from '../../sim/index.js';
 import { frameStatsCounter } from '../../traces/stats.js';
@@ -101,7 +101,7 @@ describe('trace work statistics equal brute force', () => {
           const fw = layerWorkCounter(l)(Float64Array.from(frames[1]!));
           const w = fw.sparse!;
           const hw = { rows, cols, dataflow, skipZeroActivations: skip, skipZeroWeights: false };
-          const model = traceWorkModel(l, w, hw, 1);
+          const model = traceWorkModels(l, hw)(w, 1);
           const g = gemmOf(l);
           const mg = mapGemm(g, dataflow);
           const im = naiveIm2col(l, naiveEvents(frames).sparse[1]!);

@@ -14,7 +14,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  computeLayer, coreLoad, DATAFLOWS, gemmOf, layerOfSpec, layerWorkCounter, loadHwModel, simulateTraceWork, traceWorkModel, validateLayer,
+  computeLayer, coreLoad, DATAFLOWS, gemmOf, layerOfSpec, layerWorkCounter, loadHwModel, simulateTraceWork, traceWorkModels, validateLayer,
   type EventSpec, type FrameWork, type HwModel, type SystolicSpec, type TraceWork,
 } from '../../sim/index.js';
 import { completeLayer, SYNTH_PRESETS, synthFrames } from '../../traces/synthetic.js';
@@ -39,7 +39,7 @@ describe('trace-driven runs: more resources never make a result worse', () => {
       fc.property(fc.constantFrom('os', 'ws', 'is' as const), fc.boolean(), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }),
         (dataflow, skip, r, c, fr, fcol) => {
           const run = (rows: number, cols: number, l: (typeof work.layers)[number], w: FrameWork[number]) =>
-            computeLayer(gemmOf(l), { rows, cols, dataflow }, traceWorkModel(l, w.delta!, { rows, dataflow, skipZeroActivations: skip, skipZeroWeights: false }, 1));
+            computeLayer(gemmOf(l), { rows, cols, dataflow }, traceWorkModels(l, { rows, dataflow, skipZeroActivations: skip, skipZeroWeights: false })(w.delta!, 1));
           const skew = DATAFLOWS[dataflow].fillDrain(r * fr, c * fcol) - DATAFLOWS[dataflow].fillDrain(r, c);
           for (const fw of work.frames)
             work.layers.forEach((l, i) => {
@@ -58,7 +58,7 @@ describe('trace-driven runs: more resources never make a result worse', () => {
     const l = validateLayer({ name: 'fc', op: 'conv2d', input: [1, 6, 5], output: [1, 6, 1], kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weightBits: 8, weightDensity: 1 });
     const frame = Float64Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     const w = layerWorkCounter(l)(frame).sparse!;
-    const foldsRun = (rows: number) => computeLayer(gemmOf(l), { rows, cols: 1, dataflow: 'os' }, traceWorkModel(l, w, { rows, dataflow: 'os', skipZeroActivations: true, skipZeroWeights: false }, 1)).foldsRun;
+    const foldsRun = (rows: number) => computeLayer(gemmOf(l), { rows, cols: 1, dataflow: 'os' }, traceWorkModels(l, { rows, dataflow: 'os', skipZeroActivations: true, skipZeroWeights: false })(w, 1)).foldsRun;
     expect(foldsRun(2)).to.equal(1);
     expect(foldsRun(3)).to.equal(2);
   });
