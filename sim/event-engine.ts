@@ -47,13 +47,19 @@ export interface CoreLoad {
   busyCores: number;
 }
 
+// Per-core scratch, reused by every call (it runs per layer-frame: a fresh typed array per call is garbage outside the JS heap).
+let perCore = new Float64Array(0);
+let lastGroupOf = new Int32Array(0);
+
 /** Work per core under the round-robin channel partition; `allOutputs` = update every neuron. */
 export function coreLoad(l: Layer, hw: Pick<EventSpec, 'cores' | 'synOpsPerCyclePerCore' | 'eventOverheadCycles' | 'neuronUpdateCycles'>, w: EventWork, weightDensity: number, allOutputs: boolean): CoreLoad {
   const { OH, OW, OC } = spatial(l);
   const N = OC / l.groups;
   const P = hw.cores;
-  const syn = new Float64Array(P), ev = new Float64Array(P), upd = new Float64Array(P);
-  const lastGroup = new Int32Array(P).fill(-1);
+  if (perCore.length < 3 * P) perCore = new Float64Array(3 * P);
+  if (lastGroupOf.length < P) lastGroupOf = new Int32Array(P);
+  const syn = perCore.subarray(0, P).fill(0), ev = perCore.subarray(P, 2 * P).fill(0), upd = perCore.subarray(2 * P, 3 * P).fill(0);
+  const lastGroup = lastGroupOf.fill(-1, 0, P);
   for (let co = 0; co < OC; co++) {
     const core = co % P;
     const g = Math.floor(co / N);

@@ -6,7 +6,7 @@
  */
 import type { Gemm } from './workload.js';
 import type { Dataflow } from './hw-model.js';
-import type { FoldTile, MappedGemm, TemporalSkip, WorkModel } from './work-model.js';
+import type { FoldTile, FoldWork, MappedGemm, TemporalSkip, WorkModel } from './work-model.js';
 
 type Operand = 'ifmap' | 'filter' | 'ofmap';
 
@@ -89,6 +89,7 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: WorkModel): Compute
   const acc = { ifmap: 0, filter: 0, ofmap: 0 };
   let cycles = 0, folds = 0, foldsRun = 0, issued = 0, effective = 0, psumReads = 0;
   const tile: FoldTile = { group: 0, rowStart: 0, rows: 0, colStart: 0, cols: 0 };
+  const w: FoldWork = { extent: 0, issued: 0, effective: 0 };
   for (let group = 0; group < g.groups; group++) {
     tile.group = group;
     for (let r0 = 0; r0 < mg.Sr; r0 += arr.rows) {
@@ -98,7 +99,7 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: WorkModel): Compute
         tile.colStart = c0;
         tile.cols = Math.min(arr.cols, mg.Sc - c0);
         folds++;
-        const w = work.fold(mg, tile);
+        work.fold(mg, tile, w);
         effective += w.effective;
         if (w.extent === 0) continue; // nothing to stream: the fold is skipped, no fill/drain
         foldsRun++;

@@ -16,7 +16,7 @@ import { expectedEventWork } from './event-engine.js';
 import type { HwModel } from './hw-model.js';
 import {
   planFor, resolveModes, simulateEventLayer, simulateLayer, summarise,
-  type LayerResult, type Mode, type ModeSummary, type StateCounts,
+  type EventLayerCtx, type LayerCtx, type LayerResult, type Mode, type ModeSummary, type StateCounts,
 } from './simulate.js';
 import { traceWorkModels } from './trace-work-model.js';
 import { layerOfSpec, traceWorkStream, type FrameWork, type LayerWork, type TraceWork, type TraceWorkOptions, type WorkKind } from './trace-work.js';
@@ -102,10 +102,12 @@ const sum = (xs: ArrayLike<number>): number => {
   return s;
 };
 
-/** Real delta-state counts of one layer-frame; frame 0 is the key frame (every output evaluated). */
-function stateOf(l: Layer, w: LayerWork, keyFrame: boolean): StateCounts {
-  const touchedOutputs = sum(w.touched) * gemmOf(l).N;
-  return { touchedOutputs, evaluatedOutputs: keyFrame ? outputCount(l) : touchedOutputs, changedInputs: sum(w.events) };
+/** Real delta-state counts of one layer-frame, into `s`; frame 0 is the key frame (every output evaluated). */
+function fillState(s: StateCounts, l: Layer, w: LayerWork, keyFrame: boolean): StateCounts {
+  s.touchedOutputs = sum(w.touched) * gemmOf(l).N;
+  s.evaluatedOutputs = keyFrame ? outputCount(l) : s.touchedOutputs;
+  s.changedInputs = sum(w.events);
+  return s;
 }
 
 /** A run of one hw-model in one mode: frame work in, that frame's layer results out. */
@@ -123,16 +125,30 @@ function frameRunner(meta: TraceMeta, hw: HwModel, mode: Mode, weightDensity: nu
     return (fw, t) => once.map((r, i) => ({ ...r, frame: t, sparsity: sparsityOf(fw, i) }));
   }
   const kind: WorkKind = mode === 'delta' ? 'delta' : 'sparse';
-  const models = hw.kind === 'systolic' ? meta.layers.map((l) => traceWorkModels(l, hw)) : [];
+  // Per layer, one context refilled every frame (work, state): a frame allocates only its results.
+  const state = (): StateCounts | undefined => (mode === 'delta' ? { touchedOutputs: 0, evaluatedOutputs: 0, changedInputs: 0 } : undefined);
+  const steps = meta.layers.map((l, i): ((w: LayerWork, t: number) => LayerResult) => {
+    if (hw.kind === 'event') {
+      const c: EventLayerCtx = { ...ctx(i), hw, work: { events: [], fanout: [], touched: [] }, weightDensity: wd(l), state: state() };
+      return (w, t) => {
+        c.work = w;
+        if (c.state) fillState(c.state, l, w, t === 0);
+        return simulateEventLayer(l, c, t);
+      };
+    }
+    const model = traceWorkModels(l, hw);
+    const c: LayerCtx = { ...ctx(i), hw, work: denseWork, state: state() };
+    return (w, t) => {
+      c.work = model(w, wd(l));
+      if (c.state) fillState(c.state, l, w, t === 0);
+      return simulateLayer(l, c, t);
+    };
+  });
   return (fw, t) =>
     meta.layers.map((l, i) => {
       const w = fw[i]![kind];
       if (!w) throw new Error(`simulateTrace: frame ${t} has no ${kind} statistics for layer "${l.name}" (gather them with kinds: ['${kind}'])`);
-      const state = mode === 'delta' ? stateOf(l, w, t === 0) : undefined;
-      const r =
-        hw.kind === 'event'
-          ? simulateEventLayer(l, { ...ctx(i), hw, work: w, weightDensity: wd(l), state }, t)
-          : simulateLayer(l, { ...ctx(i), hw, work: models[i]!(w, wd(l)), state }, t);
+      const r = steps[i]!(w, t);
       r.sparsity = sparsityOf(fw, i);
       return r;
     });

@@ -13,7 +13,7 @@
  * only) extents are dense and only the effective MACs follow the data.
  */
 import type { SystolicSpec } from './hw-model.js';
-import type { FoldWork, MappedGemm, WorkModel } from './work-model.js';
+import type { MappedGemm, WorkModel } from './work-model.js';
 import { gemmOf, spatial, type Layer } from './workload.js';
 import type { LayerWork } from './trace-work.js';
 
@@ -80,41 +80,21 @@ export function traceWorkModels(l: Layer, hw: Pick<SystolicSpec, 'rows' | 'dataf
     const max = new Float64Array(l.groups * rowTiles), steps = new Float64Array(l.groups * rowTiles), nz = new Float64Array(l.groups * rowTiles);
     const prepare = (rf: LayerWork['rf'], m: MappedGemm, wd: number): void => {
       const kw = keepW(m.skip.filter, hw.rows, wd);
-      const T = m.T;
-      for (let g = 0, tile = 0; g < l.groups; g++)
-        for (let r0 = 0; r0 < M; r0 += hw.rows, tile++) {
-          let hi = 0, st = 0, n = 0;
-          const end = g * M + Math.min(M, r0 + hw.rows);
-          if (kw === 1 && skipA) {
-            // The common case (a row's steps are its events), without per-output branches.
-            for (let r = g * M + r0; r < end; r++) {
-              const e = rf[r]!;
-              hi = hi > e ? hi : e;
-              n += e;
-            }
-            st = n;
-          } else
-            for (let r = g * M + r0; r < end; r++) {
-              const e = rf[r]!;
-              const s = kw === 1 ? T : Math.ceil((skipA ? e : T) * kw - 1e-9);
-              hi = Math.max(hi, s);
-              st += s;
-              n += e;
-            }
-          max[tile] = hi;
-          steps[tile] = st;
-          nz[tile] = n;
-        }
+      if (kw === 1 && skipA) rowTileEvents(rf, l.groups, M, hw.rows, max, nz);
+      else rowTileSteps(rf, l.groups, M, hw.rows, skipA, kw, m.T, max, steps, nz);
+      if (kw === 1 && skipA) steps.set(nz); // a row's steps are its events
     };
     return (w, wd) => {
       let ready = false;
       return {
         name: 'trace',
-        fold(m: MappedGemm, t): FoldWork {
+        fold(m, t, out) {
           if (!ready) prepare(w.rf, m, wd);
           ready = true;
           const tile = t.group * rowTiles + t.rowStart / hw.rows;
-          return { extent: max[tile]!, issued: steps[tile]! * t.cols, effective: nz[tile]! * t.cols * wd };
+          out.extent = max[tile]!;
+          out.issued = steps[tile]! * t.cols;
+          out.effective = nz[tile]! * t.cols * wd;
         },
       };
     };
@@ -127,7 +107,7 @@ export function traceWorkModels(l: Layer, hw: Pick<SystolicSpec, 'rows' | 'dataf
       eventsPerKTile(l, w, hw.rows, counts);
       return {
         name: 'trace',
-        fold(m, t) {
+        fold(m, t, out) {
           const kt = ktOf(t.rowStart);
           let active = 0, nz = 0;
           for (let o = t.group * M; o < (t.group + 1) * M; o++) {
@@ -135,8 +115,9 @@ export function traceWorkModels(l: Layer, hw: Pick<SystolicSpec, 'rows' | 'dataf
             if (n !== 0) active++;
             nz += n;
           }
-          const extent = skipA ? active : m.T;
-          return { extent, issued: t.rows * t.cols * extent, effective: nz * t.cols * wd };
+          out.extent = skipA ? active : m.T;
+          out.issued = t.rows * t.cols * out.extent;
+          out.effective = nz * t.cols * wd;
         },
       };
     };
@@ -144,14 +125,52 @@ export function traceWorkModels(l: Layer, hw: Pick<SystolicSpec, 'rows' | 'dataf
     eventsPerKTile(l, w, hw.rows, counts);
     return {
       name: 'trace',
-      fold(m, t) {
+      fold(m, t, out) {
         const kt = ktOf(t.rowStart);
         let nz = 0;
         for (let o = t.group * M + t.colStart; o < t.group * M + t.colStart + t.cols; o++) nz += counts[o * tiles + kt]!;
         const p = keepW(m.skip.filter, t.rows, wd);
-        const extent = skipA && nz === 0 ? 0 : Math.ceil(m.T * p - 1e-9);
-        return { extent, issued: t.rows * t.cols * m.T * (extent === 0 ? 0 : p), effective: nz * m.T * wd };
+        out.extent = skipA && nz === 0 ? 0 : Math.ceil(m.T * p - 1e-9);
+        out.issued = t.rows * t.cols * m.T * (out.extent === 0 ? 0 : p);
+        out.effective = nz * m.T * wd;
       },
     };
   };
+}
+
+/** os, activations skipped, dense weights: per row tile, the slowest row's events and Σ events (the hot path). */
+function rowTileEvents(rf: LayerWork['rf'], groups: number, M: number, rows: number, max: Float64Array, nz: Float64Array): void {
+  for (let g = 0, tile = 0; g < groups; g++) {
+    const gEnd = (g + 1) * M;
+    for (let r0 = g * M; r0 < gEnd; r0 += rows, tile++) {
+      let hi = 0, n = 0;
+      const end = Math.min(gEnd, r0 + rows);
+      for (let r = r0; r < end; r++) {
+        const e = rf[r]!;
+        hi = hi > e ? hi : e;
+        n += e;
+      }
+      max[tile] = hi;
+      nz[tile] = n;
+    }
+  }
+}
+
+/** The general case: a row's steps are its events (or T without skipping) × the kept weight fraction. */
+function rowTileSteps(rf: LayerWork['rf'], groups: number, M: number, rows: number, skipA: boolean, kw: number, T: number,
+  max: Float64Array, steps: Float64Array, nz: Float64Array): void {
+  for (let g = 0, tile = 0; g < groups; g++)
+    for (let r0 = 0; r0 < M; r0 += rows, tile++) {
+      let hi = 0, st = 0, n = 0;
+      for (let r = g * M + r0; r < g * M + Math.min(M, r0 + rows); r++) {
+        const e = rf[r]!;
+        const s = kw === 1 ? T : Math.ceil((skipA ? e : T) * kw - 1e-9);
+        hi = Math.max(hi, s);
+        st += s;
+        n += e;
+      }
+      max[tile] = hi;
+      steps[tile] = st;
+      nz[tile] = n;
+    }
 }

@@ -126,8 +126,9 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
   // Spatial fan-out of each pixel (output positions whose receptive field holds it).
   const pixFan = new Float64Array(HW);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) pixFan[y * W + x] = fan.h[y]! * fan.w[x]!;
-  const groupOf = new Int32Array(C);
-  for (let c = 0; c < C; c++) groupOf[c] = Math.floor(c / cin);
+  // The event-map cell (g·H·W + pixel) of every input index: tallying an event is then a lookup, not a division.
+  const cellOf = new Uint32Array(H * W * C);
+  for (let p = 0, i = 0; p < HW; p++) for (let c = 0; c < C; c++, i++) cellOf[i] = Math.floor(c / cin) * HW + p;
   let ref: Levels | null = null; // allocated at the first frame, in its element type
   // Float traces with a quantisation step are quantised into this copy; other frames are read as they come.
   const quantised = q === undefined ? null : new Float64Array(H * W * C);
@@ -175,13 +176,13 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
     let nonZero = -1;
     if (sS) {
       reset(sS);
-      nonZero = countNonZeros(cur, HW, C, groupOf, pixFan, sS);
+      nonZero = countNonZeros(cur, cellOf, HW, pixFan, sS);
       out.sparse = finish(sS, nonZero);
     }
     const deltas = countDeltas(cur, ref, threshold, sD ? sD.idx : deltaIdx!, nz);
     if (sD) {
       reset(sD);
-      tally(sD.idx, deltas, HW, C, groupOf, pixFan, sD);
+      tally(sD.idx, deltas, cellOf, HW, pixFan, sD);
       out.delta = finish(sD, deltas);
     }
     out.spatialSparsity = 1 - (nonZero >= 0 ? nonZero : nz[0]!) / n;
@@ -203,11 +204,11 @@ interface Scratch {
 }
 
 /** Events = non-zero levels: their indices into s.idx, tallied per group; returns the count. */
-function countNonZeros(cur: ArrayLike<number>, HW: number, C: number, groupOf: Int32Array, pixFan: Float64Array, s: Scratch): number {
+function countNonZeros(cur: ArrayLike<number>, cellOf: Uint32Array, HW: number, pixFan: Float64Array, s: Scratch): number {
   const idx = s.idx;
   let n = 0;
   for (let i = 0; i < cur.length; i++) if (cur[i] !== 0) idx[n++] = i;
-  tally(idx, n, HW, C, groupOf, pixFan, s);
+  tally(idx, n, cellOf, HW, pixFan, s);
   return n;
 }
 
@@ -304,21 +305,24 @@ function byteDeltas(cur: Levels, ref: Levels, threshold: number, idx: Uint32Arra
   return n;
 }
 
-/** Per-group event counts, fan-out sums, per-pixel event map and its non-zero cells from event indices (HWC order; the map starts zero). */
-function tally(idx: Uint32Array, n: number, HW: number, C: number, groupOf: Int32Array, pixFan: Float64Array, s: Scratch): void {
+/** The per-pixel event map and its non-zero cells from event indices (the map starts zero), then per-group event counts and fan-out sums over the cells. */
+function tally(idx: Uint32Array, n: number, cellOf: Uint32Array, HW: number, pixFan: Float64Array, s: Scratch): void {
   const { map, cells, events: ev, fanout: fo } = s;
   let nc = 0;
   for (let e = 0; e < n; e++) {
-    const i = idx[e]!;
-    const p = (i / C) | 0; // exact: integer quotient of indices < 2^31
-    const g = groupOf[i - p * C]!;
-    const k = g * HW + p;
+    const k = cellOf[idx[e]!]!;
     cells[nc] = k;
     nc += +(map[k]++ === 0); // branch-free: a cell is listed once, at its first event
-    ev[g]!++;
-    fo[g]! += pixFan[p]!;
   }
   s.nCells = nc;
+  // Per cell, not per event: fewer terms, and no loop-carried sum per event.
+  for (let e = 0; e < nc; e++) {
+    const k = cells[e]!;
+    const g = (k / HW) | 0; // exact: integer quotient of indices < 2^31
+    const v = map[k]!;
+    ev[g] += v;
+    fo[g] += v * pixFan[k - g * HW]!;
+  }
 }
 
 /**

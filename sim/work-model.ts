@@ -46,14 +46,17 @@ export interface FoldWork {
 
 export interface WorkModel {
   readonly name: string;
-  fold(m: MappedGemm, tile: FoldTile): FoldWork;
+  /** Fills `out` with the fold's work (the caller's object, reused for every fold: no allocation per fold). */
+  fold(m: MappedGemm, tile: FoldTile, out: FoldWork): void;
 }
 
 export const denseWork: WorkModel = {
   name: 'dense',
-  fold(m, t) {
+  fold(m, t, out) {
     const n = t.rows * t.cols * m.T;
-    return { extent: m.T, issued: n, effective: n };
+    out.extent = m.T;
+    out.issued = n;
+    out.effective = n;
   },
 };
 
@@ -72,12 +75,13 @@ export function statisticalWork(o: StatisticalWorkOptions): WorkModel {
     !enabled || skip === 'none' ? 1 : skip === 'element' ? d : 1 - (1 - d) ** rows;
   return {
     name: 'statistical',
-    fold(m, t) {
+    fold(m, t, out) {
       const p =
         keep(m.skip.ifmap, o.skipZeroActivations, o.actDensity, t.rows) * keep(m.skip.filter, o.skipZeroWeights, o.weightDensity, t.rows);
-      const extent = Math.ceil(m.T * p - 1e-9);
       const slots = t.rows * t.cols * m.T;
-      return { extent, issued: slots * p, effective: slots * o.actDensity * o.weightDensity };
+      out.extent = Math.ceil(m.T * p - 1e-9);
+      out.issued = slots * p;
+      out.effective = slots * o.actDensity * o.weightDensity;
     },
   };
 }

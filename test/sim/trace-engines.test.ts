@@ -109,7 +109,8 @@ describe('trace work statistics equal brute force', () => {
             for (let r0 = 0; r0 < mg.Sr; r0 += rows)
               for (let c0 = 0; c0 < mg.Sc; c0 += cols) {
                 const tile = { group, rowStart: r0, rows: Math.min(rows, mg.Sr - r0), colStart: c0, cols: Math.min(cols, mg.Sc - c0) };
-                const got = model.fold(mg, tile);
+                const got = { extent: 0, issued: 0, effective: 0 };
+                model.fold(mg, tile, got);
                 const A = im[group]!; // [m][k]
                 let want: number, eff = 0;
                 if (dataflow === 'os') {
