@@ -241,12 +241,14 @@ export function receptiveFieldScatter(l: Layer): {
         const v = counts[k]!;
         const base = g * M;
         let t = 0;
-        for (let a = rs[y]!; a < rs[y + 1]!; a++) {
+        const a1 = rs[y + 1]!, b0 = cs[x]!, b1 = cs[x + 1]!; // hoisted: the stores to out could alias them for the compiler
+        for (let a = rs[y]!; a < a1; a++) {
           const o = base + rl[a]! * OW;
-          for (let b = cs[x]!; b < cs[x + 1]!; b++) {
+          for (let b = b0; b < b1; b++) {
             const j = o + cl[b]!;
-            t += +(out[j] === 0);
-            out[j] += v;
+            const old = out[j]!;
+            t += +(old === 0);
+            out[j] = old + v;
           }
         }
         touched[g] += t;

@@ -9,6 +9,7 @@ import type { Dataflow } from './hw-model.js';
 import type { FoldTile, FoldWork, MappedGemm, TemporalSkip, WorkModel } from './work-model.js';
 
 type Operand = 'ifmap' | 'filter' | 'ofmap';
+const OPERANDS: readonly Operand[] = ['ifmap', 'filter', 'ofmap'];
 
 interface Mapping {
   dims(g: Gemm): { Sr: number; Sc: number; T: number };
@@ -86,7 +87,9 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: WorkModel): Compute
   const mg = mapGemm(g, arr.dataflow);
   const fill = map.fillDrain(arr.rows, arr.cols);
   const partialSums = map.northSouth === 'ofmap' && mg.Sr > arr.rows;
-  const acc = { ifmap: 0, filter: 0, ofmap: 0 };
+  // Edge accesses per operand, by index (a per-fold keyed update of an object is a slow dynamic access).
+  const acc = [0, 0, 0];
+  const st = OPERANDS.indexOf(map.stationary), we = OPERANDS.indexOf(map.west), ns = OPERANDS.indexOf(map.northSouth);
   let cycles = 0, folds = 0, foldsRun = 0, issued = 0, effective = 0, psumReads = 0;
   const tile: FoldTile = { group: 0, rowStart: 0, rows: 0, colStart: 0, cols: 0 };
   const w: FoldWork = { extent: 0, issued: 0, effective: 0 };
@@ -105,9 +108,9 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: WorkModel): Compute
         foldsRun++;
         issued += w.issued;
         cycles += fill + w.extent;
-        acc[map.stationary] += tile.rows * tile.cols;
-        acc[map.west] += tile.rows * w.extent;
-        acc[map.northSouth] += tile.cols * w.extent;
+        acc[st]! += tile.rows * tile.cols;
+        acc[we]! += tile.rows * w.extent;
+        acc[ns]! += tile.cols * w.extent;
         if (partialSums && r0 > 0) psumReads += tile.cols * w.extent;
       }
     }
@@ -118,7 +121,7 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: WorkModel): Compute
     foldsRun,
     issued,
     effective,
-    edges: { ifmapReads: acc.ifmap, filterReads: acc.filter, ofmapWrites: acc.ofmap, psumReads },
+    edges: { ifmapReads: acc[0]!, filterReads: acc[1]!, ofmapWrites: acc[2]!, psumReads },
     partialSums,
   };
 }

@@ -43,11 +43,13 @@ export interface ReadFramesOptions {
   from?: number;
   /** One past the last frame (default all). */
   to?: number;
-  /** Read-buffer size; whole frames are read per call (default 1 MiB, at least one frame). */
+  /** Read-buffer size; whole frames are read per call (default 1 MiB and at most 64 frames, at least one frame). */
   chunkBytes?: number;
 }
 
 const DEFAULT_CHUNK = 1 << 20;
+// Small layers need no megabyte of buffer: a read of 64 frames already amortises the call.
+const DEFAULT_CHUNK_FRAMES = 64;
 
 /** Open a trace directory and check manifest, headers, sizes and (unless told not to) checksums. */
 export function openTrace(dir: string, options: OpenTraceOptions = {}): Trace {
@@ -107,7 +109,7 @@ export function* readFrames(layer: TraceLayer, options: ReadFramesOptions = {}):
   if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= layer.frames)) {
     throw new RangeError(`readFrames: frames [${from}, ${to}) outside [0, ${layer.frames})`);
   }
-  const perChunk = Math.max(1, Math.floor((options.chunkBytes ?? DEFAULT_CHUNK) / layer.frameBytes));
+  const perChunk = Math.max(1, options.chunkBytes !== undefined ? Math.floor(options.chunkBytes / layer.frameBytes) : Math.min(DEFAULT_CHUNK_FRAMES, Math.floor(DEFAULT_CHUNK / layer.frameBytes)));
   const buf = new ArrayBuffer(Math.min(perChunk, Math.max(1, to - from)) * layer.frameBytes);
   const bytes = new Uint8Array(buf);
   const fd = openNpy(layer.path);
