@@ -13,4 +13,5 @@ export * from './simulate.js';
 export * from './event-engine.js';
 export * from './trace-work.js';
 export * from './trace-work-model.js';
+export * from './frame-table.js';
 export * from './simulate-trace.js';

@@ -18,6 +18,7 @@ import {
   planFor, resolveModes, simulateEventLayer, simulateLayer, summarise,
   type EventLayerCtx, type LayerCtx, type LayerResult, type Mode, type ModeSummary, type StateCounts,
 } from './simulate.js';
+import { FrameTable, type FrameRow } from './frame-table.js';
 import { traceWorkModels } from './trace-work-model.js';
 import { layerOfSpec, traceWorkStream, type FrameWork, type LayerWork, type TraceWork, type TraceWorkOptions, type WorkKind } from './trace-work.js';
 import { denseWork } from './work-model.js';
@@ -33,24 +34,6 @@ export interface TraceSimOptions {
   weightDensity?: number;
   /** Keep every frame's per-layer results (layers.csv); memory then grows with T. */
   keepLayers?: boolean;
-}
-
-/** One frame of one run (hw-model × mode), summed over layers. */
-export interface FrameRow {
-  frame: number;
-  arch: string;
-  mode: Mode;
-  cycles: number;
-  computeCycles: number;
-  stallCycles: number;
-  latencyUs: number;
-  macs: number;
-  effectiveMacs: number;
-  /** Events consumed (event engines) / neurons updated (evaluated outputs in delta mode). */
-  events: number;
-  neuronUpdates: number;
-  dramBytes: number;
-  energy: EnergyBreakdown;
 }
 
 export interface LatencyStats {
@@ -82,7 +65,8 @@ export interface TraceSimResult {
   modes: TraceModeSummary[];
   /** The baseline hw-model's dense run (null without a baseline). */
   baselineDense: TraceModeSummary | null;
-  frameRows: FrameRow[];
+  /** One row per frame and run (compact: see frame-table.ts). */
+  frameRows: FrameTable;
   /** Per frame per layer (only with keepLayers). */
   layers: LayerResult[];
 }
@@ -232,7 +216,7 @@ function simulateFrames(meta: TraceMeta, frames: Iterable<FrameWork>, hw: HwMode
         acc: new FrameAccumulator(o.baseline.name, 'dense'), keep: true }
     : null;
   type Run = (typeof runs)[number];
-  const frameRows: FrameRow[] = [];
+  const frameRows = new FrameTable();
   const layers: LayerResult[] = [];
   let t = 0;
   // A dense run does not depend on the data: its first frame's summary serves every frame (its

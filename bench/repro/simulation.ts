@@ -138,7 +138,7 @@ const p95 = (xs: number[]) => {
 };
 
 function runRecord(s: TraceModeSummary, frameRows: ReturnType<typeof simulateTrace>['frameRows']): RunRecord {
-  const rows = frameRows.filter((r) => r.arch === s.arch && r.mode === s.mode);
+  const rows = [...frameRows].filter((r) => r.arch === s.arch && r.mode === s.mode);
   const e = s.energy;
   return {
     arch: s.arch, mode: s.mode,

@@ -73,7 +73,7 @@ export function framesCsv(res: TraceSimResult): string {
       f.frame, f.arch, f.mode, f.cycles, f.computeCycles, f.stallCycles, f.latencyUs, f.macs, f.effectiveMacs, f.events, f.neuronUpdates, f.dramBytes,
       f.energy.computePJ, ...BUFFERS.map((b) => f.energy.sramPJ[b]), f.energy.dramPJ, f.energy.staticPJ, f.energy.totalPJ,
     ].map((v) => (typeof v === 'number' ? num(v) : v));
-  return stringify([[...FRAME_COLUMNS], ...res.frameRows.map(row)]);
+  return stringify([[...FRAME_COLUMNS], ...Array.from(res.frameRows, row)]);
 }
 
 /** summary.json of a trace run: everything but the per-frame and per-layer rows. */

@@ -218,7 +218,7 @@ describe('trace engines: limits', () => {
       const key = res.layers.filter((r) => r.frame === 0 && r.mode === 'delta');
       expect(key.reduce((s, r) => s + r.actions.effectiveMacs, 0)).to.be.greaterThan(0);
       // what remains: previous-level reads, leakage, the network input from DRAM
-      const f1 = res.frameRows.find((f) => f.frame === 1 && f.mode === 'delta')!;
+      const f1 = [...res.frameRows].find((f) => f.frame === 1 && f.mode === 'delta')!;
       expect(f1.energy.totalPJ).to.be.greaterThan(0);
       // compute energy = every MAC skipped at the table's skip cost, nothing else
       const skippedPJ = hw.energyTable.actions.macSkipped.pJ;
@@ -238,7 +238,7 @@ describe('trace engines: limits', () => {
         if (keyFrame) expect(r.actions.neuronUpdates).to.equal(outputs);
         else expect(r.computeCycles, `${r.mode} frame ${r.frame} ${r.layer}`).to.equal(0);
       }
-      for (const f of res.frameRows.filter((x) => x.mode === 'sparse' || (x.mode === 'delta' && x.frame > 0))) expect(f.computeCycles).to.equal(0);
+      for (const f of [...res.frameRows].filter((x) => x.mode === 'sparse' || (x.mode === 'delta' && x.frame > 0))) expect(f.computeCycles).to.equal(0);
     });
 
   it('delta state traffic comes from the real touched outputs and changed inputs', () => {
