@@ -136,7 +136,7 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
   const Rf = K <= 0xffff ? Uint16Array : Int32Array;
   // Buffers reused across frames; results are views into them (o.views) or copies at the size used.
   const scratch = (want: boolean): Scratch | null =>
-    want ? { map: new Int32Array(groups * HW), cells: new Uint32Array(groups * HW), nCells: 0, idx: new Uint32Array(H * W * C), rf: new Rf(groups * M), events: new Float64Array(groups), fanout: new Float64Array(groups), touched: new Float64Array(groups) } : null;
+    want ? { map: new Int32Array(groups * HW), cells: new Uint32Array(groups * HW + 1), nCells: 0, idx: new Uint32Array(H * W * C), rf: new Rf(groups * M), events: new Float64Array(groups), fanout: new Float64Array(groups), touched: new Float64Array(groups) } : null;
   const sS = scratch(wantS);
   const sD = scratch(wantD);
   const nz = new Float64Array(1);
@@ -193,7 +193,8 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
 
 interface Scratch {
   map: Int32Array;
-  /** Indices of the map's non-zero cells, each once (the first nCells entries). */
+  /** Indices of the map's non-zero cells, each once (the first nCells entries); one spare slot, which tally's branch-free
+   *  store writes once every cell is listed (an out-of-bounds store would deoptimise it). */
   cells: Uint32Array;
   nCells: number;
   idx: Uint32Array;
