@@ -26,7 +26,7 @@ const SYNTH = { seed: 1, density: 0.4, changeRate: 0.1, blobs: 3 };
 const REPEATS = 5;
 
 interface Stream { frames: number; activations: number; wallS: number; cpuS: number; eventWallS: number; peakRssMiB: number; liveHeapMiB: number }
-interface Steady { wallS: number; eventWallS: number; rssGrowthMiB: number; rssGrowthRange?: [number, number] }
+interface Steady { wallS: number; eventWallS: number; rssGrowthMiB: number }
 interface Reuse { gatherS: number; firstS: number; secondS: number; streamS: number; statsBytesPerFrame: number; peakRssMiB: number }
 
 function timed<T>(f: () => T): { value: T; wallS: number; cpuS: number } {
@@ -62,9 +62,8 @@ function steadyChild(dir: string, warmDir: string): Steady {
   const rss0 = process.resourceUsage().maxRSS;
   const trace = openTrace(dir, { verify: false });
   // V8 keeps improving the code over the first long runs: 5 runs each, the median of the last 3 is the steady state.
-  const d = [0, 1, 2, 3, 4].map(() => timed(() => simulateTrace(trace, hw, { mode: 'delta' })).wallS).slice(2);
-  const e = [0, 1, 2, 3, 4].map(() => timed(() => simulateTrace(trace, ev, { mode: 'delta' })).wallS).slice(2);
-  return { wallS: median(d), eventWallS: median(e), rssGrowthMiB: (process.resourceUsage().maxRSS - rss0) / 1024 };
+  const steadyWall = (m: HwModel) => median([0, 1, 2, 3, 4].map(() => timed(() => simulateTrace(trace, m, { mode: 'delta' })).wallS).slice(2));
+  return { wallS: steadyWall(hw), eventWallS: steadyWall(ev), rssGrowthMiB: (process.resourceUsage().maxRSS - rss0) / 1024 };
 }
 
 /** Child: a fixed reference loop (compare 45 MB of bytes with a reference, list the differences), ns per byte: how fast the host is today. */
@@ -111,28 +110,27 @@ function median(xs: number[]): number {
   return [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
 }
 
+/** Field by field, the median over the processes' results. */
+function medians<T extends object>(rs: T[]): T {
+  return Object.fromEntries(Object.keys(rs[0]!).map((k) => [k, median(rs.map((r) => r[k as keyof T] as number))])) as T;
+}
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'deltasim-bench-sim-trace-'));
   try {
     const rows: Stream[] = [];
-    const steady: Steady[] = [];
+    const steady: (Steady & { rssGrowthRange: number[] })[] = [];
     let reuse: Reuse | null = null;
     const host = median(Array.from({ length: 3 }, () => run<{ nsPerByte: number }>('--host').nsPerByte));
     const warmDir = join(work, 't100');
     for (const frames of [100, 1000, 10000]) {
       const dir = join(work, `t${frames}`);
       await writeSyntheticTrace(dir, SYNTH_PRESETS.cnn64!, { ...SYNTH, frames });
-      const runs = Array.from({ length: REPEATS }, () => run<Stream>('--stream', dir));
-      rows.push({ ...runs[0]!, wallS: median(runs.map((r) => r.wallS)), cpuS: median(runs.map((r) => r.cpuS)),
-        eventWallS: median(runs.map((r) => r.eventWallS)), peakRssMiB: median(runs.map((r) => r.peakRssMiB)), liveHeapMiB: median(runs.map((r) => r.liveHeapMiB)) });
+      rows.push(medians(Array.from({ length: REPEATS }, () => run<Stream>('--stream', dir))));
       const st = Array.from({ length: 3 }, () => run<Steady>('--steady', dir, warmDir));
       const growth = st.map((x) => x.rssGrowthMiB);
-      steady.push({ wallS: median(st.map((x) => x.wallS)), eventWallS: median(st.map((x) => x.eventWallS)), rssGrowthMiB: median(growth), rssGrowthRange: [Math.min(...growth), Math.max(...growth)] });
-      if (frames === 1000) {
-        const rs = Array.from({ length: REPEATS }, () => run<Reuse>('--reuse', dir));
-        const m = (k: keyof Reuse) => median(rs.map((r) => r[k]));
-        reuse = { gatherS: m('gatherS'), firstS: m('firstS'), secondS: m('secondS'), streamS: m('streamS'), statsBytesPerFrame: m('statsBytesPerFrame'), peakRssMiB: m('peakRssMiB') };
-      }
+      steady.push({ ...medians(st), rssGrowthRange: [Math.min(...growth), Math.max(...growth)] });
+      if (frames === 1000) reuse = medians(Array.from({ length: REPEATS }, () => run<Reuse>('--reuse', dir)));
     }
     const cpu = (() => {
       try {
@@ -173,14 +171,14 @@ async function main(): Promise<void> {
       '| frames | delta-32x32 wall | activations / s | seneca-like wall | activations / s | peak-RSS growth over the warm-up (min–max of the processes) |',
       '|---:|---:|---:|---:|---:|---:|',
       ...rows.map((x, i) => `| ${x.frames} | ${steady[i]!.wallS.toFixed(3)} s | ${M(x.activations / steady[i]!.wallS)} M/s | ${steady[i]!.eventWallS.toFixed(3)} s | ` +
-        `${M(x.activations / steady[i]!.eventWallS)} M/s | ${steady[i]!.rssGrowthMiB.toFixed(1)} MiB (${steady[i]!.rssGrowthRange!.map((g) => g.toFixed(1)).join('–')}) |`),
+        `${M(x.activations / steady[i]!.eventWallS)} M/s | ${steady[i]!.rssGrowthMiB.toFixed(1)} MiB (${steady[i]!.rssGrowthRange.map((g) => g.toFixed(1)).join('–')}) |`),
       '',
       `Target: ≥ 100 M input activations / s on one core: steady state ${M(rows[1]!.activations / steady[1]!.wallS)} M/s at 1,000 frames, ` +
         `**${rows[1]!.activations / steady[1]!.wallS >= 100e6 ? 'met' : 'not met'} on this host today**. Peak RSS the same for 100 and 1,000 frames:`,
       `a 1,000-frame run grows the warmed-up process's peak RSS by ${steady[1]!.rssGrowthMiB.toFixed(1)} MiB, a 100-frame run by ${steady[0]!.rssGrowthMiB.toFixed(1)} MiB (ranges above). Cold, the one-off`,
       `compilation shares the one core with the run: ${M(rows[1]!.activations / rows[1]!.wallS)} M/s at 1,000 frames, ${M(rows[2]!.activations / rows[2]!.wallS)} M/s at 10,000 frames, where it is amortised;`,
       `cold peak RSS is ${(rows[1]!.peakRssMiB - rows[0]!.peakRssMiB).toFixed(1)} MiB higher at 1,000 than at 100 frames, the live heap ${(rows[1]!.liveHeapMiB - rows[0]!.liveHeapMiB).toFixed(1)} MiB: a longer cold run compiles more`,
-      'of the hot code (native compiler memory; with `--no-opt` the two peak within ~1 MiB). Streaming holds one frame\'s statistics',
+      'of the hot code (native compiler memory, which the steady-state rows leave out). Streaming holds one frame\'s statistics',
       'at a time in reused buffers; what grows with T is the per-frame summary rows kept for frames.csv, 152 bytes per frame and',
       `run (sim/frame-table.ts): cold, 10,000 frames peak ${(rows[2]!.peakRssMiB - rows[0]!.peakRssMiB).toFixed(1)} MiB above 100 frames, live heap ${(rows[2]!.liveHeapMiB - rows[0]!.liveHeapMiB).toFixed(1)} MiB.`,
       '',
