@@ -129,6 +129,10 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
   // The event-map cell (g·H·W + pixel) of every input index: tallying an event is then a lookup, not a division.
   const cellOf = new Uint32Array(H * W * C);
   for (let p = 0, i = 0; p < HW; p++) for (let c = 0; c < C; c++, i++) cellOf[i] = Math.floor(c / cin) * HW + p;
+  // With a multiple of 4 channels per group, each 32-bit word of byte levels lies in one cell: the byte scan tallies
+  // a changed word's events at once instead of event by event.
+  const wordCell = cin % 4 === 0 ? new Uint32Array((H * W * C) / 4) : null;
+  if (wordCell) for (let j = 0; j < wordCell.length; j++) wordCell[j] = cellOf[4 * j]!;
   let ref: Levels | null = null; // allocated at the first frame, in its element type
   // Float traces with a quantisation step are quantised into this copy; other frames are read as they come.
   const quantised = q === undefined ? null : new Float64Array(H * W * C);
@@ -141,6 +145,7 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
   const sD = scratch(wantD);
   const nz = new Float64Array(1);
   const deltaIdx = sD ? null : new Uint32Array(H * W * C);
+  const byWords: WordTally | null = sD && wordCell ? { wordCell, s: sD, done: false } : null;
 
   const rfScatter = receptiveFieldScatter(l);
   const reset = (s: Scratch): void => {
@@ -179,10 +184,11 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
       nonZero = countNonZeros(cur, cellOf, HW, pixFan, sS);
       out.sparse = finish(sS, nonZero);
     }
-    const deltas = countDeltas(cur, ref, threshold, sD ? sD.idx : deltaIdx!, nz);
+    if (sD) reset(sD);
+    const deltas = countDeltas(cur, ref, threshold, sD ? sD.idx : deltaIdx!, nz, byWords);
     if (sD) {
-      reset(sD);
-      tally(sD.idx, deltas, cellOf, HW, pixFan, sD);
+      if (byWords?.done) sumCells(sD, HW, pixFan);
+      else tally(sD.idx, deltas, cellOf, HW, pixFan, sD);
       out.delta = finish(sD, deltas);
     }
     out.spatialSparsity = 1 - (nonZero >= 0 ? nonZero : nz[0]!) / n;
@@ -193,8 +199,8 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
 
 interface Scratch {
   map: Int32Array;
-  /** Indices of the map's non-zero cells, each once (the first nCells entries); one spare slot, which tally's branch-free
-   *  store writes once every cell is listed (an out-of-bounds store would deoptimise it). */
+  /** Indices of the map's non-zero cells, each once (the first nCells entries); one spare slot, which the tallies' branch-free
+   *  store writes once every cell is listed (an out-of-bounds store would deoptimise them). */
   cells: Uint32Array;
   nCells: number;
   idx: Uint32Array;
@@ -234,10 +240,18 @@ function referenceFor(cur: ArrayLike<number>, ref: Levels | null): Levels {
  * to a branch predictor); byte levels go four at a time, and a word equal to its reference holds no
  * event. References move over the events only.
  */
-function countDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array): number {
+function countDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array, byWords: WordTally | null): number {
   // Words equal to their reference are skipped: no event there needs threshold ≥ 0.
   const words = threshold >= 0 && ref.BYTES_PER_ELEMENT === 1 && ref.constructor === Object.getPrototypeOf(cur).constructor && (cur as Levels).byteOffset % 4 === 0 && cur.length % 4 === 0;
-  return words ? byteDeltas(cur as Levels, ref, threshold, idx, nonZero) : levelDeltas(cur, ref, threshold, idx, nonZero);
+  if (byWords) byWords.done = false;
+  return words ? byteDeltas(cur as Levels, ref, threshold, idx, nonZero, byWords) : levelDeltas(cur, ref, threshold, idx, nonZero);
+}
+
+/** Where a byte scan tallies whole words (each word in one cell): the scratch's map and cell list; `done` once it has. */
+interface WordTally {
+  wordCell: Uint32Array;
+  s: Scratch;
+  done: boolean;
 }
 
 /** Moves the references of events idx[from..to) to their levels. */
@@ -267,12 +281,17 @@ function words(a: Levels): { w: Uint32Array; at: number } {
   return { w: v, at: a.byteOffset >> 2 };
 }
 
-/** Byte levels (int8/uint8: a zero level is a zero byte, equal levels are equal bytes) by 32-bit words. */
-function byteDeltas(cur: Levels, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array): number {
-  const n4 = cur.length >> 2;
+/**
+ * Byte levels (int8/uint8: a zero level is a zero byte, equal levels are equal bytes) by 32-bit words. Under an exact
+ * threshold and with `byWords`, also the event map and its cell list (what tally does), a changed word at a time.
+ */
+function byteDeltas(cur: Levels, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array, byWords: WordTally | null): number {
+  const len = cur.length, n4 = len >> 2;
   const { w: cw, at: c0 } = words(cur), { w: rw, at: r0 } = words(ref);
   const exact = threshold < 1;
-  let n = 0, zeros = 0;
+  const wordCell = exact ? byWords?.wordCell : undefined;
+  const map = byWords?.s.map, cells = byWords?.s.cells;
+  let n = 0, zeros = 0, nc = 0;
   for (let j = 0; j < n4; j++) {
     const x = cw[c0 + j]!;
     // High bit of each zero byte, then their count by one multiply (SWAR).
@@ -284,7 +303,7 @@ function byteDeltas(cur: Levels, ref: Levels, threshold: number, idx: Uint32Arra
       // Integer levels under a threshold < 1: an event is a byte that differs, read off the XOR word;
       // the word becomes its own reference.
       rw[r0 + j] = x;
-      const i = 4 * j;
+      const i = 4 * j, n0 = n;
       idx[n] = i;
       n += +((d & 0xff) !== 0);
       idx[n] = i + 1;
@@ -293,6 +312,12 @@ function byteDeltas(cur: Levels, ref: Levels, threshold: number, idx: Uint32Arra
       n += +((d & 0xff0000) !== 0);
       idx[n] = i + 3;
       n += +((d & 0xff000000) !== 0);
+      if (wordCell) {
+        const k = wordCell[j]!, old = map![k]!;
+        cells![nc] = k;
+        map![k] = old + n - n0;
+        nc += +(old === 0); // branch-free: a cell is listed once, at its first changed word
+      }
     } else {
       const n0 = n;
       for (let i = 4 * j; i < 4 * j + 4; i++) {
@@ -302,13 +327,17 @@ function byteDeltas(cur: Levels, ref: Levels, threshold: number, idx: Uint32Arra
       moveReferences(cur, ref, idx, n0, n);
     }
   }
-  nonZero[0] = cur.length - zeros;
+  nonZero[0] = len - zeros;
+  if (wordCell) {
+    byWords!.s.nCells = nc;
+    byWords!.done = true;
+  }
   return n;
 }
 
 /** The per-pixel event map and its non-zero cells from event indices (the map starts zero), then per-group event counts and fan-out sums over the cells. */
 function tally(idx: Uint32Array, n: number, cellOf: Uint32Array, HW: number, pixFan: Float64Array, s: Scratch): void {
-  const { map, cells, events: ev, fanout: fo } = s;
+  const { map, cells } = s;
   let nc = 0;
   for (let e = 0; e < n; e++) {
     const k = cellOf[idx[e]!]!;
@@ -316,7 +345,12 @@ function tally(idx: Uint32Array, n: number, cellOf: Uint32Array, HW: number, pix
     nc += +(map[k]++ === 0); // branch-free: a cell is listed once, at its first event
   }
   s.nCells = nc;
-  // Per cell, not per event: fewer terms, and no loop-carried sum per event.
+  sumCells(s, HW, pixFan);
+}
+
+/** Per-group event counts and fan-out sums over the listed cells: per cell, not per event (fewer terms, no loop-carried sum per event). */
+function sumCells(s: Scratch, HW: number, pixFan: Float64Array): void {
+  const { map, cells, nCells: nc, events: ev, fanout: fo } = s;
   for (let e = 0; e < nc; e++) {
     const k = cells[e]!;
     const g = (k / HW) | 0; // exact: integer quotient of indices < 2^31

@@ -94,6 +94,46 @@ describe('trace work statistics equal brute force', () => {
     );
   });
 
+  it('byte frames (uint8 / int8 views into one chunk buffer, as the reader yields them): word scans and per-word tallies equal brute force', () => {
+    // Channels per group up to 8, so that whole 32-bit words lie in one cell (cin = 4, 8) or straddle cells.
+    const byteCase = fc
+      .record({ l: layerArb, cin: fc.constantFrom(1, 2, 3, 4, 8), signed: fc.boolean(), threshold: fc.constantFrom(0, 0.5, 1, 2) })
+      .map(({ l, cin, signed, threshold }) => {
+        const C = cin * l.groups;
+        return { l: validateLayer({ ...l, input: [l.input[0]!, l.input[1]!, C], output: [l.output[0]!, l.output[1]!, l.output[2]!] }), signed, threshold };
+      })
+      .chain((c) => {
+        const n = c.l.input.reduce((a, b) => a * b, 1);
+        const level = c.signed ? fc.constantFrom(0, 0, 0, 1, -2, 3, -128) : fc.constantFrom(0, 0, 0, 1, 2, 3, 255);
+        return fc.record({ c: fc.constant(c), frames: fc.array(fc.array(level, { minLength: n, maxLength: n }), { minLength: 4, maxLength: 4 }) });
+      });
+    fc.assert(
+      fc.property(byteCase, ({ c: { l, signed, threshold }, frames }) => {
+        const n = frames[0]!.length;
+        const stride = Math.ceil(n / 4) * 4; // frames at 4-byte-aligned offsets of one buffer, like a reader's chunk
+        const Kind = signed ? Int8Array : Uint8Array;
+        const chunk = new Kind(stride * frames.length);
+        frames.forEach((f, t) => chunk.set(f, t * stride));
+        const count = layerWorkCounter(l, { threshold });
+        const ref = new Float64Array(n); // the delta reference moves only where an event is sent
+        frames.forEach((f, t) => {
+          const fw = count(chunk.subarray(t * stride, t * stride + n));
+          const delta = Uint8Array.from(f, (v, i) => (Math.abs(v - ref[i]!) > threshold ? 1 : 0));
+          delta.forEach((e, i) => e && (ref[i] = f[i]!));
+          const w = fw.delta!;
+          const rf = naiveIm2col(l, delta).flatMap((g) => g.map((row) => sum(row)));
+          expect(Array.from(w.rf), `frame ${t}`).to.deep.equal(rf);
+          expect(sum(w.touched), 'touched').to.equal(rf.filter((k) => k > 0).length);
+          expect(Array.from(w.idx)).to.deep.equal([...delta.keys()].filter((i) => delta[i]));
+          expect(fw.temporalSparsity).to.equal(1 - sum(delta) / n);
+          expect(fw.spatialSparsity).to.equal(1 - f.filter((v) => v !== 0).length / n);
+          expect(Array.from(fw.sparse!.rf)).to.deep.equal(naiveIm2col(l, Uint8Array.from(f, (v) => +(v !== 0))).flatMap((g) => g.map((row) => sum(row))));
+        });
+      }),
+      OPTS,
+    );
+  });
+
   it('per-fold extents equal a per-PE brute force (os, ws, is; any array shape; with and without activation skipping)', () => {
     fc.assert(
       fc.property(caseArb, fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }), fc.constantFrom('os', 'ws', 'is' as const), fc.boolean(),
