@@ -3,8 +3,9 @@
  * cnn64, 5 MAC layers, 45,120 input activations per frame) on one core, in input activations per
  * second, for 100, 1,000 and 10,000 frames:
  *  - cold: a fresh process's first run (what a CLI run costs, V8's compilation of the hot code included);
- *  - steady state: after a warm-up on the 100-frame trace and two runs on the trace (compiled code), which
- *    is also where peak-RSS growth with the number of frames is measured without the compiler's own memory;
+ *  - steady state: one hw-model per process (as a CLI run), after a warm-up on the 100-frame trace and on the
+ *    trace itself (compiled code), which is also where peak-RSS growth with the number of frames is measured
+ *    without the compiler's own memory;
  * a host-speed reference (a plain JS byte-compare loop; the machine is shared and its speed varies by
  * day); and the cost of a second hw-model when the per-frame statistics are gathered once (traceWork)
  * instead of streaming the trace again.
@@ -24,9 +25,12 @@ import { SYNTH_PRESETS, writeSyntheticTrace } from '../traces/synthetic.js';
 const SELF = fileURLToPath(import.meta.url);
 const SYNTH = { seed: 1, density: 0.4, changeRate: 0.1, blobs: 3 };
 const REPEATS = 5;
+const STEADY_PROCESSES = 5;
 
 interface Stream { frames: number; activations: number; wallS: number; cpuS: number; eventWallS: number; peakRssMiB: number; liveHeapMiB: number }
-interface Steady { wallS: number; eventWallS: number; rssGrowthMiB: number }
+interface Steady { wallS: number; rssGrowthMiB: number }
+/** Steady-state runs of one hw-model: median over processes, and their range. */
+interface SteadyRow { wallS: number; wallRange: number[]; rssGrowthMiB: number; rssGrowthRange: number[] }
 interface Reuse { gatherS: number; firstS: number; secondS: number; streamS: number; statsBytesPerFrame: number; peakRssMiB: number }
 
 function timed<T>(f: () => T): { value: T; wallS: number; cpuS: number } {
@@ -51,19 +55,20 @@ function streamChild(dir: string): Stream {
     peakRssMiB, liveHeapMiB: process.memoryUsage().heapUsed / 2 ** 20 };
 }
 
-/** Child: warm up on the small trace, then 5 runs on `dir`, the median of the last 3; peak-RSS growth over the warmed-up process. */
-function steadyChild(dir: string, warmDir: string): Steady {
-  const hw = loadHwModel('delta-32x32'), ev = loadHwModel('seneca-like');
+/**
+ * Child: one hw-model, warmed up on the small trace (5 runs: the baseline for peak-RSS growth), then on the trace
+ * itself (V8 keeps re-optimising over the first long runs: 3 runs, 1 at 10,000 frames), then measured runs
+ * (5; 3 at 10,000 frames): their median. Peak-RSS growth = maxRSS at the end − maxRSS after the small warm-up.
+ */
+function steadyChild(dir: string, warmDir: string, hwName: string): Steady {
+  const hw = loadHwModel(hwName);
   const warm = openTrace(warmDir, { verify: false });
-  for (let i = 0; i < 5; i++) {
-    simulateTrace(warm, hw, { mode: 'delta' });
-    simulateTrace(warm, ev, { mode: 'delta' });
-  }
+  for (let i = 0; i < 5; i++) simulateTrace(warm, hw, { mode: 'delta' });
   const rss0 = process.resourceUsage().maxRSS;
   const trace = openTrace(dir, { verify: false });
-  // V8 keeps improving the code over the first long runs: 5 runs each, the median of the last 3 is the steady state.
-  const steadyWall = (m: HwModel) => median([0, 1, 2, 3, 4].map(() => timed(() => simulateTrace(trace, m, { mode: 'delta' })).wallS).slice(2));
-  return { wallS: steadyWall(hw), eventWallS: steadyWall(ev), rssGrowthMiB: (process.resourceUsage().maxRSS - rss0) / 1024 };
+  const long = trace.manifest.frames >= 10_000;
+  const runs = Array.from({ length: long ? 4 : 8 }, () => timed(() => simulateTrace(trace, hw, { mode: 'delta' })).wallS);
+  return { wallS: median(runs.slice(long ? 1 : 3)), rssGrowthMiB: (process.resourceUsage().maxRSS - rss0) / 1024 };
 }
 
 /** Child: a fixed reference loop (compare 45 MB of bytes with a reference, list the differences), ns per byte: how fast the host is today. */
@@ -119,7 +124,12 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'deltasim-bench-sim-trace-'));
   try {
     const rows: Stream[] = [];
-    const steady: (Steady & { rssGrowthRange: number[] })[] = [];
+    const steady: { delta: SteadyRow; event: SteadyRow }[] = [];
+    const steadyRow = (dir: string, hwName: string): SteadyRow => {
+      const st = Array.from({ length: STEADY_PROCESSES }, () => run<Steady>('--steady', dir, warmDir, hwName));
+      const range = (xs: number[]) => [Math.min(...xs), Math.max(...xs)];
+      return { ...medians(st), wallRange: range(st.map((x) => x.wallS)), rssGrowthRange: range(st.map((x) => x.rssGrowthMiB)) };
+    };
     let reuse: Reuse | null = null;
     const host = median(Array.from({ length: 3 }, () => run<{ nsPerByte: number }>('--host').nsPerByte));
     const warmDir = join(work, 't100');
@@ -127,9 +137,7 @@ async function main(): Promise<void> {
       const dir = join(work, `t${frames}`);
       await writeSyntheticTrace(dir, SYNTH_PRESETS.cnn64!, { ...SYNTH, frames });
       rows.push(medians(Array.from({ length: REPEATS }, () => run<Stream>('--stream', dir))));
-      const st = Array.from({ length: 3 }, () => run<Steady>('--steady', dir, warmDir));
-      const growth = st.map((x) => x.rssGrowthMiB);
-      steady.push({ ...medians(st), rssGrowthRange: [Math.min(...growth), Math.max(...growth)] });
+      steady.push({ delta: steadyRow(dir, 'delta-32x32'), event: steadyRow(dir, 'seneca-like') });
       if (frames === 1000) reuse = medians(Array.from({ length: REPEATS }, () => run<Reuse>('--reuse', dir)));
     }
     const cpu = (() => {
@@ -158,24 +166,30 @@ async function main(): Promise<void> {
       `**Cold**: a fresh process's first run, what a CLI run costs, V8 compiling the hot code included; median of ${REPEATS} processes;`,
       "peak RSS = that process's maxRSS (Node + tsx included), live heap after a full GC at the end.",
       '',
-      '| frames | input activations | delta-32x32 (systolic os) wall | CPU time | activations / s (wall) | seneca-like (event) wall | peak RSS | live heap after run |',
+      '| frames | input activations | delta-32x32 (systolic os) wall | CPU time | activations / s (wall) | seneca-like (event) wall, run next in the same process | peak RSS | live heap after run |',
       '|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...rows.map((x) => `| ${x.frames} | ${x.activations} | ${x.wallS.toFixed(3)} s | ${x.cpuS.toFixed(3)} s | ${M(x.activations / x.wallS)} M/s | ` +
         `${x.eventWallS.toFixed(3)} s | ${x.peakRssMiB.toFixed(1)} MiB | ${x.liveHeapMiB.toFixed(1)} MiB |`),
       '',
-      '**Steady state**: a process warmed up on the 100-frame trace (5 runs per hw-model, so the hot code is compiled), then 5 runs',
-      'on the trace, the median of the last 3 (V8 keeps improving the code over the first long runs); median of 3 processes.',
-      'Peak-RSS growth = maxRSS after those runs − maxRSS after the warm-up:',
+      `**Steady state**: one hw-model per process (as a CLI run), warmed up on the 100-frame trace (5 runs) and on the trace itself`,
+      `(3 runs, 1 at 10,000 frames: V8 keeps re-optimising over the first long runs), then the median of 5 runs (3 at 10,000 frames);`,
+      `median of ${STEADY_PROCESSES} processes, with the range of the processes' medians (the machine is shared: runs vary by ±20 %).`,
+      'Peak-RSS growth = maxRSS after those runs − maxRSS after the 100-frame warm-up:',
       "what the run's length adds, without the optimising compiler's own native memory, which a cold process also spends.",
       '',
-      '| frames | delta-32x32 wall | activations / s | seneca-like wall | activations / s | peak-RSS growth over the warm-up (min–max of the processes) |',
+      '| frames | delta-32x32 wall (range) | activations / s (range) | seneca-like wall | activations / s (range) | delta-32x32 peak-RSS growth over the warm-up (range) |',
       '|---:|---:|---:|---:|---:|---:|',
-      ...rows.map((x, i) => `| ${x.frames} | ${steady[i]!.wallS.toFixed(3)} s | ${M(x.activations / steady[i]!.wallS)} M/s | ${steady[i]!.eventWallS.toFixed(3)} s | ` +
-        `${M(x.activations / steady[i]!.eventWallS)} M/s | ${steady[i]!.rssGrowthMiB.toFixed(1)} MiB (${steady[i]!.rssGrowthRange.map((g) => g.toFixed(1)).join('–')}) |`),
+      ...rows.map((x, i) => {
+        const { delta: d, event: e } = steady[i]!;
+        const rate = (w: number) => M(x.activations / w);
+        return `| ${x.frames} | ${d.wallS.toFixed(3)} s (${d.wallRange.map((w) => w.toFixed(3)).join('–')}) | ${rate(d.wallS)} M/s (${rate(d.wallRange[1]!)}–${rate(d.wallRange[0]!)}) | ` +
+          `${e.wallS.toFixed(3)} s | ${rate(e.wallS)} M/s (${rate(e.wallRange[1]!)}–${rate(e.wallRange[0]!)}) | ${d.rssGrowthMiB.toFixed(1)} MiB (${d.rssGrowthRange.map((g) => g.toFixed(1)).join('–')}) |`;
+      }),
       '',
-      `Target: ≥ 100 M input activations / s on one core: steady state ${M(rows[1]!.activations / steady[1]!.wallS)} M/s at 1,000 frames, ` +
-        `**${rows[1]!.activations / steady[1]!.wallS >= 100e6 ? 'met' : 'not met'} on this host today**. Peak RSS the same for 100 and 1,000 frames:`,
-      `a 1,000-frame run grows the warmed-up process's peak RSS by ${steady[1]!.rssGrowthMiB.toFixed(1)} MiB, a 100-frame run by ${steady[0]!.rssGrowthMiB.toFixed(1)} MiB (ranges above). Cold, the one-off`,
+      `Target: ≥ 100 M input activations / s on one core: steady state ${M(rows[1]!.activations / steady[1]!.delta.wallS)} M/s at 1,000 frames ` +
+        `(processes ${M(rows[1]!.activations / steady[1]!.delta.wallRange[1]!)}–${M(rows[1]!.activations / steady[1]!.delta.wallRange[0]!)}), ` +
+        `**${rows[1]!.activations / steady[1]!.delta.wallS >= 100e6 ? 'met' : 'not met'} on this host today**. Peak RSS the same for 100 and 1,000 frames:`,
+      `a 1,000-frame run grows the warmed-up process's peak RSS by ${steady[1]!.delta.rssGrowthMiB.toFixed(1)} MiB, a 100-frame run by ${steady[0]!.delta.rssGrowthMiB.toFixed(1)} MiB (ranges above). Cold, the one-off`,
       `compilation shares the one core with the run: ${M(rows[1]!.activations / rows[1]!.wallS)} M/s at 1,000 frames, ${M(rows[2]!.activations / rows[2]!.wallS)} M/s at 10,000 frames, where it is amortised;`,
       `cold peak RSS is ${(rows[1]!.peakRssMiB - rows[0]!.peakRssMiB).toFixed(1)} MiB higher at 1,000 than at 100 frames, the live heap ${(rows[1]!.liveHeapMiB - rows[0]!.liveHeapMiB).toFixed(1)} MiB: a longer cold run compiles more`,
       'of the hot code (native compiler memory, which the steady-state rows leave out). Streaming holds one frame\'s statistics',
@@ -207,7 +221,7 @@ async function main(): Promise<void> {
 
 const [mode, dir, warmDir] = process.argv.slice(2);
 if (mode === '--stream') console.log(JSON.stringify(streamChild(dir!)));
-else if (mode === '--steady') console.log(JSON.stringify(steadyChild(dir!, warmDir!)));
+else if (mode === '--steady') console.log(JSON.stringify(steadyChild(dir!, warmDir!, process.argv[5]!)));
 else if (mode === '--host') console.log(JSON.stringify(hostChild()));
 else if (mode === '--reuse') console.log(JSON.stringify(reuseChild(dir!)));
 else await main();

@@ -15,7 +15,7 @@ import type { EnergyBreakdown } from './energy.js';
 import { expectedEventWork } from './event-engine.js';
 import type { HwModel } from './hw-model.js';
 import {
-  planFor, resolveModes, simulateEventLayer, simulateLayer, summarise,
+  planFor, resolveModes, simulateEventLayer, simulateLayer, summarise, sumOver,
   type EventLayerCtx, type LayerCtx, type LayerResult, type Mode, type ModeSummary, type StateCounts,
 } from './simulate.js';
 import { FrameTable, type FrameRow } from './frame-table.js';
@@ -186,10 +186,9 @@ function scaleNumbers(a: unknown, f: number): unknown {
 }
 
 function frameRow(t: number, arch: string, mode: Mode, s: ModeSummary, layers: LayerResult[]): FrameRow {
-  const total = (f: (r: LayerResult) => number) => layers.reduce((acc, r) => acc + f(r), 0);
   return {
     frame: t, arch, mode, cycles: s.cycles, computeCycles: s.computeCycles, stallCycles: s.stallCycles, latencyUs: s.latencyMs * 1e3,
-    macs: s.macs, effectiveMacs: s.effectiveMacs, events: total((r) => r.actions.events), neuronUpdates: total((r) => r.actions.neuronUpdates),
+    macs: s.macs, effectiveMacs: s.effectiveMacs, events: sumOver(layers, (r) => r.actions.events), neuronUpdates: sumOver(layers, (r) => r.actions.neuronUpdates),
     dramBytes: s.dramBytes, energy: s.energy,
   };
 }

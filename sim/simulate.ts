@@ -337,30 +337,39 @@ export interface ModeRun {
   plan: MemoryPlan;
 }
 
+/**
+ * Σ f(r) over layer results. Module-level, not a closure per call: the CLI runs through tsx, whose esbuild
+ * keepNames gives every named closure an Object.defineProperty at each creation (per frame here).
+ */
+export function sumOver(layers: readonly LayerResult[], f: (r: LayerResult) => number): number {
+  let s = 0;
+  for (const r of layers) s += f(r);
+  return s;
+}
+
 /** A frame's (or a statistical run's) summary of one mode; speedup and gain left at 1 for the caller. */
 export function summarise({ mode, layers, plan }: ModeRun, hw: HwModel, fps: number | undefined): ModeSummary {
-  const sum = (f: (r: LayerResult) => number): number => layers.reduce((s, r) => s + f(r), 0);
-  const cycles = sum((r) => r.cycles);
+  const cycles = sumOver(layers, (r) => r.cycles);
   const seconds = cycles / (hw.clockMHz * 1e6);
   const energy: EnergyBreakdown = {
-    computePJ: sum((r) => r.energy.computePJ),
-    sramPJ: perBuffer((b) => sum((r) => r.energy.sramPJ[b])),
-    dramPJ: sum((r) => r.energy.dramPJ),
-    staticPJ: sum((r) => r.energy.staticPJ),
-    totalPJ: sum((r) => r.energy.totalPJ),
+    computePJ: sumOver(layers, (r) => r.energy.computePJ),
+    sramPJ: perBuffer((b) => sumOver(layers, (r) => r.energy.sramPJ[b])),
+    dramPJ: sumOver(layers, (r) => r.energy.dramPJ),
+    staticPJ: sumOver(layers, (r) => r.energy.staticPJ),
+    totalPJ: sumOver(layers, (r) => r.energy.totalPJ),
   };
   const idlePJ = fps ? Math.max(0, 1 / fps - seconds) * leakageUW(hw) * 1e6 : 0;
   const frameEnergyUJ = (energy.totalPJ + idlePJ) / 1e6;
   return {
     mode,
-    macs: sum((r) => r.actions.macs),
-    effectiveMacs: sum((r) => r.actions.effectiveMacs),
-    computeCycles: sum((r) => r.computeCycles),
-    stallCycles: sum((r) => r.stallCycles),
+    macs: sumOver(layers, (r) => r.actions.macs),
+    effectiveMacs: sumOver(layers, (r) => r.actions.effectiveMacs),
+    computeCycles: sumOver(layers, (r) => r.computeCycles),
+    stallCycles: sumOver(layers, (r) => r.stallCycles),
     cycles,
     latencyMs: seconds * 1e3,
-    dramBytes: sum((r) => r.actions.dram.readBytes + r.actions.dram.writeBytes),
-    sramBytes: perBuffer((b) => sum((r) => r.actions.sram[b].readBytes + r.actions.sram[b].writeBytes)),
+    dramBytes: sumOver(layers, (r) => r.actions.dram.readBytes + r.actions.dram.writeBytes),
+    sramBytes: perBuffer((b) => sumOver(layers, (r) => r.actions.sram[b].readBytes + r.actions.sram[b].writeBytes)),
     energy,
     frameEnergyUJ,
     averagePowerMW: fps ? (frameEnergyUJ * fps) / 1e3 : null,
