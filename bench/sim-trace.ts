@@ -4,8 +4,8 @@
  * second, for 100, 1,000 and 10,000 frames:
  *  - cold: a fresh process's first run (what a CLI run costs, V8's compilation of the hot code included);
  *  - steady state: one hw-model per process (as a CLI run), after a warm-up on the 100-frame trace and on the
- *    trace itself (compiled code), which is also where peak-RSS growth with the number of frames is measured
- *    without the compiler's own memory;
+ *    trace itself (compiled code); peak-RSS growth with the number of frames is measured from the end of the
+ *    100-frame warm-up;
  * a host-speed reference (a plain JS byte-compare loop; the machine is shared and its speed varies by
  * day); and the cost of a second hw-model when the per-frame statistics are gathered once (traceWork)
  * instead of streaming the trace again.
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
       `(3 runs, 1 at 10,000 frames: V8 keeps re-optimising over the first long runs), then the median of 5 runs (3 at 10,000 frames);`,
       `median of ${STEADY_PROCESSES} processes, with the range of the processes' medians (the machine is shared: runs vary by ±20 %).`,
       'Peak-RSS growth = maxRSS after those runs − maxRSS after the 100-frame warm-up:',
-      "what the run's length adds, without the optimising compiler's own native memory, which a cold process also spends.",
+      "what the runs on the trace add, including the optimising compiler's native memory while it re-optimises in the first of them.",
       '',
       '| frames | delta-32x32 wall (range) | activations / s (range) | seneca-like wall | activations / s (range) | delta-32x32 peak-RSS growth over the warm-up (range) |',
       '|---:|---:|---:|---:|---:|---:|',
