@@ -10,7 +10,9 @@
  * day); and the cost of a second hw-model when the per-frame statistics are gathered once (traceWork)
  * instead of streaming the trace again.
  *
- *   taskset -c 1 node --import tsx bench/sim-trace.ts [--write]   (--write updates reports/bench-sim-trace.md)
+ *   npm run build && taskset -c 1 node dist/bench/sim-trace.js [--write]   (--write updates reports/bench-sim-trace.md)
+ *
+ * (`node --import tsx bench/sim-trace.ts` runs the sources through tsx: slower, and the report says so.)
  */
 import { execFileSync, execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +22,9 @@ import { fileURLToPath } from 'node:url';
 import { frameWorkBytes, loadHwModel, simulateTrace, simulateTraceWork, traceWork, withSystolic, type HwModel, type SystolicSpec } from '../sim/index.js';
 import { writeFileAtomic } from '../traces/atomic.js';
 import { openTrace } from '../traces/reader.js';
+import { packagePath } from '../traces/package-dir.js';
 import { SYNTH_PRESETS, writeSyntheticTrace } from '../traces/synthetic.js';
+import { childArgs, codeRun } from './self.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const SYNTH = { seed: 1, density: 0.4, changeRate: 0.1, blobs: 3 };
@@ -108,7 +112,12 @@ function reuseChild(dir: string): Reuse {
 }
 
 function run<T>(kind: string, ...args: string[]): T {
-  return JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', SELF, kind, ...args], { encoding: 'utf8' })) as T;
+  return runFile<T>(SELF, kind, ...args);
+}
+
+/** A child of this bench from `file`: the build (dist/bench/sim-trace.js) or the source (through tsx). */
+function runFile<T>(file: string, kind: string, ...args: string[]): T {
+  return JSON.parse(execFileSync(process.execPath, ['--expose-gc', ...childArgs(file), kind, ...args], { encoding: 'utf8' })) as T;
 }
 
 function median(xs: number[]): number {
@@ -125,11 +134,16 @@ async function main(): Promise<void> {
   try {
     const rows: Stream[] = [];
     const steady: { delta: SteadyRow; event: SteadyRow }[] = [];
-    const steadyRow = (dir: string, hwName: string): SteadyRow => {
-      const st = Array.from({ length: STEADY_PROCESSES }, () => run<Steady>('--steady', dir, warmDir, hwName));
+    let viaTsx: SteadyRow | null = null;
+    /** Steady-state processes of one hw-model, one row per file; the files take turns, process by process. */
+    const steadyRows = (dir: string, hwName: string, files: string[]): SteadyRow[] => {
+      const st = files.map(() => [] as Steady[]);
+      for (let p = 0; p < STEADY_PROCESSES; p++) files.forEach((file, i) => st[i]!.push(runFile<Steady>(file, '--steady', dir, warmDir, hwName)));
       const range = (xs: number[]) => [Math.min(...xs), Math.max(...xs)];
-      return { ...medians(st), wallRange: range(st.map((x) => x.wallS)), rssGrowthRange: range(st.map((x) => x.rssGrowthMiB)) };
+      return st.map((s) => ({ ...medians(s), wallRange: range(s.map((x) => x.wallS)), rssGrowthRange: range(s.map((x) => x.rssGrowthMiB)) }));
     };
+    // From the build, the 1,000-frame delta-32x32 row also runs the sources through tsx, in turns with the build.
+    const compareTsx = !SELF.endsWith('.ts');
     let reuse: Reuse | null = null;
     const host = median(Array.from({ length: 3 }, () => run<{ nsPerByte: number }>('--host').nsPerByte));
     const warmDir = join(work, 't100');
@@ -137,7 +151,9 @@ async function main(): Promise<void> {
       const dir = join(work, `t${frames}`);
       await writeSyntheticTrace(dir, SYNTH_PRESETS.cnn64!, { ...SYNTH, frames });
       rows.push(medians(Array.from({ length: REPEATS }, () => run<Stream>('--stream', dir))));
-      steady.push({ delta: steadyRow(dir, 'delta-32x32'), event: steadyRow(dir, 'seneca-like') });
+      const [delta, tsx] = steadyRows(dir, 'delta-32x32', frames === 1000 && compareTsx ? [SELF, packagePath('bench', 'sim-trace.ts')] : [SELF]);
+      if (tsx) viaTsx = tsx;
+      steady.push({ delta: delta!, event: steadyRows(dir, 'seneca-like', [SELF])[0]! });
       if (frames === 1000) reuse = medians(Array.from({ length: REPEATS }, () => run<Reuse>('--reuse', dir)));
     }
     const cpu = (() => {
@@ -155,6 +171,7 @@ async function main(): Promise<void> {
       '',
       `Machine: ${cpu}, ${cpus().length} cores (lscpu); Node ${process.versions.node}; date ${new Date().toISOString().slice(0, 10)};`,
       `load average when the report was written: ${load} (the machine is shared; wall times include that contention).`,
+      `Code measured: ${codeRun(SELF)}.`,
       '',
       `Trace: synthetic preset \`cnn64\` (5 MAC layers, 64×64×3 input, 45,120 uint8 input activations per frame), seed ${SYNTH.seed},`,
       `density ${SYNTH.density}, change rate ${SYNTH.changeRate}, ${SYNTH.blobs} blobs. One run = \`simulateTrace(trace, hw, {mode: 'delta'})\`:`,
@@ -164,7 +181,7 @@ async function main(): Promise<void> {
       '(the `--host` child; the machine is a shared VM whose speed varies by day: compare reports through this figure).',
       '',
       `**Cold**: a fresh process's first run, what a CLI run costs, V8 compiling the hot code included; median of ${REPEATS} processes;`,
-      "peak RSS = that process's maxRSS (Node + tsx included), live heap after a full GC at the end.",
+      "peak RSS = that process's maxRSS (Node included), live heap after a full GC at the end.",
       '',
       '| frames | input activations | delta-32x32 (systolic os) wall | CPU time | activations / s (wall) | seneca-like (event) wall, run next in the same process | peak RSS | live heap after run |',
       '|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -186,6 +203,15 @@ async function main(): Promise<void> {
           `${e.wallS.toFixed(3)} s | ${rate(e.wallS)} M/s (${rate(e.wallRange[1]!)}–${rate(e.wallRange[0]!)}) | ${d.rssGrowthMiB.toFixed(1)} MiB (${d.rssGrowthRange.map((g) => g.toFixed(1)).join('–')}) |`;
       }),
       '',
+      ...(viaTsx ? (() => {
+        const t = viaTsx, d = steady[1]!.delta, a = rows[1]!.activations;
+        return [
+          `Through tsx: the same 1,000-frame delta-32x32 steady state from the TypeScript sources (\`--import tsx\`), its processes taking turns`,
+          `with the build's above: ${M(a / t.wallS)} M/s (processes ${M(a / t.wallRange[1]!)}–${M(a / t.wallRange[0]!)}), ` +
+            `${((t.wallS / d.wallS - 1) * 100).toFixed(0)} % more time per run than the build's ${M(a / d.wallS)} M/s. This is why bin/deltasim.js runs the build.`,
+          '',
+        ];
+      })() : []),
       `Target: ≥ 100 M input activations / s on one core: steady state ${M(rows[1]!.activations / steady[1]!.delta.wallS)} M/s at 1,000 frames ` +
         `(processes ${M(rows[1]!.activations / steady[1]!.delta.wallRange[1]!)}–${M(rows[1]!.activations / steady[1]!.delta.wallRange[0]!)}), ` +
         `**${rows[1]!.activations / steady[1]!.delta.wallS >= 100e6 ? 'met' : 'not met'} on this host today**. Peak RSS the same for 100 and 1,000 frames:`,
@@ -209,11 +235,11 @@ async function main(): Promise<void> {
       `the trace itself is 44.1 KiB per frame); peak RSS of that process ${r.peakRssMiB.toFixed(1)} MiB. A sweep over many`,
       'hw-models pays the gather once and the per-model step for each model.',
       '',
-      'Reproduce: `taskset -c 1 node --import tsx bench/sim-trace.ts --write` (one core; the child processes inherit the affinity).',
+      'Reproduce: `npm run build && taskset -c 1 node dist/bench/sim-trace.js --write` (one core; the child processes inherit the affinity).',
       '',
     ].join('\n');
     console.log(report);
-    if (process.argv.includes('--write')) writeFileAtomic(new URL('../reports/bench-sim-trace.md', import.meta.url).pathname, report);
+    if (process.argv.includes('--write')) writeFileAtomic(packagePath('reports', 'bench-sim-trace.md'), report);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

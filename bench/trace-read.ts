@@ -4,7 +4,7 @@
  * activations per second) and peak RSS. Each measurement runs in its own process so peak RSS is
  * that run's alone; streaming means it must not grow with the number of frames.
  *
- *   node --import tsx bench/trace-read.ts [--out reports/bench-trace-read.md]
+ *   npm run build && node dist/bench/trace-read.js [--out reports/bench-trace-read.md]
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, tmpdir, totalmem, platform, release } from 'node:os';
@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../traces/atomic.js';
 import { frameReader, openTrace } from '../traces/reader.js';
 import { traceStats } from '../traces/stats.js';
+import { packagePath } from '../traces/package-dir.js';
 import { SYNTH_PRESETS, writeSyntheticTrace } from '../traces/synthetic.js';
+import { childArgs, codeRun } from './self.js';
 
 interface Measurement { frames: number; activations: number; readSeconds: number; statsSeconds: number; verifySeconds: number; peakRssMiB: number }
 
@@ -49,7 +51,7 @@ async function main(out: string): Promise<void> {
       const dir = join(work, `t${frames}`);
       await writeSyntheticTrace(dir, SYNTH_PRESETS.cnn64!, { seed: 1, frames, density: 0.4, changeRate: 0.1, blobs: 3 });
       const runs = Array.from({ length: REPEATS }, () => JSON.parse(
-        execFileSync(process.execPath, ['--import', 'tsx', SELF, '--child', dir], { encoding: 'utf8' })) as Measurement);
+        execFileSync(process.execPath, [...childArgs(SELF), '--child', dir], { encoding: 'utf8' })) as Measurement);
       const median = (k: keyof Measurement) => runs.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(REPEATS / 2)]!;
       rows.push({ frames, activations: runs[0]!.activations, readSeconds: median('readSeconds'), statsSeconds: median('statsSeconds'),
         verifySeconds: median('verifySeconds'), peakRssMiB: median('peakRssMiB') });
@@ -64,7 +66,8 @@ async function main(out: string): Promise<void> {
       '',
       `Trace: synthetic preset \`cnn64\` (5 MAC layers, 64×64×3 input; ${perFrame} uint8 input activations per frame),`,
       'seed 1, density 0.4, change rate 0.1, 3 blobs. Each figure is the median of',
-      `${REPEATS} runs, each run in a fresh process (peak RSS = that process's maxRSS, Node and tsx included).`,
+      `${REPEATS} runs, each run in a fresh process (peak RSS = that process's maxRSS, Node included).`,
+      `Code measured: ${codeRun(SELF)}.`,
       '',
       '| frames | activations | read (frame by frame, all layers) | stats pass (`traceStats`) | open + sha256 verify | peak RSS |',
       '|---:|---:|---:|---:|---:|---:|',
@@ -74,7 +77,7 @@ async function main(out: string): Promise<void> {
       `Peak RSS at 1,000 frames vs 100 frames: ${(rows[1]!.peakRssMiB - rows[0]!.peakRssMiB).toFixed(1)} MiB difference` +
         ` (the data grows ${M(rows[1]!.activations - rows[0]!.activations)} M bytes).`,
       '',
-      'Reproduce: `node --import tsx bench/trace-read.ts` (writes this file).',
+      'Reproduce: `npm run build && node dist/bench/trace-read.js` (writes this file).',
       '',
     ];
     writeFileAtomic(out, lines.join('\n'));
@@ -86,4 +89,4 @@ async function main(out: string): Promise<void> {
 
 const args = process.argv.slice(2);
 if (args[0] === '--child') child(args[1]!);
-else await main(args[0] === '--out' ? args[1]! : join(fileURLToPath(new URL('..', import.meta.url)), 'reports/bench-trace-read.md'));
+else await main(args[0] === '--out' ? args[1]! : packagePath('reports', 'bench-trace-read.md'));

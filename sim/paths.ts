@@ -1,6 +1,6 @@
-/** Where the data files that ship with deltasim live (resolved from this module, not the cwd). */
-import { fileURLToPath } from 'node:url';
+/** Where the data files that ship with deltasim live (resolved from the package, not the cwd). */
+import { packagePath } from '../traces/package-dir.js';
 
-export const TOPOLOGIES_DIR = fileURLToPath(new URL('./topologies/', import.meta.url));
-export const HW_MODELS_DIR = fileURLToPath(new URL('../hw-models/', import.meta.url));
-export const ENERGY_DIR = fileURLToPath(new URL('../hw-models/energy/', import.meta.url));
+export const TOPOLOGIES_DIR = packagePath('sim', 'topologies', '/');
+export const HW_MODELS_DIR = packagePath('hw-models', '/');
+export const ENERGY_DIR = packagePath('hw-models', 'energy', '/');

@@ -338,8 +338,8 @@ export interface ModeRun {
 }
 
 /**
- * Σ f(r) over layer results. Module-level, not a closure per call: the CLI runs through tsx, whose esbuild
- * keepNames gives every named closure an Object.defineProperty at each creation (per frame here).
+ * Σ f(r) over layer results. Module-level, not a closure per call: from the sources (tests, `--import tsx`),
+ * esbuild's keepNames gives every named closure an Object.defineProperty at each creation (per frame here).
  */
 export function sumOver(layers: readonly LayerResult[], f: (r: LayerResult) => number): number {
   let s = 0;

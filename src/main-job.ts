@@ -9,16 +9,15 @@
  * Everything is written into one directory, atomically (a failed run leaves the last good one).
  */
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
 import { loadHwModel, simulateTrace, type TraceModeSummary, type TraceSimResult } from '../sim/index.js';
 import { openTrace } from '../traces/reader.js';
 import { writeDirAtomic } from '../traces/atomic.js';
+import { packagePath } from '../traces/package-dir.js';
 import { recordModelTrace } from './record/index.js';
 import { buildReport } from './report/build.js';
 import { traceSummaryJson, traceSummaryTable, writeTraceSimFiles, writeTraceSimOutput, table, runJson } from './cli/sim-output.js';
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 /** A test clip: a procedural dataset spec (held-out split) and which clip of it. */
 export interface Scenario {
@@ -46,7 +45,7 @@ const SCENE = 'procedural:classes=left+right+up+down,background=0.2';
 
 export const MAIN_DEFAULTS: Omit<MainJobOptions, 'log'> = {
   out: 'reports/runs/main',
-  modelsDir: join(HERE, 'tf', 'pretrained'),
+  modelsDir: packagePath('src', 'tf', 'pretrained'),
   scenarios: [
     { name: 'static-clean', description: 'static camera, noise-free sensor', data: `${SCENE},noise=0,flicker=0` },
     { name: 'static-noisy', description: 'static camera, sensor noise σ=0.02 and ±2 % flicker (as in training)', data: `${SCENE},noise=0.02,flicker=0.02` },

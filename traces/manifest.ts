@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { InputError } from './errors.js';
+import { packagePath } from './package-dir.js';
 import type { Dtype } from './npy.js';
 
 export type LayerOp = 'conv2d' | 'depthwise2d' | 'dense';
@@ -102,7 +103,7 @@ export function frameElements(layer: Pick<LayerSpec, 'input'>): number {
 
 // strictRequired off: the schema's if/then/else requires keys declared in the enclosing object
 const ajv = new Ajv({ strict: true, strictRequired: false });
-const schema: unknown = JSON.parse(readFileSync(new URL('./manifest.schema.json', import.meta.url), 'utf8'));
+const schema: unknown = JSON.parse(readFileSync(packagePath('traces', 'manifest.schema.json'), 'utf8'));
 const validateSchema = ajv.compile<Manifest>(schema as object);
 
 function schemaError(e: ErrorObject, file: string): InputError {
