@@ -14,7 +14,7 @@
  *
  * (`node --import tsx bench/sim-trace.ts` runs the sources through tsx: slower, and the report says so.)
  */
-import { execFileSync, execSync } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ import { writeFileAtomic } from '../traces/atomic.js';
 import { openTrace } from '../traces/reader.js';
 import { packagePath } from '../traces/package-dir.js';
 import { SYNTH_PRESETS, writeSyntheticTrace } from '../traces/synthetic.js';
-import { childArgs, codeRun } from './self.js';
+import { codeRun, median, medians, runChild } from './self.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const SYNTH = { seed: 1, density: 0.4, changeRate: 0.1, blobs: 3 };
@@ -117,16 +117,7 @@ function run<T>(kind: string, ...args: string[]): T {
 
 /** A child of this bench from `file`: the build (dist/bench/sim-trace.js) or the source (through tsx). */
 function runFile<T>(file: string, kind: string, ...args: string[]): T {
-  return JSON.parse(execFileSync(process.execPath, ['--expose-gc', ...childArgs(file), kind, ...args], { encoding: 'utf8' })) as T;
-}
-
-function median(xs: number[]): number {
-  return [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
-}
-
-/** Field by field, the median over the processes' results. */
-function medians<T extends object>(rs: T[]): T {
-  return Object.fromEntries(Object.keys(rs[0]!).map((k) => [k, median(rs.map((r) => r[k as keyof T] as number))])) as T;
+  return runChild<T>(file, [kind, ...args], ['--expose-gc']);
 }
 
 async function main(): Promise<void> {

@@ -6,7 +6,6 @@
  *
  *   npm run build && node dist/bench/trace-read.js [--out reports/bench-trace-read.md]
  */
-import { execFileSync } from 'node:child_process';
 import { cpus, tmpdir, totalmem, platform, release } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import { frameReader, openTrace } from '../traces/reader.js';
 import { traceStats } from '../traces/stats.js';
 import { packagePath } from '../traces/package-dir.js';
 import { SYNTH_PRESETS, writeSyntheticTrace } from '../traces/synthetic.js';
-import { childArgs, codeRun } from './self.js';
+import { codeRun, medians, runChild } from './self.js';
 
 interface Measurement { frames: number; activations: number; readSeconds: number; statsSeconds: number; verifySeconds: number; peakRssMiB: number }
 
@@ -50,11 +49,7 @@ async function main(out: string): Promise<void> {
     for (const frames of [100, 1000]) {
       const dir = join(work, `t${frames}`);
       await writeSyntheticTrace(dir, SYNTH_PRESETS.cnn64!, { seed: 1, frames, density: 0.4, changeRate: 0.1, blobs: 3 });
-      const runs = Array.from({ length: REPEATS }, () => JSON.parse(
-        execFileSync(process.execPath, [...childArgs(SELF), '--child', dir], { encoding: 'utf8' })) as Measurement);
-      const median = (k: keyof Measurement) => runs.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(REPEATS / 2)]!;
-      rows.push({ frames, activations: runs[0]!.activations, readSeconds: median('readSeconds'), statsSeconds: median('statsSeconds'),
-        verifySeconds: median('verifySeconds'), peakRssMiB: median('peakRssMiB') });
+      rows.push(medians(Array.from({ length: REPEATS }, () => runChild<Measurement>(SELF, ['--child', dir]))));
     }
     const perFrame = SYNTH_PRESETS.cnn64!.reduce((a, l) => a + l.input.reduce((x, y) => x * y, 1), 0);
     const M = (x: number) => (x / 1e6).toFixed(1);

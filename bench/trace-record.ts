@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { initBackend } from '../src/tf/backend.js';
 import { buildModel, type NetName } from '../src/tf/models.js';
 import { datasetSource, recordTrace } from '../src/record/index.js';
+import { median } from './self.js';
 
 const FRAMES = 512;
 const REPEATS = 5;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const backend = await initBackend({ quiet: true });
 const work = mkdtempSync(join(tmpdir(), 'deltasim-bench-record-'));

@@ -18,7 +18,6 @@ import { recordModelTrace } from './record/index.js';
 import { buildReport } from './report/build.js';
 import { traceSummaryJson, traceSummaryTable, writeTraceSimFiles, writeTraceSimOutput, table, runJson } from './cli/sim-output.js';
 
-
 /** A test clip: a procedural dataset spec (held-out split) and which clip of it. */
 export interface Scenario {
   name: string;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { BUFFERS, type FrameRow, type LayerResult, type ModeSummary, type SimResult, type TraceModeSummary, type TraceSimResult } from '../../sim/index.js';
 import { writeDirAtomic } from '../../traces/atomic.js';
-import { PACKAGE_DIR } from '../../traces/package-dir.js';
+import { PACKAGE_DIR, packagePath } from '../../traces/package-dir.js';
 
 /** Numbers in files: integers as they are, fractions (expected values) to 3 decimals. */
 const num = (x: number): number => (Number.isInteger(x) ? x : Math.round(x * 1000) / 1000);
@@ -46,15 +46,14 @@ function packageVersion(dir: string): string {
 
 /** run.json: how to reproduce the run (argv and versions; no time stamps, so runs stay byte-identical). */
 export function runJson(argv: string[]): string {
-  const root = PACKAGE_DIR;
   const deps = ['ajv', 'csv-parse', 'csv-stringify', 'yargs'];
   return (
     JSON.stringify(
       {
         argv,
-        deltasim: packageVersion(root),
+        deltasim: packageVersion(PACKAGE_DIR),
         node: process.versions.node,
-        dependencies: Object.fromEntries(deps.map((d) => [d, packageVersion(join(root, 'node_modules', d))])),
+        dependencies: Object.fromEntries(deps.map((d) => [d, packageVersion(packagePath('node_modules', d))])),
       },
       null,
       2,
