@@ -79,13 +79,30 @@ async function trainStudy(recipe: Recipe): Promise<Training> {
     for (const v of VARIANTS) {
       evals[v].push(run.evaluations[v]);
       const e = run.evaluations[v];
-      log(`seed ${seed} ${v}: accuracy ${(100 * e.accuracy).toFixed(1)} %, spatial op. sparsity ${(100 * e.spatialOperationSparsity).toFixed(1)} %, temporal op. sparsity ${(100 * e.operationSparsity).toFixed(1)} %`);
+      log(
+        `seed ${seed} ${v}: accuracy ${(100 * e.accuracy).toFixed(1)} %, spatial op. sparsity ${(100 * e.spatialOperationSparsity).toFixed(1)} %, temporal op. sparsity ${(100 * e.operationSparsity).toFixed(1)} %`,
+      );
     }
     const saveAs = (dir: string, v: Variant) => {
       const e = run.evaluations[v];
       return saveModel(dir, run.models[v], {
-        net: recipe.net, variant: v, classes: [...(recipe.data.classes ?? [])], frameShape: recipe.frameShape, seed,
-        training: { command, recipe, evaluation: { clips: e.clips, accuracy: e.accuracy, spatialSparsity: e.spatialSparsity, temporalSparsity: e.temporalSparsity, spatialOperationSparsity: e.spatialOperationSparsity, operationSparsity: e.operationSparsity } },
+        net: recipe.net,
+        variant: v,
+        classes: [...(recipe.data.classes ?? [])],
+        frameShape: recipe.frameShape,
+        seed,
+        training: {
+          command,
+          recipe,
+          evaluation: {
+            clips: e.clips,
+            accuracy: e.accuracy,
+            spatialSparsity: e.spatialSparsity,
+            temporalSparsity: e.temporalSparsity,
+            spatialOperationSparsity: e.spatialOperationSparsity,
+            operationSparsity: e.operationSparsity,
+          },
+        },
       });
     };
     if (!values.select) for (const v of VARIANTS) await saveAs(join(modelsDir, `seed-${seed}`, v), v);
@@ -98,15 +115,29 @@ async function trainStudy(recipe: Recipe): Promise<Training> {
   const summary = Object.fromEntries(VARIANTS.map((v) => [v, summarise(v, evals[v])])) as Record<Variant, VariantSummary>;
   const clips = evals.baseline[0]!.clips;
   const name = values.select ? 'validation' : 'results';
-  writeFileAtomic(join(values.out, `${name}.json`), `${JSON.stringify({ command, seeds, split: values.select ? 'validation' : 'test', recipe, verdict: verdict(summary), summary, evaluations: evals }, null, 2)}\n`);
-  writeFileAtomic(join(values.out, `${name}.md`), markdown(summary, seeds, { command, recipe, clips, split: values.select ? 'validation' : 'held-out' }));
+  writeFileAtomic(
+    join(values.out, `${name}.json`),
+    `${JSON.stringify({ command, seeds, split: values.select ? 'validation' : 'test', recipe, verdict: verdict(summary), summary, evaluations: evals }, null, 2)}\n`,
+  );
+  writeFileAtomic(
+    join(values.out, `${name}.md`),
+    markdown(summary, seeds, { command, recipe, clips, split: values.select ? 'validation' : 'held-out' }),
+  );
   const v = verdict(summary);
-  log(`baseline ÷ delta non-zero operations ${v.opsReduction.toFixed(2)}×, delta accuracy drop ${v.deltaAccuracyDrop.toFixed(1)} points, L1 in between: ${v.l1InBetween}`);
+  log(
+    `baseline ÷ delta non-zero operations ${v.opsReduction.toFixed(2)}×, delta accuracy drop ${v.deltaAccuracyDrop.toFixed(1)} points, L1 in between: ${v.l1InBetween}`,
+  );
   log(`wrote ${join(values.out, `${name}.json`)} and ${name}.md`);
   return { command, summary, verdict: v, clips, recipe };
 }
 
-interface Training { command: string; summary: Record<Variant, VariantSummary>; verdict: Verdict; clips: number; recipe: Recipe }
+interface Training {
+  command: string;
+  summary: Record<Variant, VariantSummary>;
+  verdict: Verdict;
+  clips: number;
+  recipe: Recipe;
+}
 
 /** An earlier run's training figures (OUT/results.json), or null when there is none. */
 function readTraining(): Training | null {
@@ -118,16 +149,18 @@ function readTraining(): Training | null {
 
 const modelDir = (seed: number, v: Variant) => join(modelsDir, `seed-${seed}`, v);
 if (values.models) {
-  for (const seed of seeds) for (const v of VARIANTS) {
-    if (!existsSync(join(modelDir(seed, v), 'model.json'))) throw new InputError(`--models: no ${v} model for seed ${seed}`, { file: modelDir(seed, v) });
-  }
+  for (const seed of seeds)
+    for (const v of VARIANTS) {
+      if (!existsSync(join(modelDir(seed, v), 'model.json')))
+        throw new InputError(`--models: no ${v} model for seed ${seed}`, { file: modelDir(seed, v) });
+    }
 }
 let training: Training | null;
 let recipe: Recipe;
 if (values.models) {
   training = readTraining();
   const { meta } = await loadModel(modelDir(seeds[0]!, 'baseline'));
-  recipe = (meta?.training?.['recipe'] as Recipe | undefined) ?? training?.recipe ?? RECIPE;
+  recipe = (meta?.training?.recipe as Recipe | undefined) ?? training?.recipe ?? RECIPE;
 } else {
   const base = values.recipe ? { ...RECIPE, ...(JSON.parse(values.recipe) as Partial<Recipe>) } : RECIPE;
   recipe = values.smoke ? smoke(base) : base;
@@ -135,24 +168,47 @@ if (values.models) {
   if (values.select) process.exit(0);
 }
 
-const sim = await simulateStudy(recipe, seeds, async (seed) => {
-  const models = {} as Record<Variant, Awaited<ReturnType<typeof loadModel>>['model']>;
-  for (const v of VARIANTS) models[v] = (await loadModel(modelDir(seed, v))).model;
-  return models;
-}, simOptions, log);
+const sim = await simulateStudy(
+  recipe,
+  seeds,
+  async (seed) => {
+    const models = {} as Record<Variant, Awaited<ReturnType<typeof loadModel>>['model']>;
+    for (const v of VARIANTS) models[v] = (await loadModel(modelDir(seed, v))).model;
+    return models;
+  },
+  simOptions,
+  log,
+);
 const configs = summariseSimulation(sim.clips);
 const { tracesDir: _traces, ...shownOptions } = simOptions;
 const charts = simulationCharts(sim.clips, configs);
 for (const [name, png] of Object.entries(charts)) writeFileAtomic(join(values.out, name), png);
-writeFileAtomic(join(values.out, 'simulation.json'), `${JSON.stringify({ command, seeds, options: shownOptions, notes: sim.notes, configs, clips: sim.clips.map(({ runs, ...c }) => ({ ...c, runs: runs.map(({ latencyUs: _l, energyUJ: _e, ...r }) => r) })) }, null, 2)}\n`);
-writeFileAtomic(join(values.out, 'simulation.md'), simulationMarkdown(configs, { command, seeds, options: shownOptions, notes: sim.notes, charts: Object.keys(charts), clips: sim.clips }));
+writeFileAtomic(
+  join(values.out, 'simulation.json'),
+  `${JSON.stringify({ command, seeds, options: shownOptions, notes: sim.notes, configs, clips: sim.clips.map(({ runs, ...c }) => ({ ...c, runs: runs.map(({ latencyUs: _l, energyUJ: _e, ...r }) => r) })) }, null, 2)}\n`,
+);
+writeFileAtomic(
+  join(values.out, 'simulation.md'),
+  simulationMarkdown(configs, { command, seeds, options: shownOptions, notes: sim.notes, charts: Object.keys(charts), clips: sim.clips }),
+);
 if (training) {
   const cpu = cpus();
-  writeFileAtomic(join(values.out, 'README-table.md'), readmeTable({
-    summary: training.summary, verdict: training.verdict, trainingCommand: training.command, clipsEvaluated: training.clips, seeds,
-    configs, simCommand: command, options: shownOptions, notes: sim.notes, date: values.date,
-    machine: `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, tfjs backend ${backend}`,
-  }));
+  writeFileAtomic(
+    join(values.out, 'README-table.md'),
+    readmeTable({
+      summary: training.summary,
+      verdict: training.verdict,
+      trainingCommand: training.command,
+      clipsEvaluated: training.clips,
+      seeds,
+      configs,
+      simCommand: command,
+      options: shownOptions,
+      notes: sim.notes,
+      date: values.date,
+      machine: `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, tfjs backend ${backend}`,
+    }),
+  );
 } else {
   log(`no ${join(values.out, 'results.json')}: README-table.md not written (run the training first)`);
 }

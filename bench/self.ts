@@ -15,7 +15,9 @@ export function runChild<T>(file: string, args: string[], nodeFlags: string[] = 
 
 /** What the figures are of, for a report. */
 export const codeRun = (file: string): string =>
-  file.endsWith('.ts') ? 'the TypeScript sources through tsx (not what bin/deltasim.js runs)' : 'the tsc build in dist/, as bin/deltasim.js runs it';
+  file.endsWith('.ts')
+    ? 'the TypeScript sources through tsx (not what bin/deltasim.js runs)'
+    : 'the tsc build in dist/, as bin/deltasim.js runs it';
 
 export function median(xs: number[]): number {
   return [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;

@@ -19,7 +19,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { frameWorkBytes, loadHwModel, simulateTrace, simulateTraceWork, traceWork, withSystolic, type HwModel, type SystolicSpec } from '../sim/index.js';
+import {
+  frameWorkBytes,
+  loadHwModel,
+  simulateTrace,
+  simulateTraceWork,
+  traceWork,
+  withSystolic,
+  type HwModel,
+  type SystolicSpec,
+} from '../sim/index.js';
 import { writeFileAtomic } from '../traces/atomic.js';
 import { openTrace } from '../traces/reader.js';
 import { packagePath } from '../traces/package-dir.js';
@@ -31,11 +40,34 @@ const SYNTH = { seed: 1, density: 0.4, changeRate: 0.1, blobs: 3 };
 const REPEATS = 5;
 const STEADY_PROCESSES = 5;
 
-interface Stream { frames: number; activations: number; wallS: number; cpuS: number; eventWallS: number; peakRssMiB: number; liveHeapMiB: number }
-interface Steady { wallS: number; rssGrowthMiB: number }
+interface Stream {
+  frames: number;
+  activations: number;
+  wallS: number;
+  cpuS: number;
+  eventWallS: number;
+  peakRssMiB: number;
+  liveHeapMiB: number;
+}
+interface Steady {
+  wallS: number;
+  rssGrowthMiB: number;
+}
 /** Steady-state runs of one hw-model: median over processes, and their range. */
-interface SteadyRow { wallS: number; wallRange: number[]; rssGrowthMiB: number; rssGrowthRange: number[] }
-interface Reuse { gatherS: number; firstS: number; secondS: number; streamS: number; statsBytesPerFrame: number; peakRssMiB: number }
+interface SteadyRow {
+  wallS: number;
+  wallRange: number[];
+  rssGrowthMiB: number;
+  rssGrowthRange: number[];
+}
+interface Reuse {
+  gatherS: number;
+  firstS: number;
+  secondS: number;
+  streamS: number;
+  statsBytesPerFrame: number;
+  peakRssMiB: number;
+}
 
 function timed<T>(f: () => T): { value: T; wallS: number; cpuS: number } {
   const c0 = process.cpuUsage();
@@ -55,8 +87,15 @@ function streamChild(dir: string): Stream {
   const perFrame = trace.layers.reduce((a, l) => a + l.frameElements, 0);
   const peakRssMiB = process.resourceUsage().maxRSS / 1024; // before the bench's own full GC below, which has a peak of its own
   (globalThis as { gc?: () => void }).gc?.(); // the child runs with --expose-gc: live heap after the run
-  return { frames, activations: frames * perFrame, wallS: d.wallS, cpuS: d.cpuS, eventWallS: e.wallS,
-    peakRssMiB, liveHeapMiB: process.memoryUsage().heapUsed / 2 ** 20 };
+  return {
+    frames,
+    activations: frames * perFrame,
+    wallS: d.wallS,
+    cpuS: d.cpuS,
+    eventWallS: e.wallS,
+    peakRssMiB,
+    liveHeapMiB: process.memoryUsage().heapUsed / 2 ** 20,
+  };
 }
 
 /**
@@ -77,24 +116,29 @@ function steadyChild(dir: string, warmDir: string, hwName: string): Steady {
 
 /** Child: a fixed reference loop (compare 45 MB of bytes with a reference, list the differences), ns per byte: how fast the host is today. */
 function hostChild(): { nsPerByte: number } {
-  const n = 45_120, frames = 1000;
+  const n = 45_120,
+    frames = 1000;
   const data = new Uint8Array(n * frames);
   for (let i = 0, x = 1; i < data.length; i++) data[i] = (x = Math.imul(x, 1103515245) + 12345) >>> 29; // deterministic bytes
-  const ref = new Uint8Array(n), idx = new Uint32Array(n);
-  const runs = [0, 1, 2, 3, 4].map(() => timed(() => {
-    let events = 0;
-    for (let f = 0; f < frames; f++) {
-      let k = 0;
-      for (let i = 0, o = f * n; i < n; i++) {
-        const v = data[o + i]!;
-        idx[k] = i;
-        k += +(v !== ref[i]);
-        ref[i] = v;
-      }
-      events += k;
-    }
-    return events;
-  }).wallS);
+  const ref = new Uint8Array(n),
+    idx = new Uint32Array(n);
+  const runs = [0, 1, 2, 3, 4].map(
+    () =>
+      timed(() => {
+        let events = 0;
+        for (let f = 0; f < frames; f++) {
+          let k = 0;
+          for (let i = 0, o = f * n; i < n; i++) {
+            const v = data[o + i]!;
+            idx[k] = i;
+            k += +(v !== ref[i]);
+            ref[i] = v;
+          }
+          events += k;
+        }
+        return events;
+      }).wallS,
+  );
   return { nsPerByte: (median(runs) / data.length) * 1e9 };
 }
 
@@ -108,7 +152,14 @@ function reuseChild(dir: string): Reuse {
   const second = timed(() => simulateTraceWork(g.value, b, { mode: 'delta' }));
   const stream = timed(() => simulateTrace(trace, b, { mode: 'delta' }));
   const bytes = g.value.frames.reduce((s, f) => s + frameWorkBytes(f), 0) / g.value.frames.length;
-  return { gatherS: g.wallS, firstS: first.wallS, secondS: second.wallS, streamS: stream.wallS, statsBytesPerFrame: bytes, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+  return {
+    gatherS: g.wallS,
+    firstS: first.wallS,
+    secondS: second.wallS,
+    streamS: stream.wallS,
+    statsBytesPerFrame: bytes,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
 }
 
 function run<T>(kind: string, ...args: string[]): T {
@@ -129,9 +180,14 @@ async function main(): Promise<void> {
     /** Steady-state processes of one hw-model, one row per file; the files take turns, process by process. */
     const steadyRows = (dir: string, hwName: string, files: string[]): SteadyRow[] => {
       const st = files.map(() => [] as Steady[]);
-      for (let p = 0; p < STEADY_PROCESSES; p++) files.forEach((file, i) => st[i]!.push(runFile<Steady>(file, '--steady', dir, warmDir, hwName)));
+      for (let p = 0; p < STEADY_PROCESSES; p++)
+        files.forEach((file, i) => st[i]!.push(runFile<Steady>(file, '--steady', dir, warmDir, hwName)));
       const range = (xs: number[]) => [Math.min(...xs), Math.max(...xs)];
-      return st.map((s) => ({ ...medians(s), wallRange: range(s.map((x) => x.wallS)), rssGrowthRange: range(s.map((x) => x.rssGrowthMiB)) }));
+      return st.map((s) => ({
+        ...medians(s),
+        wallRange: range(s.map((x) => x.wallS)),
+        rssGrowthRange: range(s.map((x) => x.rssGrowthMiB)),
+      }));
     };
     // From the build, the 1,000-frame delta-32x32 row also runs the sources through tsx, in turns with the build.
     const compareTsx = !SELF.endsWith('.ts');
@@ -142,7 +198,11 @@ async function main(): Promise<void> {
       const dir = join(work, `t${frames}`);
       await writeSyntheticTrace(dir, SYNTH_PRESETS.cnn64!, { ...SYNTH, frames });
       rows.push(medians(Array.from({ length: REPEATS }, () => run<Stream>('--stream', dir))));
-      const [delta, tsx] = steadyRows(dir, 'delta-32x32', frames === 1000 && compareTsx ? [SELF, packagePath('bench', 'sim-trace.ts')] : [SELF]);
+      const [delta, tsx] = steadyRows(
+        dir,
+        'delta-32x32',
+        frames === 1000 && compareTsx ? [SELF, packagePath('bench', 'sim-trace.ts')] : [SELF],
+      );
       if (tsx) viaTsx = tsx;
       steady.push({ delta: delta!, event: steadyRows(dir, 'seneca-like', [SELF])[0]! });
       if (frames === 1000) reuse = medians(Array.from({ length: REPEATS }, () => run<Reuse>('--reuse', dir)));
@@ -176,8 +236,11 @@ async function main(): Promise<void> {
       '',
       '| frames | input activations | delta-32x32 (systolic os) wall | CPU time | activations / s (wall) | seneca-like (event) wall, run next in the same process | peak RSS | live heap after run |',
       '|---:|---:|---:|---:|---:|---:|---:|---:|',
-      ...rows.map((x) => `| ${x.frames} | ${x.activations} | ${x.wallS.toFixed(3)} s | ${x.cpuS.toFixed(3)} s | ${M(x.activations / x.wallS)} M/s | ` +
-        `${x.eventWallS.toFixed(3)} s | ${x.peakRssMiB.toFixed(1)} MiB | ${x.liveHeapMiB.toFixed(1)} MiB |`),
+      ...rows.map(
+        (x) =>
+          `| ${x.frames} | ${x.activations} | ${x.wallS.toFixed(3)} s | ${x.cpuS.toFixed(3)} s | ${M(x.activations / x.wallS)} M/s | ` +
+          `${x.eventWallS.toFixed(3)} s | ${x.peakRssMiB.toFixed(1)} MiB | ${x.liveHeapMiB.toFixed(1)} MiB |`,
+      ),
       '',
       `**Steady state**: one hw-model per process (as a CLI run), warmed up on the 100-frame trace (5 runs) and on the trace itself`,
       `(3 runs, 1 at 10,000 frames: V8 keeps re-optimising over the first long runs), then the median of 5 runs (3 at 10,000 frames);`,
@@ -190,26 +253,32 @@ async function main(): Promise<void> {
       ...rows.map((x, i) => {
         const { delta: d, event: e } = steady[i]!;
         const rate = (w: number) => M(x.activations / w);
-        return `| ${x.frames} | ${d.wallS.toFixed(3)} s (${d.wallRange.map((w) => w.toFixed(3)).join('–')}) | ${rate(d.wallS)} M/s (${rate(d.wallRange[1]!)}–${rate(d.wallRange[0]!)}) | ` +
-          `${e.wallS.toFixed(3)} s | ${rate(e.wallS)} M/s (${rate(e.wallRange[1]!)}–${rate(e.wallRange[0]!)}) | ${d.rssGrowthMiB.toFixed(1)} MiB (${d.rssGrowthRange.map((g) => g.toFixed(1)).join('–')}) |`;
+        return (
+          `| ${x.frames} | ${d.wallS.toFixed(3)} s (${d.wallRange.map((w) => w.toFixed(3)).join('–')}) | ${rate(d.wallS)} M/s (${rate(d.wallRange[1]!)}–${rate(d.wallRange[0]!)}) | ` +
+          `${e.wallS.toFixed(3)} s | ${rate(e.wallS)} M/s (${rate(e.wallRange[1]!)}–${rate(e.wallRange[0]!)}) | ${d.rssGrowthMiB.toFixed(1)} MiB (${d.rssGrowthRange.map((g) => g.toFixed(1)).join('–')}) |`
+        );
       }),
       '',
-      ...(viaTsx ? (() => {
-        const t = viaTsx, d = steady[1]!.delta, a = rows[1]!.activations;
-        return [
-          `Through tsx: the same 1,000-frame delta-32x32 steady state from the TypeScript sources (\`--import tsx\`), its processes taking turns`,
-          `with the build's above: ${M(a / t.wallS)} M/s (processes ${M(a / t.wallRange[1]!)}–${M(a / t.wallRange[0]!)}), ` +
-            `${((t.wallS / d.wallS - 1) * 100).toFixed(0)} % more time per run than the build's ${M(a / d.wallS)} M/s. This is why bin/deltasim.js runs the build.`,
-          '',
-        ];
-      })() : []),
+      ...(viaTsx
+        ? (() => {
+            const t = viaTsx,
+              d = steady[1]!.delta,
+              a = rows[1]!.activations;
+            return [
+              `Through tsx: the same 1,000-frame delta-32x32 steady state from the TypeScript sources (\`--import tsx\`), its processes taking turns`,
+              `with the build's above: ${M(a / t.wallS)} M/s (processes ${M(a / t.wallRange[1]!)}–${M(a / t.wallRange[0]!)}), ` +
+                `${((t.wallS / d.wallS - 1) * 100).toFixed(0)} % more time per run than the build's ${M(a / d.wallS)} M/s. This is why bin/deltasim.js runs the build.`,
+              '',
+            ];
+          })()
+        : []),
       `Target: ≥ 100 M input activations / s on one core: steady state ${M(rows[1]!.activations / steady[1]!.delta.wallS)} M/s at 1,000 frames ` +
         `(processes ${M(rows[1]!.activations / steady[1]!.delta.wallRange[1]!)}–${M(rows[1]!.activations / steady[1]!.delta.wallRange[0]!)}), ` +
         `**${rows[1]!.activations / steady[1]!.delta.wallS >= 100e6 ? 'met' : 'not met'} on this host today**. Peak RSS the same for 100 and 1,000 frames:`,
       `a 1,000-frame run grows the warmed-up process's peak RSS by ${steady[1]!.delta.rssGrowthMiB.toFixed(1)} MiB, a 100-frame run by ${steady[0]!.delta.rssGrowthMiB.toFixed(1)} MiB (ranges above). Cold, the one-off`,
       `compilation shares the one core with the run: ${M(rows[1]!.activations / rows[1]!.wallS)} M/s at 1,000 frames, ${M(rows[2]!.activations / rows[2]!.wallS)} M/s at 10,000 frames, where it is amortised;`,
       `cold peak RSS at 1,000 frames minus 100 frames: ${(rows[1]!.peakRssMiB - rows[0]!.peakRssMiB).toFixed(1)} MiB, live heap ${(rows[1]!.liveHeapMiB - rows[0]!.liveHeapMiB).toFixed(1)} MiB (cold peak RSS includes`,
-      'the optimising compiler\'s native memory, which varies with what it compiles; the steady-state rows leave it out). Streaming holds one frame\'s statistics',
+      "the optimising compiler's native memory, which varies with what it compiles; the steady-state rows leave it out). Streaming holds one frame's statistics",
       'at a time in reused buffers; what grows with T is the per-frame summary rows kept for frames.csv, 152 bytes per frame and',
       `run (sim/frame-table.ts): cold, 10,000 frames peak ${(rows[2]!.peakRssMiB - rows[0]!.peakRssMiB).toFixed(1)} MiB above 100 frames, live heap ${(rows[2]!.liveHeapMiB - rows[0]!.liveHeapMiB).toFixed(1)} MiB.`,
       '',

@@ -31,8 +31,14 @@ const { values: args } = parseArgs({
 const axes = mergeAxes(loadGrid(args.grid), args.threshold ? [parseSet(`threshold=${args.threshold}`)] : []);
 const workload = args.trace ? { trace: openTrace(args.trace) } : { model: loadModel(args.model) };
 const job = prepareSweep({ ...workload, arch: loadHwModel(args.arch), axes, mode: 'all', fps: 30 });
-console.log(`${args.trace ? `trace ${args.trace} (${job.meta.frames} frames)` : args.model} on ${args.arch}: ${job.meta.points} points (${job.meta.parameters.map((p) => `${p.name} ×${p.values.length}`).join(', ')}), modes ${job.meta.modes.join(', ')}`);
-console.log(`${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.versions.node}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+console.log(
+  `${args.trace ? `trace ${args.trace} (${job.meta.frames} frames)` : args.model} on ${args.arch}: ${job.meta.points} points (${job.meta.parameters.map((p) => `${p.name} ×${p.values.length}`).join(', ')}), modes ${job.meta.modes.join(', ')}`,
+);
+console.log(
+  `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.versions.node}, load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}\n`,
+);
 console.log('workers           wall s   first row s   points/s   ms/point');
 let reference: string | undefined;
 for (const workers of args.workers.split(',').map(Number)) {

@@ -86,6 +86,14 @@ console.log(['layer', 'input', 'cpu ms', 'wasm ms', 'speed-up', 'max rel err'].j
 for (const c of cases) {
   const cpu = await time('cpu', c, 1);
   const wasm = await time('wasm', c, REPS);
-  console.log([c.name, c.x.join('×'), cpu.ms.toFixed(0), wasm.ms.toFixed(1), `${(cpu.ms / wasm.ms).toFixed(0)}×`,
-    relError(cpu.grads, wasm.grads).toExponential(1)].join('\t'));
+  console.log(
+    [
+      c.name,
+      c.x.join('×'),
+      cpu.ms.toFixed(0),
+      wasm.ms.toFixed(1),
+      `${(cpu.ms / wasm.ms).toFixed(0)}×`,
+      relError(cpu.grads, wasm.grads).toExponential(1),
+    ].join('\t'),
+  );
 }

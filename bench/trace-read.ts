@@ -17,7 +17,14 @@ import { packagePath } from '../traces/package-dir.js';
 import { SYNTH_PRESETS, writeSyntheticTrace } from '../traces/synthetic.js';
 import { codeRun, medians, runChild } from './self.js';
 
-interface Measurement { frames: number; activations: number; readSeconds: number; statsSeconds: number; verifySeconds: number; peakRssMiB: number }
+interface Measurement {
+  frames: number;
+  activations: number;
+  readSeconds: number;
+  statsSeconds: number;
+  verifySeconds: number;
+  peakRssMiB: number;
+}
 
 const SELF = fileURLToPath(import.meta.url);
 const REPEATS = 3;
@@ -36,7 +43,11 @@ function child(dir: string): void {
   const statsSeconds = (performance.now() - t2) / 1000;
   const perFrame = trace.layers.reduce((a, l) => a + l.frameElements, 0);
   const m: Measurement = {
-    frames: trace.manifest.frames, activations: perFrame * trace.manifest.frames, readSeconds, statsSeconds, verifySeconds,
+    frames: trace.manifest.frames,
+    activations: perFrame * trace.manifest.frames,
+    readSeconds,
+    statsSeconds,
+    verifySeconds,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
   console.log(JSON.stringify({ ...m, checksum }));
@@ -66,8 +77,11 @@ async function main(out: string): Promise<void> {
       '',
       '| frames | activations | read (frame by frame, all layers) | stats pass (`traceStats`) | open + sha256 verify | peak RSS |',
       '|---:|---:|---:|---:|---:|---:|',
-      ...rows.map((r) => `| ${r.frames} | ${r.activations} | ${M(r.activations / r.readSeconds)} M act/s (${r.readSeconds.toFixed(3)} s) | ` +
-        `${M(r.activations / r.statsSeconds)} M act/s (${r.statsSeconds.toFixed(3)} s) | ${r.verifySeconds.toFixed(3)} s | ${r.peakRssMiB.toFixed(1)} MiB |`),
+      ...rows.map(
+        (r) =>
+          `| ${r.frames} | ${r.activations} | ${M(r.activations / r.readSeconds)} M act/s (${r.readSeconds.toFixed(3)} s) | ` +
+          `${M(r.activations / r.statsSeconds)} M act/s (${r.statsSeconds.toFixed(3)} s) | ${r.verifySeconds.toFixed(3)} s | ${r.peakRssMiB.toFixed(1)} MiB |`,
+      ),
       '',
       `Peak RSS at 1,000 frames vs 100 frames: ${(rows[1]!.peakRssMiB - rows[0]!.peakRssMiB).toFixed(1)} MiB difference` +
         ` (the data grows ${M(rows[1]!.activations - rows[0]!.activations)} M bytes).`,

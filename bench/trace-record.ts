@@ -21,7 +21,11 @@ const work = mkdtempSync(join(tmpdir(), 'deltasim-bench-record-'));
 const rows: string[] = [];
 try {
   const source = await datasetSource('procedural', { frameShape: [64, 64, 1], frames: FRAMES, seed: 1 });
-  const cases: Array<{ net: NetName; motionInput: boolean }> = [{ net: 'plain', motionInput: false }, { net: 'plain', motionInput: true }, { net: 'mobilenet', motionInput: false }];
+  const cases: Array<{ net: NetName; motionInput: boolean }> = [
+    { net: 'plain', motionInput: false },
+    { net: 'plain', motionInput: true },
+    { net: 'mobilenet', motionInput: false },
+  ];
   for (const { net, motionInput } of cases) {
     const model = buildModel({ net, variant: 'delta', classes: 9, frameShape: [64, 64, 1], seed: 1, motionInput });
     const fps: number[] = [];
@@ -34,21 +38,27 @@ try {
       bytes = manifest.layers.reduce((a, l) => a + l.input.reduce((x, y) => x * y, 1), 0);
       rmSync(out, { recursive: true });
     }
-    rows.push(`| ${net}${motionInput ? ' + motion input' : ''} | ${FRAMES} | ${bytes} | ${median(fps).toFixed(0)} | ${fps.map((f) => f.toFixed(0)).join(', ')} |`);
+    rows.push(
+      `| ${net}${motionInput ? ' + motion input' : ''} | ${FRAMES} | ${bytes} | ${median(fps).toFixed(0)} | ${fps.map((f) => f.toFixed(0)).join(', ')} |`,
+    );
     model.dispose();
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
-console.log([
-  '## Trace-recording throughput (`bench/trace-record.ts`)',
-  '',
-  `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores, ` +
-    `${(totalmem() / 2 ** 30).toFixed(1)} GiB), ${platform()} ${release()}, Node ${process.version}, tfjs backend ${backend};` +
-    ` load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end (other work shares the machine).`,
-  `64×64×1 frames, delta variant (per-channel thresholds), chunks of 64 frames; one warm-up run, median of ${REPEATS}.`,
-  '',
-  '| net | frames | levels recorded per frame | frames/s | each run |',
-  '|---|---:|---:|---:|---|',
-  ...rows,
-].join('\n'));
+console.log(
+  [
+    '## Trace-recording throughput (`bench/trace-record.ts`)',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores, ` +
+      `${(totalmem() / 2 ** 30).toFixed(1)} GiB), ${platform()} ${release()}, Node ${process.version}, tfjs backend ${backend};` +
+      ` load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} at the end (other work shares the machine).`,
+    `64×64×1 frames, delta variant (per-channel thresholds), chunks of 64 frames; one warm-up run, median of ${REPEATS}.`,
+    '',
+    '| net | frames | levels recorded per frame | frames/s | each run |',
+    '|---|---:|---:|---:|---|',
+    ...rows,
+  ].join('\n'),
+);

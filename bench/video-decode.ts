@@ -39,7 +39,20 @@ for (const [name, opts] of [
 const dir = mkdtempSync(join(tmpdir(), 'deltasim-bench-'));
 try {
   const file = join(dir, 'testsrc-320x240.avi');
-  const made = spawnSync(FFMPEG_PATH, ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-t', '20', '-q:v', '5', file]);
+  const made = spawnSync(FFMPEG_PATH, [
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=320x240:rate=25',
+    '-t',
+    '20',
+    '-q:v',
+    '5',
+    file,
+  ]);
   if (made.status !== 0) throw new Error(`ffmpeg could not generate the clip: ${made.stderr}`);
   const gray = { width: 64, height: 64, channels: 1 } as const;
   const stream = await rate(async () => {

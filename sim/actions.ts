@@ -36,8 +36,16 @@ export interface ActionCounts {
 export function zeroActions(): ActionCounts {
   const t = (): Traffic => ({ readBytes: 0, writeBytes: 0 });
   return {
-    macs: 0, effectiveMacs: 0, macsFull: 0, macsGated: 0, macsSkipped: 0,
-    neuronUpdates: 0, deltaCompares: 0, events: 0, synOps: 0, nocHops: 0,
+    macs: 0,
+    effectiveMacs: 0,
+    macsFull: 0,
+    macsGated: 0,
+    macsSkipped: 0,
+    neuronUpdates: 0,
+    deltaCompares: 0,
+    events: 0,
+    synOps: 0,
+    nocHops: 0,
     sram: { ifmap: t(), filter: t(), ofmap: t(), state: t() },
     dram: t(),
   };

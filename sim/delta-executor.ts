@@ -81,7 +81,9 @@ export function makeRandomIntNetwork(layers: readonly Layer[], seed: number, o: 
   return {
     layers: layers.map((layer, li) => {
       if (li > 0 && inputCount(layer) !== outputCount(layers[li - 1]!))
-        throw new RangeError(`layer "${layer.name}" takes ${inputCount(layer)} inputs, "${layers[li - 1]!.name}" gives ${outputCount(layers[li - 1]!)}`);
+        throw new RangeError(
+          `layer "${layer.name}" takes ${inputCount(layer)} inputs, "${layers[li - 1]!.name}" gives ${outputCount(layers[li - 1]!)}`,
+        );
       const rng = prng(seed, li);
       const { K } = gemmOf(layer);
       const { OC } = spatial(layer);
@@ -224,7 +226,8 @@ export class DeltaExecutor {
    */
   step(frameLevels: ArrayLike<number>): { outputs: Int32Array[]; counts: DeltaCounts[] } {
     const prev = this.prevInput;
-    if (frameLevels.length !== prev.length) throw new RangeError(`frame of ${frameLevels.length} levels, the network input has ${prev.length}`);
+    if (frameLevels.length !== prev.length)
+      throw new RangeError(`frame of ${frameLevels.length} levels, the network input has ${prev.length}`);
     const keyFrame = this.frame++ === 0;
     let events: Deltas = { index: [], delta: [] };
     for (let i = 0; i < prev.length; i++) {
@@ -241,11 +244,19 @@ export class DeltaExecutor {
       const evaluated = keyFrame ? s.acc.length : c.touched;
       const emitted = this.evaluate(s, keyFrame);
       counts.push({
-        inputs: inputCount(s.il.layer), nonZeroDeltas: events.index.length, synapticOps: c.synapticOps,
-        denseMacs: layerMacs(s.il.layer), touchedOutputs: c.touched, evaluatedOutputs: evaluated,
-        changedOutputs: emitted.index.length, accReads: evaluated, accWrites: c.touched,
-        levelReads: evaluated, levelWrites: emitted.index.length,
-        prevInputReads: li === 0 ? prev.length : 0, prevInputWrites: li === 0 ? events.index.length : 0,
+        inputs: inputCount(s.il.layer),
+        nonZeroDeltas: events.index.length,
+        synapticOps: c.synapticOps,
+        denseMacs: layerMacs(s.il.layer),
+        touchedOutputs: c.touched,
+        evaluatedOutputs: evaluated,
+        changedOutputs: emitted.index.length,
+        accReads: evaluated,
+        accWrites: c.touched,
+        levelReads: evaluated,
+        levelWrites: emitted.index.length,
+        prevInputReads: li === 0 ? prev.length : 0,
+        prevInputWrites: li === 0 ? events.index.length : 0,
       });
       events = emitted;
     }
@@ -258,9 +269,12 @@ export class DeltaExecutor {
     const w = s.il.weights;
     let ops = 0;
     for (let e = 0; e < events.index.length; e++) {
-      const i = events.index[e]!, d = events.delta[e]!;
-      const ci = i % C, px = (i - ci) / C;
-      const x = px % W, y = (px - x) / W;
+      const i = events.index[e]!,
+        d = events.delta[e]!;
+      const ci = i % C,
+        px = (i - ci) / C;
+      const x = px % W,
+        y = (px - x) / W;
       const g = Math.floor(ci / cin);
       for (let ky = 0; ky < kh; ky++) {
         // output row oh reads input row oh·sh − pt + ky·dh

@@ -14,7 +14,11 @@ import { spatial, gemmOf, type Layer } from './workload.js';
 /** Integral image of a lattice of counts: sum[i·(w+1) + j] = Σ value over rows < i, columns < j. */
 class LatticeIntegral {
   readonly sum: Float64Array;
-  constructor(value: (i: number, j: number) => number, readonly h: number, readonly w: number) {
+  constructor(
+    value: (i: number, j: number) => number,
+    readonly h: number,
+    readonly w: number,
+  ) {
     const w1 = w + 1;
     this.sum = new Float64Array((h + 1) * w1);
     for (let i = 0; i < h; i++) {
@@ -45,7 +49,6 @@ const phaseOf = (y: number, s: number): [number, number] => {
   return [r, (y - r) / s];
 };
 
-
 /**
  * Count of non-zero inputs over all output positions for tap (ky, kx) of input channel `ci`:
  * Σ_{oh,ow} [x(oh·sh + ky·dh − pt, ow·sw + kx·dw − pl, ci) ≠ 0].
@@ -62,7 +65,11 @@ function tapCounter(l: Layer, act: ArrayLike<number>): TapCounter {
     const key = (ci * sh + r0) * sw + c0;
     let p = cache.get(key);
     if (!p) {
-      p = new LatticeIntegral((i, j) => (act[((r0 + sh * i) * W + c0 + sw * j) * C + ci] !== 0 ? 1 : 0), latticeLen(H, r0, sh), latticeLen(W, c0, sw));
+      p = new LatticeIntegral(
+        (i, j) => (act[((r0 + sh * i) * W + c0 + sw * j) * C + ci] !== 0 ? 1 : 0),
+        latticeLen(H, r0, sh),
+        latticeLen(W, c0, sw),
+      );
       cache.set(key, p);
     }
     return p;
@@ -111,8 +118,7 @@ export function channelNonZeroMap(l: Layer, act: ArrayLike<number>): Int32Array 
   const { H, W, C } = spatial(l);
   const cin = C / l.groups;
   const out = new Int32Array(l.groups * H * W);
-  for (let p = 0, i = 0; p < H * W; p++)
-    for (let c = 0; c < C; c++, i++) if (act[i] !== 0) out[Math.floor(c / cin) * H * W + p]!++;
+  for (let p = 0, i = 0; p < H * W; p++) for (let c = 0; c < C; c++, i++) if (act[i] !== 0) out[Math.floor(c / cin) * H * W + p]!++;
   return out;
 }
 
@@ -160,8 +166,21 @@ let scratch = new Int32Array(0);
 let cols = new Int32Array(0);
 
 /** Dilation 1: one integral image per group, one clipped box sum per output (the hot path of trace work). */
-function boxCounts(counts: ArrayLike<number>, groups: number, H: number, W: number, OH: number, OW: number, kh: number, kw: number,
-  sh: number, sw: number, pt: number, pl: number, res: Int32Array | Uint16Array): void {
+function boxCounts(
+  counts: ArrayLike<number>,
+  groups: number,
+  H: number,
+  W: number,
+  OH: number,
+  OW: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+  res: Int32Array | Uint16Array,
+): void {
   const w1 = W + 1;
   if (scratch.length < (H + 1) * w1) scratch = new Int32Array((H + 1) * w1);
   const I = scratch;
@@ -176,7 +195,9 @@ function boxCounts(counts: ArrayLike<number>, groups: number, H: number, W: numb
     const base = g * H * W;
     for (let y = 0; y < H; y++) {
       let row = 0;
-      const src = base + y * W, dst = (y + 1) * w1, up = y * w1;
+      const src = base + y * W,
+        dst = (y + 1) * w1,
+        up = y * w1;
       I[dst] = 0;
       for (let x = 0; x < W; x++) {
         row += counts[src + x]!;
@@ -186,9 +207,12 @@ function boxCounts(counts: ArrayLike<number>, groups: number, H: number, W: numb
     for (let oh = 0; oh < OH; oh++) {
       const y0 = Math.max(0, oh * sh - pt);
       const y1 = Math.max(y0, Math.min(H, oh * sh - pt + kh));
-      const r0 = y0 * w1, r1 = y1 * w1, o = (g * OH + oh) * OW;
+      const r0 = y0 * w1,
+        r1 = y1 * w1,
+        o = (g * OH + oh) * OW;
       for (let ow = 0; ow < OW; ow++) {
-        const a = x[2 * ow]!, b = x[2 * ow + 1]!;
+        const a = x[2 * ow]!,
+          b = x[2 * ow + 1]!;
         res[o + ow] = I[r1 + b]! - I[r0 + b]! - I[r1 + a]! + I[r0 + a]!;
       }
     }
@@ -216,12 +240,19 @@ function axisReach(n: number, on: number, s: number, d: number, pad: number, k: 
  */
 export function receptiveFieldScatter(l: Layer): {
   /** Fills out and, per group, touched (outputs with a non-zero count) in the same pass. */
-  scatter: <T extends Int32Array | Uint16Array>(counts: ArrayLike<number>, cells: Uint32Array, n: number, out: T, touched: Float64Array) => T;
+  scatter: <T extends Int32Array | Uint16Array>(
+    counts: ArrayLike<number>,
+    cells: Uint32Array,
+    n: number,
+    out: T,
+    touched: Float64Array,
+  ) => T;
   cost: (n: number) => number;
   boxCost: number;
 } {
   const { H, W, OH, OW } = spatial(l);
-  const HW = H * W, M = OH * OW;
+  const HW = H * W,
+    M = OH * OW;
   const rows = axisReach(H, OH, l.stride[0], l.dilation[0], l.padding[0], l.kernel[0]);
   const cols = axisReach(W, OW, l.stride[1], l.dilation[1], l.padding[2], l.kernel[1]);
   const fan = (rows.list.length / H) * (cols.list.length / W); // mean outputs reached per cell
@@ -231,7 +262,10 @@ export function receptiveFieldScatter(l: Layer): {
     scatter: (counts, cells, n, out, touched) => {
       out.fill(0);
       touched.fill(0);
-      const rs = rows.start, rl = rows.list, cs = cols.start, cl = cols.list;
+      const rs = rows.start,
+        rl = rows.list,
+        cs = cols.start,
+        cl = cols.list;
       for (let e = 0; e < n; e++) {
         const k = cells[e]!;
         const g = (k / HW) | 0;
@@ -241,7 +275,9 @@ export function receptiveFieldScatter(l: Layer): {
         const v = counts[k]!;
         const base = g * M;
         let t = 0;
-        const a1 = rs[y + 1]!, b0 = cs[x]!, b1 = cs[x + 1]!; // hoisted: the stores to out could alias them for the compiler
+        const a1 = rs[y + 1]!,
+          b0 = cs[x]!,
+          b1 = cs[x + 1]!; // hoisted: the stores to out could alias them for the compiler
         for (let a = rs[y]!; a < a1; a++) {
           const o = base + rl[a]! * OW;
           for (let b = b0; b < b1; b++) {

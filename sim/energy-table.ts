@@ -34,7 +34,9 @@ export interface EnergyTable {
 let validate: ReturnType<Ajv.default['compile']> | undefined;
 
 export function loadEnergyTable(file: string): EnergyTable {
-  validate ??= new Ajv.default({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(ENERGY_DIR, 'schema.json'), 'utf8')));
+  validate ??= new Ajv.default({ allErrors: true, strict: false }).compile(
+    JSON.parse(readFileSync(join(ENERGY_DIR, 'schema.json'), 'utf8')),
+  );
   let doc: unknown;
   try {
     doc = JSON.parse(readFileSync(file, 'utf8'));

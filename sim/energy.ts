@@ -12,7 +12,12 @@ export interface EnergyBreakdown {
   totalPJ: number;
 }
 
-const KIB_OF: Record<SramBuffer, keyof HwModel['memories']> = { ifmap: 'ifmapKiB', filter: 'filterKiB', ofmap: 'ofmapKiB', state: 'stateKiB' };
+const KIB_OF: Record<SramBuffer, keyof HwModel['memories']> = {
+  ifmap: 'ifmapKiB',
+  filter: 'filterKiB',
+  ofmap: 'ofmapKiB',
+  state: 'stateKiB',
+};
 
 /** Leakage power of the whole chip in µW (SRAMs + PEs / cores). */
 export function leakageUW(hw: HwModel): number {

@@ -33,7 +33,11 @@ export function expectedEventWork(l: Layer, density: number): EventWork {
   const cin = C / l.groups;
   const K = gemmOf(l).K;
   const fill = (v: number) => new Float64Array(l.groups).fill(v);
-  return { events: fill(H * W * cin * density), fanout: fill(fanH * fanW * cin * density), touched: fill(OH * OW * (1 - (1 - density) ** K)) };
+  return {
+    events: fill(H * W * cin * density),
+    fanout: fill(fanH * fanW * cin * density),
+    touched: fill(OH * OW * (1 - (1 - density) ** K)),
+  };
 }
 
 export interface CoreLoad {
@@ -52,13 +56,21 @@ let perCore = new Float64Array(0);
 let lastGroupOf = new Int32Array(0);
 
 /** Work per core under the round-robin channel partition; `allOutputs` = update every neuron. */
-export function coreLoad(l: Layer, hw: Pick<EventSpec, 'cores' | 'synOpsPerCyclePerCore' | 'eventOverheadCycles' | 'neuronUpdateCycles'>, w: EventWork, weightDensity: number, allOutputs: boolean): CoreLoad {
+export function coreLoad(
+  l: Layer,
+  hw: Pick<EventSpec, 'cores' | 'synOpsPerCyclePerCore' | 'eventOverheadCycles' | 'neuronUpdateCycles'>,
+  w: EventWork,
+  weightDensity: number,
+  allOutputs: boolean,
+): CoreLoad {
   const { OH, OW, OC } = spatial(l);
   const N = OC / l.groups;
   const P = hw.cores;
   if (perCore.length < 3 * P) perCore = new Float64Array(3 * P);
   if (lastGroupOf.length < P) lastGroupOf = new Int32Array(P);
-  const syn = perCore.subarray(0, P).fill(0), ev = perCore.subarray(P, 2 * P).fill(0), upd = perCore.subarray(2 * P, 3 * P).fill(0);
+  const syn = perCore.subarray(0, P).fill(0),
+    ev = perCore.subarray(P, 2 * P).fill(0),
+    upd = perCore.subarray(2 * P, 3 * P).fill(0);
   const lastGroup = lastGroupOf.fill(-1, 0, P);
   for (let co = 0; co < OC; co++) {
     const core = co % P;
@@ -70,7 +82,11 @@ export function coreLoad(l: Layer, hw: Pick<EventSpec, 'cores' | 'synOpsPerCycle
       ev[core]! += w.events[g]!;
     }
   }
-  let cycles = 0, synOps = 0, events = 0, neuronUpdates = 0, busyCores = 0;
+  let cycles = 0,
+    synOps = 0,
+    events = 0,
+    neuronUpdates = 0,
+    busyCores = 0;
   for (let j = 0; j < P; j++) {
     const c = Math.ceil(syn[j]! / hw.synOpsPerCyclePerCore - 1e-9) + hw.eventOverheadCycles * ev[j]! + hw.neuronUpdateCycles * upd[j]!;
     if (c > cycles) cycles = c;

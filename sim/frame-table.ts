@@ -26,7 +26,18 @@ export interface FrameRow {
   energy: EnergyBreakdown;
 }
 
-const SCALARS = ['frame', 'cycles', 'computeCycles', 'stallCycles', 'latencyUs', 'macs', 'effectiveMacs', 'events', 'neuronUpdates', 'dramBytes'] as const;
+const SCALARS = [
+  'frame',
+  'cycles',
+  'computeCycles',
+  'stallCycles',
+  'latencyUs',
+  'macs',
+  'effectiveMacs',
+  'events',
+  'neuronUpdates',
+  'dramBytes',
+] as const;
 const ENERGY = ['computePJ', 'dramPJ', 'staticPJ', 'totalPJ'] as const;
 // Row layout: run index, the scalars, the energy totals, then the SRAM energy per buffer.
 const WIDTH = 1 + SCALARS.length + ENERGY.length + BUFFERS.length;

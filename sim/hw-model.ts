@@ -113,7 +113,8 @@ export function parseScaleSimCfg(text: string, file: string): HwModel {
   };
   const df = kv.get('dataflow');
   if (!df) throw new InputError('missing key "Dataflow"', { file });
-  if (!['os', 'ws', 'is'].includes(df.value)) throw new InputError(`"Dataflow" must be os, ws or is, got "${df.value}"`, { file, line: df.line });
+  if (!['os', 'ws', 'is'].includes(df.value))
+    throw new InputError(`"Dataflow" must be os, ws or is, got "${df.value}"`, { file, line: df.line });
   const clockMHz = 1000;
   const spec: SystolicSpec = {
     kind: 'systolic',

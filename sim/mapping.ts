@@ -89,8 +89,15 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: WorkModel): Compute
   const partialSums = map.northSouth === 'ofmap' && mg.Sr > arr.rows;
   // Edge accesses per operand, by index (a per-fold keyed update of an object is a slow dynamic access).
   const acc = [0, 0, 0];
-  const st = OPERANDS.indexOf(map.stationary), we = OPERANDS.indexOf(map.west), ns = OPERANDS.indexOf(map.northSouth);
-  let cycles = 0, folds = 0, foldsRun = 0, issued = 0, effective = 0, psumReads = 0;
+  const st = OPERANDS.indexOf(map.stationary),
+    we = OPERANDS.indexOf(map.west),
+    ns = OPERANDS.indexOf(map.northSouth);
+  let cycles = 0,
+    folds = 0,
+    foldsRun = 0,
+    issued = 0,
+    effective = 0,
+    psumReads = 0;
   const tile: FoldTile = { group: 0, rowStart: 0, rows: 0, colStart: 0, cols: 0 };
   const w: FoldWork = { extent: 0, issued: 0, effective: 0 };
   for (let group = 0; group < g.groups; group++) {

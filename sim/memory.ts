@@ -49,13 +49,20 @@ export interface LayerBytes {
 }
 
 /** DRAM traffic of one layer per frame, split by what caused it. */
-export function layerDram(hw: HwModel, plan: MemoryPlan, b: LayerBytes): { weights: number; actsIn: number; actsOut: number; state: Traffic } {
+export function layerDram(
+  hw: HwModel,
+  plan: MemoryPlan,
+  b: LayerBytes,
+): { weights: number; actsIn: number; actsOut: number; state: Traffic } {
   const spills = b.inputBytes + b.outputBytes > (hw.memories.ifmapKiB + hw.memories.ofmapKiB) * KiB;
   return {
     weights: Math.round(b.weightBytes * plan.weightRefetch),
     actsIn: spills || b.first ? b.inputBytes : 0,
     actsOut: spills || b.last ? b.outputBytes : 0,
-    state: { readBytes: Math.round(b.stateTraffic.readBytes * plan.stateSpill), writeBytes: Math.round(b.stateTraffic.writeBytes * plan.stateSpill) },
+    state: {
+      readBytes: Math.round(b.stateTraffic.readBytes * plan.stateSpill),
+      writeBytes: Math.round(b.stateTraffic.writeBytes * plan.stateSpill),
+    },
   };
 }
 

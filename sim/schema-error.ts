@@ -15,7 +15,10 @@ export function schemaError(errors: ErrorObject[] | null | undefined, file: stri
     return new InputError(`"${tag}" must be "systolic" or "event"`, { file, pointer: `${e.instancePath}/${tag}` });
   }
   if (e.keyword === 'required')
-    return new InputError(`missing required key "${(e.params as { missingProperty: string }).missingProperty}"`, { file, pointer: e.instancePath });
+    return new InputError(`missing required key "${(e.params as { missingProperty: string }).missingProperty}"`, {
+      file,
+      pointer: e.instancePath,
+    });
   const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues;
   return new InputError(`${e.message ?? 'is invalid'}${allowed ? ` (${allowed.map((a) => JSON.stringify(a)).join(', ')})` : ''}`, {
     file,
@@ -29,4 +32,3 @@ function pickError(errors: ErrorObject[]): ErrorObject | undefined {
   if (unknown) return unknown;
   return [...errors].sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
 }
-

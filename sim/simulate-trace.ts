@@ -15,12 +15,30 @@ import type { EnergyBreakdown } from './energy.js';
 import { expectedEventWork } from './event-engine.js';
 import type { HwModel } from './hw-model.js';
 import {
-  planFor, resolveModes, simulateEventLayer, simulateLayer, summarise, sumOver,
-  type EventLayerCtx, type LayerCtx, type LayerResult, type Mode, type ModeSummary, type StateCounts,
+  planFor,
+  resolveModes,
+  simulateEventLayer,
+  simulateLayer,
+  summarise,
+  sumOver,
+  type EventLayerCtx,
+  type LayerCtx,
+  type LayerResult,
+  type Mode,
+  type ModeSummary,
+  type StateCounts,
 } from './simulate.js';
 import { FrameTable, type FrameRow } from './frame-table.js';
 import { traceWorkModels } from './trace-work-model.js';
-import { layerOfSpec, traceWorkStream, type FrameWork, type LayerWork, type TraceWork, type TraceWorkOptions, type WorkKind } from './trace-work.js';
+import {
+  layerOfSpec,
+  traceWorkStream,
+  type FrameWork,
+  type LayerWork,
+  type TraceWork,
+  type TraceWorkOptions,
+  type WorkKind,
+} from './trace-work.js';
 import { denseWork } from './work-model.js';
 import { gemmOf, outputCount, type Layer } from './workload.js';
 
@@ -95,7 +113,12 @@ function fillState(s: StateCounts, l: Layer, w: LayerWork, keyFrame: boolean): S
 }
 
 /** A run of one hw-model in one mode: frame work in, that frame's layer results out. */
-function frameRunner(meta: TraceMeta, hw: HwModel, mode: Mode, weightDensity: number | undefined): (fw: FrameWork, t: number) => LayerResult[] {
+function frameRunner(
+  meta: TraceMeta,
+  hw: HwModel,
+  mode: Mode,
+  weightDensity: number | undefined,
+): (fw: FrameWork, t: number) => LayerResult[] {
   const plan = planFor(hw, meta.layers, mode);
   const n = meta.layers.length;
   const ctx = (i: number) => ({ plan, mode, first: i === 0, last: i === n - 1 });
@@ -110,7 +133,8 @@ function frameRunner(meta: TraceMeta, hw: HwModel, mode: Mode, weightDensity: nu
   }
   const kind: WorkKind = mode === 'delta' ? 'delta' : 'sparse';
   // Per layer, one context refilled every frame (work, state): a frame allocates only its results.
-  const state = (): StateCounts | undefined => (mode === 'delta' ? { touchedOutputs: 0, evaluatedOutputs: 0, changedInputs: 0 } : undefined);
+  const state = (): StateCounts | undefined =>
+    mode === 'delta' ? { touchedOutputs: 0, evaluatedOutputs: 0, changedInputs: 0 } : undefined;
   const steps = meta.layers.map((l, i): ((w: LayerWork, t: number) => LayerResult) => {
     if (hw.kind === 'event') {
       const c: EventLayerCtx = { ...ctx(i), hw, work: { events: [], fanout: [], touched: [] }, weightDensity: wd(l), state: state() };
@@ -131,7 +155,8 @@ function frameRunner(meta: TraceMeta, hw: HwModel, mode: Mode, weightDensity: nu
   return (fw, t) =>
     meta.layers.map((l, i) => {
       const w = fw[i]![kind];
-      if (!w) throw new Error(`simulateTrace: frame ${t} has no ${kind} statistics for layer "${l.name}" (gather them with kinds: ['${kind}'])`);
+      if (!w)
+        throw new Error(`simulateTrace: frame ${t} has no ${kind} statistics for layer "${l.name}" (gather them with kinds: ['${kind}'])`);
       const r = steps[i]!(w, t);
       r.sparsity = sparsityOf(fw, i);
       return r;
@@ -144,7 +169,10 @@ const sparsityOf = (fw: FrameWork, i: number) => ({ spatial: fw[i]!.spatialSpars
 class FrameAccumulator {
   private total: ModeSummary | null = null;
   readonly latencies: number[] = [];
-  constructor(readonly arch: string, readonly mode: Mode) {}
+  constructor(
+    readonly arch: string,
+    readonly mode: Mode,
+  ) {}
   add(s: ModeSummary): void {
     this.latencies.push(s.latencyMs * 1e3);
     if (this.total) addInto(this.total as unknown as Numbers, s as unknown as Numbers);
@@ -169,7 +197,9 @@ class FrameAccumulator {
   }
 }
 
-interface Numbers { [k: string]: number | Numbers | unknown }
+interface Numbers {
+  [k: string]: number | Numbers | unknown;
+}
 
 /** total += s for every number, recursively, in place (no allocation: this runs per frame). */
 function addInto(total: Numbers, s: Numbers): void {
@@ -187,9 +217,19 @@ function scaleNumbers(a: unknown, f: number): unknown {
 
 function frameRow(t: number, arch: string, mode: Mode, s: ModeSummary, layers: LayerResult[]): FrameRow {
   return {
-    frame: t, arch, mode, cycles: s.cycles, computeCycles: s.computeCycles, stallCycles: s.stallCycles, latencyUs: s.latencyMs * 1e3,
-    macs: s.macs, effectiveMacs: s.effectiveMacs, events: sumOver(layers, (r) => r.actions.events), neuronUpdates: sumOver(layers, (r) => r.actions.neuronUpdates),
-    dramBytes: s.dramBytes, energy: s.energy,
+    frame: t,
+    arch,
+    mode,
+    cycles: s.cycles,
+    computeCycles: s.computeCycles,
+    stallCycles: s.stallCycles,
+    latencyUs: s.latencyMs * 1e3,
+    macs: s.macs,
+    effectiveMacs: s.effectiveMacs,
+    events: sumOver(layers, (r) => r.actions.events),
+    neuronUpdates: sumOver(layers, (r) => r.actions.neuronUpdates),
+    dramBytes: s.dramBytes,
+    energy: s.energy,
   };
 }
 
@@ -200,7 +240,8 @@ function kindsFor(modes: readonly Mode[]): WorkKind[] {
 
 function checkOptions(hw: HwModel, o: TraceSimOptions): Mode[] {
   if (o.fps !== undefined && !(o.fps > 0)) throw new InputError(`--fps must be positive, got ${o.fps}`);
-  if (o.weightDensity !== undefined && !(o.weightDensity > 0 && o.weightDensity <= 1)) throw new InputError(`--weight-density must be in (0, 1], got ${o.weightDensity}`);
+  if (o.weightDensity !== undefined && !(o.weightDensity > 0 && o.weightDensity <= 1))
+    throw new InputError(`--weight-density must be in (0, 1], got ${o.weightDensity}`);
   return resolveModes(hw, o.mode);
 }
 
@@ -208,11 +249,22 @@ function checkOptions(hw: HwModel, o: TraceSimOptions): Mode[] {
 function simulateFrames(meta: TraceMeta, frames: Iterable<FrameWork>, hw: HwModel, modes: Mode[], o: TraceSimOptions): TraceSimResult {
   const fps = o.fps ?? meta.fps;
   const runs = (modes.includes('dense') ? modes : (['dense', ...modes] as Mode[])).map((mode) => ({
-    hw, mode, plan: planFor(hw, meta.layers, mode), run: frameRunner(meta, hw, mode, o.weightDensity), acc: new FrameAccumulator(hw.name, mode), keep: modes.includes(mode),
+    hw,
+    mode,
+    plan: planFor(hw, meta.layers, mode),
+    run: frameRunner(meta, hw, mode, o.weightDensity),
+    acc: new FrameAccumulator(hw.name, mode),
+    keep: modes.includes(mode),
   }));
   const base = o.baseline
-    ? { hw: o.baseline, mode: 'dense' as Mode, plan: planFor(o.baseline, meta.layers, 'dense'), run: frameRunner(meta, o.baseline, 'dense', undefined),
-        acc: new FrameAccumulator(o.baseline.name, 'dense'), keep: true }
+    ? {
+        hw: o.baseline,
+        mode: 'dense' as Mode,
+        plan: planFor(o.baseline, meta.layers, 'dense'),
+        run: frameRunner(meta, o.baseline, 'dense', undefined),
+        acc: new FrameAccumulator(o.baseline.name, 'dense'),
+        keep: true,
+      }
     : null;
   type Run = (typeof runs)[number];
   const frameRows = new FrameTable();
@@ -246,11 +298,18 @@ function simulateFrames(meta: TraceMeta, frames: Iterable<FrameWork>, hw: HwMode
     energyGainVsBaseline: baselineDense ? baselineDense.energy.totalPJ / s.energy.totalPJ : null,
   });
   return {
-    model: meta.model, hwModel: hw.name, baseline: o.baseline?.name ?? null, clockMHz: hw.clockMHz, fps,
-    threshold: meta.threshold, quantStep: meta.quantStep, frames: t,
+    model: meta.model,
+    hwModel: hw.name,
+    baseline: o.baseline?.name ?? null,
+    clockMHz: hw.clockMHz,
+    fps,
+    threshold: meta.threshold,
+    quantStep: meta.quantStep,
+    frames: t,
     modes: runs.filter((r) => r.keep).map((r) => compare(r.acc.mean(fps))),
     baselineDense: baselineDense ? compare(baselineDense) : null,
-    frameRows, layers,
+    frameRows,
+    layers,
   };
 }
 
@@ -260,7 +319,10 @@ export function simulateTrace(trace: Trace, hw: HwModel, opts: TraceSimOptions &
   const stream = traceWorkStream(trace, { ...opts, kinds: kindsFor(modes) });
   const first = stream.next(); // resolves and checks the work options before anything runs
   const meta: TraceMeta = {
-    model: trace.manifest.model.name, fps: trace.manifest.fps, threshold: opts.threshold ?? 0, quantStep: opts.quantStep ?? null,
+    model: trace.manifest.model.name,
+    fps: trace.manifest.fps,
+    threshold: opts.threshold ?? 0,
+    quantStep: opts.quantStep ?? null,
     layers: trace.layers.map((tl) => layerOfSpec(tl.spec, trace.dir)),
   };
   function* all(): Generator<FrameWork> {
@@ -275,11 +337,19 @@ export function simulateTraceWork(work: TraceWork, hw: HwModel, opts: TraceSimOp
   const modes = checkOptions(hw, opts);
   const need = kindsFor(modes);
   const missing = need.find((k) => work.frames.length > 0 && work.frames[0]!.some((l) => !l[k]));
-  if (missing) throw new InputError(`mode "${missing}" needs ${missing} statistics: gather them with traceWork(trace, { kinds: [..., '${missing}'] })`);
+  if (missing)
+    throw new InputError(
+      `mode "${missing}" needs ${missing} statistics: gather them with traceWork(trace, { kinds: [..., '${missing}'] })`,
+    );
   return simulateFrames(work, work.frames, hw, modes, opts);
 }
 
 /** Energy components of a breakdown as flat (name, pJ) pairs, for tables and CSVs. */
 export function energyParts(e: EnergyBreakdown): [string, number][] {
-  return [['compute', e.computePJ], ...BUFFERS.map((b): [string, number] => [`${b}_sram`, e.sramPJ[b]]), ['dram', e.dramPJ], ['static', e.staticPJ]];
+  return [
+    ['compute', e.computePJ],
+    ...BUFFERS.map((b): [string, number] => [`${b}_sram`, e.sramPJ[b]]),
+    ['dram', e.dramPJ],
+    ['static', e.staticPJ],
+  ];
 }

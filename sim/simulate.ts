@@ -86,7 +86,12 @@ export interface SimResult {
 /** Modes a hw-model runs: an event many-core consumes any events; a systolic array needs skipping/gating or delta support. */
 export function supportedModes(hw: HwModel): Mode[] {
   if (hw.kind === 'event') return [...MODES];
-  return MODES.filter((m) => m === 'dense' || (m === 'sparse' && (hw.skipZeroActivations || hw.skipZeroWeights || hw.gateZeroOperands)) || (m === 'delta' && hw.delta));
+  return MODES.filter(
+    (m) =>
+      m === 'dense' ||
+      (m === 'sparse' && (hw.skipZeroActivations || hw.skipZeroWeights || hw.gateZeroOperands)) ||
+      (m === 'delta' && hw.delta),
+  );
 }
 
 function checkDensity(name: string, v: number | undefined): void {
@@ -158,7 +163,16 @@ export interface LayerCtx {
 }
 
 /** Memory traffic, timing and energy of a layer whose engine filled in compute actions (shared by all engines). */
-function finishLayer(l: Layer, hw: HwModel, plan: MemoryPlan, a: ActionCounts, computeCycles: number, state: StateCounts | undefined, first: boolean, last: boolean): { t: Timing; energy: EnergyBreakdown } {
+function finishLayer(
+  l: Layer,
+  hw: HwModel,
+  plan: MemoryPlan,
+  a: ActionCounts,
+  computeCycles: number,
+  state: StateCounts | undefined,
+  first: boolean,
+  last: boolean,
+): { t: Timing; energy: EnergyBreakdown } {
   const p = hw.precisions;
   const stateTraffic = state ? deltaStateTraffic(l, hw, state, first, last) : { readBytes: 0, writeBytes: 0 };
   const d = layerDram(hw, plan, {
@@ -201,14 +215,24 @@ export function simulateLayer(l: Layer, c: LayerCtx, frame: number | null = null
   a.sram.ofmap.writeBytes = bytes(r.edges.ofmapWrites, outBits);
   a.sram.ofmap.readBytes = bytes(r.edges.psumReads, p.accumulatorBits);
 
-  const state = c.mode === 'delta' ? c.state ?? missingState(l) : undefined;
+  const state = c.mode === 'delta' ? (c.state ?? missingState(l)) : undefined;
   if (state) {
     // Evaluated outputs re-apply activation + quantisation and compare against their last level.
     a.neuronUpdates = state.evaluatedOutputs;
     a.deltaCompares = state.evaluatedOutputs;
   }
   const { t, energy } = finishLayer(l, hw, c.plan, a, r.computeCycles, state, c.first, c.last);
-  return { frame, layer: l.name, mode: c.mode, folds: r.folds, foldsRun: r.foldsRun, computeCycles: r.computeCycles, ...t, actions: a, energy };
+  return {
+    frame,
+    layer: l.name,
+    mode: c.mode,
+    folds: r.folds,
+    foldsRun: r.foldsRun,
+    computeCycles: r.computeCycles,
+    ...t,
+    actions: a,
+    energy,
+  };
 }
 
 function missingState(l: Layer): never {
@@ -250,7 +274,7 @@ export function simulateEventLayer(l: Layer, c: EventLayerCtx, frame: number | n
   for (let g = 0; g < l.groups; g++) sourceEvents += c.work.events[g]!;
   a.sram.ifmap.readBytes = bytes(sourceEvents, p.activationBits);
   a.sram.ofmap.writeBytes = bytes(load.neuronUpdates, p.activationBits);
-  const state = c.mode === 'delta' ? c.state ?? missingState(l) : undefined;
+  const state = c.mode === 'delta' ? (c.state ?? missingState(l)) : undefined;
   if (state) a.deltaCompares = load.neuronUpdates;
   const foldsRun = load.busyCores;
   const { t, energy } = finishLayer(l, hw, c.plan, a, load.cycles, state, c.first, c.last);
@@ -273,9 +297,12 @@ export function resolveModes(hw: HwModel, mode: Mode | 'all'): Mode[] {
   const modes = mode === 'all' ? supported : [mode];
   for (const m of modes)
     if (!supported.includes(m))
-      throw new InputError(`mode "${m}" needs a hw-model that ${m === 'delta' ? 'has "delta": true' : 'skips or gates zeros'}; "${hw.name}" supports ${supported.join(', ')}`, {
-        file: hw.source,
-      });
+      throw new InputError(
+        `mode "${m}" needs a hw-model that ${m === 'delta' ? 'has "delta": true' : 'skips or gates zeros'}; "${hw.name}" supports ${supported.join(', ')}`,
+        {
+          file: hw.source,
+        },
+      );
   return modes;
 }
 
@@ -301,7 +328,13 @@ export function simulate(model: Model, hw: HwModel, opts: SimOptions): SimResult
     const plan = planFor(hw, model.layers, mode);
     const layers = model.layers.map((l, i) => {
       const wd = mode === 'dense' ? 1 : (opts.weightDensity ?? l.weightDensity);
-      const common = { plan, mode, first: i === 0, last: i === model.layers.length - 1, state: mode === 'delta' ? expectedStateCounts(l, deltaDensity) : undefined };
+      const common = {
+        plan,
+        mode,
+        first: i === 0,
+        last: i === model.layers.length - 1,
+        state: mode === 'delta' ? expectedStateCounts(l, deltaDensity) : undefined,
+      };
       if (hw.kind === 'event') {
         const d = mode === 'dense' ? 1 : mode === 'delta' ? deltaDensity : actDensity;
         return simulateEventLayer(l, { ...common, hw, work: expectedEventWork(l, d), weightDensity: wd });
@@ -377,6 +410,11 @@ export function summarise({ mode, layers, plan }: ModeRun, hw: HwModel, fps: num
     speedupVsDense: 1,
     energyGainVsDense: 1,
     edpPJs: energy.totalPJ * seconds,
-    footprint: { weightBytes: plan.weightBytes, stateBytes: plan.stateBytes, weightRefetch: plan.weightRefetch, stateSpill: plan.stateSpill },
+    footprint: {
+      weightBytes: plan.weightBytes,
+      stateBytes: plan.stateBytes,
+      weightRefetch: plan.weightRefetch,
+      stateSpill: plan.stateSpill,
+    },
   };
 }

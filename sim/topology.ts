@@ -77,7 +77,10 @@ function intCell(r: Row, i: number, header: string, file: string, min = 1): numb
   if (s === undefined || s === '') throw new InputError(`missing column "${header}" (column ${i + 1})`, { file, line: r.line });
   const v = Number(s);
   if (!Number.isInteger(v) || v < min)
-    throw new InputError(`column "${header}" must be ${min > 0 ? 'a positive' : 'a non-negative'} integer, got "${s}"`, { file, line: r.line });
+    throw new InputError(`column "${header}" must be ${min > 0 ? 'a positive' : 'a non-negative'} integer, got "${s}"`, {
+      file,
+      line: r.line,
+    });
   return v;
 }
 
@@ -100,7 +103,15 @@ function gemmRow(r: Row, file: string): Layer {
 }
 
 function convRow(r: Row, header: string[], file: string): Layer {
-  const [H, W, R, S, C, NF, st] = CONV_COLS.slice(1).map((h, i) => intCell(r, i + 1, h, file)) as [number, number, number, number, number, number, number];
+  const [H, W, R, S, C, NF, st] = CONV_COLS.slice(1).map((h, i) => intCell(r, i + 1, h, file)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const extra = (col: string): string => {
     const i = header.indexOf(col);
     return i < 0 ? '' : (r.cells[i] ?? '');
@@ -124,7 +135,19 @@ function convRow(r: Row, header: string[], file: string): Layer {
   if (op === 'dense') {
     if (H !== 1 || W !== 1 || R !== 1 || S !== 1) throw new InputError('a dense row must have IFMAP and Filter sizes of 1', where);
     return validateLayer(
-      { name: r.cells[0]!, op, input: [C], output: [NF], kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weightBits, weightDensity: 1 },
+      {
+        name: r.cells[0]!,
+        op,
+        input: [C],
+        output: [NF],
+        kernel: [1, 1],
+        stride: [1, 1],
+        padding: [0, 0, 0, 0],
+        dilation: [1, 1],
+        groups: 1,
+        weightBits,
+        weightDensity: 1,
+      },
       where,
     );
   }

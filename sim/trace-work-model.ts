@@ -65,7 +65,10 @@ export function eventsPerKTile(l: Layer, w: LayerWork, rows: number, out?: Int32
  * frame's LayerWork. The per-tile buffers are allocated once and reused (a frame allocates no typed
  * array), so a returned WorkModel is valid until the next call.
  */
-export function traceWorkModels(l: Layer, hw: Pick<SystolicSpec, 'rows' | 'dataflow' | 'skipZeroActivations' | 'skipZeroWeights'>): (w: LayerWork, weightDensity: number) => WorkModel {
+export function traceWorkModels(
+  l: Layer,
+  hw: Pick<SystolicSpec, 'rows' | 'dataflow' | 'skipZeroActivations' | 'skipZeroWeights'>,
+): (w: LayerWork, weightDensity: number) => WorkModel {
   const { OH, OW } = spatial(l);
   const M = OH * OW;
   const skipA = hw.skipZeroActivations;
@@ -77,7 +80,9 @@ export function traceWorkModels(l: Layer, hw: Pick<SystolicSpec, 'rows' | 'dataf
     // Per row tile (group × rows of outputs): slowest row, Σ row steps, Σ events — one tight pass
     // over rf, done on the frame's first fold; every column tile of a row tile reuses them.
     const rowTiles = Math.ceil(M / hw.rows);
-    const max = new Float64Array(l.groups * rowTiles), steps = new Float64Array(l.groups * rowTiles), nz = new Float64Array(l.groups * rowTiles);
+    const max = new Float64Array(l.groups * rowTiles),
+      steps = new Float64Array(l.groups * rowTiles),
+      nz = new Float64Array(l.groups * rowTiles);
     const prepare = (rf: LayerWork['rf'], m: MappedGemm, wd: number): void => {
       const kw = keepW(m.skip.filter, hw.rows, wd);
       if (kw === 1 && skipA) rowTileEvents(rf, l.groups, M, hw.rows, max, nz);
@@ -109,7 +114,8 @@ export function traceWorkModels(l: Layer, hw: Pick<SystolicSpec, 'rows' | 'dataf
         name: 'trace',
         fold(m, t, out) {
           const kt = ktOf(t.rowStart);
-          let active = 0, nz = 0;
+          let active = 0,
+            nz = 0;
           for (let o = t.group * M; o < (t.group + 1) * M; o++) {
             const n = counts[o * tiles + kt]!;
             if (n !== 0) active++;
@@ -143,7 +149,8 @@ function rowTileEvents(rf: LayerWork['rf'], groups: number, M: number, rows: num
   for (let g = 0, tile = 0; g < groups; g++) {
     const gEnd = (g + 1) * M;
     for (let r0 = g * M; r0 < gEnd; r0 += rows, tile++) {
-      let hi = 0, n = 0;
+      let hi = 0,
+        n = 0;
       const end = Math.min(gEnd, r0 + rows);
       for (let r = r0; r < end; r++) {
         const e = rf[r]!;
@@ -158,11 +165,23 @@ function rowTileEvents(rf: LayerWork['rf'], groups: number, M: number, rows: num
 }
 
 /** The general case: a row's steps are its events (or T without skipping) × the kept weight fraction. */
-function rowTileSteps(rf: LayerWork['rf'], groups: number, M: number, rows: number, skipA: boolean, kw: number, T: number,
-  max: Float64Array, steps: Float64Array, nz: Float64Array): void {
+function rowTileSteps(
+  rf: LayerWork['rf'],
+  groups: number,
+  M: number,
+  rows: number,
+  skipA: boolean,
+  kw: number,
+  T: number,
+  max: Float64Array,
+  steps: Float64Array,
+  nz: Float64Array,
+): void {
   for (let g = 0, tile = 0; g < groups; g++)
     for (let r0 = 0; r0 < M; r0 += rows, tile++) {
-      let hi = 0, st = 0, n = 0;
+      let hi = 0,
+        st = 0,
+        n = 0;
       for (let r = g * M + r0; r < g * M + Math.min(M, r0 + rows); r++) {
         const e = rf[r]!;
         const s = kw === 1 ? T : Math.ceil((skipA ? e : T) * kw - 1e-9);

@@ -74,22 +74,37 @@ export interface TraceWork {
 export function layerOfSpec(s: LayerSpec, where = ''): Layer {
   return validateLayer(
     {
-      name: s.name, op: s.op, input: [...s.input], output: [...s.output],
-      kernel: s.kernel ?? [1, 1], stride: s.stride ?? [1, 1], padding: s.padding ?? [0, 0, 0, 0], dilation: s.dilation ?? [1, 1],
-      groups: s.groups ?? 1, weightBits: s.weightBits, weightDensity: s.weightDensity,
+      name: s.name,
+      op: s.op,
+      input: [...s.input],
+      output: [...s.output],
+      kernel: s.kernel ?? [1, 1],
+      stride: s.stride ?? [1, 1],
+      padding: s.padding ?? [0, 0, 0, 0],
+      dilation: s.dilation ?? [1, 1],
+      groups: s.groups ?? 1,
+      weightBits: s.weightBits,
+      weightDensity: s.weightDensity,
     },
     { file: where },
   );
 }
 
 /** Checks the options against the trace (float traces need a threshold) and returns the resolved ones. */
-export function resolveWorkOptions(trace: Trace, o: TraceWorkOptions): Required<Pick<TraceWorkOptions, 'threshold' | 'frames' | 'kinds'>> & { quantStep?: number } {
+export function resolveWorkOptions(
+  trace: Trace,
+  o: TraceWorkOptions,
+): Required<Pick<TraceWorkOptions, 'threshold' | 'frames' | 'kinds'>> & { quantStep?: number } {
   const file = trace.dir;
-  if (o.threshold !== undefined && !(o.threshold >= 0 && Number.isFinite(o.threshold))) throw new InputError(`--threshold must be a finite number ≥ 0, got ${o.threshold}`, { file });
-  if (o.quantStep !== undefined && !(o.quantStep > 0 && Number.isFinite(o.quantStep))) throw new InputError(`--quant-step must be a positive number, got ${o.quantStep}`, { file });
+  if (o.threshold !== undefined && !(o.threshold >= 0 && Number.isFinite(o.threshold)))
+    throw new InputError(`--threshold must be a finite number ≥ 0, got ${o.threshold}`, { file });
+  if (o.quantStep !== undefined && !(o.quantStep > 0 && Number.isFinite(o.quantStep)))
+    throw new InputError(`--quant-step must be a positive number, got ${o.quantStep}`, { file });
   const float = trace.layers.find((l) => l.dtype === 'float32');
   if (float && o.threshold === undefined && o.quantStep === undefined)
-    throw new InputError(`layer "${float.spec.name}" holds float32 values: give a delta --threshold (and optionally --quant-step)`, { file: float.path });
+    throw new InputError(`layer "${float.spec.name}" holds float32 values: give a delta --threshold (and optionally --quant-step)`, {
+      file: float.path,
+    });
   const T = trace.manifest.frames;
   if (o.frames !== undefined && !(Number.isInteger(o.frames) && o.frames >= 1 && o.frames <= T))
     throw new InputError(`--frames must be an integer in 1..${T} (the trace's frames), got ${o.frames}`, { file });
@@ -120,8 +135,14 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
   const wantS = kinds.includes('sparse');
   const wantD = kinds.includes('delta');
   const fan = layerFanout({
-    op: l.op, input: [H, W, C], output: [OH, OW, spatial(l).OC], kernel: l.kernel, stride: l.stride,
-    padding: l.padding, dilation: l.dilation, groups,
+    op: l.op,
+    input: [H, W, C],
+    output: [OH, OW, spatial(l).OC],
+    kernel: l.kernel,
+    stride: l.stride,
+    padding: l.padding,
+    dilation: l.dilation,
+    groups,
   });
   // Spatial fan-out of each pixel (output positions whose receptive field holds it).
   const pixFan = new Float64Array(HW);
@@ -140,7 +161,18 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
   const Rf = K <= 0xffff ? Uint16Array : Int32Array;
   // Buffers reused across frames; results are views into them (o.views) or copies at the size used.
   const scratch = (want: boolean): Scratch | null =>
-    want ? { map: new Int32Array(groups * HW), cells: new Uint32Array(groups * HW + 1), nCells: 0, idx: new Uint32Array(H * W * C), rf: new Rf(groups * M), events: new Float64Array(groups), fanout: new Float64Array(groups), touched: new Float64Array(groups) } : null;
+    want
+      ? {
+          map: new Int32Array(groups * HW),
+          cells: new Uint32Array(groups * HW + 1),
+          nCells: 0,
+          idx: new Uint32Array(H * W * C),
+          rf: new Rf(groups * M),
+          events: new Float64Array(groups),
+          fanout: new Float64Array(groups),
+          touched: new Float64Array(groups),
+        }
+      : null;
   const sS = scratch(wantS);
   const sD = scratch(wantD);
   const nz = new Float64Array(1);
@@ -165,7 +197,9 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
         s.touched[g] = t;
       }
     const w: LayerWork = { events: s.events, fanout: s.fanout, touched: s.touched, rf, idx: s.idx.subarray(0, n) };
-    return o.views ? w : { events: w.events.slice(), fanout: w.fanout.slice(), touched: w.touched.slice(), rf: w.rf.slice(), idx: w.idx.slice() };
+    return o.views
+      ? w
+      : { events: w.events.slice(), fanout: w.fanout.slice(), touched: w.touched.slice(), rf: w.rf.slice(), idx: w.idx.slice() };
   };
 
   return (frame) => {
@@ -220,9 +254,28 @@ function countNonZeros(cur: ArrayLike<number>, cellOf: Uint32Array, HW: number, 
 }
 
 /** A typed array of levels: the delta reference keeps the frame's own element type (exact, and compact). */
-type Levels = Uint8Array | Int8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+type Levels =
+  | Uint8Array
+  | Int8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array;
 
-const LEVEL_KINDS = [Uint8Array, Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array];
+const LEVEL_KINDS = [
+  Uint8Array,
+  Int8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+];
 
 /** A reference for frames like `cur`: same element type, else (plain arrays, subclasses) float64; a reference of another type widens to float64. */
 function referenceFor(cur: ArrayLike<number>, ref: Levels | null): Levels {
@@ -240,9 +293,21 @@ function referenceFor(cur: ArrayLike<number>, ref: Levels | null): Levels {
  * to a branch predictor); byte levels go four at a time, and a word equal to its reference holds no
  * event. References move over the events only.
  */
-function countDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array, byWords: WordTally | null): number {
+function countDeltas(
+  cur: ArrayLike<number>,
+  ref: Levels,
+  threshold: number,
+  idx: Uint32Array,
+  nonZero: Float64Array,
+  byWords: WordTally | null,
+): number {
   // Words equal to their reference are skipped: no event there needs threshold ≥ 0.
-  const words = threshold >= 0 && ref.BYTES_PER_ELEMENT === 1 && ref.constructor === Object.getPrototypeOf(cur).constructor && (cur as Levels).byteOffset % 4 === 0 && cur.length % 4 === 0;
+  const words =
+    threshold >= 0 &&
+    ref.BYTES_PER_ELEMENT === 1 &&
+    ref.constructor === Object.getPrototypeOf(cur).constructor &&
+    (cur as Levels).byteOffset % 4 === 0 &&
+    cur.length % 4 === 0;
   if (byWords) byWords.done = false;
   return words ? byteDeltas(cur as Levels, ref, threshold, idx, nonZero, byWords) : levelDeltas(cur, ref, threshold, idx, nonZero);
 }
@@ -260,7 +325,8 @@ function moveReferences(cur: ArrayLike<number>, ref: Levels, idx: Uint32Array, f
 }
 
 function levelDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array): number {
-  let n = 0, nz = 0;
+  let n = 0,
+    nz = 0;
   for (let i = 0; i < cur.length; i++) {
     const v = cur[i]!;
     nz += +(v !== 0);
@@ -285,13 +351,25 @@ function words(a: Levels): { w: Uint32Array; at: number } {
  * Byte levels (int8/uint8: a zero level is a zero byte, equal levels are equal bytes) by 32-bit words. Under an exact
  * threshold and with `byWords`, also the event map and its cell list (what tally does), a changed word at a time.
  */
-function byteDeltas(cur: Levels, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array, byWords: WordTally | null): number {
-  const len = cur.length, n4 = len >> 2;
-  const { w: cw, at: c0 } = words(cur), { w: rw, at: r0 } = words(ref);
+function byteDeltas(
+  cur: Levels,
+  ref: Levels,
+  threshold: number,
+  idx: Uint32Array,
+  nonZero: Float64Array,
+  byWords: WordTally | null,
+): number {
+  const len = cur.length,
+    n4 = len >> 2;
+  const { w: cw, at: c0 } = words(cur),
+    { w: rw, at: r0 } = words(ref);
   const exact = threshold < 1;
   const wordCell = exact ? byWords?.wordCell : undefined;
-  const map = byWords?.s.map, cells = byWords?.s.cells;
-  let n = 0, zeros = 0, nc = 0;
+  const map = byWords?.s.map,
+    cells = byWords?.s.cells;
+  let n = 0,
+    zeros = 0,
+    nc = 0;
   for (let j = 0; j < n4; j++) {
     const x = cw[c0 + j]!;
     // High bit of each zero byte, then their count by one multiply (SWAR).
@@ -303,7 +381,8 @@ function byteDeltas(cur: Levels, ref: Levels, threshold: number, idx: Uint32Arra
       // Integer levels under a threshold < 1: an event is a byte that differs, read off the XOR word;
       // the word becomes its own reference.
       rw[r0 + j] = x;
-      const i = 4 * j, n0 = n;
+      const i = 4 * j,
+        n0 = n;
       idx[n] = i;
       n += +((d & 0xff) !== 0);
       idx[n] = i + 1;
@@ -313,7 +392,8 @@ function byteDeltas(cur: Levels, ref: Levels, threshold: number, idx: Uint32Arra
       idx[n] = i + 3;
       n += +((d & 0xff000000) !== 0);
       if (wordCell) {
-        const k = wordCell[j]!, old = map![k]!;
+        const k = wordCell[j]!,
+          old = map![k]!;
         cells![nc] = k;
         map![k] = old + n - n0;
         nc += +(old === 0); // branch-free: a cell is listed once, at its first changed word

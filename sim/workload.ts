@@ -81,7 +81,6 @@ export function outputCount(l: Layer): number {
   return l.output.reduce((a, b) => a * b, 1);
 }
 
-
 /**
  * Check a layer's shapes; throws InputError naming `where` (file/line or pointer) and the key.
  * With `where.pointer` set (a JSON layer), the key is appended to it.
@@ -121,10 +120,14 @@ export function validateLayer(l: Layer, where: InputErrorWhere = {}): Layer {
   const [pt, pb, pl, pr] = l.padding;
   const effK = [l.dilation[0] * (l.kernel[0] - 1) + 1, l.dilation[1] * (l.kernel[1] - 1) + 1];
   if (effK[0]! > s.H + pt + pb || effK[1]! > s.W + pl + pr)
-    bad('kernel', `${JSON.stringify(l.kernel)} (dilated ${effK[0]}×${effK[1]}) is larger than the padded input ${s.H + pt + pb}×${s.W + pl + pr}`);
+    bad(
+      'kernel',
+      `${JSON.stringify(l.kernel)} (dilated ${effK[0]}×${effK[1]}) is larger than the padded input ${s.H + pt + pb}×${s.W + pl + pr}`,
+    );
   posInts('output', l.output, rank);
   const oh = convOutputSize(s.H, l.kernel[0], l.stride[0], pt, pb, l.dilation[0]);
   const ow = convOutputSize(s.W, l.kernel[1], l.stride[1], pl, pr, l.dilation[1]);
-  if (oh !== s.OH || ow !== s.OW) bad('output', `${JSON.stringify(l.output)} does not match the input, kernel, stride and padding (expected ${oh}×${ow})`);
+  if (oh !== s.OH || ow !== s.OW)
+    bad('output', `${JSON.stringify(l.output)} does not match the input, kernel, stride and padding (expected ${oh}×${ow})`);
   return l;
 }

@@ -47,7 +47,11 @@ export const MAIN_DEFAULTS: Omit<MainJobOptions, 'log'> = {
   modelsDir: packagePath('src', 'tf', 'pretrained'),
   scenarios: [
     { name: 'static-clean', description: 'static camera, noise-free sensor', data: `${SCENE},noise=0,flicker=0` },
-    { name: 'static-noisy', description: 'static camera, sensor noise σ=0.02 and ±2 % flicker (as in training)', data: `${SCENE},noise=0.02,flicker=0.02` },
+    {
+      name: 'static-noisy',
+      description: 'static camera, sensor noise σ=0.02 and ±2 % flicker (as in training)',
+      data: `${SCENE},noise=0.02,flicker=0.02`,
+    },
   ],
   frames: 48,
   seed: 2026,
@@ -79,10 +83,16 @@ export interface Headline {
 
 function headlineOf(clip: string, model: string, s: TraceModeSummary): Headline {
   return {
-    clip, model, arch: s.arch, mode: s.mode,
-    latency_mean_us: s.latencyUs.mean, latency_p95_us: s.latencyUs.p95,
-    energy_per_frame_uj: s.energy.totalPJ / 1e6, power_mw: s.averagePowerMW,
-    speedup_vs_dense_baseline: s.speedupVsBaseline, energy_gain_vs_dense_baseline: s.energyGainVsBaseline,
+    clip,
+    model,
+    arch: s.arch,
+    mode: s.mode,
+    latency_mean_us: s.latencyUs.mean,
+    latency_p95_us: s.latencyUs.p95,
+    energy_per_frame_uj: s.energy.totalPJ / 1e6,
+    power_mw: s.averagePowerMW,
+    speedup_vs_dense_baseline: s.speedupVsBaseline,
+    energy_gain_vs_dense_baseline: s.energyGainVsBaseline,
   };
 }
 
@@ -91,7 +101,12 @@ async function runScenario(o: MainJobOptions, sc: Scenario, tmp: string, headlin
   for (const variant of ['baseline', 'delta'] as const) {
     const rec = await recordModelTrace({
       modelDir: join(o.modelsDir, variant),
-      data: sc.data, seed: o.seed, split: 'test', clip: o.clip, frames: o.frames, fps: o.fps,
+      data: sc.data,
+      seed: o.seed,
+      split: 'test',
+      clip: o.clip,
+      frames: o.frames,
+      fps: o.fps,
       out: join(tmp, 'traces', sc.name, variant),
     });
     o.log(`[${sc.name}] traced the ${variant} model: ${rec.manifest.layers.length} MAC layers × ${rec.manifest.frames} frames`);
@@ -100,11 +115,24 @@ async function runScenario(o: MainJobOptions, sc: Scenario, tmp: string, headlin
   const results = new Map<string, TraceSimResult>();
   for (const r of RUNS) {
     const res = simulateTrace(openTrace(join(tmp, 'traces', sc.name, r.model)), loadHwModel(r.arch), {
-      mode: 'all', fps: o.fps, baseline, keepLayers: true,
+      mode: 'all',
+      fps: o.fps,
+      baseline,
+      keepLayers: true,
     });
     const name = `${sc.name}/${r.model}-on-${r.arch}`;
     const dir = join(tmp, 'runs', name);
-    await writeTraceSimOutput(dir, res, ['simulate', '--trace', `traces/${sc.name}/${r.model}`, '--arch', r.arch, '--mode', 'all', '--fps', String(o.fps)]);
+    await writeTraceSimOutput(dir, res, [
+      'simulate',
+      '--trace',
+      `traces/${sc.name}/${r.model}`,
+      '--arch',
+      r.arch,
+      '--mode',
+      'all',
+      '--fps',
+      String(o.fps),
+    ]);
     await buildReport(dir);
     results.set(name, res);
     for (const s of res.modes) headlines.push(headlineOf(sc.name, r.model, s));
@@ -126,7 +154,10 @@ export async function runMainJob(o: MainJobOptions): Promise<Headline[]> {
     const main = results.get(mainRun)!;
     writeTraceSimFiles(tmp, main, ['(npm start) main job']);
     const mainSummary = JSON.parse(traceSummaryJson(main));
-    writeFileSync(join(tmp, 'summary.json'), JSON.stringify({ mainRun, clips: o.scenarios, headline: headlines, ...mainSummary }, null, 2) + '\n');
+    writeFileSync(
+      join(tmp, 'summary.json'),
+      `${JSON.stringify({ mainRun, clips: o.scenarios, headline: headlines, ...mainSummary }, null, 2)}\n`,
+    );
     writeFileSync(join(tmp, 'run.json'), runJson(['npm', 'start']));
     await buildReport(tmp);
     mainTable = traceSummaryTable(main);
@@ -138,11 +169,23 @@ export async function runMainJob(o: MainJobOptions): Promise<Headline[]> {
   o.log(mainTable);
   o.log('');
   o.log('All configurations (per frame; gains against the baseline model on dense-32x32, dense):');
-  o.log(table(
-    ['clip', 'model', 'hw-model', 'mode', 'latency µs (mean)', 'p95', 'energy µJ', `power mW @${o.fps}fps`, 'speedup', 'energy gain'],
-    headlines.map((h) => [h.clip, h.model, h.arch, h.mode, fmt(h.latency_mean_us, 1), fmt(h.latency_p95_us, 1), fmt(h.energy_per_frame_uj, 3),
-      fmt(h.power_mw), fmt(h.speedup_vs_dense_baseline) + '×', fmt(h.energy_gain_vs_dense_baseline) + '×']),
-  ));
+  o.log(
+    table(
+      ['clip', 'model', 'hw-model', 'mode', 'latency µs (mean)', 'p95', 'energy µJ', `power mW @${o.fps}fps`, 'speedup', 'energy gain'],
+      headlines.map((h) => [
+        h.clip,
+        h.model,
+        h.arch,
+        h.mode,
+        fmt(h.latency_mean_us, 1),
+        fmt(h.latency_p95_us, 1),
+        fmt(h.energy_per_frame_uj, 3),
+        fmt(h.power_mw),
+        `${fmt(h.speedup_vs_dense_baseline)}×`,
+        `${fmt(h.energy_gain_vs_dense_baseline)}×`,
+      ]),
+    ),
+  );
   o.log('');
   o.log('Delta inference (delta-trained model on delta-32x32) vs dense inference (baseline model on dense-32x32):');
   for (const sc of o.scenarios) {
@@ -150,11 +193,15 @@ export async function runMainJob(o: MainJobOptions): Promise<Headline[]> {
       headlines.find((h) => h.clip === sc.name && h.model === model && h.arch === arch && h.mode === mode)!;
     const dense = pick('baseline', BASELINE_ARCH, 'dense');
     const delta = pick('delta', 'delta-32x32', 'delta');
-    o.log(`  ${sc.name} (${sc.description}): latency per frame ${fmt(dense.latency_mean_us, 2)} → ${fmt(delta.latency_mean_us, 2)} µs ` +
-      `(speedup ${fmt(delta.speedup_vs_dense_baseline)}×); energy per frame ${fmt(dense.energy_per_frame_uj, 3)} → ${fmt(delta.energy_per_frame_uj, 3)} µJ ` +
-      `(energy gain ${fmt(delta.energy_gain_vs_dense_baseline)}×); average power at ${o.fps} fps ${fmt(dense.power_mw)} → ${fmt(delta.power_mw)} mW`);
+    o.log(
+      `  ${sc.name} (${sc.description}): latency per frame ${fmt(dense.latency_mean_us, 2)} → ${fmt(delta.latency_mean_us, 2)} µs ` +
+        `(speedup ${fmt(delta.speedup_vs_dense_baseline)}×); energy per frame ${fmt(dense.energy_per_frame_uj, 3)} → ${fmt(delta.energy_per_frame_uj, 3)} µJ ` +
+        `(energy gain ${fmt(delta.energy_gain_vs_dense_baseline)}×); average power at ${o.fps} fps ${fmt(dense.power_mw)} → ${fmt(delta.power_mw)} mW`,
+    );
   }
-  o.log(`Report: ${relative(process.cwd(), join(o.out, 'report.html'))} (each configuration: ${relative(process.cwd(), join(o.out, 'runs'))}/<clip>/<run>/report.html); ` +
-    `${((Date.now() - started) / 1000).toFixed(1)} s`);
+  o.log(
+    `Report: ${relative(process.cwd(), join(o.out, 'report.html'))} (each configuration: ${relative(process.cwd(), join(o.out, 'runs'))}/<clip>/<run>/report.html); ` +
+      `${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   return headlines;
 }

@@ -67,19 +67,43 @@ export interface LayerGeometry {
 export const MANIFEST_FILE = 'manifest.json';
 
 /** Output length along one axis (the usual conv arithmetic; ≤ 0 means the kernel does not fit). */
-export function convOutputSize(inSize: number, kernel: number, stride: number, padBefore: number, padAfter: number, dilation: number): number {
+export function convOutputSize(
+  inSize: number,
+  kernel: number,
+  stride: number,
+  padBefore: number,
+  padAfter: number,
+  dilation: number,
+): number {
   return Math.floor((inSize + padBefore + padAfter - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
-export function layerGeometry(layer: Pick<LayerSpec, 'op' | 'input' | 'output' | 'kernel' | 'stride' | 'padding' | 'dilation' | 'groups'>): LayerGeometry {
+export function layerGeometry(
+  layer: Pick<LayerSpec, 'op' | 'input' | 'output' | 'kernel' | 'stride' | 'padding' | 'dilation' | 'groups'>,
+): LayerGeometry {
   if (layer.op === 'dense') {
-    return { op: 'dense', input: [1, 1, layer.input[0]!], output: [1, 1, layer.output[0]!],
-      kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1 };
+    return {
+      op: 'dense',
+      input: [1, 1, layer.input[0]!],
+      output: [1, 1, layer.output[0]!],
+      kernel: [1, 1],
+      stride: [1, 1],
+      padding: [0, 0, 0, 0],
+      dilation: [1, 1],
+      groups: 1,
+    };
   }
   const [H, W, C] = layer.input as [number, number, number];
-  return { op: layer.op, input: [H, W, C], output: layer.output as [number, number, number],
-    kernel: layer.kernel!, stride: layer.stride!, padding: layer.padding!, dilation: layer.dilation!,
-    groups: layer.groups! };
+  return {
+    op: layer.op,
+    input: [H, W, C],
+    output: layer.output as [number, number, number],
+    kernel: layer.kernel!,
+    stride: layer.stride!,
+    padding: layer.padding!,
+    dilation: layer.dilation!,
+    groups: layer.groups!,
+  };
 }
 
 /** [Ho, Wo] that kernel, stride, padding and dilation give for this input. */
@@ -113,8 +137,12 @@ function schemaError(e: ErrorObject, file: string): InputError {
   if (e.keyword === 'additionalProperties') {
     return new InputError(`unknown key "${String(p.additionalProperty)}"`, { file, pointer: `${pointer}/${String(p.additionalProperty)}` });
   }
-  const detail = e.keyword === 'enum' ? ` (${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')})`
-    : e.keyword === 'const' ? ` ${JSON.stringify(p.allowedValue)}` : '';
+  const detail =
+    e.keyword === 'enum'
+      ? ` (${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')})`
+      : e.keyword === 'const'
+        ? ` ${JSON.stringify(p.allowedValue)}`
+        : '';
   const message = e.keyword === 'required' ? 'required key is missing' : `expected: ${e.message ?? e.keyword}${detail}`;
   return new InputError(message, { file, pointer });
 }
@@ -141,8 +169,9 @@ export function validateManifest(json: unknown, file: string): Manifest {
       at('/act/scale', `per-channel scale has ${layer.act.scale.length} entries, input has ${C} channels`);
     }
     if (layer.op === 'dense') {
-      const trivial = (layer.kernel ?? [1, 1]).concat(layer.stride ?? [1, 1], layer.dilation ?? [1, 1], [layer.groups ?? 1])
-        .every((v) => v === 1) && (layer.padding ?? [0, 0, 0, 0]).every((v) => v === 0);
+      const trivial =
+        (layer.kernel ?? [1, 1]).concat(layer.stride ?? [1, 1], layer.dilation ?? [1, 1], [layer.groups ?? 1]).every((v) => v === 1) &&
+        (layer.padding ?? [0, 0, 0, 0]).every((v) => v === 0);
       if (!trivial) at('', 'a dense layer has kernel [1,1], stride [1,1], dilation [1,1], padding 0 and groups 1');
       return;
     }

@@ -101,11 +101,17 @@ export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
   const dtype = dtypeOfDescr(descr!);
   if (dtype === undefined) {
     const bigEndian = descr!.startsWith('>') && /^>[iuf][248]$/.test(descr!);
-    fail(bigEndian
-      ? `unsupported .npy dtype '${descr}': big endian (little endian expected)`
-      : `unsupported .npy dtype '${descr}' (int8 |i1, uint8 |u1, int16 <i2 or float32 <f4 expected)`, start);
+    fail(
+      bigEndian
+        ? `unsupported .npy dtype '${descr}': big endian (little endian expected)`
+        : `unsupported .npy dtype '${descr}' (int8 |i1, uint8 |u1, int16 <i2 or float32 <f4 expected)`,
+      start,
+    );
   }
-  const parts = shapeText!.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const parts = shapeText!
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const shape = parts.map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
   if (shape.some((n) => !Number.isSafeInteger(n))) fail(`bad .npy shape (${shapeText})`, start);
   const dataBytes = shape.reduce((a, b) => a * b, 1) * DTYPES[dtype!].bytes;
@@ -136,8 +142,10 @@ export function readNpyHeader(fd: number, file: string): NpyHeader {
   const actual = size - h.dataOffset;
   if (actual !== h.dataBytes) {
     const what = actual < h.dataBytes ? 'truncated .npy data' : '.npy data longer than its header says';
-    throw new InputError(`${what}: shape (${h.shape.join(', ')}) ${h.dtype} needs ${h.dataBytes} data bytes, file has ${actual}`,
-      { file, offset: Math.min(size, h.dataOffset + h.dataBytes) });
+    throw new InputError(`${what}: shape (${h.shape.join(', ')}) ${h.dtype} needs ${h.dataBytes} data bytes, file has ${actual}`, {
+      file,
+      offset: Math.min(size, h.dataOffset + h.dataBytes),
+    });
   }
   return h;
 }

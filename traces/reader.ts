@@ -65,12 +65,23 @@ export function openTrace(dir: string, options: OpenTraceOptions = {}): Trace {
       }
       const want = [manifest.frames, ...spec.input];
       if (want.length !== h.shape.length || want.some((n, i) => n !== h.shape[i])) {
-        throw new InputError(`shape (${h.shape.join(', ')}) disagrees with ${where}: [frames, ...input] = (${want.join(', ')})`,
-          { file: path, offset: 0 });
+        throw new InputError(`shape (${h.shape.join(', ')}) disagrees with ${where}: [frames, ...input] = (${want.join(', ')})`, {
+          file: path,
+          offset: 0,
+        });
       }
       const elements = frameElements(spec);
-      return { index, spec, geometry: layerGeometry(spec), path, dtype: h.dtype, frames: manifest.frames,
-        frameElements: elements, frameBytes: elements * DTYPES[h.dtype].bytes, dataOffset: h.dataOffset };
+      return {
+        index,
+        spec,
+        geometry: layerGeometry(spec),
+        path,
+        dtype: h.dtype,
+        frames: manifest.frames,
+        frameElements: elements,
+        frameBytes: elements * DTYPES[h.dtype].bytes,
+        dataOffset: h.dataOffset,
+      };
     } finally {
       closeSync(fd);
     }
@@ -79,7 +90,9 @@ export function openTrace(dir: string, options: OpenTraceOptions = {}): Trace {
     for (const l of layers) {
       const actual = sha256File(l.path);
       if (actual !== l.spec.sha256) {
-        throw new InputError(`sha256 mismatch: manifest /layers/${l.index}/sha256 says ${l.spec.sha256}, file has ${actual}`, { file: l.path });
+        throw new InputError(`sha256 mismatch: manifest /layers/${l.index}/sha256 says ${l.spec.sha256}, file has ${actual}`, {
+          file: l.path,
+        });
       }
     }
   }
@@ -109,7 +122,12 @@ export function* readFrames(layer: TraceLayer, options: ReadFramesOptions = {}):
   if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= layer.frames)) {
     throw new RangeError(`readFrames: frames [${from}, ${to}) outside [0, ${layer.frames})`);
   }
-  const perChunk = Math.max(1, options.chunkBytes !== undefined ? Math.floor(options.chunkBytes / layer.frameBytes) : Math.min(DEFAULT_CHUNK_FRAMES, Math.floor(DEFAULT_CHUNK / layer.frameBytes)));
+  const perChunk = Math.max(
+    1,
+    options.chunkBytes !== undefined
+      ? Math.floor(options.chunkBytes / layer.frameBytes)
+      : Math.min(DEFAULT_CHUNK_FRAMES, Math.floor(DEFAULT_CHUNK / layer.frameBytes)),
+  );
   const buf = new ArrayBuffer(Math.min(perChunk, Math.max(1, to - from)) * layer.frameBytes);
   const bytes = new Uint8Array(buf);
   const fd = openNpy(layer.path);
@@ -133,12 +151,19 @@ export function readFrame(layer: TraceLayer, t: number, out?: ActArray): ActArra
   if (!(Number.isInteger(t) && t >= 0 && t < layer.frames)) throw new RangeError(`readFrame: frame ${t} outside [0, ${layer.frames})`);
   const dst = out ?? typedView(layer.dtype, new ArrayBuffer(layer.frameBytes), 0, layer.frameElements);
   if (dst.length !== layer.frameElements || dst.BYTES_PER_ELEMENT !== DTYPES[layer.dtype].bytes) {
-    throw new RangeError(`readFrame: out has ${dst.length} × ${dst.BYTES_PER_ELEMENT} bytes, frame is ${layer.frameElements} × ${layer.dtype}`);
+    throw new RangeError(
+      `readFrame: out has ${dst.length} × ${dst.BYTES_PER_ELEMENT} bytes, frame is ${layer.frameElements} × ${layer.dtype}`,
+    );
   }
   const fd = openNpy(layer.path);
   try {
-    readExactly(fd, new Uint8Array(dst.buffer, dst.byteOffset, layer.frameBytes), layer.frameBytes,
-      layer.dataOffset + t * layer.frameBytes, layer.path);
+    readExactly(
+      fd,
+      new Uint8Array(dst.buffer, dst.byteOffset, layer.frameBytes),
+      layer.frameBytes,
+      layer.dataOffset + t * layer.frameBytes,
+      layer.path,
+    );
   } finally {
     closeSync(fd);
   }
@@ -178,7 +203,11 @@ export function readLayer(layer: TraceLayer): ActArray {
 function readExactly(fd: number, dst: Uint8Array, length: number, position: number, file: string): void {
   for (let done = 0; done < length; ) {
     const n = readSync(fd, dst, done, length - done, position + done);
-    if (n === 0) throw new InputError(`truncated .npy data (file shrank while reading): expected ${length - done} more bytes`, { file, offset: position + done });
+    if (n === 0)
+      throw new InputError(`truncated .npy data (file shrank while reading): expected ${length - done} more bytes`, {
+        file,
+        offset: position + done,
+      });
     done += n;
   }
 }
@@ -186,8 +215,10 @@ function readExactly(fd: number, dst: Uint8Array, length: number, position: numb
 function checkFinite(frame: Float32Array, layer: TraceLayer, t: number): void {
   for (let i = 0; i < frame.length; i++) {
     if (!Number.isFinite(frame[i]!)) {
-      throw new InputError(`non-finite value ${frame[i]} in frame ${t}, element ${i}`,
-        { file: layer.path, offset: layer.dataOffset + (t * layer.frameElements + i) * 4 });
+      throw new InputError(`non-finite value ${frame[i]} in frame ${t}, element ${i}`, {
+        file: layer.path,
+        offset: layer.dataOffset + (t * layer.frameElements + i) * 4,
+      });
     }
   }
 }

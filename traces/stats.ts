@@ -21,7 +21,14 @@ import { frameReader, type Trace } from './reader.js';
  * read no input, so borders get fewer. A 2-D element's fan-out in MACs is
  * fanH[y] · fanW[x] · (output channels per group).
  */
-export function axisFanout(inSize: number, outSize: number, kernel: number, stride: number, padBefore: number, dilation: number): Int32Array {
+export function axisFanout(
+  inSize: number,
+  outSize: number,
+  kernel: number,
+  stride: number,
+  padBefore: number,
+  dilation: number,
+): Int32Array {
   const fan = new Int32Array(inSize);
   for (let o = 0; o < outSize; o++) {
     for (let k = 0; k < kernel; k++) {
@@ -117,11 +124,17 @@ export function frameStatsCounter(g: LayerGeometry, options: StatsOptions = {}):
   const ref = new Float64Array(H * W * C);
   return (frame) => {
     if (frame.length !== ref.length) throw new RangeError(`frame of ${frame.length} values, layer input has ${ref.length}`);
-    let nonZero = 0, nonZeroDeltas = 0, fanNZ = 0, fanND = 0, min = Infinity, max = -Infinity;
+    let nonZero = 0,
+      nonZeroDeltas = 0,
+      fanNZ = 0,
+      fanND = 0,
+      min = Infinity,
+      max = -Infinity;
     for (let y = 0, i = 0; y < H; y++) {
       const fy = fan.h[y]!;
       for (let x = 0; x < W; x++) {
-        let nz = 0, nd = 0;
+        let nz = 0,
+          nd = 0;
         for (let c = 0; c < C; c++, i++) {
           const raw = frame[i]!;
           if (raw < min) min = raw;
@@ -174,18 +187,27 @@ export function traceStats(trace: Trace, options: StatsOptions = {}): TraceStats
   for (const frames of frameReader(trace)) {
     const rows = frames.map((f: ActArray, i) => counters[i]!(f));
     rows.forEach((r, i) => perLayer[i]!.push(r));
-    overall.push(rows.reduce((a, r) => ({
-      elements: a.elements + r.elements, nonZero: a.nonZero + r.nonZero, nonZeroDeltas: a.nonZeroDeltas + r.nonZeroDeltas,
-      fanout: a.fanout + r.fanout, fanoutNonZero: a.fanoutNonZero + r.fanoutNonZero,
-      fanoutNonZeroDeltas: a.fanoutNonZeroDeltas + r.fanoutNonZeroDeltas,
-      min: Math.min(a.min, r.min), max: Math.max(a.max, r.max),
-    })));
+    overall.push(
+      rows.reduce((a, r) => ({
+        elements: a.elements + r.elements,
+        nonZero: a.nonZero + r.nonZero,
+        nonZeroDeltas: a.nonZeroDeltas + r.nonZeroDeltas,
+        fanout: a.fanout + r.fanout,
+        fanoutNonZero: a.fanoutNonZero + r.fanoutNonZero,
+        fanoutNonZeroDeltas: a.fanoutNonZeroDeltas + r.fanoutNonZeroDeltas,
+        min: Math.min(a.min, r.min),
+        max: Math.max(a.max, r.max),
+      })),
+    );
   }
   return {
     threshold: options.threshold ?? 0,
     quantStep: options.quantStep ?? null,
     layers: trace.layers.map((l, i) => ({
-      name: l.spec.name, macsPerFrame: denseMacs(l.geometry), frames: perLayer[i]!, summary: summarize(perLayer[i]!),
+      name: l.spec.name,
+      macsPerFrame: denseMacs(l.geometry),
+      frames: perLayer[i]!,
+      summary: summarize(perLayer[i]!),
     })),
     frames: overall,
     overall: summarize(overall),

@@ -64,15 +64,23 @@ export const SYNTH_PRESETS: Readonly<Record<string, readonly SynthLayer[]>> = {
 
 const pair = { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 2, maxItems: 2 };
 const validateSynthLayers = new Ajv().compile<SynthLayer[]>({
-  type: 'array', minItems: 1,
+  type: 'array',
+  minItems: 1,
   items: {
-    type: 'object', required: ['name', 'op', 'input'], additionalProperties: false,
+    type: 'object',
+    required: ['name', 'op', 'input'],
+    additionalProperties: false,
     properties: {
-      name: { type: 'string', minLength: 1 }, op: { enum: ['conv2d', 'depthwise2d', 'dense'] },
+      name: { type: 'string', minLength: 1 },
+      op: { enum: ['conv2d', 'depthwise2d', 'dense'] },
       input: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1, maxItems: 3 },
-      outChannels: { type: 'integer', minimum: 1 }, kernel: pair, stride: pair, dilation: pair,
+      outChannels: { type: 'integer', minimum: 1 },
+      kernel: pair,
+      stride: pair,
+      dilation: pair,
       padding: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 4, maxItems: 4 },
-      dtype: { enum: Object.keys(DTYPES) }, signed: { type: 'boolean' },
+      dtype: { enum: Object.keys(DTYPES) },
+      signed: { type: 'boolean' },
     },
   },
 });
@@ -93,7 +101,8 @@ export function parseSynthLayers(presetOrJson: string, source: string): SynthLay
   }
   json.forEach((l, i) => {
     const rank = l.op === 'dense' ? 1 : 3;
-    if (l.input.length !== rank) throw new InputError(`expected: ${rank === 1 ? '[C]' : '[H, W, C]'} for ${l.op}`, { file: source, pointer: `/${i}/input` });
+    if (l.input.length !== rank)
+      throw new InputError(`expected: ${rank === 1 ? '[C]' : '[H, W, C]'} for ${l.op}`, { file: source, pointer: `/${i}/input` });
   });
   return json;
 }
@@ -111,8 +120,15 @@ export function completeLayer(s: SynthLayer): LayerDraft {
   const [t, b] = same(kernel[0], dilation[0]);
   const [l, r] = same(kernel[1], dilation[1]);
   const draft = {
-    ...common, op: s.op, input: [...s.input], output: [0, 0, s.outChannels ?? C], kernel, stride: s.stride ?? [1, 1],
-    padding: s.padding ?? [t, b, l, r], dilation, groups: s.op === 'depthwise2d' ? C : 1,
+    ...common,
+    op: s.op,
+    input: [...s.input],
+    output: [0, 0, s.outChannels ?? C],
+    kernel,
+    stride: s.stride ?? [1, 1],
+    padding: s.padding ?? [t, b, l, r],
+    dilation,
+    groups: s.op === 'depthwise2d' ? C : 1,
   } satisfies LayerDraft;
   const [Ho, Wo] = expectedOutputHW(layerGeometry(draft));
   draft.output = [Ho, Wo, s.outChannels ?? C];
@@ -140,7 +156,12 @@ function forBernoulli(n: number, p: number, rng: Prng, visit: (i: number) => voi
   for (let i = Math.floor(Math.log(1 - rng.next()) / logq); i < n; i += 1 + Math.floor(Math.log(1 - rng.next()) / logq)) visit(i);
 }
 
-interface Blob { y: number; x: number; vy: number; vx: number }
+interface Blob {
+  y: number;
+  x: number;
+  vy: number;
+  vx: number;
+}
 
 /** Frames of all layers, in manifest order; yielded arrays are reused between frames. */
 export function* synthFrames(layers: readonly LayerDraft[], o: SynthOptions): Generator<ActArray[], void, undefined> {
@@ -158,11 +179,15 @@ export function* synthFrames(layers: readonly LayerDraft[], o: SynthOptions): Ge
     const g = layerGeometry(l);
     const n = g.input[0] * g.input[1] * g.input[2];
     const background = new Float64Array(n);
-    forBernoulli(n, o.density, rng, (i) => { background[i] = draw(); });
+    forBernoulli(n, o.density, rng, (i) => {
+      background[i] = draw();
+    });
     // each blob has its own level per channel, fixed over time: it changes only where it moves
     const blobLevels = blobs.map(() => Array.from({ length: g.input[2] }, draw));
     const out = typedView(l.act.dtype, new ArrayBuffer(n * DTYPES[l.act.dtype].bytes), 0, n);
-    const redraw = (i: number) => { background[i] = rng.next() < o.density ? draw() : 0; };
+    const redraw = (i: number) => {
+      background[i] = rng.next() < o.density ? draw() : 0;
+    };
     return { g, n, rng, background, blobLevels, out, redraw };
   });
   const frames = state.map((s) => s.out);
@@ -182,10 +207,12 @@ function paintBlobs(out: ActArray, shape: readonly number[], blobs: readonly Blo
   const side = Math.min(H, W);
   blobs.forEach((b, bi) => {
     const r = radius * side;
-    const cy = b.y * H, cx = b.x * W;
+    const cy = b.y * H,
+      cx = b.x * W;
     for (let y = Math.max(0, Math.floor(cy - r)); y < Math.min(H, Math.ceil(cy + r)); y++) {
       for (let x = Math.max(0, Math.floor(cx - r)); x < Math.min(W, Math.ceil(cx + r)); x++) {
-        const dy = y + 0.5 - cy, dx = x + 0.5 - cx;
+        const dy = y + 0.5 - cy,
+          dx = x + 0.5 - cx;
         if (dy * dy + dx * dx > r * r) continue;
         for (let c = 0; c < C; c++) out[(y * W + x) * C + c] = levels[bi]![c]!;
       }
@@ -197,12 +224,20 @@ function paintBlobs(out: ActArray, shape: readonly number[], blobs: readonly Blo
 function moveBlob(b: Blob): void {
   b.y += b.vy;
   b.x += b.vx;
-  if (b.y < 0 || b.y > 1) { b.vy = -b.vy; b.y = Math.min(1, Math.max(0, b.y)); }
-  if (b.x < 0 || b.x > 1) { b.vx = -b.vx; b.x = Math.min(1, Math.max(0, b.x)); }
+  if (b.y < 0 || b.y > 1) {
+    b.vy = -b.vy;
+    b.y = Math.min(1, Math.max(0, b.y));
+  }
+  if (b.x < 0 || b.x > 1) {
+    b.vx = -b.vx;
+    b.x = Math.min(1, Math.max(0, b.x));
+  }
 }
 
 function checkOptions(o: SynthOptions): void {
-  const bad = (flag: string, what: string): never => { throw new InputError(`--${flag}: expected ${what}`); };
+  const bad = (flag: string, what: string): never => {
+    throw new InputError(`--${flag}: expected ${what}`);
+  };
   if (!Number.isInteger(o.seed)) bad('seed', 'an integer');
   if (!(Number.isInteger(o.frames) && o.frames >= 1)) bad('frames', 'a positive integer');
   if (!(o.density >= 0 && o.density <= 1)) bad('density', 'a fraction in [0, 1]');
@@ -214,11 +249,14 @@ function checkOptions(o: SynthOptions): void {
 
 /** The manifest header of a synthetic trace. */
 export function synthHeader(layers: readonly SynthLayer[], o: SynthOptions): TraceHeader {
-  const params = `seed=${o.seed} density=${o.density} changeRate=${o.changeRate} blobs=${o.blobs}` +
+  const params =
+    `seed=${o.seed} density=${o.density} changeRate=${o.changeRate} blobs=${o.blobs}` +
     ` blobRadius=${o.blobRadius ?? 0.15} blobSpeed=${o.blobSpeed ?? 0.04}`;
   return {
     model: { name: 'synthetic', source: `deltasim synthetic trace (${params})` },
-    frames: o.frames, fps: o.fps ?? 15, clip: { source: 'synthetic', firstFrame: 0 },
+    frames: o.frames,
+    fps: o.fps ?? 15,
+    clip: { source: 'synthetic', firstFrame: 0 },
     layers: layers.map(completeLayer),
   };
 }

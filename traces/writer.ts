@@ -82,7 +82,11 @@ class LayerSink {
   private readonly elements: number;
   private readonly ctor: unknown;
 
-  constructor(private readonly path: string, private readonly layer: LayerSpec, private readonly frames: number) {
+  constructor(
+    path: string,
+    private readonly layer: LayerSpec,
+    private readonly frames: number,
+  ) {
     this.elements = frameElements(layer);
     this.ctor = DTYPES[layer.act.dtype].make(new ArrayBuffer(0), 0, 0).constructor;
     this.fd = openSync(path, 'wx');
@@ -91,16 +95,19 @@ class LayerSink {
 
   append(frame: ActArray): void {
     const name = this.layer.name;
-    if (frame.constructor !== this.ctor) throw new TypeError(`layer ${name}: ${frame.constructor.name} given, dtype is ${this.layer.act.dtype}`);
+    if (frame.constructor !== this.ctor)
+      throw new TypeError(`layer ${name}: ${frame.constructor.name} given, dtype is ${this.layer.act.dtype}`);
     if (frame.length !== this.elements) throw new RangeError(`layer ${name}: frame of ${frame.length} values, expected ${this.elements}`);
     if (this.written === this.frames) throw new RangeError(`layer ${name}: more than the ${this.frames} frames announced`);
-    if (frame instanceof Float32Array && !frame.every(Number.isFinite)) throw new RangeError(`layer ${name}: non-finite value in frame ${this.written}`);
+    if (frame instanceof Float32Array && !frame.every(Number.isFinite))
+      throw new RangeError(`layer ${name}: non-finite value in frame ${this.written}`);
     this.write(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
     this.written++;
   }
 
   finish(): string {
-    if (this.written !== this.frames) throw new RangeError(`layer ${this.layer.name}: ${this.written} frames written, ${this.frames} announced`);
+    if (this.written !== this.frames)
+      throw new RangeError(`layer ${this.layer.name}: ${this.written} frames written, ${this.frames} announced`);
     this.close();
     return this.hash.digest('hex');
   }
@@ -125,18 +132,27 @@ export function formatManifest(m: Manifest): string {
 /** The manifest with a stable key order (same input ⇒ same bytes) and a placeholder sha256. */
 function canonicalManifest(h: TraceHeader): Manifest {
   const layers = h.layers.map((l): LayerSpec => {
-    const geometry = l.op === 'dense'
-      ? {}
-      : { kernel: l.kernel, stride: l.stride, padding: l.padding, dilation: l.dilation, groups: l.groups };
+    const geometry =
+      l.op === 'dense' ? {} : { kernel: l.kernel, stride: l.stride, padding: l.padding, dilation: l.dilation, groups: l.groups };
     return {
-      name: l.name, op: l.op, input: [...l.input], output: [...l.output], ...geometry,
-      weightBits: l.weightBits, weightDensity: l.weightDensity,
+      name: l.name,
+      op: l.op,
+      input: [...l.input],
+      output: [...l.output],
+      ...geometry,
+      weightBits: l.weightBits,
+      weightDensity: l.weightDensity,
       act: { file: l.act.file ?? defaultActFile(l.name), dtype: l.act.dtype, scale: l.act.scale, signed: l.act.signed },
       sha256: '0'.repeat(64),
     };
   });
   return {
-    format: 'deltasim-trace', version: 1, model: h.model, frames: h.frames, fps: h.fps,
-    ...(h.clip ? { clip: h.clip } : {}), layers,
+    format: 'deltasim-trace',
+    version: 1,
+    model: h.model,
+    frames: h.frames,
+    fps: h.fps,
+    ...(h.clip ? { clip: h.clip } : {}),
+    layers,
   };
 }

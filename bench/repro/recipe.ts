@@ -9,7 +9,7 @@
  * sp_rate values differ from the paper's 1e-4 / 1e-6: those were tuned to ResNet-50 with caffe-scaled
  * (0–255) inputs, where activations are ~100× ours.
  */
-import { tf } from '../../src/tf/backend.js';
+import type { tf } from '../../src/tf/backend.js';
 import { buildModel, deltaise, type NetName, type Variant } from '../../src/tf/models.js';
 import { train, type Phase, type TrainOptions } from '../../src/tf/train.js';
 import { evaluate, type Evaluation } from '../../src/tf/evaluate.js';
@@ -36,7 +36,15 @@ export interface Recipe {
 export const RECIPE: Recipe = {
   net: 'plain',
   frameShape: [64, 64, 1],
-  data: { classes: ['left', 'right', 'up', 'down'], frames: 8, backgroundContrast: 0.2, noise: 0.02, flicker: 0.02, trainClips: 256, testClips: 96 },
+  data: {
+    classes: ['left', 'right', 'up', 'down'],
+    frames: 8,
+    backgroundContrast: 0.2,
+    noise: 0.02,
+    flicker: 0.02,
+    trainClips: 256,
+    testClips: 96,
+  },
   dataSeed: 2021,
   train: { batchSize: 8, decay: 1e-3, momentum: 0.9, optimizer: 'adam' },
   baseline: { learningRate: 3e-3, phases: [{ epochs: 14, clipLength: 8, spRate: 0 }] },
@@ -44,7 +52,10 @@ export const RECIPE: Recipe = {
   delta: {
     learningRate: 1e-3,
     thresholdInit: 0.1,
-    phases: [{ epochs: 4, clipLength: 8, spRate: 0.5 }, { epochs: 1, clipLength: 2, spRate: 5e-3 }],
+    phases: [
+      { epochs: 4, clipLength: 8, spRate: 0.5 },
+      { epochs: 1, clipLength: 2, spRate: 5e-3 },
+    ],
   },
 };
 
@@ -87,8 +98,13 @@ export async function runSeed(r: Recipe, seed: number, log: Log = () => {}, eval
   const fit = async (model: tf.LayersModel, variant: Variant, stage: Stage) => {
     const started = performance.now();
     await train(model, trainSet, {
-      ...r.train, ...stage, seed,
-      onEpoch: (e) => log(`  seed ${seed} ${variant} epoch ${e.globalEpoch + 1}: cross-entropy ${e.crossEntropy.toFixed(3)}, train accuracy ${(100 * e.accuracy).toFixed(1)} %`),
+      ...r.train,
+      ...stage,
+      seed,
+      onEpoch: (e) =>
+        log(
+          `  seed ${seed} ${variant} epoch ${e.globalEpoch + 1}: cross-entropy ${e.crossEntropy.toFixed(3)}, train accuracy ${(100 * e.accuracy).toFixed(1)} %`,
+        ),
     });
     log(`  seed ${seed} ${variant}: trained in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     return model;

@@ -27,14 +27,26 @@ export function sourcesOf(configs: ConfigSummary[]): string[] {
 const find = (configs: ConfigSummary[], source: string, variant: Variant, arch: string) =>
   configs.find((c) => c.source === source && c.variant === variant && c.arch === arch);
 
-export function simulationMarkdown(configs: ConfigSummary[], ctx: { command: string; seeds: number[]; options: Omit<SimStudyOptions, 'tracesDir'>; notes: string[]; charts: string[]; clips: ClipRecord[] }): string {
+export function simulationMarkdown(
+  configs: ConfigSummary[],
+  ctx: {
+    command: string;
+    seeds: number[];
+    options: Omit<SimStudyOptions, 'tracesDir'>;
+    notes: string[];
+    charts: string[];
+    clips: ClipRecord[];
+  },
+): string {
   const o = ctx.options;
   const table = (source: string) => [
     `| variant · hw-model (mode) | latency mean (µs) | latency p95 (µs) | energy / frame (µJ) | power @ ${o.fps} fps (mW) | speedup vs dense | energy gain vs dense | state (KiB) | state spilled | DRAM / frame (KiB) | op. sparsity on trace: spatial / temporal |`,
     '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...rowsOf(configs, source).map((c) =>
-      `| ${c.arch === REFERENCE.arch ? `any · ${c.arch} (dense)` : label(c)} | ${pm(c.latencyMeanUs, 1)} | ${pm(c.latencyP95Us, 1)} | ${pm(c.energyPerFrameUJ, 3)} | ${pm(c.averagePowerMW, 3)} | ${pm(c.speedupVsDense, 2)}× | ${pm(c.energyGainVsDense, 2)}× | ` +
-      `${pm(c.stateBytes, 1, 1 / 1024)} | ${pct(c.stateSpill)} | ${pm(c.dramBytesPerFrame, 1, 1 / 1024)} | ${c.arch === REFERENCE.arch ? '—' : `${pct(c.spatialOperationSparsity)} / ${pct(c.temporalOperationSparsity)}`} |`),
+    ...rowsOf(configs, source).map(
+      (c) =>
+        `| ${c.arch === REFERENCE.arch ? `any · ${c.arch} (dense)` : label(c)} | ${pm(c.latencyMeanUs, 1)} | ${pm(c.latencyP95Us, 1)} | ${pm(c.energyPerFrameUJ, 3)} | ${pm(c.averagePowerMW, 3)} | ${pm(c.speedupVsDense, 2)}× | ${pm(c.energyGainVsDense, 2)}× | ` +
+        `${pm(c.stateBytes, 1, 1 / 1024)} | ${pct(c.stateSpill)} | ${pm(c.dramBytesPerFrame, 1, 1 / 1024)} | ${c.arch === REFERENCE.arch ? '—' : `${pct(c.spatialOperationSparsity)} / ${pct(c.temporalOperationSparsity)}`} |`,
+    ),
   ];
   const headline = (source: string) => {
     const zs = find(configs, source, 'baseline', 'zero-skip-32x32');
@@ -45,8 +57,8 @@ export function simulationMarkdown(configs: ConfigSummary[], ctx: { command: str
     return [
       '',
       `Delta model on delta-32x32 against the baseline model on zero-skip-32x32 (each variant on the array built for it), baseline ÷ delta (> 1: delta better): ` +
-      `latency ${ratio(zs.latencyMeanUs, d.latencyMeanUs)}×, energy per frame ${ratio(zs.energyPerFrameUJ, d.energyPerFrameUJ)}×` +
-      `${ev ? `; delta on seneca-like: ${ratio(zs.latencyMeanUs, ev.latencyMeanUs)}× / ${ratio(zs.energyPerFrameUJ, ev.energyPerFrameUJ)}×` : ''} (ratios of the means over seeds).`,
+        `latency ${ratio(zs.latencyMeanUs, d.latencyMeanUs)}×, energy per frame ${ratio(zs.energyPerFrameUJ, d.energyPerFrameUJ)}×` +
+        `${ev ? `; delta on seneca-like: ${ratio(zs.latencyMeanUs, ev.latencyMeanUs)}× / ${ratio(zs.energyPerFrameUJ, ev.energyPerFrameUJ)}×` : ''} (ratios of the means over seeds).`,
     ];
   };
   const sources = sourcesOf(configs);
@@ -55,7 +67,9 @@ export function simulationMarkdown(configs: ConfigSummary[], ctx: { command: str
     const cs = ctx.clips.filter((c) => c.source === source && c.variant === 'baseline' && c.seed === ctx.seeds[0]);
     const n = cs.reduce((a, c) => a + c.repeatedFrames, 0);
     const of = cs.reduce((a, c) => a + c.frames - 1, 0);
-    return n > 0 ? [`${n} of its ${of} frames after the first repeat their predecessor's pixels exactly (after resizing to 64×64 gray).`, ''] : [];
+    return n > 0
+      ? [`${n} of its ${of} frames after the first repeat their predecessor's pixels exactly (after resizing to 64×64 gray).`, '']
+      : [];
   };
   return [
     '# Paper reproduction — simulation side',
@@ -63,31 +77,40 @@ export function simulationMarkdown(configs: ConfigSummary[], ctx: { command: str
     `Command: \`${ctx.command}\` · seeds ${ctx.seeds.join(', ')} · mean ± sd over seeds; per seed every frame of every clip of a source is pooled (p95 over those frames).`,
     '',
     `Traces: the three models of each seed on ${o.clips} held-out procedural clips × ${o.frames} frames (test split of the recipe's dataset seed, never trained on) ` +
-    `and on real video, first ${o.videoFrames} frames resampled to ${o.fps} fps, converted to the models' 64×64 gray frames: ${o.videos.map((v) => `\`${v}\``).join(', ')}.`,
-    'The video content (a tree in wind; a film excerpt with cuts) is not of the procedural classes: the models\' predictions there mean nothing, their sparsity and cost are what is measured.',
+      `and on real video, first ${o.videoFrames} frames resampled to ${o.fps} fps, converted to the models' 64×64 gray frames: ${o.videos.map((v) => `\`${v}\``).join(', ')}.`,
+    "The video content (a tree in wind; a film excerpt with cuts) is not of the procedural classes: the models' predictions there mean nothing, their sparsity and cost are what is measured.",
     ...(ctx.notes.length ? ['', ...ctx.notes.map((n) => `**Note:** ${n}`)] : []),
     '',
     `Every trace runs on its variant's hw-models (baseline and L1: zero-skip-32x32, sparse mode; delta: delta-32x32 and the event-driven seneca-like, delta mode) and dense on ${REFERENCE.arch}, ` +
-    'the reference for speedup and energy gain (the same layers for all three variants, so one reference row per source). Energy per frame excludes idle leakage; power at the frame rate includes it. ' +
-    'State = per-neuron delta state (accumulators + last input levels) the hw-model must hold; spilled = the fraction over its state SRAM (re-read from DRAM).',
+      'the reference for speedup and energy gain (the same layers for all three variants, so one reference row per source). Energy per frame excludes idle leakage; power at the frame rate includes it. ' +
+      'State = per-neuron delta state (accumulators + last input levels) the hw-model must hold; spilled = the fraction over its state SRAM (re-read from DRAM).',
     '',
     ...reading(ctx.clips, configs, o.fps),
-    ...sources.flatMap((s) => [`## ${s === 'held-out' ? `Held-out procedural clips (${o.clips} × ${o.frames} frames)` : `${s} (${o.videoFrames} frames at ${o.fps} fps)`}`, '', ...repeats(s), ...table(s), ...headline(s), '']),
+    ...sources.flatMap((s) => [
+      `## ${s === 'held-out' ? `Held-out procedural clips (${o.clips} × ${o.frames} frames)` : `${s} (${o.videoFrames} frames at ${o.fps} fps)`}`,
+      '',
+      ...repeats(s),
+      ...table(s),
+      ...headline(s),
+      '',
+    ]),
     '## Charts',
     '',
     ...ctx.charts.map((c) => `![${c}](${c})`),
     '',
-    'energy-per-frame: held-out clips, mean over seeds; layer-sparsity: each MAC layer\'s input on the held-out clips (temporal: frames after the first); ' +
-    'latency-per-frame: first seed, systolic arrays only (the event-driven seneca-like runs at another clock; its figures are in the tables).',
+    "energy-per-frame: held-out clips, mean over seeds; layer-sparsity: each MAC layer's input on the held-out clips (temporal: frames after the first); " +
+      'latency-per-frame: first seed, systolic arrays only (the event-driven seneca-like runs at another clock; its figures are in the tables).',
     '',
   ].join('\n');
 }
 
 /** Sources where delta on delta-32x32 uses less energy per frame than dense, with the gain. */
-const winners = (configs: ConfigSummary[]) => sourcesOf(configs)
-  .map((src) => find(configs, src, 'delta', 'delta-32x32'))
-  .filter((c): c is ConfigSummary => c !== undefined && c.energyGainVsDense.mean > 1)
-  .map((c) => `${c.source} (${c.energyGainVsDense.mean.toFixed(2)}×)`).join(', ');
+const winners = (configs: ConfigSummary[]) =>
+  sourcesOf(configs)
+    .map((src) => find(configs, src, 'delta', 'delta-32x32'))
+    .filter((c): c is ConfigSummary => c !== undefined && c.energyGainVsDense.mean > 1)
+    .map((c) => `${c.source} (${c.energyGainVsDense.mean.toFixed(2)}×)`)
+    .join(', ');
 
 /** What the tables mean, with the figures that say it (held-out clips). */
 function reading(clips: ClipRecord[], configs: ConfigSummary[], fps: number): string[] {
@@ -99,10 +122,10 @@ function reading(clips: ClipRecord[], configs: ConfigSummary[], fps: number): st
   return [
     '## Reading the figures',
     '',
-    `- The state-memory cost dominates on a network this small: on the held-out clips the delta array spends ${(100 * (e['state SRAM'] ?? 0) / total).toFixed(0)} % of its energy per frame ` +
-    `reading and writing delta state (accumulators + last levels, ${(d.stateBytes.mean / 1024).toFixed(1)} KiB, ${(100 * d.stateSpill.mean).toFixed(0)} % spilled), ` +
-    `${d.energyPerFrameUJ.mean.toFixed(3)} µJ per frame in all against ${ref.energyPerFrameUJ.mean.toFixed(3)} µJ for a whole dense frame on ${REFERENCE.arch}: MACs are cheap here, state traffic per touched output is not. ` +
-    `Sources where the delta array saves energy over dense: ${winners(configs) || 'none'}.`,
+    `- The state-memory cost dominates on a network this small: on the held-out clips the delta array spends ${((100 * (e['state SRAM'] ?? 0)) / total).toFixed(0)} % of its energy per frame ` +
+      `reading and writing delta state (accumulators + last levels, ${(d.stateBytes.mean / 1024).toFixed(1)} KiB, ${(100 * d.stateSpill.mean).toFixed(0)} % spilled), ` +
+      `${d.energyPerFrameUJ.mean.toFixed(3)} µJ per frame in all against ${ref.energyPerFrameUJ.mean.toFixed(3)} µJ for a whole dense frame on ${REFERENCE.arch}: MACs are cheap here, state traffic per touched output is not. ` +
+      `Sources where the delta array saves energy over dense: ${winners(configs) || 'none'}.`,
     `- Temporal operation sparsity measured on the traces is lower than the training side's: the trace also counts the first conv layer, whose input is the noisy pixels (and their frame differences) that no delta layer sparsifies; the training-side figure, as the paper's, counts the delta layers' outputs only.`,
     `- Average power at ${fps} fps is mostly leakage: a frame takes microseconds and the chip idles for the rest of the ${(1000 / fps).toFixed(1)} ms frame period.`,
     '',
@@ -114,11 +137,17 @@ export function simulationCharts(clips: ClipRecord[], configs: ConfigSummary[]):
   const charts: Record<string, Buffer> = {};
   const heldOut = rowsOf(configs, 'held-out');
   if (heldOut.length) {
-    charts['energy-per-frame.png'] = energyBreakdownChart(heldOut.map((c) => ({
-      mode: c.arch === REFERENCE.arch ? `any · ${c.arch}` : `${c.variant} · ${c.arch}`,
-      components: energyComponents(clips, c.variant, 'held-out', c.arch, c.mode),
-    })), { width: 1000 }, 'variant · hw-model');
-    const layers = ['baseline', 'delta'].flatMap((v) => layerSparsity(clips, v as Variant, 'held-out').map((l) => ({ layer: `${v} · ${l.name}`, spatial: l.spatial, temporal: l.temporal })));
+    charts['energy-per-frame.png'] = energyBreakdownChart(
+      heldOut.map((c) => ({
+        mode: c.arch === REFERENCE.arch ? `any · ${c.arch}` : `${c.variant} · ${c.arch}`,
+        components: energyComponents(clips, c.variant, 'held-out', c.arch, c.mode),
+      })),
+      { width: 1000 },
+      'variant · hw-model',
+    );
+    const layers = ['baseline', 'delta'].flatMap((v) =>
+      layerSparsity(clips, v as Variant, 'held-out').map((l) => ({ layer: `${v} · ${l.name}`, spatial: l.spatial, temporal: l.temporal })),
+    );
     charts['layer-sparsity.png'] = sparsityChart(layers);
   }
   // Latency per frame of the first seed on the first real video (else on the first held-out clip), systolic arrays only:
@@ -139,8 +168,17 @@ export function simulationCharts(clips: ClipRecord[], configs: ConfigSummary[]):
 
 /** README.md's results section (the lead pastes it): our Table 1 beside the paper's, with the simulated gains. */
 export function readmeTable(ctx: {
-  summary: Record<Variant, VariantSummary>; verdict: Verdict; trainingCommand: string; clipsEvaluated: number; seeds: number[];
-  configs: ConfigSummary[]; simCommand: string; options: Omit<SimStudyOptions, 'tracesDir'>; machine: string; date: string; notes: string[];
+  summary: Record<Variant, VariantSummary>;
+  verdict: Verdict;
+  trainingCommand: string;
+  clipsEvaluated: number;
+  seeds: number[];
+  configs: ConfigSummary[];
+  simCommand: string;
+  options: Omit<SimStudyOptions, 'tracesDir'>;
+  machine: string;
+  date: string;
+  notes: string[];
 }): string {
   const { summary: s, verdict: v, configs } = ctx;
   const best: Record<Variant, string> = { baseline: 'zero-skip-32x32', l1: 'zero-skip-32x32', delta: 'delta-32x32' };
@@ -149,14 +187,17 @@ export function readmeTable(ctx: {
     return c ? `${c.speedupVsDense.mean.toFixed(2)}× / ${c.energyGainVsDense.mean.toFixed(2)}×` : '—';
   };
   const video = sourcesOf(configs).find((x) => x !== 'held-out');
-  const rows = VARIANTS.map((k) => `| ${VARIANT_NAMES[k]} | ${pct(s[k].accuracy)} | ${pct(s[k].operationSparsity)} | ${(100 * PAPER[k].accuracy).toFixed(1)} % | ${(100 * PAPER[k].operationSparsity).toFixed(1)} % | ${best[k]}: ${gains(k, 'held-out')} |${video ? ` ${gains(k, video)} |` : ''}`);
+  const rows = VARIANTS.map(
+    (k) =>
+      `| ${VARIANT_NAMES[k]} | ${pct(s[k].accuracy)} | ${pct(s[k].operationSparsity)} | ${(100 * PAPER[k].accuracy).toFixed(1)} % | ${(100 * PAPER[k].operationSparsity).toFixed(1)} % | ${best[k]}: ${gains(k, 'held-out')} |${video ? ` ${gains(k, video)} |` : ''}`,
+  );
   const ev = find(configs, 'held-out', 'delta', 'seneca-like');
   return [
     '## Paper reproduction: baseline vs spatial L1 vs Delta Activation Layer',
     '',
-    'Our network and data are far smaller than the paper\'s (a 4-conv per-frame CNN with MotionInput on 64×64 gray procedural motion clips, 4 classes, vs ResNet-50 on UCF101), ',
+    "Our network and data are far smaller than the paper's (a 4-conv per-frame CNN with MotionInput on 64×64 gray procedural motion clips, 4 classes, vs ResNet-50 on UCF101), ",
     `so the numbers compare in shape, not in value. Mean ± sd over seeds ${ctx.seeds.join(', ')}; accuracy on ${ctx.clipsEvaluated} held-out clips. Operation sparsity is fan-out weighted, spatial for baseline and L1, temporal for delta, as the paper counts it. ` +
-    `Simulated: speedup / energy gain per frame vs dense inference on ${REFERENCE.arch}, each variant on its array, on ${ctx.options.clips} held-out clips × ${ctx.options.frames} frames${video ? ` and on ${video} (${ctx.options.videoFrames} frames at ${ctx.options.fps} fps)` : ''}.`,
+      `Simulated: speedup / energy gain per frame vs dense inference on ${REFERENCE.arch}, each variant on its array, on ${ctx.options.clips} held-out clips × ${ctx.options.frames} frames${video ? ` and on ${video} (${ctx.options.videoFrames} frames at ${ctx.options.fps} fps)` : ''}.`,
     '',
     `| variant | accuracy (ours) | op. sparsity (ours) | accuracy (paper) | op. sparsity (paper) | simulated, held-out: speedup / energy gain |${video ? ` simulated, ${video} |` : ''}`,
     `|---|---|---|---|---|---|${video ? '---|' : ''}`,
@@ -165,14 +206,19 @@ export function readmeTable(ctx: {
     ...(() => {
       const d = find(configs, 'held-out', 'delta', 'delta-32x32');
       return d && d.energyGainVsDense.mean < 1
-        ? [`On the held-out clips the delta array is faster than dense but spends ${(1 / d.energyGainVsDense.mean).toFixed(2)}× its energy per frame: reading and writing per-neuron delta state costs more than the MACs it saves on a network this small; ` +
-          `it saves energy only on ${winners(configs) || 'no source'} (see simulation.md, "Reading the figures").`, '']
+        ? [
+            `On the held-out clips the delta array is faster than dense but spends ${(1 / d.energyGainVsDense.mean).toFixed(2)}× its energy per frame: reading and writing per-neuron delta state costs more than the MACs it saves on a network this small; ` +
+              `it saves energy only on ${winners(configs) || 'no source'} (see simulation.md, "Reading the figures").`,
+            '',
+          ]
         : [];
     })(),
-    ev ? `The delta model on the event-driven \`seneca-like\` many-core: ${ev.speedupVsDense.mean.toFixed(2)}× / ${ev.energyGainVsDense.mean.toFixed(2)}× on the held-out clips. ` : '',
+    ev
+      ? `The delta model on the event-driven \`seneca-like\` many-core: ${ev.speedupVsDense.mean.toFixed(2)}× / ${ev.energyGainVsDense.mean.toFixed(2)}× on the held-out clips. `
+      : '',
     'Full tables (latency mean / p95, energy, power at 15 fps, state memory and its spill, DRAM): `reports/paper-repro/results.md` (training) and `reports/paper-repro/simulation.md` (simulation).',
     '',
-    '**Where we fall short of the paper\'s shape** (targets: delta ≥ 5× fewer non-zero operations than the baseline, accuracy within 6 points):',
+    "**Where we fall short of the paper's shape** (targets: delta ≥ 5× fewer non-zero operations than the baseline, accuracy within 6 points):",
     `- non-zero operations baseline ÷ delta: **${v.opsReduction.toFixed(2)}×** (target ≥ 5×, paper 7.4×)${v.opsReduction >= 5 ? ' — met' : ` — short by ${(5 - v.opsReduction).toFixed(2)}×`};`,
     `- accuracy drop of delta: **${v.deltaAccuracyDrop.toFixed(1)} points** (target ≤ 6, paper 5.4)${v.deltaAccuracyDrop <= 6 ? ' — met' : ` — ${(v.deltaAccuracyDrop - 6).toFixed(1)} points over`}; the spread over seeds is wide (delta ± ${(100 * s.delta.accuracy.sd).toFixed(1)} points);`,
     `- L1 between baseline and delta: **${v.l1InBetween ? 'yes' : 'no'}**. Unlike the paper, our L1 does not lose accuracy and the baseline is already ${(100 * s.baseline.operationSparsity.mean).toFixed(0)} % sparse (paper 49 %), which leaves delta less to gain.`,

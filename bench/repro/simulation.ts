@@ -25,7 +25,10 @@ export const REFERENCE = { arch: 'dense-32x32', mode: 'dense' } as const;
 export const RUNS: Record<Variant, ReadonlyArray<{ arch: string; mode: Mode }>> = {
   baseline: [{ arch: 'zero-skip-32x32', mode: 'sparse' }],
   l1: [{ arch: 'zero-skip-32x32', mode: 'sparse' }],
-  delta: [{ arch: 'delta-32x32', mode: 'delta' }, { arch: 'seneca-like', mode: 'delta' }],
+  delta: [
+    { arch: 'delta-32x32', mode: 'delta' },
+    { arch: 'seneca-like', mode: 'delta' },
+  ],
 };
 
 export const OPENCV_DATA = '/usr/share/doc/opencv-doc/examples/data';
@@ -103,16 +106,26 @@ export interface ConfigSummary {
 export type Log = (line: string) => void;
 
 /** The held-out clips and available videos as frame sources, plus notes on what was skipped. */
-async function sourcesFor(recipe: Recipe, o: SimStudyOptions): Promise<{ sources: Array<{ source: string; clip: string; open: () => Promise<FrameSource> }>; notes: string[] }> {
+async function sourcesFor(
+  recipe: Recipe,
+  o: SimStudyOptions,
+): Promise<{ sources: Array<{ source: string; clip: string; open: () => Promise<FrameSource> }>; notes: string[] }> {
   const { test } = proceduralSplits({ ...recipe.data, frames: o.frames, seed: recipe.dataSeed });
   const sources = Array.from({ length: Math.min(o.clips, test.size) }, (_, i) => ({
-    source: 'held-out', clip: `clip-${i}`,
+    source: 'held-out',
+    clip: `clip-${i}`,
     open: async (): Promise<FrameSource> => {
       const c = await test.get(i);
       const size = c.h * c.w * c.c;
       return {
-        frameShape: recipe.frameShape, frames: c.t, fps: o.fps, notes: [], clip: { source: c.source, firstFrame: c.firstFrame },
-        async *read() { for (let t = 0; t < c.t; t++) yield c.frames.subarray(t * size, (t + 1) * size); },
+        frameShape: recipe.frameShape,
+        frames: c.t,
+        fps: o.fps,
+        notes: [],
+        clip: { source: c.source, firstFrame: c.firstFrame },
+        async *read() {
+          for (let t = 0; t < c.t; t++) yield c.frames.subarray(t * size, (t + 1) * size);
+        },
       };
     },
   }));
@@ -124,7 +137,8 @@ async function sourcesFor(recipe: Recipe, o: SimStudyOptions): Promise<{ sources
     }
     const name = basename(file);
     sources.push({
-      source: name, clip: name.replace(/\.[^.]*$/, ''),
+      source: name,
+      clip: name.replace(/\.[^.]*$/, ''),
       open: () => videoSource(file, { frameShape: recipe.frameShape, frames: o.videoFrames, fps: o.fps }),
     });
   }
@@ -141,21 +155,31 @@ function runRecord(s: TraceModeSummary, frameRows: ReturnType<typeof simulateTra
   const rows = [...frameRows].filter((r) => r.arch === s.arch && r.mode === s.mode);
   const e = s.energy;
   return {
-    arch: s.arch, mode: s.mode,
+    arch: s.arch,
+    mode: s.mode,
     latencyUs: rows.map((r) => r.latencyUs),
     energyUJ: rows.map((r) => r.energy.totalPJ / 1e6),
     components: {
-      compute: e.computePJ / 1e6, 'activation + weight SRAM': (e.sramPJ.ifmap + e.sramPJ.filter + e.sramPJ.ofmap) / 1e6,
-      'state SRAM': e.sramPJ.state / 1e6, DRAM: e.dramPJ / 1e6, static: e.staticPJ / 1e6,
+      compute: e.computePJ / 1e6,
+      'activation + weight SRAM': (e.sramPJ.ifmap + e.sramPJ.filter + e.sramPJ.ofmap) / 1e6,
+      'state SRAM': e.sramPJ.state / 1e6,
+      DRAM: e.dramPJ / 1e6,
+      static: e.staticPJ / 1e6,
     },
     powerMW: s.averagePowerMW ?? NaN,
-    stateBytes: s.footprint.stateBytes, stateSpill: s.footprint.stateSpill, dramBytes: s.dramBytes,
+    stateBytes: s.footprint.stateBytes,
+    stateSpill: s.footprint.stateSpill,
+    dramBytes: s.dramBytes,
   };
 }
 
 /** Record and simulate every (seed, variant, clip); `modelsOf(seed)` gives that seed's three models. */
 export async function simulateStudy(
-  recipe: Recipe, seeds: number[], modelsOf: (seed: number) => Promise<Record<Variant, tf.LayersModel>>, o: SimStudyOptions, log: Log = () => {},
+  recipe: Recipe,
+  seeds: number[],
+  modelsOf: (seed: number) => Promise<Record<Variant, tf.LayersModel>>,
+  o: SimStudyOptions,
+  log: Log = () => {},
 ): Promise<{ clips: ClipRecord[]; notes: string[] }> {
   const { sources, notes } = await sourcesFor(recipe, o);
   for (const n of notes) log(n);
@@ -169,12 +193,19 @@ export async function simulateStudy(
       for (const s of sources) {
         const dir = join(o.tracesDir, `seed-${seed}`, variant, s.clip);
         const source = await s.open();
-        await recordTrace(models[variant], source, dir, { modelInfo: { name: `${recipe.net}-${variant}`, source: `seed ${seed}`, variant, seed } });
+        await recordTrace(models[variant], source, dir, {
+          modelInfo: { name: `${recipe.net}-${variant}`, source: `seed ${seed}`, variant, seed },
+        });
         const stats = traceStats(openTrace(dir));
         const record: ClipRecord = {
-          seed, variant, source: s.source, clip: s.clip, frames: source.frames,
+          seed,
+          variant,
+          source: s.source,
+          clip: s.clip,
+          frames: source.frames,
           repeatedFrames: stats.layers[0]!.frames.filter((f, t) => t > 0 && f.nonZeroDeltas === 0).length,
-          spatialOperationSparsity: stats.overall.operationSpatial, temporalOperationSparsity: stats.overall.operationNoKey,
+          spatialOperationSparsity: stats.overall.operationSpatial,
+          temporalOperationSparsity: stats.overall.operationNoKey,
           layers: stats.layers.map((l) => ({ name: l.name, spatial: l.summary.spatial, temporal: l.summary.temporalNoKey })),
           runs: [],
         };
@@ -186,7 +217,9 @@ export async function simulateStudy(
           record.runs.push(runRecord(res.modes.find((m) => m.mode === run.mode)!, res.frameRows));
         }
         clips.push(record);
-        log(`  seed ${seed} ${variant} ${s.clip}: ${record.runs.map((r) => `${r.arch}/${r.mode} ${mean(r.latencyUs).toFixed(1)} µs ${mean(r.energyUJ).toFixed(3)} µJ`).join(', ')}`);
+        log(
+          `  seed ${seed} ${variant} ${s.clip}: ${record.runs.map((r) => `${r.arch}/${r.mode} ${mean(r.latencyUs).toFixed(1)} µs ${mean(r.energyUJ).toFixed(3)} µJ`).join(', ')}`,
+        );
       }
     }
     for (const m of Object.values(models)) m.dispose();
@@ -197,7 +230,9 @@ export async function simulateStudy(
 /** Group the per-clip records by (source, variant, arch, mode); per seed pool all frames; then mean ± sd over seeds. */
 export function summariseSimulation(clips: ClipRecord[]): ConfigSummary[] {
   const keys = new Map<string, { source: string; variant: Variant; arch: string; mode: Mode }>();
-  for (const c of clips) for (const r of c.runs) keys.set(`${c.source}|${c.variant}|${r.arch}|${r.mode}`, { source: c.source, variant: c.variant, arch: r.arch, mode: r.mode });
+  for (const c of clips)
+    for (const r of c.runs)
+      keys.set(`${c.source}|${c.variant}|${r.arch}|${r.mode}`, { source: c.source, variant: c.variant, arch: r.arch, mode: r.mode });
   const seeds = [...new Set(clips.map((c) => c.seed))];
   return [...keys.values()].map((k) => {
     const perSeed = seeds.map((seed) => {
@@ -207,11 +242,14 @@ export function summariseSimulation(clips: ClipRecord[]): ConfigSummary[] {
       const lat = runs.flatMap((r) => r.latencyUs);
       const en = runs.flatMap((r) => r.energyUJ);
       return {
-        latencyMeanUs: mean(lat), latencyP95Us: p95(lat), energyPerFrameUJ: mean(en),
+        latencyMeanUs: mean(lat),
+        latencyP95Us: p95(lat),
+        energyPerFrameUJ: mean(en),
         averagePowerMW: mean(runs.map((r) => r.powerMW)),
         speedupVsDense: mean(refs.flatMap((r) => r.latencyUs)) / mean(lat),
         energyGainVsDense: mean(refs.flatMap((r) => r.energyUJ)) / mean(en),
-        stateBytes: mean(runs.map((r) => r.stateBytes)), stateSpill: mean(runs.map((r) => r.stateSpill)),
+        stateBytes: mean(runs.map((r) => r.stateBytes)),
+        stateSpill: mean(runs.map((r) => r.stateSpill)),
         dramBytesPerFrame: mean(runs.map((r) => r.dramBytes)),
         spatialOperationSparsity: mean(cs.map((c) => c.spatialOperationSparsity)),
         temporalOperationSparsity: mean(cs.map((c) => c.temporalOperationSparsity)),
@@ -220,17 +258,27 @@ export function summariseSimulation(clips: ClipRecord[]): ConfigSummary[] {
     const over = (f: (x: (typeof perSeed)[number]) => number) => stat(perSeed.map(f));
     return {
       ...k,
-      latencyMeanUs: over((x) => x.latencyMeanUs), latencyP95Us: over((x) => x.latencyP95Us),
-      energyPerFrameUJ: over((x) => x.energyPerFrameUJ), averagePowerMW: over((x) => x.averagePowerMW),
-      speedupVsDense: over((x) => x.speedupVsDense), energyGainVsDense: over((x) => x.energyGainVsDense),
-      stateBytes: over((x) => x.stateBytes), stateSpill: over((x) => x.stateSpill), dramBytesPerFrame: over((x) => x.dramBytesPerFrame),
-      spatialOperationSparsity: over((x) => x.spatialOperationSparsity), temporalOperationSparsity: over((x) => x.temporalOperationSparsity),
+      latencyMeanUs: over((x) => x.latencyMeanUs),
+      latencyP95Us: over((x) => x.latencyP95Us),
+      energyPerFrameUJ: over((x) => x.energyPerFrameUJ),
+      averagePowerMW: over((x) => x.averagePowerMW),
+      speedupVsDense: over((x) => x.speedupVsDense),
+      energyGainVsDense: over((x) => x.energyGainVsDense),
+      stateBytes: over((x) => x.stateBytes),
+      stateSpill: over((x) => x.stateSpill),
+      dramBytesPerFrame: over((x) => x.dramBytesPerFrame),
+      spatialOperationSparsity: over((x) => x.spatialOperationSparsity),
+      temporalOperationSparsity: over((x) => x.temporalOperationSparsity),
     };
   });
 }
 
 /** Per-layer sparsity of one variant on one source, averaged over clips and seeds. */
-export function layerSparsity(clips: ClipRecord[], variant: Variant, source: string): Array<{ name: string; spatial: number; temporal: number }> {
+export function layerSparsity(
+  clips: ClipRecord[],
+  variant: Variant,
+  source: string,
+): Array<{ name: string; spatial: number; temporal: number }> {
   const cs = clips.filter((c) => c.variant === variant && c.source === source);
   if (cs.length === 0) return [];
   return cs[0]!.layers.map((l, i) => ({
@@ -242,7 +290,9 @@ export function layerSparsity(clips: ClipRecord[], variant: Variant, source: str
 
 /** Mean energy components (µJ per frame) of a configuration over its clips and seeds. */
 export function energyComponents(clips: ClipRecord[], variant: Variant, source: string, arch: string, mode: Mode): Record<string, number> {
-  const runs = clips.filter((c) => c.variant === variant && c.source === source).map((c) => c.runs.find((r) => r.arch === arch && r.mode === mode)!);
+  const runs = clips
+    .filter((c) => c.variant === variant && c.source === source)
+    .map((c) => c.runs.find((r) => r.arch === arch && r.mode === mode)!);
   const keys = Object.keys(runs[0]!.components);
   return Object.fromEntries(keys.map((k) => [k, mean(runs.map((r) => r.components[k]!))]));
 }

@@ -7,7 +7,11 @@
 import type { Variant } from '../../src/tf/models.js';
 import type { Evaluation } from '../../src/tf/evaluate.js';
 
-export const VARIANT_NAMES: Record<Variant, string> = { baseline: 'baseline (relu + quantiser)', l1: 'spatial L1', delta: 'Delta Activation Layer' };
+export const VARIANT_NAMES: Record<Variant, string> = {
+  baseline: 'baseline (relu + quantiser)',
+  l1: 'spatial L1',
+  delta: 'Delta Activation Layer',
+};
 
 /** Paper Table 1 (ResNet-50, UCF101), DESIGN §7. */
 export const PAPER: Record<Variant, { accuracy: number; operationSparsity: number }> = {
@@ -16,7 +20,10 @@ export const PAPER: Record<Variant, { accuracy: number; operationSparsity: numbe
   delta: { accuracy: 0.676, operationSparsity: 0.931 },
 };
 
-export interface Stat { mean: number; sd: number }
+export interface Stat {
+  mean: number;
+  sd: number;
+}
 
 export function stat(xs: number[]): Stat {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -25,7 +32,8 @@ export function stat(xs: number[]): Stat {
 }
 
 /** The operation sparsity the paper reports for a variant. */
-export const paperOperationSparsity = (v: Variant, e: Evaluation): number => (v === 'delta' ? e.operationSparsity : e.spatialOperationSparsity);
+export const paperOperationSparsity = (v: Variant, e: Evaluation): number =>
+  v === 'delta' ? e.operationSparsity : e.spatialOperationSparsity;
 
 export interface VariantSummary {
   accuracy: Stat;
@@ -48,7 +56,8 @@ export function summarise(v: Variant, evals: Evaluation[]): VariantSummary {
     spatialOperationSparsity: over((e) => e.spatialOperationSparsity),
     temporalOperationSparsity: over((e) => e.operationSparsity),
     layers: evals[0]!.layers.map((l, i) => ({
-      name: l.name, nOutputs: l.nOutputs,
+      name: l.name,
+      nOutputs: l.nOutputs,
       spatialSparsity: over((e) => e.layers[i]!.spatialSparsity),
       temporalSparsity: over((e) => e.layers[i]!.temporalSparsity),
     })),
@@ -75,18 +84,30 @@ export function verdict(s: Record<Variant, VariantSummary>): Verdict {
   };
 }
 
-export function markdown(s: Record<Variant, VariantSummary>, seeds: number[], context: { command: string; recipe: unknown; clips: number; split?: 'held-out' | 'validation' }): string {
+export function markdown(
+  s: Record<Variant, VariantSummary>,
+  seeds: number[],
+  context: { command: string; recipe: unknown; clips: number; split?: 'held-out' | 'validation' },
+): string {
   const v = verdict(s);
   const variants = ['baseline', 'l1', 'delta'] as const;
-  const rows = variants.map((k) => `| ${VARIANT_NAMES[k]} | ${pct(s[k].accuracy)} | ${pct(s[k].operationSparsity)} | ${(100 * PAPER[k].accuracy).toFixed(1)} % | ${(100 * PAPER[k].operationSparsity).toFixed(1)} % |`);
-  const layerRows = variants.flatMap((k) => s[k].layers.map((l) => `| ${k} | ${l.name} | ${l.nOutputs} | ${pct(l.spatialSparsity)} | ${pct(l.temporalSparsity)} |`));
-  const allRows = variants.map((k) => `| ${k} | ${pct(s[k].spatialSparsity)} | ${pct(s[k].temporalSparsity)} | ${pct(s[k].spatialOperationSparsity)} | ${pct(s[k].temporalOperationSparsity)} |`);
+  const rows = variants.map(
+    (k) =>
+      `| ${VARIANT_NAMES[k]} | ${pct(s[k].accuracy)} | ${pct(s[k].operationSparsity)} | ${(100 * PAPER[k].accuracy).toFixed(1)} % | ${(100 * PAPER[k].operationSparsity).toFixed(1)} % |`,
+  );
+  const layerRows = variants.flatMap((k) =>
+    s[k].layers.map((l) => `| ${k} | ${l.name} | ${l.nOutputs} | ${pct(l.spatialSparsity)} | ${pct(l.temporalSparsity)} |`),
+  );
+  const allRows = variants.map(
+    (k) =>
+      `| ${k} | ${pct(s[k].spatialSparsity)} | ${pct(s[k].temporalSparsity)} | ${pct(s[k].spatialOperationSparsity)} | ${pct(s[k].temporalOperationSparsity)} |`,
+  );
   return [
     '# Paper reproduction — training side',
     '',
     `Command: \`${context.command}\` · seeds ${seeds.join(', ')} (mean ± sd over seeds) · ${context.clips} ${context.split ?? 'held-out'} clips.`,
     '',
-    '## Beside the paper\'s Table 1',
+    "## Beside the paper's Table 1",
     '',
     'Operation sparsity = 1 − non-zero operations / all operations, each activation weighted by its fan-out;',
     'spatial (zero activations) for baseline and L1, temporal (zero deltas, frame 0 left out) for delta — as the paper counts them.',

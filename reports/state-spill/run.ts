@@ -6,7 +6,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadHwModel, loadModel, simulateTrace, withSystolic, type HwModel, type SystolicSpec, type TraceModeSummary } from '../../sim/index.js';
+import {
+  loadHwModel,
+  loadModel,
+  simulateTrace,
+  withSystolic,
+  type HwModel,
+  type SystolicSpec,
+  type TraceModeSummary,
+} from '../../sim/index.js';
 import { openTrace } from '../../traces/reader.js';
 import { writeSyntheticTrace, type SynthLayer } from '../../traces/synthetic.js';
 import { writeFileAtomic } from '../../traces/atomic.js';
@@ -15,7 +23,16 @@ const SYNTH = { seed: 1, frames: 4, density: 0.5, changeRate: 0.05, blobs: 2 };
 const layers: SynthLayer[] = loadModel('resnet50').layers.map((l) =>
   l.op === 'dense'
     ? { name: l.name, op: 'dense', input: [...l.input], outChannels: l.output[0] }
-    : { name: l.name, op: l.op, input: [...l.input], outChannels: l.output[2], kernel: l.kernel, stride: l.stride, padding: l.padding, dilation: l.dilation },
+    : {
+        name: l.name,
+        op: l.op,
+        input: [...l.input],
+        outChannels: l.output[2],
+        kernel: l.kernel,
+        stride: l.stride,
+        padding: l.padding,
+        dilation: l.dilation,
+      },
 );
 const dir = mkdtempSync(join(tmpdir(), 'deltasim-resnet50-'));
 try {
@@ -35,7 +52,7 @@ try {
   const d = by(small, 'dense');
   const delta = by(small, 'delta');
   const report = [
-    '# Delta state that does not fit on chip (the paper\'s warning, measured)',
+    "# Delta state that does not fit on chip (the paper's warning, measured)",
     '',
     'Workload: a synthetic trace (traces/synthetic.ts) over the 54 MAC layer shapes of ResNet-50 v1.5',
     `(\`sim/topologies/resnet50\`: 53 convolutions + fc, 224×224×3 input), ${SYNTH.frames} frames, seed ${SYNTH.seed},`,
@@ -55,7 +72,7 @@ try {
     row('delta, 64 MiB state SRAM', by(large, 'delta'), by(large, 'dense')),
     '',
     `With 1 MiB of state SRAM, ${(delta.footprint.stateSpill * 100).toFixed(1)} % of the delta state lives in DRAM, and every frame the`,
-    'evaluated accumulators and last levels (read), touched accumulators and changed levels (write) and the network input\'s previous levels go there: DRAM traffic rises',
+    "evaluated accumulators and last levels (read), touched accumulators and changed levels (write) and the network input's previous levels go there: DRAM traffic rises",
     `${(delta.dramBytes / d.dramBytes).toFixed(1)}× over dense while the effective MACs fall ${(d.effectiveMacs / delta.effectiveMacs).toFixed(1)}×.`,
     'With the state on chip the same delta run moves no more DRAM bytes than dense.',
     '',

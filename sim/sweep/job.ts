@@ -126,7 +126,9 @@ export const valueCell = (v: AxisValue): Cell => (typeof v === 'boolean' ? Strin
 /** JSON with object keys sorted at every level: the same value always hashes the same. */
 export function canonicalJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
   );
 }
 
@@ -148,7 +150,8 @@ function checkSimParameters(kind: WorkloadKind, fixed: SweepSimOptions, axes: Ax
   // simulateTraceWork takes weight densities in (0, 1].
   if (kind === 'trace') {
     const wd = axes.find((a) => a.name === 'sim.weightDensity');
-    if (fixed.weightDensity === 0 || wd?.values.includes(0)) throw new InputError('a trace sweep\'s weight density must be > 0', wd ? { file: wd.origin } : {});
+    if (fixed.weightDensity === 0 || wd?.values.includes(0))
+      throw new InputError("a trace sweep's weight density must be > 0", wd ? { file: wd.origin } : {});
   }
 }
 
@@ -162,7 +165,11 @@ function prepareTrace(trace: Trace, input: SweepInput, modes: Mode[]): { source:
       { file: float.path },
     );
   // frames and quantStep (the threshold values were checked with the axes).
-  const o = resolveWorkOptions(trace, { threshold: 0, ...(input.quantStep !== undefined ? { quantStep: input.quantStep } : {}), ...(input.frames !== undefined ? { frames: input.frames } : {}) });
+  const o = resolveWorkOptions(trace, {
+    threshold: 0,
+    ...(input.quantStep !== undefined ? { quantStep: input.quantStep } : {}),
+    ...(input.frames !== undefined ? { frames: input.frames } : {}),
+  });
   const kinds = WORK_KINDS.filter((k) => modes.includes(k));
   const m = trace.manifest;
   return {
@@ -174,7 +181,8 @@ function prepareTrace(trace: Trace, input: SweepInput, modes: Mode[]): { source:
 
 /** Validate a sweep (every axis value, every point's modes, fps, the workload) and describe it. Nothing runs. */
 export function prepareSweep(input: SweepInput): SweepJob {
-  if ((input.model === undefined) === (input.trace === undefined)) throw new InputError('give exactly one of --model (a topology) or --trace (a trace directory)');
+  if ((input.model === undefined) === (input.trace === undefined))
+    throw new InputError('give exactly one of --model (a topology) or --trace (a trace directory)');
   const kind: WorkloadKind = input.trace ? 'trace' : 'model';
   if (!input.trace && (input.quantStep !== undefined || input.frames !== undefined))
     throw new InputError(`${input.quantStep !== undefined ? '--quant-step' : '--frames'} applies to --trace sweeps only`);
@@ -216,9 +224,21 @@ export function prepareSweep(input: SweepInput): SweepJob {
     baseSource: input.arch.source,
     axes,
     meta: {
-      format: 'deltasim-sweep', version: 1, grid, workload: kind, model: input.model?.name ?? input.trace!.manifest.model.name, hwModel: baseSpec.name,
-      points, parameters, mode: input.mode, modes, fps, sim,
-      frames: trace?.source.frames ?? null, quantStep: trace?.source.quantStep ?? null, columns,
+      format: 'deltasim-sweep',
+      version: 1,
+      grid,
+      workload: kind,
+      model: input.model?.name ?? input.trace!.manifest.model.name,
+      hwModel: baseSpec.name,
+      points,
+      parameters,
+      mode: input.mode,
+      modes,
+      fps,
+      sim,
+      frames: trace?.source.frames ?? null,
+      quantStep: trace?.source.quantStep ?? null,
+      columns,
     },
   };
 }
@@ -257,8 +277,10 @@ export function pointRunner(job: SweepJob, gather: TraceWorkFn = traceWork): (in
     if (!w) {
       trace ??= openTrace(src.dir, { verify: false });
       w = gather(trace, {
-        frames: src.frames, kinds: src.kinds,
-        ...(threshold !== undefined ? { threshold } : {}), ...(src.quantStep !== undefined ? { quantStep: src.quantStep } : {}),
+        frames: src.frames,
+        kinds: src.kinds,
+        ...(threshold !== undefined ? { threshold } : {}),
+        ...(src.quantStep !== undefined ? { quantStep: src.quantStep } : {}),
       });
       works.set(key, w);
     }
@@ -269,7 +291,9 @@ export function pointRunner(job: SweepJob, gather: TraceWorkFn = traceWork): (in
     const { hw, sim } = pointConfig(job.baseSpec, job.baseSource, job.axes, values);
     const o = { ...meta.sim, ...sim };
     const res = simulateTraceWork(workAt(o.threshold), hw, {
-      mode: meta.mode, fps: meta.fps!, ...(o.weightDensity !== undefined ? { weightDensity: o.weightDensity } : {}),
+      mode: meta.mode,
+      fps: meta.fps!,
+      ...(o.weightDensity !== undefined ? { weightDensity: o.weightDensity } : {}),
     });
     return row(index, values, res.modes);
   };

@@ -30,7 +30,8 @@ export function openJournal(file: string, grid: string, shard: Shard | null, res
   const done = new Map<number, Row>();
   let keepBytes = 0;
   if (existsSync(file)) {
-    if (!resume) throw new InputError('a journal of an earlier run is here: pass --resume to continue it, or choose another --out', { file });
+    if (!resume)
+      throw new InputError('a journal of an earlier run is here: pass --resume to continue it, or choose another --out', { file });
     // Every line that ends in "\n" is complete; what follows the last "\n" is torn or empty.
     const complete = readFileSync(file, 'utf8').split('\n').slice(0, -1);
     if (complete.length > 0) keepBytes = readJournal(complete, file, grid, shard, done);
@@ -39,7 +40,7 @@ export function openJournal(file: string, grid: string, shard: Shard | null, res
   ftruncateSync(fd, keepBytes);
   let pos = keepBytes;
   const write = (obj: unknown): void => {
-    pos += writeSync(fd, JSON.stringify(obj) + '\n', pos);
+    pos += writeSync(fd, `${JSON.stringify(obj)}\n`, pos);
   };
   if (keepBytes === 0) write(header);
   return {
@@ -54,15 +55,22 @@ function readJournal(complete: string[], file: string, grid: string, shard: Shar
   const first = parseLine(complete[0], file, 1) as Partial<Header> | undefined;
   if (first?.journal !== 'deltasim-sweep') throw new InputError('not a deltasim sweep journal', { file, line: 1 });
   if (first.grid !== grid)
-    throw new InputError('the journal belongs to a different sweep (model, hw-model, grid or options changed); choose another --out', { file, line: 1 });
+    throw new InputError('the journal belongs to a different sweep (model, hw-model, grid or options changed); choose another --out', {
+      file,
+      line: 1,
+    });
   if (JSON.stringify(first.shard ?? null) !== JSON.stringify(shard))
-    throw new InputError(`the journal belongs to ${first.shard ? `shard ${first.shard.index + 1}/${first.shard.count}` : 'the unsharded run'}`, { file, line: 1 });
+    throw new InputError(
+      `the journal belongs to ${first.shard ? `shard ${first.shard.index + 1}/${first.shard.count}` : 'the unsharded run'}`,
+      { file, line: 1 },
+    );
   complete.slice(1).forEach((line, i) => {
     const e = parseLine(line, file, i + 2) as { point?: unknown; row?: unknown };
-    if (typeof e.point !== 'number' || !Array.isArray(e.row)) throw new InputError('expected {"point": n, "row": [...]}', { file, line: i + 2 });
+    if (typeof e.point !== 'number' || !Array.isArray(e.row))
+      throw new InputError('expected {"point": n, "row": [...]}', { file, line: i + 2 });
     done.set(e.point, e.row as Row);
   });
-  return Buffer.byteLength(complete.map((l) => l + '\n').join(''));
+  return Buffer.byteLength(complete.map((l) => `${l}\n`).join(''));
 }
 
 function parseLine(line: string | undefined, file: string, n: number): unknown {

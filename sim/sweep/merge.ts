@@ -17,7 +17,9 @@ export function findShards(inputs: string[]): string[] {
   for (const input of inputs) {
     if (!existsSync(input)) throw new InputError('no such shard file or directory', { file: input });
     if (statSync(input).isDirectory()) {
-      const found = readdirSync(input).filter((f) => SHARD_JSON.test(f)).sort();
+      const found = readdirSync(input)
+        .filter((f) => SHARD_JSON.test(f))
+        .sort();
       if (found.length === 0) throw new InputError('no shard-K-of-N.json files in this directory', { file: input });
       files.push(...found.map((f) => join(input, f)));
     } else files.push(input.replace(/\.csv$/, '.json'));
@@ -32,7 +34,8 @@ function readShard(file: string): ShardFile {
   } catch (e) {
     throw new InputError(`not a readable shard metadata file (${(e as Error).message})`, { file });
   }
-  if (doc?.sweep?.format !== 'deltasim-sweep' || !doc.shard) throw new InputError('not a deltasim sweep shard (no "sweep" / "shard")', { file });
+  if (doc?.sweep?.format !== 'deltasim-sweep' || !doc.shard)
+    throw new InputError('not a deltasim sweep shard (no "sweep" / "shard")', { file });
   return doc as ShardFile;
 }
 
@@ -54,7 +57,10 @@ export function mergeShards(inputs: string[]): Merged {
   for (const file of files) {
     const s = file === files[0] ? first : readShard(file);
     if (s.sweep.grid !== meta.grid)
-      throw new InputError(`belongs to a different sweep than ${files[0]} (grid ${s.sweep.grid.slice(0, 12)}… vs ${meta.grid.slice(0, 12)}…)`, { file });
+      throw new InputError(
+        `belongs to a different sweep than ${files[0]} (grid ${s.sweep.grid.slice(0, 12)}… vs ${meta.grid.slice(0, 12)}…)`,
+        { file },
+      );
     const csvFile = file.replace(/\.json$/, '.csv');
     let records: string[][];
     try {
@@ -63,10 +69,12 @@ export function mergeShards(inputs: string[]): Merged {
       throw new InputError(`cannot read the shard's CSV (${(e as Error).message})`, { file: csvFile });
     }
     const [head = [], ...body] = records;
-    if (head.join(',') !== meta.columns.join(',')) throw new InputError('columns differ from the sweep metadata', { file: csvFile, line: 1 });
+    if (head.join(',') !== meta.columns.join(','))
+      throw new InputError('columns differ from the sweep metadata', { file: csvFile, line: 1 });
     body.forEach((r, i) => {
       const p = Number(r[0]);
-      if (!Number.isInteger(p) || p < 0 || p >= meta.points) throw new InputError(`point "${r[0]}" is not in 0..${meta.points - 1}`, { file: csvFile, line: i + 2 });
+      if (!Number.isInteger(p) || p < 0 || p >= meta.points)
+        throw new InputError(`point "${r[0]}" is not in 0..${meta.points - 1}`, { file: csvFile, line: i + 2 });
       const prev = owner.get(p);
       if (prev !== undefined) throw new InputError(`point ${p} is also in ${prev}`, { file: csvFile, line: i + 2 });
       owner.set(p, csvFile);

@@ -50,14 +50,17 @@ export function sweepSummary(meta: SweepMeta, rows: Row[]): string {
     }
   });
   const { columns: _c, format: _f, version: _v, parameters, ...rest } = meta;
-  return JSON.stringify({ kind: 'sweep', ...rest, parameters: Object.fromEntries(parameters.map((p) => [p.name, p.values])), best }, null, 2) + '\n';
+  return (
+    JSON.stringify({ kind: 'sweep', ...rest, parameters: Object.fromEntries(parameters.map((p) => [p.name, p.values])), best }, null, 2) +
+    '\n'
+  );
 }
 
 /** Write sweep.csv, summary.json and run.json (the CSV last: its presence means the set is complete). */
 export function writeSweepOutput(dir: string, meta: SweepMeta, rows: Row[], run: unknown): string[] {
   const files = ['summary.json', 'run.json', SWEEP_CSV].map((f) => join(dir, f));
   writeFileAtomic(files[0]!, sweepSummary(meta, rows));
-  writeFileAtomic(files[1]!, JSON.stringify(run ?? null, null, 2) + '\n');
+  writeFileAtomic(files[1]!, `${JSON.stringify(run ?? null, null, 2)}\n`);
   writeFileAtomic(files[2]!, sweepCsv(meta, rows));
   return files;
 }
@@ -67,6 +70,6 @@ export function writeShardOutput(dir: string, meta: SweepMeta, shard: Shard, row
   const file: ShardFile = { sweep: meta, shard, run: run ?? null };
   // The .json last: merge finds shards by it, so its presence means the shard's CSV is complete.
   writeFileAtomic(`${stem}.csv`, sweepCsv(meta, rows));
-  writeFileAtomic(`${stem}.json`, JSON.stringify(file, null, 2) + '\n');
+  writeFileAtomic(`${stem}.json`, `${JSON.stringify(file, null, 2)}\n`);
   return [`${stem}.csv`, `${stem}.json`];
 }

@@ -23,7 +23,10 @@ export function patchSpec(spec: HwSpec, path: string, value: AxisValue, origin: 
   keys.slice(0, -1).forEach((k, i) => {
     const next = node[k];
     if (next === null || typeof next !== 'object' || Array.isArray(next))
-      throw new InputError(`"${keys.slice(0, i + 1).join('.')}" is ${next === undefined ? 'not a key of' : 'not an object in'} the hw-model`, { file: origin });
+      throw new InputError(
+        `"${keys.slice(0, i + 1).join('.')}" is ${next === undefined ? 'not a key of' : 'not an object in'} the hw-model`,
+        { file: origin },
+      );
     node = next as Record<string, unknown>;
   });
   node[keys.at(-1)!] = value;
@@ -70,7 +73,9 @@ export function pointConfig(baseSpec: HwSpec, baseSource: string, axes: Axis[], 
     const archAxes = axes.map((a, i) => ({ a, v: values[i] })).filter(({ a }) => a.name.startsWith('arch.'));
     const hit = archAxes.find(({ a }) => pointer.startsWith(`/${a.name.slice(5).replaceAll('.', '/')}`)) ?? archAxes[0];
     if (!hit) throw e;
-    throw new InputError(`${hit.a.name} = ${JSON.stringify(hit.v)} makes the hw-model invalid at ${pointer || '/'}: ${bareMessage(e)}`, { file: hit.a.origin });
+    throw new InputError(`${hit.a.name} = ${JSON.stringify(hit.v)} makes the hw-model invalid at ${pointer || '/'}: ${bareMessage(e)}`, {
+      file: hit.a.origin,
+    });
   }
 }
 

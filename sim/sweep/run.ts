@@ -59,7 +59,9 @@ export async function runSweep(job: SweepJob, opts: RunOptions): Promise<RunResu
       },
     );
     const out = [...rows.values()];
-    const files = opts.shard ? writeShardOutput(opts.out, job.meta, opts.shard, out, opts.run) : writeSweepOutput(opts.out, job.meta, out, opts.run);
+    const files = opts.shard
+      ? writeShardOutput(opts.out, job.meta, opts.shard, out, opts.run)
+      : writeSweepOutput(opts.out, job.meta, out, opts.run);
     return { points: owned.length, resumed, files };
   } finally {
     journal.close();

@@ -25,7 +25,11 @@ export function parseShard(spec: string, env: NodeJS.ProcessEnv = process.env): 
     const slurm = int(env.SLURM_ARRAY_TASK_ID);
     if (k8s !== undefined) index = k8s;
     else if (slurm !== undefined) index = slurm - (int(env.SLURM_ARRAY_TASK_MIN) ?? 0);
-    else throw new InputError('auto needs JOB_COMPLETION_INDEX (Kubernetes indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array) in the environment', where);
+    else
+      throw new InputError(
+        'auto needs JOB_COMPLETION_INDEX (Kubernetes indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array) in the environment',
+        where,
+      );
     if (index < 0 || index >= count)
       throw new InputError(`the array index from the environment gives shard ${index + 1}, outside 1..${count}`, where);
   } else {

@@ -18,7 +18,10 @@ port.on('message', (m: ToWorker) => {
     const err = e as Error;
     reply = {
       point: m.point,
-      error: e instanceof InputError ? { message: bareMessage(e), where: e.where, input: true } : { message: err.message, stack: err.stack ?? '', input: false },
+      error:
+        e instanceof InputError
+          ? { message: bareMessage(e), where: e.where, input: true }
+          : { message: err.message, stack: err.stack ?? '', input: false },
     };
   }
   port.postMessage(reply);

@@ -27,12 +27,17 @@ export interface Progress {
   stop(): void;
 }
 
-const joinFields = (f: ProgressFields) => Object.entries(f).map(([k, v]) => `${k} ${v}`).join(' | ');
+const joinFields = (f: ProgressFields) =>
+  Object.entries(f)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(' | ');
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    r = s % 60;
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
 }
 
@@ -44,10 +49,16 @@ export function startProgress(o: ProgressOptions): Progress {
 }
 
 function ttyProgress(o: ProgressOptions, stream: NodeJS.WriteStream): Progress {
-  const multi = new cliProgress.MultiBar({
-    stream, hideCursor: true, clearOnComplete: false, etaBuffer: 50,
-    format: `${o.label} [{bar}] {percentage}% {value}/{total} | ETA {eta_formatted} | {info}`,
-  }, cliProgress.Presets.shades_classic);
+  const multi = new cliProgress.MultiBar(
+    {
+      stream,
+      hideCursor: true,
+      clearOnComplete: false,
+      etaBuffer: 50,
+      format: `${o.label} [{bar}] {percentage}% {value}/{total} | ETA {eta_formatted} | {info}`,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   const bar = multi.create(o.total, 0, { info: '' });
   return {
     update: (value, fields = {}) => bar.update(value, { info: joinFields(fields) }),
@@ -66,7 +77,9 @@ function lineProgress(o: ProgressOptions, stream: NodeJS.WriteStream): Progress 
     const elapsed = (performance.now() - started) / 1000;
     const eta = value > 0 ? (elapsed / value) * (o.total - value) : NaN;
     const pct = o.total > 0 ? Math.floor((100 * value) / o.total) : 100;
-    stream.write(`${o.label} ${value}/${o.total} (${pct}%) | elapsed ${formatDuration(elapsed)} | ETA ${formatDuration(eta)}${Object.keys(fields).length ? ` | ${joinFields(fields)}` : ''}\n`);
+    stream.write(
+      `${o.label} ${value}/${o.total} (${pct}%) | elapsed ${formatDuration(elapsed)} | ETA ${formatDuration(eta)}${Object.keys(fields).length ? ` | ${joinFields(fields)}` : ''}\n`,
+    );
   };
   return {
     update(value, fields = {}) {

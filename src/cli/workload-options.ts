@@ -23,14 +23,31 @@ export interface WorkloadArgs {
 
 export function workloadOptions<T>(y: Argv<T>) {
   return y
-    .option('model', { type: 'string', describe: 'topology CSV (SCALE-Sim format, extended) or built-in model name (statistical densities)' })
-    .option('trace', { type: 'string', describe: 'trace directory (format v1): its layers are the workload, its frames the data (instead of --model)' })
-    .option('arch', { type: 'string', demandOption: true, describe: 'hw-model: .json, SCALE-Sim .cfg, or built-in name (see `deltasim arch list`)' })
-    .option('mode', { choices: [...MODES, 'all'] as const, default: 'all' as const, describe: 'mode(s); all = every mode the hw-model supports' })
+    .option('model', {
+      type: 'string',
+      describe: 'topology CSV (SCALE-Sim format, extended) or built-in model name (statistical densities)',
+    })
+    .option('trace', {
+      type: 'string',
+      describe: 'trace directory (format v1): its layers are the workload, its frames the data (instead of --model)',
+    })
+    .option('arch', {
+      type: 'string',
+      demandOption: true,
+      describe: 'hw-model: .json, SCALE-Sim .cfg, or built-in name (see `deltasim arch list`)',
+    })
+    .option('mode', {
+      choices: [...MODES, 'all'] as const,
+      default: 'all' as const,
+      describe: 'mode(s); all = every mode the hw-model supports',
+    })
     .option('act-density', { type: 'number', describe: '--model, sparse mode: fraction of non-zero activations (uniform; default 0.5)' })
     .option('weight-density', { type: 'number', describe: 'fraction of non-zero weights (default: per layer)' })
     .option('delta-density', { type: 'number', describe: '--model, delta mode: fraction of non-zero input deltas (uniform; default 0.1)' })
-    .option('threshold', { type: 'number', describe: '--trace: a delta is zero when |level − reference| ≤ threshold (required for float32 traces; default 0)' })
+    .option('threshold', {
+      type: 'number',
+      describe: '--trace: a delta is zero when |level − reference| ≤ threshold (required for float32 traces; default 0)',
+    })
     .option('quant-step', { type: 'number', describe: '--trace: quantise float values to round(value / step) first' })
     .option('frames', { type: 'number', describe: '--trace: simulate only the first N frames' })
     .option('fps', { type: 'number', describe: 'frame rate for average power (--trace default: the trace fps)' });
@@ -41,7 +58,8 @@ const MODEL_ONLY = ['act-density', 'delta-density'] as const;
 
 /** Exactly one of --model / --trace, and no option that belongs to the other. */
 export function checkWorkload(a: WorkloadArgs, traceOnly: readonly string[] = [], what = 'runs'): void {
-  if ((a.model === undefined) === (a.trace === undefined)) throw new InputError('give exactly one of --model (a topology) or --trace (a trace directory)');
+  if ((a.model === undefined) === (a.trace === undefined))
+    throw new InputError('give exactly one of --model (a topology) or --trace (a trace directory)');
   const rec = a as unknown as Record<string, unknown>;
   const misplaced = (a.trace ? MODEL_ONLY : [...TRACE_ONLY, ...traceOnly]).find((k) => rec[k] !== undefined);
   if (misplaced) throw new InputError(`--${misplaced} applies to ${a.trace ? '--model' : '--trace'} ${what} only`);

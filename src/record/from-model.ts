@@ -46,16 +46,22 @@ export async function recordModelTrace(o: RecordModelOptions): Promise<RecordRes
   try {
     const frameShape = frameShapeOf(model);
     const common = { frameShape, frames: o.frames, channels: o.channels };
-    const source: FrameSource = o.video !== undefined
-      ? await videoSource(o.video, { ...common, start: o.start, fps: o.fps })
-      : await datasetSource(o.data!, { ...common, clip: o.clip, split: o.split, seed: o.seed, fps: o.fps });
+    const source: FrameSource =
+      o.video !== undefined
+        ? await videoSource(o.video, { ...common, start: o.start, fps: o.fps })
+        : await datasetSource(o.data!, { ...common, clip: o.clip, split: o.split, seed: o.seed, fps: o.fps });
     for (const n of source.notes) o.onNote?.(n);
     const modelInfo = {
       name: meta ? `${meta.net}-${meta.variant}` : model.name,
       source: o.modelDir,
       ...(meta ? { net: meta.net, variant: meta.variant, classes: meta.classes } : {}),
     };
-    return await recordTrace(model, source, o.out, { modelInfo, chunkFrames: o.chunkFrames, weightBits: o.weightBits, onProgress: o.onProgress });
+    return await recordTrace(model, source, o.out, {
+      modelInfo,
+      chunkFrames: o.chunkFrames,
+      weightBits: o.weightBits,
+      onProgress: o.onProgress,
+    });
   } finally {
     model.dispose();
   }
@@ -74,13 +80,25 @@ export interface RecordGraphOptions extends Omit<RecordModelOptions, 'modelDir' 
 export async function recordGraphTrace(o: RecordGraphOptions): Promise<Manifest> {
   if ((o.video === undefined) === (o.data === undefined)) throw new InputError('give exactly one of --video FILE and --data SPEC');
   const size = o.size ?? 64;
-  const source: FrameSource = o.video !== undefined
-    ? await videoSource(o.video, { frames: o.frames, channels: o.channels, start: o.start, fps: o.fps })
-    : await datasetSource(o.data!, { frameShape: [size, size, o.channels ?? 3], frames: o.frames, clip: o.clip, split: o.split, seed: o.seed, fps: o.fps });
+  const source: FrameSource =
+    o.video !== undefined
+      ? await videoSource(o.video, { frames: o.frames, channels: o.channels, start: o.start, fps: o.fps })
+      : await datasetSource(o.data!, {
+          frameShape: [size, size, o.channels ?? 3],
+          frames: o.frames,
+          clip: o.clip,
+          split: o.split,
+          seed: o.seed,
+          fps: o.fps,
+        });
   for (const n of source.notes) o.onNote?.(n);
   const [h, w, c] = source.frameShape;
   return recordGraphModelTrace({
-    model: o.graph, threshold: o.threshold, out: o.out, fps: source.fps, maxFrames: o.frames,
+    model: o.graph,
+    threshold: o.threshold,
+    out: o.out,
+    fps: source.fps,
+    maxFrames: o.frames,
     frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame },
   });
 }

@@ -101,7 +101,12 @@ interface Loaded {
   macs: MacNode[];
 }
 
-async function record(opts: RecordGraphModelOptions, { file, backend, model, macs }: Loaded, recorded: Map<string, Recorded>, spillDir: string): Promise<Manifest> {
+async function record(
+  opts: RecordGraphModelOptions,
+  { file, backend, model, macs }: Loaded,
+  recorded: Map<string, Recorded>,
+  spillDir: string,
+): Promise<Manifest> {
   const q = opts.threshold;
   const input = modelInput(model, file, opts.inputRange);
 
@@ -162,7 +167,9 @@ async function record(opts: RecordGraphModelOptions, { file, backend, model, mac
     layers,
   };
   return await writeTrace(opts.out, header, (w) => {
-    const bufs = layers.map((l, i) => DTYPES[l.act.dtype].make(new ArrayBuffer(spills[i]!.elements * DTYPES[l.act.dtype].bytes), 0, spills[i]!.elements));
+    const bufs = layers.map((l, i) =>
+      DTYPES[l.act.dtype].make(new ArrayBuffer(spills[i]!.elements * DTYPES[l.act.dtype].bytes), 0, spills[i]!.elements),
+    );
     for (let t = 0; t < frames; t++) spills.forEach((s, i) => w.appendFrame(i, s.readFrame(t, bufs[i]!)));
   });
 }
@@ -190,7 +197,12 @@ async function* framesOf(src: FrameSource, max = Infinity): AsyncGenerator<Float
  * at pixel 0, e.g. −1 for [−1, 1] inputs), so the step is divided by the smallest m ≤ 4 that
  * makes offset / step an integer (e.g. 2/255 → 1/255); otherwise the offset is rounded.
  */
-function probeInputSteps(macs: MacNode[], input: ModelInput, run: (x: tf.Tensor) => tf.Tensor[], tensors: string[]): Map<string, number | number[]> {
+function probeInputSteps(
+  macs: MacNode[],
+  input: ModelInput,
+  run: (x: tf.Tensor) => tf.Tensor[],
+  tensors: string[],
+): Map<string, number | number[]> {
   const targets = [...new Set(macs.filter((m) => m.fromGraphInput && m.op !== 'dense').map((m) => m.input))];
   const steps = new Map<string, number | number[]>();
   if (targets.length === 0) return steps;
@@ -225,7 +237,13 @@ function nearInteger(x: number): boolean {
 }
 
 /** Layer geometry from the first frame's tensors; opens the spill files (sizes are known now). */
-function shapesFromFirstFrame(macs: MacNode[], outs: tf.Tensor[], tensors: string[], recorded: Map<string, Recorded>, spillDir: string): NodeGeometry[] {
+function shapesFromFirstFrame(
+  macs: MacNode[],
+  outs: tf.Tensor[],
+  tensors: string[],
+  recorded: Map<string, Recorded>,
+  spillDir: string,
+): NodeGeometry[] {
   tensors.forEach((t, i) => {
     recorded.get(t)!.spill = new LevelSpill(join(spillDir, `${i}.i16`), outs[i]!.size);
   });
@@ -258,7 +276,10 @@ export function layerNames(nodes: string[]): string[] {
   while (parts.every((p) => p.length > common + 1 && p[common] === parts[0]![common])) common++;
   const seen = new Set<string>();
   return parts.map((p) => {
-    const base = p.slice(common).join('/').replace(/[^A-Za-z0-9_.\-/]/g, '_');
+    const base = p
+      .slice(common)
+      .join('/')
+      .replace(/[^A-Za-z0-9_.\-/]/g, '_');
     let name = base;
     for (let k = 2; seen.has(name); k++) name = `${base}_${k}`;
     seen.add(name);

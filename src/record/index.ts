@@ -1,4 +1,12 @@
 /** Trace recording: frame sources (video file, dataset clip) and recording a layers model into trace format v1. */
 export { recordTrace, levelDtype, PIXEL_LEVELS, type RecordOptions, type RecordResult } from './record.js';
-export { datasetSource, videoSource, type DatasetSourceOptions, type FrameShape, type FrameSource, type SourceOptions, type VideoSourceOptions } from './sources.js';
+export {
+  datasetSource,
+  videoSource,
+  type DatasetSourceOptions,
+  type FrameShape,
+  type FrameSource,
+  type SourceOptions,
+  type VideoSourceOptions,
+} from './sources.js';
 export { recordGraphTrace, recordModelTrace, type RecordGraphOptions, type RecordModelOptions } from './from-model.js';

@@ -83,8 +83,10 @@ function stepOf(layer: QuantisedActivation): number[] | null {
 function refuseTemporalLayers(model: tf.LayersModel): void {
   for (const l of model.layers) {
     if (l instanceof DeltaActivation && (l.sigma || l.deltaLevel !== 0)) {
-      throw new InputError(`layer ${l.name} ${l.sigma ? 'integrates its input over time (sigma)' : `emits deltas (deltaLevel ${l.deltaLevel})`}; ` +
-        'record from the same model with deltaLevel 0 and sigma off (the trace holds levels; the simulator takes the deltas)');
+      throw new InputError(
+        `layer ${l.name} ${l.sigma ? 'integrates its input over time (sigma)' : `emits deltas (deltaLevel ${l.deltaLevel})`}; ` +
+          'record from the same model with deltaLevel 0 and sigma off (the trace holds levels; the simulator takes the deltas)',
+      );
     }
   }
 }
@@ -110,7 +112,9 @@ function scaleOf(model: tf.LayersModel, mac: MacLayer): number[] | null {
         scale = scale.map((s) => s / (h! * w!));
         break;
       }
-      case 'MaxPooling2D': case 'GlobalMaxPooling2D': case 'Dropout':
+      case 'MaxPooling2D':
+      case 'GlobalMaxPooling2D':
+      case 'Dropout':
         break;
       default:
         return null;
@@ -185,7 +189,10 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
           if (!s) return { levels: own, stats: tf.stack([tf.min(own), tf.max(own), tf.scalar(0)]) };
           const d = tf.div(tf.reshape(own, [pending, -1, s.size]), s);
           const levels = tf.round(d);
-          return { levels: tf.reshape(levels, [pending, elements[i]!]), stats: tf.stack([tf.min(levels), tf.max(levels), tf.max(tf.abs(tf.sub(d, levels)))]) };
+          return {
+            levels: tf.reshape(levels, [pending, elements[i]!]),
+            stats: tf.stack([tf.min(levels), tf.max(levels), tf.max(tf.abs(tf.sub(d, levels)))]),
+          };
         });
       });
       x.dispose();
@@ -220,7 +227,9 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
 
     for (const r of ranges) {
       if (r.maxDeviation > MAX_DEVIATION) {
-        throw new Error(`recording ${r.name}: its input is off the level grid by up to ${r.maxDeviation} of a step; the scale does not match the model`);
+        throw new Error(
+          `recording ${r.name}: its input is off the level grid by up to ${r.maxDeviation} of a step; the scale does not match the model`,
+        );
       }
     }
     const layers: LayerDraft[] = plans.map((p, i) => {
@@ -229,9 +238,15 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
       const dtype = p.scale ? levelDtype(r.min, r.max) : 'float32';
       const scale = !p.scale ? 1 : p.scale.every((v) => v === p.scale![0]) ? p.scale[0]! : p.scale;
       return {
-        name: mac.name, op: mac.op, input: mac.input, output: mac.output,
-        ...(mac.op === 'dense' ? {} : { kernel: mac.kernel, stride: mac.stride, padding: mac.padding, dilation: mac.dilation, groups: mac.groups }),
-        weightBits: opts.weightBits ?? 8, weightDensity: p.weightDensity,
+        name: mac.name,
+        op: mac.op,
+        input: mac.input,
+        output: mac.output,
+        ...(mac.op === 'dense'
+          ? {}
+          : { kernel: mac.kernel, stride: mac.stride, padding: mac.padding, dilation: mac.dilation, groups: mac.groups }),
+        weightBits: opts.weightBits ?? 8,
+        weightDensity: p.weightDensity,
         act: { dtype, scale, signed: r.min < 0 },
       };
     });

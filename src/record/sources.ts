@@ -61,11 +61,15 @@ export async function videoSource(file: string, o: VideoSourceOptions): Promise<
   const frameShape = o.frameShape ?? [info.height, info.width, o.channels ?? 3];
   if (!o.frameShape) checkCommon({ ...o, frameShape });
   const [h, w, c] = frameShape;
-  const notes = info.width !== w || info.height !== h ? [`resizing ${info.width}×${info.height} video frames to the model's ${w}×${h}`] : [];
+  const notes =
+    info.width !== w || info.height !== h ? [`resizing ${info.width}×${info.height} video frames to the model's ${w}×${h}`] : [];
   const fps = o.fps ?? (Number.isFinite(info.fps) && info.fps > 0 ? info.fps : 25);
   const fmt = { width: w, height: h, channels: c as 1 | 3, ...(o.fps === undefined ? {} : { fps: o.fps }) };
   return {
-    frameShape, frames: o.frames, fps, notes,
+    frameShape,
+    frames: o.frames,
+    fps,
+    notes,
     clip: { source: `file:${file}`, firstFrame: start },
     read: () => decodeFrames(file, fmt, { start, count: o.frames }),
   };
@@ -97,7 +101,10 @@ export async function datasetSource(spec: string, o: DatasetSourceOptions): Prom
   if (clip.t < o.frames) throw new InputError(`clip ${clip.source} has ${clip.t} frames, ${o.frames} were asked for`);
   const size = h * w * c;
   return {
-    frameShape: o.frameShape, frames: o.frames, fps: o.fps ?? 15, notes: [],
+    frameShape: o.frameShape,
+    frames: o.frames,
+    fps: o.fps ?? 15,
+    notes: [],
     clip: { source: clip.source, firstFrame: clip.firstFrame },
     async *read() {
       for (let t = 0; t < o.frames; t++) yield clip.frames.subarray(t * size, (t + 1) * size);

@@ -8,8 +8,17 @@ import { basename, join, resolve } from 'node:path';
 import { writeDirAtomic, writeFileAtomic } from '../../traces/atomic.js';
 import { energyBreakdownChart, frameLatencyChart, paretoChart, sparsityChart, sweepChart } from './charts.js';
 import {
-  energyBreakdown, findClockMHz, frameLatency, layerSparsity, layerTable, loadRun, paretoPoints, sweepSeries,
-  type CsvTable, type DisplayTable, type RunData,
+  energyBreakdown,
+  findClockMHz,
+  frameLatency,
+  layerSparsity,
+  layerTable,
+  loadRun,
+  paretoPoints,
+  sweepSeries,
+  type CsvTable,
+  type DisplayTable,
+  type RunData,
 } from './data.js';
 import { asNumber, formatNumber } from './format.js';
 import { renderReport, type ReportChart } from './html.js';
@@ -17,12 +26,17 @@ import { renderReport, type ReportChart } from './html.js';
 /** Sweeps larger than this are shown in part in the HTML (the CSV has them all). */
 const MAX_SWEEP_ROWS = 500;
 
-export interface BuiltReport { reportPath: string; charts: string[] }
+export interface BuiltReport {
+  reportPath: string;
+  charts: string[];
+}
 
 /** Every chart the run's data supports, in report order. */
 export function chartsFor(run: RunData): ReportChart[] {
   const charts: ReportChart[] = [];
-  const add = (file: string, title: string, png: Buffer | undefined) => { if (png) charts.push({ file, title, png }); };
+  const add = (file: string, title: string, png: Buffer | undefined) => {
+    if (png) charts.push({ file, title, png });
+  };
   if (run.layers) {
     const lat = frameLatency(run.layers, findClockMHz(run.summary, run.run));
     add('frame-latency.png', 'Latency per frame, per mode', lat && frameLatencyChart(lat.series, lat.unit));
@@ -45,10 +59,12 @@ function sweepTable(t: CsvTable): DisplayTable {
   const shown = t.rows.slice(0, MAX_SWEEP_ROWS);
   return {
     columns: t.columns,
-    rows: shown.map((r) => t.columns.map((c) => {
-      const n = asNumber(r[c]);
-      return n === undefined ? { text: r[c] ?? '' } : { text: formatNumber(c, n), numeric: true };
-    })),
+    rows: shown.map((r) =>
+      t.columns.map((c) => {
+        const n = asNumber(r[c]);
+        return n === undefined ? { text: r[c] ?? '' } : { text: formatNumber(c, n), numeric: true };
+      }),
+    ),
     ...(t.rows.length > shown.length ? { note: `First ${shown.length} of ${t.rows.length} points; sweep.csv has them all.` } : {}),
   };
 }

@@ -21,7 +21,11 @@ export function chartFontFamily(): string | undefined {
   let family = pick();
   if (family === undefined) {
     for (const dir of SYSTEM_FONT_DIRS) {
-      try { GlobalFonts.loadFontsFromDir(dir); } catch { /* folder absent on this OS */ }
+      try {
+        GlobalFonts.loadFontsFromDir(dir);
+      } catch {
+        /* folder absent on this OS */
+      }
     }
     family = pick();
   }
@@ -38,7 +42,10 @@ export const MODE_COLOURS: Record<string, string> = { dense: '#4e79a7', sparse: 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const colourOf = (name: string, i: number) => MODE_COLOURS[name] ?? PALETTE[i % PALETTE.length]!;
 
-export interface ChartSize { width?: number; height?: number }
+export interface ChartSize {
+  width?: number;
+  height?: number;
+}
 
 /** chart.js leaves the canvas transparent; reports want white. */
 const whiteBackground: Plugin = {
@@ -83,86 +90,105 @@ const axisTitle = (text: string) => ({ display: true, text, font: { size: 13, we
 // ---------------------------------------------------------------------------------------------
 
 /** Spatial and temporal sparsity of one layer, each a fraction in [0, 1]. */
-export interface LayerSparsity { layer: string; spatial: number; temporal: number }
+export interface LayerSparsity {
+  layer: string;
+  spatial: number;
+  temporal: number;
+}
 
 /** Grouped bars per layer: spatial sparsity (zero activations) beside temporal (zero deltas), in %. */
 export function sparsityChart(layers: LayerSparsity[], size?: ChartSize): Buffer {
   const pct = (v: number) => 100 * v;
   // Many layers get a wider canvas so that every layer name stays readable.
   size = { width: Math.max(900, 120 + 40 * layers.length), ...size };
-  return render({
-    type: 'bar',
-    data: {
-      labels: layers.map((l) => l.layer),
-      datasets: [
-        { label: 'spatial (zero activations)', data: layers.map((l) => pct(l.spatial)), backgroundColor: '#4e79a7' },
-        { label: 'temporal (zero deltas)', data: layers.map((l) => pct(l.temporal)), backgroundColor: '#59a14f' },
-      ],
-    },
-    options: {
-      plugins: title('Activation sparsity per layer', 'mean over frames'),
-      scales: {
-        x: { title: axisTitle('layer'), ticks: { autoSkip: false, maxRotation: 60 } },
-        y: { title: axisTitle('sparsity (%)'), min: 0, max: 100 },
+  return render(
+    {
+      type: 'bar',
+      data: {
+        labels: layers.map((l) => l.layer),
+        datasets: [
+          { label: 'spatial (zero activations)', data: layers.map((l) => pct(l.spatial)), backgroundColor: '#4e79a7' },
+          { label: 'temporal (zero deltas)', data: layers.map((l) => pct(l.temporal)), backgroundColor: '#59a14f' },
+        ],
+      },
+      options: {
+        plugins: title('Activation sparsity per layer', 'mean over frames'),
+        scales: {
+          x: { title: axisTitle('layer'), ticks: { autoSkip: false, maxRotation: 60 } },
+          y: { title: axisTitle('sparsity (%)'), min: 0, max: 100 },
+        },
       },
     },
-  }, size);
+    size,
+  );
 }
 
 /** One mode's latency per frame (index = frame number). */
-export interface FrameSeries { mode: string; values: number[] }
+export interface FrameSeries {
+  mode: string;
+  values: number[];
+}
 
 /** Lines of per-frame latency, one per mode. `unit` names what the values are (default µs). */
 export function frameLatencyChart(series: FrameSeries[], unit = 'µs', size?: ChartSize): Buffer {
   const frames = Math.max(0, ...series.map((s) => s.values.length));
-  return render({
-    type: 'line',
-    data: {
-      labels: Array.from({ length: frames }, (_, i) => String(i)),
-      datasets: series.map((s, i) => ({
-        label: s.mode,
-        data: s.values,
-        borderColor: colourOf(s.mode, i),
-        backgroundColor: colourOf(s.mode, i),
-        borderWidth: 2,
-        pointRadius: frames > 60 ? 0 : 2.5,
-        tension: 0,
-      })),
-    },
-    options: {
-      plugins: title('Latency per frame', 'sum over layers; frame 0 is the key frame in delta mode'),
-      scales: {
-        x: { title: axisTitle('frame'), ticks: { maxTicksLimit: 20 } },
-        y: { title: axisTitle(`latency (${unit})`), beginAtZero: true },
+  return render(
+    {
+      type: 'line',
+      data: {
+        labels: Array.from({ length: frames }, (_, i) => String(i)),
+        datasets: series.map((s, i) => ({
+          label: s.mode,
+          data: s.values,
+          borderColor: colourOf(s.mode, i),
+          backgroundColor: colourOf(s.mode, i),
+          borderWidth: 2,
+          pointRadius: frames > 60 ? 0 : 2.5,
+          tension: 0,
+        })),
+      },
+      options: {
+        plugins: title('Latency per frame', 'sum over layers; frame 0 is the key frame in delta mode'),
+        scales: {
+          x: { title: axisTitle('frame'), ticks: { maxTicksLimit: 20 } },
+          y: { title: axisTitle(`latency (${unit})`), beginAtZero: true },
+        },
       },
     },
-  }, size);
+    size,
+  );
 }
 
 /** Energy per frame of one mode split into components (µJ each, e.g. compute, sram, dram, state, static). */
-export interface EnergyBreakdown { mode: string; components: Record<string, number> }
+export interface EnergyBreakdown {
+  mode: string;
+  components: Record<string, number>;
+}
 
 /** Stacked bars, one per mode (or configuration: name the x axis), one stack segment per energy component (µJ per frame). */
 export function energyBreakdownChart(rows: EnergyBreakdown[], size?: ChartSize, xTitle = 'mode'): Buffer {
   const components = [...new Set(rows.flatMap((r) => Object.keys(r.components)))];
-  return render({
-    type: 'bar',
-    data: {
-      labels: rows.map((r) => r.mode),
-      datasets: components.map((c, i) => ({
-        label: c,
-        data: rows.map((r) => r.components[c] ?? 0),
-        backgroundColor: PALETTE[(i + 3) % PALETTE.length],
-      })),
-    },
-    options: {
-      plugins: title('Energy per frame by component', 'mean over frames'),
-      scales: {
-        x: { stacked: true, title: axisTitle(xTitle) },
-        y: { stacked: true, title: axisTitle('energy per frame (µJ)'), beginAtZero: true },
+  return render(
+    {
+      type: 'bar',
+      data: {
+        labels: rows.map((r) => r.mode),
+        datasets: components.map((c, i) => ({
+          label: c,
+          data: rows.map((r) => r.components[c] ?? 0),
+          backgroundColor: PALETTE[(i + 3) % PALETTE.length],
+        })),
+      },
+      options: {
+        plugins: title('Energy per frame by component', 'mean over frames'),
+        scales: {
+          x: { stacked: true, title: axisTitle(xTitle) },
+          y: { stacked: true, title: axisTitle('energy per frame (µJ)'), beginAtZero: true },
+        },
       },
     },
-  }, size);
+    size,
+  );
 }
 
 /** A swept parameter and, per value, the gains over dense there. */
@@ -194,46 +220,52 @@ export function sweepChart(s: SweepSeries, size?: ChartSize): Buffer {
   // A log2 axis is a linear axis over log2(x) whose ticks are labelled with x itself.
   const toX = (x: number) => (log2 ? Math.log2(x) : x);
   const unit = s.unit ? ` (${s.unit}${log2 ? ', log2 scale' : ''})` : log2 ? ' (log2 scale)' : '';
-  return render({
-    type: 'line',
-    data: {
-      datasets: s.lines.map((l, i) => ({
-        label: l.name,
-        data: [...l.points].sort((a, b) => a.x - b.x).map((p) => ({ x: toX(p.x), y: p.y })),
-        borderColor: PALETTE[i % PALETTE.length],
-        backgroundColor: PALETTE[i % PALETTE.length],
-        borderWidth: 2,
-        pointRadius: 4,
-      })),
-    },
-    options: {
-      plugins: title(`Gain over dense vs ${s.parameter}`, s.note),
-      scales: {
-        x: {
-          type: 'linear',
-          title: axisTitle(`${s.parameter}${unit}`),
-          ticks: log2
-            ? { stepSize: 1, callback: (v) => formatTick(2 ** Number(v)) }
-            : { callback: (v) => formatTick(Number(v)) },
-        },
-        y: {
-          title: axisTitle('gain over dense (×)'),
-          beginAtZero: true,
-          // A darker grid line at 1× separates gains from losses.
-          grid: { color: (c) => (c.tick?.value === 1 ? '#666' : 'rgba(0,0,0,0.1)') },
+  return render(
+    {
+      type: 'line',
+      data: {
+        datasets: s.lines.map((l, i) => ({
+          label: l.name,
+          data: [...l.points].sort((a, b) => a.x - b.x).map((p) => ({ x: toX(p.x), y: p.y })),
+          borderColor: PALETTE[i % PALETTE.length],
+          backgroundColor: PALETTE[i % PALETTE.length],
+          borderWidth: 2,
+          pointRadius: 4,
+        })),
+      },
+      options: {
+        plugins: title(`Gain over dense vs ${s.parameter}`, s.note),
+        scales: {
+          x: {
+            type: 'linear',
+            title: axisTitle(`${s.parameter}${unit}`),
+            ticks: log2 ? { stepSize: 1, callback: (v) => formatTick(2 ** Number(v)) } : { callback: (v) => formatTick(Number(v)) },
+          },
+          y: {
+            title: axisTitle('gain over dense (×)'),
+            beginAtZero: true,
+            // A darker grid line at 1× separates gains from losses.
+            grid: { color: (c) => (c.tick?.value === 1 ? '#666' : 'rgba(0,0,0,0.1)') },
+          },
         },
       },
     },
-  }, size);
+    size,
+  );
 }
 
 /** One design point: its latency and energy per frame and a short label. */
-export interface ParetoPoint { latencyUs: number; energyUj: number; label: string }
+export interface ParetoPoint {
+  latencyUs: number;
+  energyUj: number;
+  label: string;
+}
 
 /** Indices of the points no other point beats on both latency and energy, by increasing latency. */
 export function paretoFront(points: ParetoPoint[]): number[] {
-  const order = points.map((_, i) => i).sort((a, b) =>
-    points[a]!.latencyUs - points[b]!.latencyUs || points[a]!.energyUj - points[b]!.energyUj || a - b);
+  const order = points
+    .map((_, i) => i)
+    .sort((a, b) => points[a]!.latencyUs - points[b]!.latencyUs || points[a]!.energyUj - points[b]!.energyUj || a - b);
   const front: number[] = [];
   let best = Infinity;
   for (const i of order) {
@@ -271,34 +303,37 @@ export function paretoChart(points: ParetoPoint[], size?: ChartSize, maxLabels =
       ctx.restore();
     },
   };
-  return render({
-    type: 'scatter',
-    data: {
-      datasets: [
-        {
-          label: `design points (${points.length})`,
-          data: points.map((p) => ({ x: p.latencyUs, y: p.energyUj })),
-          backgroundColor: 'rgba(78,121,167,0.45)',
-          pointRadius: 3.5,
-        },
-        {
-          label: `Pareto front (${front.length})`,
-          data: frontPts.map((p) => ({ x: p.latencyUs, y: p.energyUj })),
-          showLine: true,
-          borderColor: '#e15759',
-          backgroundColor: '#e15759',
-          borderWidth: 2,
-          pointRadius: 5,
-        },
-      ],
-    },
-    options: {
-      plugins: title('Latency–energy trade-off', 'lower-left is better; front = points no other point beats on both'),
-      scales: {
-        x: { title: axisTitle('latency per frame (µs)'), beginAtZero: true },
-        y: { title: axisTitle('energy per frame (µJ)'), beginAtZero: true },
+  return render(
+    {
+      type: 'scatter',
+      data: {
+        datasets: [
+          {
+            label: `design points (${points.length})`,
+            data: points.map((p) => ({ x: p.latencyUs, y: p.energyUj })),
+            backgroundColor: 'rgba(78,121,167,0.45)',
+            pointRadius: 3.5,
+          },
+          {
+            label: `Pareto front (${front.length})`,
+            data: frontPts.map((p) => ({ x: p.latencyUs, y: p.energyUj })),
+            showLine: true,
+            borderColor: '#e15759',
+            backgroundColor: '#e15759',
+            borderWidth: 2,
+            pointRadius: 5,
+          },
+        ],
       },
-    },
-    plugins: [labels],
-  } as ChartConfiguration, size);
+      options: {
+        plugins: title('Latency–energy trade-off', 'lower-left is better; front = points no other point beats on both'),
+        scales: {
+          x: { title: axisTitle('latency per frame (µs)'), beginAtZero: true },
+          y: { title: axisTitle('energy per frame (µJ)'), beginAtZero: true },
+        },
+      },
+      plugins: [labels],
+    } as ChartConfiguration,
+    size,
+  );
 }

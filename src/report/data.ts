@@ -18,7 +18,11 @@ import { asNumber } from './format.js';
 import type { EnergyBreakdown, FrameSeries, LayerSparsity, ParetoPoint, SweepSeries } from './charts.js';
 
 export type CsvRow = Record<string, string>;
-export interface CsvTable { file: string; columns: string[]; rows: CsvRow[] }
+export interface CsvTable {
+  file: string;
+  columns: string[];
+  rows: CsvRow[];
+}
 
 export interface RunData {
   dir: string;
@@ -163,7 +167,7 @@ export function energyBreakdown(t: CsvTable): EnergyBreakdown[] | undefined {
   for (const [mode, rows] of groupBy(t.rows, (r) => r.mode!)) {
     const frames = Math.max(1, new Set(rows.map((r) => r.frame ?? '')).size);
     const components: Record<string, number> = {};
-    for (const { column, name } of comps) components[name] = rows.reduce((a, r) => a + num(r, column), 0) * 1e-6 / frames;
+    for (const { column, name } of comps) components[name] = (rows.reduce((a, r) => a + num(r, column), 0) * 1e-6) / frames;
     out.push({ mode, components });
   }
   return out;
@@ -185,8 +189,16 @@ export function layerSparsity(t: CsvTable): LayerSparsity[] | undefined {
 }
 
 /** A display cell: the main value and an optional second line (e.g. p95). */
-export interface Cell { text: string; sub?: string; numeric?: boolean }
-export interface DisplayTable { columns: string[]; rows: Cell[][]; note?: string }
+export interface Cell {
+  text: string;
+  sub?: string;
+  numeric?: boolean;
+}
+export interface DisplayTable {
+  columns: string[];
+  rows: Cell[][];
+  note?: string;
+}
 
 /**
  * The per-layer table. Per-frame rows are aggregated per layer × mode (mean, with p95 below);
@@ -216,7 +228,8 @@ export function layerTable(t: CsvTable, format: (column: string, v: number) => s
   return {
     columns: [...keys, 'frames', ...numeric],
     rows,
-    note: `${t.rows.length} per-frame rows aggregated per ${keys.join(' × ')} over frames: mean, with the 95th percentile below.` +
+    note:
+      `${t.rows.length} per-frame rows aggregated per ${keys.join(' × ')} over frames: mean, with the 95th percentile below.` +
       (skipped.length ? ` Non-numeric columns left out: ${skipped.join(', ')}.` : ''),
   };
 }
@@ -227,10 +240,12 @@ const isGainColumn = (c: string) => /^(speedup|energy_?gain)/i.test(c);
 
 /** The swept parameters: dotted hw-model paths or thresholds, with more than one value. */
 export function sweepParameters(t: CsvTable): string[] {
-  return t.columns.filter((c) =>
-    (c.includes('.') || /threshold/i.test(c)) &&
-    t.rows.every((r) => asNumber(r[c]) !== undefined) &&
-    new Set(t.rows.map((r) => r[c])).size > 1);
+  return t.columns.filter(
+    (c) =>
+      (c.includes('.') || /threshold/i.test(c)) &&
+      t.rows.every((r) => asNumber(r[c]) !== undefined) &&
+      new Set(t.rows.map((r) => r[c])).size > 1,
+  );
 }
 
 /** Only the delta rows when the sweep lists several modes: the gains are delta's. */

@@ -19,7 +19,10 @@ function scaled(v: number, units: string[], factor: number): string {
   return `${sig4.format(v)} ${units[i]}`;
 }
 
-interface UnitRule { test: RegExp; format: (v: number) => string }
+interface UnitRule {
+  test: RegExp;
+  format: (v: number) => string;
+}
 
 /** First matching rule wins; keys are compared in lower case. */
 const RULES: UnitRule[] = [

@@ -8,7 +8,11 @@
 import { escapeHtml as esc, formatValue } from './format.js';
 import type { Cell, DisplayTable } from './data.js';
 
-export interface ReportChart { title: string; png: Uint8Array; file: string }
+export interface ReportChart {
+  title: string;
+  png: Uint8Array;
+  file: string;
+}
 
 export interface ReportContent {
   title: string;
@@ -28,8 +32,7 @@ const isScalar = (v: unknown) => v === null || typeof v !== 'object';
 const isScalarList = (v: unknown): v is Json[] => Array.isArray(v) && v.every(isScalar);
 const isFlat = (v: unknown): v is Obj => isObj(v) && Object.values(v).every((x) => isScalar(x) || isScalarList(x));
 
-const cellOf = (key: string, v: Json): string =>
-  isScalarList(v) ? v.map((x) => formatValue(key, x)).join(', ') : formatValue(key, v);
+const cellOf = (key: string, v: Json): string => (isScalarList(v) ? v.map((x) => formatValue(key, x)).join(', ') : formatValue(key, v));
 const td = (key: string, v: Json) => `<td${typeof v === 'number' ? ' class="num"' : ''}>${esc(cellOf(key, v))}</td>`;
 
 function keyValueTable(o: Obj): string {
@@ -81,8 +84,9 @@ function displayTable(t: DisplayTable): string {
     `<td${c.numeric ? ' class="num"' : ''}>${esc(c.text)}${c.sub !== undefined ? `<br><small>${esc(c.sub)}</small>` : ''}</td>`;
   const head = `<tr>${t.columns.map((c) => `<th scope="col">${esc(c)}</th>`).join('')}</tr>`;
   const body = t.rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`);
-  return (t.note ? `<p class="note">${esc(t.note)}</p>` : '') +
-    wrap(`<table><thead>${head}</thead><tbody>${body.join('')}</tbody></table>`);
+  return (
+    (t.note ? `<p class="note">${esc(t.note)}</p>` : '') + wrap(`<table><thead>${head}</thead><tbody>${body.join('')}</tbody></table>`)
+  );
 }
 
 function runHeader(run: unknown): string {
@@ -116,8 +120,10 @@ export function renderReport(c: ReportContent): string {
     `<section id="summary"><h2>Summary</h2>${renderJson(c.summary, 3)}</section>`,
   ];
   if (c.charts.length) {
-    const figs = c.charts.map((ch) =>
-      `<figure><img src="${toDataUri(ch.png)}" alt="${esc(ch.title)}"><figcaption>${esc(ch.title)} (charts/${esc(ch.file)})</figcaption></figure>`);
+    const figs = c.charts.map(
+      (ch) =>
+        `<figure><img src="${toDataUri(ch.png)}" alt="${esc(ch.title)}"><figcaption>${esc(ch.title)} (charts/${esc(ch.file)})</figcaption></figure>`,
+    );
     sections.push(`<section id="charts"><h2>Charts</h2>${figs.join('\n')}</section>`);
   }
   if (c.layers) sections.push(`<section id="layers"><h2>Per-layer results</h2>${displayTable(c.layers)}</section>`);

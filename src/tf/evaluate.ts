@@ -7,7 +7,7 @@
 import { tf } from './backend.js';
 import { InputError } from '../../traces/errors.js';
 import type { Clip, ClipDataset } from '../video/types.js';
-import { activityCounts, QuantisedActivation } from './layers/index.js';
+import { activityCounts, type QuantisedActivation } from './layers/index.js';
 import { activationLayers } from './models.js';
 
 export interface LayerSparsity {
@@ -73,21 +73,48 @@ export class ActivityTally {
   }
 
   add(counts: ArrayLike<number>[]): void {
-    counts.forEach((c, i) => { for (let k = 0; k < 4; k++) this.sums[i]![k]! += c[k]!; });
+    counts.forEach((c, i) => {
+      for (let k = 0; k < 4; k++) this.sums[i]![k]! += c[k]!;
+    });
   }
 
   summary(): Pick<Evaluation, 'layers' | 'spatialSparsity' | 'temporalSparsity' | 'operationSparsity' | 'spatialOperationSparsity'> {
     const ratio = (a: number, b: number) => (b > 0 ? 1 - a / b : NaN);
-    let nz = 0, n = 0, nzd = 0, nd = 0, opsNz = 0, ops = 0, opsNzd = 0, opsD = 0;
+    let nz = 0,
+      n = 0,
+      nzd = 0,
+      nd = 0,
+      opsNz = 0,
+      ops = 0,
+      opsNzd = 0,
+      opsD = 0;
     const layers = this.layers.map((l, i) => {
       const [a, b, c, d] = this.sums[i]!;
       const f = l.nOutputs;
-      nz += a!; n += b!; nzd += c!; nd += d!;
-      opsNz += a! * f; ops += b! * f; opsNzd += c! * f; opsD += d! * f;
+      nz += a!;
+      n += b!;
+      nzd += c!;
+      nd += d!;
+      opsNz += a! * f;
+      ops += b! * f;
+      opsNzd += c! * f;
+      opsD += d! * f;
       const shape = l.outputShape as number[];
-      return { name: l.name, nOutputs: f, neurons: shape.slice(2).reduce((x, y) => x * y, 1), spatialSparsity: ratio(a!, b!), temporalSparsity: ratio(c!, d!) };
+      return {
+        name: l.name,
+        nOutputs: f,
+        neurons: shape.slice(2).reduce((x, y) => x * y, 1),
+        spatialSparsity: ratio(a!, b!),
+        temporalSparsity: ratio(c!, d!),
+      };
     });
-    return { layers, spatialSparsity: ratio(nz, n), temporalSparsity: ratio(nzd, nd), operationSparsity: ratio(opsNzd, opsD), spatialOperationSparsity: ratio(opsNz, ops) };
+    return {
+      layers,
+      spatialSparsity: ratio(nz, n),
+      temporalSparsity: ratio(nzd, nd),
+      operationSparsity: ratio(opsNzd, opsD),
+      spatialOperationSparsity: ratio(opsNz, ops),
+    };
   }
 }
 
@@ -105,7 +132,9 @@ export async function evaluate(model: tf.LayersModel, data: ClipDataset, opts: E
   const frameShape = frameShapeOf(model);
   const total = Math.min(data.size, opts.maxClips ?? Infinity);
   const batchSize = opts.batchSize ?? 8;
-  let correct = 0, labelled = 0, frames = 0;
+  let correct = 0,
+    labelled = 0,
+    frames = 0;
   for (let start = 0; start < total; start += batchSize) {
     const clips = await Promise.all([...Array(Math.min(batchSize, total - start)).keys()].map((k) => data.get(start + k)));
     const length = opts.clipLength ?? clips[0]!.t;
@@ -115,7 +144,7 @@ export async function evaluate(model: tf.LayersModel, data: ClipDataset, opts: E
       return [tf.argMax(p!, -1), tf.stack(inputs.map((x, i) => activityCounts(layers[i]!.activate(x))))];
     });
     const predicted = await pred.data();
-    const c = await counts.array() as number[][];
+    const c = (await counts.array()) as number[][];
     tf.dispose([pred, counts, batch.x]);
     tally.add(c);
     batch.labels.forEach((label, i) => {

@@ -14,7 +14,15 @@
 import { tf } from './backend.js';
 import { InputError } from '../../traces/errors.js';
 import type { LayerSpec } from '../../traces/manifest.js';
-import { DeltaActivation, L1Activation, MotionInput, QuantisedActivation, frameWise, FrameWise, type ThresholdGranularity } from './layers/index.js';
+import {
+  DeltaActivation,
+  L1Activation,
+  MotionInput,
+  QuantisedActivation,
+  frameWise,
+  FrameWise,
+  type ThresholdGranularity,
+} from './layers/index.js';
 
 export const NETS = ['plain', 'mobilenet'] as const;
 export const VARIANTS = ['baseline', 'l1', 'delta'] as const;
@@ -68,7 +76,8 @@ export function buildModel(spec: ModelSpec): tf.LayersModel {
   const init = () => tf.initializers.heUniform({ seed: seed++ });
   const input = tf.input({ shape: [null, ...spec.frameShape], name: 'frames' });
   // tfjs counts a depthwise kernel's fan-in as kh·kw·C (it is kh·kw): scale He's variance back up by C.
-  const dwInit = (channels: number) => tf.initializers.varianceScaling({ scale: 2 * channels, mode: 'fanIn', distribution: 'uniform', seed: seed++ });
+  const dwInit = (channels: number) =>
+    tf.initializers.varianceScaling({ scale: 2 * channels, mode: 'fanIn', distribution: 'uniform', seed: seed++ });
   let x: tf.SymbolicTensor = input;
   let channels = spec.frameShape[2];
   if (spec.motionInput) {
@@ -77,9 +86,23 @@ export function buildModel(spec: ModelSpec): tf.LayersModel {
   }
   NET_BLOCKS[spec.net].forEach((b, i) => {
     const id = `${b.op === 'depthwise2d' ? 'dw' : 'conv'}${i + 1}`;
-    const layer = b.op === 'conv2d'
-      ? tf.layers.conv2d({ name: `${id}_frame`, filters: b.filters, kernelSize: b.kernel, strides: b.stride, padding: 'same', kernelInitializer: init() })
-      : tf.layers.depthwiseConv2d({ name: `${id}_frame`, kernelSize: b.kernel, strides: b.stride, padding: 'same', depthwiseInitializer: dwInit(channels) });
+    const layer =
+      b.op === 'conv2d'
+        ? tf.layers.conv2d({
+            name: `${id}_frame`,
+            filters: b.filters,
+            kernelSize: b.kernel,
+            strides: b.stride,
+            padding: 'same',
+            kernelInitializer: init(),
+          })
+        : tf.layers.depthwiseConv2d({
+            name: `${id}_frame`,
+            kernelSize: b.kernel,
+            strides: b.stride,
+            padding: 'same',
+            depthwiseInitializer: dwInit(channels),
+          });
     if (b.op === 'conv2d') channels = b.filters;
     x = frameWise(layer, id).apply(x) as tf.SymbolicTensor;
     x = activationLayer(spec, `act${i + 1}`).apply(x) as tf.SymbolicTensor;
@@ -97,7 +120,9 @@ export function buildModel(spec: ModelSpec): tf.LayersModel {
  * A MAC layer as the trace manifest describes it (DESIGN §3; padding by TensorFlow's 'same' rule, the
  * extra row/column at the bottom/right), plus where its input comes from.
  */
-export type MacLayer = Required<Pick<LayerSpec, 'name' | 'op' | 'input' | 'output' | 'kernel' | 'stride' | 'padding' | 'dilation' | 'groups'>> & {
+export type MacLayer = Required<
+  Pick<LayerSpec, 'name' | 'op' | 'input' | 'output' | 'kernel' | 'stride' | 'padding' | 'dilation' | 'groups'>
+> & {
   /** The model layer whose (batch, time, …) output is this layer's input. */
   inputLayer: string;
   /** The activation layer whose quantiser step scales that input's levels; null for the model input. */
@@ -139,14 +164,26 @@ export function macLayers(model: tf.LayersModel): MacLayer[] {
     while (!(src instanceof QuantisedActivation) && src.getClassName() !== 'InputLayer') src = sourceLayer(src);
     const quantiser = src instanceof QuantisedActivation ? src.name : null;
     if (op === 'dense') {
-      out.push({ name: layer.name, op, input, output, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, inputLayer, quantiser });
+      out.push({
+        name: layer.name,
+        op,
+        input,
+        output,
+        kernel: [1, 1],
+        stride: [1, 1],
+        padding: [0, 0, 0, 0],
+        dilation: [1, 1],
+        groups: 1,
+        inputLayer,
+        quantiser,
+      });
       continue;
     }
-    const kernel = pair(cfg['kernelSize']);
-    const stride = pair(cfg['strides']);
-    const dilation = pair(cfg['dilationRate'] ?? 1);
-    const [t, b] = cfg['padding'] === 'same' ? samePadding(input[0]!, kernel[0], stride[0], dilation[0]) : [0, 0];
-    const [l, r] = cfg['padding'] === 'same' ? samePadding(input[1]!, kernel[1], stride[1], dilation[1]) : [0, 0];
+    const kernel = pair(cfg.kernelSize);
+    const stride = pair(cfg.strides);
+    const dilation = pair(cfg.dilationRate ?? 1);
+    const [t, b] = cfg.padding === 'same' ? samePadding(input[0]!, kernel[0], stride[0], dilation[0]) : [0, 0];
+    const [l, r] = cfg.padding === 'same' ? samePadding(input[1]!, kernel[1], stride[1], dilation[1]) : [0, 0];
     const groups = op === 'depthwise2d' ? input[2]! : 1;
     out.push({ name: layer.name, op, input, output, kernel, stride, padding: [t, b, l, r], dilation, groups, inputLayer, quantiser });
   }
@@ -190,7 +227,7 @@ export interface DeltaiseOptions {
 function reluOf(layer: tf.layers.Layer): boolean {
   const cfg = layer.getConfig();
   const inner = layer instanceof FrameWise ? layer.layer.getConfig() : {};
-  return layer.getClassName() === 'ReLU' || cfg['activation'] === 'relu' || inner['activation'] === 'relu';
+  return layer.getClassName() === 'ReLU' || cfg.activation === 'relu' || inner.activation === 'relu';
 }
 
 function cloneLayer(layer: tf.layers.Layer): tf.layers.Layer {
@@ -206,15 +243,23 @@ function cloneLayer(layer: tf.layers.Layer): tf.layers.Layer {
  */
 export function deltaise(model: tf.LayersModel, opts: DeltaiseOptions = {}): tf.LayersModel {
   const [inputLayer, ...rest] = model.layers;
-  if (model.inputs.length !== 1 || inputLayer?.getClassName() !== 'InputLayer') throw new InputError('deltaise: the model must have one input');
+  if (model.inputs.length !== 1 || inputLayer?.getClassName() !== 'InputLayer')
+    throw new InputError('deltaise: the model must have one input');
   const input = tf.input({ shape: model.inputs[0]!.shape.slice(1), name: inputLayer.name });
   let x: tf.SymbolicTensor = input;
   let prev: tf.layers.Layer = inputLayer;
   const copies: Array<[tf.layers.Layer, tf.layers.Layer]> = [];
   const deltaArgs = (name: string, thresholdInit: number, activation: 'relu' | 'linear') =>
-    new DeltaActivation({ name, activation, spRate: opts.spRate ?? 0, thresholdInit: opts.thresholdInit ?? thresholdInit, granularity: opts.granularity ?? 'channel' });
+    new DeltaActivation({
+      name,
+      activation,
+      spRate: opts.spRate ?? 0,
+      thresholdInit: opts.thresholdInit ?? thresholdInit,
+      granularity: opts.granularity ?? 'channel',
+    });
   for (const layer of rest) {
-    if (sourceLayer(layer) !== prev) throw new InputError(`deltaise: layer ${layer.name} is not fed by ${prev.name}; only single-chain models are supported`);
+    if (sourceLayer(layer) !== prev)
+      throw new InputError(`deltaise: layer ${layer.name} is not fed by ${prev.name}; only single-chain models are supported`);
     prev = layer;
     if (layer instanceof QuantisedActivation && !(layer instanceof DeltaActivation)) {
       const step = layer instanceof L1Activation ? layer.step : DEFAULT_STEP;

@@ -26,10 +26,12 @@ export const MODEL_FILES = { model: 'model.json', weights: 'weights.bin', meta: 
 /** Save `model` and `meta` to `dir`, replacing it only once everything is written. */
 export async function saveModel(dir: string, model: tf.LayersModel, meta: ModelMeta): Promise<void> {
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
+    }),
+  );
   const a = artifacts!;
   const weights = new Uint8Array(a.weightData ? tf.io.CompositeArrayBuffer.join(a.weightData) : new ArrayBuffer(0));
   const modelJson = {
@@ -59,28 +61,32 @@ function readJson(file: string): Record<string, unknown> {
 export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; meta: ModelMeta | null }> {
   const modelFile = join(dir, MODEL_FILES.model);
   const json = readJson(modelFile);
-  const manifest = json['weightsManifest'] as Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> | undefined;
-  if (!json['modelTopology'] || !Array.isArray(manifest)) {
+  const manifest = json.weightsManifest as Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> | undefined;
+  if (!json.modelTopology || !Array.isArray(manifest)) {
     throw new InputError('not a tfjs layers model (needs modelTopology and weightsManifest)', { file: modelFile });
   }
   const weightSpecs = manifest.flatMap((g) => g.weights);
-  const buffers = manifest.flatMap((g) => g.paths).map((p) => {
-    const file = join(dir, p);
-    if (!existsSync(file)) throw new InputError('weights file not found', { file });
-    const b = readFileSync(file);
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-  });
+  const buffers = manifest
+    .flatMap((g) => g.paths)
+    .map((p) => {
+      const file = join(dir, p);
+      if (!existsSync(file)) throw new InputError('weights file not found', { file });
+      const b = readFileSync(file);
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+    });
   const weightData = tf.io.CompositeArrayBuffer.join(buffers);
   // A truncated weights.bin would otherwise surface as an opaque tfjs error.
   const bytes: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
   const plain = weightSpecs.every((s) => !s.quantization && bytes[s.dtype] !== undefined);
   const expected = weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * (bytes[s.dtype] ?? 0), 0);
   if (plain && weightData.byteLength !== expected) {
-    throw new InputError(`weights hold ${weightData.byteLength} bytes, the manifest needs ${expected}`, { file: join(dir, manifest[0]?.paths[0] ?? '') });
+    throw new InputError(`weights hold ${weightData.byteLength} bytes, the manifest needs ${expected}`, {
+      file: join(dir, manifest[0]?.paths[0] ?? ''),
+    });
   }
   let model: tf.LayersModel;
   try {
-    model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json['modelTopology'] as object, weightSpecs, weightData }));
+    model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs, weightData }));
   } catch (e) {
     throw new InputError(`cannot build the model: ${(e as Error).message}`, { file: modelFile });
   }

@@ -98,7 +98,9 @@ export interface TrainResult {
 }
 
 function checkOptions(o: TrainOptions, data: ClipDataset): void {
-  const bad = (what: string) => { throw new InputError(`training: ${what}`); };
+  const bad = (what: string) => {
+    throw new InputError(`training: ${what}`);
+  };
   if (o.phases.length === 0) bad('at least one phase is needed');
   o.phases.forEach((p, i) => {
     if (!(Number.isInteger(p.epochs) && p.epochs >= 0)) bad(`phase ${i + 1}: epochs must be an integer >= 0`);
@@ -109,16 +111,22 @@ function checkOptions(o: TrainOptions, data: ClipDataset): void {
   if (!(o.learningRate > 0)) bad('learning rate must be > 0');
   if (!(o.decay >= 0)) bad('decay must be >= 0');
   if (!(o.momentum >= 0 && o.momentum < 1)) bad('momentum must be in [0, 1)');
-  if (o.optimizer !== undefined && !['momentum', 'adam'].includes(o.optimizer)) bad(`unknown optimizer "${o.optimizer}" (momentum or adam)`);
+  if (o.optimizer !== undefined && !['momentum', 'adam'].includes(o.optimizer))
+    bad(`unknown optimizer "${o.optimizer}" (momentum or adam)`);
   if (data.size === 0) bad('the dataset is empty');
-  if (o.checkpoint && !(Number.isInteger(o.checkpoint.every) && o.checkpoint.every >= 1)) bad('checkpoint interval must be an integer >= 1');
+  if (o.checkpoint && !(Number.isInteger(o.checkpoint.every) && o.checkpoint.every >= 1))
+    bad('checkpoint interval must be an integer >= 1');
 }
 
 /** The optimiser with a settable learning rate (Adam's is a plain field in tfjs). */
 function makeOptimizer(o: TrainOptions): tf.Optimizer & { setLearningRate(lr: number): void } {
   if ((o.optimizer ?? 'momentum') === 'momentum') return tf.train.momentum(o.learningRate, o.momentum);
   const adam = tf.train.adam(o.learningRate, o.momentum);
-  return Object.assign(adam, { setLearningRate: (lr: number) => { (adam as unknown as { learningRate: number }).learningRate = lr; } });
+  return Object.assign(adam, {
+    setLearningRate: (lr: number) => {
+      (adam as unknown as { learningRate: number }).learningRate = lr;
+    },
+  });
 }
 
 /** Fisher–Yates with the run's PRNG. */
@@ -139,7 +147,7 @@ function crossEntropy(p: tf.Tensor, labels: number[]): tf.Scalar {
 
 export async function train(model: tf.LayersModel, data: ClipDataset, options: TrainOptions): Promise<TrainResult> {
   checkOptions(options, data);
-  const { phases, batchSize, learningRate, decay, momentum, seed } = options;
+  const { phases, batchSize, learningRate, decay, seed } = options;
   const frameShape = frameShapeOf(model);
   const classes = (model.outputs[0]!.shape as number[])[1]!;
   if (data.classes.length !== classes) {
@@ -160,42 +168,76 @@ export async function train(model: tf.LayersModel, data: ClipDataset, options: T
     for (let epoch = 0; epoch < phase.epochs; epoch++, globalEpoch++) {
       const order = shuffled(data.size, rng);
       const tally = new ActivityTally(layers);
-      let lossSum = 0, ceSum = 0, correct = 0, seen = 0, frames = 0, seconds = 0;
+      let lossSum = 0,
+        ceSum = 0,
+        correct = 0,
+        seen = 0,
+        frames = 0,
+        seconds = 0;
       for (let b = 0; b < batches; b++) {
         const ids = order.slice(b * batchSize, (b + 1) * batchSize);
         const clips = await Promise.all(ids.map((i) => data.get(i)));
-        for (const c of clips) if (c.label < 0 || c.label >= classes) throw new InputError(`clip ${c.source} has no usable label (${c.label})`);
+        for (const c of clips)
+          if (c.label < 0 || c.label >= classes) throw new InputError(`clip ${c.source} has no usable label (${c.label})`);
         const offsets = clips.map((c) => rng.int(Math.max(c.t - phase.clipLength, 0) + 1));
         const batch = clipBatch(clips, frameShape, phase.clipLength, offsets);
         const lr = learningRate / (1 + decay * iteration);
         optimizer.setLearningRate(lr);
         const started = performance.now();
         let ce: tf.Scalar | undefined, hits: tf.Scalar | undefined;
-        const total = optimizer.minimize(() => {
-          const p = model.apply(batch.x, { training: true }) as tf.Tensor;
-          ce = tf.keep(crossEntropy(p, batch.labels));
-          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(p, -1), tf.tensor1d(batch.labels, 'int32')), 'float32')) as tf.Scalar);
-          return tf.addN([ce, ...model.calculateLosses()]) as tf.Scalar;
-        }, true, vars)!;
+        const total = optimizer.minimize(
+          () => {
+            const p = model.apply(batch.x, { training: true }) as tf.Tensor;
+            ce = tf.keep(crossEntropy(p, batch.labels));
+            hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(p, -1), tf.tensor1d(batch.labels, 'int32')), 'float32')) as tf.Scalar);
+            return tf.addN([ce, ...model.calculateLosses()]) as tf.Scalar;
+          },
+          true,
+          vars,
+        )!;
         const counts = tf.stack(layers.map((l) => l.lastActivityCounts()!));
         const [lossV, ceV, hitsV] = [(await total.data())[0]!, (await ce!.data())[0]!, (await hits!.data())[0]!];
         tally.add((await counts.array()) as number[][]);
         seconds += (performance.now() - started) / 1000;
         tf.dispose([total, ce!, hits!, counts, batch.x]);
-        if (!Number.isFinite(lossV)) throw new Error(`training diverged at iteration ${iteration} (loss ${lossV}); lower the learning rate`);
+        if (!Number.isFinite(lossV))
+          throw new Error(`training diverged at iteration ${iteration} (loss ${lossV}); lower the learning rate`);
         iteration++;
-        lossSum += lossV; ceSum += ceV; correct += hitsV; seen += clips.length; frames += batch.frames;
+        lossSum += lossV;
+        ceSum += ceV;
+        correct += hitsV;
+        seen += clips.length;
+        frames += batch.frames;
         const s = tally.summary();
         options.onBatch?.({
-          phase: phaseIndex, epoch, globalEpoch, totalEpochs, batch: b, batches, iteration, learningRate: lr,
-          loss: lossV, crossEntropy: ceV, penalty: lossV - ceV, accuracy: correct / seen,
-          temporalSparsity: s.temporalSparsity, spatialSparsity: s.spatialSparsity, framesPerSecond: frames / seconds,
+          phase: phaseIndex,
+          epoch,
+          globalEpoch,
+          totalEpochs,
+          batch: b,
+          batches,
+          iteration,
+          learningRate: lr,
+          loss: lossV,
+          crossEntropy: ceV,
+          penalty: lossV - ceV,
+          accuracy: correct / seen,
+          temporalSparsity: s.temporalSparsity,
+          spatialSparsity: s.spatialSparsity,
+          framesPerSecond: frames / seconds,
         });
       }
       const s = tally.summary();
       const summary: EpochSummary = {
-        phase: phaseIndex, epoch, globalEpoch, loss: lossSum / batches, crossEntropy: ceSum / batches, accuracy: correct / seen,
-        temporalSparsity: s.temporalSparsity, spatialSparsity: s.spatialSparsity, operationSparsity: s.operationSparsity,
+        phase: phaseIndex,
+        epoch,
+        globalEpoch,
+        loss: lossSum / batches,
+        crossEntropy: ceSum / batches,
+        accuracy: correct / seen,
+        temporalSparsity: s.temporalSparsity,
+        spatialSparsity: s.spatialSparsity,
+        operationSparsity: s.operationSparsity,
         framesPerSecond: frames / seconds,
         ...(options.validation ? { validation: await evaluate(model, options.validation, { batchSize }) } : {}),
       };
@@ -210,10 +252,21 @@ export async function train(model: tf.LayersModel, data: ClipDataset, options: T
 }
 
 /** meta.json's training record: the arguments and per-epoch results, without timings (same seed ⇒ same bytes). */
-async function saveCheckpoint(model: tf.LayersModel, cp: NonNullable<TrainOptions['checkpoint']>, o: TrainOptions, epochs: EpochSummary[]): Promise<void> {
+async function saveCheckpoint(
+  model: tf.LayersModel,
+  cp: NonNullable<TrainOptions['checkpoint']>,
+  o: TrainOptions,
+  epochs: EpochSummary[],
+): Promise<void> {
   const training = {
     ...cp.meta.training,
-    phases: o.phases, batchSize: o.batchSize, learningRate: o.learningRate, decay: o.decay, momentum: o.momentum, optimizer: o.optimizer ?? 'momentum', seed: o.seed,
+    phases: o.phases,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    decay: o.decay,
+    momentum: o.momentum,
+    optimizer: o.optimizer ?? 'momentum',
+    seed: o.seed,
     epochsDone: epochs.length,
     history: epochs.map(({ framesPerSecond: _fps, validation, ...e }) => ({ ...e, ...(validation ? { validation } : {}) })),
   };

@@ -127,7 +127,8 @@ export class DecodedVideoCache {
 
   read(file: string): Promise<{ frames: Float32Array; count: number }> {
     let entry = this.entries.get(file);
-    if (entry) this.entries.delete(file); // re-inserted below as the most recent
+    if (entry)
+      this.entries.delete(file); // re-inserted below as the most recent
     else {
       const decoded = readFrames(file, this.fmt);
       entry = { decoded, bytes: 0 };
@@ -195,7 +196,8 @@ export class VideoFileDataset implements ClipDataset {
   /** Probes every file (a full decode each, at 1×1) to lay out the windows. */
   static async open(files: readonly string[], opts: VideoFilesOptions): Promise<VideoFileDataset> {
     checkFormat(opts);
-    if (!Number.isInteger(opts.frames) || opts.frames < 1) throw new InputError(`frames per clip must be a positive integer, got ${opts.frames}`);
+    if (!Number.isInteger(opts.frames) || opts.frames < 1)
+      throw new InputError(`frames per clip must be a positive integer, got ${opts.frames}`);
     if (files.length === 0) throw new InputError('no video files given');
     const classOf = opts.classOf ?? {};
     const cacheBytes = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
@@ -205,7 +207,8 @@ export class VideoFileDataset implements ClipDataset {
     for (const file of files) {
       const name = classOf[file];
       const label = name === undefined ? -1 : classes.indexOf(name);
-      if (name !== undefined && label < 0) throw new InputError(`class "${name}" is not among the classes [${classes.join(', ')}]`, { file });
+      if (name !== undefined && label < 0)
+        throw new InputError(`class "${name}" is not among the classes [${classes.join(', ')}]`, { file });
       const info = await probeVideo(file, { fps: opts.fps });
       const starts = slidingWindows(info.frames, opts.frames);
       if (starts.length === 0) throw new InputError(`has ${info.frames} frames, fewer than the ${opts.frames} of one clip`, { file });
@@ -224,8 +227,20 @@ export class VideoFileDataset implements ClipDataset {
     const { frames, count } = whole
       ? { frames: whole.frames.slice(w.start * frameSize, (w.start + this.t) * frameSize), count: Math.min(this.t, whole.count - w.start) }
       : await readFrames(w.file, this.fmt, { start: w.start, count: this.t });
-    if (count < this.t) throw new InputError(`decoded ${count} frames from frame ${w.start}, expected ${this.t} (file changed since it was probed?)`, { file: w.file });
-    return { frames, t: this.t, h: this.fmt.height, w: this.fmt.width, c: this.fmt.channels, label: w.label, source: `file:${w.file}@${w.start}`, firstFrame: w.start };
+    if (count < this.t)
+      throw new InputError(`decoded ${count} frames from frame ${w.start}, expected ${this.t} (file changed since it was probed?)`, {
+        file: w.file,
+      });
+    return {
+      frames,
+      t: this.t,
+      h: this.fmt.height,
+      w: this.fmt.width,
+      c: this.fmt.channels,
+      label: w.label,
+      source: `file:${w.file}@${w.start}`,
+      firstFrame: w.start,
+    };
   }
 }
 
@@ -240,7 +255,8 @@ function checkFormat(fmt: FrameFormat): void {
     if (!Number.isInteger(fmt[k]) || fmt[k] < 1) throw new InputError(`${k} must be a positive integer, got ${fmt[k]}`);
   }
   if (fmt.channels !== 1 && fmt.channels !== 3) throw new InputError(`channels must be 1 or 3, got ${fmt.channels}`);
-  if (fmt.fps !== undefined && !(fmt.fps > 0 && Number.isFinite(fmt.fps))) throw new InputError(`fps must be a positive number, got ${fmt.fps}`);
+  if (fmt.fps !== undefined && !(fmt.fps > 0 && Number.isFinite(fmt.fps)))
+    throw new InputError(`fps must be a positive number, got ${fmt.fps}`);
 }
 
 async function checkReadable(file: string): Promise<void> {
@@ -295,7 +311,14 @@ function startFfmpeg(file: string, outputArgs: string[], logLevel: 'error' | 'in
 function summarise(stderr: string, file: string): string {
   const lines = stderr
     .split(/\r?\n/)
-    .map((l) => l.split(file).join('').replace(/^\[[^\]]*\]/, '').replace(/^[:\s]+/, '').trim())
+    .map((l) =>
+      l
+        .split(file)
+        .join('')
+        .replace(/^\[[^\]]*\]/, '')
+        .replace(/^[:\s]+/, '')
+        .trim(),
+    )
     .filter((l) => l.length > 0 && !/^(Input|Output|Stream|Metadata|Duration|encoder|Press)\b/.test(l));
   return lines.slice(-3).join('; ') || 'no error message';
 }

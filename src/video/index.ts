@@ -17,14 +17,31 @@
 import { existsSync } from 'node:fs';
 import { InputError } from '../../traces/errors.js';
 import { VideoFileDataset } from './ffmpeg.js';
-import { MOTION_CLASSES, SHAPES, proceduralSplits, type MotionClass, type ProceduralOptions, type Range, type Shape } from './procedural.js';
+import {
+  MOTION_CLASSES,
+  SHAPES,
+  proceduralSplits,
+  type MotionClass,
+  type ProceduralOptions,
+  type Range,
+  type Shape,
+} from './procedural.js';
 import { openUcf101 } from './ucf101.js';
 import type { ClipDataset } from './types.js';
 
 export type { Clip, ClipDataset } from './types.js';
 export { MOTION_CLASSES, SHAPES, ProceduralDataset, proceduralSplits } from './procedural.js';
 export type { MotionClass, ProceduralOptions, Range, Shape } from './procedural.js';
-export { DEFAULT_CACHE_BYTES, DecodedVideoCache, FFMPEG_PATH, VideoFileDataset, decodeFrames, probeVideo, readFrames, slidingWindows } from './ffmpeg.js';
+export {
+  DEFAULT_CACHE_BYTES,
+  DecodedVideoCache,
+  FFMPEG_PATH,
+  VideoFileDataset,
+  decodeFrames,
+  probeVideo,
+  readFrames,
+  slidingWindows,
+} from './ffmpeg.js';
 export type { FrameFormat, FrameRange, VideoFilesOptions, VideoInfo } from './ffmpeg.js';
 export { Ucf101Dataset, openUcf101 } from './ucf101.js';
 export type { Ucf101Options } from './ucf101.js';
@@ -56,7 +73,14 @@ export async function openDataset(spec: string, opts: OpenOptions = {}): Promise
   const fmt = { width: opts.width ?? 64, height: opts.height ?? 64, channels: opts.channels ?? 1, fps: opts.fps } as const;
   if (spec === 'procedural' || spec.startsWith('procedural:')) {
     const keys = parseKeyValues(spec.slice('procedural:'.length), spec);
-    const { train, test } = proceduralSplits({ ...proceduralKeys(keys, spec), frames, width: fmt.width, height: fmt.height, channels: fmt.channels, seed: opts.seed ?? 0 });
+    const { train, test } = proceduralSplits({
+      ...proceduralKeys(keys, spec),
+      frames,
+      width: fmt.width,
+      height: fmt.height,
+      channels: fmt.channels,
+      seed: opts.seed ?? 0,
+    });
     return { kind: 'procedural', train, test };
   }
   if (spec.startsWith('ucf101:')) {
@@ -70,7 +94,9 @@ export async function openDataset(spec: string, opts: OpenOptions = {}): Promise
   }
   const files = spec.startsWith('file:') ? spec.slice('file:'.length).split(',') : [spec];
   if (!spec.startsWith('file:') && /^[a-z0-9]+:/i.test(spec) && !existsSync(spec))
-    throw new InputError(`unknown dataset "${spec}": expected procedural[:k=v,…], file:PATH[,PATH…], ucf101:ROOT[:k=v,…] or a video file path`);
+    throw new InputError(
+      `unknown dataset "${spec}": expected procedural[:k=v,…], file:PATH[,PATH…], ucf101:ROOT[:k=v,…] or a video file path`,
+    );
   return { kind: 'file', train: await VideoFileDataset.open(files, { ...fmt, frames }) };
 }
 
@@ -101,7 +127,8 @@ function takeRange(keys: Map<string, string>, key: string, spec: string): Range 
   const m = /^([\d.eE+]+)(?:-([\d.eE+]+))?$/.exec(text);
   const lo = Number(m?.[1]);
   const hi = m?.[2] === undefined ? lo : Number(m[2]);
-  if (!m || !Number.isFinite(lo) || !Number.isFinite(hi)) throw new InputError(`dataset spec "${spec}": ${key} must be LO-HI or a number, got "${text}"`);
+  if (!m || !Number.isFinite(lo) || !Number.isFinite(hi))
+    throw new InputError(`dataset spec "${spec}": ${key} must be LO-HI or a number, got "${text}"`);
   return [lo, hi];
 }
 
@@ -109,12 +136,14 @@ function takeList<T extends string>(keys: Map<string, string>, key: string, know
   const text = keys.get(key);
   if (text === undefined) return undefined;
   const names = text.split('+');
-  for (const n of names) if (!known.includes(n as T)) throw new InputError(`dataset spec "${spec}": unknown ${key} value "${n}" (known: ${known.join(', ')})`);
+  for (const n of names)
+    if (!known.includes(n as T)) throw new InputError(`dataset spec "${spec}": unknown ${key} value "${n}" (known: ${known.join(', ')})`);
   return names as T[];
 }
 
 function rejectUnknown(keys: Map<string, string>, known: readonly string[], spec: string): void {
-  for (const k of keys.keys()) if (!known.includes(k)) throw new InputError(`dataset spec "${spec}": unknown key "${k}" (known: ${known.join(', ')})`);
+  for (const k of keys.keys())
+    if (!known.includes(k)) throw new InputError(`dataset spec "${spec}": unknown key "${k}" (known: ${known.join(', ')})`);
 }
 
 function proceduralKeys(keys: Map<string, string>, spec: string): ProceduralOptions {
@@ -135,6 +164,25 @@ function proceduralKeys(keys: Map<string, string>, spec: string): ProceduralOpti
     flicker: takeNumber(keys, 'flicker', spec),
     antialias: antialias === undefined ? undefined : antialias !== 0,
   };
-  rejectUnknown(keys, ['classes', 'shapes', 'objects', 'train', 'test', 'radius', 'speed', 'angular', 'scale', 'period', 'background', 'noise', 'flicker', 'antialias'], spec);
+  rejectUnknown(
+    keys,
+    [
+      'classes',
+      'shapes',
+      'objects',
+      'train',
+      'test',
+      'radius',
+      'speed',
+      'angular',
+      'scale',
+      'period',
+      'background',
+      'noise',
+      'flicker',
+      'antialias',
+    ],
+    spec,
+  );
   return out; // undefined entries take the defaults
 }

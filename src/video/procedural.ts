@@ -149,7 +149,11 @@ function validate(o: Resolved): void {
     if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi && lo >= min && hi <= max))
       bad(`${name} must be a range lo ≤ hi within [${min}, ${max}], got [${lo}, ${hi}]`);
   }
-  for (const [name, v] of [['noise', o.noise], ['flicker', o.flicker], ['backgroundContrast', o.backgroundContrast]] as const) {
+  for (const [name, v] of [
+    ['noise', o.noise],
+    ['flicker', o.flicker],
+    ['backgroundContrast', o.backgroundContrast],
+  ] as const) {
     if (!(Number.isFinite(v) && v >= 0 && v <= 1)) bad(`${name} must be in [0, 1], got ${v}`);
   }
 }

@@ -47,7 +47,8 @@ export class Ucf101Dataset implements ClipDataset {
   }
 
   async get(index: number): Promise<Clip> {
-    if (!Number.isInteger(index) || index < 0 || index >= this.size) throw new RangeError(`clip index ${index} out of range [0, ${this.size})`);
+    if (!Number.isInteger(index) || index < 0 || index >= this.size)
+      throw new RangeError(`clip index ${index} out of range [0, ${this.size})`);
     const { clipsPerVideo: k, frames: t, width, height, channels } = this.opts;
     const video = this.videos[Math.floor(index / k)]!;
     const { frames, count } = await this.cache.read(video.file);
@@ -74,19 +75,31 @@ export async function openUcf101(root: string, opts: Ucf101Options): Promise<{ t
   const split = opts.split ?? 1;
   const clipsPerVideo = opts.clipsPerVideo ?? 1;
   if (![1, 2, 3].includes(split)) throw new InputError(`UCF101 split must be 1, 2 or 3, got ${split}`);
-  if (!Number.isInteger(clipsPerVideo) || clipsPerVideo < 1) throw new InputError(`clipsPerVideo must be a positive integer, got ${clipsPerVideo}`);
-  if (!Number.isInteger(opts.frames) || opts.frames < 1) throw new InputError(`frames per clip must be a positive integer, got ${opts.frames}`);
+  if (!Number.isInteger(clipsPerVideo) || clipsPerVideo < 1)
+    throw new InputError(`clipsPerVideo must be a positive integer, got ${clipsPerVideo}`);
+  if (!Number.isInteger(opts.frames) || opts.frames < 1)
+    throw new InputError(`frames per clip must be a positive integer, got ${opts.frames}`);
   root = resolve(root);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new InputError('UCF101 root is not a directory', { file: root });
   const listDir = [join(root, 'ucfTrainTestlist'), root].find((d) => existsSync(join(d, 'classInd.txt')));
   if (listDir === undefined) {
-    throw new InputError(`UCF101 class index not found (also looked for ${join(root, 'ucfTrainTestlist', 'classInd.txt')})`, { file: join(root, 'classInd.txt') });
+    throw new InputError(`UCF101 class index not found (also looked for ${join(root, 'ucfTrainTestlist', 'classInd.txt')})`, {
+      file: join(root, 'classInd.txt'),
+    });
   }
   const videoDir = existsSync(join(root, 'UCF-101')) ? join(root, 'UCF-101') : root;
   const classes = parseClassInd(join(listDir, 'classInd.txt'));
   const finder = new CaseInsensitiveFinder(videoDir);
   const cacheBytes = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
-  const settings = { frames: opts.frames, width: opts.width, height: opts.height, channels: opts.channels, fps: opts.fps, clipsPerVideo, cacheBytes };
+  const settings = {
+    frames: opts.frames,
+    width: opts.width,
+    height: opts.height,
+    channels: opts.channels,
+    fps: opts.fps,
+    clipsPerVideo,
+    cacheBytes,
+  };
   const open = (kind: 'train' | 'test') => {
     const list = join(listDir, `${kind}list0${split}.txt`);
     return new Ucf101Dataset(classes, parseVideoList(list, classes, kind === 'train', finder), settings);
@@ -106,7 +119,8 @@ function parseClassInd(file: string): string[] {
     if (line === '') return;
     const m = /^(\d+)\s+(\S+)$/.exec(line);
     if (!m) throw new InputError(`expected "<index> <ClassName>", got "${line}"`, { file, line: i + 1 });
-    if (Number(m[1]) !== classes.length + 1) throw new InputError(`class indices must run 1, 2, 3, …; expected ${classes.length + 1}, got ${m[1]}`, { file, line: i + 1 });
+    if (Number(m[1]) !== classes.length + 1)
+      throw new InputError(`class indices must run 1, 2, 3, …; expected ${classes.length + 1}, got ${m[1]}`, { file, line: i + 1 });
     classes.push(m[2]!);
   });
   if (classes.length === 0) throw new InputError('no classes listed', { file });
@@ -122,7 +136,8 @@ function parseVideoList(file: string, classes: readonly string[], labelled: bool
     if (line === '') return;
     const where = { file, line: i + 1 };
     const m = /^(\S+?)(?:\s+(\d+))?$/.exec(line);
-    if (!m || (labelled && m[2] === undefined)) throw new InputError(`expected "<Class>/<video>.avi${labelled ? ' <index>' : ''}", got "${line}"`, where);
+    if (!m || (labelled && m[2] === undefined))
+      throw new InputError(`expected "<Class>/<video>.avi${labelled ? ' <index>' : ''}", got "${line}"`, where);
     const rel = m[1]!;
     const folder = rel.split('/')[0]!;
     const label = lower.indexOf(folder.toLowerCase());
@@ -135,7 +150,10 @@ function parseVideoList(file: string, classes: readonly string[], labelled: bool
   });
   if (missing.length > 0) {
     const first = missing[0]!;
-    throw new InputError(`video ${first.path} not found (${missing.length} of ${missing.length + videos.length} listed videos missing)`, { file, line: first.line });
+    throw new InputError(`video ${first.path} not found (${missing.length} of ${missing.length + videos.length} listed videos missing)`, {
+      file,
+      line: first.line,
+    });
   }
   if (videos.length === 0) throw new InputError('no videos listed', { file });
   return videos;

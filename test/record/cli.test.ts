@@ -60,7 +60,20 @@ describe('record: deltasim train and deltasim trace (CLI)', function () {
     d.model.dispose();
 
     const trace = join(dir, 'trace');
-    const r3 = cli('trace', '--model', refined, '--data', 'procedural:classes=left+right', '--frames', '6', '--chunk', '4', '--out', trace, '--quiet');
+    const r3 = cli(
+      'trace',
+      '--model',
+      refined,
+      '--data',
+      'procedural:classes=left+right',
+      '--frames',
+      '6',
+      '--chunk',
+      '4',
+      '--out',
+      trace,
+      '--quiet',
+    );
     expect(r3.code, r3.stderr).to.equal(0);
     const t = openTrace(trace, { verify: true });
     expect(t.manifest.frames).to.equal(6);
@@ -86,7 +99,20 @@ describe('record: deltasim train and deltasim trace (CLI)', function () {
 
   it('records a pretrained graph model with --graph human:NAME --threshold (no retraining)', () => {
     const out = join(dir, 'graph');
-    const r = cli('trace', '--graph', 'human:emotion', '--threshold', '0.05', '--data', 'procedural', '--frames', '3', '--out', out, '--quiet');
+    const r = cli(
+      'trace',
+      '--graph',
+      'human:emotion',
+      '--threshold',
+      '0.05',
+      '--data',
+      'procedural',
+      '--frames',
+      '3',
+      '--out',
+      out,
+      '--quiet',
+    );
     expect(r.code, r.stderr).to.equal(0);
     const t = openTrace(out, { verify: true });
     expect(t.manifest.frames).to.equal(3);

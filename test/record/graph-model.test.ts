@@ -42,26 +42,50 @@ function writeTinyGraph(dir: string): string {
   writeFileSync(join(dir, 'w.bin'), bin);
   const f = { type: 'DT_FLOAT' };
   const json = {
-    format: 'graph-model', generatedBy: 'test', convertedBy: 'test',
-    modelTopology: { node: [
-      { name: 'x', op: 'Placeholder', attr: { shape: { shape: dims(-1, 5, 5, 2) }, dtype: f } },
-      { name: 'w1', op: 'Const', attr: { value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 3, 2, 4) } }, dtype: f } },
-      { name: 'net/conv', op: 'Conv2D', input: ['x', 'w1'], attr: {
-        strides: { list: { i: ['1', '2', '2', '1'] } }, dilations: { list: { i: ['1', '1', '1', '1'] } },
-        padding: { s: b64('EXPLICIT') }, explicit_paddings: { list: { i: ['0', '0', '1', '2', '0', '1', '0', '0'] } },
-        data_format: { s: b64('NHWC') }, T: f } },
-      { name: 'net/relu', op: 'Relu', input: ['net/conv'], attr: { T: f } },
-      { name: 'shape', op: 'Const', attr: { value: { tensor: { dtype: 'DT_INT32', tensorShape: dims(2) } }, dtype: { type: 'DT_INT32' } } },
-      { name: 'net/flat', op: 'Reshape', input: ['net/relu', 'shape'], attr: { T: f } },
-      { name: 'w2', op: 'Const', attr: { value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(24, 3) } }, dtype: f } },
-      { name: 'net/fc', op: 'MatMul', input: ['net/flat', 'w2'], attr: { transpose_a: { b: false }, transpose_b: { b: false }, T: f } },
-      { name: 'Identity', op: 'Identity', input: ['net/fc'], attr: { T: f } },
-    ], library: {}, versions: {} },
-    weightsManifest: [{ paths: ['w.bin'], weights: [
-      { name: 'w1', shape: [3, 3, 2, 4], dtype: 'float32' },
-      { name: 'shape', shape: [2], dtype: 'int32' },
-      { name: 'w2', shape: [24, 3], dtype: 'float32' },
-    ] }],
+    format: 'graph-model',
+    generatedBy: 'test',
+    convertedBy: 'test',
+    modelTopology: {
+      node: [
+        { name: 'x', op: 'Placeholder', attr: { shape: { shape: dims(-1, 5, 5, 2) }, dtype: f } },
+        { name: 'w1', op: 'Const', attr: { value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 3, 2, 4) } }, dtype: f } },
+        {
+          name: 'net/conv',
+          op: 'Conv2D',
+          input: ['x', 'w1'],
+          attr: {
+            strides: { list: { i: ['1', '2', '2', '1'] } },
+            dilations: { list: { i: ['1', '1', '1', '1'] } },
+            padding: { s: b64('EXPLICIT') },
+            explicit_paddings: { list: { i: ['0', '0', '1', '2', '0', '1', '0', '0'] } },
+            data_format: { s: b64('NHWC') },
+            T: f,
+          },
+        },
+        { name: 'net/relu', op: 'Relu', input: ['net/conv'], attr: { T: f } },
+        {
+          name: 'shape',
+          op: 'Const',
+          attr: { value: { tensor: { dtype: 'DT_INT32', tensorShape: dims(2) } }, dtype: { type: 'DT_INT32' } },
+        },
+        { name: 'net/flat', op: 'Reshape', input: ['net/relu', 'shape'], attr: { T: f } },
+        { name: 'w2', op: 'Const', attr: { value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(24, 3) } }, dtype: f } },
+        { name: 'net/fc', op: 'MatMul', input: ['net/flat', 'w2'], attr: { transpose_a: { b: false }, transpose_b: { b: false }, T: f } },
+        { name: 'Identity', op: 'Identity', input: ['net/fc'], attr: { T: f } },
+      ],
+      library: {},
+      versions: {},
+    },
+    weightsManifest: [
+      {
+        paths: ['w.bin'],
+        weights: [
+          { name: 'w1', shape: [3, 3, 2, 4], dtype: 'float32' },
+          { name: 'shape', shape: [2], dtype: 'int32' },
+          { name: 'w2', shape: [24, 3], dtype: 'float32' },
+        ],
+      },
+    ],
   };
   const file = join(dir, 'model.json');
   writeFileSync(file, JSON.stringify(json));
@@ -76,7 +100,7 @@ describe('record/graph-model', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("pads SAME the way TensorFlow does (extra pixel after) and names layers without their common prefix", () => {
+  it('pads SAME the way TensorFlow does (extra pixel after) and names layers without their common prefix', () => {
     expect(samePadding(192, 3, 2, 1)).to.deep.equal([0, 1]);
     expect(samePadding(29, 3, 1, 1)).to.deep.equal([1, 1]);
     expect(samePadding(15, 3, 2, 1)).to.deep.equal([1, 1]);
@@ -122,7 +146,10 @@ describe('record/graph-model', () => {
       const n = 64 * 64;
       for (const t of [0, 5]) {
         const x = frameToInput(clip.frames.subarray(t * n, (t + 1) * n), clip, input);
-        const acts = model.execute(x, macs.map((m) => m.input)) as tf.Tensor[];
+        const acts = model.execute(
+          x,
+          macs.map((m) => m.input),
+        ) as tf.Tensor[];
         trace.layers.forEach((layer, i) => {
           const levels = readLayer(layer);
           const scale = layer.spec.act.scale as number;
@@ -152,7 +179,10 @@ describe('record/graph-model', () => {
     for (const l of trace.layers) {
       const levels = readLayer(l);
       expect(changes(levels, l.frameElements), l.spec.name).to.equal(0);
-      expect(levels.subarray(0, l.frameElements).some((v) => v !== 0), l.spec.name).to.equal(true);
+      expect(
+        levels.subarray(0, l.frameElements).some((v) => v !== 0),
+        l.spec.name,
+      ).to.equal(true);
     }
 
     const clip = clipOf(1, 6, 0); // motion without sensor noise
@@ -161,7 +191,11 @@ describe('record/graph-model', () => {
       const out = join(dir, `q${q}`);
       await recordGraphModelTrace({ model: 'human:emotion', frames: clip, threshold: q, out });
       // Skip the input layer (its step does not depend on q).
-      deltas.push(openTrace(out).layers.slice(1).reduce((s, l) => s + changes(readLayer(l), l.frameElements), 0));
+      deltas.push(
+        openTrace(out)
+          .layers.slice(1)
+          .reduce((s, l) => s + changes(readLayer(l), l.frameElements), 0),
+      );
     }
     expect(deltas[1]).to.be.lessThan(deltas[0]! / 2);
   });
@@ -173,8 +207,12 @@ describe('record/graph-model', () => {
       for (let t = 0; t < clip.t; t++) yield clip.frames.slice(t * n, (t + 1) * n);
     }
     const m = await recordGraphModelTrace({
-      model: 'human:emotion', frames: { h: 64, w: 64, c: 3, frames: frames(), source: 'stream:test', firstFrame: 7 },
-      maxFrames: 3, threshold: 0.1, out: join(dir, 'stream'), fps: 25,
+      model: 'human:emotion',
+      frames: { h: 64, w: 64, c: 3, frames: frames(), source: 'stream:test', firstFrame: 7 },
+      maxFrames: 3,
+      threshold: 0.1,
+      out: join(dir, 'stream'),
+      fps: 25,
     });
     expect(m.frames).to.equal(3);
     expect(m.fps).to.equal(25);
@@ -197,8 +235,17 @@ describe('record/graph-model', () => {
     const m = await recordGraphModelTrace({ model: file, frames: { ...clip, c: 2, frames }, threshold: 0.01, out: join(gdir, 'trace') });
     expect(m.model.name).to.equal('tiny');
     expect(m.layers.map((l) => l.name)).to.deep.equal(['conv', 'fc']);
-    expect(m.layers[0]).to.deep.include({ op: 'conv2d', input: [5, 5, 2], output: [3, 2, 4], kernel: [3, 3], stride: [2, 2],
-      padding: [1, 2, 0, 1], dilation: [1, 1], groups: 1, weightBits: 32 });
+    expect(m.layers[0]).to.deep.include({
+      op: 'conv2d',
+      input: [5, 5, 2],
+      output: [3, 2, 4],
+      kernel: [3, 3],
+      stride: [2, 2],
+      padding: [1, 2, 0, 1],
+      dilation: [1, 1],
+      groups: 1,
+      weightBits: 32,
+    });
     expect(m.layers[0]!.act.scale).to.equal(1 / 255); // fed by the image: its own step
     expect(m.layers[1]).to.deep.include({ op: 'dense', input: [24], output: [3] });
     expect(m.layers[1]!.act).to.include({ scale: 0.01, signed: false }); // after Relu
@@ -208,7 +255,12 @@ describe('record/graph-model', () => {
   it('records movenet-lightning (192×192×3 int32 input, MobileNetV2) for 3 frames', async function () {
     this.timeout(60000);
     const t0 = performance.now();
-    const m = await recordGraphModelTrace({ model: 'human:movenet-lightning', frames: clipOf(1, 3), threshold: 0.05, out: join(dir, 'movenet') });
+    const m = await recordGraphModelTrace({
+      model: 'human:movenet-lightning',
+      frames: clipOf(1, 3),
+      threshold: 0.05,
+      out: join(dir, 'movenet'),
+    });
     const ms = performance.now() - t0;
     expect(m.layers.length).to.equal(74);
     const first = m.layers[0]!;
@@ -222,9 +274,13 @@ describe('record/graph-model', () => {
   describe('errors', () => {
     it('missing model.json, missing weights, no MAC nodes, bad threshold, unfit frames', async () => {
       const clip = clipOf(1, 2);
-      const rec = (model: string, over: object = {}) => recordGraphModelTrace({ model, frames: clip, threshold: 0.1, out: join(dir, 'bad'), ...over });
+      const rec = (model: string, over: object = {}) =>
+        recordGraphModelTrace({ model, frames: clip, threshold: 0.1, out: join(dir, 'bad'), ...over });
       const rejects = async (p: Promise<unknown>, re: RegExp) => {
-        const e = await p.then(() => undefined, (err: unknown) => err);
+        const e = await p.then(
+          () => undefined,
+          (err: unknown) => err,
+        );
         expect(e).to.be.instanceOf(InputError);
         expect((e as Error).message).to.match(re);
       };
@@ -237,14 +293,26 @@ describe('record/graph-model', () => {
       await rejects(rec(join(noBin, 'emotion.json')), /weight file "emotion\.bin" not found/);
 
       const noMac = join(dir, 'nomac.json');
-      writeFileSync(noMac, JSON.stringify({ format: 'graph-model', modelTopology: { node: [
-        { name: 'x', op: 'Placeholder', attr: { shape: { shape: dims(-1, 4, 4, 1) }, dtype: { type: 'DT_FLOAT' } } },
-        { name: 'y', op: 'Relu', input: ['x'] },
-      ] }, weightsManifest: [] }));
+      writeFileSync(
+        noMac,
+        JSON.stringify({
+          format: 'graph-model',
+          modelTopology: {
+            node: [
+              { name: 'x', op: 'Placeholder', attr: { shape: { shape: dims(-1, 4, 4, 1) }, dtype: { type: 'DT_FLOAT' } } },
+              { name: 'y', op: 'Relu', input: ['x'] },
+            ],
+          },
+          weightsManifest: [],
+        }),
+      );
       await rejects(rec(noMac), /nomac\.json: the graph has no MAC nodes/);
 
       await rejects(rec('human:emotion', { threshold: 0 }), /threshold must be a number > 0/);
-      await rejects(rec('human:emotion', { frames: { ...clip, c: 2, frames: new Float32Array(2 * 64 * 64 * 2) } }), /frames have 2 channels; the model takes 1/);
+      await rejects(
+        rec('human:emotion', { frames: { ...clip, c: 2, frames: new Float32Array(2 * 64 * 64 * 2) } }),
+        /frames have 2 channels; the model takes 1/,
+      );
       expect(() => openTrace(join(dir, 'bad'))).to.throw(); // nothing left behind
     });
   });

@@ -8,19 +8,34 @@ import { buildModel, macLayers, type ModelSpec } from '../../src/tf/models.js';
 import { DeltaActivation } from '../../src/tf/layers/index.js';
 import { saveModel } from '../../src/tf/persist.js';
 import { FFMPEG_PATH } from '../../src/video/index.js';
-import { datasetSource, levelDtype, PIXEL_LEVELS, recordModelTrace, recordTrace, videoSource, type FrameSource } from '../../src/record/index.js';
+import {
+  datasetSource,
+  levelDtype,
+  PIXEL_LEVELS,
+  recordModelTrace,
+  recordTrace,
+  videoSource,
+  type FrameSource,
+} from '../../src/record/index.js';
 import { openTrace, readLayer } from '../../traces/reader.js';
 import { traceStats } from '../../traces/stats.js';
 import { InputError } from '../../traces/errors.js';
 
 const SIZE = 16;
-const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({ net: 'plain', variant: 'delta', classes: 2, frameShape: [SIZE, SIZE, 1], seed: 5, ...over });
+const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({
+  net: 'plain',
+  variant: 'delta',
+  classes: 2,
+  frameShape: [SIZE, SIZE, 1],
+  seed: 5,
+  ...over,
+});
 
 /** Give each delta layer distinct per-channel thresholds, so per-channel scales are exercised. */
 function spreadThresholds(model: tf.LayersModel): void {
   for (const l of model.layers) {
     if (!(l instanceof DeltaActivation)) continue;
-    const c = (l.getWeights()[0]!.shape)[0]!;
+    const c = l.getWeights()[0]!.shape[0]!;
     l.setWeights([tf.tensor1d(Array.from({ length: c }, (_, i) => 0.03 + 0.01 * (i % 4)))]);
   }
 }
@@ -30,7 +45,10 @@ async function activations(model: tf.LayersModel, source: FrameSource): Promise<
   const frames: Float32Array[] = [];
   for await (const f of source.read()) frames.push(Float32Array.from(f, (v) => Math.round(v * PIXEL_LEVELS) / PIXEL_LEVELS));
   const x = tf.tensor5d(Float32Array.from(frames.flatMap((f) => Array.from(f))), [1, frames.length, ...source.frameShape]);
-  const probe = tf.model({ inputs: model.inputs, outputs: macLayers(model).map((m) => model.getLayer(m.inputLayer).output as tf.SymbolicTensor) });
+  const probe = tf.model({
+    inputs: model.inputs,
+    outputs: macLayers(model).map((m) => model.getLayer(m.inputLayer).output as tf.SymbolicTensor),
+  });
   const outs = probe.predict(x) as tf.Tensor[];
   const values = outs.map((o) => o.dataSync() as Float32Array);
   tf.dispose([x, ...outs]);
@@ -48,7 +66,10 @@ describe('record: traces from a layers model', function () {
 
   for (const [label, s] of [
     ['plain delta, motion input, per-channel thresholds', spec({ motionInput: true })],
-    ['mobilenet baseline, 32×32: the classifier reads a 2×2 average pool', spec({ net: 'mobilenet', variant: 'baseline', frameShape: [32, 32, 1] })],
+    [
+      'mobilenet baseline, 32×32: the classifier reads a 2×2 average pool',
+      spec({ net: 'mobilenet', variant: 'baseline', frameShape: [32, 32, 1] }),
+    ],
   ] as const) {
     it(`recorded levels × scale equal the model's activations (${label}), across chunk boundaries`, async () => {
       const model = buildModel(s);
@@ -108,7 +129,11 @@ describe('record: traces from a layers model', function () {
     const out = () => join(dir, 'bad-out');
     const rejects = async (p: Promise<unknown>, pattern: RegExp) => {
       let err: unknown;
-      try { await p; } catch (e) { err = e; }
+      try {
+        await p;
+      } catch (e) {
+        err = e;
+      }
       expect(err, 'should have thrown').to.be.instanceOf(InputError);
       expect((err as Error).message).to.match(pattern);
       expect(existsSync(out()), 'output written').to.equal(false);
@@ -119,19 +144,35 @@ describe('record: traces from a layers model', function () {
       await saveModel(modelDir, model, { net: 'plain', variant: 'delta', classes: ['a', 'b'], frameShape: [SIZE, SIZE, 1], seed: 5 });
       model.dispose();
       video = join(dir, 'ten.mp4'); // 10 frames of 40×30: not the model's size
-      execFileSync(FFMPEG_PATH, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=40x30:rate=10', '-frames:v', '10', '-pix_fmt', 'yuv420p', video]);
+      execFileSync(FFMPEG_PATH, [
+        '-v',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc=size=40x30:rate=10',
+        '-frames:v',
+        '10',
+        '-pix_fmt',
+        'yuv420p',
+        video,
+      ]);
     });
 
-    it('missing video file', () => rejects(recordModelTrace({ modelDir, video: join(dir, 'nope.mp4'), frames: 4, out: out() }), /no such video file/));
+    it('missing video file', () =>
+      rejects(recordModelTrace({ modelDir, video: join(dir, 'nope.mp4'), frames: 4, out: out() }), /no such video file/));
     it('undecodable video', () => {
       const junk = join(dir, 'junk.mp4');
       writeFileSync(junk, 'not a video at all');
       return rejects(recordModelTrace({ modelDir, video: junk, frames: 4, out: out() }), /ffmpeg cannot decode/);
     });
-    it('missing model directory', () => rejects(recordModelTrace({ modelDir: join(dir, 'no-model'), data: 'procedural', frames: 4, out: out() }), /no such model directory/));
-    it('channels that do not fit the model', () => rejects(recordModelTrace({ modelDir, data: 'procedural', frames: 4, channels: 3, out: out() }), /3 channel\(s\), the model takes 1/));
+    it('missing model directory', () =>
+      rejects(recordModelTrace({ modelDir: join(dir, 'no-model'), data: 'procedural', frames: 4, out: out() }), /no such model directory/));
+    it('channels that do not fit the model', () =>
+      rejects(recordModelTrace({ modelDir, data: 'procedural', frames: 4, channels: 3, out: out() }), /3 channel\(s\), the model takes 1/));
     it('more frames than the video has', () => rejects(recordModelTrace({ modelDir, video, frames: 12, out: out() }), /has 10 frames/));
-    it('a clip index out of range', () => rejects(recordModelTrace({ modelDir, data: 'procedural:test=2', frames: 4, clip: 5, out: out() }), /--clip 5/));
+    it('a clip index out of range', () =>
+      rejects(recordModelTrace({ modelDir, data: 'procedural:test=2', frames: 4, clip: 5, out: out() }), /--clip 5/));
 
     it('a video of another size is resized to the model (and says so)', async () => {
       const notes: string[] = [];

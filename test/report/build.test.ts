@@ -12,7 +12,9 @@ import { pngSize } from './png.js';
 
 describe('report build', () => {
   let tmp: string;
-  beforeEach(() => { tmp = mkdtempSync(join(tmpdir(), 'deltasim-report-')); });
+  beforeEach(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'deltasim-report-'));
+  });
   afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('writes report.html with every table and every chart embedded', async () => {
@@ -22,8 +24,12 @@ describe('report build', () => {
     const html = readFileSync(reportPath, 'utf8');
 
     expect(charts.map((c) => c.split('/').pop())).to.deep.equal([
-      'frame-latency.png', 'energy-breakdown.png', 'layer-sparsity.png',
-      'sweep-peArray.rows.png', 'sweep-memory.sramKiB.png', 'pareto.png',
+      'frame-latency.png',
+      'energy-breakdown.png',
+      'layer-sparsity.png',
+      'sweep-peArray.rows.png',
+      'sweep-memory.sramKiB.png',
+      'pareto.png',
     ]);
     expect(readdirSync(join(tmp, 'charts')).sort()).to.deep.equal(charts.map((c) => c.split('/').pop()).sort());
     for (const c of charts) {
@@ -84,13 +90,22 @@ describe('report build', () => {
   });
 
   it('rejects a missing directory, a directory without summary.json and broken JSON', async () => {
-    await buildReport(join(tmp, 'nope')).then(() => expect.fail('resolved'), (e) => expect(e).to.be.instanceOf(InputError));
-    await buildReport(tmp).then(() => expect.fail('resolved'), (e) => {
-      expect(e).to.be.instanceOf(InputError);
-      expect((e as Error).message).to.include('summary.json');
-    });
+    await buildReport(join(tmp, 'nope')).then(
+      () => expect.fail('resolved'),
+      (e) => expect(e).to.be.instanceOf(InputError),
+    );
+    await buildReport(tmp).then(
+      () => expect.fail('resolved'),
+      (e) => {
+        expect(e).to.be.instanceOf(InputError);
+        expect((e as Error).message).to.include('summary.json');
+      },
+    );
     writeFileSync(join(tmp, 'summary.json'), '{"a": ');
-    await buildReport(tmp).then(() => expect.fail('resolved'), (e) => expect((e as Error).message).to.include('summary.json'));
+    await buildReport(tmp).then(
+      () => expect.fail('resolved'),
+      (e) => expect((e as Error).message).to.include('summary.json'),
+    );
     expect(existsSync(join(tmp, 'report.html'))).to.equal(false);
   });
 

@@ -1,26 +1,43 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  energyBreakdownChart, frameLatencyChart, paretoChart, paretoFront, sparsityChart, sweepChart, wantsLog2,
-  chartFontFamily, type EnergyBreakdown, type ParetoPoint,
+  energyBreakdownChart,
+  frameLatencyChart,
+  paretoChart,
+  paretoFront,
+  sparsityChart,
+  sweepChart,
+  wantsLog2,
+  chartFontFamily,
+  type EnergyBreakdown,
+  type ParetoPoint,
 } from '../../src/report/charts.js';
 import { inkStats, pngSize } from './png.js';
 
-const layers = (k: number) => ['conv1', 'conv2', 'conv3', 'fc'].map((layer, i) => ({ layer, spatial: 0.2 + 0.1 * i * k, temporal: 0.9 - 0.1 * i }));
-const frames = (k: number) => ['dense', 'sparse', 'delta'].map((mode, m) => ({
-  mode, values: Array.from({ length: 16 }, (_, f) => (100 - 30 * m) * (1 + 0.1 * Math.sin(f * k))),
-}));
+const layers = (k: number) =>
+  ['conv1', 'conv2', 'conv3', 'fc'].map((layer, i) => ({ layer, spatial: 0.2 + 0.1 * i * k, temporal: 0.9 - 0.1 * i }));
+const frames = (k: number) =>
+  ['dense', 'sparse', 'delta'].map((mode, m) => ({
+    mode,
+    values: Array.from({ length: 16 }, (_, f) => (100 - 30 * m) * (1 + 0.1 * Math.sin(f * k))),
+  }));
 const energy = (k: number): EnergyBreakdown[] => [
   { mode: 'dense', components: { compute: 10 * k, sram: 5, dram: 8, static: 1 } },
   { mode: 'delta', components: { compute: 2 * k, sram: 2, dram: 9, state: 4, static: 0.5 } },
 ];
 const sweep = (k: number) => ({
-  parameter: 'peArray.rows', unit: 'PEs',
-  lines: [{ name: 'speedup', points: [4, 8, 16, 32, 64].map((x) => ({ x, y: 1 + k * Math.log2(x) / 4 })) }],
+  parameter: 'peArray.rows',
+  unit: 'PEs',
+  lines: [{ name: 'speedup', points: [4, 8, 16, 32, 64].map((x) => ({ x, y: 1 + (k * Math.log2(x)) / 4 })) }],
 });
-const pareto = (k: number): ParetoPoint[] => [4, 8, 16, 32].flatMap((pe) => [64, 256].map((s) => ({
-  latencyUs: 1000 / pe + 500 / s, energyUj: k * pe + 1000 / s, label: `rows=${pe}, sram=${s}`,
-})));
+const pareto = (k: number): ParetoPoint[] =>
+  [4, 8, 16, 32].flatMap((pe) =>
+    [64, 256].map((s) => ({
+      latencyUs: 1000 / pe + 500 / s,
+      energyUj: k * pe + 1000 / s,
+      label: `rows=${pe}, sram=${s}`,
+    })),
+  );
 
 /** Every chart, drawn from dataset variant k. */
 const CHARTS: Record<string, (k: number) => Buffer> = {
@@ -67,22 +84,38 @@ describe('report charts', () => {
 
   describe('paretoFront', () => {
     it('keeps exactly the non-dominated points, by increasing latency', () => {
-      const pts = [[5, 5], [1, 9], [2, 4], [3, 4], [9, 1], [4, 6]].map(([l, e]) => ({ latencyUs: l!, energyUj: e!, label: '' }));
+      const pts = [
+        [5, 5],
+        [1, 9],
+        [2, 4],
+        [3, 4],
+        [9, 1],
+        [4, 6],
+      ].map(([l, e]) => ({ latencyUs: l!, energyUj: e!, label: '' }));
       expect(paretoFront(pts)).to.deep.equal([1, 2, 4]);
     });
 
     it('no front point is dominated and every other point is', () => {
-      const point = fc.record({ latencyUs: fc.integer({ min: 1, max: 20 }), energyUj: fc.integer({ min: 1, max: 20 }), label: fc.constant('') });
-      fc.assert(fc.property(fc.array(point, { minLength: 1, maxLength: 30 }), (pts) => {
-        const front = new Set(paretoFront(pts));
-        const dominates = (a: ParetoPoint, b: ParetoPoint) =>
-          a.latencyUs <= b.latencyUs && a.energyUj <= b.energyUj && (a.latencyUs < b.latencyUs || a.energyUj < b.energyUj);
-        pts.forEach((p, i) => {
-          const dominated = pts.some((q) => dominates(q, p));
-          if (front.has(i)) expect(dominated).to.equal(false);
-          else expect(dominated || [...front].some((j) => pts[j]!.latencyUs === p.latencyUs && pts[j]!.energyUj === p.energyUj)).to.equal(true);
-        });
-      }));
+      const point = fc.record({
+        latencyUs: fc.integer({ min: 1, max: 20 }),
+        energyUj: fc.integer({ min: 1, max: 20 }),
+        label: fc.constant(''),
+      });
+      fc.assert(
+        fc.property(fc.array(point, { minLength: 1, maxLength: 30 }), (pts) => {
+          const front = new Set(paretoFront(pts));
+          const dominates = (a: ParetoPoint, b: ParetoPoint) =>
+            a.latencyUs <= b.latencyUs && a.energyUj <= b.energyUj && (a.latencyUs < b.latencyUs || a.energyUj < b.energyUj);
+          pts.forEach((p, i) => {
+            const dominated = pts.some((q) => dominates(q, p));
+            if (front.has(i)) expect(dominated).to.equal(false);
+            else
+              expect(dominated || [...front].some((j) => pts[j]!.latencyUs === p.latencyUs && pts[j]!.energyUj === p.energyUj)).to.equal(
+                true,
+              );
+          });
+        }),
+      );
     });
   });
 

@@ -11,11 +11,25 @@ const CHROMIUM = '/usr/bin/chromium';
 
 /** Load a file in headless Chromium; return the serialised DOM and the console messages it logged. */
 function loadInChromium(file: string, profile: string): { dom: string; console: string[] } {
-  const r = spawnSync(CHROMIUM, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0',
-    '--dump-dom', pathToFileURL(file).href,
-  ], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(
+    CHROMIUM,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${profile}`,
+      '--enable-logging=stderr',
+      '--v=0',
+      '--dump-dom',
+      pathToFileURL(file).href,
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
   if (r.status !== 0) throw new Error(`chromium exited ${r.status}: ${r.stderr.slice(-2000)}`);
   // Page console output (errors, uncaught exceptions, CSP refusals) is logged as ":CONSOLE" lines.
   return { dom: r.stdout, console: r.stderr.split('\n').filter((l) => /:CONSOLE[:(]/.test(l)) };
@@ -28,7 +42,9 @@ describe('report in headless Chromium', function () {
     if (!existsSync(CHROMIUM)) this.skip();
     tmp = mkdtempSync(join(tmpdir(), 'deltasim-chromium-'));
   });
-  after(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
+  after(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
 
   it('notices console errors (control: a page that logs one)', () => {
     const bad = join(tmp, 'bad.html');

@@ -40,11 +40,12 @@ describe('report formatting', () => {
 
 describe('report energy components', () => {
   it('are the *_pj columns but the total', () => {
-    expect(energyComponents(['frame', 'energy_pj', 'energy_compute_pj', 'sram_ifmap_pj', 'dram_energy_pj', 'total_pj', 'dram_bytes']))
-      .to.deep.equal([
-        { column: 'energy_compute_pj', name: 'compute' },
-        { column: 'sram_ifmap_pj', name: 'sram ifmap' },
-        { column: 'dram_energy_pj', name: 'dram' },
-      ]);
+    expect(
+      energyComponents(['frame', 'energy_pj', 'energy_compute_pj', 'sram_ifmap_pj', 'dram_energy_pj', 'total_pj', 'dram_bytes']),
+    ).to.deep.equal([
+      { column: 'energy_compute_pj', name: 'compute' },
+      { column: 'sram_ifmap_pj', name: 'sram ifmap' },
+      { column: 'dram_energy_pj', name: 'dram' },
+    ]);
   });
 });

@@ -17,7 +17,9 @@ export async function inkStats(png: Buffer): Promise<{ ink: number; variance: nu
   const ctx = canvas.getContext('2d');
   ctx.drawImage(img, 0, 0);
   const { data } = ctx.getImageData(0, 0, img.width, img.height);
-  let ink = 0, sum = 0, sumSq = 0;
+  let ink = 0,
+    sum = 0,
+    sumSq = 0;
   const n = img.width * img.height;
   for (let i = 0; i < data.length; i += 4) {
     const grey = (data[i]! + data[i + 1]! + data[i + 2]!) / 3;

@@ -18,13 +18,31 @@ const REPRO = ['--import', 'tsx', 'bench/repro.ts'];
 const VIDEO = join(OPENCV_DATA, 'tree.avi');
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
 
-interface Config { source: string; variant: string; arch: string; mode: string; latencyMeanUs: { mean: number }; energyPerFrameUJ: { mean: number }; stateSpill: { mean: number } }
+interface Config {
+  source: string;
+  variant: string;
+  arch: string;
+  mode: string;
+  latencyMeanUs: { mean: number };
+  energyPerFrameUJ: { mean: number };
+  stateSpill: { mean: number };
+}
 
 describe('paper reproduction smoke (bench/repro.ts --smoke)', function () {
   this.timeout(180_000);
   let dir: string;
   const out = () => join(dir, 'out');
-  const args = (...extra: string[]) => [...REPRO, '--smoke', '--out', out(), '--traces', join(dir, 'traces'), '--date', '2000-01-01', ...extra];
+  const args = (...extra: string[]) => [
+    ...REPRO,
+    '--smoke',
+    '--out',
+    out(),
+    '--traces',
+    join(dir, 'traces'),
+    '--date',
+    '2000-01-01',
+    ...extra,
+  ];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'repro-smoke-'));
@@ -34,7 +52,15 @@ describe('paper reproduction smoke (bench/repro.ts --smoke)', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('writes the training results, per-seed models and every publication file', () => {
-    for (const f of ['results.json', 'results.md', 'simulation.json', 'simulation.md', 'README-table.md', 'energy-per-frame.png', 'layer-sparsity.png']) {
+    for (const f of [
+      'results.json',
+      'results.md',
+      'simulation.json',
+      'simulation.md',
+      'README-table.md',
+      'energy-per-frame.png',
+      'layer-sparsity.png',
+    ]) {
       expect(existsSync(join(out(), f)), f).to.equal(true);
     }
     for (const v of ['baseline', 'l1', 'delta']) expect(existsSync(join(out(), 'models', 'seed-1', v, 'model.json')), v).to.equal(true);
@@ -42,11 +68,23 @@ describe('paper reproduction smoke (bench/repro.ts --smoke)', function () {
   });
 
   it('simulates every variant on its hw-models plus the dense reference, with sane figures', () => {
-    const sim = JSON.parse(readFileSync(join(out(), 'simulation.json'), 'utf8')) as { configs: Config[]; notes: string[]; clips: Array<{ source: string }> };
-    const held = sim.configs.filter((c) => c.source === 'held-out').map((c) => `${c.variant}/${c.arch}/${c.mode}`).sort();
+    const sim = JSON.parse(readFileSync(join(out(), 'simulation.json'), 'utf8')) as {
+      configs: Config[];
+      notes: string[];
+      clips: Array<{ source: string }>;
+    };
+    const held = sim.configs
+      .filter((c) => c.source === 'held-out')
+      .map((c) => `${c.variant}/${c.arch}/${c.mode}`)
+      .sort();
     expect(held).to.deep.equal([
-      'baseline/dense-32x32/dense', 'baseline/zero-skip-32x32/sparse', 'delta/delta-32x32/delta', 'delta/dense-32x32/dense',
-      'delta/seneca-like/delta', 'l1/dense-32x32/dense', 'l1/zero-skip-32x32/sparse',
+      'baseline/dense-32x32/dense',
+      'baseline/zero-skip-32x32/sparse',
+      'delta/delta-32x32/delta',
+      'delta/dense-32x32/dense',
+      'delta/seneca-like/delta',
+      'l1/dense-32x32/dense',
+      'l1/zero-skip-32x32/sparse',
     ]);
     for (const c of sim.configs) {
       expect(c.latencyMeanUs.mean, `${c.variant} ${c.arch}`).to.be.greaterThan(0);
@@ -62,7 +100,7 @@ describe('paper reproduction smoke (bench/repro.ts --smoke)', function () {
     expect(readFileSync(join(out(), 'README-table.md'), 'utf8')).to.match(/\| Delta Activation Layer \| [\d.]+ ± [\d.]+ % \|/);
   });
 
-  it('traces opencv-doc\'s tree.avi when installed', function () {
+  it("traces opencv-doc's tree.avi when installed", function () {
     if (!existsSync(VIDEO)) this.skip();
     const sim = JSON.parse(readFileSync(join(out(), 'simulation.json'), 'utf8')) as { configs: Config[] };
     expect(sim.configs.some((c) => c.source === 'tree.avi' && c.variant === 'delta' && c.arch === 'delta-32x32')).to.equal(true);

@@ -10,7 +10,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRandomIntNetwork, runDelta, runDense } from '../../sim/delta-executor.js';
-import { loadHwModel, simulateTrace, validateLayer, type HwModel, type Layer, type LayerResult, type SystolicSpec } from '../../sim/index.js';
+import {
+  loadHwModel,
+  simulateTrace,
+  validateLayer,
+  type HwModel,
+  type Layer,
+  type LayerResult,
+  type SystolicSpec,
+} from '../../sim/index.js';
 import { openTrace } from '../../traces/reader.js';
 import { completeLayer, synthFrames, type SynthLayer } from '../../traces/synthetic.js';
 import { writeTrace } from '../../traces/writer.js';
@@ -23,21 +31,54 @@ const SYNTH: SynthLayer[] = [
 ];
 const drafts: LayerDraft[] = SYNTH.map(completeLayer);
 const layers: Layer[] = [
-  ...drafts.map((d) => validateLayer({
-    name: d.name, op: d.op, input: d.input, output: d.output, kernel: d.kernel ?? [1, 1], stride: d.stride ?? [1, 1],
-    padding: d.padding ?? [0, 0, 0, 0], dilation: d.dilation ?? [1, 1], groups: d.groups ?? 1, weightBits: 8, weightDensity: 1,
-  })),
+  ...drafts.map((d) =>
+    validateLayer({
+      name: d.name,
+      op: d.op,
+      input: d.input,
+      output: d.output,
+      kernel: d.kernel ?? [1, 1],
+      stride: d.stride ?? [1, 1],
+      padding: d.padding ?? [0, 0, 0, 0],
+      dilation: d.dilation ?? [1, 1],
+      groups: d.groups ?? 1,
+      weightBits: 8,
+      weightDensity: 1,
+    }),
+  ),
 ];
 // a dense head on the flattened map
 const flat = layers.at(-1)!.output.reduce((a, b) => a * b, 1);
 drafts.push(completeLayer({ name: 'fc4', op: 'dense', input: [flat], outChannels: 7 }));
-layers.push(validateLayer({ name: 'fc4', op: 'dense', input: [flat], output: [7], kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weightBits: 8, weightDensity: 1 }));
+layers.push(
+  validateLayer({
+    name: 'fc4',
+    op: 'dense',
+    input: [flat],
+    output: [7],
+    kernel: [1, 1],
+    stride: [1, 1],
+    padding: [0, 0, 0, 0],
+    dilation: [1, 1],
+    groups: 1,
+    weightBits: 8,
+    weightDensity: 1,
+  }),
+);
 
 describe('delta engine charges what the delta executor does (DESIGN §6)', () => {
   it('per layer per frame: effective MACs, neuron updates, compares and state bytes', async () => {
     const T = 10;
     const clip: Uint8Array[] = [];
-    for (const f of synthFrames([drafts[0]!], { seed: 5, frames: T, density: 0.4, changeRate: 0.08, blobs: 2, blobRadius: 0.25, blobSpeed: 0.15 }))
+    for (const f of synthFrames([drafts[0]!], {
+      seed: 5,
+      frames: T,
+      density: 0.4,
+      changeRate: 0.08,
+      blobs: 2,
+      blobRadius: 0.25,
+      blobSpeed: 0.15,
+    }))
       clip.push(Uint8Array.from(f[0]!));
     const net = makeRandomIntNetwork(layers, 3, { maxLevel: 255 });
     const dense = runDense(net, clip);
@@ -51,9 +92,11 @@ describe('delta engine charges what the delta executor does (DESIGN §6)', () =>
       const res = simulateTrace(openTrace(join(dir, 't')), hw, { mode: 'delta', keepLayers: true });
       const delta = res.modes.find((m) => m.mode === 'delta')!;
       expect(delta.footprint.stateSpill, 'the state fits on chip: every access is an SRAM access').to.equal(0);
-      const accB = hw.precisions.accumulatorBits / 8, actB = hw.precisions.activationBits / 8;
+      const accB = hw.precisions.accumulatorBits / 8,
+        actB = hw.precisions.activationBits / 8;
       const byKey = new Map<string, LayerResult>(res.layers.filter((r) => r.mode === 'delta').map((r) => [`${r.frame}/${r.layer}`, r]));
-      let evaluatedNotTouched = 0, untouchedInputs = 0;
+      let evaluatedNotTouched = 0,
+        untouchedInputs = 0;
       for (let t = 0; t < T; t++)
         layers.forEach((l, li) => {
           const c = counts[t]![li]!;
@@ -76,7 +119,10 @@ describe('delta engine charges what the delta executor does (DESIGN §6)', () =>
       // not vacuous: the key frame evaluates untouched outputs, and most inputs do not change
       expect(evaluatedNotTouched).to.be.greaterThan(0);
       expect(untouchedInputs).to.be.greaterThan(0);
-      expect(counts.slice(1).some((f) => f.some((c) => c.synapticOps > 0)), 'later frames do work').to.equal(true);
+      expect(
+        counts.slice(1).some((f) => f.some((c) => c.synapticOps > 0)),
+        'later frames do work',
+      ).to.equal(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -15,8 +15,17 @@ import { completeLayer, synthFrames, type SynthLayer } from '../../traces/synthe
 function toLayer(s: SynthLayer, weightDensity = 1): Layer {
   const d = completeLayer(s);
   return validateLayer({
-    name: d.name, op: d.op, input: d.input, output: d.output, kernel: d.kernel ?? [1, 1], stride: d.stride ?? [1, 1],
-    padding: d.padding ?? [0, 0, 0, 0], dilation: d.dilation ?? [1, 1], groups: d.groups ?? 1, weightBits: 8, weightDensity,
+    name: d.name,
+    op: d.op,
+    input: d.input,
+    output: d.output,
+    kernel: d.kernel ?? [1, 1],
+    stride: d.stride ?? [1, 1],
+    padding: d.padding ?? [0, 0, 0, 0],
+    dilation: d.dilation ?? [1, 1],
+    groups: d.groups ?? 1,
+    weightBits: 8,
+    weightDensity,
   });
 }
 
@@ -47,8 +56,10 @@ function expectSameLevels(net: IntNetwork, frames: readonly ArrayLike<number>[])
   expect(delta.length).to.equal(dense.length);
   dense.forEach((layers, t) =>
     layers.forEach((levels, l) => {
-      if (!delta[t]![l]!.every((v, i) => v === levels[i])) expect.fail(`frame ${t}, layer ${net.layers[l]!.layer.name}: delta levels differ from dense`);
-    }));
+      if (!delta[t]![l]!.every((v, i) => v === levels[i]))
+        expect.fail(`frame ${t}, layer ${net.layers[l]!.layer.name}: delta levels differ from dense`);
+    }),
+  );
 }
 
 /** Outputs whose receptive field holds ≥ 1 non-zero delta of the layer's input, by brute force over outputs and taps. */
@@ -56,7 +67,8 @@ function naiveTouched(l: Layer, delta: ArrayLike<number>): number {
   if (l.op === 'dense') return Array.prototype.some.call(delta, (d: number) => d !== 0) ? l.output[0]! : 0;
   const [H, W, C] = l.input as [number, number, number];
   const [OH, OW, OC] = l.output as [number, number, number];
-  const cin = C / l.groups, nPer = OC / l.groups;
+  const cin = C / l.groups,
+    nPer = OC / l.groups;
   let touched = 0;
   for (let oh = 0; oh < OH; oh++)
     for (let ow = 0; ow < OW; ow++)
@@ -96,7 +108,15 @@ describe('delta executor', () => {
     const first = completeLayer({ name: 'in', op: 'conv2d', input: [9, 9, 2] });
     const frames: Int32Array[] = [];
     // the generator reuses its buffers: copy each frame as it comes
-    for (const f of synthFrames([first], { seed: 3, frames: 24, density: 0.3, changeRate: 0.05, blobs: 2, blobRadius: 0.25, blobSpeed: 0.1 }))
+    for (const f of synthFrames([first], {
+      seed: 3,
+      frames: 24,
+      density: 0.3,
+      changeRate: 0.05,
+      blobs: 2,
+      blobRadius: 0.25,
+      blobSpeed: 0.1,
+    }))
       frames.push(Int32Array.from(f[0]!));
     for (const maxLevel of [255, 7]) {
       const net = makeRandomIntNetwork(layers, 11, { maxLevel });
@@ -105,33 +125,60 @@ describe('delta executor', () => {
       const dense = runDense(net, frames);
       for (let l = 0; l < layers.length; l++) {
         const all = dense.flatMap((d) => [...d[l]!]);
-        expect(all.some((v) => v > 0 && v < maxLevel), `layer ${l} has levels strictly inside the range`).to.equal(true);
-        expect(dense.slice(1).some((d, t) => d[l]!.some((v, i) => v !== dense[t]![l]![i])), `layer ${l} changes`).to.equal(true);
+        expect(
+          all.some((v) => v > 0 && v < maxLevel),
+          `layer ${l} has levels strictly inside the range`,
+        ).to.equal(true);
+        expect(
+          dense.slice(1).some((d, t) => d[l]!.some((v, i) => v !== dense[t]![l]![i])),
+          `layer ${l} changes`,
+        ).to.equal(true);
       }
     }
   });
 
   it('delta levels equal dense levels on random geometries (stride, padding, dilation, depthwise, dense, negative weights)', () => {
     const convArb = fc.record({
-      depthwise: fc.boolean(), out: fc.integer({ min: 1, max: 4 }), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }),
-      sh: fc.integer({ min: 1, max: 2 }), sw: fc.integer({ min: 1, max: 2 }), dh: fc.integer({ min: 1, max: 2 }), dw: fc.integer({ min: 1, max: 2 }),
+      depthwise: fc.boolean(),
+      out: fc.integer({ min: 1, max: 4 }),
+      kh: fc.integer({ min: 1, max: 3 }),
+      kw: fc.integer({ min: 1, max: 3 }),
+      sh: fc.integer({ min: 1, max: 2 }),
+      sw: fc.integer({ min: 1, max: 2 }),
+      dh: fc.integer({ min: 1, max: 2 }),
+      dw: fc.integer({ min: 1, max: 2 }),
       pad: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
     });
     fc.assert(
       fc.property(
-        fc.integer({ min: 3, max: 8 }), fc.integer({ min: 3, max: 8 }), fc.integer({ min: 1, max: 3 }),
-        fc.array(convArb, { minLength: 1, maxLength: 3 }), fc.boolean(), fc.integer({ min: 1, max: 255 }), fc.integer(),
+        fc.integer({ min: 3, max: 8 }),
+        fc.integer({ min: 3, max: 8 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(convArb, { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 255 }),
+        fc.integer(),
         (H, W, C, convs, withDense, maxLevel, seed) => {
           const layers: Layer[] = [];
           let shape = [H, W, C];
           for (const [i, c] of convs.entries()) {
             const [ih, iw, ic] = shape as [number, number, number];
-            const effH = c.dh * (c.kh - 1) + 1, effW = c.dw * (c.kw - 1) + 1;
+            const effH = c.dh * (c.kh - 1) + 1,
+              effW = c.dw * (c.kw - 1) + 1;
             if (effH > ih + c.pad[0] + c.pad[1] || effW > iw + c.pad[2] + c.pad[3]) break;
-            const l = toLayer({
-              name: `c${i}`, op: c.depthwise ? 'depthwise2d' : 'conv2d', input: [ih, iw, ic], outChannels: c.depthwise ? ic * (1 + (c.out % 2)) : c.out,
-              kernel: [c.kh, c.kw], stride: [c.sh, c.sw], dilation: [c.dh, c.dw], padding: c.pad,
-            }, 0.8);
+            const l = toLayer(
+              {
+                name: `c${i}`,
+                op: c.depthwise ? 'depthwise2d' : 'conv2d',
+                input: [ih, iw, ic],
+                outChannels: c.depthwise ? ic * (1 + (c.out % 2)) : c.out,
+                kernel: [c.kh, c.kw],
+                stride: [c.sh, c.sw],
+                dilation: [c.dh, c.dw],
+                padding: c.pad,
+              },
+              0.8,
+            );
             layers.push(l);
             shape = l.output;
           }
@@ -168,12 +215,18 @@ describe('delta executor', () => {
         expect(c.touchedOutputs, at).to.equal(naiveTouched(l, delta));
         expect(c.changedOutputs, at).to.equal(dense[t]![li]!.filter((v, i) => v !== prevOut[i]).length);
         expect(c.evaluatedOutputs, at).to.equal(t === 0 ? dense[0]![li]!.length : c.touchedOutputs);
-        expect([c.accReads, c.accWrites, c.levelReads, c.levelWrites], at).to.deep.equal([c.evaluatedOutputs, c.touchedOutputs, c.evaluatedOutputs, c.changedOutputs]);
+        expect([c.accReads, c.accWrites, c.levelReads, c.levelWrites], at).to.deep.equal([
+          c.evaluatedOutputs,
+          c.touchedOutputs,
+          c.evaluatedOutputs,
+          c.changedOutputs,
+        ]);
         expect([c.prevInputReads, c.prevInputWrites], at).to.deep.equal(li === 0 ? [c.inputs, c.nonZeroDeltas] : [0, 0]);
         if (li + 1 < layers.length) expect(counts[t]![li + 1]!.nonZeroDeltas, at).to.equal(c.changedOutputs);
         if (t > 0) expect(c.synapticOps, at).to.be.below(c.denseMacs);
         touchedNotChanged += c.touchedOutputs - c.changedOutputs;
-      }));
+      }),
+    );
     // the requantisation really absorbs some small accumulator changes (outputs touched without a new level)
     expect(touchedNotChanged).to.be.greaterThan(0);
   });
@@ -181,7 +234,10 @@ describe('delta executor', () => {
   it('identical frames ⇒ no synaptic ops and no emitted deltas after frame 0', () => {
     const net = makeRandomIntNetwork(mixed(), 2);
     const frame = smallChangeFrames(1, 9 * 9 * 2, 4, { density: 0.5, changes: 0, maxLevel: 255 })[0]!;
-    const { counts } = runDelta(net, Array.from({ length: 6 }, () => frame));
+    const { counts } = runDelta(
+      net,
+      Array.from({ length: 6 }, () => frame),
+    );
     expect(counts[0]![0]!.synapticOps).to.be.greaterThan(0);
     for (const frameCounts of counts.slice(1))
       for (const c of frameCounts) expect([c.nonZeroDeltas, c.synapticOps, c.touchedOutputs, c.changedOutputs]).to.deep.equal([0, 0, 0, 0]);
@@ -194,7 +250,10 @@ describe('delta executor', () => {
       expect(frameCounts[0]!.synapticOps).to.equal(0);
       if (t > 0) expect(frameCounts.map((c) => c.synapticOps)).to.deep.equal([0, 0, 0, 0]);
     });
-    expect(biased[0]!.some((c) => c.changedOutputs > 0), 'some bias gives a non-zero level').to.equal(true);
+    expect(
+      biased[0]!.some((c) => c.changedOutputs > 0),
+      'some bias gives a non-zero level',
+    ).to.equal(true);
     const net = makeRandomIntNetwork(mixed(), 9, { nonPositiveBias: true });
     const r = runDelta(net, zeros);
     expect(r.counts.flat().every((c) => c.synapticOps === 0 && c.changedOutputs === 0)).to.equal(true);

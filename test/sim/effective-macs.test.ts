@@ -23,8 +23,7 @@ function naive(l: Layer, x: number[], w: number[] | null): { total: number; rf: 
             for (let c = 0; c < cin; c++) {
               if (x[(ih * W + iw) * C + g * cin + c] === 0) continue;
               rf[(g * OH + oh) * OW + ow]!++;
-              for (let o = g * nPer; o < (g + 1) * nPer; o++)
-                if (!w || w[((ky * l.kernel[1] + kx) * cin + c) * OC + o] !== 0) total++;
+              for (let o = g * nPer; o < (g + 1) * nPer; o++) if (w?.[((ky * l.kernel[1] + kx) * cin + c) * OC + o] !== 0) total++;
             }
           }
   return { total, rf };
@@ -70,7 +69,12 @@ const caseArb = layerArb.chain((l) => {
   const density = fc.double({ min: 0, max: 1, noNaN: true });
   return fc.record({
     l: fc.constant(l),
-    x: density.chain((d) => fc.array(fc.double({ min: 0, max: 1, noNaN: true }).map((u) => (u < d ? 1 + Math.floor(u * 100) : 0)), { minLength: n, maxLength: n })),
+    x: density.chain((d) =>
+      fc.array(
+        fc.double({ min: 0, max: 1, noNaN: true }).map((u) => (u < d ? 1 + Math.floor(u * 100) : 0)),
+        { minLength: n, maxLength: n },
+      ),
+    ),
     w: fc.array(fc.integer({ min: -2, max: 2 }), { minLength: nw, maxLength: nw }),
   });
 });
@@ -88,7 +92,19 @@ describe('effective MACs from tensors', () => {
     );
   });
   it('depthwise: tfjs channel order (ci·multiplier + m) is the group order', () => {
-    const l = validateLayer({ name: 'dw', op: 'depthwise2d', input: [3, 3, 2], output: [3, 3, 4], kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 2, weightBits: 8, weightDensity: 1 });
+    const l = validateLayer({
+      name: 'dw',
+      op: 'depthwise2d',
+      input: [3, 3, 2],
+      output: [3, 3, 4],
+      kernel: [3, 3],
+      stride: [1, 1],
+      padding: [1, 1, 1, 1],
+      dilation: [1, 1],
+      groups: 2,
+      weightBits: 8,
+      weightDensity: 1,
+    });
     const x = new Array(18).fill(0);
     x[(1 * 3 + 1) * 2 + 1] = 5; // centre pixel, channel 1 only
     // channel 1 reaches all 9 outputs of its 2 output channels: 18 MACs
@@ -96,7 +112,19 @@ describe('effective MACs from tensors', () => {
     expect(Array.from(receptiveFieldNonZeros(l, x)).slice(9)).to.deep.equal(new Array(9).fill(1));
   });
   it('all-zero input has none; all-ones input has every in-bounds MAC', () => {
-    const l = validateLayer({ name: 'c', op: 'conv2d', input: [4, 4, 2], output: [4, 4, 3], kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, weightBits: 8, weightDensity: 1 });
+    const l = validateLayer({
+      name: 'c',
+      op: 'conv2d',
+      input: [4, 4, 2],
+      output: [4, 4, 3],
+      kernel: [3, 3],
+      stride: [1, 1],
+      padding: [1, 1, 1, 1],
+      dilation: [1, 1],
+      groups: 1,
+      weightBits: 8,
+      weightDensity: 1,
+    });
     expect(effectiveMacs(l, new Array(32).fill(0))).to.equal(0);
     // all ones: per axis the 4 outputs see 2+3+3+2 = 10 in-bounds taps ⇒ 10·10 pairs · 2 channels · 3 filters
     expect(effectiveMacs(l, new Array(32).fill(1))).to.equal(600);

@@ -5,10 +5,24 @@ import { FrameTable, type FrameRow } from '../../sim/index.js';
 
 const num = fc.double({ min: -1e12, max: 1e12, noNaN: true });
 const rowArb: fc.Arbitrary<FrameRow> = fc.record({
-  frame: fc.nat(100000), arch: fc.constantFrom('a', 'delta-32x32', 'seneca-like'), mode: fc.constantFrom('dense', 'sparse', 'delta' as const),
-  cycles: num, computeCycles: num, stallCycles: num, latencyUs: num, macs: num, effectiveMacs: num, events: num, neuronUpdates: num, dramBytes: num,
+  frame: fc.nat(100000),
+  arch: fc.constantFrom('a', 'delta-32x32', 'seneca-like'),
+  mode: fc.constantFrom('dense', 'sparse', 'delta' as const),
+  cycles: num,
+  computeCycles: num,
+  stallCycles: num,
+  latencyUs: num,
+  macs: num,
+  effectiveMacs: num,
+  events: num,
+  neuronUpdates: num,
+  dramBytes: num,
   energy: fc.record({
-    computePJ: num, sramPJ: fc.record({ ifmap: num, filter: num, ofmap: num, state: num }), dramPJ: num, staticPJ: num, totalPJ: num,
+    computePJ: num,
+    sramPJ: fc.record({ ifmap: num, filter: num, ofmap: num, state: num }),
+    dramPJ: num,
+    staticPJ: num,
+    totalPJ: num,
   }),
 });
 

@@ -16,7 +16,6 @@ const patched = (f: (d: Record<string, any>) => void): string => {
   return JSON.stringify(d);
 };
 
-
 /** The bad inputs, each with what the message must name. */
 const BAD_HW: [string, string, (string | RegExp)[]][] = [
   ['malformed JSON', '{"kind": "systolic", "rows": 32,', ['bad.json', 'malformed JSON']],
@@ -30,7 +29,11 @@ const BAD_TOPO: [string, string, (string | RegExp)[]][] = [
   ['a row with a missing column', `${HEADER}\nConv1, 224, 224, 11, 11, 3, 96,\n`, ['bad.csv', 'line 2', 'missing column "strides"']],
   ['a zero size', `${HEADER}\nConv1, 0, 224, 11, 11, 3, 96, 4,\n`, ['bad.csv', 'line 2', '"ifmap height" must be a positive integer']],
   ['a negative size', `${HEADER}\nConv1, 224, 224, 11, 11, -3, 96, 4,\n`, ['line 2', '"channels"']],
-  ['a kernel larger than its input', `${HEADER}\nConv1, 224, 224, 11, 11, 3, 96, 4,\nConv2, 4, 4, 5, 5, 96, 256, 1,\n`, ['bad.csv', 'line 3', 'Conv2', 'kernel [5,5]', 'larger than the padded input 4×4']],
+  [
+    'a kernel larger than its input',
+    `${HEADER}\nConv1, 224, 224, 11, 11, 3, 96, 4,\nConv2, 4, 4, 5, 5, 96, 256, 1,\n`,
+    ['bad.csv', 'line 3', 'Conv2', 'kernel [5,5]', 'larger than the padded input 4×4'],
+  ],
   ['an unknown header', 'Name, H, W\nx, 1, 1\n', ['bad.csv', 'line 1', 'unrecognised header']],
 ];
 
@@ -81,11 +84,23 @@ describe('bad input (CLI)', function () {
     expect(a.status, a.stderr).to.equal(0);
     expect(b.status, b.stderr).to.equal(0);
     expect(a.stdout).to.include('speedup').and.to.include('delta');
-    for (const f of ['layers.csv', 'summary.json']) expect(readFileSync(join(dir, 'a', f), 'utf8')).to.equal(readFileSync(join(dir, 'b', f), 'utf8'));
+    for (const f of ['layers.csv', 'summary.json'])
+      expect(readFileSync(join(dir, 'a', f), 'utf8')).to.equal(readFileSync(join(dir, 'b', f), 'utf8'));
     expect(JSON.parse(b.stdout)).to.deep.equal(JSON.parse(readFileSync(join(dir, 'b', 'summary.json'), 'utf8')));
     const csv = readFileSync(join(dir, 'a', 'layers.csv'), 'utf8').split('\n');
     const cols = csv[0]!.split(',');
-    for (const c of ['frame', 'layer', 'mode', 'macs', 'effective_macs', 'compute_cycles', 'stall_cycles', 'cycles', 'dram_bytes', 'energy_pj'])
+    for (const c of [
+      'frame',
+      'layer',
+      'mode',
+      'macs',
+      'effective_macs',
+      'compute_cycles',
+      'stall_cycles',
+      'cycles',
+      'dram_bytes',
+      'energy_pj',
+    ])
       expect(cols).to.include(c);
     expect(csv.filter((l) => l !== '').length).to.equal(1 + 3 * 4); // header + 3 modes × 4 layers
     expect(JSON.parse(readFileSync(join(dir, 'a', 'run.json'), 'utf8')).argv).to.deep.equal([...args, '--out', 'a']);

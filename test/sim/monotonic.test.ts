@@ -12,8 +12,19 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  computeLayer, DATAFLOWS, denseWork, loadHwModel, loadModel, simulate, statisticalWork, withSystolic,
-  type Dataflow, type HwModel, type Model, type SystolicSpec, type WorkModel,
+  computeLayer,
+  DATAFLOWS,
+  denseWork,
+  loadHwModel,
+  loadModel,
+  simulate,
+  statisticalWork,
+  withSystolic,
+  type Dataflow,
+  type HwModel,
+  type Model,
+  type SystolicSpec,
+  type WorkModel,
 } from '../../sim/index.js';
 
 const base = loadHwModel('delta-32x32') as HwModel & SystolicSpec;
@@ -36,7 +47,13 @@ const gemmArb = fc.record({
 const dfArb = fc.constantFrom<Dataflow>('os', 'ws', 'is');
 const workArb = fc.oneof(
   fc.constant<WorkModel>(denseWork),
-  fc.record({ a: fc.double({ min: 0, max: 1, noNaN: true }), w: fc.double({ min: 0, max: 1, noNaN: true }), sa: fc.boolean(), sw: fc.boolean() })
+  fc
+    .record({
+      a: fc.double({ min: 0, max: 1, noNaN: true }),
+      w: fc.double({ min: 0, max: 1, noNaN: true }),
+      sa: fc.boolean(),
+      sw: fc.boolean(),
+    })
     .map(({ a, w, sa, sw }) => statisticalWork({ actDensity: a, weightDensity: w, skipZeroActivations: sa, skipZeroWeights: sw })),
 );
 const modeArb = fc.constantFrom('dense', 'sparse', 'delta' as const);
@@ -45,14 +62,23 @@ const OPTS = { seed: 4242, numRuns: 200 };
 describe('more resources never make a result worse', () => {
   it('more rows/cols: folds never increase; cycles rise at most by the extra fill/drain skew (os/ws/is, dense and sparse work)', () => {
     fc.assert(
-      fc.property(gemmArb, dfArb, workArb, fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 64 }), fc.nat(64), fc.nat(64), (g, df, work, r, c, dr, dc) => {
-        const small = computeLayer(g, { rows: r, cols: c, dataflow: df }, work);
-        const big = computeLayer(g, { rows: r + dr, cols: c + dc, dataflow: df }, work);
-        expect(big.folds).to.be.at.most(small.folds);
-        const skew = DATAFLOWS[df].fillDrain(r + dr, c + dc) - DATAFLOWS[df].fillDrain(r, c);
-        expect(big.computeCycles).to.be.at.most(small.computeCycles + big.foldsRun * skew);
-        if (skew === 0) expect(big.computeCycles).to.equal(small.computeCycles);
-      }),
+      fc.property(
+        gemmArb,
+        dfArb,
+        workArb,
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.nat(64),
+        fc.nat(64),
+        (g, df, work, r, c, dr, dc) => {
+          const small = computeLayer(g, { rows: r, cols: c, dataflow: df }, work);
+          const big = computeLayer(g, { rows: r + dr, cols: c + dc, dataflow: df }, work);
+          expect(big.folds).to.be.at.most(small.folds);
+          const skew = DATAFLOWS[df].fillDrain(r + dr, c + dc) - DATAFLOWS[df].fillDrain(r, c);
+          expect(big.computeCycles).to.be.at.most(small.computeCycles + big.foldsRun * skew);
+          if (skew === 0) expect(big.computeCycles).to.equal(small.computeCycles);
+        },
+      ),
       OPTS,
     );
   });
@@ -64,31 +90,45 @@ describe('more resources never make a result worse', () => {
   });
   it('more DRAM bandwidth: stall cycles, cycles, latency and energy never rise', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...models), modeArb, fc.double({ min: 0.1, max: 50, noNaN: true }), fc.double({ min: 1, max: 10, noNaN: true }), (m, mode, bw, k) => {
-        const run = (gbps: number) => simulate(m, withSystolic(base, { memories: { ...base.memories, dramGBps: gbps } }), { mode }).modes[0]!;
-        const lo = run(bw);
-        const hi = run(bw * k);
-        expect(hi.stallCycles).to.be.at.most(lo.stallCycles);
-        expect(hi.cycles).to.be.at.most(lo.cycles);
-        expect(hi.latencyMs).to.be.at.most(lo.latencyMs);
-        expect(hi.energy.totalPJ).to.be.at.most(lo.energy.totalPJ * (1 + 1e-12));
-      }),
+      fc.property(
+        fc.constantFrom(...models),
+        modeArb,
+        fc.double({ min: 0.1, max: 50, noNaN: true }),
+        fc.double({ min: 1, max: 10, noNaN: true }),
+        (m, mode, bw, k) => {
+          const run = (gbps: number) =>
+            simulate(m, withSystolic(base, { memories: { ...base.memories, dramGBps: gbps } }), { mode }).modes[0]!;
+          const lo = run(bw);
+          const hi = run(bw * k);
+          expect(hi.stallCycles).to.be.at.most(lo.stallCycles);
+          expect(hi.cycles).to.be.at.most(lo.cycles);
+          expect(hi.latencyMs).to.be.at.most(lo.latencyMs);
+          expect(hi.energy.totalPJ).to.be.at.most(lo.energy.totalPJ * (1 + 1e-12));
+        },
+      ),
       { ...OPTS, numRuns: 60 },
     );
   });
   it('more SRAM (any buffer): DRAM bytes, stalls, cycles never rise; energy never rises with a flat per-access table', () => {
     const bufArb = fc.constantFrom('ifmapKiB', 'filterKiB', 'ofmapKiB', 'stateKiB' as const);
     fc.assert(
-      fc.property(fc.constantFrom(...models), modeArb, bufArb, fc.integer({ min: 0, max: 4096 }), fc.integer({ min: 0, max: 4096 }), (m, mode, buf, kib, extra) => {
-        const hw = (v: number) => flatEnergy(withSystolic(base, { memories: { ...base.memories, [buf]: v } }));
-        const lo = simulate(m, hw(kib), { mode }).modes[0]!;
-        const hi = simulate(m, hw(kib + extra), { mode }).modes[0]!;
-        expect(hi.dramBytes).to.be.at.most(lo.dramBytes);
-        expect(hi.stallCycles).to.be.at.most(lo.stallCycles);
-        expect(hi.cycles).to.be.at.most(lo.cycles);
-        expect(hi.energy.dramPJ).to.be.at.most(lo.energy.dramPJ);
-        expect(hi.energy.totalPJ).to.be.at.most(lo.energy.totalPJ * (1 + 1e-12));
-      }),
+      fc.property(
+        fc.constantFrom(...models),
+        modeArb,
+        bufArb,
+        fc.integer({ min: 0, max: 4096 }),
+        fc.integer({ min: 0, max: 4096 }),
+        (m, mode, buf, kib, extra) => {
+          const hw = (v: number) => flatEnergy(withSystolic(base, { memories: { ...base.memories, [buf]: v } }));
+          const lo = simulate(m, hw(kib), { mode }).modes[0]!;
+          const hi = simulate(m, hw(kib + extra), { mode }).modes[0]!;
+          expect(hi.dramBytes).to.be.at.most(lo.dramBytes);
+          expect(hi.stallCycles).to.be.at.most(lo.stallCycles);
+          expect(hi.cycles).to.be.at.most(lo.cycles);
+          expect(hi.energy.dramPJ).to.be.at.most(lo.energy.dramPJ);
+          expect(hi.energy.totalPJ).to.be.at.most(lo.energy.totalPJ * (1 + 1e-12));
+        },
+      ),
       { ...OPTS, numRuns: 80 },
     );
   });

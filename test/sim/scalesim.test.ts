@@ -5,8 +5,8 @@ import { parse } from 'csv-parse/sync';
 import { computeLayer, denseWork, gemmOf, layerMacs, loadModel, parseScaleSimCfg, simulate, type Dataflow } from '../../sim/index.js';
 
 const FIX = new URL('../fixtures/scalesim/', import.meta.url).pathname;
-const cfgText = readFileSync(FIX + 'sa32x32_os.cfg', 'utf8');
-const cfgWith = (df: Dataflow) => parseScaleSimCfg(cfgText.replace(/Dataflow\s*:\s*os/, `Dataflow : ${df}`), FIX + `sa32x32_${df}.cfg`);
+const cfgText = readFileSync(`${FIX}sa32x32_os.cfg`, 'utf8');
+const cfgWith = (df: Dataflow) => parseScaleSimCfg(cfgText.replace(/Dataflow\s*:\s*os/, `Dataflow : ${df}`), `${FIX}sa32x32_${df}.cfg`);
 
 interface Ref {
   topology: string;
@@ -20,7 +20,7 @@ interface Ref {
   macs: string;
   total_cycles: string;
 }
-const refs = parse(readFileSync(FIX + 'alexnet_scalesim_v2_results.csv', 'utf8'), { columns: true, trim: true }) as Ref[];
+const refs = parse(readFileSync(`${FIX}alexnet_scalesim_v2_results.csv`, 'utf8'), { columns: true, trim: true }) as Ref[];
 
 describe('SCALE-Sim v2 exactness (dense)', () => {
   it('has reference rows for all three dataflows', () => {
@@ -44,7 +44,7 @@ describe('SCALE-Sim v2 exactness (dense)', () => {
     });
   }
   it('reads SCALE-Sim output sizes (no padding): AlexNet Conv1 is 55×55', () => {
-    const conv1 = loadModel(FIX + 'alexnet.csv').layers[0]!;
+    const conv1 = loadModel(`${FIX}alexnet.csv`).layers[0]!;
     expect(conv1.output).to.deep.equal([55, 55, 96]);
     expect(conv1.padding).to.deep.equal([0, 3, 0, 3]);
   });

@@ -53,7 +53,20 @@ describe('simulate --trace (CLI)', function () {
   });
 
   it('runs the event-driven engine and --frames, --threshold, --baseline', () => {
-    const r = cli('simulate', '--trace', 'tiny', '--arch', 'seneca-like', '--frames', '2', '--threshold', '3', '--baseline', 'zero-skip-32x32', '--json');
+    const r = cli(
+      'simulate',
+      '--trace',
+      'tiny',
+      '--arch',
+      'seneca-like',
+      '--frames',
+      '2',
+      '--threshold',
+      '3',
+      '--baseline',
+      'zero-skip-32x32',
+      '--json',
+    );
     expect(r.status, r.stderr).to.equal(0);
     const s = JSON.parse(r.stdout);
     expect(s.frames).to.equal(2);

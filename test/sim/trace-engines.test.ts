@@ -5,8 +5,21 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  coreLoad, eventsPerKTile, gemmOf, layerWorkCounter, loadHwModel, mapGemm, simulateTraceWork, traceWorkModels, validateLayer,
-  type EventSpec, type FrameWork, type HwModel, type Layer, type LayerWork, type SystolicSpec, type TraceWork,
+  coreLoad,
+  eventsPerKTile,
+  gemmOf,
+  layerWorkCounter,
+  loadHwModel,
+  mapGemm,
+  simulateTraceWork,
+  traceWorkModels,
+  validateLayer,
+  type EventSpec,
+  type FrameWork,
+  type HwModel,
+  type Layer,
+  type SystolicSpec,
+  type TraceWork,
 } from '../../sim/index.js';
 import { frameStatsCounter } from '../../traces/stats.js';
 import { layerGeometry } from '../../traces/manifest.js';
@@ -14,17 +27,40 @@ import { convOutputSize } from '../../traces/manifest.js';
 
 const layerArb = fc
   .record({
-    H: fc.integer({ min: 1, max: 8 }), W: fc.integer({ min: 1, max: 8 }),
-    cin: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 3 }), nPer: fc.integer({ min: 1, max: 3 }),
-    kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }), sh: fc.integer({ min: 1, max: 2 }), sw: fc.integer({ min: 1, max: 2 }),
-    dh: fc.integer({ min: 1, max: 2 }), dw: fc.integer({ min: 1, max: 2 }), pad: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
+    H: fc.integer({ min: 1, max: 8 }),
+    W: fc.integer({ min: 1, max: 8 }),
+    cin: fc.integer({ min: 1, max: 3 }),
+    groups: fc.integer({ min: 1, max: 3 }),
+    nPer: fc.integer({ min: 1, max: 3 }),
+    kh: fc.integer({ min: 1, max: 3 }),
+    kw: fc.integer({ min: 1, max: 3 }),
+    sh: fc.integer({ min: 1, max: 2 }),
+    sw: fc.integer({ min: 1, max: 2 }),
+    dh: fc.integer({ min: 1, max: 2 }),
+    dw: fc.integer({ min: 1, max: 2 }),
+    pad: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
   })
   .filter((p) => p.dh * (p.kh - 1) + 1 <= p.H + p.pad[0] + p.pad[1] && p.dw * (p.kw - 1) + 1 <= p.W + p.pad[2] + p.pad[3])
-  .map((p): Layer => validateLayer({
-    name: 'l', op: 'conv2d', input: [p.H, p.W, p.cin * p.groups],
-    output: [convOutputSize(p.H, p.kh, p.sh, p.pad[0], p.pad[1], p.dh), convOutputSize(p.W, p.kw, p.sw, p.pad[2], p.pad[3], p.dw), p.nPer * p.groups],
-    kernel: [p.kh, p.kw], stride: [p.sh, p.sw], padding: p.pad, dilation: [p.dh, p.dw], groups: p.groups, weightBits: 8, weightDensity: 1,
-  }));
+  .map(
+    (p): Layer =>
+      validateLayer({
+        name: 'l',
+        op: 'conv2d',
+        input: [p.H, p.W, p.cin * p.groups],
+        output: [
+          convOutputSize(p.H, p.kh, p.sh, p.pad[0], p.pad[1], p.dh),
+          convOutputSize(p.W, p.kw, p.sw, p.pad[2], p.pad[3], p.dw),
+          p.nPer * p.groups,
+        ],
+        kernel: [p.kh, p.kw],
+        stride: [p.sh, p.sw],
+        padding: p.pad,
+        dilation: [p.dh, p.dw],
+        groups: p.groups,
+        weightBits: 8,
+        weightDensity: 1,
+      }),
+  );
 
 /** A layer and 3 frames of small levels (many zeros, some repeated values so deltas are sparse too). */
 const caseArb = layerArb.chain((l) => {
@@ -40,7 +76,8 @@ function naiveIm2col(l: Layer, events: Uint8Array): number[][][] {
   const cin = C / l.groups;
   return Array.from({ length: l.groups }, (_, g) =>
     Array.from({ length: OH * OW }, (_, m) => {
-      const oh = Math.floor(m / OW), ow = m % OW;
+      const oh = Math.floor(m / OW),
+        ow = m % OW;
       const row: number[] = [];
       for (let ky = 0; ky < l.kernel[0]; ky++)
         for (let kx = 0; kx < l.kernel[1]; kx++)
@@ -100,12 +137,19 @@ describe('trace work statistics equal brute force', () => {
       .record({ l: layerArb, cin: fc.constantFrom(1, 2, 3, 4, 8), signed: fc.boolean(), threshold: fc.constantFrom(0, 0.5, 1, 2) })
       .map(({ l, cin, signed, threshold }) => {
         const C = cin * l.groups;
-        return { l: validateLayer({ ...l, input: [l.input[0]!, l.input[1]!, C], output: [l.output[0]!, l.output[1]!, l.output[2]!] }), signed, threshold };
+        return {
+          l: validateLayer({ ...l, input: [l.input[0]!, l.input[1]!, C], output: [l.output[0]!, l.output[1]!, l.output[2]!] }),
+          signed,
+          threshold,
+        };
       })
       .chain((c) => {
         const n = c.l.input.reduce((a, b) => a * b, 1);
         const level = c.signed ? fc.constantFrom(0, 0, 0, 1, -2, 3, -128) : fc.constantFrom(0, 0, 0, 1, 2, 3, 255);
-        return fc.record({ c: fc.constant(c), frames: fc.array(fc.array(level, { minLength: n, maxLength: n }), { minLength: 4, maxLength: 4 }) });
+        return fc.record({
+          c: fc.constant(c),
+          frames: fc.array(fc.array(level, { minLength: n, maxLength: n }), { minLength: 4, maxLength: 4 }),
+        });
       });
     fc.assert(
       fc.property(byteCase, ({ c: { l, signed, threshold }, frames }) => {
@@ -127,7 +171,12 @@ describe('trace work statistics equal brute force', () => {
           expect(Array.from(w.idx)).to.deep.equal([...delta.keys()].filter((i) => delta[i]));
           expect(fw.temporalSparsity).to.equal(1 - sum(delta) / n);
           expect(fw.spatialSparsity).to.equal(1 - f.filter((v) => v !== 0).length / n);
-          expect(Array.from(fw.sparse!.rf)).to.deep.equal(naiveIm2col(l, Uint8Array.from(f, (v) => +(v !== 0))).flatMap((g) => g.map((row) => sum(row))));
+          expect(Array.from(fw.sparse!.rf)).to.deep.equal(
+            naiveIm2col(
+              l,
+              Uint8Array.from(f, (v) => +(v !== 0)),
+            ).flatMap((g) => g.map((row) => sum(row))),
+          );
         });
       }),
       OPTS,
@@ -136,7 +185,12 @@ describe('trace work statistics equal brute force', () => {
 
   it('per-fold extents equal a per-PE brute force (os, ws, is; any array shape; with and without activation skipping)', () => {
     fc.assert(
-      fc.property(caseArb, fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }), fc.constantFrom('os', 'ws', 'is' as const), fc.boolean(),
+      fc.property(
+        caseArb,
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.constantFrom('os', 'ws', 'is' as const),
+        fc.boolean(),
         ({ l, frames }, rows, cols, dataflow, skip) => {
           const fw = layerWorkCounter(l)(Float64Array.from(frames[1]!));
           const w = fw.sparse!;
@@ -152,7 +206,8 @@ describe('trace work statistics equal brute force', () => {
                 const got = { extent: 0, issued: 0, effective: 0 };
                 model.fold(mg, tile, got);
                 const A = im[group]!; // [m][k]
-                let want: number, eff = 0;
+                let want: number,
+                  eff = 0;
                 if (dataflow === 'os') {
                   // PE row = output m: steps = events in its receptive field (or K); fold = slowest row.
                   const per = A.slice(r0, r0 + tile.rows).map((row) => sum(row));
@@ -172,7 +227,8 @@ describe('trace work statistics equal brute force', () => {
                 expect(got.extent, `${dataflow} fold g${group} r${r0} c${c0}`).to.equal(want);
                 expect(got.effective).to.equal(eff);
               }
-        }),
+        },
+      ),
       OPTS,
     );
   });
@@ -197,9 +253,14 @@ describe('trace work statistics equal brute force', () => {
         const hw = { cores, synOpsPerCyclePerCore: ops, eventOverheadCycles: 3, neuronUpdateCycles: 2 };
         const got = coreLoad(l, hw, w, 1, false);
         const im = naiveIm2col(l, naiveEvents(frames).delta[2]!);
-        const OC = l.output[2]!, N = gemmOf(l).N, C = l.input[2]!, cin = C / l.groups;
+        const OC = l.output[2]!,
+          N = gemmOf(l).N,
+          C = l.input[2]!,
+          cin = C / l.groups;
         const ev = naiveEvents(frames).delta[2]!;
-        const syn = new Array<number>(cores).fill(0), evs = new Array<number>(cores).fill(0), upd = new Array<number>(cores).fill(0);
+        const syn = new Array<number>(cores).fill(0),
+          evs = new Array<number>(cores).fill(0),
+          upd = new Array<number>(cores).fill(0);
         for (let j = 0; j < cores; j++) {
           const groups = new Set<number>();
           for (let co = j; co < OC; co += cores) {
@@ -225,18 +286,58 @@ describe('trace work statistics equal brute force', () => {
 function workOf(layers: Layer[], frames: number[][][]): TraceWork {
   const counters = layers.map((l) => layerWorkCounter(l));
   return {
-    model: 'test', fps: 30, threshold: 0, quantStep: null, layers,
+    model: 'test',
+    fps: 30,
+    threshold: 0,
+    quantStep: null,
+    layers,
     frames: frames.map((f): FrameWork => f.map((x, i) => counters[i]!(Float64Array.from(x)))),
   };
 }
 
 const small: Layer[] = [
-  validateLayer({ name: 'c1', op: 'conv2d', input: [8, 8, 2], output: [8, 8, 4], kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1, weightBits: 8, weightDensity: 1 }),
-  validateLayer({ name: 'dw', op: 'depthwise2d', input: [8, 8, 4], output: [4, 4, 4], kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 4, weightBits: 8, weightDensity: 1 }),
-  validateLayer({ name: 'fc', op: 'dense', input: [64], output: [10], kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weightBits: 8, weightDensity: 1 }),
+  validateLayer({
+    name: 'c1',
+    op: 'conv2d',
+    input: [8, 8, 2],
+    output: [8, 8, 4],
+    kernel: [3, 3],
+    stride: [1, 1],
+    padding: [1, 1, 1, 1],
+    dilation: [1, 1],
+    groups: 1,
+    weightBits: 8,
+    weightDensity: 1,
+  }),
+  validateLayer({
+    name: 'dw',
+    op: 'depthwise2d',
+    input: [8, 8, 4],
+    output: [4, 4, 4],
+    kernel: [3, 3],
+    stride: [2, 2],
+    padding: [1, 1, 1, 1],
+    dilation: [1, 1],
+    groups: 4,
+    weightBits: 8,
+    weightDensity: 1,
+  }),
+  validateLayer({
+    name: 'fc',
+    op: 'dense',
+    input: [64],
+    output: [10],
+    kernel: [1, 1],
+    stride: [1, 1],
+    padding: [0, 0, 0, 0],
+    dilation: [1, 1],
+    groups: 1,
+    weightBits: 8,
+    weightDensity: 1,
+  }),
 ];
 const sizes = small.map((l) => l.input.reduce((a, b) => a * b, 1));
-const pattern = (n: number, seed: number) => Array.from({ length: n }, (_, i) => ((i * 7 + seed) % 5 === 0 ? 0 : ((i * 13 + seed) % 4)));
+const pattern = (n: number, seed: number) => Array.from({ length: n }, (_, i) => ((i * 7 + seed) % 5 === 0 ? 0 : (i * 13 + seed) % 4));
 const systolic = ['delta-32x32'].map(loadHwModel);
 const event = loadHwModel('seneca-like') as HwModel & EventSpec;
 
@@ -278,7 +379,8 @@ describe('trace engines: limits', () => {
         if (keyFrame) expect(r.actions.neuronUpdates).to.equal(outputs);
         else expect(r.computeCycles, `${r.mode} frame ${r.frame} ${r.layer}`).to.equal(0);
       }
-      for (const f of [...res.frameRows].filter((x) => x.mode === 'sparse' || (x.mode === 'delta' && x.frame > 0))) expect(f.computeCycles).to.equal(0);
+      for (const f of [...res.frameRows].filter((x) => x.mode === 'sparse' || (x.mode === 'delta' && x.frame > 0)))
+        expect(f.computeCycles).to.equal(0);
     });
 
   it('delta state traffic comes from the real touched outputs and changed inputs', () => {
@@ -296,11 +398,15 @@ describe('trace engines: limits', () => {
     expect(s.writeBytes).to.equal(acc + 1); // accumulators + the one changed level
     // a later layer receives its input deltas as events: it reads no previous level per input
     const dw = res.layers.find((r) => r.frame === 1 && r.layer === 'dw')!;
-    expect(dw.actions.sram.state.readBytes).to.equal((dw.actions.neuronUpdates * (hw.precisions.accumulatorBits + hw.precisions.activationBits)) / 8);
+    expect(dw.actions.sram.state.readBytes).to.equal(
+      (dw.actions.neuronUpdates * (hw.precisions.accumulatorBits + hw.precisions.activationBits)) / 8,
+    );
   });
 
   it('dense mode does not depend on the data and equals the same frame every time', () => {
-    const res = simulateTraceWork(workOf(small, [sizes.map((n) => pattern(n, 1)), sizes.map((n) => pattern(n, 2))]), systolic[0]!, { mode: 'dense' });
+    const res = simulateTraceWork(workOf(small, [sizes.map((n) => pattern(n, 1)), sizes.map((n) => pattern(n, 2))]), systolic[0]!, {
+      mode: 'dense',
+    });
     const [f0, f1] = res.frameRows;
     expect(f0!.cycles).to.equal(f1!.cycles);
     expect(res.modes[0]!.latencyUs.p50).to.equal(res.modes[0]!.latencyUs.max);

@@ -14,8 +14,21 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  computeLayer, coreLoad, DATAFLOWS, gemmOf, layerOfSpec, layerWorkCounter, loadHwModel, simulateTraceWork, traceWorkModels, validateLayer,
-  type EventSpec, type FrameWork, type HwModel, type SystolicSpec, type TraceWork,
+  computeLayer,
+  coreLoad,
+  DATAFLOWS,
+  gemmOf,
+  layerOfSpec,
+  layerWorkCounter,
+  loadHwModel,
+  simulateTraceWork,
+  traceWorkModels,
+  validateLayer,
+  type EventSpec,
+  type FrameWork,
+  type HwModel,
+  type SystolicSpec,
+  type TraceWork,
 } from '../../sim/index.js';
 import { completeLayer, SYNTH_PRESETS, synthFrames } from '../../traces/synthetic.js';
 
@@ -25,7 +38,8 @@ function tinyWork(): TraceWork {
   const layers = drafts.map((d) => layerOfSpec({ ...d, act: { ...d.act, file: 'x.npy' }, sha256: '' }));
   const counters = layers.map((l) => layerWorkCounter(l));
   const frames: FrameWork[] = [];
-  for (const f of synthFrames(drafts, { seed: 3, frames: 6, density: 0.4, changeRate: 0.1, blobs: 2 })) frames.push(f.map((x, i) => counters[i]!(x)));
+  for (const f of synthFrames(drafts, { seed: 3, frames: 6, density: 0.4, changeRate: 0.1, blobs: 2 }))
+    frames.push(f.map((x, i) => counters[i]!(x)));
   return { model: 'tiny', fps: 30, threshold: 0, quantStep: null, layers, frames };
 }
 const work = tinyWork();
@@ -36,10 +50,20 @@ const OPTS = { seed: 99, numRuns: 60 };
 describe('trace-driven runs: more resources never make a result worse', () => {
   it('rows/cols × integer factors: folds never increase; cycles rise at most by the fill/drain skew (os/ws/is, skip on/off, every layer and frame)', () => {
     fc.assert(
-      fc.property(fc.constantFrom('os', 'ws', 'is' as const), fc.boolean(), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }),
+      fc.property(
+        fc.constantFrom('os', 'ws', 'is' as const),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 24 }),
+        fc.integer({ min: 1, max: 24 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
         (dataflow, skip, r, c, fr, fcol) => {
           const run = (rows: number, cols: number, l: (typeof work.layers)[number], w: FrameWork[number]) =>
-            computeLayer(gemmOf(l), { rows, cols, dataflow }, traceWorkModels(l, { rows, dataflow, skipZeroActivations: skip, skipZeroWeights: false })(w.delta!, 1));
+            computeLayer(
+              gemmOf(l),
+              { rows, cols, dataflow },
+              traceWorkModels(l, { rows, dataflow, skipZeroActivations: skip, skipZeroWeights: false })(w.delta!, 1),
+            );
           const skew = DATAFLOWS[dataflow].fillDrain(r * fr, c * fcol) - DATAFLOWS[dataflow].fillDrain(r, c);
           for (const fw of work.frames)
             work.layers.forEach((l, i) => {
@@ -49,16 +73,34 @@ describe('trace-driven runs: more resources never make a result worse', () => {
               expect(big.foldsRun).to.be.at.most(small.foldsRun);
               expect(big.computeCycles).to.be.at.most(small.computeCycles + big.foldsRun * skew);
             });
-        }),
+        },
+      ),
       OPTS,
     );
   });
 
   it('the alignment exception is real: work 0 0 5 5 0 0 over output rows runs one fold on 2 rows, two on 3', () => {
-    const l = validateLayer({ name: 'fc', op: 'conv2d', input: [1, 6, 5], output: [1, 6, 1], kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weightBits: 8, weightDensity: 1 });
+    const l = validateLayer({
+      name: 'fc',
+      op: 'conv2d',
+      input: [1, 6, 5],
+      output: [1, 6, 1],
+      kernel: [1, 1],
+      stride: [1, 1],
+      padding: [0, 0, 0, 0],
+      dilation: [1, 1],
+      groups: 1,
+      weightBits: 8,
+      weightDensity: 1,
+    });
     const frame = Float64Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     const w = layerWorkCounter(l)(frame).sparse!;
-    const foldsRun = (rows: number) => computeLayer(gemmOf(l), { rows, cols: 1, dataflow: 'os' }, traceWorkModels(l, { rows, dataflow: 'os', skipZeroActivations: true, skipZeroWeights: false })(w, 1)).foldsRun;
+    const foldsRun = (rows: number) =>
+      computeLayer(
+        gemmOf(l),
+        { rows, cols: 1, dataflow: 'os' },
+        traceWorkModels(l, { rows, dataflow: 'os', skipZeroActivations: true, skipZeroWeights: false })(w, 1),
+      ).foldsRun;
     expect(foldsRun(2)).to.equal(1);
     expect(foldsRun(3)).to.equal(2);
   });
@@ -80,7 +122,19 @@ describe('trace-driven runs: more resources never make a result worse', () => {
   });
 
   it('the round-robin exception is real: a depthwise layer with two heavy channels is slower on 3 cores than on 2', () => {
-    const l = validateLayer({ name: 'dw', op: 'depthwise2d', input: [4, 4, 4], output: [4, 4, 4], kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 4, weightBits: 8, weightDensity: 1 });
+    const l = validateLayer({
+      name: 'dw',
+      op: 'depthwise2d',
+      input: [4, 4, 4],
+      output: [4, 4, 4],
+      kernel: [3, 3],
+      stride: [1, 1],
+      padding: [1, 1, 1, 1],
+      dilation: [1, 1],
+      groups: 4,
+      weightBits: 8,
+      weightDensity: 1,
+    });
     const w = { events: [10, 0, 0, 10], fanout: [90, 0, 0, 90], touched: [16, 0, 0, 16] };
     const cyc = (cores: number) => coreLoad(l, { ...seneca, cores }, w, 1, false).cycles;
     expect(cyc(3)).to.be.greaterThan(cyc(2));
@@ -89,20 +143,25 @@ describe('trace-driven runs: more resources never make a result worse', () => {
   it('more DRAM bandwidth or any SRAM: DRAM bytes, stalls and latency (mean and max) never rise (systolic and event, all modes)', () => {
     const bufArb = fc.constantFrom('ifmapKiB', 'filterKiB', 'ofmapKiB', 'stateKiB', 'dramGBps' as const);
     fc.assert(
-      fc.property(fc.constantFrom<HwModel>(delta, seneca), bufArb, fc.double({ min: 0.01, max: 64, noNaN: true }), fc.double({ min: 1, max: 100, noNaN: true }), (base, key, v, k) => {
-        const patched = (x: number): HwModel => ({ ...base, memories: { ...base.memories, [key]: x } }) as HwModel;
-        const lo = simulateTraceWork(work, patched(v), { mode: 'all' });
-        const hi = simulateTraceWork(work, patched(v * k), { mode: 'all' });
-        lo.modes.forEach((s, j) => {
-          const h = hi.modes[j]!;
-          expect(h.dramBytes).to.be.at.most(s.dramBytes + 1e-9);
-          expect(h.stallCycles).to.be.at.most(s.stallCycles + 1e-9);
-          expect(h.latencyUs.mean).to.be.at.most(s.latencyUs.mean + 1e-9);
-          expect(h.latencyUs.max).to.be.at.most(s.latencyUs.max + 1e-9);
-        });
-      }),
+      fc.property(
+        fc.constantFrom<HwModel>(delta, seneca),
+        bufArb,
+        fc.double({ min: 0.01, max: 64, noNaN: true }),
+        fc.double({ min: 1, max: 100, noNaN: true }),
+        (base, key, v, k) => {
+          const patched = (x: number): HwModel => ({ ...base, memories: { ...base.memories, [key]: x } }) as HwModel;
+          const lo = simulateTraceWork(work, patched(v), { mode: 'all' });
+          const hi = simulateTraceWork(work, patched(v * k), { mode: 'all' });
+          lo.modes.forEach((s, j) => {
+            const h = hi.modes[j]!;
+            expect(h.dramBytes).to.be.at.most(s.dramBytes + 1e-9);
+            expect(h.stallCycles).to.be.at.most(s.stallCycles + 1e-9);
+            expect(h.latencyUs.mean).to.be.at.most(s.latencyUs.mean + 1e-9);
+            expect(h.latencyUs.max).to.be.at.most(s.latencyUs.max + 1e-9);
+          });
+        },
+      ),
       { ...OPTS, numRuns: 40 },
     );
   });
-
 });

@@ -1,6 +1,15 @@
 /** Workloads: layer shapes, GEMM mapping (groups, depthwise, dense), built-in topologies. */
 import { expect } from 'chai';
-import { computeLayer, denseWork, gemmOf, layerMacs, listBuiltinModels, loadModel, parseTopologyCsv, weightCount } from '../../sim/index.js';
+import {
+  computeLayer,
+  denseWork,
+  gemmOf,
+  layerMacs,
+  listBuiltinModels,
+  loadModel,
+  parseTopologyCsv,
+  weightCount,
+} from '../../sim/index.js';
 
 const HEADER = 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides, Padding, Groups, Type,';
 

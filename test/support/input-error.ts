@@ -10,6 +10,7 @@ export function throwsInput(fn: () => unknown, ...parts: (string | RegExp)[]): I
     err = e;
   }
   expect(err, 'expected an InputError').to.be.instanceOf(InputError);
-  for (const p of parts) expect((err as Error).message).to.match(typeof p === 'string' ? new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : p);
+  for (const p of parts)
+    expect((err as Error).message).to.match(typeof p === 'string' ? new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : p);
   return err as InputError;
 }

@@ -26,7 +26,10 @@ describe('sweep CLI', function () {
     expect(JSON.parse(readFileSync(join(one, 'run.json'), 'utf8')).argv).to.include('--workers');
 
     const shards = join(dir, 'shards');
-    for (const i of ['0', '1']) expect(cli([...BASE, ...grid, '--workers', '1', '--out', shards, '--shard', 'auto/2'], { JOB_COMPLETION_INDEX: i }).status).to.equal(0);
+    for (const i of ['0', '1'])
+      expect(cli([...BASE, ...grid, '--workers', '1', '--out', shards, '--shard', 'auto/2'], { JOB_COMPLETION_INDEX: i }).status).to.equal(
+        0,
+      );
     const m = cli(['merge', join(dir, 'merged'), shards]);
     expect(m.status, m.stderr).to.equal(0);
     expect(readFileSync(join(dir, 'merged', 'sweep.csv'), 'utf8')).to.equal(csv);
@@ -44,7 +47,10 @@ describe('sweep CLI', function () {
       [[...BASE, '--grid', grid, '--out', out], /grid\.json.*arch\.memories\.stateKiB = "lots"/],
       [[...BASE, '--set', 'rows=8', '--shard', '0/2', '--out', out], /--shard 0\/2/],
       [[...BASE, '--set', 'rows=8', '--workers', '-1', '--out', out], /--workers/],
-      [['sweep', '--model', 'tiny', '--arch', 'dense-32x32', '--set', 'rows=8', '--mode', 'delta', '--out', out], /mode "delta" is not supported/],
+      [
+        ['sweep', '--model', 'tiny', '--arch', 'dense-32x32', '--set', 'rows=8', '--mode', 'delta', '--out', out],
+        /mode "delta" is not supported/,
+      ],
       [['merge', out, join(dir, 'no-such-dir')], /no-such-dir.*no such shard/],
     ];
     for (const [args, msg] of cases) {
@@ -61,11 +67,27 @@ describe('sweep CLI', function () {
     const out = join(dir, 'out');
     const float = join(dir, 'float');
     await writeFloatTrace(float);
-    const ok = cli(['sweep', '--trace', float, '--arch', 'delta-32x32', '--set', 'threshold=0,0.1', '--set', 'rows=8,32', '--workers', '2', '--out', join(dir, 'ok')]);
+    const ok = cli([
+      'sweep',
+      '--trace',
+      float,
+      '--arch',
+      'delta-32x32',
+      '--set',
+      'threshold=0,0.1',
+      '--set',
+      'rows=8,32',
+      '--workers',
+      '2',
+      '--out',
+      join(dir, 'ok'),
+    ]);
     expect(ok.status, ok.stderr).to.equal(0);
     expect(ok.stdout).to.match(/4 points, 0 from the journal; parameters sim\.threshold \(2\) × arch\.rows \(2\)/);
     const csv = readFileSync(join(dir, 'ok', 'sweep.csv'), 'utf8');
-    expect(csv.split('\n')[0]).to.match(/^point,sim\.threshold,arch\.rows,cycles_dense,macs_dense,latency_dense_us,latency_p95_dense_us,energy_dense_pj,dram_dense_bytes,power_dense_mw,/);
+    expect(csv.split('\n')[0]).to.match(
+      /^point,sim\.threshold,arch\.rows,cycles_dense,macs_dense,latency_dense_us,latency_p95_dense_us,energy_dense_pj,dram_dense_bytes,power_dense_mw,/,
+    );
     const T = ['sweep', '--arch', 'delta-32x32', '--out', out];
     const cases: [string[], RegExp][] = [
       [[...T, '--trace', TINY, '--model', 'tiny', '--set', 'rows=8'], /exactly one of --model .* or --trace/],

@@ -5,7 +5,17 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { loadHwModel, loadModel } from '../../sim/index.js';
 import {
-  canonicalName, loadGrid, mergeAxes, parseSet, parseValue, pointConfig, pointCount, pointValues, prepareSweep, runPoint, specOf,
+  canonicalName,
+  loadGrid,
+  mergeAxes,
+  parseSet,
+  parseValue,
+  pointConfig,
+  pointCount,
+  pointValues,
+  prepareSweep,
+  runPoint,
+  specOf,
   type Axis,
 } from '../../sim/sweep/index.js';
 import { smallJob, throwsInput, tmp } from './helpers.js';
@@ -19,14 +29,24 @@ describe('sweep grid', () => {
     const axes = [axis('arch.rows', [8, 16]), axis('arch.cols', [1, 2, 3])];
     expect(pointCount(axes)).to.equal(6);
     expect(Array.from({ length: 6 }, (_, i) => pointValues(axes, i))).to.deep.equal([
-      [8, 1], [8, 2], [8, 3], [16, 1], [16, 2], [16, 3],
+      [8, 1],
+      [8, 2],
+      [8, 3],
+      [16, 1],
+      [16, 2],
+      [16, 3],
     ]);
   });
 
   it('visits every combination exactly once, for any axis sizes', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }), (sizes) => {
-        const axes = sizes.map((n, i) => axis(`arch.a${i}`, Array.from({ length: n }, (_, j) => j)));
+        const axes = sizes.map((n, i) =>
+          axis(
+            `arch.a${i}`,
+            Array.from({ length: n }, (_, j) => j),
+          ),
+        );
         const n = pointCount(axes);
         expect(n).to.equal(sizes.reduce((a, b) => a * b, 1));
         const seen = new Set(Array.from({ length: n }, (_, i) => pointValues(axes, i).join(',')));
@@ -52,7 +72,11 @@ describe('sweep grid', () => {
     expect(parseValue('false')).to.equal(false);
     expect(parseValue('os')).to.equal('os');
     expect(parseValue('"16"')).to.equal('16');
-    expect(parseSet('memories.dramGBps=4, 16')).to.deep.equal({ name: 'arch.memories.dramGBps', values: [4, 16], origin: '--set memories.dramGBps=4, 16' });
+    expect(parseSet('memories.dramGBps=4, 16')).to.deep.equal({
+      name: 'arch.memories.dramGBps',
+      values: [4, 16],
+      origin: '--set memories.dramGBps=4, 16',
+    });
     expect(parseSet('dataflow=os,ws,is').values).to.deep.equal(['os', 'ws', 'is']);
     expect(parseSet('delta=true,false').values).to.deep.equal([true, false]);
   });
@@ -72,7 +96,10 @@ describe('sweep grid', () => {
     expect(grid.map((a) => a.name)).to.deep.equal(['arch.rows', 'arch.memories.stateKiB', 'sim.deltaDensity']);
     const merged = mergeAxes(grid, [parseSet('memories.stateKiB=1,2,3'), parseSet('cols=4')]);
     expect(merged.map((a) => [a.name, a.values.length])).to.deep.equal([
-      ['arch.rows', 2], ['arch.memories.stateKiB', 3], ['sim.deltaDensity', 2], ['arch.cols', 1],
+      ['arch.rows', 2],
+      ['arch.memories.stateKiB', 3],
+      ['sim.deltaDensity', 2],
+      ['arch.cols', 1],
     ]);
     throwsInput(() => mergeAxes([], [parseSet('rows=1'), parseSet('arch.rows=2')]), 'parameter "arch.rows" given twice');
   });
@@ -105,7 +132,10 @@ describe('sweep grid', () => {
   });
 
   it('a bad path or value is an InputError naming the --set / grid file and the key, before anything runs', () => {
-    const sweep = (...sets: string[]) => () => prepareSweep({ model: tiny, arch: delta32, axes: sets.map(parseSet), mode: 'all' });
+    const sweep =
+      (...sets: string[]) =>
+      () =>
+        prepareSweep({ model: tiny, arch: delta32, axes: sets.map(parseSet), mode: 'all' });
     throwsInput(sweep('peArray.rows=8'), '--set peArray.rows=8', '"peArray" is not a key of the hw-model');
     throwsInput(sweep('rows.x=8'), '"rows" is not an object');
     throwsInput(sweep('rowz=8'), '--set rowz=8', 'arch.rowz = 8', 'unknown key "rowz"');
@@ -118,7 +148,12 @@ describe('sweep grid', () => {
     const dir = tmp();
     const file = join(dir, 'grid.json');
     writeFileSync(file, JSON.stringify({ parameters: { 'memories.stateKiB': [64, -1] } }));
-    throwsInput(() => prepareSweep({ model: tiny, arch: delta32, axes: loadGrid(file), mode: 'all' }), 'grid.json', 'arch.memories.stateKiB = -1', 'at /memories/stateKiB');
+    throwsInput(
+      () => prepareSweep({ model: tiny, arch: delta32, axes: loadGrid(file), mode: 'all' }),
+      'grid.json',
+      'arch.memories.stateKiB = -1',
+      'at /memories/stateKiB',
+    );
   });
 
   it('modes: "all" gives columns for every mode some point supports; a fixed mode must be supported everywhere', () => {
@@ -129,14 +164,26 @@ describe('sweep grid', () => {
     const at = (row: (string | number)[], c: string) => row[job.meta.columns.indexOf(c)];
     expect(at(plain, 'speedup_delta'), 'no delta on a point without delta').to.equal('');
     expect(at(withDelta, 'speedup_delta')).to.be.a('number');
-    throwsInput(() => prepareSweep({ model: tiny, arch: dense, axes: [parseSet('delta=false,true')], mode: 'delta' }), 'sweep point 0', 'arch.delta=false');
+    throwsInput(
+      () => prepareSweep({ model: tiny, arch: dense, axes: [parseSet('delta=false,true')], mode: 'delta' }),
+      'sweep point 0',
+      'arch.delta=false',
+    );
   });
 
   it('columns: point, parameters, then per mode the metrics the report reads', () => {
     const { meta } = smallJob();
     expect(meta.points).to.equal(24);
     expect(meta.columns.slice(0, 5)).to.deep.equal(['point', 'arch.rows', 'arch.cols', 'arch.memories.stateKiB', 'sim.deltaDensity']);
-    for (const c of ['latency_dense_us', 'energy_delta_pj', 'cycles_sparse', 'dram_delta_bytes', 'power_delta_mw', 'speedup_delta', 'energy_gain_sparse'])
+    for (const c of [
+      'latency_dense_us',
+      'energy_delta_pj',
+      'cycles_sparse',
+      'dram_delta_bytes',
+      'power_delta_mw',
+      'speedup_delta',
+      'energy_gain_sparse',
+    ])
       expect(meta.columns).to.include(c);
     expect(meta.columns).not.to.include('speedup_dense');
   });

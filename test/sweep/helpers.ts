@@ -2,7 +2,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'chai';
 import { loadHwModel, loadModel } from '../../sim/index.js';
 import { parseSet, prepareSweep, type SweepJob } from '../../sim/sweep/index.js';
 import { throwsInput } from '../support/input-error.js';
@@ -24,7 +23,6 @@ export function smallJob(): SweepJob {
   });
 }
 
-
 export async function rejectsInput(p: Promise<unknown>, ...parts: (string | RegExp)[]): Promise<void> {
   let err: unknown;
   try {
@@ -32,9 +30,12 @@ export async function rejectsInput(p: Promise<unknown>, ...parts: (string | RegE
   } catch (e) {
     err = e;
   }
-  throwsInput(() => {
-    if (err) throw err;
-  }, ...parts);
+  throwsInput(
+    () => {
+      if (err) throw err;
+    },
+    ...parts,
+  );
 }
 
 /** A float32 trace: a 6×6×2 conv input whose values drift by small seeded steps (so thresholds bite). */
@@ -44,11 +45,33 @@ export async function writeFloatTrace(dir: string, seed = 1): Promise<Trace> {
   await writeTrace(
     dir,
     {
-      model: { name: 'float-test' }, frames, fps: 10,
+      model: { name: 'float-test' },
+      frames,
+      fps: 10,
       layers: [
-        { name: 'c1', op: 'conv2d', input: [6, 6, 2], output: [6, 6, 4], kernel: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1],
-          dilation: [1, 1], groups: 1, weightBits: 8, weightDensity: 1, act: { dtype: 'float32', scale: 1, signed: true } },
-        { name: 'fc', op: 'dense', input: [16], output: [3], weightBits: 8, weightDensity: 1, act: { dtype: 'float32', scale: 1, signed: true } },
+        {
+          name: 'c1',
+          op: 'conv2d',
+          input: [6, 6, 2],
+          output: [6, 6, 4],
+          kernel: [3, 3],
+          stride: [1, 1],
+          padding: [1, 1, 1, 1],
+          dilation: [1, 1],
+          groups: 1,
+          weightBits: 8,
+          weightDensity: 1,
+          act: { dtype: 'float32', scale: 1, signed: true },
+        },
+        {
+          name: 'fc',
+          op: 'dense',
+          input: [16],
+          output: [3],
+          weightBits: 8,
+          weightDensity: 1,
+          act: { dtype: 'float32', scale: 1, signed: true },
+        },
       ],
     },
     (w) => {

@@ -5,7 +5,16 @@ import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
 import { loadHwModel, loadModel } from '../../sim/index.js';
 import {
-  mergeShards, parseSet, parseShard, prepareSweep, runPoint, runPoints, runSweep, shardPoints, writeSweepOutput, type Row,
+  mergeShards,
+  parseSet,
+  parseShard,
+  prepareSweep,
+  runPoint,
+  runPoints,
+  runSweep,
+  shardPoints,
+  writeSweepOutput,
+  type Row,
 } from '../../sim/sweep/index.js';
 import { rejectsInput, smallJob, throwsInput, tmp } from './helpers.js';
 
@@ -50,7 +59,9 @@ describe('sweep run', function () {
 
   it('shards partition the points round-robin', () => {
     for (const n of [1, 2, 5, 24, 30]) {
-      const all = Array.from({ length: n }, (_, k) => shardPoints(24, { index: k, count: n })).flat().sort((a, b) => a - b);
+      const all = Array.from({ length: n }, (_, k) => shardPoints(24, { index: k, count: n }))
+        .flat()
+        .sort((a, b) => a - b);
       expect(all).to.deep.equal(Array.from({ length: 24 }, (_, i) => i));
     }
     expect(shardPoints(10, { index: 1, count: 3 })).to.deep.equal([1, 4, 7]);
@@ -73,7 +84,11 @@ describe('sweep run', function () {
   it('shards + merge give the unsharded sweep.csv and summary.json byte for byte', async () => {
     const dir = tmp();
     for (const k of [3, 1, 2]) await runSweep(job, { out: dir, workers: k === 2 ? 2 : 0, shard: { index: k - 1, count: 3 } });
-    expect(readdirSync(dir).filter((f) => f.endsWith('.csv')).sort()).to.deep.equal(['shard-1-of-3.csv', 'shard-2-of-3.csv', 'shard-3-of-3.csv']);
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.csv'))
+        .sort(),
+    ).to.deep.equal(['shard-1-of-3.csv', 'shard-2-of-3.csv', 'shard-3-of-3.csv']);
     const m = mergeShards([dir]);
     const out = tmp();
     writeSweepOutput(out, m.meta, m.rows, null);
@@ -106,8 +121,8 @@ describe('sweep run', function () {
     const journal = join(dir, 'journal.jsonl');
     // What an interrupted run leaves: the header, some finished points in completion order, a torn line.
     const done = [3, 0, 17, 9];
-    writeFileSync(journal, JSON.stringify({ journal: 'deltasim-sweep', grid: job.meta.grid, shard: null }) + '\n');
-    for (const p of done) appendFileSync(journal, JSON.stringify({ point: p, row: runPoint(job, p) }) + '\n');
+    writeFileSync(journal, `${JSON.stringify({ journal: 'deltasim-sweep', grid: job.meta.grid, shard: null })}\n`);
+    for (const p of done) appendFileSync(journal, `${JSON.stringify({ point: p, row: runPoint(job, p) })}\n`);
     appendFileSync(journal, '{"point": 12, "row": [12, 16');
     const ran: number[] = [];
     const r = await runSweep(job, { out: dir, workers: 0, resume: true, onPoint: (p) => ran.push(p) });
@@ -115,8 +130,16 @@ describe('sweep run', function () {
     expect(ran.sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 24 }, (_, i) => i).filter((i) => !done.includes(i)));
     expect(read(join(dir, 'sweep.csv'))).to.equal(ref);
     // The torn line was cut off: the journal now holds the header and all 24 points, each once.
-    const lines = read(journal).trimEnd().split('\n').map((l) => JSON.parse(l));
-    expect(lines.slice(1).map((l) => l.point).sort((a: number, b: number) => a - b)).to.deep.equal(Array.from({ length: 24 }, (_, i) => i));
+    const lines = read(journal)
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.point)
+        .sort((a: number, b: number) => a - b),
+    ).to.deep.equal(Array.from({ length: 24 }, (_, i) => i));
     // Resuming a finished run runs nothing and rewrites the same bytes.
     const again: number[] = [];
     await runSweep(job, { out: dir, workers: 0, resume: true, onPoint: (p) => again.push(p) });
@@ -130,7 +153,10 @@ describe('sweep run', function () {
     await rejectsInput(runSweep(job, { out: dir, workers: 0, shard: { index: 0, count: 6 } }), 'shard-1-of-6.journal.jsonl', '--resume');
     const job2 = prepareSweep({ model: loadModel('tiny'), arch: loadHwModel('delta-32x32'), axes: [parseSet('rows=4,8')], mode: 'all' });
     await rejectsInput(runSweep(job2, { out: dir, workers: 0, resume: true, shard: { index: 0, count: 6 } }), 'different sweep');
-    writeFileSync(join(dir, 'journal.jsonl'), '{"journal":"deltasim-sweep","grid":"' + job.meta.grid + '","shard":null}\nnot json\n{"point":1}\n');
+    writeFileSync(
+      join(dir, 'journal.jsonl'),
+      `{"journal":"deltasim-sweep","grid":"${job.meta.grid}","shard":null}\nnot json\n{"point":1}\n`,
+    );
     await rejectsInput(runSweep(job, { out: dir, workers: 0, resume: true }), 'journal.jsonl', 'line 2', 'corrupt');
     rmSync(join(dir, 'journal.jsonl'));
     expect(existsSync(join(dir, 'sweep.csv'))).to.equal(false);

@@ -7,7 +7,16 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
 import { loadHwModel, parseHwModelJson, simulateTraceWork, traceWork, type TraceWorkOptions } from '../../sim/index.js';
-import { mergeShards, parseSet, pointRunner, prepareSweep, runSweep, specOf, writeSweepOutput, type SweepInput } from '../../sim/sweep/index.js';
+import {
+  mergeShards,
+  parseSet,
+  pointRunner,
+  prepareSweep,
+  runSweep,
+  specOf,
+  writeSweepOutput,
+  type SweepInput,
+} from '../../sim/sweep/index.js';
 import { openTrace, type Trace } from '../../traces/reader.js';
 import { throwsInput, tmp, writeFloatTrace } from './helpers.js';
 
@@ -42,13 +51,21 @@ describe('sweep over a trace', function () {
     const trace = openTrace(TINY);
     for (const r of rows) {
       const threshold = Number(r['sim.threshold']);
-      const spec = { ...specOf(arch), rows: Number(r['arch.rows']), memories: { ...specOf(arch).memories, stateKiB: Number(r['arch.memories.stateKiB']) } };
+      const spec = {
+        ...specOf(arch),
+        rows: Number(r['arch.rows']),
+        memories: { ...specOf(arch).memories, stateKiB: Number(r['arch.memories.stateKiB']) },
+      };
       const hw = parseHwModelJson(JSON.stringify(spec), arch.source);
       const res = simulateTraceWork(traceWork(trace, { threshold }), hw, { mode: 'all', fps: 30 });
       for (const s of res.modes) {
         const want: Record<string, number> = {
-          [`cycles_${s.mode}`]: s.cycles, [`macs_${s.mode}`]: s.effectiveMacs, [`latency_${s.mode}_us`]: s.latencyUs.mean,
-          [`latency_p95_${s.mode}_us`]: s.latencyUs.p95, [`energy_${s.mode}_pj`]: s.energy.totalPJ, [`dram_${s.mode}_bytes`]: s.dramBytes,
+          [`cycles_${s.mode}`]: s.cycles,
+          [`macs_${s.mode}`]: s.effectiveMacs,
+          [`latency_${s.mode}_us`]: s.latencyUs.mean,
+          [`latency_p95_${s.mode}_us`]: s.latencyUs.p95,
+          [`energy_${s.mode}_pj`]: s.energy.totalPJ,
+          [`dram_${s.mode}_bytes`]: s.dramBytes,
           [`power_${s.mode}_mw`]: s.averagePowerMW!,
           ...(s.mode === 'dense' ? {} : { [`speedup_${s.mode}`]: s.speedupVsDense, [`energy_gain_${s.mode}`]: s.energyGainVsDense }),
         };
@@ -68,7 +85,7 @@ describe('sweep over a trace', function () {
     const run = pointRunner(job, spy);
     const rows = Array.from({ length: job.meta.points }, (_, i) => run(i));
     expect(calls).to.deep.equal([0, 2, 8]);
-    expect(csvRows(ref).map((r) => r['cycles_delta'])).to.deep.equal(rows.map((r) => String(r[job.meta.columns.indexOf('cycles_delta')])));
+    expect(csvRows(ref).map((r) => r.cycles_delta)).to.deep.equal(rows.map((r) => String(r[job.meta.columns.indexOf('cycles_delta')])));
   });
 
   it('worker threads, and shards + merge, give the unsharded sweep.csv and summary.json byte for byte', async () => {
@@ -118,11 +135,25 @@ describe('sweep over a trace', function () {
     const rows = [parseSet('rows=8,16')];
     throwsInput(() => prepareSweep({ ...base, axes: rows }), 'exactly one of --model', '--trace');
     throwsInput(() => prepareSweep({ ...base, trace: float, axes: rows }), 'f/c1.npy', 'float32', '--threshold', '--set threshold=');
-    throwsInput(() => prepareSweep({ ...base, trace: float, axes: [parseSet('threshold=0.1,-1')] }), '--set threshold=0.1,-1', 'sim.threshold = -1', '≥ 0');
+    throwsInput(
+      () => prepareSweep({ ...base, trace: float, axes: [parseSet('threshold=0.1,-1')] }),
+      '--set threshold=0.1,-1',
+      'sim.threshold = -1',
+      '≥ 0',
+    );
     throwsInput(() => prepareSweep({ ...base, trace: float, axes: rows, sim: { threshold: -2 } }), '--threshold', '≥ 0');
-    throwsInput(() => prepareSweep({ ...base, trace: float, axes: [parseSet('deltaDensity=0.1')], sim: { threshold: 1 } }), 'sim.deltaDensity applies to --model sweeps only');
-    throwsInput(() => prepareSweep({ ...base, trace: float, axes: rows, sim: { threshold: 1, actDensity: 0.5 } }), '--act-density applies to --model sweeps only');
-    throwsInput(() => prepareSweep({ ...base, trace: float, axes: [parseSet('weightDensity=0,0.5')], sim: { threshold: 1 } }), 'weight density must be > 0');
+    throwsInput(
+      () => prepareSweep({ ...base, trace: float, axes: [parseSet('deltaDensity=0.1')], sim: { threshold: 1 } }),
+      'sim.deltaDensity applies to --model sweeps only',
+    );
+    throwsInput(
+      () => prepareSweep({ ...base, trace: float, axes: rows, sim: { threshold: 1, actDensity: 0.5 } }),
+      '--act-density applies to --model sweeps only',
+    );
+    throwsInput(
+      () => prepareSweep({ ...base, trace: float, axes: [parseSet('weightDensity=0,0.5')], sim: { threshold: 1 } }),
+      'weight density must be > 0',
+    );
     throwsInput(() => prepareSweep({ ...base, trace: openTrace(TINY), axes: rows, frames: 9 }), '--frames', '1..8');
     // A float trace is fine with the threshold given once, or only as an axis.
     expect(prepareSweep({ ...base, trace: float, axes: rows, sim: { threshold: 0.1 } }).meta.points).to.equal(2);

@@ -70,27 +70,55 @@ function expandFilter(w: Float32Array, [fh, fw, C, M]: Shape4, d: number): Float
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) =>
   tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 
-interface Conv2DCase { x: Shape4; filter: Shape4; strides: number | [number, number]; pad: Pad; dilations?: number }
+interface Conv2DCase {
+  x: Shape4;
+  filter: Shape4;
+  strides: number | [number, number];
+  pad: Pad;
+  dilations?: number;
+}
 
 // Several shapes: square/non-square images and filters, batch and channels > 1, strides 1 and 2
 // (also unequal), padding same / valid / explicit.
 const conv2dCases: Conv2DCase[] = [];
 for (const [x, filter] of [
-  [[1, 5, 5, 1], [3, 3, 1, 1]],
-  [[2, 7, 6, 3], [3, 3, 3, 4]],
-  [[3, 9, 8, 2], [2, 4, 2, 3]],
-  [[2, 8, 8, 4], [5, 5, 4, 2]],
+  [
+    [1, 5, 5, 1],
+    [3, 3, 1, 1],
+  ],
+  [
+    [2, 7, 6, 3],
+    [3, 3, 3, 4],
+  ],
+  [
+    [3, 9, 8, 2],
+    [2, 4, 2, 3],
+  ],
+  [
+    [2, 8, 8, 4],
+    [5, 5, 4, 2],
+  ],
 ] as [Shape4, Shape4][]) {
   for (const strides of [1, 2]) for (const pad of ['same', 'valid'] as const) conv2dCases.push({ x, filter, strides, pad });
 }
 conv2dCases.push({ x: [2, 9, 7, 3], filter: [3, 2, 3, 2], strides: [2, 1], pad: 'same' });
-conv2dCases.push({ x: [2, 9, 7, 3], filter: [3, 3, 3, 2], strides: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] });
+conv2dCases.push({
+  x: [2, 9, 7, 3],
+  filter: [3, 3, 3, 2],
+  strides: 2,
+  pad: [
+    [0, 0],
+    [1, 2],
+    [0, 1],
+    [0, 0],
+  ],
+});
 
 const label = (c: { x: number[]; filter: number[]; strides: unknown; pad: unknown; dilations?: number }) =>
   `x ${c.x.join('×')}, filter ${c.filter.join('×')}, stride ${JSON.stringify(c.strides)}, pad ${JSON.stringify(c.pad)}` +
   (c.dilations ? `, dilation ${c.dilations}` : '');
 
-describe('wasm replacement kernels agree with cpu', function () {
+describe('wasm replacement kernels agree with cpu', () => {
   before(async function () {
     const name = await initBackend({ prefer: 'wasm', quiet: true });
     if (name !== 'wasm') this.skip(); // tfjs-node was initialised first by another suite: nothing to compare
@@ -102,44 +130,72 @@ describe('wasm replacement kernels agree with cpu', function () {
 
   it('registers every replacement on wasm in place of what wasm ships', () => {
     expect(replacementKernels.map((k) => k.kernelName)).to.have.members([
-      'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-      'DepthwiseConv2dNativeBackpropInput', 'Conv3DBackpropFilterV2', 'Conv3DBackpropInputV2', 'MaxPoolGrad',
+      'Conv2DBackpropFilter',
+      'Conv2DBackpropInput',
+      'DepthwiseConv2dNativeBackpropFilter',
+      'DepthwiseConv2dNativeBackpropInput',
+      'Conv3DBackpropFilterV2',
+      'Conv3DBackpropInputV2',
+      'MaxPoolGrad',
     ]);
     for (const k of replacementKernels) expect(tf.getKernel(k.kernelName, 'wasm')?.kernelFunc).to.equal(k.kernelFunc);
   });
 
   describe('Conv2DBackpropFilter', () => {
     for (const c of conv2dCases) {
-      it(label(c), () => expectAgree(() => {
-        const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
-        const x = tf.tensor(values(c.x, 1), c.x);
-        const dy = tf.tensor(values(info.outShape, 2), info.outShape);
-        return [run('Conv2DBackpropFilter', { x, dy }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter })];
-      }));
+      it(label(c), () =>
+        expectAgree(() => {
+          const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
+          const x = tf.tensor(values(c.x, 1), c.x);
+          const dy = tf.tensor(values(info.outShape, 2), info.outShape);
+          return [run('Conv2DBackpropFilter', { x, dy }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter })];
+        }),
+      );
     }
   });
 
   describe('Conv2DBackpropInput', () => {
     for (const c of conv2dCases) {
-      it(label(c), () => expectAgree(() => {
-        const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
-        const filter = tf.tensor(values(c.filter, 3), c.filter);
-        const dy = tf.tensor(values(info.outShape, 2), info.outShape);
-        return [run('Conv2DBackpropInput', { dy, filter }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x })];
-      }));
+      it(label(c), () =>
+        expectAgree(() => {
+          const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
+          const filter = tf.tensor(values(c.filter, 3), c.filter);
+          const dy = tf.tensor(values(info.outShape, 2), info.outShape);
+          return [run('Conv2DBackpropInput', { dy, filter }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x })];
+        }),
+      );
     }
   });
 
   const depthwiseCases: Conv2DCase[] = [];
   for (const [x, filter] of [
-    [[2, 7, 6, 3], [3, 3, 3, 1]],
-    [[3, 8, 9, 2], [3, 2, 2, 2]],
-    [[1, 9, 9, 4], [5, 5, 4, 3]],
+    [
+      [2, 7, 6, 3],
+      [3, 3, 3, 1],
+    ],
+    [
+      [3, 8, 9, 2],
+      [3, 2, 2, 2],
+    ],
+    [
+      [1, 9, 9, 4],
+      [5, 5, 4, 3],
+    ],
   ] as [Shape4, Shape4][]) {
     for (const strides of [1, 2]) for (const pad of ['same', 'valid'] as const) depthwiseCases.push({ x, filter, strides, pad });
     depthwiseCases.push({ x, filter, strides: 1, pad: 'same', dilations: 2 });
   }
-  depthwiseCases.push({ x: [2, 9, 7, 3], filter: [3, 3, 3, 2], strides: 2, pad: [[0, 0], [2, 0], [1, 1], [0, 0]] });
+  depthwiseCases.push({
+    x: [2, 9, 7, 3],
+    filter: [3, 3, 3, 2],
+    strides: 2,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 1],
+      [0, 0],
+    ],
+  });
 
   // cpu's depthwise backprops ignore `dilations` (tfjs' own gradients assert dilation 1), so for a
   // dilated case the reference is the same problem with the filter zero-expanded to its effective
@@ -170,8 +226,14 @@ describe('wasm replacement kernels agree with cpu', function () {
 
   const conv3dCases: { x: Shape5; filter: Shape5; strides: number | [number, number, number]; pad: 'same' | 'valid' }[] = [];
   for (const [x, filter] of [
-    [[2, 5, 6, 7, 3], [2, 3, 3, 3, 2]],
-    [[1, 6, 5, 5, 2], [3, 2, 3, 2, 4]],
+    [
+      [2, 5, 6, 7, 3],
+      [2, 3, 3, 3, 2],
+    ],
+    [
+      [1, 6, 5, 5, 2],
+      [3, 2, 3, 2, 4],
+    ],
   ] as [Shape5, Shape5][]) {
     for (const strides of [1, 2]) for (const pad of ['same', 'valid'] as const) conv3dCases.push({ x, filter, strides, pad });
   }
@@ -180,53 +242,71 @@ describe('wasm replacement kernels agree with cpu', function () {
   for (const kernel of ['Conv3DBackpropFilterV2', 'Conv3DBackpropInputV2']) {
     describe(kernel, () => {
       for (const c of conv3dCases) {
-        it(label(c), () => expectAgree(() => {
-          const info = tf.backend_util.computeConv3DInfo(c.x, c.filter, c.strides, 1, c.pad);
-          const dy = tf.tensor(values(info.outShape, 2), info.outShape);
-          return [kernel.endsWith('FilterV2')
-            ? run(kernel, { x: tf.tensor(values(c.x, 1), c.x), dy }, { strides: c.strides, pad: c.pad, filterShape: c.filter })
-            : run(kernel, { dy, filter: tf.tensor(values(c.filter, 3), c.filter) }, { strides: c.strides, pad: c.pad, inputShape: c.x })];
-        }));
+        it(label(c), () =>
+          expectAgree(() => {
+            const info = tf.backend_util.computeConv3DInfo(c.x, c.filter, c.strides, 1, c.pad);
+            const dy = tf.tensor(values(info.outShape, 2), info.outShape);
+            return [
+              kernel.endsWith('FilterV2')
+                ? run(kernel, { x: tf.tensor(values(c.x, 1), c.x), dy }, { strides: c.strides, pad: c.pad, filterShape: c.filter })
+                : run(
+                    kernel,
+                    { dy, filter: tf.tensor(values(c.filter, 3), c.filter) },
+                    { strides: c.strides, pad: c.pad, inputShape: c.x },
+                  ),
+            ];
+          }),
+        );
       }
     });
   }
 
   describe('MaxPoolGrad', () => {
     const cases: { x: Shape4; size: number | [number, number]; strides: number; pad: Pad; offset: number }[] = [];
-    for (const offset of [-3, 0]) { // −3: every window's max is negative
-      for (const [x, size] of [[[2, 7, 6, 3], 2], [[1, 9, 8, 2], 3], [[3, 6, 7, 1], [3, 2]]] as [Shape4, number][]) {
+    for (const offset of [-3, 0]) {
+      // −3: every window's max is negative
+      for (const [x, size] of [
+        [[2, 7, 6, 3], 2],
+        [[1, 9, 8, 2], 3],
+        [
+          [3, 6, 7, 1],
+          [3, 2],
+        ],
+      ] as [Shape4, number][]) {
         for (const strides of [1, 2]) for (const pad of ['same', 'valid'] as const) cases.push({ x, size, strides, pad, offset });
       }
     }
     // Ties: quantised inputs put the same maximum twice in a window; the first one gets dy.
     cases.push({ x: [2, 6, 6, 2], size: 3, strides: 1, pad: 'same', offset: 7 });
     for (const c of cases) {
-      it(`${label({ ...c, filter: [c.size].flat() })}, values offset ${c.offset}`, () => expectAgree(() => {
-        const raw = values(c.x, 5, c.offset);
-        const input = tf.tensor(c.offset === 7 ? raw.map((v) => Math.round(v)) : raw, c.x) as tf.Tensor4D;
-        const output = tf.maxPool(input, c.size, c.strides, c.pad as 'same');
-        const dy = tf.tensor(values(output.shape, 6), output.shape);
-        return [run('MaxPoolGrad', { dy, input, output }, { filterSize: c.size, strides: c.strides, pad: c.pad })];
-      }));
+      it(`${label({ ...c, filter: [c.size].flat() })}, values offset ${c.offset}`, () =>
+        expectAgree(() => {
+          const raw = values(c.x, 5, c.offset);
+          const input = tf.tensor(c.offset === 7 ? raw.map((v) => Math.round(v)) : raw, c.x) as tf.Tensor4D;
+          const output = tf.maxPool(input, c.size, c.strides, c.pad as 'same');
+          const dy = tf.tensor(values(output.shape, 6), output.shape);
+          return [run('MaxPoolGrad', { dy, input, output }, { filterSize: c.size, strides: c.strides, pad: c.pad })];
+        }));
     }
   });
 
-  it('end to end: tf.grads of a conv + depthwise + maxpool net match between wasm and cpu', () => expectAgree(() => {
-    const x = tf.tensor4d(values([2, 12, 10, 3], 11, -0.5), [2, 12, 10, 3]);
-    const params = [
-      tf.tensor4d(values([3, 3, 3, 4], 12), [3, 3, 3, 4]),
-      tf.tensor4d(values([3, 3, 4, 2], 13), [3, 3, 4, 2]),
-      tf.tensor4d(values([1, 1, 8, 5], 14), [1, 1, 8, 5]),
-      tf.tensor5d(values([2, 3, 3, 5, 2], 15), [2, 3, 3, 5, 2]),
-    ] as const;
-    const loss = (xi: tf.Tensor, w1: tf.Tensor, w2: tf.Tensor, w3: tf.Tensor, w4: tf.Tensor) => {
-      const a = tf.relu(tf.conv2d(xi as tf.Tensor4D, w1 as tf.Tensor4D, 2, 'same'));
-      const b = tf.depthwiseConv2d(a, w2 as tf.Tensor4D, 1, 'same');
-      const c = tf.maxPool(tf.sub(b, 2) as tf.Tensor4D, 2, 2, 'valid'); // shifted so that window maxima are negative
-      const d = tf.conv2d(c, w3 as tf.Tensor4D, 1, 'valid');
-      const e = tf.conv3d(tf.reshape(d, [1, 2, 3, 2, 5]) as tf.Tensor5D, w4 as tf.Tensor5D, 2, 'same');
-      return tf.add(tf.sum(tf.square(d)), tf.sum(tf.square(e)));
-    };
-    return tf.grads(loss)([x, ...params]);
-  }));
+  it('end to end: tf.grads of a conv + depthwise + maxpool net match between wasm and cpu', () =>
+    expectAgree(() => {
+      const x = tf.tensor4d(values([2, 12, 10, 3], 11, -0.5), [2, 12, 10, 3]);
+      const params = [
+        tf.tensor4d(values([3, 3, 3, 4], 12), [3, 3, 3, 4]),
+        tf.tensor4d(values([3, 3, 4, 2], 13), [3, 3, 4, 2]),
+        tf.tensor4d(values([1, 1, 8, 5], 14), [1, 1, 8, 5]),
+        tf.tensor5d(values([2, 3, 3, 5, 2], 15), [2, 3, 3, 5, 2]),
+      ] as const;
+      const loss = (xi: tf.Tensor, w1: tf.Tensor, w2: tf.Tensor, w3: tf.Tensor, w4: tf.Tensor) => {
+        const a = tf.relu(tf.conv2d(xi as tf.Tensor4D, w1 as tf.Tensor4D, 2, 'same'));
+        const b = tf.depthwiseConv2d(a, w2 as tf.Tensor4D, 1, 'same');
+        const c = tf.maxPool(tf.sub(b, 2) as tf.Tensor4D, 2, 2, 'valid'); // shifted so that window maxima are negative
+        const d = tf.conv2d(c, w3 as tf.Tensor4D, 1, 'valid');
+        const e = tf.conv3d(tf.reshape(d, [1, 2, 3, 2, 5]) as tf.Tensor5D, w4 as tf.Tensor5D, 2, 'same');
+        return tf.add(tf.sum(tf.square(d)), tf.sum(tf.square(e)));
+      };
+      return tf.grads(loss)([x, ...params]);
+    }));
 });

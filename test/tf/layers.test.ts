@@ -9,7 +9,12 @@ const close = (a: tf.Tensor, b: number[], eps = 1e-6) => {
 };
 
 // One clip (batch 1) of T = 2 frames × 3 channels.
-const X = [[[0.26, -1, 0.74], [0.26, 0.6, 1.3]]];
+const X = [
+  [
+    [0.26, -1, 0.74],
+    [0.26, 0.6, 1.3],
+  ],
+];
 // relu → /0.5 → round: levels t0 [1,0,1], t1 [1,1,3]; Y = levels · 0.5.
 const Y = [0.5, 0, 0.5, 0.5, 0.5, 1.5];
 
@@ -31,9 +36,11 @@ function grads(layer: DeltaActivation, f: (y: tf.Tensor) => tf.Scalar) {
 }
 
 describe('tf/layers: quantiser', () => {
-  before(async () => { await initBackend({ quiet: true }); });
+  before(async () => {
+    await initBackend({ quiet: true });
+  });
 
-  it('rounds to multiples of q (banker\'s rounding, as tf.round)', () => {
+  it("rounds to multiples of q (banker's rounding, as tf.round)", () => {
     close(quantise(tf.tensor1d([0.24, 0.25, 0.26, 0.75, -0.3]), tf.scalar(0.5)), [0, 0, 0.5, 1, -0.5]);
   });
 
@@ -48,7 +55,9 @@ describe('tf/layers: quantiser', () => {
 });
 
 describe('tf/layers: DeltaActivation', () => {
-  before(async () => { await initBackend({ quiet: true }); });
+  before(async () => {
+    await initBackend({ quiet: true });
+  });
 
   it('forward: relu then round(x/q)·q (delta level 0)', () => {
     close(delta().apply(tf.tensor3d(X)) as tf.Tensor, Y);
@@ -88,7 +97,7 @@ describe('tf/layers: DeltaActivation', () => {
     close(grads(delta({ thresholdInit: -0.5 }), (y) => tf.sum(y)).dthr, [2, 1, 4]);
   });
 
-  it('the sparsity penalty\'s threshold gradient is sign-flipped so that descent grows the step', () => {
+  it("the sparsity penalty's threshold gradient is sign-flipped so that descent grows the step", () => {
     const { dx, dthr } = grads(delta({ spRate: 0.1, nOutputs: 4 }), () => tf.scalar(0));
     const k = (0.1 * 4) / 3;
     // ΔL per channel = [0, 1, 2]; dP/dY1 = k·sign(ΔY), dP/dY0 = −k·sign(ΔY); dq = −Σ dy·level = −k·ΔL
@@ -120,7 +129,9 @@ describe('tf/layers: DeltaActivation', () => {
 });
 
 describe('tf/layers: L1Activation', () => {
-  before(async () => { await initBackend({ quiet: true }); });
+  before(async () => {
+    await initBackend({ quiet: true });
+  });
 
   it('relu + fixed-step quantiser; penalty spRate · nOutputs · mean |Y|; no trainable weights', () => {
     const layer = new L1Activation({ step: 0.5, spRate: 0.1, nOutputs: 4 });
@@ -132,7 +143,7 @@ describe('tf/layers: L1Activation', () => {
     close(layer.levels(y), [1, 0, 1, 1, 1, 3]);
   });
 
-  it('the L1 penalty\'s gradient reaches x straight through the quantiser', () => {
+  it("the L1 penalty's gradient reaches x straight through the quantiser", () => {
     const layer = new L1Activation({ step: 0.5, spRate: 0.1, nOutputs: 4 });
     const x = tf.tensor3d(X);
     const dx = tf.grad((x: tf.Tensor) => {

@@ -8,7 +8,14 @@ import { activationLayers, buildModel, deltaise, macLayers, type ModelSpec } fro
 import { loadModel, saveModel, type ModelMeta } from '../../src/tf/persist.js';
 import { InputError } from '../../traces/errors.js';
 
-const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({ net: 'plain', variant: 'baseline', classes: 3, frameShape: [64, 64, 1], seed: 7, ...over });
+const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({
+  net: 'plain',
+  variant: 'baseline',
+  classes: 3,
+  frameShape: [64, 64, 1],
+  seed: 7,
+  ...over,
+});
 const clip = (b = 2, t = 3, side = 64) => tf.randomUniform([b, t, side, side, 1], 0, 1, 'float32', 11);
 const values = (m: tf.LayersModel, x: tf.Tensor) => Array.from((m.predict(x) as tf.Tensor).dataSync());
 
@@ -37,15 +44,33 @@ describe('tf/models', () => {
   it('describes its MAC layers for trace manifests, with TensorFlow "same" padding', () => {
     const macs = macLayers(buildModel(spec()));
     expect(macs.map((m) => m.name)).to.deep.equal(['conv1', 'conv2', 'conv3', 'conv4', 'fc']);
-    expect(macs[0]).to.deep.include({ op: 'conv2d', input: [64, 64, 1], output: [32, 32, 8], kernel: [3, 3], stride: [2, 2], padding: [0, 1, 0, 1], groups: 1, inputLayer: 'frames', quantiser: null });
+    expect(macs[0]).to.deep.include({
+      op: 'conv2d',
+      input: [64, 64, 1],
+      output: [32, 32, 8],
+      kernel: [3, 3],
+      stride: [2, 2],
+      padding: [0, 1, 0, 1],
+      groups: 1,
+      inputLayer: 'frames',
+      quantiser: null,
+    });
     expect(macs[4]).to.deep.include({ op: 'dense', input: [32], output: [3], inputLayer: 'gap', quantiser: 'act4' });
     const dw = macLayers(buildModel(spec({ net: 'mobilenet' })))[1]!;
     expect(dw).to.deep.include({ op: 'depthwise2d', input: [32, 32, 8], output: [16, 16, 8], groups: 8, quantiser: 'act1' });
   });
 
-  it('sets each activation\'s fan-out from the next MAC layer (kh·kw·filters/stride², kh·kw/stride², units)', () => {
+  it("sets each activation's fan-out from the next MAC layer (kh·kw·filters/stride², kh·kw/stride², units)", () => {
     expect(activationLayers(buildModel(spec())).map((l) => l.nOutputs)).to.deep.equal([(9 * 16) / 4, (9 * 32) / 4, (9 * 32) / 4, 3]);
-    expect(activationLayers(buildModel(spec({ net: 'mobilenet' }))).map((l) => l.nOutputs)).to.deep.equal([9 / 4, 16, 9 / 4, 32, 9 / 4, 32, 3]);
+    expect(activationLayers(buildModel(spec({ net: 'mobilenet' }))).map((l) => l.nOutputs)).to.deep.equal([
+      9 / 4,
+      16,
+      9 / 4,
+      32,
+      9 / 4,
+      32,
+      3,
+    ]);
   });
 
   it('variants: baseline has no penalty, l1 and delta carry sp_rate; delta thresholds are trainable', () => {
@@ -67,7 +92,9 @@ describe('tf/models', () => {
 
   it('deltaise inserts a Delta Activation Layer after every relu of a float model', () => {
     const input = tf.input({ shape: [null, 16, 16, 1] });
-    let x = frameWise(tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }), 'c1').apply(input) as tf.SymbolicTensor;
+    let x = frameWise(tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }), 'c1').apply(
+      input,
+    ) as tf.SymbolicTensor;
     x = frameWise(tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu' }), 'c2').apply(x) as tf.SymbolicTensor;
     x = frameWise(tf.layers.flatten(), 'flat').apply(x) as tf.SymbolicTensor;
     x = frameWise(tf.layers.dense({ units: 2, activation: 'softmax' }), 'out').apply(x) as tf.SymbolicTensor;
@@ -82,7 +109,14 @@ describe('tf/models', () => {
     const model = deltaise(buildModel(spec({ net: 'mobilenet' })), { spRate: 3e-4, granularity: 'neuron' });
     const thr = activationLayers(model)[2]!.getWeights()[0]!;
     activationLayers(model)[2]!.setWeights([tf.mul(thr, tf.randomUniform(thr.shape, 0.5, 2, 'float32', 3))]);
-    const meta: ModelMeta = { net: 'mobilenet', variant: 'delta', classes: ['a', 'b', 'c'], frameShape: [64, 64, 1], seed: 7, training: { epochs: 1 } };
+    const meta: ModelMeta = {
+      net: 'mobilenet',
+      variant: 'delta',
+      classes: ['a', 'b', 'c'],
+      frameShape: [64, 64, 1],
+      seed: 7,
+      training: { epochs: 1 },
+    };
     const out = join(dir, 'm1');
     await saveModel(out, model, meta);
     const loaded = await loadModel(out);
@@ -97,7 +131,13 @@ describe('tf/models', () => {
   it('load reports a missing model, bad JSON and truncated weights as input errors', async () => {
     await expectInputError(loadModel(join(dir, 'nope')), /model\.json: file not found/);
     const out = join(dir, 'm2');
-    await saveModel(out, buildModel(spec()), { net: 'plain', variant: 'baseline', classes: ['a', 'b', 'c'], frameShape: [64, 64, 1], seed: 7 });
+    await saveModel(out, buildModel(spec()), {
+      net: 'plain',
+      variant: 'baseline',
+      classes: ['a', 'b', 'c'],
+      frameShape: [64, 64, 1],
+      seed: 7,
+    });
     writeFileSync(join(out, 'weights.bin'), new Uint8Array(10));
     await expectInputError(loadModel(out), /weights hold 10 bytes/);
     writeFileSync(join(out, 'model.json'), '{"modelTopology": ');

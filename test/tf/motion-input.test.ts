@@ -15,7 +15,7 @@ describe('tf/layers: MotionInput and motionInput models', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('appends each frame\'s temporal difference as channels, zero for frame 0', () => {
+  it("appends each frame's temporal difference as channels, zero for frame 0", () => {
     // (1, 3, 1, 2, 1): frames [1,2], [4,2], [4,7]
     const x = tf.tensor5d([1, 2, 4, 2, 4, 7], [1, 3, 1, 2, 1]);
     const y = new MotionInput().apply(x) as tf.Tensor;

@@ -28,7 +28,13 @@ function slidingSquares(size: number, n: number, t = 8, side = 16): ClipDataset 
 const data = slidingSquares(32, 32);
 const model = (variant: Variant, spRate = 0) => buildModel({ net: 'plain', variant, classes: 2, frameShape: [16, 16, 1], seed: 3, spRate });
 const opts = (over: Partial<TrainOptions> = {}): TrainOptions => ({
-  phases: [{ epochs: 6, clipLength: 4, spRate: 0 }], batchSize: 8, learningRate: 0.05, decay: 1e-3, momentum: 0.9, seed: 1, ...over,
+  phases: [{ epochs: 6, clipLength: 4, spRate: 0 }],
+  batchSize: 8,
+  learningRate: 0.05,
+  decay: 1e-3,
+  momentum: 0.9,
+  seed: 1,
+  ...over,
 });
 
 describe('tf/train', function () {
@@ -57,9 +63,18 @@ describe('tf/train', function () {
 
   it('is deterministic for a seed, runs the phases in order (sp_rate, clip length) and checkpoints', async () => {
     const seen: BatchProgress[] = [];
-    const phases = [{ epochs: 1, clipLength: 4, spRate: 1e-3 }, { epochs: 1, clipLength: 2, spRate: 1e-6 }];
+    const phases = [
+      { epochs: 1, clipLength: 4, spRate: 1e-3 },
+      { epochs: 1, clipLength: 2, spRate: 1e-6 },
+    ];
     const cp = join(dir, 'ckpt');
-    const meta = { net: 'plain', variant: 'delta', classes: ['left', 'right'], frameShape: [16, 16, 1] as [number, number, number], seed: 3 };
+    const meta = {
+      net: 'plain',
+      variant: 'delta',
+      classes: ['left', 'right'],
+      frameShape: [16, 16, 1] as [number, number, number],
+      seed: 3,
+    };
     const m1 = model('delta');
     const r1 = await train(m1, data, opts({ phases, onBatch: (p) => seen.push(p), checkpoint: { dir: cp, every: 1, meta } }));
     const r2 = await train(model('delta'), data, opts({ phases }));
@@ -79,7 +94,10 @@ describe('tf/train', function () {
   it('rejects clips that do not fit the model or the phase', async () => {
     const wrong = slidingSquares(4, 4, 8, 32);
     await expectInputError(train(model('baseline'), wrong, opts()), /32×32×1, the model takes 16×16×1/);
-    await expectInputError(train(model('baseline'), data, opts({ phases: [{ epochs: 1, clipLength: 9, spRate: 0 }] })), /has 8 frames, 9 are needed/);
+    await expectInputError(
+      train(model('baseline'), data, opts({ phases: [{ epochs: 1, clipLength: 9, spRate: 0 }] })),
+      /has 8 frames, 9 are needed/,
+    );
     await expectInputError(train(model('baseline'), data, opts({ batchSize: 0 })), /batch size/);
   });
 });

@@ -9,7 +9,9 @@ import { tempDir, validTrace } from './helpers.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const run = async (...args: string[]) => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/deltasim.js'), 'trace', ...args], { cwd: ROOT });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/deltasim.js'), 'trace', ...args], {
+      cwd: ROOT,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -21,13 +23,51 @@ const edit = (path: string, f: (b: Buffer) => Buffer | string) => writeFileSync(
 
 /** Each bad-trace case: how to break a valid trace, and the file the error must name. */
 const cases: [string, (dir: string) => void, string, RegExp][] = [
-  ['truncated .npy', (d) => edit(join(d, 'pw3.npy'), (b) => b.subarray(0, b.length - 3)), 'pw3.npy', /truncated .npy data.*byte offset|byte offset.*truncated/],
-  ['corrupt magic', (d) => edit(join(d, 'conv1.npy'), (b) => { b[1] = 0; return b; }), 'conv1.npy', /byte offset 1: not a .npy file/],
-  ['manifest/header shape mismatch', (d) => edit(join(d, 'manifest.json'), (b) => b.toString().replace('"input": [4, 4, 4]', '"input": [4, 4, 2]')), 'pw3.npy', /disagrees/],
-  ['manifest/header dtype mismatch', (d) => edit(join(d, 'manifest.json'), (b) => b.toString().replace('"dtype": "int8"', '"dtype": "int16"')), 'fc4.npy', /dtype int8 disagrees/],
+  [
+    'truncated .npy',
+    (d) => edit(join(d, 'pw3.npy'), (b) => b.subarray(0, b.length - 3)),
+    'pw3.npy',
+    /truncated .npy data.*byte offset|byte offset.*truncated/,
+  ],
+  [
+    'corrupt magic',
+    (d) =>
+      edit(join(d, 'conv1.npy'), (b) => {
+        b[1] = 0;
+        return b;
+      }),
+    'conv1.npy',
+    /byte offset 1: not a .npy file/,
+  ],
+  [
+    'manifest/header shape mismatch',
+    (d) => edit(join(d, 'manifest.json'), (b) => b.toString().replace('"input": [4, 4, 4]', '"input": [4, 4, 2]')),
+    'pw3.npy',
+    /disagrees/,
+  ],
+  [
+    'manifest/header dtype mismatch',
+    (d) => edit(join(d, 'manifest.json'), (b) => b.toString().replace('"dtype": "int8"', '"dtype": "int16"')),
+    'fc4.npy',
+    /dtype int8 disagrees/,
+  ],
   ['missing file', (d) => rmSync(join(d, 'dw2.npy')), 'dw2.npy', /not found/],
-  ['sha256 mismatch', (d) => edit(join(d, 'fc4.npy'), (b) => { b[b.length - 1] ^= 4; return b; }), 'fc4.npy', /sha256 mismatch/],
-  ['schema violation', (d) => edit(join(d, 'manifest.json'), (b) => b.toString().replace('"fps": 15', '"fps": "fast"')), 'manifest.json', /at \/fps: expected: must be number/],
+  [
+    'sha256 mismatch',
+    (d) =>
+      edit(join(d, 'fc4.npy'), (b) => {
+        b[b.length - 1] ^= 4;
+        return b;
+      }),
+    'fc4.npy',
+    /sha256 mismatch/,
+  ],
+  [
+    'schema violation',
+    (d) => edit(join(d, 'manifest.json'), (b) => b.toString().replace('"fps": 15', '"fps": "fast"')),
+    'manifest.json',
+    /at \/fps: expected: must be number/,
+  ],
 ];
 
 describe('CLI: deltasim trace', () => {
@@ -44,11 +84,13 @@ describe('CLI: deltasim trace', () => {
   });
 
   it('every bad-trace case exits 1, names the file on stderr and prints nothing on stdout', async () => {
-    const dirs = await Promise.all(cases.map(async ([, breakIt]) => {
-      const d = await validTrace();
-      breakIt(d);
-      return d;
-    }));
+    const dirs = await Promise.all(
+      cases.map(async ([, breakIt]) => {
+        const d = await validTrace();
+        breakIt(d);
+        return d;
+      }),
+    );
     const results = await Promise.all(dirs.map((d) => run('inspect', d)));
     results.forEach((r, i) => {
       const [what, , file, message] = cases[i]!;
@@ -63,7 +105,17 @@ describe('CLI: deltasim trace', () => {
     const out = join(tempDir(), 'new');
     const bad = join(tempDir(), 'bad');
     const [ok, badLayers, badDensity] = await Promise.all([
-      run('synth', '--out', out, '--seed', '5', '--frames', '3', '--layers', '[{"name":"a","op":"conv2d","input":[6,6,2],"outChannels":3}]'),
+      run(
+        'synth',
+        '--out',
+        out,
+        '--seed',
+        '5',
+        '--frames',
+        '3',
+        '--layers',
+        '[{"name":"a","op":"conv2d","input":[6,6,2],"outChannels":3}]',
+      ),
       run('synth', '--out', bad, '--layers', '[{"name":"a","op":"conv2d","input":[6,6]}]'),
       run('synth', '--out', bad, '--density', '1.5'),
     ]);

@@ -37,7 +37,14 @@ describe('traces/manifest', () => {
     ['an output shape the geometry does not give', (m) => (m.layers[1].output = [5, 4, 4]), '/layers/1/output', /give 4×4/],
     ['stride that changes the output', (m) => (m.layers[0].stride = [2, 1]), '/layers/0/output', /give 4×8/],
     ['depthwise with groups ≠ C', (m) => (m.layers[1].groups = 2), '/layers/1/groups', /groups = input channels \(4\)/],
-    ['groups not dividing channels', (m) => { m.layers[2].groups = 3; }, '/layers/2/groups', /must divide/],
+    [
+      'groups not dividing channels',
+      (m) => {
+        m.layers[2].groups = 3;
+      },
+      '/layers/2/groups',
+      /must divide/,
+    ],
     ['per-channel scale of the wrong length', (m) => (m.layers[0].act.scale = [0.1, 0.2]), '/layers/0/act/scale', /2 entries, input has 1/],
     ['signed uint8', (m) => (m.layers[0].act.signed = true), '/layers/0/act/signed', /cannot be signed/],
     ['a non-trivial dense geometry', (m) => (m.layers[3].stride = [2, 2]), '/layers/3', /dense layer/],
@@ -52,7 +59,12 @@ describe('traces/manifest', () => {
   }
 
   it('accepts a per-channel scale and a dense layer without geometry keys', () => {
-    const m = validateManifest(variant((m) => { m.layers[1].act.scale = [0.1, 0.2, 0.3, 0.4]; }), F);
+    const m = validateManifest(
+      variant((m) => {
+        m.layers[1].act.scale = [0.1, 0.2, 0.3, 0.4];
+      }),
+      F,
+    );
     expect(m.layers[3]).to.not.have.property('kernel');
   });
 

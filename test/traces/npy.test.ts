@@ -9,7 +9,7 @@ const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 /** A v1 file's bytes exactly as the format spec lays them out, padded with `pad` spaces before '\n'. */
 function handBuilt(dict: string, align: number): Uint8Array {
   const total = Math.ceil((10 + dict.length + 1) / align) * align;
-  const header = dict + ' '.repeat(total - 10 - dict.length - 1) + '\n';
+  const header = `${dict + ' '.repeat(total - 10 - dict.length - 1)}\n`;
   const out = new Uint8Array(total);
   out.set([0x93, ...ascii('NUMPY'), 1, 0, (total - 10) & 0xff, (total - 10) >> 8], 0);
   out.set(ascii(header), 10);
@@ -33,7 +33,7 @@ describe('traces/npy', () => {
 
   it('writes the header np.save writes (numpy ≥ 1.24, 21 growth spaces), byte for byte', () => {
     // np.save(f, np.zeros((3, 4, 4, 2), 'i1')) header, captured from numpy 2.4.6
-    const numpy = '\x93NUMPY\x01\x00v\x00' + "{'descr': '|i1', 'fortran_order': False, 'shape': (3, 4, 4, 2), }" + ' '.repeat(52) + '\n';
+    const numpy = `\x93NUMPY\x01\x00v\x00{'descr': '|i1', 'fortran_order': False, 'shape': (3, 4, 4, 2), }${' '.repeat(52)}\n`;
     expect(Array.from(encodeNpyHeader('int8', [3, 4, 4, 2]))).to.deep.equal(Array.from(ascii(numpy)));
     expect(new TextDecoder().decode(encodeNpyHeader('uint8', [5]))).to.include("'shape': (5,), }");
   });
@@ -92,7 +92,12 @@ describe('traces/npy', () => {
       const dir = tempDir();
       const b = good();
       writeFileSync(join(dir, 't.npy'), b.subarray(0, b.length - 5));
-      expectInputError(() => readNpy(join(dir, 't.npy')), join(dir, 't.npy'), /truncated .npy data: .*needs 12 data bytes, file has 7/, b.length - 5);
+      expectInputError(
+        () => readNpy(join(dir, 't.npy')),
+        join(dir, 't.npy'),
+        /truncated .npy data: .*needs 12 data bytes, file has 7/,
+        b.length - 5,
+      );
       writeFileSync(join(dir, 'l.npy'), Uint8Array.of(...b, 0));
       expectInputError(() => readNpy(join(dir, 'l.npy')), join(dir, 'l.npy'), /longer than its header says/);
       expect(readFileSync(join(dir, 'l.npy')).length).to.equal(b.length + 1); // never modified

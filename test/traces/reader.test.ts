@@ -116,8 +116,20 @@ describe('traces/reader', () => {
     it('non-finite float, with its byte offset', async () => {
       const dir = join(tempDir(), 'f');
       const header: TraceHeader = {
-        model: { name: 'f' }, frames: 3, fps: 10,
-        layers: [{ name: 'fc', op: 'dense', input: [4], output: [2], weightBits: 8, weightDensity: 1, act: { dtype: 'float32', scale: 1, signed: true } }],
+        model: { name: 'f' },
+        frames: 3,
+        fps: 10,
+        layers: [
+          {
+            name: 'fc',
+            op: 'dense',
+            input: [4],
+            output: [2],
+            weightBits: 8,
+            weightDensity: 1,
+            act: { dtype: 'float32', scale: 1, signed: true },
+          },
+        ],
       };
       await writeTrace(dir, header, (w) => {
         for (let t = 0; t < 3; t++) w.appendFrame('fc', Float32Array.of(t, 1, 2, 3));

@@ -9,17 +9,21 @@ import { validTrace } from './helpers.js';
 function bruteFanout(g: LayerGeometry): Float64Array {
   const [H, W, C] = g.input;
   const [Ho, Wo, Co] = g.output;
-  const cin = C / g.groups, cout = Co / g.groups;
+  const cin = C / g.groups,
+    cout = Co / g.groups;
   const fan = new Float64Array(H * W * C);
-  for (let oy = 0; oy < Ho; oy++) for (let ox = 0; ox < Wo; ox++) for (let co = 0; co < Co; co++) {
-    for (let ky = 0; ky < g.kernel[0]; ky++) for (let kx = 0; kx < g.kernel[1]; kx++) {
-      const y = oy * g.stride[0] - g.padding[0] + ky * g.dilation[0];
-      const x = ox * g.stride[1] - g.padding[2] + kx * g.dilation[1];
-      if (y < 0 || y >= H || x < 0 || x >= W) continue;
-      const group = Math.floor(co / cout);
-      for (let c = group * cin; c < (group + 1) * cin; c++) fan[(y * W + x) * C + c]!++;
-    }
-  }
+  for (let oy = 0; oy < Ho; oy++)
+    for (let ox = 0; ox < Wo; ox++)
+      for (let co = 0; co < Co; co++) {
+        for (let ky = 0; ky < g.kernel[0]; ky++)
+          for (let kx = 0; kx < g.kernel[1]; kx++) {
+            const y = oy * g.stride[0] - g.padding[0] + ky * g.dilation[0];
+            const x = ox * g.stride[1] - g.padding[2] + kx * g.dilation[1];
+            if (y < 0 || y >= H || x < 0 || x >= W) continue;
+            const group = Math.floor(co / cout);
+            for (let c = group * cin; c < (group + 1) * cin; c++) fan[(y * W + x) * C + c]!++;
+          }
+      }
   return fan;
 }
 
@@ -29,31 +33,64 @@ function bruteStats(g: LayerGeometry, frames: number[][], threshold: number): Fr
   const ref = new Array(fan.length).fill(0);
   const total = fan.reduce((a, b) => a + b, 0);
   return frames.map((f) => {
-    const s = { elements: f.length, nonZero: 0, nonZeroDeltas: 0, fanout: total, fanoutNonZero: 0, fanoutNonZeroDeltas: 0, min: Math.min(...f), max: Math.max(...f) };
+    const s = {
+      elements: f.length,
+      nonZero: 0,
+      nonZeroDeltas: 0,
+      fanout: total,
+      fanoutNonZero: 0,
+      fanoutNonZeroDeltas: 0,
+      min: Math.min(...f),
+      max: Math.max(...f),
+    };
     f.forEach((v, i) => {
-      if (v !== 0) { s.nonZero++; s.fanoutNonZero += fan[i]!; }
-      if (Math.abs(v - ref[i]) > threshold) { s.nonZeroDeltas++; s.fanoutNonZeroDeltas += fan[i]!; ref[i] = v; }
+      if (v !== 0) {
+        s.nonZero++;
+        s.fanoutNonZero += fan[i]!;
+      }
+      if (Math.abs(v - ref[i]) > threshold) {
+        s.nonZeroDeltas++;
+        s.fanoutNonZeroDeltas += fan[i]!;
+        ref[i] = v;
+      }
     });
     return s;
   });
 }
 
-const geometry: fc.Arbitrary<LayerGeometry> = fc.record({
-  op: fc.constantFrom('conv2d' as const, 'depthwise2d' as const),
-  H: fc.integer({ min: 1, max: 7 }), W: fc.integer({ min: 1, max: 7 }), C: fc.integer({ min: 1, max: 4 }),
-  mult: fc.integer({ min: 1, max: 3 }), groupsPick: fc.integer({ min: 0, max: 3 }),
-  kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }),
-  sh: fc.integer({ min: 1, max: 3 }), sw: fc.integer({ min: 1, max: 3 }),
-  dh: fc.integer({ min: 1, max: 2 }), dw: fc.integer({ min: 1, max: 2 }),
-  pad: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
-}).map((r): LayerGeometry => {
-  const divisors = Array.from({ length: r.C }, (_, i) => i + 1).filter((d) => r.C % d === 0);
-  const groups = r.op === 'depthwise2d' ? r.C : divisors[r.groupsPick % divisors.length]!;
-  const Ho = convOutputSize(r.H, r.kh, r.sh, r.pad[0], r.pad[1], r.dh);
-  const Wo = convOutputSize(r.W, r.kw, r.sw, r.pad[2], r.pad[3], r.dw);
-  return { op: r.op, input: [r.H, r.W, r.C], output: [Ho, Wo, groups * r.mult], kernel: [r.kh, r.kw], stride: [r.sh, r.sw],
-    padding: r.pad, dilation: [r.dh, r.dw], groups };
-}).filter((g) => g.output[0] >= 1 && g.output[1] >= 1);
+const geometry: fc.Arbitrary<LayerGeometry> = fc
+  .record({
+    op: fc.constantFrom('conv2d' as const, 'depthwise2d' as const),
+    H: fc.integer({ min: 1, max: 7 }),
+    W: fc.integer({ min: 1, max: 7 }),
+    C: fc.integer({ min: 1, max: 4 }),
+    mult: fc.integer({ min: 1, max: 3 }),
+    groupsPick: fc.integer({ min: 0, max: 3 }),
+    kh: fc.integer({ min: 1, max: 3 }),
+    kw: fc.integer({ min: 1, max: 3 }),
+    sh: fc.integer({ min: 1, max: 3 }),
+    sw: fc.integer({ min: 1, max: 3 }),
+    dh: fc.integer({ min: 1, max: 2 }),
+    dw: fc.integer({ min: 1, max: 2 }),
+    pad: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
+  })
+  .map((r): LayerGeometry => {
+    const divisors = Array.from({ length: r.C }, (_, i) => i + 1).filter((d) => r.C % d === 0);
+    const groups = r.op === 'depthwise2d' ? r.C : divisors[r.groupsPick % divisors.length]!;
+    const Ho = convOutputSize(r.H, r.kh, r.sh, r.pad[0], r.pad[1], r.dh);
+    const Wo = convOutputSize(r.W, r.kw, r.sw, r.pad[2], r.pad[3], r.dw);
+    return {
+      op: r.op,
+      input: [r.H, r.W, r.C],
+      output: [Ho, Wo, groups * r.mult],
+      kernel: [r.kh, r.kw],
+      stride: [r.sh, r.sw],
+      padding: r.pad,
+      dilation: [r.dh, r.dw],
+      groups,
+    };
+  })
+  .filter((g) => g.output[0] >= 1 && g.output[1] >= 1);
 
 describe('traces/stats', () => {
   it('axisFanout counts the output positions whose receptive field covers each input index', () => {
@@ -64,31 +101,57 @@ describe('traces/stats', () => {
   });
 
   it('per-element fan-out (separable per axis) equals brute force; sums equal the MACs on real inputs', () => {
-    fc.assert(fc.property(geometry, (g) => {
-      const fan = layerFanout(g);
-      const brute = bruteFanout(g);
-      const [H, W, C] = g.input;
-      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) {
-        expect(fan.h[y]! * fan.w[x]! * fan.perChannel).to.equal(brute[(y * W + x) * C + c]);
-      }
-      expect(fan.total).to.equal(brute.reduce((a, b) => a + b, 0));
-      if (g.padding.every((p) => p === 0)) expect(fan.total).to.equal(denseMacs(g)); // no padding taps
-      else expect(fan.total).to.be.at.most(denseMacs(g));
-    }), { numRuns: 300, seed: 42 });
+    fc.assert(
+      fc.property(geometry, (g) => {
+        const fan = layerFanout(g);
+        const brute = bruteFanout(g);
+        const [H, W, C] = g.input;
+        for (let y = 0; y < H; y++)
+          for (let x = 0; x < W; x++)
+            for (let c = 0; c < C; c++) {
+              expect(fan.h[y]! * fan.w[x]! * fan.perChannel).to.equal(brute[(y * W + x) * C + c]);
+            }
+        expect(fan.total).to.equal(brute.reduce((a, b) => a + b, 0));
+        if (g.padding.every((p) => p === 0))
+          expect(fan.total).to.equal(denseMacs(g)); // no padding taps
+        else expect(fan.total).to.be.at.most(denseMacs(g));
+      }),
+      { numRuns: 300, seed: 42 },
+    );
   });
 
   it('per-frame statistics equal brute force on small random traces (integer and thresholded)', () => {
-    const frames = (g: LayerGeometry) => fc.array(fc.array(fc.integer({ min: -2, max: 2 }), {
-      minLength: g.input[0] * g.input[1] * g.input[2], maxLength: g.input[0] * g.input[1] * g.input[2],
-    }), { minLength: 1, maxLength: 4 });
-    fc.assert(fc.property(geometry.chain((g) => fc.tuple(fc.constant(g), frames(g), fc.constantFrom(0, 1))), ([g, fs, threshold]) => {
-      const count = frameStatsCounter(g, { threshold });
-      expect(fs.map((f) => count(Int8Array.from(f)))).to.deep.equal(bruteStats(g, fs, threshold));
-    }), { numRuns: 200, seed: 7 });
+    const frames = (g: LayerGeometry) =>
+      fc.array(
+        fc.array(fc.integer({ min: -2, max: 2 }), {
+          minLength: g.input[0] * g.input[1] * g.input[2],
+          maxLength: g.input[0] * g.input[1] * g.input[2],
+        }),
+        { minLength: 1, maxLength: 4 },
+      );
+    fc.assert(
+      fc.property(
+        geometry.chain((g) => fc.tuple(fc.constant(g), frames(g), fc.constantFrom(0, 1))),
+        ([g, fs, threshold]) => {
+          const count = frameStatsCounter(g, { threshold });
+          expect(fs.map((f) => count(Int8Array.from(f)))).to.deep.equal(bruteStats(g, fs, threshold));
+        },
+      ),
+      { numRuns: 200, seed: 7 },
+    );
   });
 
   it('quantises float frames before comparing when a step is given', () => {
-    const g: LayerGeometry = { op: 'dense', input: [1, 1, 3], output: [1, 1, 2], kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1 };
+    const g: LayerGeometry = {
+      op: 'dense',
+      input: [1, 1, 3],
+      output: [1, 1, 2],
+      kernel: [1, 1],
+      stride: [1, 1],
+      padding: [0, 0, 0, 0],
+      dilation: [1, 1],
+      groups: 1,
+    };
     const count = frameStatsCounter(g, { quantStep: 0.5 });
     expect(count(Float32Array.of(0.1, 0.6, 1.0))).to.include({ nonZero: 2, nonZeroDeltas: 2, fanoutNonZeroDeltas: 4 });
     expect(count(Float32Array.of(0.2, 0.7, 1.3))).to.include({ nonZero: 2, nonZeroDeltas: 1, min: Math.fround(0.2) });

@@ -2,7 +2,14 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseSynthLayers, SYNTH_PRESETS, synthFrames, synthHeader, writeSyntheticTrace, type SynthOptions } from '../../traces/synthetic.js';
+import {
+  parseSynthLayers,
+  SYNTH_PRESETS,
+  synthFrames,
+  synthHeader,
+  writeSyntheticTrace,
+  type SynthOptions,
+} from '../../traces/synthetic.js';
 import { openTrace } from '../../traces/reader.js';
 import { traceStats } from '../../traces/stats.js';
 import { prng } from '../../traces/prng.js';
@@ -10,7 +17,12 @@ import { InputError } from '../../traces/errors.js';
 import { SAMPLE_OPTIONS, expectInputError, tempDir } from './helpers.js';
 
 const SAMPLE_DIR = fileURLToPath(new URL('../../traces/samples/tiny', import.meta.url));
-const files = (dir: string) => Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f)).toString('hex')]));
+const files = (dir: string) =>
+  Object.fromEntries(
+    readdirSync(dir)
+      .sort()
+      .map((f) => [f, readFileSync(join(dir, f)).toString('hex')]),
+  );
 const one = [{ name: 'c', op: 'conv2d' as const, input: [32, 32, 4], outChannels: 4 }];
 const opts = (o: Partial<SynthOptions>): SynthOptions => ({ seed: 3, frames: 6, density: 0.5, changeRate: 0.1, blobs: 0, ...o });
 const statsOf = async (o: SynthOptions) => {
@@ -40,7 +52,14 @@ describe('traces/synthetic', () => {
   it('the PRNG is deterministic and roughly uniform', () => {
     const r = prng(9);
     const xs = Array.from({ length: 10000 }, () => r.next());
-    expect(xs.slice(0, 3)).to.deep.equal([0, 1, 2].map(((s) => () => s.next())(prng(9))));
+    expect(xs.slice(0, 3)).to.deep.equal(
+      [0, 1, 2].map(
+        (
+          (s) => () =>
+            s.next()
+        )(prng(9)),
+      ),
+    );
     expect(xs.reduce((a, b) => a + b, 0) / xs.length).to.be.closeTo(0.5, 0.02);
     expect(Math.min(...xs)).to.be.at.least(0);
     expect(Math.max(...xs)).to.be.below(1);
@@ -64,16 +83,19 @@ describe('traces/synthetic', () => {
   it('moving blobs give spatially clustered changes; background changes are scattered', () => {
     const clustering = (o: SynthOptions) => {
       const layers = synthHeader(one, o).layers;
-      let prev: Uint8Array | undefined, withNeighbour = 0, changed = 0;
+      let prev: Uint8Array | undefined,
+        withNeighbour = 0,
+        changed = 0;
       for (const [f] of synthFrames(layers, o)) {
         const cur = Uint8Array.from(f!);
         if (prev) {
           const diff = (y: number, x: number) => y >= 0 && y < 32 && x >= 0 && x < 32 && cur[(y * 32 + x) * 4] !== prev![(y * 32 + x) * 4];
-          for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) {
-            if (!diff(y, x)) continue;
-            changed++;
-            if (diff(y - 1, x) || diff(y + 1, x) || diff(y, x - 1) || diff(y, x + 1)) withNeighbour++;
-          }
+          for (let y = 0; y < 32; y++)
+            for (let x = 0; x < 32; x++) {
+              if (!diff(y, x)) continue;
+              changed++;
+              if (diff(y - 1, x) || diff(y + 1, x) || diff(y, x - 1) || diff(y, x + 1)) withNeighbour++;
+            }
         }
         prev = cur;
       }

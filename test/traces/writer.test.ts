@@ -8,11 +8,33 @@ import { InputError } from '../../traces/errors.js';
 import { tempDir } from './helpers.js';
 
 const header = (): TraceHeader => ({
-  model: { name: 'w' }, frames: 2, fps: 30,
+  model: { name: 'w' },
+  frames: 2,
+  fps: 30,
   layers: [
-    { name: 'c/1', op: 'conv2d', input: [4, 4, 2], output: [2, 2, 3], kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1],
-      dilation: [1, 1], groups: 1, weightBits: 4, weightDensity: 0.5, act: { dtype: 'int16', scale: [0.5, 0.25], signed: true } },
-    { name: 'fc', op: 'dense', input: [12], output: [2], weightBits: 8, weightDensity: 1, act: { dtype: 'float32', scale: 1, signed: true } },
+    {
+      name: 'c/1',
+      op: 'conv2d',
+      input: [4, 4, 2],
+      output: [2, 2, 3],
+      kernel: [3, 3],
+      stride: [2, 2],
+      padding: [1, 1, 1, 1],
+      dilation: [1, 1],
+      groups: 1,
+      weightBits: 4,
+      weightDensity: 0.5,
+      act: { dtype: 'int16', scale: [0.5, 0.25], signed: true },
+    },
+    {
+      name: 'fc',
+      op: 'dense',
+      input: [12],
+      output: [2],
+      weightBits: 8,
+      weightDensity: 1,
+      act: { dtype: 'float32', scale: 1, signed: true },
+    },
   ],
 });
 
@@ -21,8 +43,14 @@ describe('traces/writer', () => {
     const dir = join(tempDir(), 't');
     const m = await writeTrace(dir, header(), (w) => {
       for (let t = 0; t < 2; t++) {
-        w.appendFrame('c/1', Int16Array.from({ length: 32 }, (_, i) => i * (t + 1) - 9));
-        w.appendFrame(1, Float32Array.from({ length: 12 }, (_, i) => i / 4 - t));
+        w.appendFrame(
+          'c/1',
+          Int16Array.from({ length: 32 }, (_, i) => i * (t + 1) - 9),
+        );
+        w.appendFrame(
+          1,
+          Float32Array.from({ length: 12 }, (_, i) => i / 4 - t),
+        );
       }
     });
     expect(readdirSync(dir).sort()).to.deep.equal(['c_1.npy', 'fc.npy', 'manifest.json']);
@@ -47,7 +75,9 @@ describe('traces/writer', () => {
       mkdirSync(dir);
       writeFileSync(join(dir, 'keep'), 'x');
       let err: unknown;
-      await writeTrace(dir, header(), fill).catch((e) => { err = e; });
+      await writeTrace(dir, header(), fill).catch((e) => {
+        err = e;
+      });
       expect(String(err)).to.match(message);
       expect(readdirSync(dir)).to.deep.equal(['keep']);
       expect(readdirSync(join(dir, '..'))).to.deep.equal(['t']); // no temp dir left behind
@@ -59,7 +89,9 @@ describe('traces/writer', () => {
     const h = header();
     h.layers[0]!.output = [3, 3, 3];
     let called = false;
-    const err = await writeTrace(dir, h, () => { called = true; }).catch((e: unknown) => e);
+    const err = await writeTrace(dir, h, () => {
+      called = true;
+    }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(InputError);
     expect((err as InputError).where.pointer).to.equal('/layers/0/output');
     expect(called).to.equal(false);

@@ -28,8 +28,12 @@ describe('video/ffmpeg', () => {
     const g = await readFrames(clip, gray);
     expect(g.count).to.equal(20);
     expect(g.frames.length).to.equal(20 * 64 * 48);
-    let lo = Infinity, hi = -Infinity;
-    for (const v of g.frames) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (const v of g.frames) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
     expect(lo).to.be.at.least(0);
     expect(hi).to.be.at.most(1);
     expect(hi - lo).to.be.greaterThan(0.5);
@@ -88,7 +92,12 @@ describe('video/ffmpeg', () => {
     const uncached = await VideoFileDataset.open([clip], { ...gray, frames: 6, cacheBytes: 0 }); // ranged decodes
     expect(Array.from((await uncached.get(2)).frames)).to.deep.equal(Array.from(c.frames));
 
-    const labelled = await VideoFileDataset.open([clip, clip], { ...gray, frames: 8, classOf: { [clip]: 'bars' }, classes: ['none', 'bars'] });
+    const labelled = await VideoFileDataset.open([clip, clip], {
+      ...gray,
+      frames: 8,
+      classOf: { [clip]: 'bars' },
+      classes: ['none', 'bars'],
+    });
     expect(labelled.size).to.equal(8);
     expect((await labelled.get(5)).label).to.equal(1);
   });
@@ -110,17 +119,21 @@ describe('video/ffmpeg', () => {
     const missing = join(dir, 'nope.avi');
     const e = await rejection(probeVideo(missing));
     expect(e).to.be.instanceOf(InputError);
-    expect(e.message).to.include(missing).and.match(/no such video file/);
+    expect(e.message)
+      .to.include(missing)
+      .and.match(/no such video file/);
     expect(await rejection(VideoFileDataset.open([missing], { ...gray, frames: 4 }))).to.be.instanceOf(InputError);
   });
 
-  it('a text file renamed .avi is an InputError naming it, with ffmpeg\'s reason', async () => {
+  it("a text file renamed .avi is an InputError naming it, with ffmpeg's reason", async () => {
     const fake = join(dir, 'fake.avi');
     writeFileSync(fake, 'this is not a video\n'.repeat(20));
     for (const decode of [() => probeVideo(fake), () => readFrames(fake, gray)]) {
       const e = await rejection(decode());
       expect(e).to.be.instanceOf(InputError);
-      expect(e.message).to.include(fake).and.match(/cannot decode.*Invalid data/);
+      expect(e.message)
+        .to.include(fake)
+        .and.match(/cannot decode.*Invalid data/);
     }
   });
 

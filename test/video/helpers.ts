@@ -5,7 +5,20 @@ import { FFMPEG_PATH } from '../../src/video/ffmpeg.js';
 
 /** Encodes `seconds` of a lavfi source (e.g. "testsrc=size=128x96:rate=10") to `file`. */
 export function makeClip(file: string, source: string, seconds: number): void {
-  const r = spawnSync(FFMPEG_PATH, ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', source, '-t', String(seconds), file]);
+  const r = spawnSync(FFMPEG_PATH, [
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    source,
+    '-t',
+    String(seconds),
+    file,
+  ]);
   if (r.status !== 0) throw new Error(`ffmpeg could not make ${file}: ${r.stderr}`);
 }
 

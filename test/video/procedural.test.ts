@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import { InputError } from '../../traces/errors.js';
-import { MOTION_CLASSES, ProceduralDataset, proceduralSplits, type MotionClass, type ProceduralOptions } from '../../src/video/procedural.js';
+import {
+  MOTION_CLASSES,
+  ProceduralDataset,
+  proceduralSplits,
+  type MotionClass,
+  type ProceduralOptions,
+} from '../../src/video/procedural.js';
 import type { Clip } from '../../src/video/types.js';
 
 const bytes = (c: Clip) => Buffer.from(c.frames.buffer, c.frames.byteOffset, c.frames.byteLength);
@@ -13,14 +19,27 @@ function moments(clip: Clip): { x: number; y: number; mass: number; angle: numbe
   const out = [];
   for (let f = 0; f < t; f++) {
     const frame = clip.frames.subarray(f * h * w, (f + 1) * h * w);
-    let m = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    let m = 0,
+      sx = 0,
+      sy = 0,
+      sxx = 0,
+      syy = 0,
+      sxy = 0;
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
         const v = Math.abs(frame[y * w + x]! - bg);
-        m += v; sx += v * x; sy += v * y; sxx += v * x * x; syy += v * y * y; sxy += v * x * y;
+        m += v;
+        sx += v * x;
+        sy += v * y;
+        sxx += v * x * x;
+        syy += v * y * y;
+        sxy += v * x * y;
       }
-    const cx = sx / m, cy = sy / m;
-    const mu20 = sxx / m - cx * cx, mu02 = syy / m - cy * cy, mu11 = sxy / m - cx * cy;
+    const cx = sx / m,
+      cy = sy / m;
+    const mu20 = sxx / m - cx * cx,
+      mu02 = syy / m - cy * cy,
+      mu11 = sxy / m - cx * cy;
     out.push({ x: cx, y: cy, mass: m, angle: 0.5 * Math.atan2(2 * mu11, mu20 - mu02) });
   }
   return out;
@@ -46,15 +65,33 @@ describe('video/procedural', () => {
   });
 
   it('has the requested shape, labels, classes and values in [0, 1]', async () => {
-    const ds = new ProceduralDataset({ width: 48, height: 32, channels: 3, frames: 5, classes: ['grow', 'left'], objects: 3, trainClips: 7, noise: 0.2, flicker: 0.5, seed: 1 }, 'train');
+    const ds = new ProceduralDataset(
+      {
+        width: 48,
+        height: 32,
+        channels: 3,
+        frames: 5,
+        classes: ['grow', 'left'],
+        objects: 3,
+        trainClips: 7,
+        noise: 0.2,
+        flicker: 0.5,
+        seed: 1,
+      },
+      'train',
+    );
     expect(ds.classes).to.deep.equal(['grow', 'left']);
     expect(ds.size).to.equal(7);
     const clip = await ds.get(3);
     expect([clip.t, clip.h, clip.w, clip.c, clip.label, clip.firstFrame]).to.deep.equal([5, 32, 48, 3, 1, 0]);
     expect(clip.frames.length).to.equal(5 * 32 * 48 * 3);
     expect(clip.source).to.equal('procedural:seed=1,split=train#3');
-    let lo = Infinity, hi = -Infinity;
-    for (const v of clip.frames) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (const v of clip.frames) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
     expect(lo).to.be.at.least(0);
     expect(hi).to.be.at.most(1);
     expect(hi - lo).to.be.greaterThan(0.5);
@@ -63,7 +100,12 @@ describe('video/procedural', () => {
     expect([defaults.train.size, defaults.test.size]).to.deep.equal([576, 144]);
   });
 
-  for (const [motion, dx, dy] of [['left', -1, 0], ['right', 1, 0], ['up', 0, -1], ['down', 0, 1]] as const) {
+  for (const [motion, dx, dy] of [
+    ['left', -1, 0],
+    ['right', 1, 0],
+    ['up', 0, -1],
+    ['down', 0, 1],
+  ] as const) {
     it(`"${motion}" moves the object's centroid ${motion} every frame`, () => {
       for (const clip of cleanClips(motion)) {
         for (const [a, b] of steps(moments(clip))) {
@@ -76,7 +118,10 @@ describe('video/procedural', () => {
     });
   }
 
-  for (const [motion, sign] of [['cw', 1], ['ccw', -1]] as const) {
+  for (const [motion, sign] of [
+    ['cw', 1],
+    ['ccw', -1],
+  ] as const) {
     it(`"${motion}" turns a bar ${motion === 'cw' ? 'clockwise' : 'counter-clockwise'} on screen, in place`, () => {
       for (const clip of cleanClips(motion, { shapes: ['bar'] })) {
         const m = moments(clip);
@@ -95,7 +140,8 @@ describe('video/procedural', () => {
   for (const motion of ['grow', 'shrink'] as const) {
     it(`"${motion}" ${motion}s the object every frame`, () => {
       for (const clip of cleanClips(motion)) {
-        for (const [a, b] of steps(moments(clip))) expect((motion === 'grow' ? 1 : -1) * (b.mass / a.mass - 1), clip.source).to.be.greaterThan(0.02);
+        for (const [a, b] of steps(moments(clip)))
+          expect((motion === 'grow' ? 1 : -1) * (b.mass / a.mass - 1), clip.source).to.be.greaterThan(0.02);
       }
     });
   }

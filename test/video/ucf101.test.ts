@@ -106,9 +106,13 @@ describe('video/ucf101', () => {
     it('a label that disagrees with classInd.txt, and an unknown class', async () => {
       const list = join(bad, 'ucfTrainTestlist', 'trainlist01.txt');
       writeFileSync(list, 'Drumming/v_Drumming_g08_c01.avi 2\n');
-      expect((await rejection(openUcf101(bad, fmt))).message).to.include(`${list}, line 1`).and.include('disagrees');
+      expect((await rejection(openUcf101(bad, fmt))).message)
+        .to.include(`${list}, line 1`)
+        .and.include('disagrees');
       writeFileSync(list, 'Boxing/v_Boxing_g08_c01.avi 1\n');
-      expect((await rejection(openUcf101(bad, fmt))).message).to.include(`${list}, line 1`).and.include('not under a class folder');
+      expect((await rejection(openUcf101(bad, fmt))).message)
+        .to.include(`${list}, line 1`)
+        .and.include('not under a class folder');
     });
 
     it('a listed video that ffmpeg cannot decode (when its clip is read)', async () => {

@@ -60,7 +60,10 @@ const command: CommandModule = {
       const rows = listHwModels().map((n) => {
         const m = loadHwModel(n);
         const shape = m.kind === 'systolic' ? `${m.rows}×${m.cols} ${m.dataflow}` : `${m.cores} cores`;
-        const feats = m.kind === 'systolic' ? [m.skipZeroActivations || m.skipZeroWeights ? 'zero-skip' : '', m.delta ? 'delta' : ''].filter(Boolean).join(', ') || 'dense' : 'events: dense, sparse, delta';
+        const feats =
+          m.kind === 'systolic'
+            ? [m.skipZeroActivations || m.skipZeroWeights ? 'zero-skip' : '', m.delta ? 'delta' : ''].filter(Boolean).join(', ') || 'dense'
+            : 'events: dense, sparse, delta';
         return [n, m.kind, shape, feats, m.energyTable.name];
       });
       console.log(table(['name', 'kind', 'shape', 'features', 'energy table'], rows));

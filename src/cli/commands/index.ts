@@ -12,4 +12,5 @@ import merge from './merge.js';
 import report from './report.js';
 import arch from './arch.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: yargs types each command by its own arguments; the list holds them all
 export const commands: CommandModule<any, any>[] = [train, trace, simulate, sweep, merge, report, arch];

@@ -2,13 +2,20 @@
 import type { CommandModule } from 'yargs';
 import { buildReport } from '../../report/build.js';
 
-interface Args { 'run-dir': string }
+interface Args {
+  'run-dir': string;
+}
 
 const report: CommandModule<object, Args> = {
   command: 'report <run-dir>',
   describe: 'Write RUN_DIR/report.html (tables, embedded charts, command and versions) and RUN_DIR/charts/*.png',
   builder: (y) =>
-    y.positional('run-dir', { type: 'string', demandOption: true, describe: 'a directory written by `deltasim simulate` or `sweep` (holds summary.json)' })
+    y
+      .positional('run-dir', {
+        type: 'string',
+        demandOption: true,
+        describe: 'a directory written by `deltasim simulate` or `sweep` (holds summary.json)',
+      })
       .example('$0 report reports/runs/tiny-delta', 'then open reports/runs/tiny-delta/report.html in a browser'),
   handler: async (argv) => {
     const { reportPath } = await buildReport(argv['run-dir']);

@@ -8,7 +8,15 @@ import cliProgress from 'cli-progress';
 import type { CommandModule } from 'yargs';
 import { loadHwModel, loadModel } from '../../../sim/index.js';
 import {
-  defaultWorkers, loadGrid, mergeAxes, parseSet, parseShard, prepareSweep, runSweep, shardName, type Axis,
+  defaultWorkers,
+  loadGrid,
+  mergeAxes,
+  parseSet,
+  parseShard,
+  prepareSweep,
+  runSweep,
+  shardName,
+  type Axis,
 } from '../../../sim/sweep/index.js';
 import { InputError } from '../../../traces/errors.js';
 import { openTrace } from '../../../traces/reader.js';
@@ -33,21 +41,37 @@ const command: CommandModule<object, Args> = {
       .option('set', {
         type: 'string',
         array: true,
-        describe: 'an axis: dotted hw-model path or sim option = values (rows=8,16,32, memories.dramGBps=4,16; --model: deltaDensity=0.05,0.1; --trace: threshold=0,2,4); repeatable; replaces a --grid axis of the same name',
+        describe:
+          'an axis: dotted hw-model path or sim option = values (rows=8,16,32, memories.dramGBps=4,16; --model: deltaDensity=0.05,0.1; --trace: threshold=0,2,4); repeatable; replaces a --grid axis of the same name',
       })
       .option('out', { type: 'string', describe: 'output directory (default reports/runs/sweep-MODEL-ARCH, or sweep-TRACEDIR-ARCH)' })
-      .option('workers', { type: 'number', describe: `worker threads (default: one per core, here ${defaultWorkers()}; 0 = run in this thread)` })
+      .option('workers', {
+        type: 'number',
+        describe: `worker threads (default: one per core, here ${defaultWorkers()}; 0 = run in this thread)`,
+      })
       .option('shard', {
         type: 'string',
-        describe: 'run shard k of n (k from 1): points i with i mod n = k−1 → OUT/shard-k-of-n.csv; auto/n takes k from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID',
+        describe:
+          'run shard k of n (k from 1): points i with i mod n = k−1 → OUT/shard-k-of-n.csv; auto/n takes k from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID',
       })
-      .option('resume', { type: 'boolean', default: false, describe: 'continue an interrupted run from the journal in OUT (finished points are kept)' })
+      .option('resume', {
+        type: 'boolean',
+        default: false,
+        describe: 'continue an interrupted run from the journal in OUT (finished points are kept)',
+      })
       .example('$0 sweep --model alexnet --arch delta-32x32 --set rows=8,16,32 --set cols=8,16,32 --fps 30', '9 points on every core')
-      .example('$0 sweep --trace traces/samples/tiny --arch delta-32x32 --set threshold=0,2,8 --set rows=8,32', 'a trace: 6 points, its work gathered once per threshold')
-      .example('$0 sweep --model resnet50 --arch delta-32x32 --grid hw-models/grids/array-sram.json --out runs/s --shard auto/8', 'one task of an 8-way array job; then `deltasim merge runs/s runs/s`'),
+      .example(
+        '$0 sweep --trace traces/samples/tiny --arch delta-32x32 --set threshold=0,2,8 --set rows=8,32',
+        'a trace: 6 points, its work gathered once per threshold',
+      )
+      .example(
+        '$0 sweep --model resnet50 --arch delta-32x32 --grid hw-models/grids/array-sram.json --out runs/s --shard auto/8',
+        'one task of an 8-way array job; then `deltasim merge runs/s runs/s`',
+      ),
   handler: async (a) => {
     if (!a.grid && !a.set?.length) throw new InputError('name the parameters to sweep: --grid FILE and/or --set name=v1,v2,…');
-    if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 0)) throw new InputError(`--workers must be a whole number ≥ 0, got ${a.workers}`);
+    if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 0))
+      throw new InputError(`--workers must be a whole number ≥ 0, got ${a.workers}`);
     const axes: Axis[] = mergeAxes(a.grid ? loadGrid(a.grid) : [], (a.set ?? []).map(parseSet));
     const shard = a.shard !== undefined ? parseShard(a.shard) : undefined;
     checkWorkload(a, [], 'sweeps');
@@ -83,7 +107,9 @@ const command: CommandModule<object, Args> = {
       bar.stop();
     }
     const part = shard ? ` (${shardName(shard)} of ${job.meta.points})` : '';
-    console.log(`${result.points} points${part}, ${result.resumed} from the journal; parameters ${axes.map((x) => `${x.name} (${x.values.length})`).join(' × ')}`);
+    console.log(
+      `${result.points} points${part}, ${result.resumed} from the journal; parameters ${axes.map((x) => `${x.name} (${x.values.length})`).join(' × ')}`,
+    );
     for (const f of result.files) console.log(f);
   },
 };

@@ -12,15 +12,27 @@ import { parseSynthLayers, SYNTH_PRESETS, writeSyntheticTrace } from '../../../t
 import { recordGraphTrace, recordModelTrace } from '../../record/from-model.js';
 import { startProgress } from '../progress.js';
 
-interface InspectArgs { dir: string; json: boolean; threshold: number; 'quant-step'?: number; verify: boolean; 'per-frame': boolean }
+interface InspectArgs {
+  dir: string;
+  json: boolean;
+  threshold: number;
+  'quant-step'?: number;
+  verify: boolean;
+  'per-frame': boolean;
+}
 
 const inspect: CommandModule<object, InspectArgs> = {
   command: 'inspect <dir>',
   describe: 'Check a trace (manifest, .npy headers, sha256) and print spatial, temporal and operation sparsity per layer and overall',
   builder: (y) =>
-    y.positional('dir', { type: 'string', demandOption: true, describe: 'trace directory (holds manifest.json)' })
+    y
+      .positional('dir', { type: 'string', demandOption: true, describe: 'trace directory (holds manifest.json)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the full statistics (per frame too) as JSON' })
-      .option('threshold', { type: 'number', default: 0, describe: 'a delta is zero when |Δ| ≤ threshold (levels; needed for float32 traces)' })
+      .option('threshold', {
+        type: 'number',
+        default: 0,
+        describe: 'a delta is zero when |Δ| ≤ threshold (levels; needed for float32 traces)',
+      })
       .option('quant-step', { type: 'number', describe: 'quantise values to round(value / step) before comparing (float32 traces)' })
       .option('verify', { type: 'boolean', default: true, describe: 'check sha256 of every .npy (--no-verify skips it)' })
       .option('per-frame', { type: 'boolean', default: false, describe: 'also print one row per frame (all layers together)' })
@@ -36,18 +48,32 @@ const inspect: CommandModule<object, InspectArgs> = {
 };
 
 interface SynthArgs {
-  out: string; seed: number; frames: number; layers: string; density: number; 'change-rate': number; blobs: number;
-  'blob-radius': number; 'blob-speed': number; fps: number; force: boolean;
+  out: string;
+  seed: number;
+  frames: number;
+  layers: string;
+  density: number;
+  'change-rate': number;
+  blobs: number;
+  'blob-radius': number;
+  'blob-speed': number;
+  fps: number;
+  force: boolean;
 }
 
 const synth: CommandModule<object, SynthArgs> = {
   command: 'synth',
   describe: 'Write a seeded synthetic trace: random background, a fraction redrawn per frame, moving blobs on top',
   builder: (y) =>
-    y.option('out', { type: 'string', demandOption: true, describe: 'trace directory to write' })
+    y
+      .option('out', { type: 'string', demandOption: true, describe: 'trace directory to write' })
       .option('seed', { type: 'number', default: 0 })
       .option('frames', { type: 'number', default: 16 })
-      .option('layers', { type: 'string', default: 'tiny', describe: `a preset (${Object.keys(SYNTH_PRESETS).join(', ')}), a JSON layer list, or a .json file holding one` })
+      .option('layers', {
+        type: 'string',
+        default: 'tiny',
+        describe: `a preset (${Object.keys(SYNTH_PRESETS).join(', ')}), a JSON layer list, or a .json file holding one`,
+      })
       .option('density', { type: 'number', default: 0.3, describe: 'fraction of non-zero background levels' })
       .option('change-rate', { type: 'number', default: 0.05, describe: 'fraction of background levels redrawn each frame' })
       .option('blobs', { type: 'number', default: 2, describe: 'moving discs (spatially clustered change)' })
@@ -62,28 +88,55 @@ const synth: CommandModule<object, SynthArgs> = {
     const text = isFile ? readUserFile(argv.layers) : argv.layers;
     const layers = parseSynthLayers(text, isFile ? argv.layers : '--layers');
     await writeSyntheticTrace(argv.out, layers, {
-      seed: argv.seed, frames: argv.frames, fps: argv.fps, density: argv.density, changeRate: argv['change-rate'],
-      blobs: argv.blobs, blobRadius: argv['blob-radius'], blobSpeed: argv['blob-speed'],
+      seed: argv.seed,
+      frames: argv.frames,
+      fps: argv.fps,
+      density: argv.density,
+      changeRate: argv['change-rate'],
+      blobs: argv.blobs,
+      blobRadius: argv['blob-radius'],
+      blobSpeed: argv['blob-speed'],
     });
     console.log(argv.out);
   },
 };
 
 interface RecordArgs {
-  model?: string; graph?: string; threshold?: number; size: number; video?: string; data?: string; clip: number; split?: 'train' | 'test'; frames: number; start: number; fps?: number;
-  channels?: number; seed: number; out: string; force: boolean; chunk: number; 'weight-bits': number; quiet: boolean;
+  model?: string;
+  graph?: string;
+  threshold?: number;
+  size: number;
+  video?: string;
+  data?: string;
+  clip: number;
+  split?: 'train' | 'test';
+  frames: number;
+  start: number;
+  fps?: number;
+  channels?: number;
+  seed: number;
+  out: string;
+  force: boolean;
+  chunk: number;
+  'weight-bits': number;
+  quiet: boolean;
 }
 
 const record: CommandModule<object, RecordArgs> = {
   command: ['record', '$0'],
-  describe: 'Run a trained model (or a pretrained graph model with a delta threshold) over a video or a dataset clip and record every MAC layer\'s input levels as a trace',
+  describe:
+    "Run a trained model (or a pretrained graph model with a delta threshold) over a video or a dataset clip and record every MAC layer's input levels as a trace",
   builder: (y) =>
-    y.option('model', { type: 'string', describe: 'model directory (written by deltasim train)' })
-      .option('graph', { type: 'string', describe: 'instead of --model: a pretrained tfjs graph model.json, or human:NAME (@vladmandic/human)' })
+    y
+      .option('model', { type: 'string', describe: 'model directory (written by deltasim train)' })
+      .option('graph', {
+        type: 'string',
+        describe: 'instead of --model: a pretrained tfjs graph model.json, or human:NAME (@vladmandic/human)',
+      })
       .conflicts('model', 'graph')
       .option('threshold', { type: 'number', describe: 'with --graph: delta threshold q, levels = round(activation / q)' })
       .option('size', { type: 'number', default: 64, describe: 'with --graph --data: dataset frame size (the graph resizes to its input)' })
-      .option('video', { type: 'string', describe: 'video file (decoded by ffmpeg, resized to the model\'s frame size)' })
+      .option('video', { type: 'string', describe: "video file (decoded by ffmpeg, resized to the model's frame size)" })
       .option('data', { type: 'string', describe: 'dataset spec (procedural[:k=v,…], file:PATH, ucf101:ROOT) to take one clip from' })
       .conflicts('video', 'data')
       .option('clip', { type: 'number', default: 0, describe: 'clip index in the dataset split (--data)' })
@@ -91,28 +144,55 @@ const record: CommandModule<object, RecordArgs> = {
       .option('frames', { type: 'number', default: 32, describe: 'frames to record' })
       .option('start', { type: 'number', default: 0, describe: 'first video frame (--video)' })
       .option('fps', { type: 'number', describe: 'video: resample to this rate; dataset: the rate written to the manifest (default 15)' })
-      .option('channels', { type: 'number', describe: 'channels of the clip (1 gray, 3 RGB); must equal the model\'s (default: the model\'s)' })
+      .option('channels', {
+        type: 'number',
+        describe: "channels of the clip (1 gray, 3 RGB); must equal the model's (default: the model's)",
+      })
       .option('seed', { type: 'number', default: 0, describe: 'dataset seed (procedural)' })
       .option('out', { type: 'string', demandOption: true, describe: 'trace directory to write' })
       .option('force', { type: 'boolean', default: false, describe: 'replace --out if it exists' })
       .option('chunk', { type: 'number', default: 64, describe: 'frames per model call' })
-      .option('weight-bits', { type: 'number', default: 8, describe: 'weight precision written to the manifest (the model\'s weights are float32)' })
+      .option('weight-bits', {
+        type: 'number',
+        default: 8,
+        describe: "weight precision written to the manifest (the model's weights are float32)",
+      })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
       .example('$0 trace --model runs/m --data procedural --clip 3 --frames 64 --out runs/t', '')
       .example('$0 trace record --model runs/m --video clip.mp4 --frames 300 --out runs/t', '')
-      .example('$0 trace --graph human:emotion --threshold 0.05 --video clip.mp4 --frames 100 --out runs/g', 'no retraining, DeltaCNN-style'),
+      .example(
+        '$0 trace --graph human:emotion --threshold 0.05 --video clip.mp4 --frames 100 --out runs/g',
+        'no retraining, DeltaCNN-style',
+      ),
   handler: async (argv) => {
     if (existsSync(argv.out) && !argv.force) throw new InputError('exists; pass --force to replace it', { file: argv.out });
-    if (!(Number.isInteger(argv['weight-bits']) && argv['weight-bits'] >= 1 && argv['weight-bits'] <= 32)) throw new InputError('--weight-bits: expected an integer in 1..32');
-    if ((argv.model === undefined) === (argv.graph === undefined)) throw new InputError('give exactly one of --model DIR and --graph PATH|human:NAME');
-    if (argv.graph === undefined && argv.threshold !== undefined) throw new InputError('--threshold applies to --graph models (trained models carry their own quantisers)');
+    if (!(Number.isInteger(argv['weight-bits']) && argv['weight-bits'] >= 1 && argv['weight-bits'] <= 32))
+      throw new InputError('--weight-bits: expected an integer in 1..32');
+    if ((argv.model === undefined) === (argv.graph === undefined))
+      throw new InputError('give exactly one of --model DIR and --graph PATH|human:NAME');
+    if (argv.graph === undefined && argv.threshold !== undefined)
+      throw new InputError('--threshold applies to --graph models (trained models carry their own quantisers)');
     const common = {
-      video: argv.video, data: argv.data, frames: argv.frames, out: argv.out, clip: argv.clip, split: argv.split, seed: argv.seed,
-      start: argv.start, fps: argv.fps, channels: argv.channels,
+      video: argv.video,
+      data: argv.data,
+      frames: argv.frames,
+      out: argv.out,
+      clip: argv.clip,
+      split: argv.split,
+      seed: argv.seed,
+      start: argv.start,
+      fps: argv.fps,
+      channels: argv.channels,
     };
     if (argv.graph !== undefined) {
       if (argv.threshold === undefined) throw new InputError('--graph needs --threshold (the delta threshold q)');
-      const m = await recordGraphTrace({ ...common, graph: argv.graph, threshold: argv.threshold, size: argv.size, onNote: (n) => console.error(`note: ${n}`) });
+      const m = await recordGraphTrace({
+        ...common,
+        graph: argv.graph,
+        threshold: argv.threshold,
+        size: argv.size,
+        onNote: (n) => console.error(`note: ${n}`),
+      });
       if (!argv.quiet) console.error(`recorded ${m.frames} frames × ${m.layers.length} layers`);
       console.log(argv.out);
       return;
@@ -121,12 +201,18 @@ const record: CommandModule<object, RecordArgs> = {
     const t0 = performance.now();
     try {
       const r = await recordModelTrace({
-        ...common, modelDir: argv.model!, chunkFrames: argv.chunk, weightBits: argv['weight-bits'],
+        ...common,
+        modelDir: argv.model!,
+        chunkFrames: argv.chunk,
+        weightBits: argv['weight-bits'],
         onNote: (n) => progress.log(`note: ${n}`),
         onProgress: (done) => progress.update(done, { 'frames/s': (done / ((performance.now() - t0) / 1000)).toFixed(0) }),
       });
       progress.stop();
-      if (!argv.quiet) console.error(`recorded ${r.manifest.frames} frames × ${r.manifest.layers.length} layers in ${r.seconds.toFixed(1)} s (${(r.manifest.frames / r.seconds).toFixed(0)} frames/s)`);
+      if (!argv.quiet)
+        console.error(
+          `recorded ${r.manifest.frames} frames × ${r.manifest.layers.length} layers in ${r.seconds.toFixed(1)} s (${(r.manifest.frames / r.seconds).toFixed(0)} frames/s)`,
+        );
     } catch (e) {
       progress.stop();
       throw e;
@@ -135,6 +221,7 @@ const record: CommandModule<object, RecordArgs> = {
   },
 };
 
+// biome-ignore lint/suspicious/noExplicitAny: yargs types each subcommand by its own arguments
 const subcommands: CommandModule<any, any>[] = [record, inspect, synth];
 
 const trace: CommandModule = {
@@ -157,23 +244,58 @@ function readUserFile(path: string): string {
 const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
 
 function formatStats(s: TraceStats, frames: number, perFrame: boolean): string {
-  const head = ['layer', 'MACs/frame', 'spatial', 'temporal', 'temporal t≥1', 'operation', 'operation t≥1', 'op (zeros)', 'frame min', 'frame max'];
+  const head = [
+    'layer',
+    'MACs/frame',
+    'spatial',
+    'temporal',
+    'temporal t≥1',
+    'operation',
+    'operation t≥1',
+    'op (zeros)',
+    'frame min',
+    'frame max',
+  ];
   const row = (name: string, macs: number, m: SparsitySummary) => [
-    name, String(macs), pct(m.spatial), pct(m.temporal), pct(m.temporalNoKey), pct(m.operation), pct(m.operationNoKey),
-    pct(m.operationSpatial), range(m.frameMin), range(m.frameMax),
+    name,
+    String(macs),
+    pct(m.spatial),
+    pct(m.temporal),
+    pct(m.temporalNoKey),
+    pct(m.operation),
+    pct(m.operationNoKey),
+    pct(m.operationSpatial),
+    range(m.frameMin),
+    range(m.frameMax),
   ];
   const rows = s.layers.map((l) => row(l.name, l.macsPerFrame, l.summary));
-  rows.push(row('overall', s.layers.reduce((a, l) => a + l.macsPerFrame, 0), s.overall));
+  rows.push(
+    row(
+      'overall',
+      s.layers.reduce((a, l) => a + l.macsPerFrame, 0),
+      s.overall,
+    ),
+  );
   const lines = [
     `${frames} frames; zero delta: |Δ| ≤ ${s.threshold}${s.quantStep === null ? '' : ` after quantising to step ${s.quantStep}`};` +
       ' frame 0 is a key frame (t≥1 columns leave it out); sparsities are fractions of zeros, operation ones fan-out weighted',
     table(head, rows),
   ];
   if (perFrame) {
-    lines.push('', table(['frame', 'spatial', 'temporal', 'operation', 'min', 'max'], s.frames.map((f, t) => [
-      String(t), pct(1 - f.nonZero / f.elements), pct(1 - f.nonZeroDeltas / f.elements),
-      pct(1 - f.fanoutNonZeroDeltas / f.fanout), String(f.min), String(f.max),
-    ])));
+    lines.push(
+      '',
+      table(
+        ['frame', 'spatial', 'temporal', 'operation', 'min', 'max'],
+        s.frames.map((f, t) => [
+          String(t),
+          pct(1 - f.nonZero / f.elements),
+          pct(1 - f.nonZeroDeltas / f.elements),
+          pct(1 - f.fanoutNonZeroDeltas / f.fanout),
+          String(f.min),
+          String(f.max),
+        ]),
+      ),
+    );
   }
   return lines.join('\n');
 }

@@ -20,10 +20,33 @@ import { openDataset } from '../../video/index.js';
 import { startProgress } from '../progress.js';
 
 interface TrainArgs {
-  data: string; net: NetName; variant?: Variant; epochs?: number; 'phase1-epochs'?: number; 'phase2-epochs'?: number; seed: number;
-  out: string; force: boolean; frames: number; size: number; channels: number; batch: number; lr: number; decay: number; momentum: number;
-  'sp-rate1': number; 'sp-rate2': number; clip1?: number; clip2: number; step?: number; granularity: 'channel' | 'neuron' | 'layer';
-  'motion-input': boolean; 'checkpoint-every': number; from?: string; 'eval-clips'?: number; quiet: boolean;
+  data: string;
+  net: NetName;
+  variant?: Variant;
+  epochs?: number;
+  'phase1-epochs'?: number;
+  'phase2-epochs'?: number;
+  seed: number;
+  out: string;
+  force: boolean;
+  frames: number;
+  size: number;
+  channels: number;
+  batch: number;
+  lr: number;
+  decay: number;
+  momentum: number;
+  'sp-rate1': number;
+  'sp-rate2': number;
+  clip1?: number;
+  clip2: number;
+  step?: number;
+  granularity: 'channel' | 'neuron' | 'layer';
+  'motion-input': boolean;
+  'checkpoint-every': number;
+  from?: string;
+  'eval-clips'?: number;
+  quiet: boolean;
 }
 
 const [P1, P2] = DEFAULT_PHASES as [Phase, Phase];
@@ -33,7 +56,9 @@ export function phaseEpochs(epochs: number | undefined, p1: number | undefined, 
   const check = (name: string, v: number | undefined) => {
     if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new InputError(`--${name}: expected an integer >= 0, got ${v}`);
   };
-  check('epochs', epochs); check('phase1-epochs', p1); check('phase2-epochs', p2);
+  check('epochs', epochs);
+  check('phase1-epochs', p1);
+  check('phase2-epochs', p2);
   const first = p1 ?? (epochs === undefined ? P1.epochs : Math.ceil((epochs * P1.epochs) / (P1.epochs + P2.epochs)));
   const second = p2 ?? (epochs === undefined ? P2.epochs : Math.max(epochs - first, 0));
   if (first + second === 0) throw new InputError('nothing to train: 0 epochs');
@@ -52,8 +77,10 @@ function evaluationTable(e: Evaluation): string {
     `accuracy ${pct(e.accuracy)} on ${e.clips} clips (${e.frames} frames)`,
     `operation sparsity (fan-out weighted zero deltas, what delta inference skips) ${pct(e.operationSparsity)}; ` +
       `with zero skipping only ${pct(e.spatialOperationSparsity)}`,
-    'per activation layer (a layer\'s operation sparsity equals its temporal sparsity: one fan-out per layer):',
-    line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line),
+    "per activation layer (a layer's operation sparsity equals its temporal sparsity: one fan-out per layer):",
+    line(head),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line),
   ].join('\n');
 }
 
@@ -64,7 +91,10 @@ async function refinable(dir: string, argv: TrainArgs): Promise<{ model: tf.Laye
   const own = (meta?.variant ?? 'baseline') as Variant;
   const variant = argv.variant ?? own;
   if (variant === own) return { model, meta, variant };
-  if (variant !== 'delta') throw new InputError(`--from: a ${own} model can be trained further as it is or delta-ised (--variant delta), not turned into ${variant}`);
+  if (variant !== 'delta')
+    throw new InputError(
+      `--from: a ${own} model can be trained further as it is or delta-ised (--variant delta), not turned into ${variant}`,
+    );
   const delta = deltaise(model, { spRate: argv['sp-rate1'], thresholdInit: argv.step, granularity: argv.granularity });
   model.dispose();
   return { model: delta, meta, variant };
@@ -74,9 +104,17 @@ const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Train a video CNN for temporal sparsity (baseline, L1 or Delta Activation Layer) and evaluate it',
   builder: (y) =>
-    y.option('data', { type: 'string', demandOption: true, describe: 'dataset spec: procedural[:k=v,…], file:PATH[,PATH…], ucf101:ROOT[:split=N] or a video path' })
+    y
+      .option('data', {
+        type: 'string',
+        demandOption: true,
+        describe: 'dataset spec: procedural[:k=v,…], file:PATH[,PATH…], ucf101:ROOT[:split=N] or a video path',
+      })
       .option('net', { choices: NETS, default: 'plain' as NetName, describe: 'network (ignored with --from)' })
-      .option('variant', { choices: VARIANTS, describe: 'activation layers (default delta; with --from: the model\'s own, or delta to delta-ise it)' })
+      .option('variant', {
+        choices: VARIANTS,
+        describe: "activation layers (default delta; with --from: the model's own, or delta to delta-ise it)",
+      })
       .option('epochs', { type: 'number', describe: `total epochs, split 2 : 1 over the two phases (default ${P1.epochs} + ${P2.epochs})` })
       .option('phase1-epochs', { type: 'number', describe: 'epochs of phase 1' })
       .option('phase2-epochs', { type: 'number', describe: 'epochs of phase 2' })
@@ -84,7 +122,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       .option('out', { type: 'string', demandOption: true, describe: 'model directory to write' })
       .option('force', { type: 'boolean', default: false, describe: 'replace --out if it exists' })
       .option('frames', { type: 'number', default: 8, describe: 'frames per dataset clip (evaluation uses all of them)' })
-      .option('size', { type: 'number', default: 64, describe: 'frame width and height (ignored with --from: the model\'s)' })
+      .option('size', { type: 'number', default: 64, describe: "frame width and height (ignored with --from: the model's)" })
       .option('channels', { type: 'number', choices: [1, 3], default: 1, describe: '1 gray, 3 RGB (ignored with --from)' })
       .option('batch', { type: 'number', default: DEFAULT_TRAIN_OPTIONS.batchSize })
       .option('lr', { type: 'number', default: DEFAULT_TRAIN_OPTIONS.learningRate, describe: 'learning rate (SGD with momentum)' })
@@ -95,25 +133,41 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       .option('clip1', { type: 'number', describe: `frames per training clip in phase 1 (default min(${P1.clipLength}, --frames))` })
       .option('clip2', { type: 'number', default: P2.clipLength, describe: 'frames per training clip in phase 2' })
       .option('step', { type: 'number', describe: 'quantiser step (baseline, l1) or initial threshold (delta); default 0.05' })
-      .option('granularity', { choices: ['channel', 'neuron', 'layer'] as const, default: 'channel' as const, describe: 'delta thresholds per …' })
-      .option('motion-input', { type: 'boolean', default: false, describe: 'feed the first conv each frame and its temporal difference (motion-defined classes)' })
+      .option('granularity', {
+        choices: ['channel', 'neuron', 'layer'] as const,
+        default: 'channel' as const,
+        describe: 'delta thresholds per …',
+      })
+      .option('motion-input', {
+        type: 'boolean',
+        default: false,
+        describe: 'feed the first conv each frame and its temporal difference (motion-defined classes)',
+      })
       .option('checkpoint-every', { type: 'number', default: 1, describe: 'save the model every N epochs (and at the end)' })
       .option('from', { type: 'string', describe: 'refine this model directory instead of training a new model' })
       .option('eval-clips', { type: 'number', describe: 'evaluate on at most this many clips' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
       .example('$0 train --data procedural --variant delta --epochs 15 --seed 1 --out runs/delta', '')
-      .example('$0 train --data procedural --from runs/baseline --variant delta --epochs 3 --out runs/refined', 'delta-ise a trained baseline'),
+      .example(
+        '$0 train --data procedural --from runs/baseline --variant delta --epochs 3 --out runs/refined',
+        'delta-ise a trained baseline',
+      ),
   handler: async (argv) => {
     if (existsSync(argv.out) && !argv.force) throw new InputError('exists; pass --force to replace it', { file: argv.out });
     const positiveInt = (name: string, v: number) => {
       if (!(Number.isInteger(v) && v >= 1)) throw new InputError(`--${name}: expected an integer >= 1, got ${v}`);
     };
-    positiveInt('frames', argv.frames); positiveInt('size', argv.size); positiveInt('batch', argv.batch);
+    positiveInt('frames', argv.frames);
+    positiveInt('size', argv.size);
+    positiveInt('batch', argv.batch);
     positiveInt('checkpoint-every', argv['checkpoint-every']);
     if (argv['eval-clips'] !== undefined) positiveInt('eval-clips', argv['eval-clips']);
     const [e1, e2] = phaseEpochs(argv.epochs, argv['phase1-epochs'], argv['phase2-epochs']);
     const clip1 = argv.clip1 ?? Math.min(P1.clipLength, argv.frames);
-    for (const [name, c] of [['clip1', clip1], ['clip2', argv.clip2]] as const) {
+    for (const [name, c] of [
+      ['clip1', clip1],
+      ['clip2', argv.clip2],
+    ] as const) {
       positiveInt(name, c);
       if (c > argv.frames) throw new InputError(`--${name} ${c} is longer than the dataset clips (--frames ${argv.frames})`);
     }
@@ -130,10 +184,19 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       throw new InputError(`--from: the model predicts ${refine.meta.classes.length} classes, the dataset has ${ds.train.classes.length}`);
     }
     const net = refine ? (refine.meta?.net ?? refine.model.name) : argv.net;
-    const model = refine?.model ?? buildModel({
-      net: argv.net, variant, classes: ds.train.classes.length, frameShape, seed: argv.seed, spRate: argv['sp-rate1'],
-      step: argv.step, granularity: argv.granularity, motionInput: argv['motion-input'],
-    });
+    const model =
+      refine?.model ??
+      buildModel({
+        net: argv.net,
+        variant,
+        classes: ds.train.classes.length,
+        frameShape,
+        seed: argv.seed,
+        spRate: argv['sp-rate1'],
+        step: argv.step,
+        granularity: argv.granularity,
+        motionInput: argv['motion-input'],
+      });
 
     // Baseline layers must keep spRate 0 (train() sets every layer's rate per phase).
     const sp = (rate: number) => (variant === 'baseline' ? 0 : rate);
@@ -142,23 +205,38 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       { epochs: e2, clipLength: argv.clip2, spRate: sp(argv['sp-rate2']) },
     ];
     const meta: ModelMeta = {
-      net, variant, classes: [...ds.train.classes], frameShape, seed: argv.seed,
+      net,
+      variant,
+      classes: [...ds.train.classes],
+      frameShape,
+      seed: argv.seed,
       training: { data: argv.data, frames: argv.frames, ...(argv.from !== undefined ? { from: argv.from } : {}) },
     };
     const batches = Math.ceil(ds.train.size / argv.batch);
     const progress = startProgress({ label: 'training', total: (e1 + e2) * batches, quiet: argv.quiet });
     try {
       await train(model, ds.train, {
-        phases, batchSize: argv.batch, learningRate: argv.lr, decay: argv.decay, momentum: argv.momentum, seed: argv.seed,
+        phases,
+        batchSize: argv.batch,
+        learningRate: argv.lr,
+        decay: argv.decay,
+        momentum: argv.momentum,
+        seed: argv.seed,
         checkpoint: { dir: argv.out, every: argv['checkpoint-every'], meta },
-        onBatch: (p) => progress.update(p.globalEpoch * p.batches + p.batch + 1, {
-          epoch: `${p.globalEpoch + 1}/${p.totalEpochs}`, loss: p.loss.toFixed(3), acc: pct(p.accuracy),
-          'temporal sp.': pct(p.temporalSparsity), 'frames/s': p.framesPerSecond.toFixed(0),
-        }),
-        onEpoch: (e) => progress.log(
-          `epoch ${e.globalEpoch + 1}/${e1 + e2} (phase ${e.phase + 1}): loss ${e.loss.toFixed(4)} (cross-entropy ${e.crossEntropy.toFixed(4)}), ` +
-          `accuracy ${pct(e.accuracy)}, spatial ${pct(e.spatialSparsity)}, temporal ${pct(e.temporalSparsity)}, operation ${pct(e.operationSparsity)} sparsity; ` +
-          `${e.framesPerSecond.toFixed(0)} frames/s`),
+        onBatch: (p) =>
+          progress.update(p.globalEpoch * p.batches + p.batch + 1, {
+            epoch: `${p.globalEpoch + 1}/${p.totalEpochs}`,
+            loss: p.loss.toFixed(3),
+            acc: pct(p.accuracy),
+            'temporal sp.': pct(p.temporalSparsity),
+            'frames/s': p.framesPerSecond.toFixed(0),
+          }),
+        onEpoch: (e) =>
+          progress.log(
+            `epoch ${e.globalEpoch + 1}/${e1 + e2} (phase ${e.phase + 1}): loss ${e.loss.toFixed(4)} (cross-entropy ${e.crossEntropy.toFixed(4)}), ` +
+              `accuracy ${pct(e.accuracy)}, spatial ${pct(e.spatialSparsity)}, temporal ${pct(e.temporalSparsity)}, operation ${pct(e.operationSparsity)} sparsity; ` +
+              `${e.framesPerSecond.toFixed(0)} frames/s`,
+          ),
       });
     } finally {
       progress.stop();

@@ -33,11 +33,15 @@ const KNOWN_RANGES: Record<string, [number, number]> = {
 const LUMA = [0.299, 0.587, 0.114];
 
 export function modelInput(model: tf.GraphModel, file: string, range?: [number, number]): ModelInput {
-  if (model.inputs.length !== 1) throw new InputError(`the graph has ${model.inputs.length} inputs; only single-input models can be recorded`, { file });
+  if (model.inputs.length !== 1)
+    throw new InputError(`the graph has ${model.inputs.length} inputs; only single-input models can be recorded`, { file });
   const inp = model.inputs[0]!;
   const shape = inp.shape ?? [];
   if (shape.length !== 4 || shape.slice(1).some((d) => !(d > 0))) {
-    throw new InputError(`graph input "${inp.name}" has shape ${JSON.stringify(shape)}; an image input [N, H, W, C] with fixed H, W, C is needed`, { file });
+    throw new InputError(
+      `graph input "${inp.name}" has shape ${JSON.stringify(shape)}; an image input [N, H, W, C] with fixed H, W, C is needed`,
+      { file },
+    );
   }
   if (inp.dtype !== 'float32' && inp.dtype !== 'int32') throw new InputError(`graph input "${inp.name}" has dtype ${inp.dtype}`, { file });
   const chosen = range ?? KNOWN_RANGES[basename(file)] ?? (inp.dtype === 'int32' ? [0, 255] : [0, 1]);

@@ -44,19 +44,27 @@ export function readGraphModelJson(file: string): GraphModelJson {
     throw new InputError(`not valid JSON (${e instanceof Error ? e.message : String(e)})`, { file });
   }
   const j = json as Partial<GraphModelJson> & { format?: string };
-  if (j.format === 'layers-model') throw new InputError('a layers model, not a graph model (record it without --graph)', { file, pointer: '/format' });
-  if (!Array.isArray(j.modelTopology?.node)) throw new InputError('no modelTopology.node list: not a tfjs graph model', { file, pointer: '/modelTopology' });
+  if (j.format === 'layers-model')
+    throw new InputError('a layers model, not a graph model (record it without --graph)', { file, pointer: '/format' });
+  if (!Array.isArray(j.modelTopology?.node))
+    throw new InputError('no modelTopology.node list: not a tfjs graph model', { file, pointer: '/modelTopology' });
   if (!Array.isArray(j.weightsManifest)) throw new InputError('no weightsManifest', { file, pointer: '/weightsManifest' });
   return j as GraphModelJson;
 }
 
 /** Read the weight shards named by the manifest (relative to model.json) into one buffer. */
 function readWeights(file: string, json: GraphModelJson): ArrayBuffer {
-  const shards = json.weightsManifest.flatMap((g, gi) => g.paths.map((p, pi) => {
-    const path = join(dirname(file), p);
-    if (!existsSync(path)) throw new InputError(`weight file ${JSON.stringify(p)} not found (${path})`, { file, pointer: `/weightsManifest/${gi}/paths/${pi}` });
-    return readFileSync(path);
-  }));
+  const shards = json.weightsManifest.flatMap((g, gi) =>
+    g.paths.map((p, pi) => {
+      const path = join(dirname(file), p);
+      if (!existsSync(path))
+        throw new InputError(`weight file ${JSON.stringify(p)} not found (${path})`, {
+          file,
+          pointer: `/weightsManifest/${gi}/paths/${pi}`,
+        });
+      return readFileSync(path);
+    }),
+  );
   const all = Buffer.concat(shards);
   return all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
 }
@@ -64,7 +72,10 @@ function readWeights(file: string, json: GraphModelJson): ArrayBuffer {
 /** Load the graph model whose model.json (`file`) has been read as `json`. */
 export async function loadGraphModel(file: string, json: GraphModelJson = readGraphModelJson(file)): Promise<LoadedGraphModel> {
   const weightData = readWeights(file, json);
-  const artifacts = await tf.io.getModelArtifactsForJSON(json as unknown as tf.io.ModelJSON, async (m) => [m.flatMap((g) => g.weights), weightData]);
+  const artifacts = await tf.io.getModelArtifactsForJSON(json as unknown as tf.io.ModelJSON, async (m) => [
+    m.flatMap((g) => g.weights),
+    weightData,
+  ]);
   try {
     return { file, json, model: await tf.loadGraphModel(tf.io.fromMemory(artifacts)) };
   } catch (e) {

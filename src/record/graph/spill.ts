@@ -18,7 +18,10 @@ export class LevelSpill {
   /** Values beyond the int16 range, clamped. */
   clamped = 0;
 
-  constructor(private readonly path: string, readonly elements: number) {
+  constructor(
+    private readonly path: string,
+    readonly elements: number,
+  ) {
     this.fd = openSync(path, 'wx+');
     this.buf = new Int16Array(elements);
   }

@@ -106,10 +106,14 @@ export function findMacNodes(json: GraphModelJson, file: string): MacNode[] {
     if (known !== undefined) return known;
     macUpstream.set(name, false); // cycles (there are none in converter output) end here
     const n = byName.get(name);
-    const r = !!n && (n.input ?? []).filter((i) => !i.startsWith('^')).some((i) => {
-      const up = byName.get(nodeOf(i));
-      return !!up && (isMac(up) || hasMacUpstream(up.name));
-    });
+    const r =
+      !!n &&
+      (n.input ?? [])
+        .filter((i) => !i.startsWith('^'))
+        .some((i) => {
+          const up = byName.get(nodeOf(i));
+          return !!up && (isMac(up) || hasMacUpstream(up.name));
+        });
     macUpstream.set(name, r);
     return r;
   };
@@ -126,15 +130,25 @@ export function findMacNodes(json: GraphModelJson, file: string): MacNode[] {
       if (!w) return; // product of two computed tensors: no weights, not a layer
       if (attr.transpose_a?.b) throw new InputError(`${n.op} "${n.name}" with transpose_a is not supported`, where);
       if (w.shape.length !== 2) throw new InputError(`${n.op} "${n.name}": weight of rank ${w.shape.length}, expected 2`, where);
-      macs.push({ ...common, op: 'dense', input: inputs[0]!, weight: nodeOf(inputs[1]!), weightShape: w.shape, weightBits: w.bits,
-        transposeWeight: !!attr.transpose_b?.b, stride: [1, 1], dilation: [1, 1], padding: { kind: 'VALID' },
-        fromGraphInput: !hasMacUpstream(nodeOf(inputs[0]!)) });
+      macs.push({
+        ...common,
+        op: 'dense',
+        input: inputs[0]!,
+        weight: nodeOf(inputs[1]!),
+        weightShape: w.shape,
+        weightBits: w.bits,
+        transposeWeight: !!attr.transpose_b?.b,
+        stride: [1, 1],
+        dilation: [1, 1],
+        padding: { kind: 'VALID' },
+        fromGraphInput: !hasMacUpstream(nodeOf(inputs[0]!)),
+      });
       return;
     }
     const format = decode(attr.data_format?.s) || 'NHWC';
     if (format !== 'NHWC') throw new InputError(`${n.op} "${n.name}": data_format ${format} is not supported (only NHWC)`, where);
     const w = constShape(inputs[1] ?? '');
-    if (!w || w.shape.length !== 4) throw new InputError(`${n.op} "${n.name}": its filter is not a constant of rank 4`, where);
+    if (w?.shape.length !== 4) throw new InputError(`${n.op} "${n.name}": its filter is not a constant of rank 4`, where);
     const strides = ints(attr.strides);
     const dil = ints(attr.dilations);
     macs.push({
@@ -175,17 +189,19 @@ export type NodeGeometry = Pick<LayerSpec, 'op' | 'input' | 'output' | 'kernel' 
 export function layerGeometryFor(m: MacNode, input: number[]): NodeGeometry {
   if (m.op === 'dense') {
     const [k, n] = m.transposeWeight ? [m.weightShape[1]!, m.weightShape[0]!] : [m.weightShape[0]!, m.weightShape[1]!];
-    if (input.length !== 1 || input[0] !== k) throw new Error(`"${m.node}": input ${JSON.stringify(input)} does not fit weight ${JSON.stringify(m.weightShape)}`);
+    if (input.length !== 1 || input[0] !== k)
+      throw new Error(`"${m.node}": input ${JSON.stringify(input)} does not fit weight ${JSON.stringify(m.weightShape)}`);
     return { op: 'dense', input: [k], output: [n] };
   }
   const [H, W, C] = input as [number, number, number];
   const [kh, kw, cin, mult] = m.weightShape as [number, number, number, number];
   const kernel: Pair = [kh, kw];
-  const padding: Padding = m.padding.kind === 'EXPLICIT'
-    ? m.padding.pads
-    : m.padding.kind === 'VALID'
-      ? [0, 0, 0, 0]
-      : [...samePadding(H, kh, m.stride[0], m.dilation[0]), ...samePadding(W, kw, m.stride[1], m.dilation[1])];
+  const padding: Padding =
+    m.padding.kind === 'EXPLICIT'
+      ? m.padding.pads
+      : m.padding.kind === 'VALID'
+        ? [0, 0, 0, 0]
+        : [...samePadding(H, kh, m.stride[0], m.dilation[0]), ...samePadding(W, kw, m.stride[1], m.dilation[1])];
   const groups = m.op === 'depthwise2d' ? C : C / cin;
   if (!Number.isInteger(groups)) throw new Error(`"${m.node}": input channels ${C} not a multiple of the filter's ${cin}`);
   const Co = m.op === 'depthwise2d' ? C * mult : mult;

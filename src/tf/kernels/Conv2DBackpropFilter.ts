@@ -10,7 +10,13 @@ export const conv2DBackpropFilterConfig: tf.KernelConfig = {
     const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter replacement: only NHWC is supported');
     const info = tf.backend_util.computeConv2DInfo(
-      x!.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
+      x!.shape as [number, number, number, number],
+      filterShape,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
     return conv2dFilterGrad(asTensor(x!), asTensor(dy!), {
       filter: [info.filterHeight, info.filterWidth],
       strides: [info.strideHeight, info.strideWidth],

@@ -14,7 +14,13 @@ export const conv2DBackpropInputConfig: tf.KernelConfig = {
     const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
     if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropInput replacement: only NHWC is supported');
     const info = tf.backend_util.computeConv2DInfo(
-      inputShape, filter!.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
+      inputShape,
+      filter!.shape as [number, number, number, number],
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
     return conv2dInputGrad(asTensor(dy!), asTensor(filter!), [info.inHeight, info.inWidth], {
       filter: [info.filterHeight, info.filterWidth],
       strides: [info.strideHeight, info.strideWidth],

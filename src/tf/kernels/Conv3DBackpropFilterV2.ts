@@ -22,7 +22,7 @@ export const conv3DBackpropFilterV2Config: tf.KernelConfig = {
     const sd = info.strideDepth;
     return tf.tidy(() => {
       // Depth padded/cropped to exactly the slices used; slice t·sd + a for tap a of output t.
-      const needD = (fd - 1) + (Do - 1) * sd + 1;
+      const needD = fd - 1 + (Do - 1) * sd + 1;
       const xp = padCrop(x, [0, info.padInfo.front, 0, 0, 0], [0, needD - info.padInfo.front - D, 0, 0, 0]);
       const idx = Array.from({ length: Do * fd }, (_, k) => Math.floor(k / fd) * sd + (k % fd));
       const slices = tf.reshape(tf.gather(xp, idx, 1), [N * Do, fd, H, W, Ci]);

@@ -12,8 +12,7 @@ export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
   backendName: 'wasm',
   kernelFunc: ({ inputs, attrs }) => {
     const { x: xInfo, dy: dyInfo } = inputs as tf.DepthwiseConv2dNativeBackpropFilterInputs;
-    const { strides, dilations, pad, dimRoundingMode, filterShape } =
-      attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+    const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
     const x = asTensor<tf.Rank.R4>(xInfo!);
     const dy = asTensor<tf.Rank.R4>(dyInfo!);
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, true);

@@ -10,8 +10,7 @@ export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
   backendName: 'wasm',
   kernelFunc: ({ inputs, attrs }) => {
     const { dy: dyInfo, filter: filterInfo } = inputs as tf.DepthwiseConv2dNativeBackpropInputInputs;
-    const { strides, dilations, pad, dimRoundingMode, inputShape } =
-      attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+    const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
     const dy = asTensor<tf.Rank.R4>(dyInfo!);
     const filter = asTensor<tf.Rank.R4>(filterInfo!);
     const [fh, fw, C, M] = filter.shape;
@@ -19,8 +18,11 @@ export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
     const [N, H, W] = inputShape;
     return tf.tidy(() => {
       const dyd = transposedConvInput(dy, [H, W], {
-        filter: [fh, fw], strides: pair(strides), dilations: pair(dilations),
-        padTop: info.padInfo.top, padLeft: info.padInfo.left,
+        filter: [fh, fw],
+        strides: pair(strides),
+        dilations: pair(dilations),
+        padTop: info.padInfo.top,
+        padLeft: info.padInfo.left,
       });
       const flipped = tf.reshape(tf.reverse(filter, [0, 1]), [fh, fw, C * M, 1]) as tf.Tensor4D;
       const out = tf.depthwiseConv2d(dyd, flipped, 1, 'valid', 'NHWC', pair(dilations)); // [N,H,W,C·M]

@@ -33,7 +33,12 @@ export function zeroDilate(x: tf.Tensor, axis: number, f: number): tf.Tensor {
   const L = x.shape[axis]!;
   const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const spread = tf.pad(tf.reshape(x, [outer, L, 1, inner]), [[0, 0], [0, 0], [0, f - 1], [0, 0]]);
+  const spread = tf.pad(tf.reshape(x, [outer, L, 1, inner]), [
+    [0, 0],
+    [0, 0],
+    [0, f - 1],
+    [0, 0],
+  ]);
   const sliced = tf.slice(tf.reshape(spread, [outer, L * f, inner]), [0, 0, 0], [outer, (L - 1) * f + 1, inner]);
   const shape = [...x.shape];
   shape[axis] = (L - 1) * f + 1;

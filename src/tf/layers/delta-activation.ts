@@ -46,7 +46,8 @@ export class DeltaActivation extends QuantisedActivation {
     this.deltaLevel = args.deltaLevel ?? 0;
     if (!['channel', 'neuron', 'layer'].includes(this.granularity)) throw new Error(`${this.name}: bad granularity ${this.granularity}`);
     if (![0, 1, 2].includes(this.deltaLevel)) throw new Error(`${this.name}: deltaLevel must be 0, 1 or 2`);
-    if (!(this.thresholdInit !== 0 && Number.isFinite(this.thresholdInit))) throw new Error(`${this.name}: thresholdInit must be a non-zero number`);
+    if (!(this.thresholdInit !== 0 && Number.isFinite(this.thresholdInit)))
+      throw new Error(`${this.name}: thresholdInit must be a non-zero number`);
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -57,7 +58,14 @@ export class DeltaActivation extends QuantisedActivation {
     }
     const channels = frame[frame.length - 1] as number;
     const thrShape = this.granularity === 'channel' ? [channels] : this.granularity === 'neuron' ? (frame as number[]) : [1];
-    this.threshold = this.addWeight('threshold', thrShape, 'float32', tf.initializers.constant({ value: this.thresholdInit }), undefined, this.trainableThreshold);
+    this.threshold = this.addWeight(
+      'threshold',
+      thrShape,
+      'float32',
+      tf.initializers.constant({ value: this.thresholdInit }),
+      undefined,
+      this.trainableThreshold,
+    );
     if (this.trainableBias) {
       this.bias = this.addWeight('bias', [channels], 'float32', tf.initializers.zeros(), undefined, true);
     }

@@ -10,7 +10,7 @@ type TimeDistributed = ReturnType<typeof tf.layers.timeDistributed>;
 type WrapperArgs = Parameters<typeof tf.layers.timeDistributed>[0];
 
 // TimeDistributed's class is not exported by name; its serialisation registry entry is public.
-const registered = tf.serialization.SerializationMap.getMap().classNameMap['TimeDistributed'];
+const registered = tf.serialization.SerializationMap.getMap().classNameMap.TimeDistributed;
 if (!registered) throw new Error('tfjs did not register TimeDistributed');
 const TimeDistributedClass = registered[0] as unknown as new (args: WrapperArgs) => TimeDistributed;
 

@@ -73,7 +73,7 @@ export abstract class QuantisedActivation extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
       const y = this.activate(x);
-      if (kwargs['training'] === true) {
+      if (kwargs.training === true) {
         this.lastPenalty?.dispose();
         this.lastPenalty = tf.keep(this.spRate > 0 ? this.penalty(y) : tf.scalar(0));
         this.lastCounts?.dispose();
