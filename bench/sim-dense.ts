@@ -6,18 +6,27 @@
 import { execSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { loadHwModel, loadModel, simulate, withSystolic, type Dataflow, type HwModel, type SystolicSpec } from '../sim/index.js';
-import { writeFileAtomic } from '../traces/atomic.js';
+import {
+  loadHwModel,
+  loadTopology,
+  topologyWorkload,
+  simulate,
+  withSystolic,
+  type Dataflow,
+  type HwModel,
+  type SystolicSpec,
+} from '../sim/index.js';
+import { writeFileAtomic } from '../lib/atomic.js';
 
-const model = loadModel('alexnet');
+const workload = topologyWorkload(loadTopology('alexnet'));
 const base = loadHwModel('scalesim-32x32-os') as HwModel & SystolicSpec;
 const REPS = 2000;
 
 function time(hws: (HwModel & SystolicSpec)[]): { msPerRun: number; cycles: number[] } {
   let cycles: number[] = [];
-  for (let i = 0; i < 200; i++) for (const hw of hws) simulate(model, hw, { mode: 'dense' }); // warm-up (JIT)
+  for (let i = 0; i < 200; i++) for (const hw of hws) simulate(workload, hw, { mode: 'dense' }); // warm-up (JIT)
   const t0 = performance.now();
-  for (let i = 0; i < REPS; i++) cycles = hws.map((hw) => simulate(model, hw, { mode: 'dense' }).modes[0]!.computeCycles);
+  for (let i = 0; i < REPS; i++) cycles = hws.map((hw) => simulate(workload, hw, { mode: 'dense' }).modes[0]!.computeCycles);
   return { msPerRun: (performance.now() - t0) / REPS, cycles };
 }
 
@@ -25,7 +34,7 @@ const dfs: Dataflow[] = ['os', 'ws', 'is'];
 const rows: string[] = [];
 // Cold: the very first call of each dataflow (no JIT warm-up), as a one-shot CLI run would see it.
 const c0 = performance.now();
-for (const dataflow of dfs) simulate(model, withSystolic(base, { dataflow }), { mode: 'dense' });
+for (const dataflow of dfs) simulate(workload, withSystolic(base, { dataflow }), { mode: 'dense' });
 const coldMs = performance.now() - c0;
 for (const size of [32, 128]) {
   const hws = dfs.map((dataflow) => withSystolic(base, { rows: size, cols: size, dataflow }));
@@ -48,7 +57,7 @@ const report = [
   '# Benchmark: dense simulation of AlexNet (bench/sim-dense.ts)',
   '',
   `Reproduce: \`npx tsx bench/sim-dense.ts --write\`. Simulation time per run = mean over ${REPS} calls of`,
-  '`simulate(alexnet, hw, {mode: "dense"})` after 200 warm-up calls (topology and hw-model loaded once);',
+  '`simulate(topologyWorkload(alexnet), hw, {mode: "dense"})` after 200 warm-up calls (topology and hw-model loaded once);',
   'one run computes every layer: cycles, edge accesses, memory, energy. Whole-process peak RSS from',
   '`process.resourceUsage().maxRSS` (includes Node and tsx).',
   '',

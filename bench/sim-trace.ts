@@ -7,7 +7,7 @@
  *    trace itself (compiled code); peak-RSS growth with the number of frames is measured from the end of the
  *    100-frame warm-up;
  * a host-speed reference (a plain JS byte-compare loop; the machine is shared and its speed varies by
- * day); and the cost of a second hw-model when the per-frame statistics are gathered once (traceWork)
+ * day); and the cost of a second hw-model when the per-frame statistics are gathered once (traceActivity)
  * instead of streaming the trace again.
  *
  *   npm run build && taskset -c 1 node dist/bench/sim-trace.js [--write]   (--write updates reports/bench-sim-trace.md)
@@ -20,18 +20,19 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  frameWorkBytes,
+  frameActivityBytes,
   loadHwModel,
-  simulateTrace,
-  simulateTraceWork,
-  traceWork,
+  activityWorkload,
+  simulate,
+  traceActivity,
+  traceWorkload,
   withSystolic,
   type HwModel,
   type SystolicSpec,
 } from '../sim/index.js';
-import { writeFileAtomic } from '../traces/atomic.js';
+import { writeFileAtomic } from '../lib/atomic.js';
 import { openTrace } from '../traces/reader.js';
-import { packagePath } from '../traces/package-dir.js';
+import { packagePath } from '../lib/package-dir.js';
 import { SYNTH_PRESETS, writeSyntheticTrace } from '../traces/synthetic.js';
 import { codeRun, median, medians, runChild } from './self.js';
 
@@ -81,8 +82,8 @@ function timed<T>(f: () => T): { value: T; wallS: number; cpuS: number } {
 function streamChild(dir: string): Stream {
   const trace = openTrace(dir, { verify: false });
   const hw = loadHwModel('delta-32x32');
-  const d = timed(() => simulateTrace(trace, hw, { mode: 'delta' }));
-  const e = timed(() => simulateTrace(trace, loadHwModel('seneca-like'), { mode: 'delta' }));
+  const d = timed(() => simulate(traceWorkload(trace), hw, { mode: 'delta' }));
+  const e = timed(() => simulate(traceWorkload(trace), loadHwModel('seneca-like'), { mode: 'delta' }));
   const frames = trace.manifest.frames;
   const perFrame = trace.layers.reduce((a, l) => a + l.frameElements, 0);
   const peakRssMiB = process.resourceUsage().maxRSS / 1024; // before the bench's own full GC below, which has a peak of its own
@@ -106,11 +107,11 @@ function streamChild(dir: string): Stream {
 function steadyChild(dir: string, warmDir: string, hwName: string): Steady {
   const hw = loadHwModel(hwName);
   const warm = openTrace(warmDir, { verify: false });
-  for (let i = 0; i < 5; i++) simulateTrace(warm, hw, { mode: 'delta' });
+  for (let i = 0; i < 5; i++) simulate(traceWorkload(warm), hw, { mode: 'delta' });
   const rss0 = process.resourceUsage().maxRSS;
   const trace = openTrace(dir, { verify: false });
   const long = trace.manifest.frames >= 10_000;
-  const runs = Array.from({ length: long ? 4 : 8 }, () => timed(() => simulateTrace(trace, hw, { mode: 'delta' })).wallS);
+  const runs = Array.from({ length: long ? 4 : 8 }, () => timed(() => simulate(traceWorkload(trace), hw, { mode: 'delta' })).wallS);
   return { wallS: median(runs.slice(long ? 1 : 3)), rssGrowthMiB: (process.resourceUsage().maxRSS - rss0) / 1024 };
 }
 
@@ -147,11 +148,11 @@ function reuseChild(dir: string): Reuse {
   const trace = openTrace(dir, { verify: false });
   const a = loadHwModel('delta-32x32') as HwModel & SystolicSpec;
   const b = withSystolic(a, { name: 'delta-64x64', rows: 64, cols: 64 });
-  const g = timed(() => traceWork(trace, { kinds: ['delta'] }));
-  const first = timed(() => simulateTraceWork(g.value, a, { mode: 'delta' }));
-  const second = timed(() => simulateTraceWork(g.value, b, { mode: 'delta' }));
-  const stream = timed(() => simulateTrace(trace, b, { mode: 'delta' }));
-  const bytes = g.value.frames.reduce((s, f) => s + frameWorkBytes(f), 0) / g.value.frames.length;
+  const g = timed(() => traceActivity(trace, { kinds: ['delta'] }));
+  const first = timed(() => simulate(activityWorkload(g.value), a, { mode: 'delta' }));
+  const second = timed(() => simulate(activityWorkload(g.value), b, { mode: 'delta' }));
+  const stream = timed(() => simulate(traceWorkload(trace), b, { mode: 'delta' }));
+  const bytes = g.value.frames.reduce((s, f) => s + frameActivityBytes(f), 0) / g.value.frames.length;
   return {
     gatherS: g.wallS,
     firstS: first.wallS,
@@ -225,7 +226,7 @@ async function main(): Promise<void> {
       `Code measured: ${codeRun(SELF)}.`,
       '',
       `Trace: synthetic preset \`cnn64\` (5 MAC layers, 64×64×3 input, 45,120 uint8 input activations per frame), seed ${SYNTH.seed},`,
-      `density ${SYNTH.density}, change rate ${SYNTH.changeRate}, ${SYNTH.blobs} blobs. One run = \`simulateTrace(trace, hw, {mode: 'delta'})\`:`,
+      `density ${SYNTH.density}, change rate ${SYNTH.changeRate}, ${SYNTH.blobs} blobs. One run = \`simulate(traceWorkload(trace), hw, {mode: 'delta'})\`:`,
       'read every frame, find the non-zero deltas, build the per-frame statistics (receptive-field counts by integral',
       'images, touched outputs, fan-out sums), run the delta engine and the dense reference on the hw-model, summarise.',
       `Host speed today: a plain JS byte-compare loop (compare with a reference, list the differences) runs at ${host.toFixed(2)} ns per byte`,
@@ -286,10 +287,10 @@ async function main(): Promise<void> {
       '',
       '| step | wall |',
       '|---|---:|',
-      `| gather statistics once, \`traceWork(trace, {kinds: ['delta']})\` | ${r.gatherS.toFixed(3)} s |`,
-      `| simulate delta-32x32 from them, \`simulateTraceWork\` | ${r.firstS.toFixed(3)} s |`,
+      `| gather statistics once, \`traceActivity(trace, {kinds: ['delta']})\` | ${r.gatherS.toFixed(3)} s |`,
+      `| simulate delta-32x32 from them, \`simulate(activityWorkload(…))\` | ${r.firstS.toFixed(3)} s |`,
       `| simulate a second hw-model (64×64) from them | ${r.secondS.toFixed(3)} s |`,
-      `| the second hw-model streaming the trace again, \`simulateTrace\` | ${r.streamS.toFixed(3)} s |`,
+      `| the second hw-model streaming the trace again, \`simulate(traceWorkload(trace))\` | ${r.streamS.toFixed(3)} s |`,
       '',
       `Statistics held in memory: ${(r.statsBytesPerFrame / 1024).toFixed(1)} KiB per frame (${((r.statsBytesPerFrame * 1000) / 2 ** 20).toFixed(1)} MiB for 1,000 frames;`,
       `the trace itself is 44.1 KiB per frame); peak RSS of that process ${r.peakRssMiB.toFixed(1)} MiB. A sweep over many`,

@@ -13,7 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { loadHwModel, loadModel } from '../sim/index.js';
+import { loadHwModel, loadTopology } from '../sim/index.js';
 import { loadGrid, mergeAxes, parseSet, prepareSweep, runSweep } from '../sim/sweep/index.js';
 import { openTrace } from '../traces/reader.js';
 
@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
 });
 
 const axes = mergeAxes(loadGrid(args.grid), args.threshold ? [parseSet(`threshold=${args.threshold}`)] : []);
-const workload = args.trace ? { trace: openTrace(args.trace) } : { model: loadModel(args.model) };
+const workload = args.trace ? { trace: openTrace(args.trace) } : { model: loadTopology(args.model) };
 const job = prepareSweep({ ...workload, arch: loadHwModel(args.arch), axes, mode: 'all', fps: 30 });
 console.log(
   `${args.trace ? `trace ${args.trace} (${job.meta.frames} frames)` : args.model} on ${args.arch}: ${job.meta.points} points (${job.meta.parameters.map((p) => `${p.name} ×${p.values.length}`).join(', ')}), modes ${job.meta.modes.join(', ')}`,

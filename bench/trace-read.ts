@@ -10,10 +10,10 @@ import { cpus, tmpdir, totalmem, platform, release } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../traces/atomic.js';
+import { writeFileAtomic } from '../lib/atomic.js';
 import { frameReader, openTrace } from '../traces/reader.js';
 import { traceStats } from '../traces/stats.js';
-import { packagePath } from '../traces/package-dir.js';
+import { packagePath } from '../lib/package-dir.js';
 import { SYNTH_PRESETS, writeSyntheticTrace } from '../traces/synthetic.js';
 import { codeRun, medians, runChild } from './self.js';
 

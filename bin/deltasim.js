@@ -16,7 +16,7 @@ function refuse(why) {
 
 if (!existsSync(stamp)) refuse(`no build in ${join(root, 'dist')}`);
 const built = statSync(stamp).mtimeMs;
-for (const dir of ['src', 'sim', 'traces']) {
+for (const dir of ['lib', 'src', 'sim', 'traces']) {
   for (const name of readdirSync(join(root, dir), { recursive: true })) {
     const file = join(root, dir, name);
     if (file.endsWith('.ts') && statSync(file).mtimeMs > built) refuse(`${relative(root, file)} changed after the last build`);

@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
-import { InputError } from '../traces/errors.js';
+import { InputError } from '../lib/errors.js';
 import { ENERGY_DIR } from './paths.js';
-import { schemaError } from './schema-error.js';
+import { schemaError } from '../lib/schema-error.js';
 
 export interface Sourced {
   source: string;

@@ -6,7 +6,7 @@
  */
 import { BUFFERS } from './actions.js';
 import type { EnergyBreakdown } from './energy.js';
-import type { Mode } from './simulate.js';
+import type { Mode } from './modes.js';
 
 /** One frame of one run (hw-model × mode), summed over layers. */
 export interface FrameRow {

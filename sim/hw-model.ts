@@ -5,10 +5,10 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import Ajv from 'ajv';
-import { InputError } from '../traces/errors.js';
+import { InputError } from '../lib/errors.js';
 import { ENERGY_DIR, HW_MODELS_DIR } from './paths.js';
 import { loadEnergyTable, type EnergyTable } from './energy-table.js';
-import { schemaError } from './schema-error.js';
+import { schemaError } from '../lib/schema-error.js';
 
 export type Dataflow = 'os' | 'ws' | 'is';
 

@@ -6,7 +6,7 @@
  */
 import type { Gemm } from './workload.js';
 import type { Dataflow } from './hw-model.js';
-import type { FoldTile, FoldWork, MappedGemm, TemporalSkip, WorkModel } from './work-model.js';
+import type { FoldTile, FoldLoad, MappedGemm, TemporalSkip, FoldModel } from './fold-model.js';
 
 type Operand = 'ifmap' | 'filter' | 'ofmap';
 const OPERANDS: readonly Operand[] = ['ifmap', 'filter', 'ofmap'];
@@ -82,7 +82,7 @@ export function mapGemm(g: Gemm, dataflow: Dataflow): MappedGemm {
   return { gemm: g, dataflow, ...m.dims(g), skip: m.skip };
 }
 
-export function computeLayer(g: Gemm, arr: ArrayShape, work: WorkModel): ComputeResult {
+export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel): ComputeResult {
   const map = DATAFLOWS[arr.dataflow];
   const mg = mapGemm(g, arr.dataflow);
   const fill = map.fillDrain(arr.rows, arr.cols);
@@ -99,7 +99,7 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: WorkModel): Compute
     effective = 0,
     psumReads = 0;
   const tile: FoldTile = { group: 0, rowStart: 0, rows: 0, colStart: 0, cols: 0 };
-  const w: FoldWork = { extent: 0, issued: 0, effective: 0 };
+  const w: FoldLoad = { extent: 0, issued: 0, effective: 0 };
   for (let group = 0; group < g.groups; group++) {
     tile.group = group;
     for (let r0 = 0; r0 < mg.Sr; r0 += arr.rows) {

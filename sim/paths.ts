@@ -1,5 +1,5 @@
 /** Where the data files that ship with deltasim live (resolved from the package, not the cwd). */
-import { packagePath } from '../traces/package-dir.js';
+import { packagePath } from '../lib/package-dir.js';
 
 export const TOPOLOGIES_DIR = packagePath('sim', 'topologies', '/');
 export const HW_MODELS_DIR = packagePath('hw-models', '/');

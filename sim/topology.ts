@@ -21,8 +21,9 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { InputError } from '../traces/errors.js';
-import { validateLayer, type Layer, type LayerOp, type Model } from './workload.js';
+import { InputError } from '../lib/errors.js';
+import { LAYER_OPS, layerOf, outputHW, validateLayer, type Layer, type LayerOp, type Padding } from '../traces/layer.js';
+import type { Model } from './workload.js';
 import { TOPOLOGIES_DIR } from './paths.js';
 
 const CONV_COLS = ['layer name', 'ifmap height', 'ifmap width', 'filter height', 'filter width', 'channels', 'num filter', 'strides'];
@@ -86,19 +87,7 @@ function intCell(r: Row, i: number, header: string, file: string, min = 1): numb
 
 function gemmRow(r: Row, file: string): Layer {
   const [M, N, K] = [1, 2, 3].map((i) => intCell(r, i, GEMM_COLS[i]!, file));
-  const l: Layer = {
-    name: r.cells[0]!,
-    op: 'conv2d',
-    input: [1, M!, K!],
-    output: [1, M!, N!],
-    kernel: [1, 1],
-    stride: [1, 1],
-    padding: [0, 0, 0, 0],
-    dilation: [1, 1],
-    groups: 1,
-    weightBits: 8,
-    weightDensity: 1,
-  };
+  const l = layerOf({ name: r.cells[0]!, op: 'conv2d', input: [1, M!, K!], output: [1, M!, N!], weightBits: 8, weightDensity: 1 });
   return validateLayer(l, { file, line: r.line });
 }
 
@@ -118,7 +107,7 @@ function convRow(r: Row, header: string[], file: string): Layer {
   };
   const where = { file, line: r.line };
   const typeCell = extra('type').toLowerCase() || 'conv2d';
-  if (!['conv2d', 'depthwise2d', 'dense'].includes(typeCell))
+  if (!(LAYER_OPS as readonly string[]).includes(typeCell))
     throw new InputError(`column "Type" must be conv2d, depthwise2d or dense, got "${typeCell}"`, where);
   const groupsCell = extra('groups').toLowerCase();
   const op: LayerOp = groupsCell === 'dw' ? 'depthwise2d' : (typeCell as LayerOp);
@@ -134,30 +123,15 @@ function convRow(r: Row, header: string[], file: string): Layer {
   const groups = op === 'depthwise2d' ? C : groupsCell === '' ? 1 : (num('groups', 1) as number);
   if (op === 'dense') {
     if (H !== 1 || W !== 1 || R !== 1 || S !== 1) throw new InputError('a dense row must have IFMAP and Filter sizes of 1', where);
-    return validateLayer(
-      {
-        name: r.cells[0]!,
-        op,
-        input: [C],
-        output: [NF],
-        kernel: [1, 1],
-        stride: [1, 1],
-        padding: [0, 0, 0, 0],
-        dilation: [1, 1],
-        groups: 1,
-        weightBits,
-        weightDensity: 1,
-      },
-      where,
-    );
+    return validateLayer(layerOf({ name: r.cells[0]!, op, input: [C], output: [NF], weightBits, weightDensity: 1 }), where);
   }
-  let padding: [number, number, number, number];
+  let padding: Padding;
   const padCell = extra('padding');
   if (padCell !== '') {
     const p = padCell.split(/\s+/).map(Number);
     if (!(p.length === 1 || p.length === 4) || p.some((x) => !Number.isInteger(x) || x < 0))
       throw new InputError(`column "Padding" must be one or four non-negative integers, got "${padCell}"`, where);
-    padding = (p.length === 1 ? [p[0], p[0], p[0], p[0]] : p) as [number, number, number, number];
+    padding = (p.length === 1 ? [p[0], p[0], p[0], p[0]] : p) as Padding;
   } else {
     // SCALE-Sim: out = ceil((H − R + S)/S), i.e. the last window may overhang the bottom/right edge.
     const hi = (n: number, k: number): number => {
@@ -168,24 +142,22 @@ function convRow(r: Row, header: string[], file: string): Layer {
     };
     padding = [0, hi(H, R), 0, hi(W, S)];
   }
-  const oh = Math.floor((H + padding[0] + padding[1] - dil * (R - 1) - 1) / st) + 1;
-  const ow = Math.floor((W + padding[2] + padding[3] - dil * (S - 1) - 1) / st) + 1;
-  return validateLayer(
-    {
-      name: r.cells[0]!,
-      op,
-      input: [H, W, C],
-      output: [Math.max(oh, 0), Math.max(ow, 0), NF],
-      kernel: [R, S],
-      stride: [st, st],
-      padding,
-      dilation: [dil, dil],
-      groups,
-      weightBits,
-      weightDensity: 1,
-    },
-    where,
-  );
+  const l: Layer = {
+    name: r.cells[0]!,
+    op,
+    input: [H, W, C],
+    output: [0, 0, NF],
+    kernel: [R, S],
+    stride: [st, st],
+    padding,
+    dilation: [dil, dil],
+    groups,
+    weightBits,
+    weightDensity: 1,
+  };
+  const [oh, ow] = outputHW(l);
+  l.output = [Math.max(oh, 0), Math.max(ow, 0), NF];
+  return validateLayer(l, where);
 }
 
 export function listBuiltinModels(): string[] {
@@ -196,7 +168,7 @@ export function listBuiltinModels(): string[] {
 }
 
 /** A topology CSV path, or the name of a built-in model. */
-export function loadModel(spec: string): Model {
+export function loadTopology(spec: string): Model {
   if (existsSync(spec)) return parseTopologyCsv(readFileSync(spec, 'utf8'), spec);
   const builtin = join(TOPOLOGIES_DIR, `${spec}.csv`);
   if (!/[/\\]/.test(spec) && existsSync(builtin)) return parseTopologyCsv(readFileSync(builtin, 'utf8'), builtin, spec);

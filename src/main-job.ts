@@ -9,14 +9,25 @@
  * Everything is written into one directory, atomically (a failed run leaves the last good one).
  */
 import { join, relative } from 'node:path';
-import { writeFileSync } from 'node:fs';
-import { loadHwModel, simulateTrace, type TraceModeSummary, type TraceSimResult } from '../sim/index.js';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import {
+  loadHwModel,
+  RUN_FILES,
+  runJson,
+  simulate,
+  summaryJson,
+  traceWorkload,
+  writeRun,
+  type ModeSummary,
+  type SimResult,
+} from '../sim/index.js';
 import { openTrace } from '../traces/reader.js';
-import { writeDirAtomic } from '../traces/atomic.js';
-import { packagePath } from '../traces/package-dir.js';
+import { writeDirAtomic } from '../lib/atomic.js';
+import { packagePath } from '../lib/package-dir.js';
+import { table } from '../lib/table.js';
 import { recordModelTrace } from './record/index.js';
 import { buildReport } from './report/build.js';
-import { traceSummaryJson, traceSummaryTable, writeTraceSimFiles, writeTraceSimOutput, table, runJson } from './cli/sim-output.js';
+import { summaryTable } from './cli/sim-table.js';
 
 /** A test clip: a procedural dataset spec (held-out split) and which clip of it. */
 export interface Scenario {
@@ -81,7 +92,7 @@ export interface Headline {
   energy_gain_vs_dense_baseline: number | null;
 }
 
-function headlineOf(clip: string, model: string, s: TraceModeSummary): Headline {
+function headlineOf(clip: string, model: string, s: ModeSummary): Headline {
   return {
     clip,
     model,
@@ -97,7 +108,7 @@ function headlineOf(clip: string, model: string, s: TraceModeSummary): Headline 
 }
 
 /** Record one scenario's traces and simulate every configuration; returns the results by run name. */
-async function runScenario(o: MainJobOptions, sc: Scenario, tmp: string, headlines: Headline[]): Promise<Map<string, TraceSimResult>> {
+async function runScenario(o: MainJobOptions, sc: Scenario, tmp: string, headlines: Headline[]): Promise<Map<string, SimResult>> {
   for (const variant of ['baseline', 'delta'] as const) {
     const rec = await recordModelTrace({
       modelDir: join(o.modelsDir, variant),
@@ -112,17 +123,13 @@ async function runScenario(o: MainJobOptions, sc: Scenario, tmp: string, headlin
     o.log(`[${sc.name}] traced the ${variant} model: ${rec.manifest.layers.length} MAC layers × ${rec.manifest.frames} frames`);
   }
   const baseline = loadHwModel(BASELINE_ARCH);
-  const results = new Map<string, TraceSimResult>();
+  const results = new Map<string, SimResult>();
   for (const r of RUNS) {
-    const res = simulateTrace(openTrace(join(tmp, 'traces', sc.name, r.model)), loadHwModel(r.arch), {
-      mode: 'all',
-      fps: o.fps,
-      baseline,
-      keepLayers: true,
-    });
+    const trace = openTrace(join(tmp, 'traces', sc.name, r.model));
+    const hw = loadHwModel(r.arch);
     const name = `${sc.name}/${r.model}-on-${r.arch}`;
     const dir = join(tmp, 'runs', name);
-    await writeTraceSimOutput(dir, res, [
+    const argv = [
       'simulate',
       '--trace',
       `traces/${sc.name}/${r.model}`,
@@ -132,7 +139,16 @@ async function runScenario(o: MainJobOptions, sc: Scenario, tmp: string, headlin
       'all',
       '--fps',
       String(o.fps),
-    ]);
+      '--layers',
+    ];
+    const res = await writeRun(
+      dir,
+      (onLayers) => simulate(traceWorkload(trace), hw, { mode: 'all', fps: o.fps, baseline, onLayers }),
+      argv,
+      {
+        layers: true,
+      },
+    );
     await buildReport(dir);
     results.set(name, res);
     for (const s of res.modes) headlines.push(headlineOf(sc.name, r.model, s));
@@ -146,21 +162,17 @@ export async function runMainJob(o: MainJobOptions): Promise<Headline[]> {
   const headlines: Headline[] = [];
   let mainTable = '';
   await writeDirAtomic(o.out, async (tmp) => {
-    const results = new Map<string, TraceSimResult>();
+    const results = new Map<string, SimResult>();
     for (const sc of o.scenarios) for (const [k, v] of await runScenario(o, sc, tmp, headlines)) results.set(k, v);
     // The top-level report is the first clip's delta model on the delta array (dense, sparse and delta
     // modes side by side, against the dense baseline array), with every configuration's headline in its summary.
     const mainRun = `${o.scenarios[0]!.name}/delta-on-delta-32x32`;
     const main = results.get(mainRun)!;
-    writeTraceSimFiles(tmp, main, ['(npm start) main job']);
-    const mainSummary = JSON.parse(traceSummaryJson(main));
-    writeFileSync(
-      join(tmp, 'summary.json'),
-      `${JSON.stringify({ mainRun, clips: o.scenarios, headline: headlines, ...mainSummary }, null, 2)}\n`,
-    );
-    writeFileSync(join(tmp, 'run.json'), runJson(['npm', 'start']));
+    for (const f of [RUN_FILES.frames, RUN_FILES.layers]) copyFileSync(join(tmp, 'runs', mainRun, f), join(tmp, f));
+    writeFileSync(join(tmp, RUN_FILES.summary), summaryJson(main, { mainRun, clips: o.scenarios, headline: headlines }));
+    writeFileSync(join(tmp, RUN_FILES.run), runJson(['npm', 'start']));
     await buildReport(tmp);
-    mainTable = traceSummaryTable(main);
+    mainTable = summaryTable(main);
   });
 
   const fmt = (v: number | null, d = 2) => (v === null ? '-' : v.toFixed(d));

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { InputError } from '../traces/errors.js';
+import { InputError } from '../lib/errors.js';
 
 describe('InputError', () => {
   it('names the file, the key and the byte offset', () => {

@@ -8,8 +8,8 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { InputError } from './errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { InputError } from '../lib/errors.js';
+import { writeFileAtomic } from '../lib/atomic.js';
 
 export type Dtype = 'int8' | 'uint8' | 'int16' | 'float32';
 export type ActArray = Int8Array | Uint8Array | Int16Array | Float32Array;

@@ -7,20 +7,22 @@
 import { closeSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { InputError } from './errors.js';
+import { InputError } from '../lib/errors.js';
 import { DTYPES, openNpy, readNpyHeader, typedView, type ActArray, type Dtype } from './npy.js';
-import { frameElements, layerGeometry, readManifest, type LayerGeometry, type LayerSpec, type Manifest } from './manifest.js';
+import { readManifest, type LayerSpec, type Manifest } from './manifest.js';
+import { inputCount, layerOf, type Layer } from './layer.js';
 
 export interface TraceLayer {
   /** Position in manifest.layers. */
   index: number;
   spec: LayerSpec;
-  geometry: LayerGeometry;
+  /** The spec as the one normalised, validated Layer (built once, when the trace is opened). */
+  layer: Layer;
   /** Path of the layer's .npy file. */
   path: string;
   dtype: Dtype;
   frames: number;
-  /** Elements and bytes of one frame (product of spec.input). */
+  /** Elements and bytes of one frame (inputCount of the layer). */
   frameElements: number;
   frameBytes: number;
   /** Byte offset of frame 0 in the .npy file. */
@@ -70,11 +72,12 @@ export function openTrace(dir: string, options: OpenTraceOptions = {}): Trace {
           offset: 0,
         });
       }
-      const elements = frameElements(spec);
+      const layer = layerOf(spec);
+      const elements = inputCount(layer);
       return {
         index,
         spec,
-        geometry: layerGeometry(spec),
+        layer,
         path,
         dtype: h.dtype,
         frames: manifest.frames,

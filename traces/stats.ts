@@ -12,7 +12,7 @@
  * Aggregates are given with and without frame 0, since a key frame is dense by construction.
  */
 import type { ActArray } from './npy.js';
-import { denseMacs, type LayerGeometry } from './manifest.js';
+import { layerMacs, spatial, type Layer } from './layer.js';
 import { frameReader, type Trace } from './reader.js';
 
 /**
@@ -49,12 +49,13 @@ export interface LayerFanout {
   total: number;
 }
 
-export function layerFanout(g: LayerGeometry): LayerFanout {
-  const h = axisFanout(g.input[0], g.output[0], g.kernel[0], g.stride[0], g.padding[0], g.dilation[0]);
-  const w = axisFanout(g.input[1], g.output[1], g.kernel[1], g.stride[1], g.padding[2], g.dilation[1]);
-  const perChannel = g.output[2] / g.groups;
+export function layerFanout(l: Layer): LayerFanout {
+  const { H, W, C, OH, OW, OC } = spatial(l);
+  const h = axisFanout(H, OH, l.kernel[0], l.stride[0], l.padding[0], l.dilation[0]);
+  const w = axisFanout(W, OW, l.kernel[1], l.stride[1], l.padding[2], l.dilation[1]);
+  const perChannel = OC / l.groups;
   const sum = (a: Int32Array) => a.reduce((s, v) => s + v, 0);
-  return { h, w, perChannel, total: sum(h) * sum(w) * g.input[2] * perChannel };
+  return { h, w, perChannel, total: sum(h) * sum(w) * C * perChannel };
 }
 
 export interface StatsOptions {
@@ -116,11 +117,11 @@ export interface TraceStats {
  * A per-layer counter: call it with each frame in order; it keeps the delta reference between
  * calls. The frame array may be a reused buffer.
  */
-export function frameStatsCounter(g: LayerGeometry, options: StatsOptions = {}): (frame: ArrayLike<number>) => FrameStats {
+export function frameStatsCounter(l: Layer, options: StatsOptions = {}): (frame: ArrayLike<number>) => FrameStats {
   const threshold = options.threshold ?? 0;
   const q = options.quantStep;
-  const fan = layerFanout(g);
-  const [H, W, C] = g.input;
+  const fan = layerFanout(l);
+  const { H, W, C } = spatial(l);
   const ref = new Float64Array(H * W * C);
   return (frame) => {
     if (frame.length !== ref.length) throw new RangeError(`frame of ${frame.length} values, layer input has ${ref.length}`);
@@ -181,7 +182,7 @@ export function summarize(frames: readonly FrameStats[]): SparsitySummary {
 
 /** Statistics of a whole trace in one streaming pass (memory independent of T except the per-frame rows). */
 export function traceStats(trace: Trace, options: StatsOptions = {}): TraceStats {
-  const counters = trace.layers.map((l) => frameStatsCounter(l.geometry, options));
+  const counters = trace.layers.map((l) => frameStatsCounter(l.layer, options));
   const perLayer: FrameStats[][] = trace.layers.map(() => []);
   const overall: FrameStats[] = [];
   for (const frames of frameReader(trace)) {
@@ -205,7 +206,7 @@ export function traceStats(trace: Trace, options: StatsOptions = {}): TraceStats
     quantStep: options.quantStep ?? null,
     layers: trace.layers.map((l, i) => ({
       name: l.spec.name,
-      macsPerFrame: denseMacs(l.geometry),
+      macsPerFrame: layerMacs(l.layer),
       frames: perLayer[i]!,
       summary: summarize(perLayer[i]!),
     })),

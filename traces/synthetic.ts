@@ -7,10 +7,12 @@
  * Same layers, options and seed ⇒ byte-identical trace.
  */
 import { Ajv } from 'ajv';
-import { InputError } from './errors.js';
-import { expectedOutputHW, layerGeometry, type LayerOp, type Manifest, type Pair, type Padding } from './manifest.js';
+import { InputError } from '../lib/errors.js';
+import { schemaError } from '../lib/schema-error.js';
+import type { Manifest } from './manifest.js';
+import { outputHW, spatial, type LayerOp, type Pair, type Padding } from './layer.js';
 import { DTYPES, typedView, type ActArray, type Dtype } from './npy.js';
-import { prng, type Prng } from './prng.js';
+import { prng, type Rng } from '../lib/prng.js';
 import { writeTrace, type LayerDraft, type TraceHeader } from './writer.js';
 
 /** A layer by its shape; everything else has a default (3×3 kernel, stride 1, "same" padding, uint8). */
@@ -95,10 +97,7 @@ export function parseSynthLayers(presetOrJson: string, source: string): SynthLay
   } catch {
     throw new InputError(`neither a preset (${Object.keys(SYNTH_PRESETS).join(', ')}) nor a JSON layer list`, { file: source });
   }
-  if (!validateSynthLayers(json)) {
-    const e = validateSynthLayers.errors![0]!;
-    throw new InputError(`expected: ${e.message ?? e.keyword}`, { file: source, pointer: e.instancePath });
-  }
+  if (!validateSynthLayers(json)) throw schemaError(validateSynthLayers.errors, source);
   json.forEach((l, i) => {
     const rank = l.op === 'dense' ? 1 : 3;
     if (l.input.length !== rank)
@@ -130,15 +129,15 @@ export function completeLayer(s: SynthLayer): LayerDraft {
     dilation,
     groups: s.op === 'depthwise2d' ? C : 1,
   } satisfies LayerDraft;
-  const [Ho, Wo] = expectedOutputHW(layerGeometry(draft));
+  const [Ho, Wo] = outputHW(draft);
   draft.output = [Ho, Wo, s.outChannels ?? C];
   return draft;
 }
 
 /** A non-zero level: 1..max of the dtype's range (a sign when signed); float32 in (0, 1]. */
-function levelDrawer(dtype: Dtype, signed: boolean, rng: Prng): () => number {
+function levelDrawer(dtype: Dtype, signed: boolean, rng: Rng): () => number {
   const max = { int8: 127, uint8: 255, int16: 1023, float32: 0 }[dtype];
-  const magnitude = dtype === 'float32' ? () => 1 - rng.next() : () => rng.int(1, max);
+  const magnitude = dtype === 'float32' ? () => 1 - rng.next() : () => rng.intBetween(1, max);
   return signed ? () => (rng.next() < 0.5 ? -1 : 1) * magnitude() : magnitude;
 }
 
@@ -146,7 +145,7 @@ function levelDrawer(dtype: Dtype, signed: boolean, rng: Prng): () => number {
  * Visit the indices of a Bernoulli(p) subset of [0, n) in order, using geometric gaps so the cost
  * is proportional to the subset, not to n.
  */
-function forBernoulli(n: number, p: number, rng: Prng, visit: (i: number) => void): void {
+function forBernoulli(n: number, p: number, rng: Rng, visit: (i: number) => void): void {
   if (p <= 0) return;
   if (p >= 1) {
     for (let i = 0; i < n; i++) visit(i);
@@ -176,26 +175,26 @@ export function* synthFrames(layers: readonly LayerDraft[], o: SynthOptions): Ge
   const state = layers.map((l, li) => {
     const rng = prng(o.seed, li + 1);
     const draw = levelDrawer(l.act.dtype, l.act.signed, rng);
-    const g = layerGeometry(l);
-    const n = g.input[0] * g.input[1] * g.input[2];
+    const { H, W, C } = spatial(l);
+    const n = H * W * C;
     const background = new Float64Array(n);
     forBernoulli(n, o.density, rng, (i) => {
       background[i] = draw();
     });
     // each blob has its own level per channel, fixed over time: it changes only where it moves
-    const blobLevels = blobs.map(() => Array.from({ length: g.input[2] }, draw));
+    const blobLevels = blobs.map(() => Array.from({ length: C }, draw));
     const out = typedView(l.act.dtype, new ArrayBuffer(n * DTYPES[l.act.dtype].bytes), 0, n);
     const redraw = (i: number) => {
       background[i] = rng.next() < o.density ? draw() : 0;
     };
-    return { g, n, rng, background, blobLevels, out, redraw };
+    return { l, n, rng, background, blobLevels, out, redraw };
   });
   const frames = state.map((s) => s.out);
   for (let t = 0; t < o.frames; t++) {
     for (const s of state) {
       if (t > 0) forBernoulli(s.n, o.changeRate, s.rng, s.redraw);
       s.out.set(s.background);
-      if (s.g.op !== 'dense') paintBlobs(s.out, s.g.input, blobs, s.blobLevels, radius);
+      if (s.l.op !== 'dense') paintBlobs(s.out, s.l.input, blobs, s.blobLevels, radius);
     }
     yield frames;
     for (const b of blobs) moveBlob(b);

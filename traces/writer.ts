@@ -6,9 +6,10 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { join } from 'node:path';
-import { writeDirAtomic, writeFileAtomic } from './atomic.js';
+import { writeDirAtomic, writeFileAtomic } from '../lib/atomic.js';
 import { DTYPES, encodeNpyHeader, type ActArray } from './npy.js';
-import { frameElements, validateManifest, MANIFEST_FILE, type ActSpec, type LayerSpec, type Manifest } from './manifest.js';
+import { validateManifest, MANIFEST_FILE, type ActSpec, type LayerSpec, type Manifest } from './manifest.js';
+import { inputCount } from './layer.js';
 
 /** A layer as the writer takes it: act.file defaults to `<name>.npy`, sha256 is computed. */
 export type LayerDraft = Omit<LayerSpec, 'act' | 'sha256'> & { act: Omit<ActSpec, 'file'> & { file?: string } };
@@ -87,7 +88,7 @@ class LayerSink {
     private readonly layer: LayerSpec,
     private readonly frames: number,
   ) {
-    this.elements = frameElements(layer);
+    this.elements = inputCount(layer);
     this.ctor = DTYPES[layer.act.dtype].make(new ArrayBuffer(0), 0, 0).constructor;
     this.fd = openSync(path, 'wx');
     this.write(encodeNpyHeader(layer.act.dtype, [frames, ...layer.input]));

@@ -10,9 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
-import { InputError, type InputErrorWhere } from '../../traces/errors.js';
+import { InputError, type InputErrorWhere } from '../../lib/errors.js';
 import { HW_MODELS_DIR } from '../paths.js';
-import { schemaError } from '../schema-error.js';
+import { schemaError } from '../../lib/schema-error.js';
 
 export type AxisValue = number | boolean | string;
 
@@ -26,7 +26,7 @@ export interface Axis {
 
 /**
  * Simulation options a sweep can vary besides the hw-model: the statistical densities of a topology
- * sweep (SimOptions) and the delta threshold of a trace sweep (TraceWorkOptions); which of them a
+ * sweep (workloads.ts Densities) and the delta threshold of a trace sweep (ActivityOptions); which of them a
  * sweep accepts depends on its workload (WORKLOAD_PARAMETERS in job.ts).
  */
 export const SIM_PARAMETERS = ['actDensity', 'weightDensity', 'deltaDensity', 'threshold'] as const;

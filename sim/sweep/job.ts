@@ -3,18 +3,21 @@
  * CSV columns, the grid hash that identifies it across shards and resumes, and one row per point.
  *
  * The workload is a topology (statistical densities) or a trace (its manifest layers are the
- * workload, its real per-frame events decide the cost). A trace's per-frame work depends only on
+ * workload, its real per-frame events decide the cost). A trace's per-frame activity depends only on
  * the delta threshold, not on the hw-model: each thread gathers it once per threshold
- * (`traceWork`) and every point at that threshold reuses it.
+ * (`traceActivity`) and every point at that threshold reuses it.
  */
 import { createHash } from 'node:crypto';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { openTrace, type Trace } from '../../traces/reader.js';
+import { resolveActivityOptions, traceActivity, type EventKind, type TraceActivity } from '../activity.js';
 import type { HwModel, HwSpec } from '../hw-model.js';
-import { simulate, supportedModes, MODES, type Mode, type ModeSummary } from '../simulate.js';
-import { simulateTraceWork, type TraceModeSummary } from '../simulate-trace.js';
-import { resolveWorkOptions, traceWork, WORK_KINDS, type TraceWork, type WorkKind } from '../trace-work.js';
+import { eventKindsOf, MODES, supportedModes, type Mode } from '../modes.js';
+import { sweepMetrics } from '../run-dir.js';
+import { simulate } from '../simulate.js';
+import type { ModeSummary } from '../summary.js';
 import type { Model } from '../workload.js';
+import { activityWorkload, topologyWorkload } from '../workloads.js';
 import { pointCount, pointValues, type Axis, type AxisValue, type SimParameter, type SweepSimOptions } from './grid.js';
 import { checkAxes, patchSpec, pointConfig, simValueError, specOf } from './patch.js';
 
@@ -59,8 +62,8 @@ export interface TraceSource {
   dir: string;
   frames: number;
   quantStep?: number;
-  /** Statistics the job's modes need. */
-  kinds: WorkKind[];
+  /** The events the job's modes consume. */
+  kinds: EventKind[];
 }
 
 export interface SweepJob {
@@ -88,33 +91,15 @@ export interface SweepInput {
   frames?: number;
 }
 
-/** Per-mode metric columns (names the report reads: latency*_us, energy*_pj, speedup*, energy_gain*). */
+/** Per-mode metric columns of sweep.csv (run-dir.ts owns their names). */
 export function metricColumns(mode: Mode, fps: boolean, trace = false): string[] {
-  return [
-    `cycles_${mode}`,
-    `macs_${mode}`,
-    `latency_${mode}_us`,
-    ...(trace ? [`latency_p95_${mode}_us`] : []),
-    `energy_${mode}_pj`,
-    `dram_${mode}_bytes`,
-    ...(fps ? [`power_${mode}_mw`] : []),
-    ...(mode === 'dense' ? [] : [`speedup_${mode}`, `energy_gain_${mode}`]),
-  ];
+  return sweepMetrics(mode, { fps, trace }).map((x) => x.column(mode));
 }
 
-/** A mode the point's hw-model lacks (swept skip / delta flags) leaves its cells empty. Trace summaries are per-frame means. */
-function metricCells(mode: Mode, s: ModeSummary | TraceModeSummary | undefined, fps: boolean, trace: boolean): Cell[] {
-  if (!s) return metricColumns(mode, fps, trace).map(() => '');
-  return [
-    s.cycles,
-    s.effectiveMacs,
-    s.latencyMs * 1e3,
-    ...(trace ? [(s as TraceModeSummary).latencyUs.p95] : []),
-    s.energy.totalPJ,
-    s.dramBytes,
-    ...(fps ? [s.averagePowerMW ?? ''] : []),
-    ...(s.mode === 'dense' ? [] : [s.speedupVsDense, s.energyGainVsDense]),
-  ];
+/** A mode the point's hw-model lacks (swept skip / delta flags) leaves its cells empty. */
+function metricCells(mode: Mode, s: ModeSummary | undefined, fps: boolean, trace: boolean): Cell[] {
+  const metrics = sweepMetrics(mode, { fps, trace });
+  return s ? metrics.map((x) => x.value(s)) : metrics.map(() => '');
 }
 
 /** Integers as they are; fractions to 6 significant digits (stable text, no float noise). */
@@ -147,12 +132,10 @@ function checkSimParameters(kind: WorkloadKind, fixed: SweepSimOptions, axes: Ax
     const k = a.name.slice(4) as SimParameter;
     if (a.name.startsWith('sim.') && !ok.includes(k)) throw new InputError(`${a.name} applies to ${other} sweeps only`, { file: a.origin });
   }
-  // simulateTraceWork takes weight densities in (0, 1].
-  if (kind === 'trace') {
-    const wd = axes.find((a) => a.name === 'sim.weightDensity');
-    if (fixed.weightDensity === 0 || wd?.values.includes(0))
-      throw new InputError("a trace sweep's weight density must be > 0", wd ? { file: wd.origin } : {});
-  }
+  // simulate() takes weight densities in (0, 1].
+  const wd = axes.find((a) => a.name === 'sim.weightDensity');
+  if (fixed.weightDensity === 0 || wd?.values.includes(0))
+    throw new InputError("a sweep's weight density must be > 0", wd ? { file: wd.origin } : {});
 }
 
 /** A trace sweep's checks (float traces need a threshold somewhere; frames, quantStep) and its workload hash input. */
@@ -165,12 +148,12 @@ function prepareTrace(trace: Trace, input: SweepInput, modes: Mode[]): { source:
       { file: float.path },
     );
   // frames and quantStep (the threshold values were checked with the axes).
-  const o = resolveWorkOptions(trace, {
+  const o = resolveActivityOptions(trace, {
     threshold: 0,
     ...(input.quantStep !== undefined ? { quantStep: input.quantStep } : {}),
     ...(input.frames !== undefined ? { frames: input.frames } : {}),
   });
-  const kinds = WORK_KINDS.filter((k) => modes.includes(k));
+  const kinds = eventKindsOf(modes);
   const m = trace.manifest;
   return {
     source: { dir: trace.dir, frames: o.frames, ...(o.quantStep !== undefined ? { quantStep: o.quantStep } : {}), kinds },
@@ -243,19 +226,19 @@ export function prepareSweep(input: SweepInput): SweepJob {
   };
 }
 
-/** What a point runner calls to gather trace work (injectable: tests count the calls). */
-export type TraceWorkFn = typeof traceWork;
+/** What a point runner calls to gather a trace's activity (injectable: tests count the calls). */
+export type TraceActivityFn = typeof traceActivity;
 
 /**
  * A function from point index to CSV row. For a trace job it opens the trace once (the sha256s
- * were checked when the job was prepared) and keeps one TraceWork per threshold value, so points at
- * the same threshold (every hw-model variant) reuse it. Memory: one TraceWork per distinct threshold.
+ * were checked when the job was prepared) and keeps one TraceActivity per threshold value, so points at
+ * the same threshold (every hw-model variant) reuse it. Memory: one TraceActivity per distinct threshold.
  */
-export function pointRunner(job: SweepJob, gather: TraceWorkFn = traceWork): (index: number) => Row {
+export function pointRunner(job: SweepJob, gather: TraceActivityFn = traceActivity): (index: number) => Row {
   const { meta } = job;
   const hasFps = meta.fps !== null;
   const isTrace = job.trace !== undefined;
-  const row = (index: number, values: AxisValue[], summaries: (ModeSummary | TraceModeSummary)[]): Row => {
+  const row = (index: number, values: AxisValue[], summaries: ModeSummary[]): Row => {
     const byMode = new Map(summaries.map((s) => [s.mode, s]));
     return [index, ...values.map(valueCell), ...meta.modes.flatMap((m) => metricCells(m, byMode.get(m), hasFps, isTrace))].map(roundCell);
   };
@@ -264,16 +247,18 @@ export function pointRunner(job: SweepJob, gather: TraceWorkFn = traceWork): (in
     return (index) => {
       const values = pointValues(job.axes, index);
       const { hw, sim } = pointConfig(job.baseSpec, job.baseSource, job.axes, values);
-      const res = simulate(model, hw, { mode: meta.mode, ...meta.sim, ...sim, ...(hasFps ? { fps: meta.fps! } : {}) });
+      const o = { ...meta.sim, ...sim };
+      const workload = topologyWorkload(model, { actDensity: o.actDensity, deltaDensity: o.deltaDensity });
+      const res = simulate(workload, hw, { mode: meta.mode, weightDensity: o.weightDensity, ...(hasFps ? { fps: meta.fps! } : {}) });
       return row(index, values, res.modes);
     };
   }
   const src = job.trace;
   let trace: Trace | undefined;
-  const works = new Map<string, TraceWork>();
-  const workAt = (threshold: number | undefined): TraceWork => {
+  const activities = new Map<string, TraceActivity>();
+  const activityAt = (threshold: number | undefined): TraceActivity => {
     const key = String(threshold);
-    let w = works.get(key);
+    let w = activities.get(key);
     if (!w) {
       trace ??= openTrace(src.dir, { verify: false });
       w = gather(trace, {
@@ -282,7 +267,7 @@ export function pointRunner(job: SweepJob, gather: TraceWorkFn = traceWork): (in
         ...(threshold !== undefined ? { threshold } : {}),
         ...(src.quantStep !== undefined ? { quantStep: src.quantStep } : {}),
       });
-      works.set(key, w);
+      activities.set(key, w);
     }
     return w;
   };
@@ -290,7 +275,7 @@ export function pointRunner(job: SweepJob, gather: TraceWorkFn = traceWork): (in
     const values = pointValues(job.axes, index);
     const { hw, sim } = pointConfig(job.baseSpec, job.baseSource, job.axes, values);
     const o = { ...meta.sim, ...sim };
-    const res = simulateTraceWork(workAt(o.threshold), hw, {
+    const res = simulate(activityWorkload(activityAt(o.threshold)), hw, {
       mode: meta.mode,
       fps: meta.fps!,
       ...(o.weightDensity !== undefined ? { weightDensity: o.weightDensity } : {}),
@@ -299,7 +284,7 @@ export function pointRunner(job: SweepJob, gather: TraceWorkFn = traceWork): (in
   };
 }
 
-/** One runner per job object (per thread: a worker receives its own copy), so its trace work is kept. */
+/** One runner per job object (per thread: a worker receives its own copy), so its trace activity is kept. */
 const runners = new WeakMap<SweepJob, (index: number) => Row>();
 
 /** Simulate point `index` and return its CSV row. */

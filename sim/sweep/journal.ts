@@ -4,7 +4,7 @@
  * call, so a killed process loses at most the point in flight). A torn last line is dropped on resume.
  */
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import type { Row } from './job.js';
 import type { Shard } from './shard.js';
 

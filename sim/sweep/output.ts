@@ -6,13 +6,11 @@
  */
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { writeFileAtomic } from '../../traces/atomic.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
+import { RUN_FILES, SUMMARY_FORMAT, SUMMARY_VERSION, sweepColumnBetter } from '../run-dir.js';
 import { pointValues, type Axis } from './grid.js';
 import type { Row, SweepMeta } from './job.js';
 import { shardName, type Shard } from './shard.js';
-
-export const SWEEP_CSV = 'sweep.csv';
-export const JOURNAL = 'journal.jsonl';
 
 /** The shard metadata file `merge` reads. */
 export interface ShardFile {
@@ -28,21 +26,19 @@ export function sweepCsv(meta: SweepMeta, rows: Row[]): string {
   return stringify([meta.columns, ...sortRows(rows)]);
 }
 
-/** Which way is better for a metric column: gains up, costs down. */
-const isGain = (c: string) => /^(speedup|energy_gain)_/.test(c);
-const BEST = (c: string) => isGain(c) || /^(latency|energy)_(p95_)?[a-z]+_(us|pj)$/.test(c);
-
 /** summary.json: the grid and, per gain / latency / energy column, its best point (first on ties). */
 export function sweepSummary(meta: SweepMeta, rows: Row[]): string {
   const axes = meta.parameters as Axis[];
   const best: Record<string, { point: number; value: number; parameters: Record<string, unknown> }> = {};
+  const o = { fps: meta.fps !== null, trace: meta.workload === 'trace' };
   meta.columns.forEach((c, j) => {
-    if (!BEST(c)) return;
+    const better = sweepColumnBetter(c, meta.modes, o);
+    if (!better) return;
     let hit: { point: number; value: number } | undefined;
     for (const r of sortRows(rows)) {
       if (r[j] === '') continue;
       const v = Number(r[j]);
-      if (!hit || (isGain(c) ? v > hit.value : v < hit.value)) hit = { point: Number(r[0]), value: v };
+      if (!hit || (better === 'higher' ? v > hit.value : v < hit.value)) hit = { point: Number(r[0]), value: v };
     }
     if (hit) {
       const values = pointValues(axes, hit.point);
@@ -50,15 +46,23 @@ export function sweepSummary(meta: SweepMeta, rows: Row[]): string {
     }
   });
   const { columns: _c, format: _f, version: _v, parameters, ...rest } = meta;
-  return (
-    JSON.stringify({ kind: 'sweep', ...rest, parameters: Object.fromEntries(parameters.map((p) => [p.name, p.values])), best }, null, 2) +
-    '\n'
-  );
+  return `${JSON.stringify(
+    {
+      format: SUMMARY_FORMAT,
+      version: SUMMARY_VERSION,
+      kind: 'sweep',
+      ...rest,
+      parameters: Object.fromEntries(parameters.map((p) => [p.name, p.values])),
+      best,
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 /** Write sweep.csv, summary.json and run.json (the CSV last: its presence means the set is complete). */
 export function writeSweepOutput(dir: string, meta: SweepMeta, rows: Row[], run: unknown): string[] {
-  const files = ['summary.json', 'run.json', SWEEP_CSV].map((f) => join(dir, f));
+  const files = [RUN_FILES.summary, RUN_FILES.run, RUN_FILES.sweep].map((f) => join(dir, f));
   writeFileAtomic(files[0]!, sweepSummary(meta, rows));
   writeFileAtomic(files[1]!, `${JSON.stringify(run ?? null, null, 2)}\n`);
   writeFileAtomic(files[2]!, sweepCsv(meta, rows));

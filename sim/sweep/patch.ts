@@ -2,7 +2,7 @@
  * A sweep point as a concrete hw-model and simulation options: the base hw-model's JSON with the
  * point's `arch.*` values written at their dotted paths, re-validated against hw-models/schema.json.
  */
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { parseHwModelJson, type HwModel, type HwSpec } from '../hw-model.js';
 import type { Axis, AxisValue, SimParameter, SweepSimOptions } from './grid.js';
 

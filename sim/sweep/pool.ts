@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { InputError, type InputErrorWhere } from '../../traces/errors.js';
+import { InputError, type InputErrorWhere } from '../../lib/errors.js';
 import { runPoint, type Row, type SweepJob } from './job.js';
 
 export type ToWorker = { point: number };

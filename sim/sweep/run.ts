@@ -6,7 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Row, SweepJob } from './job.js';
 import { openJournal } from './journal.js';
-import { JOURNAL, writeShardOutput, writeSweepOutput } from './output.js';
+import { RUN_FILES } from '../run-dir.js';
+import { writeShardOutput, writeSweepOutput } from './output.js';
 import { runPoints } from './pool.js';
 import { shardName, shardPoints, type Shard } from './shard.js';
 
@@ -36,7 +37,7 @@ export interface RunResult {
 export async function runSweep(job: SweepJob, opts: RunOptions): Promise<RunResult> {
   const owned = shardPoints(job.meta.points, opts.shard);
   mkdirSync(opts.out, { recursive: true });
-  const journalFile = join(opts.out, opts.shard ? `${shardName(opts.shard)}.journal.jsonl` : JOURNAL);
+  const journalFile = join(opts.out, opts.shard ? `${shardName(opts.shard)}.journal.jsonl` : RUN_FILES.journal);
   const journal = openJournal(journalFile, job.meta.grid, opts.shard ?? null, opts.resume ?? false);
   const rows = new Map<number, Row>();
   try {

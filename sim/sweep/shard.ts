@@ -4,7 +4,7 @@
  * Kubernetes indexed Jobs' JOB_COMPLETION_INDEX (0-based), or Slurm's SLURM_ARRAY_TASK_ID counted from
  * SLURM_ARRAY_TASK_MIN (so `--array=0-7` and `--array=1-8` both work).
  */
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 
 export interface Shard {
   /** 0-based shard index. */

@@ -3,7 +3,7 @@
  * answers each with its row, or with the error (flagged when it is bad user input).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { runPoint, type SweepJob } from './job.js';
 import { bareMessage } from './patch.js';
 import type { FromWorker, ToWorker } from './pool.js';

@@ -2,7 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
-import { isInputError } from '../../traces/errors.js';
+import { isInputError } from '../../lib/errors.js';
 
 export async function main(argv: string[]): Promise<void> {
   let cli = yargs(argv)

@@ -3,9 +3,12 @@
  * hw-model, in which modes, with which densities / delta threshold. One definition, so the two
  * commands name, describe and check them the same way.
  */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { MODES, type Mode } from '../../sim/index.js';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
+import { loadTopology, MODES, type Mode, type Model } from '../../sim/index.js';
+import { MANIFEST_FILE } from '../../traces/manifest.js';
 
 export interface WorkloadArgs {
   model?: string;
@@ -56,8 +59,34 @@ export function workloadOptions<T>(y: Argv<T>) {
 const TRACE_ONLY = ['threshold', 'quant-step', 'frames'] as const;
 const MODEL_ONLY = ['act-density', 'delta-density'] as const;
 
-/** Exactly one of --model / --trace, and no option that belongs to the other. */
+/**
+ * What `--model` names, as users give it: a topology file or built-in name, or a directory — a trace
+ * (taken as --trace) or a trained model (which must be traced first: say how).
+ */
+export function resolveModelArg(a: WorkloadArgs): void {
+  const m = a.model;
+  if (m === undefined || !existsSync(m) || !statSync(m).isDirectory()) return;
+  if (existsSync(join(m, MANIFEST_FILE))) {
+    if (a.trace !== undefined) throw new InputError('give exactly one of --model (a topology) or --trace (a trace directory)');
+    a.trace = m;
+    a.model = undefined;
+    return;
+  }
+  if (existsSync(join(m, 'model.json')))
+    throw new InputError(
+      'a trained model, not a topology: record what it does first (deltasim trace --model DIR --data procedural|VIDEO --out TRACE), ' +
+        'then simulate the trace (deltasim simulate --trace TRACE --arch …)',
+      { file: m },
+    );
+  throw new InputError(`a directory, but neither a trace (no ${MANIFEST_FILE}) nor a trained model (no model.json)`, { file: m });
+}
+
+/** The topology `--model` names (after checkWorkload). */
+export const topologyOf = (a: WorkloadArgs): Model => loadTopology(a.model!);
+
+/** Exactly one of --model / --trace (a trace directory given as --model counts as --trace), and no option that belongs to the other. */
 export function checkWorkload(a: WorkloadArgs, traceOnly: readonly string[] = [], what = 'runs'): void {
+  resolveModelArg(a);
   if ((a.model === undefined) === (a.trace === undefined))
     throw new InputError('give exactly one of --model (a topology) or --trace (a trace directory)');
   const rec = a as unknown as Record<string, unknown>;

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { initBackend } from '../tf/backend.js';
 import { loadModel } from '../tf/persist.js';
 import { frameShapeOf } from '../tf/evaluate.js';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import type { Manifest } from '../../traces/manifest.js';
 import { recordGraphModelTrace } from './graph-model.js';
 import { recordTrace, type RecordResult } from './record.js';

@@ -23,7 +23,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import type { Manifest } from '../../traces/manifest.js';
 import { DTYPES } from '../../traces/npy.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
@@ -45,12 +45,13 @@ export interface FrameStream {
   firstFrame?: number;
 }
 
-export type FrameSource = Clip | FrameStream;
+/** A graph model's input frames: a whole decoded clip, or a stream of frames. */
+export type GraphFrames = Clip | FrameStream;
 
 export interface RecordGraphModelOptions {
   /** Path of a graph model.json (weights beside it), or `human:NAME` (@vladmandic/human's models/NAME.json). */
   model: string;
-  frames: FrameSource;
+  frames: GraphFrames;
   /** Record at most this many frames (default: all). */
   maxFrames?: number;
   /** Delta threshold q > 0: activations are stored as levels round(a / q). */
@@ -174,7 +175,7 @@ async function record(
   });
 }
 
-async function* framesOf(src: FrameSource, max = Infinity): AsyncGenerator<Float32Array> {
+async function* framesOf(src: GraphFrames, max = Infinity): AsyncGenerator<Float32Array> {
   if (!(src.h > 0 && src.w > 0 && src.c > 0)) throw new InputError(`bad frame shape ${src.h}×${src.w}×${src.c}`);
   const n = src.h * src.w * src.c;
   let count = 0;

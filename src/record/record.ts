@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { tf } from '../tf/backend.js';
 import { DeltaActivation, FrameWise, QuantisedActivation } from '../tf/layers/index.js';
 import { macLayers, type MacLayer } from '../tf/models.js';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
 import type { Dtype } from '../../traces/npy.js';
 import type { Manifest } from '../../traces/manifest.js';

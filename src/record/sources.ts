@@ -5,7 +5,7 @@
  * source says so in `notes`), a different channel count asked for explicitly is an error.
  * Every check happens here, before anything is written.
  */
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { decodeFrames, openDataset, probeVideo } from '../video/index.js';
 
 export type FrameShape = readonly [number, number, number];

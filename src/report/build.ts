@@ -1,20 +1,24 @@
 /**
- * buildReport: a run directory in, `report.html` and `charts/*.png` out, drawing whatever the
- * directory's data allows (a run without frames gets no per-frame chart, a run without a sweep
- * no sweep plots). Both outputs are written atomically.
+ * buildReport: a run directory in, `report.html` and `charts/*.png` out. A simulation gets the
+ * per-frame latency (frames.csv; two frames or more) and energy (summary.json) charts, and with
+ * layers.csv the layer-sparsity chart and the per-layer table; a sweep gets its gain and Pareto
+ * charts and its table. Both outputs are written atomically.
  */
 import { writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { writeDirAtomic, writeFileAtomic } from '../../traces/atomic.js';
+import { writeDirAtomic, writeFileAtomic } from '../../lib/atomic.js';
+import { RUN_FILES } from '../../sim/run-dir.js';
 import { energyBreakdownChart, frameLatencyChart, paretoChart, sparsityChart, sweepChart } from './charts.js';
 import {
   energyBreakdown,
-  findClockMHz,
   frameLatency,
   layerSparsity,
   layerTable,
   loadRun,
+  NO_LAYERS_NOTE,
+  paretoMode,
   paretoPoints,
+  summaryForDisplay,
   sweepSeries,
   type CsvTable,
   type DisplayTable,
@@ -37,20 +41,18 @@ export function chartsFor(run: RunData): ReportChart[] {
   const add = (file: string, title: string, png: Buffer | undefined) => {
     if (png) charts.push({ file, title, png });
   };
-  if (run.layers) {
-    const lat = frameLatency(run.layers, findClockMHz(run.summary, run.run));
-    add('frame-latency.png', 'Latency per frame, per mode', lat && frameLatencyChart(lat.series, lat.unit));
-    const energy = energyBreakdown(run.layers);
-    add('energy-breakdown.png', 'Energy per frame by component, per mode', energy && energyBreakdownChart(energy));
-    const sp = layerSparsity(run.layers);
+  if (run.kind === 'simulation') {
+    const lat = frameLatency(run);
+    add('frame-latency.png', 'Latency per frame, per mode', lat && frameLatencyChart(lat, 'µs'));
+    add('energy-breakdown.png', 'Energy per frame by component, per mode', energyBreakdownChart(energyBreakdown(run.summary)));
+    const sp = run.layers && layerSparsity(run.layers);
     add('layer-sparsity.png', 'Spatial vs temporal sparsity per layer', sp && sparsityChart(sp));
-  }
-  if (run.sweep) {
-    for (const s of sweepSeries(run.sweep)) {
+  } else {
+    for (const s of sweepSeries(run)) {
       add(`sweep-${s.parameter.replace(/[^\w.-]+/g, '_')}.png`, `Gain over dense vs ${s.parameter}`, sweepChart(s));
     }
-    const pts = paretoPoints(run.sweep);
-    add('pareto.png', 'Latency–energy Pareto front over the sweep', pts && paretoChart(pts));
+    const pts = paretoPoints(run);
+    add('pareto.png', `Latency–energy Pareto front over the sweep (${paretoMode(run.summary)} mode)`, pts && paretoChart(pts));
   }
   return charts;
 }
@@ -58,14 +60,14 @@ export function chartsFor(run: RunData): ReportChart[] {
 function sweepTable(t: CsvTable): DisplayTable {
   const shown = t.rows.slice(0, MAX_SWEEP_ROWS);
   return {
-    columns: t.columns,
+    columns: [...t.columns],
     rows: shown.map((r) =>
       t.columns.map((c) => {
         const n = asNumber(r[c]);
         return n === undefined ? { text: r[c] ?? '' } : { text: formatNumber(c, n), numeric: true };
       }),
     ),
-    ...(t.rows.length > shown.length ? { note: `First ${shown.length} of ${t.rows.length} points; sweep.csv has them all.` } : {}),
+    ...(t.rows.length > shown.length ? { note: `First ${shown.length} of ${t.rows.length} points; ${RUN_FILES.sweep} has them all.` } : {}),
   };
 }
 
@@ -73,7 +75,7 @@ function sweepTable(t: CsvTable): DisplayTable {
 export async function buildReport(runDir: string): Promise<BuiltReport> {
   const run = loadRun(runDir);
   const charts = chartsFor(run);
-  const chartsDir = join(runDir, 'charts');
+  const chartsDir = join(runDir, RUN_FILES.charts);
   // Rewritten whole, so charts a previous build drew from data since removed do not linger.
   await writeDirAtomic(chartsDir, (tmp) => {
     for (const c of charts) writeFileSync(join(tmp, c.file), c.png);
@@ -81,12 +83,13 @@ export async function buildReport(runDir: string): Promise<BuiltReport> {
   const html = renderReport({
     title: `deltasim report: ${basename(resolve(runDir))}`,
     run: run.run,
-    summary: run.summary,
-    ...(run.layers ? { layers: layerTable(run.layers, formatNumber) } : {}),
-    ...(run.sweep ? { sweep: sweepTable(run.sweep) } : {}),
+    summary: run.kind === 'simulation' ? summaryForDisplay(run.summary) : run.summary,
+    ...(run.kind === 'simulation'
+      ? { layers: run.layers ? layerTable(run.layers, formatNumber) : { columns: [], rows: [], note: NO_LAYERS_NOTE } }
+      : { sweep: sweepTable(run.sweep) }),
     charts,
   });
-  const reportPath = join(runDir, 'report.html');
+  const reportPath = join(runDir, RUN_FILES.report);
   writeFileAtomic(reportPath, html);
   return { reportPath, charts: charts.map((c) => join(chartsDir, c.file)) };
 }

@@ -53,13 +53,18 @@ export function siCount(v: number): string {
   return scaled(v, ['', 'k', 'M', 'G', 'T', 'P'], 1000).replace(/ $/, '');
 }
 
-/** Format a numeric value for display, with the unit the key's name implies. */
+/**
+ * Format a numeric value for display, with the unit the key's name implies. A dotted key of a nested
+ * value (latencyUs.p95, energy.sramPJ.ifmap) takes the unit of its innermost part that names one.
+ */
 export function formatNumber(key: string, v: number): string {
   if (!Number.isFinite(v)) return String(v);
   // camelCase keys (latencyUs) read like snake_case ones (latency_us).
   const k = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
-  const rule = RULES.find((r) => r.test.test(k));
-  if (rule) return rule.format(v);
+  for (const part of [k, ...k.split('.').reverse()]) {
+    const rule = RULES.find((r) => r.test.test(part));
+    if (rule) return rule.format(v);
+  }
   return Number.isInteger(v) ? int.format(v) : sig4.format(v);
 }
 

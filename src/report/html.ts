@@ -79,7 +79,9 @@ export function shellQuote(argv: string[]): string {
   return argv.map((a) => (/^[\w/.,:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
+/** A display table with its note above; a table without columns is only its note. */
 function displayTable(t: DisplayTable): string {
+  if (t.columns.length === 0) return t.note ? `<p class="note">${esc(t.note)}</p>` : '';
   const cell = (c: Cell) =>
     `<td${c.numeric ? ' class="num"' : ''}>${esc(c.text)}${c.sub !== undefined ? `<br><small>${esc(c.sub)}</small>` : ''}</td>`;
   const head = `<tr>${t.columns.map((c) => `<th scope="col">${esc(c)}</th>`).join('')}</tr>`;

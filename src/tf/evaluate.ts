@@ -5,7 +5,7 @@
  * sparsity that delta inference would see (1 − Σ non-zero deltas·fan-out / Σ deltas·fan-out).
  */
 import { tf } from './backend.js';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import type { Clip, ClipDataset } from '../video/types.js';
 import { activityCounts, type QuantisedActivation } from './layers/index.js';
 import { activationLayers } from './models.js';

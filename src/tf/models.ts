@@ -12,7 +12,7 @@
  * conv, kh·kw/stride² for a depthwise conv, units for a dense.
  */
 import { tf } from './backend.js';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import type { LayerSpec } from '../../traces/manifest.js';
 import {
   DeltaActivation,

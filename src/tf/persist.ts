@@ -6,8 +6,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from './backend.js';
-import { writeDirAtomic } from '../../traces/atomic.js';
-import { InputError } from '../../traces/errors.js';
+import { writeDirAtomic } from '../../lib/atomic.js';
+import { InputError } from '../../lib/errors.js';
 import './layers/index.js'; // registers the custom layers before any model.json is parsed
 
 export interface ModelMeta {

@@ -7,8 +7,8 @@
  * The CLI drives progress bars through the callbacks and only adds argument parsing.
  */
 import { tf } from './backend.js';
-import { InputError } from '../../traces/errors.js';
-import { Rng } from '../../traces/prng.js';
+import { InputError } from '../../lib/errors.js';
+import { Rng } from '../../lib/prng.js';
 import type { ClipDataset } from '../video/types.js';
 import { activationLayers, setSpRate } from './models.js';
 import { saveModel, type ModelMeta } from './persist.js';

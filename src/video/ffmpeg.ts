@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import type { Clip, ClipDataset } from './types.js';
 
 export const FFMPEG_PATH: string = ffmpegInstaller.path;

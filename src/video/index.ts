@@ -15,7 +15,7 @@
  * Frames per clip, frame size, channels, fps and seed come from `OpenOptions` (the CLI flags), not the spec.
  */
 import { existsSync } from 'node:fs';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { VideoFileDataset } from './ffmpeg.js';
 import {
   MOTION_CLASSES,

@@ -11,8 +11,8 @@
  * Conventions: x grows to the right, y grows downwards (image rows), so an increasing angle turns
  * an object clockwise on screen.
  */
-import { InputError } from '../../traces/errors.js';
-import { Rng } from '../../traces/prng.js';
+import { InputError } from '../../lib/errors.js';
+import { Rng } from '../../lib/prng.js';
 import type { Clip, ClipDataset } from './types.js';
 
 export const MOTION_CLASSES = ['left', 'right', 'up', 'down', 'cw', 'ccw', 'grow', 'shrink', 'wave'] as const;

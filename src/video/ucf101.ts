@@ -10,7 +10,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { DEFAULT_CACHE_BYTES, DecodedVideoCache, slidingWindows, type FrameFormat } from './ffmpeg.js';
 import type { Clip, ClipDataset } from './types.js';
 

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PACKAGE_DIR } from '../../traces/package-dir.js';
+import { PACKAGE_DIR } from '../../lib/package-dir.js';
 
 describe('bin/deltasim.js', () => {
   let root: string;
@@ -16,7 +16,7 @@ describe('bin/deltasim.js', () => {
     root = mkdtempSync(join(tmpdir(), 'deltasim-bin-'));
     mkdirSync(join(root, 'bin'));
     copyFileSync(join(PACKAGE_DIR, 'bin', 'deltasim.js'), join(root, 'bin', 'deltasim.js'));
-    for (const dir of ['src', 'sim', 'traces']) {
+    for (const dir of ['lib', 'src', 'sim', 'traces']) {
       mkdirSync(join(root, dir, 'sub'), { recursive: true });
       writeFileSync(join(root, dir, 'sub', 'a.ts'), '');
       utimesSync(join(root, dir, 'sub', 'a.ts'), at(0), at(0));

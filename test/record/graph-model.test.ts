@@ -9,7 +9,7 @@ import { loadGraphModel, resolveModelFile } from '../../src/record/graph/load.js
 import { findMacNodes, samePadding } from '../../src/record/graph/topology.js';
 import { ProceduralDataset } from '../../src/video/procedural.js';
 import type { Clip } from '../../src/video/types.js';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { openTrace, readLayer } from '../../traces/reader.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

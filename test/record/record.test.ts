@@ -19,7 +19,7 @@ import {
 } from '../../src/record/index.js';
 import { openTrace, readLayer } from '../../traces/reader.js';
 import { traceStats } from '../../traces/stats.js';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 
 const SIZE = 16;
 const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { buildReport } from '../../src/report/build.js';
-import { writeFixtureRun } from './fixture.js';
+import { writeFixtureRun, writeFixtureSweep } from './fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -52,14 +52,20 @@ describe('report in headless Chromium', function () {
     expect(loadInChromium(bad, join(tmp, 'profile-control')).console.join('\n')).to.include('boom');
   });
 
-  it('loads the report with no console errors and shows every table and chart', async () => {
-    const run = join(tmp, 'run');
-    writeFixtureRun(run);
-    const { reportPath, charts } = await buildReport(run);
-    const { dom, console } = loadInChromium(reportPath, join(tmp, 'profile'));
-    expect(console).to.deep.equal([]);
-    for (const id of ['summary', 'charts', 'layers', 'sweep']) expect(dom).to.include(`<section id="${id}">`);
-    expect(dom.match(/<table/g)?.length).to.be.greaterThanOrEqual(6);
-    expect(dom.match(/<img src="data:image\/png;base64,/g)).to.have.length(charts.length);
-  });
+  for (const [kind, write, sections, tables] of [
+    ['simulation', writeFixtureRun, ['summary', 'charts', 'layers'], 5],
+    ['sweep', writeFixtureSweep, ['summary', 'charts', 'sweep'], 3],
+  ] as const) {
+    it(`loads a ${kind} report with no console errors and shows every table and chart`, async () => {
+      const run = join(tmp, kind);
+      write(run);
+      const { reportPath, charts } = await buildReport(run);
+      const { dom, console } = loadInChromium(reportPath, join(tmp, `profile-${kind}`));
+      expect(console).to.deep.equal([]);
+      for (const id of sections) expect(dom).to.include(`<section id="${id}">`);
+      expect(dom.match(/<table/g)?.length).to.be.greaterThanOrEqual(tables);
+      expect(charts).to.have.length.greaterThanOrEqual(3);
+      expect(dom.match(/<img src="data:image\/png;base64,/g)).to.have.length(charts.length);
+    });
+  }
 });

@@ -1,150 +1,329 @@
 /**
- * FIXTURE DATA for the report tests: a fake run directory shaped like `deltasim simulate` /
- * `sweep` output. The numbers are made up by a seeded formula; they are not results.
+ * FIXTURE DATA for the report tests: fake run directories written the way deltasim writes them —
+ * a simulation through run-dir.ts's own writers (summaryJson, framesCsv, layerRow under LAYER_COLUMNS),
+ * a sweep through sim/sweep/output.ts's (sweepSummary, sweepCsv) with sweepMetrics' columns. The
+ * numbers are made up by a seeded formula; they are not results.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-
-/** mulberry32: a tiny seeded PRNG so fixtures are the same on every run. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { nearestRank } from '../../lib/percentile.js';
+import { prng } from '../../lib/prng.js';
+import { BUFFERS, zeroActions, type SramBuffer } from '../../sim/actions.js';
+import type { EnergyBreakdown } from '../../sim/energy.js';
+import { FrameTable, type FrameRow } from '../../sim/frame-table.js';
+import type { Mode } from '../../sim/modes.js';
+import { LAYER_COLUMNS, RUN_FILES, framesCsv, layerRow, summaryJson, sweepMetrics } from '../../sim/run-dir.js';
+import type { LayerResult, ModeSummary, SimResult } from '../../sim/summary.js';
+import type { AxisValue } from '../../sim/sweep/grid.js';
+import type { Row, SweepMeta } from '../../sim/sweep/job.js';
+import { sweepCsv, sweepSummary } from '../../sim/sweep/output.js';
 
 export const FIXTURE_LAYERS = ['conv1', 'conv2', 'conv3', 'conv4', 'fc'];
-export const FIXTURE_MODES = ['dense', 'sparse', 'delta'];
+export const FIXTURE_MODES: Mode[] = ['dense', 'sparse', 'delta'];
+export const FIXTURE_HW = 'fixture-delta-16x16';
+export const FIXTURE_BASELINE = 'fixture-dense-32x32';
+const CLOCK_MHZ = 500;
+const BASELINE_CLOCK_MHZ = 800;
+const FPS = 30;
 
 export interface FixtureOptions {
   frames?: number;
-  sweep?: boolean;
+  /** Write layers.csv (`simulate --layers`). */
+  layers?: boolean;
+  /** A topology run: one expected frame, no frame numbers or sparsity in layers.csv, densities in summary.json. */
+  topology?: boolean;
+  /** Simulate against a baseline hw-model too (its dense run: frames.csv rows and baselineDense). */
+  baseline?: boolean;
+  /** The modes run (default all three). */
+  modes?: Mode[];
   seed?: number;
 }
 
-/** Write summary.json, run.json, layers.csv (and sweep.csv) into `dir`. */
-export function writeFixtureRun(dir: string, { frames = 12, sweep = true, seed = 1 }: FixtureOptions = {}): void {
-  const rnd = prng(seed);
+const perBuffer = (f: (b: SramBuffer) => number) => Object.fromEntries(BUFFERS.map((b) => [b, f(b)])) as Record<SramBuffer, number>;
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+function energyOf(p: { compute: number; sram: Record<SramBuffer, number>; dram: number; static: number }): EnergyBreakdown {
+  const totalPJ = p.compute + sum(BUFFERS.map((b) => p.sram[b])) + p.dram + p.static;
+  return { computePJ: p.compute, sramPJ: p.sram, dramPJ: p.dram, staticPJ: p.static, totalPJ };
+}
+
+/** One layer of one frame in one mode on a hw-model. */
+function layerResult(rnd: () => number, frame: number, li: number, mode: Mode): LayerResult {
+  const macs = 2_000_000 * (li + 1);
+  const share = { dense: 1, sparse: 0.55, delta: frame === 0 ? 0.55 : 0.15 }[mode];
+  const eff = Math.round(macs * share * (mode === 'dense' ? 1 : 0.8 + 0.4 * rnd()));
+  const computeCycles = Math.round(eff / 256) + 40;
+  const stallCycles = Math.round(50 * rnd());
+  const a = zeroActions();
+  a.macs = macs;
+  a.effectiveMacs = eff;
+  a.macsFull = eff;
+  a.macsSkipped = macs - eff;
+  a.neuronUpdates = Math.round(eff / 64);
+  a.events = mode === 'dense' ? 0 : Math.round(eff / 32);
+  for (const b of BUFFERS) {
+    const used = b !== 'state' || mode === 'delta';
+    a.sram[b] = { readBytes: used ? Math.round(eff * 0.4) : 0, writeBytes: used ? Math.round(eff * 0.1) : 0 };
+  }
+  a.dram = { readBytes: 40_000 * (li + 1) + (mode === 'delta' ? 30_000 : 0), writeBytes: 10_000 };
+  const energy = energyOf({
+    compute: eff * 0.2,
+    sram: perBuffer((b) => (a.sram[b].readBytes + a.sram[b].writeBytes) * 0.9),
+    dram: (a.dram.readBytes + a.dram.writeBytes) * 20,
+    static: (computeCycles + stallCycles) * 2,
+  });
+  return {
+    frame,
+    layer: FIXTURE_LAYERS[li]!,
+    mode,
+    folds: 4 * (li + 1),
+    foldsRun: Math.max(1, Math.round(4 * (li + 1) * share)),
+    computeCycles,
+    dramCycles: 0,
+    stallCycles,
+    cycles: computeCycles + stallCycles,
+    actions: a,
+    energy,
+    sparsity: { spatial: 0.3 + 0.08 * li + 0.05 * rnd(), temporal: frame === 0 ? 0 : 0.7 + 0.04 * li + 0.1 * rnd() },
+  };
+}
+
+/** A frame of one run: its layers summed, as frames.csv has it. */
+function frameRow(
+  frame: number,
+  arch: string,
+  clockMHz: number,
+  layers: LayerResult[],
+): FrameRow & { sramBytes: Record<SramBuffer, number> } {
+  const s = (f: (r: LayerResult) => number) => sum(layers.map(f));
+  const cycles = s((r) => r.cycles);
+  return {
+    frame,
+    arch,
+    mode: layers[0]!.mode,
+    cycles,
+    computeCycles: s((r) => r.computeCycles),
+    stallCycles: s((r) => r.stallCycles),
+    latencyUs: cycles / clockMHz,
+    macs: s((r) => r.actions.macs),
+    effectiveMacs: s((r) => r.actions.effectiveMacs),
+    events: s((r) => r.actions.events),
+    neuronUpdates: s((r) => r.actions.neuronUpdates),
+    dramBytes: s((r) => r.actions.dram.readBytes + r.actions.dram.writeBytes),
+    sramBytes: perBuffer((b) => s((r) => r.actions.sram[b].readBytes + r.actions.sram[b].writeBytes)),
+    energy: energyOf({
+      compute: s((r) => r.energy.computePJ),
+      sram: perBuffer((b) => s((r) => r.energy.sramPJ[b])),
+      dram: s((r) => r.energy.dramPJ),
+      static: s((r) => r.energy.staticPJ),
+    }),
+  };
+}
+
+/** A run's per-frame means, as summary.json's modes have them (comparisons filled in by the caller). */
+function modeSummary(rows: ReturnType<typeof frameRow>[], stateBytes: number): ModeSummary {
+  const m = (f: (r: (typeof rows)[number]) => number) => sum(rows.map(f)) / rows.length;
+  const energy = energyOf({
+    compute: m((r) => r.energy.computePJ),
+    sram: perBuffer((b) => m((r) => r.energy.sramPJ[b])),
+    dram: m((r) => r.energy.dramPJ),
+    static: m((r) => r.energy.staticPJ),
+  });
+  const latencies = Float64Array.from(rows.map((r) => r.latencyUs)).sort();
+  const latencyMs = m((r) => r.latencyUs) / 1e3;
+  return {
+    mode: rows[0]!.mode,
+    macs: m((r) => r.macs),
+    effectiveMacs: m((r) => r.effectiveMacs),
+    computeCycles: m((r) => r.computeCycles),
+    stallCycles: m((r) => r.stallCycles),
+    cycles: m((r) => r.cycles),
+    latencyMs,
+    dramBytes: m((r) => r.dramBytes),
+    sramBytes: perBuffer((b) => m((r) => r.sramBytes[b])),
+    energy,
+    frameEnergyUJ: energy.totalPJ / 1e6,
+    averagePowerMW: (energy.totalPJ / 1e6) * FPS * 1e-3,
+    realTime: latencies[latencies.length - 1]! <= 1e6 / FPS,
+    speedupVsDense: 1,
+    energyGainVsDense: 1,
+    edpPJs: energy.totalPJ * latencyMs * 1e-3,
+    footprint: { weightBytes: 262_144, stateBytes, weightRefetch: 1, stateSpill: 0 },
+    arch: rows[0]!.arch,
+    frames: rows.length,
+    latencyUs: {
+      mean: latencyMs * 1e3,
+      p50: nearestRank(latencies, 0.5),
+      p95: nearestRank(latencies, 0.95),
+      max: latencies[latencies.length - 1]!,
+    },
+    speedupVsBaseline: null,
+    energyGainVsBaseline: null,
+  };
+}
+
+const FIXTURE_RUN_JSON = {
+  argv: ['deltasim', 'simulate', '--trace', 'traces/fixture', '--arch', 'hw-models/fixture.json', '--layers', '--out', "it's here"],
+  versions: { deltasim: '0.1.0', node: 'v20.0.0', 'chart.js': '4.x' },
+};
+
+/** Write a simulation run directory: summary.json, frames.csv, run.json and (unless layers: false) layers.csv. */
+export function writeFixtureRun(dir: string, o: FixtureOptions = {}): SimResult {
+  const { layers = true, topology = false, baseline = true, modes = FIXTURE_MODES, seed = 1 } = o;
+  const frames = topology ? 1 : (o.frames ?? 12);
+  const rng = prng(seed);
+  const rnd = () => rng.next();
   mkdirSync(dir, { recursive: true });
-  const rows: (string | number)[][] = [];
-  const cols = [
-    'frame',
-    'layer',
-    'mode',
-    'macs',
-    'effective_macs',
-    'compute_cycles',
-    'stall_cycles',
-    'cycles',
-    'dram_bytes',
-    'sram_bytes',
-    'energy_compute_pj',
-    'energy_sram_pj',
-    'energy_dram_pj',
-    'energy_state_pj',
-    'energy_static_pj',
-    'energy_pj',
-    'spatial_sparsity',
-    'temporal_sparsity',
-  ];
-  const share: Record<string, number> = { dense: 1, sparse: 0.55, delta: 0.15 };
+  const layerRows: LayerResult[] = [];
+  const runRows = new Map<string, ReturnType<typeof frameRow>[]>();
+  const frameRows = new FrameTable();
+  const add = (r: ReturnType<typeof frameRow>) => {
+    const { sramBytes: _s, ...row } = r;
+    frameRows.push(row);
+    const k = `${r.arch} ${r.mode}`;
+    runRows.set(k, [...(runRows.get(k) ?? []), r]);
+  };
   for (let f = 0; f < frames; f++) {
-    FIXTURE_LAYERS.forEach((layer, li) => {
-      const macs = 2_000_000 * (li + 1);
-      const spatial = 0.3 + 0.08 * li + 0.05 * rnd();
-      const temporal = f === 0 ? 0 : 0.7 + 0.04 * li + 0.1 * rnd();
-      for (const mode of FIXTURE_MODES) {
-        const s = mode === 'delta' && f === 0 ? share.sparse! : share[mode]! * (0.8 + 0.4 * rnd());
-        const eff = Math.round(macs * s);
-        const compute = Math.round(eff / 256) + 40;
-        const stall = Math.round(50 * rnd());
-        const dram = 40_000 * (li + 1) + (mode === 'delta' ? 30_000 : 0);
-        const sram = Math.round(eff * 1.5);
-        const e = {
-          compute: eff * 0.2,
-          sram: sram * 0.9,
-          dram: dram * 20,
-          state: mode === 'delta' ? eff * 0.5 : 0,
-          static: (compute + stall) * 2,
-        };
-        const total = e.compute + e.sram + e.dram + e.state + e.static;
-        rows.push([
-          f,
-          layer,
-          mode,
-          macs,
-          eff,
-          compute,
-          stall,
-          compute + stall,
-          dram,
-          sram,
-          e.compute,
-          e.sram,
-          e.dram,
-          e.state,
-          e.static,
-          total,
-          spatial.toFixed(4),
-          temporal.toFixed(4),
-        ]);
+    for (const mode of modes) {
+      const res = FIXTURE_LAYERS.map((_, li) => layerResult(rnd, f, li, mode));
+      add(frameRow(f, FIXTURE_HW, CLOCK_MHZ, res));
+      for (const r of res) {
+        if (topology) {
+          r.frame = null;
+          delete r.sparsity;
+        }
+        layerRows.push(r);
       }
-    });
-  }
-  writeFileSync(join(dir, 'layers.csv'), stringify([cols, ...rows]));
-  writeFileSync(
-    join(dir, 'summary.json'),
-    JSON.stringify(
-      {
-        model: 'fixture-net',
-        hw_model: 'fixture-systolic-16x16',
-        clock_mhz: 500,
-        frames,
-        modes: {
-          dense: { latency_mean_us: 210.5, latency_p95_us: 214.0, energy_per_frame_pj: 3.1e6, effective_macs: 30_000_000 },
-          sparse: { latency_mean_us: 120.2, latency_p95_us: 131.9, energy_per_frame_pj: 1.9e6, effective_macs: 16_500_000 },
-          delta: { latency_mean_us: 48.7, latency_p95_us: 60.3, energy_per_frame_pj: 1.2e6, effective_macs: 4_500_000 },
-        },
-        gains: { speedup: 4.32, energy_gain: 2.58 },
-        footprint: { weights_bytes: 262_144, state_bytes: 1_572_864 },
-        warning: 'fixture <data> & "not" a result',
-      },
-      null,
-      2,
-    ),
-  );
-  writeFileSync(
-    join(dir, 'run.json'),
-    JSON.stringify(
-      {
-        argv: ['deltasim', 'simulate', '--trace', 'traces/fixture', '--arch', 'hw-models/fixture.json', '--out', "it's here"],
-        versions: { deltasim: '0.1.0', node: 'v20.0.0', 'chart.js': '4.x' },
-      },
-      null,
-      2,
-    ),
-  );
-  if (!sweep) return;
-  const sweepCols = ['point', 'peArray.rows', 'memory.sramKiB', 'speedup', 'energy_gain', 'latency_mean_us', 'energy_per_frame_pj'];
-  const sweepRows: (string | number)[][] = [];
-  let point = 0;
-  for (const pe of [4, 8, 16, 32, 64]) {
-    for (const sram of [128, 512, 2048]) {
-      const lat = 4000 / pe + 20000 / sram + 10 * rnd();
-      const en = (5 + pe * 0.3 + 4000 / sram) * 1e6 * (0.9 + 0.2 * rnd());
-      sweepRows.push([
-        point++,
-        pe,
-        sram,
-        (2 + Math.log2(pe) * 0.3 + rnd() * 0.1).toFixed(3),
-        (3 - Math.log2(pe) * 0.2 + Math.log2(sram) * 0.05).toFixed(3),
-        lat.toFixed(2),
-        Math.round(en),
-      ]);
     }
+    if (baseline)
+      add(
+        frameRow(
+          f,
+          FIXTURE_BASELINE,
+          BASELINE_CLOCK_MHZ,
+          FIXTURE_LAYERS.map((_, li) => layerResult(rnd, f, li, 'dense')),
+        ),
+      );
   }
-  writeFileSync(join(dir, 'sweep.csv'), stringify([sweepCols, ...sweepRows]));
+  const summaries = modes.map((m) => modeSummary(runRows.get(`${FIXTURE_HW} ${m}`)!, m === 'delta' ? 1_572_864 : 0));
+  const base = baseline ? modeSummary(runRows.get(`${FIXTURE_BASELINE} dense`)!, 0) : null;
+  const dense = summaries.find((s) => s.mode === 'dense') ?? summaries[0]!;
+  for (const s of summaries) {
+    s.speedupVsDense = dense.cycles / s.cycles;
+    s.energyGainVsDense = dense.energy.totalPJ / s.energy.totalPJ;
+    s.speedupVsBaseline = base ? base.latencyMs / s.latencyMs : null;
+    s.energyGainVsBaseline = base ? base.energy.totalPJ / s.energy.totalPJ : null;
+  }
+  const res: SimResult = {
+    model: 'fixture-net',
+    hwModel: FIXTURE_HW,
+    baseline: baseline ? FIXTURE_BASELINE : null,
+    clockMHz: CLOCK_MHZ,
+    fps: FPS,
+    ...(topology ? { densities: { actDensity: 0.5, weightDensity: null, deltaDensity: 0.2 } } : { threshold: 0.05, quantStep: null }),
+    frames,
+    modes: summaries,
+    baselineDense: base,
+    frameRows,
+  };
+  writeFileSync(join(dir, RUN_FILES.summary), summaryJson(res, { warning: 'fixture <data> & "not" a result' }));
+  writeFileSync(join(dir, RUN_FILES.frames), framesCsv(res));
+  if (layers) writeFileSync(join(dir, RUN_FILES.layers), stringify([[...LAYER_COLUMNS], ...layerRows.map((r) => layerRow(r, CLOCK_MHZ))]));
+  writeFileSync(join(dir, RUN_FILES.run), `${JSON.stringify(FIXTURE_RUN_JSON, null, 2)}\n`);
+  return res;
+}
+
+export interface SweepFixtureOptions {
+  /** The swept parameters (default arch.rows × arch.memories.ifmapKiB: 15 points). `arch.delta: false` points lack delta. */
+  parameters?: Record<string, AxisValue[]>;
+  modes?: Mode[];
+  /** A trace sweep with fps (p95 latency and power columns) or a topology sweep without. */
+  trace?: boolean;
+  seed?: number;
+}
+
+export const SWEEP_PARAMETERS: Record<string, AxisValue[]> = { 'arch.rows': [4, 8, 16, 32, 64], 'arch.memories.ifmapKiB': [16, 64, 256] };
+
+/** Write a sweep directory: summary.json, sweep.csv, run.json. Returns sweep.csv's rows. */
+export function writeFixtureSweep(dir: string, o: SweepFixtureOptions = {}): Row[] {
+  const { parameters = SWEEP_PARAMETERS, modes = FIXTURE_MODES, trace = true, seed = 2 } = o;
+  const rng = prng(seed);
+  const rnd = () => rng.next();
+  mkdirSync(dir, { recursive: true });
+  const names = Object.keys(parameters);
+  const opts = { fps: trace, trace };
+  const columns = ['point', ...names, ...modes.flatMap((m) => sweepMetrics(m, opts).map((x) => x.column(m)))];
+  const points = names.reduce((n, p) => n * parameters[p]!.length, 1);
+  const rows: Row[] = [];
+  for (let point = 0; point < points; point++) {
+    // Point order as sim/sweep/grid.ts pointValues: the last parameter varies fastest.
+    const values: Record<string, AxisValue> = {};
+    let rest = point;
+    for (let i = names.length - 1; i >= 0; i--) {
+      const vs = parameters[names[i]!]!;
+      values[names[i]!] = vs[rest % vs.length]!;
+      rest = Math.floor(rest / vs.length);
+    }
+    const pe = Number(values['arch.rows'] ?? 16);
+    const kib = Number(values['arch.memories.ifmapKiB'] ?? 64);
+    const summaries = new Map<Mode, ModeSummary>();
+    for (const mode of modes) {
+      if (mode === 'delta' && values['arch.delta'] === false) continue;
+      const share = { dense: 1, sparse: 0.55, delta: 0.2 }[mode];
+      const cycles = Math.round((4_000_000 / pe) * share + 2_000_000 / kib + 1000 * rnd());
+      const rows1 = [0, 1].map((f) => {
+        const r = frameRow(
+          f,
+          FIXTURE_HW,
+          CLOCK_MHZ,
+          FIXTURE_LAYERS.map((_, li) => layerResult(rnd, f + 1, li, mode)),
+        );
+        r.cycles = cycles + f * 100;
+        r.latencyUs = r.cycles / CLOCK_MHZ;
+        const e = r.energy;
+        r.energy = energyOf({ compute: e.computePJ, sram: e.sramPJ, dram: e.dramPJ * (1 + 64 / kib), static: pe * 4e5 });
+        return r;
+      });
+      summaries.set(mode, modeSummary(rows1, 0));
+    }
+    const dense = summaries.get('dense');
+    for (const s of summaries.values()) {
+      s.speedupVsDense = dense ? dense.cycles / s.cycles : 1;
+      s.energyGainVsDense = dense ? dense.energy.totalPJ / s.energy.totalPJ : 1;
+    }
+    const round = (c: string | number) => (typeof c === 'number' && !Number.isInteger(c) ? Number(c.toPrecision(6)) : c);
+    rows.push([
+      point,
+      ...names.map((n) => (typeof values[n] === 'boolean' ? String(values[n]) : (values[n] as number | string))),
+      ...modes.flatMap((m) => {
+        const s = summaries.get(m);
+        return sweepMetrics(m, opts).map((x) => (s ? round(x.value(s)) : ''));
+      }),
+    ]);
+  }
+  const meta: SweepMeta = {
+    format: 'deltasim-sweep',
+    version: 1,
+    grid: 'fixture',
+    workload: trace ? 'trace' : 'model',
+    model: 'fixture-net',
+    hwModel: FIXTURE_HW,
+    points,
+    parameters: names.map((name) => ({ name, values: parameters[name]! })),
+    mode: 'all',
+    modes,
+    fps: trace ? FPS : null,
+    sim: trace ? { threshold: 0.05 } : {},
+    frames: trace ? 2 : null,
+    quantStep: null,
+    columns,
+  };
+  writeFileSync(join(dir, RUN_FILES.summary), sweepSummary(meta, rows));
+  writeFileSync(join(dir, RUN_FILES.sweep), sweepCsv(meta, rows));
+  writeFileSync(
+    join(dir, RUN_FILES.run),
+    `${JSON.stringify({ argv: ['deltasim', 'sweep', '--trace', 'traces/fixture', '--arch', 'hw-models/fixture.json', '--out', 'sweep'] }, null, 2)}\n`,
+  );
+  return rows;
 }

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { escapeHtml, formatNumber, siCount } from '../../src/report/format.js';
 import { shellQuote, renderJson } from '../../src/report/html.js';
-import { energyComponents } from '../../src/report/data.js';
 
 describe('report formatting', () => {
   it('takes the unit from the key', () => {
@@ -17,6 +16,15 @@ describe('report formatting', () => {
     expect(formatNumber('temporal_sparsity', 0.931)).to.equal('93.1 %');
     expect(formatNumber('effective_macs', 30_500_000)).to.equal('30.5 M');
     expect(formatNumber('frames', 12)).to.equal('12');
+  });
+
+  it("takes a nested key's unit from its innermost part that names one", () => {
+    expect(formatNumber('latencyUs.p95', 2500)).to.equal('2.5 ms');
+    expect(formatNumber('energy.sramPJ.ifmap', 1_234_000)).to.equal('1.234 µJ');
+    expect(formatNumber('energy.totalPJ', 2000)).to.equal('2 nJ');
+    expect(formatNumber('footprint.stateBytes', 1_572_864)).to.equal('1.5 MiB');
+    expect(formatNumber('footprint.weightRefetch', 2)).to.equal('2');
+    expect(formatNumber('arch.rows', 32)).to.equal('32');
   });
 
   it('counts in SI only when large', () => {
@@ -35,17 +43,5 @@ describe('report formatting', () => {
     expect(html).to.match(/<th scope="col">dense<\/th><th scope="col">delta<\/th>/);
     expect(html).to.include('<td class="num">1 KiB</td>');
     expect(html).to.include('<td>—</td>'); // dense has no state_bytes
-  });
-});
-
-describe('report energy components', () => {
-  it('are the *_pj columns but the total', () => {
-    expect(
-      energyComponents(['frame', 'energy_pj', 'energy_compute_pj', 'sram_ifmap_pj', 'dram_energy_pj', 'total_pj', 'dram_bytes']),
-    ).to.deep.equal([
-      { column: 'energy_compute_pj', name: 'compute' },
-      { column: 'sram_ifmap_pj', name: 'sram ifmap' },
-      { column: 'dram_energy_pj', name: 'dram' },
-    ]);
   });
 });

@@ -1,20 +1,22 @@
 /**
- * CI smoke of the paper reproduction (issue 6): `bench/repro.ts --smoke` end to end — train one seed for a
+ * CI smoke of the paper reproduction (issue 6): `studies/paper-repro/run.ts --smoke` end to end — train one seed for a
  * few epochs, save the models, trace them on one held-out clip (and on opencv-doc's clips when installed),
  * simulate on the shipped hw-models, publish. Checks the outputs exist and hang together; not the paper's
  * targets (a smoke run is far too short to meet them). Then `--models` re-simulates the saved models
- * without training and must give the same simulation.json.
+ * without training and must give the same simulation.json, and refresh-bundled-models.ts copies the saved
+ * baseline and delta models (to a temporary folder, never src/tf/pretrained/), refusing to overwrite without --force.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { OPENCV_DATA } from '../../bench/repro/simulation.js';
+import { OPENCV_DATA } from '../../studies/paper-repro/simulation.js';
 
 const run = promisify(execFile);
-const REPRO = ['--import', 'tsx', 'bench/repro.ts'];
+const REPRO = ['--import', 'tsx', 'studies/paper-repro/run.ts'];
+const REFRESH = ['--import', 'tsx', 'studies/paper-repro/refresh-bundled-models.ts'];
 const VIDEO = join(OPENCV_DATA, 'tree.avi');
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
 
@@ -28,7 +30,7 @@ interface Config {
   stateSpill: { mean: number };
 }
 
-describe('paper reproduction smoke (bench/repro.ts --smoke)', function () {
+describe('paper reproduction smoke (studies/paper-repro/run.ts --smoke)', function () {
   this.timeout(180_000);
   let dir: string;
   const out = () => join(dir, 'out');
@@ -116,5 +118,35 @@ describe('paper reproduction smoke (bench/repro.ts --smoke)', function () {
     const after = JSON.parse(readFileSync(join(out(), 'simulation.json'), 'utf8')) as { configs: Config[] };
     const held = (s: { configs: Config[] }) => JSON.stringify(s.configs.filter((c) => c.source === 'held-out'));
     expect(held(after)).to.equal(held(JSON.parse(before)));
+  });
+
+  it('refresh-bundled-models copies the saved baseline and delta byte for byte, and overwrites only with --force', async () => {
+    const to = join(dir, 'pretrained');
+    const refresh = (...extra: string[]) =>
+      run(process.execPath, [...REFRESH, '--models', join(out(), 'models'), '--seed', '1', '--to', to, ...extra], { maxBuffer: 1 << 24 });
+    await refresh();
+    expect(readdirSync(to).sort()).to.deep.equal(['README.md', 'baseline', 'delta']);
+    for (const v of ['baseline', 'delta']) {
+      for (const f of ['model.json', 'weights.bin', 'meta.json']) {
+        expect(readFileSync(join(to, v, f)).equals(readFileSync(join(out(), 'models', 'seed-1', v, f))), `${v}/${f}`).to.equal(true);
+      }
+    }
+    const readme = readFileSync(join(to, 'README.md'), 'utf8');
+    const meta = JSON.parse(readFileSync(join(to, 'delta', 'meta.json'), 'utf8')) as { training: { command: string } };
+    expect(meta.training.command).to.match(/^npx tsx studies\/paper-repro\/run\.ts --smoke /);
+    expect(readme)
+      .to.include(meta.training.command)
+      .and.to.match(/\| `delta\/` \| [\d.]+ % \|/);
+
+    writeFileSync(join(to, 'README.md'), 'kept');
+    const refused = await refresh().then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(refused?.code, 'exit code without --force').to.not.equal(0);
+    expect(refused?.stderr).to.include('--force');
+    expect(readFileSync(join(to, 'README.md'), 'utf8')).to.equal('kept');
+    await refresh('--force');
+    expect(readFileSync(join(to, 'README.md'), 'utf8')).to.equal(readme);
   });
 });

@@ -9,10 +9,10 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeRandomIntNetwork, runDelta, runDense } from '../../sim/delta-executor.js';
+import { makeRandomIntNetwork, runDelta, runDense } from '../support/delta-executor.js';
 import {
   loadHwModel,
-  simulateTrace,
+  traceActivity,
   validateLayer,
   type HwModel,
   type Layer,
@@ -23,6 +23,7 @@ import { openTrace } from '../../traces/reader.js';
 import { completeLayer, synthFrames, type SynthLayer } from '../../traces/synthetic.js';
 import { writeTrace } from '../../traces/writer.js';
 import type { LayerDraft } from '../../traces/writer.js';
+import { simActivity } from '../support/sim.js';
 
 const SYNTH: SynthLayer[] = [
   { name: 'conv1', op: 'conv2d', input: [10, 10, 2], outChannels: 4 },
@@ -89,7 +90,7 @@ describe('delta engine charges what the delta executor does (DESIGN §6)', () =>
         for (let t = 0; t < T; t++) w.appendFrames([clip[t]!, ...dense[t]!.slice(0, -1).map((levels) => Uint8Array.from(levels))]);
       });
       const hw = loadHwModel('delta-32x32') as HwModel & SystolicSpec;
-      const res = simulateTrace(openTrace(join(dir, 't')), hw, { mode: 'delta', keepLayers: true });
+      const res = simActivity(traceActivity(openTrace(join(dir, 't'))), hw, { mode: 'delta' });
       const delta = res.modes.find((m) => m.mode === 'delta')!;
       expect(delta.footprint.stateSpill, 'the state fits on chip: every access is an SRAM access').to.equal(0);
       const accB = hw.precisions.accumulatorBits / 8,

@@ -4,41 +4,28 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { DeltaExecutor, makeRandomIntNetwork, requantize, runDelta, runDense, type IntNetwork } from '../../sim/delta-executor.js';
-import { validateLayer, type Layer } from '../../sim/workload.js';
-import { layerGeometry } from '../../traces/manifest.js';
-import { prng } from '../../traces/prng.js';
+import { DeltaExecutor, makeRandomIntNetwork, requantize, runDelta, runDense, type IntNetwork } from '../support/delta-executor.js';
+import { layerOf, validateLayer, type Layer } from '../../traces/layer.js';
+import { prng } from '../../lib/prng.js';
 import { frameStatsCounter } from '../../traces/stats.js';
 import { completeLayer, synthFrames, type SynthLayer } from '../../traces/synthetic.js';
 
 /** A sim Layer from a synthetic layer description (dense layers get their trivial geometry). */
 function toLayer(s: SynthLayer, weightDensity = 1): Layer {
   const d = completeLayer(s);
-  return validateLayer({
-    name: d.name,
-    op: d.op,
-    input: d.input,
-    output: d.output,
-    kernel: d.kernel ?? [1, 1],
-    stride: d.stride ?? [1, 1],
-    padding: d.padding ?? [0, 0, 0, 0],
-    dilation: d.dilation ?? [1, 1],
-    groups: d.groups ?? 1,
-    weightBits: 8,
-    weightDensity,
-  });
+  return validateLayer(layerOf({ ...d, weightBits: 8, weightDensity }));
 }
 
 /** Frame 0 random levels at `density`; then each frame changes `changes` random elements by a small step. */
 function smallChangeFrames(n: number, size: number, seed: number, o: { density: number; changes: number; maxLevel: number }): Int32Array[] {
   const rng = prng(seed, 99);
   const x = new Int32Array(size);
-  for (let i = 0; i < size; i++) if (rng.next() < o.density) x[i] = rng.int(1, o.maxLevel);
+  for (let i = 0; i < size; i++) if (rng.next() < o.density) x[i] = rng.intBetween(1, o.maxLevel);
   const frames = [x.slice()];
   for (let t = 1; t < n; t++) {
     for (let k = 0; k < o.changes; k++) {
-      const i = rng.int(0, size - 1);
-      x[i] = Math.min(o.maxLevel, Math.max(0, x[i]! + rng.int(-3, 3)));
+      const i = rng.int(size);
+      x[i] = Math.min(o.maxLevel, Math.max(0, x[i]! + rng.intBetween(-3, 3)));
     }
     frames.push(x.slice());
   }
@@ -200,7 +187,7 @@ describe('delta executor', () => {
     const dense = runDense(net, frames);
     const inputs = layerInputs(frames, dense);
     const { counts } = runDelta(net, frames);
-    const stats = layers.map((l) => frameStatsCounter(layerGeometry(l)));
+    const stats = layers.map((l) => frameStatsCounter(l));
     let touchedNotChanged = 0;
     frames.forEach((_, t) =>
       layers.forEach((l, li) => {

@@ -1,8 +1,9 @@
 /** Effective MACs from concrete tensors (integral images) equal a brute-force loop. */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { effectiveMacs, receptiveFieldNonZeros, validateLayer, type Layer } from '../../sim/index.js';
-import { convOutputSize } from '../../traces/manifest.js';
+import { validateLayer, type Layer } from '../../sim/index.js';
+import { effectiveMacs, receptiveFieldNonZeros } from '../support/effective-macs.js';
+import { convOutputSize } from '../../traces/layer.js';
 
 /** Naive count: every output, every tap, both operands non-zero. */
 function naive(l: Layer, x: number[], w: number[] | null): { total: number; rf: number[] } {

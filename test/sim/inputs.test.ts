@@ -1,11 +1,12 @@
 /** Bad input ⇒ a clear InputError (library) / exit code ≠ 0 and nothing written (CLI). */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { throwsInput } from '../support/input-error.js';
-import { loadHwModel, loadModel, parseHwModelJson, parseTopologyCsv, simulate } from '../../sim/index.js';
+import { loadHwModel, loadTopology, parseHwModelJson, parseTopologyCsv } from '../../sim/index.js';
+import { simTopology } from '../support/sim.js';
 
 const BIN = new URL('../../bin/deltasim.js', import.meta.url).pathname;
 const HEADER = 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,';
@@ -23,7 +24,7 @@ const BAD_HW: [string, string, (string | RegExp)[]][] = [
   ['negative size', patched((d) => (d.rows = -4)), ['bad.json', 'at /rows', '>= 1']],
   ['zero size', patched((d) => (d.cols = 0)), ['bad.json', 'at /cols', '>= 1']],
   ['bad dataflow', patched((d) => (d.dataflow = 'rs')), ['at /dataflow', '"os", "ws", "is"']],
-  ['missing key', patched((d) => delete d.clockMHz), ['at /', 'missing required key "clockMHz"']],
+  ['missing key', patched((d) => delete d.clockMHz), ['at /clockMHz', 'missing required key "clockMHz"']],
 ];
 const BAD_TOPO: [string, string, (string | RegExp)[]][] = [
   ['a row with a missing column', `${HEADER}\nConv1, 224, 224, 11, 11, 3, 96,\n`, ['bad.csv', 'line 2', 'missing column "strides"']],
@@ -41,13 +42,19 @@ describe('bad input (library)', () => {
   for (const [what, text, parts] of BAD_HW) it(`hw-model: ${what}`, () => throwsInput(() => parseHwModelJson(text, 'bad.json'), ...parts));
   for (const [what, text, parts] of BAD_TOPO) it(`topology: ${what}`, () => throwsInput(() => parseTopologyCsv(text, 'bad.csv'), ...parts));
   it('unknown built-in names list what exists', () => {
-    throwsInput(() => loadModel('vgg99'), 'vgg99', 'built-ins: alexnet');
+    throwsInput(() => loadTopology('vgg99'), 'vgg99', 'built-ins: alexnet');
     throwsInput(() => loadHwModel('tpu9'), 'tpu9', 'dense-32x32');
   });
   it('delta mode on a hw-model without delta support, densities outside [0,1]', () => {
-    throwsInput(() => simulate(loadModel('tiny'), loadHwModel('dense-32x32'), { mode: 'delta' }), 'has "delta": true');
-    throwsInput(() => simulate(loadModel('tiny'), loadHwModel('zero-skip-32x32'), { mode: 'sparse', actDensity: 1.5 }), '--act-density');
-    throwsInput(() => simulate(loadModel('tiny'), loadHwModel('seneca-like'), { mode: 'delta', deltaDensity: -0.1 }), '--delta-density');
+    throwsInput(() => simTopology(loadTopology('tiny'), loadHwModel('dense-32x32'), { mode: 'delta' }), 'has "delta": true');
+    throwsInput(
+      () => simTopology(loadTopology('tiny'), loadHwModel('zero-skip-32x32'), { mode: 'sparse', actDensity: 1.5 }),
+      '--act-density',
+    );
+    throwsInput(
+      () => simTopology(loadTopology('tiny'), loadHwModel('seneca-like'), { mode: 'delta', deltaDensity: -0.1 }),
+      '--delta-density',
+    );
   });
 });
 
@@ -77,14 +84,29 @@ describe('bad input (CLI)', function () {
       expect(existsSync(join(dir, 'out'))).to.equal(false);
     });
 
-  it('a good run writes layers.csv, summary.json, run.json — byte-identical when repeated', () => {
-    const args = ['simulate', '--model', 'tiny', '--arch', 'delta-32x32', '--mode', 'all', '--fps', '30'];
+  it('--model names a trained model directory or another directory: exit 1 saying what to do, nothing written', () => {
+    const trained = join(dir, 'trained');
+    mkdirSync(trained);
+    writeFileSync(join(trained, 'model.json'), '{}');
+    const r = cli('simulate', '--model', 'trained', '--arch', 'delta-32x32', '--out', 'out');
+    expect(r.status, r.stderr).to.equal(1);
+    expect(r.stderr).to.include('trained').and.include('a trained model, not a topology').and.include('deltasim trace --model');
+    mkdirSync(join(dir, 'empty'));
+    const e = cli('simulate', '--model', 'empty', '--arch', 'delta-32x32', '--out', 'out');
+    expect(e.status, e.stderr).to.equal(1);
+    expect(e.stderr).to.include('empty').and.include('neither a trace');
+    for (const x of [r, e]) expect(x.stderr).to.not.match(/\n\s+at /);
+    expect(existsSync(join(dir, 'out'))).to.equal(false);
+  });
+
+  it('a good run writes layers.csv (--layers), frames.csv, summary.json, run.json — byte-identical when repeated', () => {
+    const args = ['simulate', '--model', 'tiny', '--arch', 'delta-32x32', '--mode', 'all', '--fps', '30', '--layers'];
     const a = cli(...args, '--out', 'a');
     const b = cli(...args, '--out', 'b', '--json');
     expect(a.status, a.stderr).to.equal(0);
     expect(b.status, b.stderr).to.equal(0);
     expect(a.stdout).to.include('speedup').and.to.include('delta');
-    for (const f of ['layers.csv', 'summary.json'])
+    for (const f of ['layers.csv', 'frames.csv', 'summary.json'])
       expect(readFileSync(join(dir, 'a', f), 'utf8')).to.equal(readFileSync(join(dir, 'b', f), 'utf8'));
     expect(JSON.parse(b.stdout)).to.deep.equal(JSON.parse(readFileSync(join(dir, 'b', 'summary.json'), 'utf8')));
     const csv = readFileSync(join(dir, 'a', 'layers.csv'), 'utf8').split('\n');

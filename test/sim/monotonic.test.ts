@@ -14,21 +14,21 @@ import fc from 'fast-check';
 import {
   computeLayer,
   DATAFLOWS,
-  denseWork,
+  denseFolds,
   loadHwModel,
-  loadModel,
-  simulate,
-  statisticalWork,
+  loadTopology,
+  statisticalFolds,
   withSystolic,
   type Dataflow,
   type HwModel,
   type Model,
   type SystolicSpec,
-  type WorkModel,
+  type FoldModel,
 } from '../../sim/index.js';
+import { simTopology } from '../support/sim.js';
 
 const base = loadHwModel('delta-32x32') as HwModel & SystolicSpec;
-const models: Model[] = ['tiny', 'mobilenet-64', 'alexnet'].map(loadModel);
+const models: Model[] = ['tiny', 'mobilenet-64', 'alexnet'].map(loadTopology);
 const flatEnergy = (hw: HwModel & SystolicSpec): HwModel & SystolicSpec => ({
   ...hw,
   energyTable: {
@@ -46,7 +46,7 @@ const gemmArb = fc.record({
 });
 const dfArb = fc.constantFrom<Dataflow>('os', 'ws', 'is');
 const workArb = fc.oneof(
-  fc.constant<WorkModel>(denseWork),
+  fc.constant<FoldModel>(denseFolds),
   fc
     .record({
       a: fc.double({ min: 0, max: 1, noNaN: true }),
@@ -54,7 +54,7 @@ const workArb = fc.oneof(
       sa: fc.boolean(),
       sw: fc.boolean(),
     })
-    .map(({ a, w, sa, sw }) => statisticalWork({ actDensity: a, weightDensity: w, skipZeroActivations: sa, skipZeroWeights: sw })),
+    .map(({ a, w, sa, sw }) => statisticalFolds({ actDensity: a, weightDensity: w, skipZeroActivations: sa, skipZeroWeights: sw })),
 );
 const modeArb = fc.constantFrom('dense', 'sparse', 'delta' as const);
 const OPTS = { seed: 4242, numRuns: 200 };
@@ -84,8 +84,8 @@ describe('more resources never make a result worse', () => {
   });
   it('the skew exception is real: a 10-row GEMM is slower on 11 rows than on 10', () => {
     const g = { M: 10, K: 100, N: 10, groups: 1 };
-    expect(computeLayer(g, { rows: 11, cols: 10, dataflow: 'os' }, denseWork).computeCycles).to.equal(
-      computeLayer(g, { rows: 10, cols: 10, dataflow: 'os' }, denseWork).computeCycles + 1,
+    expect(computeLayer(g, { rows: 11, cols: 10, dataflow: 'os' }, denseFolds).computeCycles).to.equal(
+      computeLayer(g, { rows: 10, cols: 10, dataflow: 'os' }, denseFolds).computeCycles + 1,
     );
   });
   it('more DRAM bandwidth: stall cycles, cycles, latency and energy never rise', () => {
@@ -97,7 +97,7 @@ describe('more resources never make a result worse', () => {
         fc.double({ min: 1, max: 10, noNaN: true }),
         (m, mode, bw, k) => {
           const run = (gbps: number) =>
-            simulate(m, withSystolic(base, { memories: { ...base.memories, dramGBps: gbps } }), { mode }).modes[0]!;
+            simTopology(m, withSystolic(base, { memories: { ...base.memories, dramGBps: gbps } }), { mode }).modes[0]!;
           const lo = run(bw);
           const hi = run(bw * k);
           expect(hi.stallCycles).to.be.at.most(lo.stallCycles);
@@ -120,8 +120,8 @@ describe('more resources never make a result worse', () => {
         fc.integer({ min: 0, max: 4096 }),
         (m, mode, buf, kib, extra) => {
           const hw = (v: number) => flatEnergy(withSystolic(base, { memories: { ...base.memories, [buf]: v } }));
-          const lo = simulate(m, hw(kib), { mode }).modes[0]!;
-          const hi = simulate(m, hw(kib + extra), { mode }).modes[0]!;
+          const lo = simTopology(m, hw(kib), { mode }).modes[0]!;
+          const hi = simTopology(m, hw(kib + extra), { mode }).modes[0]!;
           expect(hi.dramBytes).to.be.at.most(lo.dramBytes);
           expect(hi.stallCycles).to.be.at.most(lo.stallCycles);
           expect(hi.cycles).to.be.at.most(lo.cycles);
@@ -135,24 +135,24 @@ describe('more resources never make a result worse', () => {
 });
 
 describe('limits', () => {
-  const tiny = loadModel('tiny');
+  const tiny = loadTopology('tiny');
   it('sparse mode at density 1 equals dense cycles', () => {
     const zs = loadHwModel('zero-skip-32x32');
-    const r = simulate(tiny, zs, { mode: 'all', actDensity: 1, weightDensity: 1 });
+    const r = simTopology(tiny, zs, { mode: 'all', actDensity: 1, weightDensity: 1 });
     expect(r.modes[1]!.cycles).to.equal(r.modes[0]!.cycles);
     expect(r.modes[1]!.energy.totalPJ).to.be.closeTo(r.modes[0]!.energy.totalPJ, 1e-6);
   });
   it('gating saves energy, not cycles; skipping saves both', () => {
     const gate = withSystolic(loadHwModel('dense-32x32') as HwModel & SystolicSpec, { gateZeroOperands: true });
-    const g = simulate(tiny, gate, { mode: 'all', actDensity: 0.3 });
+    const g = simTopology(tiny, gate, { mode: 'all', actDensity: 0.3 });
     expect(g.modes[1]!.cycles).to.equal(g.modes[0]!.cycles);
     expect(g.modes[1]!.energy.computePJ).to.be.below(g.modes[0]!.energy.computePJ);
-    const s = simulate(tiny, loadHwModel('zero-skip-32x32'), { mode: 'all', actDensity: 0.3 });
+    const s = simTopology(tiny, loadHwModel('zero-skip-32x32'), { mode: 'all', actDensity: 0.3 });
     expect(s.modes[1]!.computeCycles).to.be.below(s.modes[0]!.computeCycles);
     expect(s.modes[1]!.energy.computePJ).to.be.below(s.modes[0]!.energy.computePJ);
   });
   it('zero deltas (identical frames) ⇒ no MACs, no compute folds, only overheads', () => {
-    const r = simulate(tiny, base, { mode: 'delta', deltaDensity: 0 });
+    const r = simTopology(tiny, base, { mode: 'delta', deltaDensity: 0 });
     const d = r.modes[0]!;
     expect(d.effectiveMacs).to.equal(0);
     expect(d.computeCycles).to.equal(0);
@@ -160,12 +160,12 @@ describe('limits', () => {
     expect(d.energy.totalPJ).to.be.greaterThan(0); // previous-level reads, frame input from DRAM, leakage
   });
   it('delta work grows with the delta density', () => {
-    const at = (d: number) => simulate(tiny, base, { mode: 'delta', deltaDensity: d }).modes[0]!;
+    const at = (d: number) => simTopology(tiny, base, { mode: 'delta', deltaDensity: d }).modes[0]!;
     expect(at(0.05).cycles).to.be.below(at(0.5).cycles);
     expect(at(0.05).energy.totalPJ).to.be.below(at(0.5).energy.totalPJ);
   });
   it("the paper's warning: ResNet-50 delta state spills from 1 MiB of SRAM and DRAM traffic rises several-fold", () => {
-    const r = simulate(loadModel('resnet50'), base, { mode: 'all' });
+    const r = simTopology(loadTopology('resnet50'), base, { mode: 'all' });
     const dense = r.modes.find((s) => s.mode === 'dense')!;
     const delta = r.modes.find((s) => s.mode === 'delta')!;
     expect(delta.footprint.stateSpill).to.be.greaterThan(0.9);

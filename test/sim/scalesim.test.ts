@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
-import { computeLayer, denseWork, gemmOf, layerMacs, loadModel, parseScaleSimCfg, simulate, type Dataflow } from '../../sim/index.js';
+import { computeLayer, denseFolds, gemmOf, layerMacs, loadTopology, parseScaleSimCfg, type Dataflow } from '../../sim/index.js';
+import { simTopology } from '../support/sim.js';
 
 const FIX = new URL('../fixtures/scalesim/', import.meta.url).pathname;
 const cfgText = readFileSync(`${FIX}sa32x32_os.cfg`, 'utf8');
@@ -29,7 +30,7 @@ describe('SCALE-Sim v2 exactness (dense)', () => {
   });
   for (const ref of refs) {
     it(`${ref.topology} ${ref.dataflow} ${ref.layer}: ${ref.total_cycles} cycles`, () => {
-      const model = loadModel(FIX + ref.topology);
+      const model = loadTopology(FIX + ref.topology);
       const layer = model.layers.find((l) => l.name === ref.layer)!;
       expect(layer, ref.layer).to.not.equal(undefined);
       const g = gemmOf(layer);
@@ -37,14 +38,14 @@ describe('SCALE-Sim v2 exactness (dense)', () => {
       const hw = cfgWith(ref.dataflow);
       expect([hw.kind === 'systolic' && hw.rows, hw.kind === 'systolic' && hw.cols]).to.deep.equal([+ref.array_rows, +ref.array_cols]);
       // Through the library entry point (dense mode on the .cfg model) ...
-      const res = simulate(model, hw, { mode: 'dense' });
+      const res = simTopology(model, hw, { mode: 'dense' });
       expect(res.layers.find((l) => l.layer === ref.layer)!.computeCycles).to.equal(+ref.total_cycles);
       // ... and through the bare cycles function.
-      expect(computeLayer(g, { rows: 32, cols: 32, dataflow: ref.dataflow }, denseWork).computeCycles).to.equal(+ref.total_cycles);
+      expect(computeLayer(g, { rows: 32, cols: 32, dataflow: ref.dataflow }, denseFolds).computeCycles).to.equal(+ref.total_cycles);
     });
   }
   it('reads SCALE-Sim output sizes (no padding): AlexNet Conv1 is 55×55', () => {
-    const conv1 = loadModel(`${FIX}alexnet.csv`).layers[0]!;
+    const conv1 = loadTopology(`${FIX}alexnet.csv`).layers[0]!;
     expect(conv1.output).to.deep.equal([55, 55, 96]);
     expect(conv1.padding).to.deep.equal([0, 3, 0, 3]);
   });

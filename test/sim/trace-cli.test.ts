@@ -28,7 +28,7 @@ describe('simulate --trace (CLI)', function () {
   const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
 
   it('writes layers.csv (a row per frame × layer × mode, sparsity columns), frames.csv, summary.json, run.json — byte-identical when repeated', () => {
-    const args = ['simulate', '--trace', 'tiny', '--arch', 'delta-32x32', '--fps', '30'];
+    const args = ['simulate', '--trace', 'tiny', '--arch', 'delta-32x32', '--fps', '30', '--layers'];
     const a = cli(...args, '--out', 'a');
     const b = cli(...args, '--out', 'b');
     expect(a.status, a.stderr).to.equal(0);
@@ -50,6 +50,20 @@ describe('simulate --trace (CLI)', function () {
     expect(summary.modes.map((m: { mode: string }) => m.mode)).to.deep.equal(['dense', 'sparse', 'delta']);
     expect(summary.modes[2].latencyUs).to.have.keys('mean', 'p50', 'p95', 'max');
     expect(summary.baselineDense.arch).to.equal('dense-32x32');
+    expect(summary).to.include({ format: 'deltasim-run', version: 1, kind: 'simulation' });
+  });
+
+  it('writes no layers.csv without --layers; --model naming a trace directory runs it as --trace', () => {
+    const viaModel = cli('simulate', '--model', 'tiny', '--arch', 'delta-32x32', '--fps', '30', '--out', 'm');
+    expect(viaModel.status, viaModel.stderr).to.equal(0);
+    expect(existsSync(join(dir, 'm', 'layers.csv'))).to.equal(false);
+    for (const f of ['frames.csv', 'summary.json', 'run.json']) expect(existsSync(join(dir, 'm', f)), f).to.equal(true);
+    const viaTrace = cli('simulate', '--trace', 'tiny', '--arch', 'delta-32x32', '--fps', '30', '--out', 't');
+    expect(readFileSync(join(dir, 'm', 'frames.csv'), 'utf8')).to.equal(readFileSync(join(dir, 't', 'frames.csv'), 'utf8'));
+    expect(viaTrace.stdout).to.equal(viaModel.stdout);
+    const noOut = cli('simulate', '--trace', 'tiny', '--arch', 'delta-32x32', '--layers');
+    expect(noOut.status).to.equal(1);
+    expect(noOut.stderr).to.include('--layers writes layers.csv into the run directory');
   });
 
   it('runs the event-driven engine and --frames, --threshold, --baseline', () => {
@@ -85,7 +99,7 @@ describe('simulate --trace (CLI)', function () {
     ['--frames beyond the trace', ['--trace', 'tiny', '--frames', '9'], '--frames must be an integer in 1..4'],
     ['--frames 0', ['--trace', 'tiny', '--frames', '0'], '--frames must be'],
     ['--act-density with --trace', ['--trace', 'tiny', '--act-density', '0.5'], '--act-density applies to --model runs only'],
-    ['--threshold with --model', ['--model', 'tiny', '--threshold', '1'], '--threshold applies to --trace runs only'],
+    ['--threshold with --model', ['--model', 'alexnet', '--threshold', '1'], '--threshold applies to --trace runs only'],
     ['an unknown --baseline', ['--trace', 'tiny', '--baseline', 'tpu9'], 'tpu9'],
     ['a mode the hw-model lacks', ['--trace', 'tiny', '--arch', 'dense-32x32', '--mode', 'delta'], 'has "delta": true'],
     ['a non-positive --fps', ['--trace', 'tiny', '--fps', '0'], '--fps must be positive'],

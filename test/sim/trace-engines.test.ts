@@ -8,22 +8,22 @@ import {
   coreLoad,
   eventsPerKTile,
   gemmOf,
-  layerWorkCounter,
+  layerActivityCounter,
   loadHwModel,
   mapGemm,
-  simulateTraceWork,
-  traceWorkModels,
+  traceFoldModels,
   validateLayer,
   type EventSpec,
-  type FrameWork,
+  type EventStats,
+  type FrameActivity,
   type HwModel,
   type Layer,
   type SystolicSpec,
-  type TraceWork,
+  type TraceActivity,
 } from '../../sim/index.js';
 import { frameStatsCounter } from '../../traces/stats.js';
-import { layerGeometry } from '../../traces/manifest.js';
-import { convOutputSize } from '../../traces/manifest.js';
+import { convOutputSize } from '../../traces/layer.js';
+import { simActivity } from '../support/sim.js';
 
 const layerArb = fc
   .record({
@@ -106,8 +106,8 @@ describe('trace work statistics equal brute force', () => {
   it('effective MACs, receptive-field counts and touched outputs (sparse and delta); fan-out sums equal traces/stats', () => {
     fc.assert(
       fc.property(caseArb, ({ l, frames }) => {
-        const count = layerWorkCounter(l);
-        const stats = frameStatsCounter(layerGeometry({ ...l, op: 'conv2d' }));
+        const count = layerActivityCounter(l);
+        const stats = frameStatsCounter(l);
         const naive = naiveEvents(frames);
         const N = gemmOf(l).N;
         frames.forEach((f, t) => {
@@ -158,7 +158,7 @@ describe('trace work statistics equal brute force', () => {
         const Kind = signed ? Int8Array : Uint8Array;
         const chunk = new Kind(stride * frames.length);
         frames.forEach((f, t) => chunk.set(f, t * stride));
-        const count = layerWorkCounter(l, { threshold });
+        const count = layerActivityCounter(l, { threshold });
         const ref = new Float64Array(n); // the delta reference moves only where an event is sent
         frames.forEach((f, t) => {
           const fw = count(chunk.subarray(t * stride, t * stride + n));
@@ -192,10 +192,10 @@ describe('trace work statistics equal brute force', () => {
         fc.constantFrom('os', 'ws', 'is' as const),
         fc.boolean(),
         ({ l, frames }, rows, cols, dataflow, skip) => {
-          const fw = layerWorkCounter(l)(Float64Array.from(frames[1]!));
+          const fw = layerActivityCounter(l)(Float64Array.from(frames[1]!));
           const w = fw.sparse!;
           const hw = { rows, cols, dataflow, skipZeroActivations: skip, skipZeroWeights: false };
-          const model = traceWorkModels(l, hw)(w, 1);
+          const model = traceFoldModels(l, hw)(w, 1);
           const g = gemmOf(l);
           const mg = mapGemm(g, dataflow);
           const im = naiveIm2col(l, naiveEvents(frames).sparse[1]!);
@@ -236,7 +236,7 @@ describe('trace work statistics equal brute force', () => {
   it('eventsPerKTile with one tile per K is the receptive-field count', () => {
     fc.assert(
       fc.property(caseArb, ({ l, frames }) => {
-        const w = layerWorkCounter(l)(Float64Array.from(frames[0]!)).sparse!;
+        const w = layerActivityCounter(l)(Float64Array.from(frames[0]!)).sparse!;
         const { counts, tiles } = eventsPerKTile(l, w, gemmOf(l).K);
         expect(tiles).to.equal(1);
         expect(Array.from(counts)).to.deep.equal(Array.from(w.rf));
@@ -248,7 +248,7 @@ describe('trace work statistics equal brute force', () => {
   it('event engine: per-core synaptic ops, events and cycles equal a brute-force deal of channels to cores', () => {
     fc.assert(
       fc.property(caseArb, fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 3 }), ({ l, frames }, cores, ops) => {
-        const count = layerWorkCounter(l);
+        const count = layerActivityCounter(l);
         const w = frames.map((f) => count(Float64Array.from(f)))[2]!.delta!;
         const hw = { cores, synOpsPerCyclePerCore: ops, eventOverheadCycles: 3, neuronUpdateCycles: 2 };
         const got = coreLoad(l, hw, w, 1, false);
@@ -282,16 +282,16 @@ describe('trace work statistics equal brute force', () => {
   });
 });
 
-/** TraceWork from in-memory frames (no files): layers × frames of levels. */
-function workOf(layers: Layer[], frames: number[][][]): TraceWork {
-  const counters = layers.map((l) => layerWorkCounter(l));
+/** TraceActivity from in-memory frames (no files): layers × frames of levels. */
+function workOf(layers: Layer[], frames: number[][][]): TraceActivity {
+  const counters = layers.map((l) => layerActivityCounter(l));
   return {
     model: 'test',
     fps: 30,
     threshold: 0,
     quantStep: null,
     layers,
-    frames: frames.map((f): FrameWork => f.map((x, i) => counters[i]!(Float64Array.from(x)))),
+    frames: frames.map((f): FrameActivity<EventStats> => f.map((x, i) => counters[i]!(Float64Array.from(x)))),
   };
 }
 
@@ -345,7 +345,7 @@ describe('trace engines: limits', () => {
   for (const hw of [...systolic, event])
     it(`${hw.name}: identical frames ⇒ zero delta work after frame 0 (only overheads)`, () => {
       const frame = sizes.map((n) => pattern(n, 1));
-      const res = simulateTraceWork(workOf(small, [frame, frame, frame]), hw, { mode: 'delta', keepLayers: true });
+      const res = simActivity(workOf(small, [frame, frame, frame]), hw, { mode: 'delta' });
       const later = res.layers.filter((r) => r.frame! > 0 && r.mode === 'delta');
       expect(later).to.have.length(2 * small.length);
       for (const r of later) {
@@ -369,7 +369,7 @@ describe('trace engines: limits', () => {
   for (const hw of [...systolic, event])
     it(`${hw.name}: all-zero input ⇒ only overheads in sparse and delta mode, every frame`, () => {
       const zero = sizes.map((n) => new Array<number>(n).fill(0));
-      const res = simulateTraceWork(workOf(small, [zero, zero]), hw, { mode: 'all', keepLayers: true });
+      const res = simActivity(workOf(small, [zero, zero]), hw, { mode: 'all' });
       for (const r of res.layers.filter((x) => x.mode !== 'dense')) {
         expect(r.actions.effectiveMacs, `${r.mode} ${r.layer}`).to.equal(0);
         expect(r.actions.macsFull).to.equal(0);
@@ -388,7 +388,7 @@ describe('trace engines: limits', () => {
     const b = a.map((f) => f.slice());
     b[0]![5] = 3; // one input change in c1 (8×8×2): touches the 3×3 neighbourhood of (0, 2) ⇒ 2×3 positions × 4 channels
     const hw = systolic[0]! as HwModel & SystolicSpec;
-    const res = simulateTraceWork(workOf(small, [a, b]), hw, { mode: 'delta', keepLayers: true });
+    const res = simActivity(workOf(small, [a, b]), hw, { mode: 'delta' });
     const c1 = res.layers.find((r) => r.frame === 1 && r.layer === 'c1')!;
     expect(c1.actions.neuronUpdates).to.equal(6 * 4);
     const acc = (6 * 4 * hw.precisions.accumulatorBits) / 8;
@@ -404,7 +404,7 @@ describe('trace engines: limits', () => {
   });
 
   it('dense mode does not depend on the data and equals the same frame every time', () => {
-    const res = simulateTraceWork(workOf(small, [sizes.map((n) => pattern(n, 1)), sizes.map((n) => pattern(n, 2))]), systolic[0]!, {
+    const res = simActivity(workOf(small, [sizes.map((n) => pattern(n, 1)), sizes.map((n) => pattern(n, 2))]), systolic[0]!, {
       mode: 'dense',
     });
     const [f0, f1] = res.frameRows;

@@ -18,26 +18,27 @@ import {
   coreLoad,
   DATAFLOWS,
   gemmOf,
-  layerOfSpec,
-  layerWorkCounter,
+  layerOf,
+  layerActivityCounter,
   loadHwModel,
-  simulateTraceWork,
-  traceWorkModels,
+  traceFoldModels,
   validateLayer,
   type EventSpec,
-  type FrameWork,
+  type EventStats,
+  type FrameActivity,
   type HwModel,
   type SystolicSpec,
-  type TraceWork,
+  type TraceActivity,
 } from '../../sim/index.js';
 import { completeLayer, SYNTH_PRESETS, synthFrames } from '../../traces/synthetic.js';
+import { simActivity } from '../support/sim.js';
 
 /** The synthetic `tiny` preset (conv, depthwise, 1×1 conv, dense), 6 frames, in memory. */
-function tinyWork(): TraceWork {
+function tinyWork(): TraceActivity {
   const drafts = SYNTH_PRESETS.tiny!.map(completeLayer);
-  const layers = drafts.map((d) => layerOfSpec({ ...d, act: { ...d.act, file: 'x.npy' }, sha256: '' }));
-  const counters = layers.map((l) => layerWorkCounter(l));
-  const frames: FrameWork[] = [];
+  const layers = drafts.map((d) => validateLayer(layerOf(d)));
+  const counters = layers.map((l) => layerActivityCounter(l));
+  const frames: FrameActivity<EventStats>[] = [];
   for (const f of synthFrames(drafts, { seed: 3, frames: 6, density: 0.4, changeRate: 0.1, blobs: 2 }))
     frames.push(f.map((x, i) => counters[i]!(x)));
   return { model: 'tiny', fps: 30, threshold: 0, quantStep: null, layers, frames };
@@ -58,11 +59,11 @@ describe('trace-driven runs: more resources never make a result worse', () => {
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 1, max: 4 }),
         (dataflow, skip, r, c, fr, fcol) => {
-          const run = (rows: number, cols: number, l: (typeof work.layers)[number], w: FrameWork[number]) =>
+          const run = (rows: number, cols: number, l: (typeof work.layers)[number], w: FrameActivity<EventStats>[number]) =>
             computeLayer(
               gemmOf(l),
               { rows, cols, dataflow },
-              traceWorkModels(l, { rows, dataflow, skipZeroActivations: skip, skipZeroWeights: false })(w.delta!, 1),
+              traceFoldModels(l, { rows, dataflow, skipZeroActivations: skip, skipZeroWeights: false })(w.delta!, 1),
             );
           const skew = DATAFLOWS[dataflow].fillDrain(r * fr, c * fcol) - DATAFLOWS[dataflow].fillDrain(r, c);
           for (const fw of work.frames)
@@ -94,12 +95,12 @@ describe('trace-driven runs: more resources never make a result worse', () => {
       weightDensity: 1,
     });
     const frame = Float64Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    const w = layerWorkCounter(l)(frame).sparse!;
+    const w = layerActivityCounter(l)(frame).sparse!;
     const foldsRun = (rows: number) =>
       computeLayer(
         gemmOf(l),
         { rows, cols: 1, dataflow: 'os' },
-        traceWorkModels(l, { rows, dataflow: 'os', skipZeroActivations: true, skipZeroWeights: false })(w, 1),
+        traceFoldModels(l, { rows, dataflow: 'os', skipZeroActivations: true, skipZeroWeights: false })(w, 1),
       ).foldsRun;
     expect(foldsRun(2)).to.equal(1);
     expect(foldsRun(3)).to.equal(2);
@@ -150,8 +151,8 @@ describe('trace-driven runs: more resources never make a result worse', () => {
         fc.double({ min: 1, max: 100, noNaN: true }),
         (base, key, v, k) => {
           const patched = (x: number): HwModel => ({ ...base, memories: { ...base.memories, [key]: x } }) as HwModel;
-          const lo = simulateTraceWork(work, patched(v), { mode: 'all' });
-          const hi = simulateTraceWork(work, patched(v * k), { mode: 'all' });
+          const lo = simActivity(work, patched(v), { mode: 'all' });
+          const hi = simActivity(work, patched(v * k), { mode: 'all' });
           lo.modes.forEach((s, j) => {
             const h = hi.modes[j]!;
             expect(h.dramBytes).to.be.at.most(s.dramBytes + 1e-9);

@@ -1,6 +1,6 @@
 /** Test helper shared by every area: assert that fn throws an InputError whose message names each part. */
 import { expect } from 'chai';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 
 export function throwsInput(fn: () => unknown, ...parts: (string | RegExp)[]): InputError {
   let err: unknown;

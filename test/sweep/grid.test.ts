@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { loadHwModel, loadModel } from '../../sim/index.js';
+import { loadHwModel, loadTopology } from '../../sim/index.js';
 import {
   canonicalName,
   loadGrid,
@@ -22,7 +22,7 @@ import { smallJob, throwsInput, tmp } from './helpers.js';
 
 const axis = (name: string, values: (number | string | boolean)[]): Axis => ({ name, values, origin: 'test' });
 const delta32 = loadHwModel('delta-32x32');
-const tiny = loadModel('tiny');
+const tiny = loadTopology('tiny');
 
 describe('sweep grid', () => {
   it('expands in odometer order, the last axis fastest', () => {

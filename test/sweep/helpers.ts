@@ -2,11 +2,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadHwModel, loadModel } from '../../sim/index.js';
+import { loadHwModel, loadTopology } from '../../sim/index.js';
 import { parseSet, prepareSweep, type SweepJob } from '../../sim/sweep/index.js';
 import { throwsInput } from '../support/input-error.js';
 export { throwsInput };
-import { prng } from '../../traces/prng.js';
+import { prng } from '../../lib/prng.js';
 import { openTrace, type Trace } from '../../traces/reader.js';
 import { writeTrace } from '../../traces/writer.js';
 
@@ -15,7 +15,7 @@ export const tmp = (): string => mkdtempSync(join(tmpdir(), 'deltasim-sweep-'));
 /** tiny × delta-32x32 over rows × cols × stateKiB × deltaDensity: 3·2·2·2 = 24 points, every mode. */
 export function smallJob(): SweepJob {
   return prepareSweep({
-    model: loadModel('tiny'),
+    model: loadTopology('tiny'),
     arch: loadHwModel('delta-32x32'),
     axes: ['rows=4,8,16', 'cols=8,32', 'memories.stateKiB=1,1024', 'deltaDensity=0.05,0.3'].map(parseSet),
     mode: 'all',

@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFil
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
-import { loadHwModel, loadModel } from '../../sim/index.js';
+import { loadHwModel, loadTopology } from '../../sim/index.js';
 import {
   mergeShards,
   parseSet,
@@ -109,7 +109,12 @@ describe('sweep run', function () {
     throwsInput(() => mergeShards([dir, other]), 'shard-1-of-4.csv', 'point 0 is also in', 'shard-1-of-2.csv');
     // Another grid (one value changed) has another hash.
     const foreign = tmp();
-    const job2 = prepareSweep({ model: loadModel('tiny'), arch: loadHwModel('delta-32x32'), axes: [parseSet('rows=4,8,17')], mode: 'all' });
+    const job2 = prepareSweep({
+      model: loadTopology('tiny'),
+      arch: loadHwModel('delta-32x32'),
+      axes: [parseSet('rows=4,8,17')],
+      mode: 'all',
+    });
     await runSweep(job2, { out: foreign, workers: 0, shard: { index: 0, count: 2 } });
     throwsInput(() => mergeShards([dir, foreign]), 'shard-1-of-2.json', 'different sweep');
     throwsInput(() => mergeShards([tmp()]), 'no shard-K-of-N.json files');
@@ -151,7 +156,7 @@ describe('sweep run', function () {
     const dir = tmp();
     await runSweep(job, { out: dir, workers: 0, shard: { index: 0, count: 6 } });
     await rejectsInput(runSweep(job, { out: dir, workers: 0, shard: { index: 0, count: 6 } }), 'shard-1-of-6.journal.jsonl', '--resume');
-    const job2 = prepareSweep({ model: loadModel('tiny'), arch: loadHwModel('delta-32x32'), axes: [parseSet('rows=4,8')], mode: 'all' });
+    const job2 = prepareSweep({ model: loadTopology('tiny'), arch: loadHwModel('delta-32x32'), axes: [parseSet('rows=4,8')], mode: 'all' });
     await rejectsInput(runSweep(job2, { out: dir, workers: 0, resume: true, shard: { index: 0, count: 6 } }), 'different sweep');
     writeFileSync(
       join(dir, 'journal.jsonl'),

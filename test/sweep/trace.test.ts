@@ -6,7 +6,7 @@ import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
-import { loadHwModel, parseHwModelJson, simulateTraceWork, traceWork, type TraceWorkOptions } from '../../sim/index.js';
+import { loadHwModel, parseHwModelJson, traceActivity, type ActivityOptions } from '../../sim/index.js';
 import {
   mergeShards,
   parseSet,
@@ -19,6 +19,7 @@ import {
 } from '../../sim/sweep/index.js';
 import { openTrace, type Trace } from '../../traces/reader.js';
 import { throwsInput, tmp, writeFloatTrace } from './helpers.js';
+import { simActivity } from '../support/sim.js';
 
 const TINY = new URL('../../traces/samples/tiny', import.meta.url).pathname;
 const read = (f: string) => readFileSync(f, 'utf8');
@@ -57,7 +58,7 @@ describe('sweep over a trace', function () {
         memories: { ...specOf(arch).memories, stateKiB: Number(r['arch.memories.stateKiB']) },
       };
       const hw = parseHwModelJson(JSON.stringify(spec), arch.source);
-      const res = simulateTraceWork(traceWork(trace, { threshold }), hw, { mode: 'all', fps: 30 });
+      const res = simActivity(traceActivity(trace, { threshold }), hw, { mode: 'all', fps: 30 });
       for (const s of res.modes) {
         const want: Record<string, number> = {
           [`cycles_${s.mode}`]: s.cycles,
@@ -78,9 +79,9 @@ describe('sweep over a trace', function () {
 
   it('gathers trace work once per threshold value and reuses it for every hw-model', () => {
     const calls: (number | undefined)[] = [];
-    const spy = (t: Trace, o: TraceWorkOptions = {}) => {
+    const spy = (t: Trace, o: ActivityOptions = {}) => {
       calls.push(o.threshold);
-      return traceWork(t, o);
+      return traceActivity(t, o);
     };
     const run = pointRunner(job, spy);
     const rows = Array.from({ length: job.meta.points }, (_, i) => run(i));

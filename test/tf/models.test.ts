@@ -6,7 +6,7 @@ import { tf, initBackend } from '../../src/tf/backend.js';
 import { DeltaActivation, L1Activation, frameWise } from '../../src/tf/layers/index.js';
 import { activationLayers, buildModel, deltaise, macLayers, type ModelSpec } from '../../src/tf/models.js';
 import { loadModel, saveModel, type ModelMeta } from '../../src/tf/persist.js';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 
 const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({
   net: 'plain',

@@ -6,7 +6,7 @@ import { initBackend } from '../../src/tf/backend.js';
 import { activationLayers, buildModel, type Variant } from '../../src/tf/models.js';
 import { evaluate } from '../../src/tf/evaluate.js';
 import { train, type BatchProgress, type TrainOptions } from '../../src/tf/train.js';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import type { Clip, ClipDataset } from '../../src/video/types.js';
 
 /** A tiny labelled ClipDataset: a bright square sliding left (class 0) or right (class 1) over a dark, static background. */

@@ -66,7 +66,7 @@ const cases: [string, (dir: string) => void, string, RegExp][] = [
     'schema violation',
     (d) => edit(join(d, 'manifest.json'), (b) => b.toString().replace('"fps": 15', '"fps": "fast"')),
     'manifest.json',
-    /at \/fps: expected: must be number/,
+    /at \/fps: must be number/,
   ],
 ];
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { InputError } from '../../traces/errors.js';
+import type { InputError } from '../../lib/errors.js';
 import { throwsInput } from '../support/input-error.js';
 import { SYNTH_PRESETS, writeSyntheticTrace, type SynthOptions } from '../../traces/synthetic.js';
 

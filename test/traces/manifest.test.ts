@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { denseMacs, layerGeometry, parseManifest, readManifest, validateManifest, type Manifest } from '../../traces/manifest.js';
+import { layerMacs, layerOf, spatial } from '../../traces/layer.js';
+import { parseManifest, readManifest, validateManifest, type Manifest } from '../../traces/manifest.js';
 import { expectInputError, tempDir, validTrace } from './helpers.js';
 
 const F = 'm.json';
@@ -19,10 +20,12 @@ describe('traces/manifest', () => {
 
   it('accepts a valid manifest and computes geometry', () => {
     expect(validateManifest(structuredClone(good), F).layers).to.have.length(4);
-    const dense = layerGeometry(good.layers[3]!);
-    expect(dense).to.deep.include({ input: [1, 1, 128], output: [1, 1, 10], kernel: [1, 1], groups: 1 });
-    expect(denseMacs(dense)).to.equal(1280);
-    expect(denseMacs(layerGeometry(good.layers[0]!))).to.equal(8 * 8 * 4 * 9 * 1);
+    const dense = layerOf(good.layers[3]!);
+    expect(dense).to.deep.include({ input: [128], output: [10], kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], groups: 1 });
+    expect(dense).to.not.have.property('act');
+    expect(spatial(dense)).to.deep.equal({ H: 1, W: 1, C: 128, OH: 1, OW: 1, OC: 10 });
+    expect(layerMacs(dense)).to.equal(1280);
+    expect(layerMacs(layerOf(good.layers[0]!))).to.equal(8 * 8 * 4 * 9 * 1);
   });
 
   const cases: [string, (m: any) => void, string, RegExp][] = [
@@ -47,7 +50,13 @@ describe('traces/manifest', () => {
     ],
     ['per-channel scale of the wrong length', (m) => (m.layers[0].act.scale = [0.1, 0.2]), '/layers/0/act/scale', /2 entries, input has 1/],
     ['signed uint8', (m) => (m.layers[0].act.signed = true), '/layers/0/act/signed', /cannot be signed/],
-    ['a non-trivial dense geometry', (m) => (m.layers[3].stride = [2, 2]), '/layers/3', /dense layer/],
+    [
+      'a non-trivial dense geometry',
+      (m) => (m.layers[3].stride = [2, 2]),
+      '/layers/3/stride',
+      /stride of a dense layer must be trivial, got \[2,2\]/,
+    ],
+    ['a zero weight density', (m) => (m.layers[0].weightDensity = 0), '/layers/0/weightDensity', /must be > 0/],
     ['a duplicate name', (m) => (m.layers[1].name = 'conv1'), '/layers/1/name', /duplicate/],
     ['a 2-D dense input', (m) => (m.layers[3].input = [4, 32]), '/layers/3/input', /must NOT have more than 1/],
   ];

@@ -1,14 +1,14 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { convOutputSize, denseMacs, type LayerGeometry } from '../../traces/manifest.js';
+import { convOutputSize, inputCount, layerMacs, layerOf, spatial, type Layer } from '../../traces/layer.js';
 import { axisFanout, frameStatsCounter, layerFanout, summarize, traceStats, type FrameStats } from '../../traces/stats.js';
 import { openTrace, readLayer } from '../../traces/reader.js';
 import { validTrace } from './helpers.js';
 
 /** Every MAC that reads a real input element, enumerated: fan-out per element (y, x, c). */
-function bruteFanout(g: LayerGeometry): Float64Array {
-  const [H, W, C] = g.input;
-  const [Ho, Wo, Co] = g.output;
+function bruteFanout(g: Layer): Float64Array {
+  const [H, W, C] = g.input as [number, number, number];
+  const [Ho, Wo, Co] = g.output as [number, number, number];
   const cin = C / g.groups,
     cout = Co / g.groups;
   const fan = new Float64Array(H * W * C);
@@ -28,7 +28,7 @@ function bruteFanout(g: LayerGeometry): Float64Array {
 }
 
 /** The statistics by definition, element by element. */
-function bruteStats(g: LayerGeometry, frames: number[][], threshold: number): FrameStats[] {
+function bruteStats(g: Layer, frames: number[][], threshold: number): FrameStats[] {
   const fan = bruteFanout(g);
   const ref = new Array(fan.length).fill(0);
   const total = fan.reduce((a, b) => a + b, 0);
@@ -58,7 +58,7 @@ function bruteStats(g: LayerGeometry, frames: number[][], threshold: number): Fr
   });
 }
 
-const geometry: fc.Arbitrary<LayerGeometry> = fc
+const geometry: fc.Arbitrary<Layer> = fc
   .record({
     op: fc.constantFrom('conv2d' as const, 'depthwise2d' as const),
     H: fc.integer({ min: 1, max: 7 }),
@@ -74,12 +74,13 @@ const geometry: fc.Arbitrary<LayerGeometry> = fc
     dw: fc.integer({ min: 1, max: 2 }),
     pad: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
   })
-  .map((r): LayerGeometry => {
+  .map((r): Layer => {
     const divisors = Array.from({ length: r.C }, (_, i) => i + 1).filter((d) => r.C % d === 0);
     const groups = r.op === 'depthwise2d' ? r.C : divisors[r.groupsPick % divisors.length]!;
     const Ho = convOutputSize(r.H, r.kh, r.sh, r.pad[0], r.pad[1], r.dh);
     const Wo = convOutputSize(r.W, r.kw, r.sw, r.pad[2], r.pad[3], r.dw);
     return {
+      name: 'l',
       op: r.op,
       input: [r.H, r.W, r.C],
       output: [Ho, Wo, groups * r.mult],
@@ -88,9 +89,11 @@ const geometry: fc.Arbitrary<LayerGeometry> = fc
       padding: r.pad,
       dilation: [r.dh, r.dw],
       groups,
+      weightBits: 8,
+      weightDensity: 1,
     };
   })
-  .filter((g) => g.output[0] >= 1 && g.output[1] >= 1);
+  .filter((g) => g.output[0]! >= 1 && g.output[1]! >= 1);
 
 describe('traces/stats', () => {
   it('axisFanout counts the output positions whose receptive field covers each input index', () => {
@@ -105,7 +108,7 @@ describe('traces/stats', () => {
       fc.property(geometry, (g) => {
         const fan = layerFanout(g);
         const brute = bruteFanout(g);
-        const [H, W, C] = g.input;
+        const { H, W, C } = spatial(g);
         for (let y = 0; y < H; y++)
           for (let x = 0; x < W; x++)
             for (let c = 0; c < C; c++) {
@@ -113,19 +116,19 @@ describe('traces/stats', () => {
             }
         expect(fan.total).to.equal(brute.reduce((a, b) => a + b, 0));
         if (g.padding.every((p) => p === 0))
-          expect(fan.total).to.equal(denseMacs(g)); // no padding taps
-        else expect(fan.total).to.be.at.most(denseMacs(g));
+          expect(fan.total).to.equal(layerMacs(g)); // no padding taps
+        else expect(fan.total).to.be.at.most(layerMacs(g));
       }),
       { numRuns: 300, seed: 42 },
     );
   });
 
   it('per-frame statistics equal brute force on small random traces (integer and thresholded)', () => {
-    const frames = (g: LayerGeometry) =>
+    const frames = (g: Layer) =>
       fc.array(
         fc.array(fc.integer({ min: -2, max: 2 }), {
-          minLength: g.input[0] * g.input[1] * g.input[2],
-          maxLength: g.input[0] * g.input[1] * g.input[2],
+          minLength: inputCount(g),
+          maxLength: inputCount(g),
         }),
         { minLength: 1, maxLength: 4 },
       );
@@ -142,16 +145,7 @@ describe('traces/stats', () => {
   });
 
   it('quantises float frames before comparing when a step is given', () => {
-    const g: LayerGeometry = {
-      op: 'dense',
-      input: [1, 1, 3],
-      output: [1, 1, 2],
-      kernel: [1, 1],
-      stride: [1, 1],
-      padding: [0, 0, 0, 0],
-      dilation: [1, 1],
-      groups: 1,
-    };
+    const g = layerOf({ name: 'fc', op: 'dense', input: [3], output: [2], weightBits: 8, weightDensity: 1 });
     const count = frameStatsCounter(g, { quantStep: 0.5 });
     expect(count(Float32Array.of(0.1, 0.6, 1.0))).to.include({ nonZero: 2, nonZeroDeltas: 2, fanoutNonZeroDeltas: 4 });
     expect(count(Float32Array.of(0.2, 0.7, 1.3))).to.include({ nonZero: 2, nonZeroDeltas: 1, min: Math.fround(0.2) });
@@ -167,7 +161,7 @@ describe('traces/stats', () => {
     const s = traceStats(trace);
     trace.layers.forEach((l, i) => {
       const all = readLayer(l);
-      const count = frameStatsCounter(l.geometry);
+      const count = frameStatsCounter(l.layer);
       const rows = Array.from({ length: l.frames }, (_, t) => count(all.subarray(t * l.frameElements, (t + 1) * l.frameElements)));
       expect(s.layers[i]!.frames).to.deep.equal(rows);
     });

@@ -12,8 +12,8 @@ import {
 } from '../../traces/synthetic.js';
 import { openTrace } from '../../traces/reader.js';
 import { traceStats } from '../../traces/stats.js';
-import { prng } from '../../traces/prng.js';
-import { InputError } from '../../traces/errors.js';
+import { prng } from '../../lib/prng.js';
+import { InputError } from '../../lib/errors.js';
 import { SAMPLE_OPTIONS, expectInputError, tempDir } from './helpers.js';
 
 const SAMPLE_DIR = fileURLToPath(new URL('../../traces/samples/tiny', import.meta.url));

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 
 import { join } from 'node:path';
 import { writeTrace, type TraceHeader } from '../../traces/writer.js';
 import { openTrace, readLayer, sha256File } from '../../traces/reader.js';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 
 import { tempDir } from './helpers.js';
 

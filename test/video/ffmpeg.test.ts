@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { DecodedVideoCache, VideoFileDataset, decodeFrames, probeVideo, readFrames, slidingWindows } from '../../src/video/ffmpeg.js';
 import { ffmpegChildren, makeClip, rejection } from './helpers.js';
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { ProceduralDataset, openDataset } from '../../src/video/index.js';
 import { makeClip, rejection } from './helpers.js';
 

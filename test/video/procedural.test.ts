@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import {
   MOTION_CLASSES,
   ProceduralDataset,

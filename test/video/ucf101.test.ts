@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../../traces/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { openUcf101 } from '../../src/video/ucf101.js';
 import { ffmpegChildren, makeClip, rejection } from './helpers.js';
 

@@ -1,8 +1,8 @@
 /** `deltasim arch list | show NAME|FILE`: the hw-models that ship, and one model in full. */
 import type { CommandModule } from 'yargs';
 import { listHwModels, loadHwModel, sramPJPerByte, type HwModel } from '../../../sim/index.js';
-import { table } from '../sim-output.js';
-import { InputError } from '../../../traces/errors.js';
+import { table } from '../../../lib/table.js';
+import { InputError } from '../../../lib/errors.js';
 
 function describeModel(m: HwModel): string {
   const mem = m.memories;

@@ -1,7 +1,7 @@
 /** `deltasim merge OUT SHARD…`: join `sweep --shard` outputs into the sweep.csv of the unsharded run. */
 import type { CommandModule } from 'yargs';
 import { mergeShards, writeSweepOutput } from '../../../sim/sweep/index.js';
-import { runJson } from '../sim-output.js';
+import { runJson } from '../../../sim/index.js';
 
 interface Args {
   out: string;

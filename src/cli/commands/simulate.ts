@@ -1,16 +1,18 @@
 /**
  * `deltasim simulate`: a topology (--model, statistical densities) or a trace (--trace, the real
- * events of every frame) × a hw-model × modes → console table, layers.csv, summary.json
- * (+ frames.csv for traces).
+ * events of every frame) × a hw-model × modes → console table; with --out a run directory
+ * (sim/run-dir.ts: summary.json, frames.csv, run.json, and layers.csv with --layers).
  */
 import type { CommandModule } from 'yargs';
-import { loadHwModel, loadModel, simulate, simulateTrace } from '../../../sim/index.js';
+import { InputError } from '../../../lib/errors.js';
+import { loadHwModel, simulate, topologyWorkload, traceWorkload, writeRun, summaryJson, type SimResult } from '../../../sim/index.js';
 import { openTrace } from '../../../traces/reader.js';
-import { checkWorkload, workloadOptions, type WorkloadArgs } from '../workload-options.js';
-import { summaryJson, summaryTable, traceSummaryJson, traceSummaryTable, writeSimOutput, writeTraceSimOutput } from '../sim-output.js';
+import { summaryTable } from '../sim-table.js';
+import { checkWorkload, topologyOf, workloadOptions, type WorkloadArgs } from '../workload-options.js';
 
 interface Args extends WorkloadArgs {
   out?: string;
+  layers: boolean;
   json: boolean;
   baseline?: string;
 }
@@ -22,35 +24,30 @@ const command: CommandModule<object, Args> = {
   describe: 'Simulate a model (statistical) or a trace (per frame, real events) on a hw-model: dense, zero-skipping, delta',
   builder: (y) =>
     workloadOptions(y)
-      .option('baseline', { type: 'string', describe: `--trace: hw-model whose dense run is the baseline (default ${DEFAULT_BASELINE})` })
-      .option('out', { type: 'string', describe: 'directory for layers.csv, summary.json, run.json (+ frames.csv) (written atomically)' })
+      .option('baseline', {
+        type: 'string',
+        describe: `hw-model whose dense run is the baseline for speedup and energy gain (--trace default ${DEFAULT_BASELINE})`,
+      })
+      .option('out', { type: 'string', describe: 'run directory: summary.json, frames.csv, run.json (written atomically)' })
+      .option('layers', {
+        type: 'boolean',
+        default: false,
+        describe: 'with --out, also layers.csv: one row per layer, frame and mode (streamed to disk; it grows with the frames)',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'print summary.json to stdout instead of the table' }),
   handler: async (a) => {
-    checkWorkload(a, ['baseline']);
+    checkWorkload(a);
+    if (a.layers && !a.out) throw new InputError('--layers writes layers.csv into the run directory: give --out DIR too');
     const hw = loadHwModel(a.arch);
-    if (a.trace !== undefined) {
-      const res = simulateTrace(openTrace(a.trace), hw, {
-        mode: a.mode,
-        fps: a.fps,
-        baseline: loadHwModel(a.baseline ?? DEFAULT_BASELINE),
-        weightDensity: a['weight-density'],
-        threshold: a.threshold,
-        quantStep: a['quant-step'],
-        frames: a.frames,
-        keepLayers: a.out !== undefined,
-      });
-      if (a.out) await writeTraceSimOutput(a.out, res, process.argv.slice(2));
-      console.log(a.json ? traceSummaryJson(res).trimEnd() : traceSummaryTable(res));
-      return;
-    }
-    const res = simulate(loadModel(a.model!), hw, {
-      mode: a.mode,
-      actDensity: a['act-density'],
-      weightDensity: a['weight-density'],
-      deltaDensity: a['delta-density'],
-      fps: a.fps,
-    });
-    if (a.out) await writeSimOutput(a.out, res, process.argv.slice(2));
+    const baselineName = a.baseline ?? (a.trace !== undefined ? DEFAULT_BASELINE : undefined);
+    const baseline = baselineName !== undefined ? loadHwModel(baselineName) : undefined;
+    const workload =
+      a.trace !== undefined
+        ? traceWorkload(openTrace(a.trace), { threshold: a.threshold, quantStep: a['quant-step'], frames: a.frames })
+        : topologyWorkload(topologyOf(a), { actDensity: a['act-density'], deltaDensity: a['delta-density'] });
+    const run = (onLayers?: Parameters<typeof simulate>[2]['onLayers']): SimResult =>
+      simulate(workload, hw, { mode: a.mode, fps: a.fps, baseline, weightDensity: a['weight-density'], onLayers });
+    const res = a.out ? await writeRun(a.out, run, process.argv.slice(2), { layers: a.layers }) : run();
     console.log(a.json ? summaryJson(res).trimEnd() : summaryTable(res));
   },
 };

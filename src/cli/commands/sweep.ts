@@ -6,7 +6,6 @@
 import { basename, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { CommandModule } from 'yargs';
-import { loadHwModel, loadModel } from '../../../sim/index.js';
 import {
   defaultWorkers,
   loadGrid,
@@ -18,10 +17,10 @@ import {
   shardName,
   type Axis,
 } from '../../../sim/sweep/index.js';
-import { InputError } from '../../../traces/errors.js';
+import { InputError } from '../../../lib/errors.js';
 import { openTrace } from '../../../traces/reader.js';
-import { runJson } from '../sim-output.js';
-import { checkWorkload, workloadOptions, type WorkloadArgs } from '../workload-options.js';
+import { loadHwModel, runJson } from '../../../sim/index.js';
+import { checkWorkload, topologyOf, workloadOptions, type WorkloadArgs } from '../workload-options.js';
 
 interface Args extends WorkloadArgs {
   grid?: string;
@@ -77,7 +76,7 @@ const command: CommandModule<object, Args> = {
     checkWorkload(a, [], 'sweeps');
     const arch = loadHwModel(a.arch);
     const job = prepareSweep({
-      ...(a.trace !== undefined ? { trace: openTrace(a.trace) } : { model: loadModel(a.model!) }),
+      ...(a.trace !== undefined ? { trace: openTrace(a.trace) } : { model: topologyOf(a) }),
       arch,
       axes,
       mode: a.mode,

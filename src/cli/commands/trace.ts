@@ -5,7 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { InputError } from '../../../traces/errors.js';
+import { InputError } from '../../../lib/errors.js';
+import { table } from '../../../lib/table.js';
 import { openTrace } from '../../../traces/reader.js';
 import { traceStats, type SparsitySummary, type TraceStats } from '../../../traces/stats.js';
 import { parseSynthLayers, SYNTH_PRESETS, writeSyntheticTrace } from '../../../traces/synthetic.js';
@@ -302,9 +303,3 @@ function formatStats(s: TraceStats, frames: number, perFrame: boolean): string {
 
 const range = ([lo, hi]: [number, number]) => (lo === hi ? fmt(lo) : `${fmt(lo)}..${fmt(hi)}`);
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(4));
-
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}

@@ -9,8 +9,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { InputError } from '../../../traces/errors.js';
-import { writeFileAtomic } from '../../../traces/atomic.js';
+import { InputError } from '../../../lib/errors.js';
+import { writeFileAtomic } from '../../../lib/atomic.js';
+import { table } from '../../../lib/table.js';
 import { initBackend, type tf } from '../../tf/backend.js';
 import { buildModel, deltaise, NETS, VARIANTS, type NetName, type Variant } from '../../tf/models.js';
 import { loadModel, type ModelMeta } from '../../tf/persist.js';
@@ -71,16 +72,12 @@ function evaluationTable(e: Evaluation): string {
   const head = ['layer', 'neurons', 'fan-out', 'spatial', 'temporal'];
   const rows = e.layers.map((l) => [l.name, String(l.neurons), l.nOutputs.toFixed(1), pct(l.spatialSparsity), pct(l.temporalSparsity)]);
   rows.push(['all', String(e.layers.reduce((a, l) => a + l.neurons, 0)), '', pct(e.spatialSparsity), pct(e.temporalSparsity)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [
     `accuracy ${pct(e.accuracy)} on ${e.clips} clips (${e.frames} frames)`,
     `operation sparsity (fan-out weighted zero deltas, what delta inference skips) ${pct(e.operationSparsity)}; ` +
       `with zero skipping only ${pct(e.spatialOperationSparsity)}`,
     "per activation layer (a layer's operation sparsity equals its temporal sparsity: one fan-out per layer):",
-    line(head),
-    widths.map((w) => '-'.repeat(w)).join('  '),
-    ...rows.map(line),
+    table(head, rows),
   ].join('\n');
 }
 

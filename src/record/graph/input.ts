@@ -6,7 +6,7 @@
  * (int32 inputs take 0..255 pixels, float inputs [0, 1]).
  */
 import { basename } from 'node:path';
-import { InputError } from '../../../traces/errors.js';
+import { InputError } from '../../../lib/errors.js';
 import { tf } from '../../tf/backend.js';
 
 export interface ModelInput {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { InputError } from '../../../traces/errors.js';
+import { InputError } from '../../../lib/errors.js';
 import { tf } from '../../tf/backend.js';
 import type { GraphModelJson } from './topology.js';
 

@@ -5,8 +5,9 @@
  * strides, dilations, padding rule). Shapes that depend on the input are filled in later from one
  * execution (see `layerGeometryFor`).
  */
-import { InputError } from '../../../traces/errors.js';
-import { convOutputSize, type LayerOp, type LayerSpec, type Padding, type Pair } from '../../../traces/manifest.js';
+import { InputError } from '../../../lib/errors.js';
+import { layerOf, outputHW, validateLayer, type LayerOp, type Padding, type Pair } from '../../../traces/layer.js';
+import type { LayerSpec } from '../../../traces/manifest.js';
 
 /** The parts of a tfjs `AttrValue` we read (strings are base64 in model.json). */
 interface AttrValue {
@@ -49,6 +50,8 @@ export type PaddingRule = { kind: 'SAME' | 'VALID' } | { kind: 'EXPLICIT'; pads:
 /** A MAC node as found in the graph, before shapes are known. */
 export interface MacNode {
   node: string;
+  /** model.json, for errors. */
+  file: string;
   op: LayerOp;
   /** Tensor name of the activation operand, as the graph names it ("node" or "node:1"). */
   input: string;
@@ -124,7 +127,7 @@ export function findMacNodes(json: GraphModelJson, file: string): MacNode[] {
     const where = { file, pointer: `/modelTopology/node/${index}` };
     const inputs = (n.input ?? []).filter((i) => !i.startsWith('^'));
     const attr = n.attr ?? {};
-    const common = { node: n.name };
+    const common = { node: n.name, file };
     if (MATMUL_OPS.has(n.op)) {
       const w = constShape(inputs[1] ?? '');
       if (!w) return; // product of two computed tensors: no weights, not a layer
@@ -185,8 +188,18 @@ export function samePadding(inSize: number, kernel: number, stride: number, dila
 /** The manifest geometry of a MAC node once its input shape (without batch) is known. */
 export type NodeGeometry = Pick<LayerSpec, 'op' | 'input' | 'output' | 'kernel' | 'stride' | 'padding' | 'dilation' | 'groups'>;
 
-/** Geometry from the static attributes and the runtime input shape ([H,W,C] or [K]). */
+/**
+ * Geometry from the static attributes and the runtime input shape ([H,W,C] or [K]), checked as
+ * every layer is (validateLayer; errors name model.json and the node).
+ */
 export function layerGeometryFor(m: MacNode, input: number[]): NodeGeometry {
+  const g = nodeGeometry(m, input);
+  // The weight density is measured later, from the loaded weights; 1 stands in for the shape check.
+  validateLayer(layerOf({ name: m.node, ...g, weightBits: m.weightBits, weightDensity: 1 }), { file: m.file });
+  return g;
+}
+
+function nodeGeometry(m: MacNode, input: number[]): NodeGeometry {
   if (m.op === 'dense') {
     const [k, n] = m.transposeWeight ? [m.weightShape[1]!, m.weightShape[0]!] : [m.weightShape[0]!, m.weightShape[1]!];
     if (input.length !== 1 || input[0] !== k)
@@ -205,7 +218,6 @@ export function layerGeometryFor(m: MacNode, input: number[]): NodeGeometry {
   const groups = m.op === 'depthwise2d' ? C : C / cin;
   if (!Number.isInteger(groups)) throw new Error(`"${m.node}": input channels ${C} not a multiple of the filter's ${cin}`);
   const Co = m.op === 'depthwise2d' ? C * mult : mult;
-  const Ho = convOutputSize(H, kh, m.stride[0], padding[0], padding[1], m.dilation[0]);
-  const Wo = convOutputSize(W, kw, m.stride[1], padding[2], padding[3], m.dilation[1]);
+  const [Ho, Wo] = outputHW({ op: m.op, input, kernel, stride: m.stride, padding, dilation: m.dilation });
   return { op: m.op, input: [H, W, C], output: [Ho, Wo, Co], kernel, stride: m.stride, padding, dilation: m.dilation, groups };
 }

@@ -1,5 +1,5 @@
 /**
- * The trace-driven work model: fold extents from one frame's real event positions (LayerWork).
+ * The trace-driven work model: fold extents from one frame's real event positions (EventStats).
  *
  * - os (Sr = M outputs, Sc = N filters, T = K): PE (m, n) steps through the events in output m's
  *   receptive field (× weight density when zero weights are skipped too); a fold lasts as long as
@@ -13,15 +13,16 @@
  * only) extents are dense and only the effective MACs follow the data.
  */
 import type { SystolicSpec } from './hw-model.js';
-import type { MappedGemm, WorkModel } from './work-model.js';
-import { gemmOf, spatial, type Layer } from './workload.js';
-import type { LayerWork } from './trace-work.js';
+import { keptFraction, type FoldModel, type MappedGemm, type TemporalSkip } from './fold-model.js';
+import { spatial, type Layer } from '../traces/layer.js';
+import { gemmOf } from './workload.js';
+import type { EventStats } from './activity.js';
 
 /**
  * Events per (output position, K-tile of `rows`) per group: out[(g·M + m)·tiles + kt], with K
  * ordered as the weights (HWIO: k = (ky·kw + kx)·Cin/groups + c). One pass over events × taps.
  */
-export function eventsPerKTile(l: Layer, w: LayerWork, rows: number, out?: Int32Array): { counts: Int32Array; tiles: number } {
+export function eventsPerKTile(l: Layer, w: EventStats, rows: number, out?: Int32Array): { counts: Int32Array; tiles: number } {
   const { W, C, OH, OW } = spatial(l);
   const cin = C / l.groups;
   const [kh, kw] = l.kernel;
@@ -62,19 +63,18 @@ export function eventsPerKTile(l: Layer, w: LayerWork, rows: number, out?: Int32
 
 /**
  * The work models of one layer on one systolic array, frame after frame: call the result with each
- * frame's LayerWork. The per-tile buffers are allocated once and reused (a frame allocates no typed
- * array), so a returned WorkModel is valid until the next call.
+ * frame's EventStats. The per-tile buffers are allocated once and reused (a frame allocates no typed
+ * array), so a returned FoldModel is valid until the next call.
  */
-export function traceWorkModels(
+export function traceFoldModels(
   l: Layer,
   hw: Pick<SystolicSpec, 'rows' | 'dataflow' | 'skipZeroActivations' | 'skipZeroWeights'>,
-): (w: LayerWork, weightDensity: number) => WorkModel {
+): (w: EventStats, weightDensity: number) => FoldModel {
   const { OH, OW } = spatial(l);
   const M = OH * OW;
   const skipA = hw.skipZeroActivations;
   // Weight skipping along the stream: element-wise (os) or whole vectors across the used rows (is).
-  const keepW = (skip: 'element' | 'vector' | 'none', rows: number, wd: number): number =>
-    !hw.skipZeroWeights || skip === 'none' ? 1 : skip === 'element' ? wd : 1 - (1 - wd) ** rows;
+  const keepW = (skip: TemporalSkip, rows: number, wd: number): number => keptFraction(skip, hw.skipZeroWeights, wd, rows);
 
   if (hw.dataflow === 'os') {
     // Per row tile (group × rows of outputs): slowest row, Σ row steps, Σ events — one tight pass
@@ -83,7 +83,7 @@ export function traceWorkModels(
     const max = new Float64Array(l.groups * rowTiles),
       steps = new Float64Array(l.groups * rowTiles),
       nz = new Float64Array(l.groups * rowTiles);
-    const prepare = (rf: LayerWork['rf'], m: MappedGemm, wd: number): void => {
+    const prepare = (rf: EventStats['rf'], m: MappedGemm, wd: number): void => {
       const kw = keepW(m.skip.filter, hw.rows, wd);
       if (kw === 1 && skipA) rowTileEvents(rf, l.groups, M, hw.rows, max, nz);
       else rowTileSteps(rf, l.groups, M, hw.rows, skipA, kw, m.T, max, steps, nz);
@@ -92,7 +92,6 @@ export function traceWorkModels(
     return (w, wd) => {
       let ready = false;
       return {
-        name: 'trace',
         fold(m, t, out) {
           if (!ready) prepare(w.rf, m, wd);
           ready = true;
@@ -111,7 +110,6 @@ export function traceWorkModels(
     return (w, wd) => {
       eventsPerKTile(l, w, hw.rows, counts);
       return {
-        name: 'trace',
         fold(m, t, out) {
           const kt = ktOf(t.rowStart);
           let active = 0,
@@ -130,7 +128,6 @@ export function traceWorkModels(
   return (w, wd) => {
     eventsPerKTile(l, w, hw.rows, counts);
     return {
-      name: 'trace',
       fold(m, t, out) {
         const kt = ktOf(t.rowStart);
         let nz = 0;
@@ -145,7 +142,7 @@ export function traceWorkModels(
 }
 
 /** os, activations skipped, dense weights: per row tile, the slowest row's events and Σ events (the hot path). */
-function rowTileEvents(rf: LayerWork['rf'], groups: number, M: number, rows: number, max: Float64Array, nz: Float64Array): void {
+function rowTileEvents(rf: EventStats['rf'], groups: number, M: number, rows: number, max: Float64Array, nz: Float64Array): void {
   for (let g = 0, tile = 0; g < groups; g++) {
     const gEnd = (g + 1) * M;
     for (let r0 = g * M; r0 < gEnd; r0 += rows, tile++) {
@@ -166,7 +163,7 @@ function rowTileEvents(rf: LayerWork['rf'], groups: number, M: number, rows: num
 
 /** The general case: a row's steps are its events (or T without skipping) × the kept weight fraction. */
 function rowTileSteps(
-  rf: LayerWork['rf'],
+  rf: EventStats['rf'],
   groups: number,
   M: number,
   rows: number,

@@ -1,12 +1,12 @@
 /**
- * Work models: how long each fold of a layer runs. The dataflow mapping fixes which operand
- * streams in time; the work model says how many of those time steps the fold actually needs.
+ * Fold models: how long each fold of a layer runs. The dataflow mapping fixes which operand
+ * streams in time; the fold model says how many of those time steps the fold actually needs.
  *
  * - dense: every fold streams all T steps (SCALE-Sim).
  * - statistical: uniform random zeros at given densities (like Sparseloop's uniform model); the
  *   fold extent is the expected number of steps that carry work.
- * - trace-driven (later): real per-frame non-zero counts over the fold's tile; extent = its
- *   slowest row. Such a model implements the same interface.
+ * - trace-driven (trace-fold-model.ts): a frame's real events over the fold's tile; extent = its
+ *   slowest row.
  */
 import type { Gemm } from './workload.js';
 
@@ -35,7 +35,7 @@ export interface MappedGemm {
   skip: { ifmap: TemporalSkip; filter: TemporalSkip };
 }
 
-export interface FoldWork {
+export interface FoldLoad {
   /** Time steps the fold streams (≤ T); 0 means the fold is skipped entirely. */
   extent: number;
   /** MAC slots stepped through (rows·cols·extent for uniform work). */
@@ -44,14 +44,12 @@ export interface FoldWork {
   effective: number;
 }
 
-export interface WorkModel {
-  readonly name: string;
+export interface FoldModel {
   /** Fills `out` with the fold's work (the caller's object, reused for every fold: no allocation per fold). */
-  fold(m: MappedGemm, tile: FoldTile, out: FoldWork): void;
+  fold(m: MappedGemm, tile: FoldTile, out: FoldLoad): void;
 }
 
-export const denseWork: WorkModel = {
-  name: 'dense',
+export const denseFolds: FoldModel = {
   fold(m, t, out) {
     const n = t.rows * t.cols * m.T;
     out.extent = m.T;
@@ -60,7 +58,7 @@ export const denseWork: WorkModel = {
   },
 };
 
-export interface StatisticalWorkOptions {
+export interface StatisticalFoldOptions {
   /** Fraction of non-zero activations (or, in delta mode, non-zero deltas). */
   actDensity: number;
   /** Fraction of non-zero weights. */
@@ -69,15 +67,22 @@ export interface StatisticalWorkOptions {
   skipZeroWeights: boolean;
 }
 
+/**
+ * The fraction of an operand's steps kept when its zeros (density d) are skipped: all without skipping
+ * or for a stationary operand; d when each step is one element; a vector across `rows` rows is skipped
+ * only when all of it is zero.
+ */
+export function keptFraction(skip: TemporalSkip, enabled: boolean, d: number, rows: number): number {
+  return !enabled || skip === 'none' ? 1 : skip === 'element' ? d : 1 - (1 - d) ** rows;
+}
+
 /** Uniform random zeros (Sparseloop-style expected values). */
-export function statisticalWork(o: StatisticalWorkOptions): WorkModel {
-  const keep = (skip: TemporalSkip, enabled: boolean, d: number, rows: number): number =>
-    !enabled || skip === 'none' ? 1 : skip === 'element' ? d : 1 - (1 - d) ** rows;
+export function statisticalFolds(o: StatisticalFoldOptions): FoldModel {
   return {
-    name: 'statistical',
     fold(m, t, out) {
       const p =
-        keep(m.skip.ifmap, o.skipZeroActivations, o.actDensity, t.rows) * keep(m.skip.filter, o.skipZeroWeights, o.weightDensity, t.rows);
+        keptFraction(m.skip.ifmap, o.skipZeroActivations, o.actDensity, t.rows) *
+        keptFraction(m.skip.filter, o.skipZeroWeights, o.weightDensity, t.rows);
       const slots = t.rows * t.cols * m.T;
       out.extent = Math.ceil(m.T * p - 1e-9);
       out.issued = slots * p;

@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { loadHwModel, simulateTrace, type Mode, type TraceModeSummary } from '../../sim/index.js';
+import { loadHwModel, simulate, traceWorkload, type Mode, type ModeSummary, type SimResult } from '../../sim/index.js';
 import { openTrace } from '../../traces/reader.js';
 import { traceStats } from '../../traces/stats.js';
 import type { tf } from '../../src/tf/backend.js';
@@ -151,7 +151,7 @@ const p95 = (xs: number[]) => {
   return s[Math.max(0, Math.ceil(0.95 * s.length) - 1)]!;
 };
 
-function runRecord(s: TraceModeSummary, frameRows: ReturnType<typeof simulateTrace>['frameRows']): RunRecord {
+function runRecord(s: ModeSummary, frameRows: SimResult['frameRows']): RunRecord {
   const rows = [...frameRows].filter((r) => r.arch === s.arch && r.mode === s.mode);
   const e = s.energy;
   return {
@@ -212,7 +212,11 @@ export async function simulateStudy(
         for (const run of RUNS[variant]) {
           // threshold 0 = the default for level traces; it also admits a layer the recorder had to keep as
           // float32 (levels beyond int16, e.g. large logits), where any change then counts as a delta.
-          const res = simulateTrace(openTrace(dir), hwOf(run.arch), { mode: run.mode, fps: o.fps, baseline: reference, threshold: 0 });
+          const res = simulate(traceWorkload(openTrace(dir), { threshold: 0 }), hwOf(run.arch), {
+            mode: run.mode,
+            fps: o.fps,
+            baseline: reference,
+          });
           if (record.runs.length === 0) record.runs.push(runRecord(res.baselineDense!, res.frameRows));
           record.runs.push(runRecord(res.modes.find((m) => m.mode === run.mode)!, res.frameRows));
         }

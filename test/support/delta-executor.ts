@@ -23,8 +23,8 @@
  * previous layer's last emitted level (one state, not two copies); only the network input needs its
  * own previous-level buffer.
  */
-import { prng } from '../traces/prng.js';
-import { gemmOf, inputCount, layerMacs, outputCount, spatial, type Layer } from './workload.js';
+import { prng } from '../../lib/prng.js';
+import { gemmOf, inputCount, layerMacs, outputCount, spatial, type Layer } from '../../sim/index.js';
 
 /** ReLU then requantisation: level = min(maxLevel, round_half_even(max(acc, 0) · multiplier / 2^shift)). */
 export interface Requant {
@@ -88,11 +88,11 @@ export function makeRandomIntNetwork(layers: readonly Layer[], seed: number, o: 
       const { K } = gemmOf(layer);
       const { OC } = spatial(layer);
       const weights = new Int32Array(K * OC);
-      for (let i = 0; i < weights.length; i++) if (rng.next() < layer.weightDensity) weights[i] = rng.int(-127, 127);
+      for (let i = 0; i < weights.length; i++) if (rng.next() < layer.weightDensity) weights[i] = rng.intBetween(-127, 127);
       // |acc| is about √K · σ_w · E[x] with σ_w ≈ 73 and E[x] ≈ inMax/2; map ~2σ of that onto maxLevel
       const spread = Math.max(1, Math.sqrt(K * layer.weightDensity) * 73 * (inMax / 2));
       const biasMax = Math.round(spread / 2);
-      const bias = Int32Array.from({ length: OC }, () => rng.int(-biasMax, o.nonPositiveBias ? 0 : biasMax));
+      const bias = Int32Array.from({ length: OC }, () => rng.intBetween(-biasMax, o.nonPositiveBias ? 0 : biasMax));
       const shift = 20;
       const multiplier = Math.max(1, Math.round((maxLevel / (2 * spread)) * 2 ** shift));
       inMax = maxLevel;

@@ -1,14 +1,14 @@
 /**
  * The paper reproduction (issue 6). Training half: trains baseline, spatial L1 and Delta Activation Layer
- * models per seed with the recipe of bench/repro/recipe.ts, evaluates them on held-out clips and writes
- * results.json + results.md; every seed's models are saved (OUT/models/seed-N/<variant>, ~0.2 MB a seed).
- * Simulation half (bench/repro/simulation.ts): traces of those models on held-out clips and real video,
+ * models per seed with the recipe of studies/paper-repro/recipe.ts, evaluates them on held-out clips and
+ * writes results.json + results.md; every seed's models are saved (OUT/models/seed-N/<variant>, ~0.2 MB a seed).
+ * Simulation half (studies/paper-repro/simulation.ts): traces of those models on held-out clips and real video,
  * replayed on the shipped hw-models → simulation.json + simulation.md + charts, and README-table.md.
  * `--models DIR` skips training and simulates the models an earlier run saved (its results.json in OUT
- * feeds README-table.md). `--bundle DIR` also saves the first seed's baseline and delta models there
- * (src/tf/pretrained/ for `npm start`).
+ * feeds README-table.md). The study writes only under OUT (and the traces directory); copying a seed's
+ * models into src/tf/pretrained/ is studies/paper-repro/refresh-bundled-models.ts.
  *
- *   npx tsx bench/repro.ts [--seeds 1,2,3] [--smoke] [--select] [--recipe JSON] [--out reports/paper-repro] [--bundle src/tf/pretrained]
+ *   npx tsx studies/paper-repro/run.ts [--seeds 1,2,3] [--smoke] [--select] [--recipe JSON] [--out reports/paper-repro]
  *                          [--models DIR] [--clips 4] [--frames 16] [--video-frames 32] [--videos a.avi,b.avi]
  *                          [--traces reports/runs/paper-repro/traces] [--date YYYY-MM-DD]
  */
@@ -16,23 +16,22 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../src/tf/backend.js';
-import { loadModel, saveModel } from '../src/tf/persist.js';
-import { VARIANTS, type Variant } from '../src/tf/models.js';
-import type { Evaluation } from '../src/tf/evaluate.js';
-import { writeFileAtomic } from '../traces/atomic.js';
-import { InputError } from '../traces/errors.js';
-import { RECIPE, runSeed, smoke, type Recipe } from './repro/recipe.js';
-import { markdown, summarise, verdict, type VariantSummary, type Verdict } from './repro/table.js';
-import { SIM_DEFAULTS, simulateStudy, summariseSimulation, type SimStudyOptions } from './repro/simulation.js';
-import { readmeTable, simulationCharts, simulationMarkdown } from './repro/sim-report.js';
+import { initBackend } from '../../src/tf/backend.js';
+import { loadModel, saveModel } from '../../src/tf/persist.js';
+import { VARIANTS, type Variant } from '../../src/tf/models.js';
+import type { Evaluation } from '../../src/tf/evaluate.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
+import { InputError } from '../../lib/errors.js';
+import { RECIPE, runSeed, smoke, type Recipe } from './recipe.js';
+import { markdown, summarise, verdict, type VariantSummary, type Verdict } from './table.js';
+import { SIM_DEFAULTS, simulateStudy, summariseSimulation, type SimStudyOptions } from './simulation.js';
+import { readmeTable, simulationCharts, simulationMarkdown } from './sim-report.js';
 
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '1,2,3' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string', default: 'reports/paper-repro' },
-    bundle: { type: 'string' },
     /** Top-level recipe keys to replace, as JSON (for trying variations; recorded in the results). */
     recipe: { type: 'string' },
     /** Recipe selection: evaluate on validation clips (another data seed), write OUT/validation.{json,md}, no simulation. */
@@ -66,8 +65,9 @@ const simOptions: SimStudyOptions = {
   videos: values.videos === undefined ? SIM_DEFAULTS.videos : values.videos.split(',').filter((v) => v !== ''),
   tracesDir: values.traces,
 };
-const command = ['npx tsx bench/repro.ts', ...process.argv.slice(2)].join(' ');
+const command = ['npx tsx studies/paper-repro/run.ts', ...process.argv.slice(2)].join(' ');
 const modelsDir = values.models ?? values['save-models'] ?? join(values.out, 'models');
+const modelDir = (seed: number, v: Variant) => join(modelsDir, `seed-${seed}`, v);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const backend = await initBackend({ quiet: true });
 
@@ -83,33 +83,29 @@ async function trainStudy(recipe: Recipe): Promise<Training> {
         `seed ${seed} ${v}: accuracy ${(100 * e.accuracy).toFixed(1)} %, spatial op. sparsity ${(100 * e.spatialOperationSparsity).toFixed(1)} %, temporal op. sparsity ${(100 * e.operationSparsity).toFixed(1)} %`,
       );
     }
-    const saveAs = (dir: string, v: Variant) => {
-      const e = run.evaluations[v];
-      return saveModel(dir, run.models[v], {
-        net: recipe.net,
-        variant: v,
-        classes: [...(recipe.data.classes ?? [])],
-        frameShape: recipe.frameShape,
-        seed,
-        training: {
-          command,
-          recipe,
-          evaluation: {
-            clips: e.clips,
-            accuracy: e.accuracy,
-            spatialSparsity: e.spatialSparsity,
-            temporalSparsity: e.temporalSparsity,
-            spatialOperationSparsity: e.spatialOperationSparsity,
-            operationSparsity: e.operationSparsity,
+    if (!values.select)
+      for (const v of VARIANTS) {
+        const e = run.evaluations[v];
+        await saveModel(modelDir(seed, v), run.models[v], {
+          net: recipe.net,
+          variant: v,
+          classes: [...(recipe.data.classes ?? [])],
+          frameShape: recipe.frameShape,
+          seed,
+          training: {
+            command,
+            recipe,
+            evaluation: {
+              clips: e.clips,
+              accuracy: e.accuracy,
+              spatialSparsity: e.spatialSparsity,
+              temporalSparsity: e.temporalSparsity,
+              spatialOperationSparsity: e.spatialOperationSparsity,
+              operationSparsity: e.operationSparsity,
+            },
           },
-        },
-      });
-    };
-    if (!values.select) for (const v of VARIANTS) await saveAs(join(modelsDir, `seed-${seed}`, v), v);
-    if (values.bundle && !values.select && seed === seeds[0]) {
-      writeFileAtomic(join(values.bundle, 'README.md'), bundleReadme(recipe, run.evaluations, seed, command));
-      for (const v of ['baseline', 'delta'] as const) await saveAs(join(values.bundle, v), v);
-    }
+        });
+      }
     for (const m of Object.values(run.models)) m.dispose();
   }
   const summary = Object.fromEntries(VARIANTS.map((v) => [v, summarise(v, evals[v])])) as Record<Variant, VariantSummary>;
@@ -147,7 +143,6 @@ function readTraining(): Training | null {
   return { command: r.command, summary: r.summary, verdict: r.verdict, clips: r.evaluations.baseline[0]!.clips, recipe: r.recipe };
 }
 
-const modelDir = (seed: number, v: Variant) => join(modelsDir, `seed-${seed}`, v);
 if (values.models) {
   for (const seed of seeds)
     for (const v of VARIANTS) {
@@ -213,31 +208,3 @@ if (training) {
   log(`no ${join(values.out, 'results.json')}: README-table.md not written (run the training first)`);
 }
 log(`wrote ${join(values.out, 'simulation.json')}, simulation.md, ${Object.keys(charts).join(', ')}${training ? ', README-table.md' : ''}`);
-
-/** src/tf/pretrained/README.md: what the bundled models are, how they were made, what they measure. */
-function bundleReadme(recipe: Recipe, e: Record<Variant, Evaluation>, seed: number, cmd: string): string {
-  const p = (x: number) => `${(100 * x).toFixed(1)} %`;
-  const row = (v: 'baseline' | 'delta') =>
-    `| \`${v}/\` | ${p(e[v].accuracy)} | ${p(e[v].spatialSparsity)} | ${p(e[v].temporalSparsity)} | ${p(e[v].spatialOperationSparsity)} | ${p(e[v].operationSparsity)} |`;
-  return [
-    '# Bundled models (for `npm start`)',
-    '',
-    `A baseline (relu + fixed quantiser) and a Delta Activation Layer model refined from it, seed ${seed}, trained by`,
-    '',
-    '```',
-    cmd,
-    '```',
-    '',
-    `with the recipe of \`bench/repro/recipe.ts\` (also in each \`meta.json\`): net \`${recipe.net}\` with MotionInput (each frame + its temporal`,
-    `difference), frames ${recipe.frameShape.join('×')}, procedural classes ${(recipe.data.classes ?? []).join(', ')}, noise ${recipe.data.noise}, flicker ${recipe.data.flicker}.`,
-    'Load with `loadModel(dir)` from `src/tf/persist.ts`. Measured on the held-out split:',
-    '',
-    '| model | accuracy | spatial sparsity | temporal sparsity | spatial op. sparsity | temporal op. sparsity |',
-    '|---|---|---|---|---|---|',
-    row('baseline'),
-    row('delta'),
-    '',
-    `Held-out clips: ${e.baseline.clips}. Operation sparsities are fan-out weighted (src/tf/evaluate.ts). Same command ⇒ same bytes.`,
-    '',
-  ].join('\n');
-}

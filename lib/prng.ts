@@ -43,9 +43,14 @@ export class Rng {
     return lo + (hi - lo) * this.next();
   }
 
-  /** Integer uniform in [0, n). */
+  /** Integer uniform in [0, n) (n excluded, like an index). */
   int(n: number): number {
     return Math.floor(this.next() * n);
+  }
+
+  /** Integer uniform in [lo, hi] (both included, like a range of values). */
+  intBetween(lo: number, hi: number): number {
+    return lo + this.int(hi - lo + 1);
   }
 
   pick<T>(items: readonly T[]): T {
@@ -67,14 +72,6 @@ export class Rng {
   }
 }
 
-/** The narrow interface of `prng()`: uniform floats and inclusive integer ranges. */
-export interface Prng {
-  /** Uniform in [0, 1). */
-  next(): number;
-  /** Uniform integer in [lo, hi] (inclusive). */
-  int(lo: number, hi: number): number;
-}
-
 function splitmix32(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
@@ -87,8 +84,7 @@ function splitmix32(seed: number): () => number {
 }
 
 /** sfc32 seeded from one integer; `stream` separates sub-sequences. */
-export function prng(seed: number, stream = 0): Prng {
+export function prng(seed: number, stream = 0): Rng {
   const init = splitmix32((Math.trunc(seed) ^ Math.imul(stream + 1, 0x27d4eb2f)) >>> 0);
-  const r = new Rng(init(), init(), init(), 1);
-  return { next: () => r.next(), int: (lo, hi) => lo + r.int(hi - lo + 1) };
+  return new Rng(init(), init(), init(), 1);
 }

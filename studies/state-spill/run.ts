@@ -1,26 +1,28 @@
 /**
  * The paper's warning, measured: a synthetic trace with ResNet-50's 54 MAC layer shapes
  * (sim/topologies/resnet50) on the 1 MiB-state-SRAM delta array, versus dense.
- * Run: node --import tsx reports/state-spill/run.ts [--write]   (--write updates reports/state-spill.md)
+ * Run: node --import tsx studies/state-spill/run.ts [--write]   (--write updates reports/state-spill.md)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   loadHwModel,
-  loadModel,
-  simulateTrace,
+  loadTopology,
+  simulate,
+  traceWorkload,
   withSystolic,
   type HwModel,
   type SystolicSpec,
-  type TraceModeSummary,
+  type ModeSummary,
 } from '../../sim/index.js';
 import { openTrace } from '../../traces/reader.js';
 import { writeSyntheticTrace, type SynthLayer } from '../../traces/synthetic.js';
-import { writeFileAtomic } from '../../traces/atomic.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
+import { packagePath } from '../../lib/package-dir.js';
 
 const SYNTH = { seed: 1, frames: 4, density: 0.5, changeRate: 0.05, blobs: 2 };
-const layers: SynthLayer[] = loadModel('resnet50').layers.map((l) =>
+const layers: SynthLayer[] = loadTopology('resnet50').layers.map((l) =>
   l.op === 'dense'
     ? { name: l.name, op: 'dense', input: [...l.input], outChannels: l.output[0] }
     : {
@@ -41,13 +43,13 @@ try {
   const trace = openTrace(join(dir, 't'));
   const hw = loadHwModel('delta-32x32') as HwModel & SystolicSpec;
   const big = withSystolic(hw, { name: 'delta-32x32 + 64 MiB state', memories: { ...hw.memories, stateKiB: 64 * 1024 } });
-  const run = (h: HwModel) => simulateTrace(trace, h, { mode: 'all', baseline: loadHwModel('dense-32x32') });
+  const run = (h: HwModel) => simulate(traceWorkload(trace), h, { mode: 'all', baseline: loadHwModel('dense-32x32') });
   const small = run(hw);
   const large = run(big);
   const secs = (performance.now() - t0) / 1e3;
   const by = (r: typeof small, m: string) => r.modes.find((s) => s.mode === m)!;
   const mb = (b: number) => (b / 2 ** 20).toFixed(2);
-  const row = (label: string, s: TraceModeSummary, dense: TraceModeSummary) =>
+  const row = (label: string, s: ModeSummary, dense: ModeSummary) =>
     `| ${label} | ${(s.effectiveMacs / 1e6).toFixed(0)} | ${mb(s.dramBytes)} | ${(s.dramBytes / dense.dramBytes).toFixed(2)}× | ${(s.footprint.stateSpill * 100).toFixed(1)} % | ${s.latencyUs.mean.toFixed(0)} | ${(s.energy.totalPJ / 1e6).toFixed(1)} | ${(s.energy.dramPJ / 1e6).toFixed(1)} | ${s.speedupVsDense.toFixed(2)}× | ${s.energyGainVsDense.toFixed(2)}× |`;
   const d = by(small, 'dense');
   const delta = by(small, 'delta');
@@ -76,12 +78,12 @@ try {
     `${(delta.dramBytes / d.dramBytes).toFixed(1)}× over dense while the effective MACs fall ${(d.effectiveMacs / delta.effectiveMacs).toFixed(1)}×.`,
     'With the state on chip the same delta run moves no more DRAM bytes than dense.',
     '',
-    `Reproduce (${secs.toFixed(0)} s on the machine of reports/bench-sim-trace.md): \`node --import tsx reports/state-spill/run.ts --write\`.`,
+    `Reproduce (${secs.toFixed(0)} s on the machine of reports/bench-sim-trace.md): \`node --import tsx studies/state-spill/run.ts --write\`.`,
     'The trace is written to a temporary directory and removed afterwards.',
     '',
   ].join('\n');
   console.log(report);
-  if (process.argv.includes('--write')) writeFileAtomic(new URL('../state-spill.md', import.meta.url).pathname, report);
+  if (process.argv.includes('--write')) writeFileAtomic(packagePath('reports', 'state-spill.md'), report);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,7 +1,7 @@
 /**
  * The one error type for bad user input anywhere in deltasim (files, keys, flags).
  * The CLI prints `message` alone (no stack) and exits non-zero; everything else is a bug and
- * gets a stack. It lives in traces/ because every other part may import traces/.
+ * gets a stack. It lives in lib/, which every part (sim/ and traces/ included) may import.
  */
 export interface InputErrorWhere {
   /** The file the bad input came from. */

@@ -13,19 +13,22 @@
  * receptive field) — in sparse mode an untouched neuron's output is its bias level, a constant
  * that needs no update. Each delivered event travels nocHopsPerEvent hops.
  */
-import type { EventSpec } from './hw-model.js';
-import { axisFanout } from '../traces/stats.js';
-import { gemmOf, spatial, type Layer } from './workload.js';
+import { layerMacs, outputCount, spatial, type Layer } from '../../traces/layer.js';
+import { axisFanout } from '../../traces/stats.js';
+import { zeroActions } from '../actions.js';
+import type { EventSpec, HwModel } from '../hw-model.js';
+import { gemmOf } from '../workload.js';
+import type { Engine } from './engine.js';
 
-/** Per channel group: events, Σ spatial fan-out over them, touched output positions (LayerWork fits). */
-export interface EventWork {
+/** Per channel group: events, Σ spatial fan-out over them, touched output positions (a frame's EventStats fits). */
+export interface GroupEvents {
   events: ArrayLike<number>;
   fanout: ArrayLike<number>;
   touched: ArrayLike<number>;
 }
 
 /** Every input an event (dense), or a uniform fraction `density` of them (statistical expectation). */
-export function expectedEventWork(l: Layer, density: number): EventWork {
+export function expectedGroupEvents(l: Layer, density: number): GroupEvents {
   const { H, W, C, OH, OW } = spatial(l);
   const sum = (a: Int32Array) => a.reduce((s, v) => s + v, 0);
   const fanH = sum(axisFanout(H, OH, l.kernel[0], l.stride[0], l.padding[0], l.dilation[0]));
@@ -59,7 +62,7 @@ let lastGroupOf = new Int32Array(0);
 export function coreLoad(
   l: Layer,
   hw: Pick<EventSpec, 'cores' | 'synOpsPerCyclePerCore' | 'eventOverheadCycles' | 'neuronUpdateCycles'>,
-  w: EventWork,
+  w: GroupEvents,
   weightDensity: number,
   allOutputs: boolean,
 ): CoreLoad {
@@ -97,3 +100,39 @@ export function coreLoad(
   }
   return { cycles, synOps, events, neuronUpdates, busyCores };
 }
+
+const bytes = (n: number, bits: number): number => (n * bits) / 8;
+
+export const eventEngine: Engine<Extract<HwModel, { kind: 'event' }>> = {
+  // Cores consume any events: zero levels and zero deltas are simply never sent.
+  capabilities: () => ({ skipsOrGatesZeros: true, deltaState: true }),
+
+  layer(l, hw) {
+    const p = hw.precisions;
+    const macs = layerMacs(l);
+    const outputs = outputCount(l);
+    const everyInput = expectedGroupEvents(l, 1);
+    return (events, weightDensity, state) => {
+      const e = events === null ? everyInput : 'density' in events ? expectedGroupEvents(l, events.density) : events;
+      // Dense mode and the delta key frame update every neuron.
+      const allOutputs = events === null || (state !== undefined && state.evaluatedOutputs === outputs);
+      const load = coreLoad(l, hw, e, weightDensity, allOutputs);
+      const a = zeroActions();
+      a.macs = macs;
+      a.effectiveMacs = load.synOps;
+      a.macsSkipped = a.macs - load.synOps;
+      a.synOps = load.synOps;
+      a.events = load.events;
+      a.nocHops = load.events * hw.nocHopsPerEvent;
+      a.neuronUpdates = load.neuronUpdates;
+      // Source events are read once from the input buffer; updated neurons write their level. Weights
+      // and accumulators are core-local: their accesses are part of the synaptic-op energy.
+      let sourceEvents = 0;
+      for (let g = 0; g < l.groups; g++) sourceEvents += e.events[g]!;
+      a.sram.ifmap.readBytes = bytes(sourceEvents, p.activationBits);
+      a.sram.ofmap.writeBytes = bytes(load.neuronUpdates, p.activationBits);
+      if (state) a.deltaCompares = load.neuronUpdates;
+      return { folds: hw.cores, foldsRun: load.busyCores, computeCycles: load.cycles, actions: a };
+    };
+  },
+};

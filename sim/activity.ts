@@ -12,20 +12,20 @@
  *  - the events' flat indices, so weight/input-stationary engines can count events per
  *    (output, K-tile) for any array height.
  * Memory per frame ≈ 2–4 bytes × output positions·groups + 4 bytes × events per layer; streaming
- * (`traceWorkStream`) keeps one frame at a time, so it does not grow with T.
+ * (`traceActivityStream`) keeps one frame at a time, so it does not grow with T.
  */
 import { layerFanout } from '../traces/stats.js';
 import { frameReader, type Trace } from '../traces/reader.js';
-import type { LayerSpec } from '../traces/manifest.js';
-import { InputError } from '../traces/errors.js';
-import { receptiveFieldCounts, receptiveFieldScatter } from './effective-macs.js';
-import { gemmOf, spatial, validateLayer, type Layer } from './workload.js';
+import { InputError } from '../lib/errors.js';
+import { receptiveFieldCounts, receptiveFieldScatter } from './receptive-field.js';
+import { spatial, type Layer } from '../traces/layer.js';
+import { gemmOf } from './workload.js';
 
-export type WorkKind = 'sparse' | 'delta';
-export const WORK_KINDS: readonly WorkKind[] = ['sparse', 'delta'];
+export type EventKind = 'sparse' | 'delta';
+export const EVENT_KINDS: readonly EventKind[] = ['sparse', 'delta'];
 
 /** One layer's events in one frame (one kind). Arrays are per channel group unless stated. */
-export interface LayerWork {
+export interface EventStats {
   /** Events per group. */
   events: Float64Array;
   /** Σ spatial fan-out (output positions reached) over the group's events. */
@@ -38,18 +38,27 @@ export interface LayerWork {
   idx: Uint32Array;
 }
 
-export interface LayerFrameWork {
-  /** Fractions of zero levels / zero deltas among the layer's inputs in this frame. */
-  spatialSparsity: number;
-  temporalSparsity: number;
-  sparse?: LayerWork;
-  delta?: LayerWork;
+/** Expected events of a topology: each input an event with probability `density` (uniform, independent). */
+export interface ExpectedEvents {
+  density: number;
+}
+
+/** One layer's events in one frame as an engine consumes them: expected (a topology) or counted (a trace). */
+export type LayerEvents = ExpectedEvents | EventStats;
+
+/** What one layer's input did in one frame: its events per kind, and (a trace) its sparsity. */
+export interface LayerActivity<E extends LayerEvents = LayerEvents> {
+  /** Fractions of zero levels / zero deltas among the layer's inputs in this frame (a trace only). */
+  spatialSparsity?: number;
+  temporalSparsity?: number;
+  sparse?: E;
+  delta?: E;
 }
 
 /** One frame: one entry per layer, in manifest order. */
-export type FrameWork = LayerFrameWork[];
+export type FrameActivity<E extends LayerEvents = LayerEvents> = LayerActivity<E>[];
 
-export interface TraceWorkOptions {
+export interface ActivityOptions {
   /** A delta is zero when |level − reference| ≤ threshold. Required for float32 traces; default 0. */
   threshold?: number;
   /** Quantise values to round(value / quantStep) first (float traces). */
@@ -57,44 +66,24 @@ export interface TraceWorkOptions {
   /** Only the first N frames. */
   frames?: number;
   /** Which statistics to gather (default both). */
-  kinds?: readonly WorkKind[];
+  kinds?: readonly EventKind[];
 }
 
-/** Trace work collected in memory: what a sweep reuses for every hw-model. */
-export interface TraceWork {
+/** A trace's activity gathered in memory: what a sweep reuses for every hw-model. */
+export interface TraceActivity {
   model: string;
   fps: number;
   threshold: number;
   quantStep: number | null;
   layers: Layer[];
-  frames: FrameWork[];
-}
-
-/** The simulator's Layer for a manifest layer (the fields are the same; dense gets its trivial geometry). */
-export function layerOfSpec(s: LayerSpec, where = ''): Layer {
-  return validateLayer(
-    {
-      name: s.name,
-      op: s.op,
-      input: [...s.input],
-      output: [...s.output],
-      kernel: s.kernel ?? [1, 1],
-      stride: s.stride ?? [1, 1],
-      padding: s.padding ?? [0, 0, 0, 0],
-      dilation: s.dilation ?? [1, 1],
-      groups: s.groups ?? 1,
-      weightBits: s.weightBits,
-      weightDensity: s.weightDensity,
-    },
-    { file: where },
-  );
+  frames: FrameActivity<EventStats>[];
 }
 
 /** Checks the options against the trace (float traces need a threshold) and returns the resolved ones. */
-export function resolveWorkOptions(
+export function resolveActivityOptions(
   trace: Trace,
-  o: TraceWorkOptions,
-): Required<Pick<TraceWorkOptions, 'threshold' | 'frames' | 'kinds'>> & { quantStep?: number } {
+  o: ActivityOptions,
+): Required<Pick<ActivityOptions, 'threshold' | 'frames' | 'kinds'>> & { quantStep?: number } {
   const file = trace.dir;
   if (o.threshold !== undefined && !(o.threshold >= 0 && Number.isFinite(o.threshold)))
     throw new InputError(`--threshold must be a finite number ≥ 0, got ${o.threshold}`, { file });
@@ -108,13 +97,13 @@ export function resolveWorkOptions(
   const T = trace.manifest.frames;
   if (o.frames !== undefined && !(Number.isInteger(o.frames) && o.frames >= 1 && o.frames <= T))
     throw new InputError(`--frames must be an integer in 1..${T} (the trace's frames), got ${o.frames}`, { file });
-  return { threshold: o.threshold ?? 0, quantStep: o.quantStep, frames: o.frames ?? T, kinds: o.kinds ?? WORK_KINDS };
+  return { threshold: o.threshold ?? 0, quantStep: o.quantStep, frames: o.frames ?? T, kinds: o.kinds ?? EVENT_KINDS };
 }
 
 export interface CounterOptions {
   threshold?: number;
   quantStep?: number;
-  kinds?: readonly WorkKind[];
+  kinds?: readonly EventKind[];
   /** Return views into buffers reused by the next call (streaming: no per-frame allocation) instead of copies. */
   views?: boolean;
 }
@@ -123,7 +112,7 @@ export interface CounterOptions {
  * A per-layer counter: call it with each frame in order (it keeps the delta reference between
  * calls); the frame may be a reused buffer.
  */
-export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: ArrayLike<number>) => LayerFrameWork {
+export function layerActivityCounter(l: Layer, o: CounterOptions = {}): (frame: ArrayLike<number>) => LayerActivity<EventStats> {
   const { H, W, C, OH, OW } = spatial(l);
   const groups = l.groups;
   const cin = C / groups;
@@ -131,19 +120,10 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
   const M = OH * OW;
   const threshold = o.threshold ?? 0;
   const q = o.quantStep;
-  const kinds = o.kinds ?? WORK_KINDS;
+  const kinds = o.kinds ?? EVENT_KINDS;
   const wantS = kinds.includes('sparse');
   const wantD = kinds.includes('delta');
-  const fan = layerFanout({
-    op: l.op,
-    input: [H, W, C],
-    output: [OH, OW, spatial(l).OC],
-    kernel: l.kernel,
-    stride: l.stride,
-    padding: l.padding,
-    dilation: l.dilation,
-    groups,
-  });
+  const fan = layerFanout(l);
   // Spatial fan-out of each pixel (output positions whose receptive field holds it).
   const pixFan = new Float64Array(HW);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) pixFan[y * W + x] = fan.h[y]! * fan.w[x]!;
@@ -186,7 +166,7 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
     s.events.fill(0);
     s.fanout.fill(0);
   };
-  const finish = (s: Scratch, n: number): LayerWork => {
+  const finish = (s: Scratch, n: number): EventStats => {
     // Both paths give the same integer counts: scatter the few non-zero cells of a sparse map, else integrate.
     const scatter = rfScatter.cost(s.nCells) < rfScatter.boxCost;
     const rf = scatter ? rfScatter.scatter(s.map, s.cells, s.nCells, s.rf, s.touched) : receptiveFieldCounts(l, s.map, s.rf);
@@ -196,7 +176,7 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
         for (let m = g * M; m < (g + 1) * M; m++) t += +(rf[m] !== 0); // branch-free: touched outputs are scattered
         s.touched[g] = t;
       }
-    const w: LayerWork = { events: s.events, fanout: s.fanout, touched: s.touched, rf, idx: s.idx.subarray(0, n) };
+    const w: EventStats = { events: s.events, fanout: s.fanout, touched: s.touched, rf, idx: s.idx.subarray(0, n) };
     return o.views
       ? w
       : { events: w.events.slice(), fanout: w.fanout.slice(), touched: w.touched.slice(), rf: w.rf.slice(), idx: w.idx.slice() };
@@ -211,7 +191,7 @@ export function layerWorkCounter(l: Layer, o: CounterOptions = {}): (frame: Arra
     }
     const n = H * W * C;
     ref = referenceFor(cur, ref);
-    const out: LayerFrameWork = { spatialSparsity: 0, temporalSparsity: 0 };
+    const out: LayerActivity<EventStats> = { spatialSparsity: 0, temporalSparsity: 0 };
     let nonZero = -1;
     if (sS) {
       reset(sS);
@@ -444,32 +424,32 @@ function sumCells(s: Scratch, HW: number, pixFan: Float64Array): void {
  * Frame by frame over the trace (memory independent of T). Each yielded frame's arrays are views
  * into buffers the next step reuses (like frameReader): consume or copy them before going on.
  */
-export function* traceWorkStream(trace: Trace, options: TraceWorkOptions = {}): Generator<FrameWork, void, undefined> {
-  yield* workFrames(trace, options, true);
+export function* traceActivityStream(trace: Trace, options: ActivityOptions = {}): Generator<FrameActivity<EventStats>, void, undefined> {
+  yield* activityFrames(trace, options, true);
 }
 
-function* workFrames(trace: Trace, options: TraceWorkOptions, views: boolean): Generator<FrameWork, void, undefined> {
-  const o = resolveWorkOptions(trace, options);
-  const layers = trace.layers.map((tl) => layerOfSpec(tl.spec, trace.dir));
-  const counters = layers.map((l) => layerWorkCounter(l, { ...o, views }));
+function* activityFrames(trace: Trace, options: ActivityOptions, views: boolean): Generator<FrameActivity<EventStats>, void, undefined> {
+  const o = resolveActivityOptions(trace, options);
+  const layers = trace.layers.map((tl) => tl.layer);
+  const counters = layers.map((l) => layerActivityCounter(l, { ...o, views }));
   for (const frames of frameReader(trace, { to: o.frames })) yield frames.map((f, i) => counters[i]!(f));
 }
 
 /** All frames' statistics in memory, for reuse over many hw-models (sweeps). */
-export function traceWork(trace: Trace, options: TraceWorkOptions = {}): TraceWork {
-  const o = resolveWorkOptions(trace, options);
+export function traceActivity(trace: Trace, options: ActivityOptions = {}): TraceActivity {
+  const o = resolveActivityOptions(trace, options);
   return {
     model: trace.manifest.model.name,
     fps: trace.manifest.fps,
     threshold: o.threshold,
     quantStep: o.quantStep ?? null,
-    layers: trace.layers.map((tl) => layerOfSpec(tl.spec, trace.dir)),
-    frames: [...workFrames(trace, options, false)],
+    layers: trace.layers.map((tl) => tl.layer),
+    frames: [...activityFrames(trace, options, false)],
   };
 }
 
-/** Bytes a FrameWork holds (typed arrays only): what keeping statistics for a sweep costs per frame. */
-export function frameWorkBytes(fw: FrameWork): number {
+/** Bytes a FrameActivity holds (typed arrays only): what keeping statistics for a sweep costs per frame. */
+export function frameActivityBytes(fw: FrameActivity<EventStats>): number {
   let b = 0;
   for (const l of fw)
     for (const w of [l.sparse, l.delta])

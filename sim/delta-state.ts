@@ -1,0 +1,79 @@
+/**
+ * Delta state, as the functional executor (test/support/delta-executor.ts) keeps and touches it; the
+ * engines charge exactly the executor's operations (test/sim/delta-accounting.test.ts):
+ *  - per output an accumulator (accumulator bits) and the last level it emitted (activation bits);
+ *  - the last emitted level lives once: a layer's "previous input level" IS its producer's last
+ *    emitted level. We book it with the consumer (inputs × activation bits per layer; the last
+ *    layer also keeps its own outputs' levels), which equals the executor's state on a chain.
+ *  - per frame: every evaluated output reads its accumulator and its last level (the compare),
+ *    every touched output writes its accumulator back; a level is written per changed level, i.e.
+ *    per input delta of the consumer. Only the network input compares every input against its
+ *    previous level (layer ≥ 1 receives its deltas as events and reads nothing per input).
+ *  - evaluated = touched, except on the key frame (frame 0), where every output is evaluated: an
+ *    untouched output may still hold a non-zero bias level that must be emitted once.
+ * The last layer's changed outputs are not in a trace of layer inputs: its level writes are
+ * charged per touched output (the upper bound; a change needs a touch after the key frame).
+ *
+ * Touched outputs come from the same events the engines consume (activity.ts): expected ones for a
+ * topology, the frame's real ones for a trace.
+ */
+import { inputCount, outputCount, type Layer } from '../traces/layer.js';
+import type { Traffic } from './actions.js';
+import type { LayerEvents } from './activity.js';
+import type { HwModel } from './hw-model.js';
+import { gemmOf } from './workload.js';
+
+const bytes = (n: number, bits: number): number => (n * bits) / 8;
+
+/** Per-layer state bytes a delta array keeps: accumulators of outputs + previous levels of inputs (+ the last layer's output levels). */
+export function deltaStateBytes(l: Layer, hw: HwModel, last: boolean): number {
+  const p = hw.precisions;
+  return bytes(outputCount(l), p.accumulatorBits) + bytes(inputCount(l) + (last ? outputCount(l) : 0), p.activationBits);
+}
+
+/** What a delta frame did to one layer's state. */
+export interface StateCounts {
+  /** Outputs with ≥ 1 non-zero delta in their receptive field (accumulator written back). */
+  touchedOutputs: number;
+  /** Outputs re-activated, re-quantised and compared with their last level: the touched ones, all on the key frame. */
+  evaluatedOutputs: number;
+  /** Inputs whose level changed (the layer's input deltas = its producer's emitted changes). */
+  changedInputs: number;
+}
+
+export const noState = (): StateCounts => ({ touchedOutputs: 0, evaluatedOutputs: 0, changedInputs: 0 });
+
+const sum = (xs: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i]!;
+  return s;
+};
+
+/**
+ * One layer-frame's state counts, into `s` (reused per frame). Expected deltas of density dd (a
+ * topology: steady state, no key frame): an output is touched unless all K of its inputs are unchanged.
+ * Real deltas (a trace): frame 0 is the key frame, on which every output is evaluated.
+ */
+export function stateCounts(s: StateCounts, l: Layer, e: LayerEvents, keyFrame: boolean): StateCounts {
+  if ('density' in e) {
+    s.touchedOutputs = outputCount(l) * (1 - (1 - e.density) ** gemmOf(l).K);
+    s.evaluatedOutputs = s.touchedOutputs;
+    s.changedInputs = inputCount(l) * e.density;
+    return s;
+  }
+  s.touchedOutputs = sum(e.touched) * gemmOf(l).N;
+  s.evaluatedOutputs = keyFrame ? outputCount(l) : s.touchedOutputs;
+  s.changedInputs = sum(e.events);
+  return s;
+}
+
+/** State accesses of one layer in a delta frame (see the accounting above). */
+export function deltaStateTraffic(l: Layer, hw: HwModel, s: StateCounts, first: boolean, last: boolean): Traffic {
+  const p = hw.precisions;
+  const levelReads = s.evaluatedOutputs + (first ? inputCount(l) : 0);
+  const levelWrites = s.changedInputs + (last ? s.touchedOutputs : 0);
+  return {
+    readBytes: bytes(s.evaluatedOutputs, p.accumulatorBits) + bytes(levelReads, p.activationBits),
+    writeBytes: bytes(s.touchedOutputs, p.accumulatorBits) + bytes(levelWrites, p.activationBits),
+  };
+}

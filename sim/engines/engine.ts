@@ -1,0 +1,35 @@
+/**
+ * The one interface every hw kind's engine implements. An engine turns one layer's events in one frame
+ * into compute: cycles, folds and the compute-side action counts (MACs, neuron updates, events, the
+ * SRAM accesses of the datapath). Memory traffic, timing and energy are the driver's (simulate.ts),
+ * the same for every engine.
+ */
+import type { Layer } from '../../traces/layer.js';
+import type { ActionCounts } from '../actions.js';
+import type { LayerEvents } from '../activity.js';
+import type { StateCounts } from '../delta-state.js';
+import type { HwModel } from '../hw-model.js';
+import type { ModeRule } from '../modes.js';
+
+/** Abilities a mode may need (modes.ts); every engine says which of them a hw-model has. */
+export type Capability = 'skipsOrGatesZeros' | 'deltaState';
+
+/** What an engine did on one layer in one frame. */
+export interface LayerCompute {
+  folds: number;
+  foldsRun: number;
+  computeCycles: number;
+  actions: ActionCounts;
+}
+
+/**
+ * One layer of one mode on one hw-model, frame after frame. `events` is null in a mode that reads no
+ * data (dense); `state` is set in a stateful mode (delta).
+ */
+export type LayerStep = (events: LayerEvents | null, weightDensity: number, state: StateCounts | undefined) => LayerCompute;
+
+export interface Engine<H extends HwModel = HwModel> {
+  capabilities(hw: H): Readonly<Record<Capability, boolean>>;
+  /** Prepares a layer (buffers, per-layer constants) once per run; the step is then called per frame. */
+  layer(l: Layer, hw: H, rule: ModeRule): LayerStep;
+}

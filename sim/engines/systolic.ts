@@ -1,0 +1,61 @@
+/**
+ * The systolic-array engine (hw kind `systolic`, SCALE-Sim's array): a fold model gives every fold's
+ * temporal extent, computeLayer (mapping.ts) the cycles and the edge accesses. Dense mode streams every
+ * step; expected events (a topology) use the statistical fold model; a frame's real events (a trace)
+ * the trace-driven one.
+ */
+import { layerMacs, outputCount } from '../../traces/layer.js';
+import { zeroActions } from '../actions.js';
+import { denseFolds, statisticalFolds } from '../fold-model.js';
+import type { HwModel } from '../hw-model.js';
+import { computeLayer } from '../mapping.js';
+import { traceFoldModels } from '../trace-fold-model.js';
+import { gemmOf } from '../workload.js';
+import type { Engine } from './engine.js';
+
+const bytes = (n: number, bits: number): number => (n * bits) / 8;
+
+export const systolicEngine: Engine<Extract<HwModel, { kind: 'systolic' }>> = {
+  capabilities: (hw) => ({
+    skipsOrGatesZeros: hw.skipZeroActivations || hw.skipZeroWeights || hw.gateZeroOperands,
+    deltaState: hw.delta,
+  }),
+
+  layer(l, hw) {
+    const p = hw.precisions;
+    const g = gemmOf(l);
+    const macs = layerMacs(l);
+    const outputs = outputCount(l);
+    let traceFolds: ReturnType<typeof traceFoldModels> | undefined;
+    return (events, weightDensity, state) => {
+      const folds =
+        events === null
+          ? denseFolds
+          : 'density' in events
+            ? statisticalFolds({
+                actDensity: events.density,
+                weightDensity,
+                skipZeroActivations: hw.skipZeroActivations,
+                skipZeroWeights: hw.skipZeroWeights,
+              })
+            : (traceFolds ??= traceFoldModels(l, hw))(events, weightDensity);
+      const r = computeLayer(g, hw, folds);
+      const a = zeroActions();
+      a.macs = macs;
+      a.effectiveMacs = r.effective;
+      const zeroOperandIssued = r.issued - r.effective;
+      a.macsFull = r.effective + (hw.gateZeroOperands ? 0 : zeroOperandIssued);
+      a.macsGated = hw.gateZeroOperands ? zeroOperandIssued : 0;
+      a.macsSkipped = a.macs - r.issued;
+      // Evaluated outputs re-apply activation + quantisation; in delta mode they also compare against their last level.
+      a.neuronUpdates = state ? state.evaluatedOutputs : outputs;
+      if (state) a.deltaCompares = state.evaluatedOutputs;
+      const outBits = r.partialSums ? p.accumulatorBits : p.activationBits;
+      a.sram.ifmap.readBytes = bytes(r.edges.ifmapReads, p.activationBits);
+      a.sram.filter.readBytes = bytes(r.edges.filterReads, l.weightBits);
+      a.sram.ofmap.writeBytes = bytes(r.edges.ofmapWrites, outBits);
+      a.sram.ofmap.readBytes = bytes(r.edges.psumReads, p.accumulatorBits);
+      return { folds: r.folds, foldsRun: r.foldsRun, computeCycles: r.computeCycles, actions: a };
+    };
+  },
+};

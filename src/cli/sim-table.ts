@@ -1,0 +1,94 @@
+/**
+ * The one console report of a simulation (topology or trace): notes on the workload and the memory,
+ * one row per mode (and the baseline's dense run), then the energy per frame by component.
+ * Columns that say nothing for a run are left out: percentiles for a one-frame run, power without a
+ * frame rate, the baseline comparison without a baseline.
+ */
+import { table } from '../../lib/table.js';
+import { BUFFERS, MODE_TABLE, type ModeSummary, type SimResult } from '../../sim/index.js';
+
+const fmt = (x: number, digits = 3): string =>
+  Math.abs(x) >= 1e6 ? x.toExponential(digits - 1) : x.toFixed(Number.isInteger(x) || Math.abs(x) >= 1000 ? 0 : digits);
+const times = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}×`);
+
+type Column = [head: string, cell: (s: ModeSummary) => string];
+
+export function summaryTable(res: SimResult): string {
+  const all: ModeSummary[] = [...res.modes, ...(res.baselineDense ? [res.baselineDense] : [])];
+  const perFrame = res.frames > 1;
+  const columns: Column[] = [
+    ['mode @ hw-model', (s) => `${s.mode} @ ${s.arch}`],
+    ['lat mean µs', (s) => s.latencyUs.mean.toFixed(1)],
+    ...(perFrame
+      ? ([
+          ['p50', (s) => s.latencyUs.p50.toFixed(1)],
+          ['p95', (s) => s.latencyUs.p95.toFixed(1)],
+          ['max', (s) => s.latencyUs.max.toFixed(1)],
+        ] as Column[])
+      : ([
+          ['cycles', (s) => fmt(s.cycles)],
+          ['effective MACs', (s) => fmt(s.effectiveMacs)],
+        ] as Column[])),
+    ['energy µJ/frame', (s) => (s.energy.totalPJ / 1e6).toFixed(3)],
+    ...(res.fps !== null
+      ? ([[`power mW @${res.fps}fps`, (s) => (s.averagePowerMW === null ? '-' : s.averagePowerMW.toFixed(2))]] as Column[])
+      : []),
+    ['speedup', (s) => times(s.speedupVsDense)],
+    ['energy gain', (s) => times(s.energyGainVsDense)],
+    ...(res.baseline !== null
+      ? ([
+          [`speedup vs ${res.baseline}`, (s) => times(s.speedupVsBaseline)],
+          ['gain vs baseline', (s) => times(s.energyGainVsBaseline)],
+        ] as Column[])
+      : []),
+    ['EDP pJ·s', (s) => fmt(s.edpPJs)],
+    ['DRAM B/frame', (s) => fmt(s.dramBytes)],
+    ['footprint B', (s) => fmt(s.footprint.weightBytes + s.footprint.stateBytes)],
+  ];
+  type Part = [string, (s: ModeSummary) => number];
+  const parts: Part[] = [
+    ['compute', (s) => s.energy.computePJ],
+    ...BUFFERS.map((b): Part => [`${b} SRAM`, (s) => s.energy.sramPJ[b]]),
+    ['DRAM', (s) => s.energy.dramPJ],
+    ['static', (s) => s.energy.staticPJ],
+  ];
+  const name = (s: ModeSummary) => `${s.mode} @ ${s.arch}`;
+  return [
+    ...notes(res),
+    '',
+    table(
+      columns.map(([h]) => h),
+      all.map((s) => columns.map(([, c]) => c(s))),
+    ),
+    '',
+    'energy per frame by component (µJ)',
+    table(
+      ['mode @ hw-model', ...parts.map(([n]) => n)],
+      all.map((s) => [name(s), ...parts.map(([, f]) => (f(s) / 1e6).toFixed(3))]),
+    ),
+  ].join('\n');
+}
+
+function notes(res: SimResult): string[] {
+  const out =
+    'densities' in res
+      ? [
+          `model ${res.model} on ${res.hwModel}${res.fps !== null ? ` at ${res.fps} fps` : ''}`,
+          `densities: activations ${res.densities.actDensity}, weights ${res.densities.weightDensity ?? 'per layer'}, ` +
+            `deltas ${res.densities.deltaDensity} (uniform, statistical)`,
+        ]
+      : [
+          `trace ${res.model} (${res.frames} frames) on ${res.hwModel}; delta threshold ${res.threshold}` +
+            (res.quantStep !== null ? `, quant step ${res.quantStep}` : '') +
+            '; frame 0 is a key frame; means are per frame',
+        ];
+  for (const s of res.modes)
+    if (s.footprint.stateSpill > 0 || s.footprint.weightRefetch > 0)
+      out.push(
+        `${s.mode}: ${(s.footprint.weightRefetch * 100).toFixed(0)} % of weights re-fetched per frame` +
+          (MODE_TABLE[s.mode].stateful
+            ? `, ${(s.footprint.stateSpill * 100).toFixed(0)} % of delta state (${fmt(s.footprint.stateBytes)} B) in DRAM`
+            : ''),
+      );
+  return out;
+}
