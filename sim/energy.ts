@@ -2,6 +2,7 @@
 import { BUFFERS, type ActionCounts, type SramBuffer } from './actions.js';
 import type { HwModel } from './hw-model.js';
 import { macPJ, sramPJPerByte } from './energy-table.js';
+import { engineFor } from './engines/index.js';
 
 export interface EnergyBreakdown {
   /** MACs (full, gated, skipped), neuron updates, delta compares, synaptic ops, NoC. */
@@ -23,7 +24,7 @@ const KIB_OF: Record<SramBuffer, keyof HwModel['memories']> = {
 export function leakageUW(hw: HwModel): number {
   const t = hw.energyTable.leakage;
   const m = hw.memories;
-  const units = hw.kind === 'systolic' ? hw.rows * hw.cols : hw.cores;
+  const units = engineFor(hw).computeUnits(hw);
   return (m.ifmapKiB + m.filterKiB + m.ofmapKiB + m.stateKiB) * t.sramPerKiB.uW + units * t.perPE.uW;
 }
 

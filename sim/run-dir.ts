@@ -18,6 +18,7 @@ import { writeDirAtomic } from '../lib/atomic.js';
 import { InputError } from '../lib/errors.js';
 import { PACKAGE_DIR, packagePath } from '../lib/package-dir.js';
 import { BUFFERS } from './actions.js';
+import type { EnergyBreakdown } from './energy.js';
 import type { FrameRow } from './frame-table.js';
 import type { LayerSink } from './simulate.js';
 import { MODE_TABLE, type Mode } from './modes.js';
@@ -54,6 +55,17 @@ export type SimulationSummary = SummaryHeader & { kind: 'simulation' } & Omit<Si
 const num = (x: number): number => (Number.isInteger(x) ? x : Math.round(x * 1000) / 1000);
 const cells = (row: (string | number)[]) => row.map((v) => (typeof v === 'number' ? num(v) : v));
 
+/** The energy columns of frames.csv and layers.csv: the components, then the total. */
+const ENERGY_CSV = [
+  'energy_compute_pj',
+  ...BUFFERS.map((b) => `energy_${b}_sram_pj` as const),
+  'energy_dram_pj',
+  'energy_static_pj',
+  'energy_pj',
+] as const;
+
+const energyCells = (e: EnergyBreakdown): number[] => [e.computePJ, ...BUFFERS.map((b) => e.sramPJ[b]), e.dramPJ, e.staticPJ, e.totalPJ];
+
 export const LAYER_COLUMNS = [
   'frame',
   'layer',
@@ -72,11 +84,7 @@ export const LAYER_COLUMNS = [
   'dram_read_bytes',
   'dram_write_bytes',
   'dram_bytes',
-  'energy_compute_pj',
-  ...BUFFERS.map((b) => `energy_${b}_sram_pj` as const),
-  'energy_dram_pj',
-  'energy_static_pj',
-  'energy_pj',
+  ...ENERGY_CSV,
   'neuron_updates',
   'events',
   'synaptic_ops',
@@ -106,11 +114,7 @@ export function layerRow(r: LayerResult, clockMHz: number): (string | number)[] 
     a.dram.readBytes,
     a.dram.writeBytes,
     a.dram.readBytes + a.dram.writeBytes,
-    r.energy.computePJ,
-    ...BUFFERS.map((b) => r.energy.sramPJ[b]),
-    r.energy.dramPJ,
-    r.energy.staticPJ,
-    r.energy.totalPJ,
+    ...energyCells(r.energy),
     a.neuronUpdates,
     a.events,
     a.synOps,
@@ -132,11 +136,7 @@ export const FRAME_COLUMNS = [
   'events',
   'neuron_updates',
   'dram_bytes',
-  'energy_compute_pj',
-  ...BUFFERS.map((b) => `energy_${b}_sram_pj` as const),
-  'energy_dram_pj',
-  'energy_static_pj',
-  'energy_pj',
+  ...ENERGY_CSV,
 ] as const;
 
 export type FrameColumn = (typeof FRAME_COLUMNS)[number];
@@ -150,7 +150,6 @@ export const ENERGY_COLUMNS: readonly { column: FrameColumn & LayerColumn; name:
 ];
 
 function frameRow(f: FrameRow): (string | number)[] {
-  const e = f.energy;
   return cells([
     f.frame,
     f.arch,
@@ -164,11 +163,7 @@ function frameRow(f: FrameRow): (string | number)[] {
     f.events,
     f.neuronUpdates,
     f.dramBytes,
-    e.computePJ,
-    ...BUFFERS.map((b) => e.sramPJ[b]),
-    e.dramPJ,
-    e.staticPJ,
-    e.totalPJ,
+    ...energyCells(f.energy),
   ]);
 }
 
@@ -293,4 +288,9 @@ export function sweepMetrics(mode: Mode, o: { fps: boolean; trace: boolean }): S
 export function sweepColumnBetter(column: string, modes: readonly Mode[], o: { fps: boolean; trace: boolean }): 'higher' | 'lower' | null {
   for (const m of modes) for (const x of sweepMetrics(m, o)) if (x.column(m) === column) return x.better;
   return null;
+}
+
+/** sweep.csv's header: `point`, the swept parameters, then each mode's metric columns. */
+export function sweepCsvColumns(parameters: readonly string[], modes: readonly Mode[], o: { fps: boolean; trace: boolean }): string[] {
+  return ['point', ...parameters, ...modes.flatMap((m) => sweepMetrics(m, o).map((x) => x.column(m)))];
 }

@@ -29,18 +29,14 @@ export interface LayerResult {
   sparsity?: { spatial: number; temporal: number };
 }
 
-/** One frame of one run (hw-model × mode), summed over layers. */
-export interface FrameSummary {
+/** What a frame of one run totals over its layers (and a mode's per-frame mean of it). */
+export interface Totals {
   macs: number;
   effectiveMacs: number;
   computeCycles: number;
   stallCycles: number;
   cycles: number;
   latencyMs: number;
-  /** Events consumed (event engines). */
-  events: number;
-  /** Neurons updated (evaluated outputs in delta mode). */
-  neuronUpdates: number;
   dramBytes: number;
   sramBytes: Record<SramBuffer, number>;
   energy: EnergyBreakdown;
@@ -48,6 +44,14 @@ export interface FrameSummary {
   frameEnergyUJ: number;
   /** Energy-delay product, pJ·s. */
   edpPJs: number;
+}
+
+/** One frame of one run (hw-model × mode), summed over layers. */
+export interface FrameSummary extends Totals {
+  /** Events consumed (event engines). */
+  events: number;
+  /** Neurons updated (evaluated outputs in delta mode). */
+  neuronUpdates: number;
 }
 
 export interface LatencyStats {
@@ -58,25 +62,14 @@ export interface LatencyStats {
 }
 
 /** One mode on one hw-model: per-frame means, latency percentiles, and the comparisons. */
-export interface ModeSummary {
+export interface ModeSummary extends Totals {
   mode: Mode;
-  macs: number;
-  effectiveMacs: number;
-  computeCycles: number;
-  stallCycles: number;
-  cycles: number;
-  latencyMs: number;
-  dramBytes: number;
-  sramBytes: Record<SramBuffer, number>;
-  energy: EnergyBreakdown;
-  frameEnergyUJ: number;
   averagePowerMW: number | null;
   /** Every frame fits in 1/fps (null without fps). */
   realTime: boolean | null;
   /** Against the mode's reference (modes.ts: dense) on the same hw-model, by cycles and energy. */
   speedupVsDense: number;
   energyGainVsDense: number;
-  edpPJs: number;
   footprint: { weightBytes: number; stateBytes: number; weightRefetch: number; stateSpill: number };
   arch: string;
   frames: number;

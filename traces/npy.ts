@@ -12,6 +12,14 @@ import { InputError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 
 export type Dtype = 'int8' | 'uint8' | 'int16' | 'float32';
+
+/** The narrowest trace dtype that holds integer levels in [min, max] (float32 beyond int16). */
+export function levelDtype(min: number, max: number): Dtype {
+  if (min >= 0 && max <= 255) return 'uint8';
+  if (min >= -128 && max <= 127) return 'int8';
+  if (min >= -32768 && max <= 32767) return 'int16';
+  return 'float32';
+}
 export type ActArray = Int8Array | Uint8Array | Int16Array | Float32Array;
 
 interface DtypeInfo {

@@ -28,8 +28,23 @@ export interface LayerCompute {
  */
 export type LayerStep = (events: LayerEvents | null, weightDensity: number, state: StateCounts | undefined) => LayerCompute;
 
+/** How `arch list` / `arch show` describe a hw-model of this kind. */
+export interface HwDescription {
+  /** e.g. "32×32 os", "64 cores". */
+  shape: string;
+  /** What it can skip or keep, e.g. "zero-skip, delta". */
+  features: string;
+  /** The lines of `arch show` that only this kind has. */
+  details: string[];
+  /** What one leaking compute unit is called (leakage per unit in the energy table). */
+  unit: string;
+}
+
 export interface Engine<H extends HwModel = HwModel> {
   capabilities(hw: H): Readonly<Record<Capability, boolean>>;
+  /** Compute units that leak (PEs, cores): the energy table's per-unit leakage applies to each. */
+  computeUnits(hw: H): number;
+  describe(hw: H): HwDescription;
   /** Prepares a layer (buffers, per-layer constants) once per run; the step is then called per frame. */
   layer(l: Layer, hw: H, rule: ModeRule): LayerStep;
 }

@@ -106,6 +106,18 @@ const bytes = (n: number, bits: number): number => (n * bits) / 8;
 export const eventEngine: Engine<Extract<HwModel, { kind: 'event' }>> = {
   // Cores consume any events: zero levels and zero deltas are simply never sent.
   capabilities: () => ({ skipsOrGatesZeros: true, deltaState: true }),
+  computeUnits: (hw) => hw.cores,
+  describe: (hw) => ({
+    shape: `${hw.cores} cores`,
+    features: 'events: dense, sparse, delta',
+    details: [
+      `${hw.cores} cores, ${hw.synOpsPerCyclePerCore} synaptic ops/cycle/core, ${hw.eventOverheadCycles} cycles/event, ` +
+        `${hw.neuronUpdateCycles} cycles/neuron update, ${hw.nocHopsPerEvent} NoC hops/event, clock ${hw.clockMHz} MHz`,
+      'engine: event-driven many-core (sim/engines/event.ts): output channels dealt round-robin over the cores; each event is ' +
+        'multicast to the cores owning its channel group; a layer lasts as long as its slowest core. Modes: dense (every input an event), sparse, delta.',
+    ],
+    unit: 'core',
+  }),
 
   layer(l, hw) {
     const p = hw.precisions;

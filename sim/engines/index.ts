@@ -7,7 +7,7 @@ import type { Engine } from './engine.js';
 import { eventEngine } from './event.js';
 import { systolicEngine } from './systolic.js';
 
-export type { Capability, Engine, LayerCompute, LayerStep } from './engine.js';
+export type { Capability, Engine, HwDescription, LayerCompute, LayerStep } from './engine.js';
 
 const ENGINES: { [K in HwModel['kind']]: Engine<Extract<HwModel, { kind: K }>> } = {
   systolic: systolicEngine,

@@ -20,6 +20,17 @@ export const systolicEngine: Engine<Extract<HwModel, { kind: 'systolic' }>> = {
     skipsOrGatesZeros: hw.skipZeroActivations || hw.skipZeroWeights || hw.gateZeroOperands,
     deltaState: hw.delta,
   }),
+  computeUnits: (hw) => hw.rows * hw.cols,
+  describe: (hw) => ({
+    shape: `${hw.rows}×${hw.cols} ${hw.dataflow}`,
+    features:
+      [hw.skipZeroActivations || hw.skipZeroWeights ? 'zero-skip' : '', hw.delta ? 'delta' : ''].filter(Boolean).join(', ') || 'dense',
+    details: [
+      `array ${hw.rows}×${hw.cols}, dataflow ${hw.dataflow}, clock ${hw.clockMHz} MHz`,
+      `skip zero activations: ${hw.skipZeroActivations}, skip zero weights: ${hw.skipZeroWeights}, gate zero operands: ${hw.gateZeroOperands}, delta: ${hw.delta}`,
+    ],
+    unit: 'PE',
+  }),
 
   layer(l, hw) {
     const p = hw.precisions;

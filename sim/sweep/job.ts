@@ -13,7 +13,7 @@ import { openTrace, type Trace } from '../../traces/reader.js';
 import { resolveActivityOptions, traceActivity, type EventKind, type TraceActivity } from '../activity.js';
 import type { HwModel, HwSpec } from '../hw-model.js';
 import { eventKindsOf, MODES, supportedModes, type Mode } from '../modes.js';
-import { sweepMetrics } from '../run-dir.js';
+import { sweepCsvColumns, sweepMetrics } from '../run-dir.js';
 import { simulate } from '../simulate.js';
 import type { ModeSummary } from '../summary.js';
 import type { Model } from '../workload.js';
@@ -89,11 +89,6 @@ export interface SweepInput {
   quantStep?: number;
   /** Trace sweeps: only the first N frames. */
   frames?: number;
-}
-
-/** Per-mode metric columns of sweep.csv (run-dir.ts owns their names). */
-export function metricColumns(mode: Mode, fps: boolean, trace = false): string[] {
-  return sweepMetrics(mode, { fps, trace }).map((x) => x.column(mode));
 }
 
 /** A mode the point's hw-model lacks (swept skip / delta flags) leaves its cells empty. */
@@ -194,7 +189,11 @@ export function prepareSweep(input: SweepInput): SweepJob {
   const modes = input.mode === 'all' ? MODES.filter((m) => seen.has(m)) : [input.mode];
   const trace = input.trace ? prepareTrace(input.trace, input, modes) : undefined;
   const fps = input.fps ?? input.trace?.manifest.fps ?? null;
-  const columns = ['point', ...axes.map((a) => a.name), ...modes.flatMap((m) => metricColumns(m, fps !== null, kind === 'trace'))];
+  const columns = sweepCsvColumns(
+    axes.map((a) => a.name),
+    modes,
+    { fps: fps !== null, trace: kind === 'trace' },
+  );
   const parameters = axes.map((a) => ({ name: a.name, values: a.values }));
   const workload = trace ? { trace: trace.hashed } : { model: input.model };
   const grid = createHash('sha256')

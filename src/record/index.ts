@@ -1,5 +1,6 @@
 /** Trace recording: frame sources (video file, dataset clip) and recording a layers model into trace format v1. */
-export { recordTrace, levelDtype, PIXEL_LEVELS, type RecordOptions, type RecordResult } from './record.js';
+export { levelDtype } from '../../traces/npy.js';
+export { recordTrace, PIXEL_LEVELS, type RecordOptions, type RecordResult } from './record.js';
 export {
   datasetSource,
   videoSource,

@@ -20,7 +20,7 @@
  * (MotionInput's temporal difference) see the same predecessor as in a whole-clip run. Delta layers
  * that integrate over time (sigma) or emit deltas instead of levels are refused.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf } from '../tf/backend.js';
@@ -28,9 +28,10 @@ import { DeltaActivation, FrameWise, QuantisedActivation } from '../tf/layers/in
 import { macLayers, type MacLayer } from '../tf/models.js';
 import { InputError } from '../../lib/errors.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
-import type { Dtype } from '../../traces/npy.js';
+import { levelDtype } from '../../traces/npy.js';
 import type { Manifest } from '../../traces/manifest.js';
 import type { FrameSource } from './sources.js';
+import { bytesOf, FrameSpool } from './spool.js';
 
 /** Pixels are recorded (and fed to the model) as 8-bit levels. */
 export const PIXEL_LEVELS = 255;
@@ -132,14 +133,6 @@ function weightDensity(model: tf.LayersModel, mac: MacLayer): number {
   return nz / v.length;
 }
 
-/** The smallest trace dtype that holds integer levels in [min, max]. */
-export function levelDtype(min: number, max: number): Dtype {
-  if (min >= 0 && max <= 255) return 'uint8';
-  if (min >= -128 && max <= 127) return 'int8';
-  if (min >= -32768 && max <= 32767) return 'int16';
-  return 'float32';
-}
-
 const ARRAYS = { uint8: Uint8Array, int8: Int8Array, int16: Int16Array, float32: Float32Array } as const;
 
 /** Record `source` through `model` into the trace directory `out` (written atomically). */
@@ -168,7 +161,7 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
   const elements = plans.map((p) => p.mac.input.reduce((a, b) => a * b, 1));
 
   const spoolDir = mkdtempSync(join(tmpdir(), 'deltasim-record-'));
-  const spools = plans.map((_, i) => openSync(join(spoolDir, `${i}.f32`), 'w+'));
+  const spools = plans.map((_, i) => new FrameSpool(join(spoolDir, `${i}.f32`), elements[i]! * 4));
   try {
     const [h, w, c] = source.frameShape;
     const size = h * w * c;
@@ -204,7 +197,9 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
         r.max = Math.max(r.max, s[3 * i + 1]!);
         r.maxDeviation = Math.max(r.maxDeviation, s[3 * i + 2]!);
         const v = o.levels.dataSync() as Float32Array;
-        writeAll(spools[i]!, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+        // A chunk's frames are consecutive: spool them one frame at a time.
+        const f = elements[i]!;
+        for (let k = 0; k < v.length / f; k++) spools[i]!.append(bytesOf(v.subarray(k * f, (k + 1) * f)));
       });
       tf.dispose([stats, ...outs.flatMap((o) => [o.levels, o.stats])]);
       done += pending;
@@ -255,10 +250,10 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
       plans.forEach((_, i) => {
         const n = elements[i]!;
         const f32 = new Float32Array(n);
-        const bytes = new Uint8Array(f32.buffer);
+        const bytes = bytesOf(f32);
         const Out = ARRAYS[layers[i]!.act.dtype];
         for (let t = 0; t < source.frames; t++) {
-          readSync(spools[i]!, bytes, 0, bytes.length, t * bytes.length);
+          spools[i]!.read(t, bytes);
           const frame = new Out(n);
           frame.set(f32);
           writer.appendFrame(i, frame);
@@ -267,12 +262,8 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
     });
     return { manifest, layers: ranges, seconds: (performance.now() - started) / 1000 };
   } finally {
-    spools.forEach((fd) => closeSync(fd));
+    for (const s of spools) s.close();
     rmSync(spoolDir, { recursive: true, force: true });
     tf.dispose(scales.filter((s): s is tf.Tensor1D => s !== null));
   }
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }

@@ -22,6 +22,7 @@ import {
   LAYER_COLUMNS,
   RUN_FILES,
   readSummary,
+  sweepCsvColumns,
   sweepMetrics,
   type FrameColumn,
   type LayerColumn,
@@ -156,7 +157,7 @@ function checkSweep(s: Record<string, unknown>, file: string): SweepSummary {
 
 /** sweep.csv's columns, as sim/sweep/job.ts writes them: point, the parameters, the metrics per mode. */
 export function sweepColumns(s: SweepSummary): string[] {
-  return ['point', ...Object.keys(s.parameters), ...s.modes.flatMap((m) => sweepMetrics(m, metricOptions(s)).map((x) => x.column(m)))];
+  return sweepCsvColumns(Object.keys(s.parameters), s.modes, metricOptions(s));
 }
 const metricOptions = (s: SweepSummary) => ({ fps: s.fps !== null, trace: s.workload === 'trace' });
 

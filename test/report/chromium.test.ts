@@ -53,7 +53,7 @@ describe('report in headless Chromium', function () {
   });
 
   for (const [kind, write, sections, tables] of [
-    ['simulation', writeFixtureRun, ['summary', 'charts', 'layers'], 5],
+    ['simulation', writeFixtureRun, ['summary', 'charts', 'layers'], 4],
     ['sweep', writeFixtureSweep, ['summary', 'charts', 'sweep'], 3],
   ] as const) {
     it(`loads a ${kind} report with no console errors and shows every table and chart`, async () => {

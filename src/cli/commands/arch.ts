@@ -1,23 +1,14 @@
 /** `deltasim arch list | show NAME|FILE`: the hw-models that ship, and one model in full. */
 import type { CommandModule } from 'yargs';
-import { listHwModels, loadHwModel, sramPJPerByte, type HwModel } from '../../../sim/index.js';
+import { engineFor, listHwModels, loadHwModel, sramPJPerByte, type HwModel } from '../../../sim/index.js';
 import { table } from '../../../lib/table.js';
 import { InputError } from '../../../lib/errors.js';
 
 function describeModel(m: HwModel): string {
   const mem = m.memories;
   const lines = [`${m.name} (${m.kind}) — ${m.source}`, m.description ?? ''];
-  if (m.kind === 'systolic') {
-    lines.push(
-      `array ${m.rows}×${m.cols}, dataflow ${m.dataflow}, clock ${m.clockMHz} MHz`,
-      `skip zero activations: ${m.skipZeroActivations}, skip zero weights: ${m.skipZeroWeights}, gate zero operands: ${m.gateZeroOperands}, delta: ${m.delta}`,
-    );
-  } else {
-    lines.push(
-      `${m.cores} cores, ${m.synOpsPerCyclePerCore} synaptic ops/cycle/core, ${m.eventOverheadCycles} cycles/event, ${m.neuronUpdateCycles} cycles/neuron update, ${m.nocHopsPerEvent} NoC hops/event, clock ${m.clockMHz} MHz`,
-      'engine: event-driven many-core (sim/event-engine.ts): output channels dealt round-robin over the cores; each event is multicast to the cores owning its channel group; a layer lasts as long as its slowest core. Modes: dense (every input an event), sparse, delta.',
-    );
-  }
+  const d = engineFor(m).describe(m);
+  lines.push(...d.details);
   const p = m.precisions;
   lines.push(`precisions: activations ${p.activationBits} b, weights ${p.weightBits} b, accumulators ${p.accumulatorBits} b`);
   const t = m.energyTable;
@@ -41,7 +32,7 @@ function describeModel(m: HwModel): string {
         ...Object.entries(t.actions).map(([k, v]) => [k, v.pJ, v.source]),
         ...t.sramPerByte.map((s) => [`SRAM ${s.kiB} KiB /byte`, s.pJ, s.source]),
         ['leakage SRAM µW/KiB', t.leakage.sramPerKiB.uW, t.leakage.sramPerKiB.source],
-        [`leakage µW per ${m.kind === 'systolic' ? 'PE' : 'core'}`, t.leakage.perPE.uW, t.leakage.perPE.source],
+        [`leakage µW per ${d.unit}`, t.leakage.perPE.uW, t.leakage.perPE.source],
       ],
     ),
   );
@@ -59,12 +50,8 @@ const command: CommandModule = {
     if (a.action === 'list') {
       const rows = listHwModels().map((n) => {
         const m = loadHwModel(n);
-        const shape = m.kind === 'systolic' ? `${m.rows}×${m.cols} ${m.dataflow}` : `${m.cores} cores`;
-        const feats =
-          m.kind === 'systolic'
-            ? [m.skipZeroActivations || m.skipZeroWeights ? 'zero-skip' : '', m.delta ? 'delta' : ''].filter(Boolean).join(', ') || 'dense'
-            : 'events: dense, sparse, delta';
-        return [n, m.kind, shape, feats, m.energyTable.name];
+        const d = engineFor(m).describe(m);
+        return [n, m.kind, d.shape, d.features, m.energyTable.name];
       });
       console.log(table(['name', 'kind', 'shape', 'features', 'energy table'], rows));
       return;

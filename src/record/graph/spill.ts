@@ -1,18 +1,16 @@
 /**
- * Integer levels of one tensor, frame after frame, spilled to a temporary int16 file while the
- * model runs: the trace's dtype (the narrowest that holds every level) and frame count are only
- * known at the end, and memory must not grow with the number of frames.
+ * Integer levels of one tensor, frame after frame, quantised and spooled as int16 while the model
+ * runs (spool.ts); the trace's dtype is the narrowest that holds every level seen.
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import type { ActArray, Dtype } from '../../../traces/npy.js';
+import { levelDtype, type ActArray, type Dtype } from '../../../traces/npy.js';
+import { bytesOf, FrameSpool } from '../spool.js';
 
 const INT16_MIN = -32768;
 const INT16_MAX = 32767;
 
 export class LevelSpill {
-  private fd: number | undefined;
+  private readonly spool: FrameSpool;
   private readonly buf: Int16Array;
-  frames = 0;
   min = Infinity;
   max = -Infinity;
   /** Values beyond the int16 range, clamped. */
@@ -22,8 +20,12 @@ export class LevelSpill {
     private readonly path: string,
     readonly elements: number,
   ) {
-    this.fd = openSync(path, 'wx+');
+    this.spool = new FrameSpool(path, elements * 2);
     this.buf = new Int16Array(elements);
+  }
+
+  get frames(): number {
+    return this.spool.frames;
   }
 
   /** Quantise one frame: level = round(value / step[c]), step per innermost index (channel). */
@@ -46,34 +48,22 @@ export class LevelSpill {
     }
     this.min = min;
     this.max = max;
-    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-    const pos = this.frames * bytes.length;
-    for (let done = 0; done < bytes.length; ) done += writeSync(this.fd!, bytes, done, bytes.length - done, pos + done);
-    this.frames++;
+    this.spool.append(bytesOf(buf));
   }
 
   /** The narrowest trace dtype that holds every level seen. */
   dtype(): Dtype {
-    if (this.min >= 0 && this.max <= 255) return 'uint8';
-    if (this.min >= -128 && this.max <= 127) return 'int8';
-    return 'int16';
+    return levelDtype(this.min, this.max); // int16 at most: levels beyond it were clamped
   }
 
   /** Frame t converted into `out` (a typed array of the chosen dtype, `elements` long). */
   readFrame(t: number, out: ActArray): ActArray {
-    const bytes = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-    const pos = t * bytes.length;
-    for (let done = 0; done < bytes.length; ) {
-      const n = readSync(this.fd!, bytes, done, bytes.length - done, pos + done);
-      if (n === 0) throw new Error(`${this.path}: short read at frame ${t}`);
-      done += n;
-    }
+    this.spool.read(t, bytesOf(this.buf));
     out.set(this.buf);
     return out;
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    this.spool.close();
   }
 }
