@@ -71,7 +71,7 @@ const report = [
   '',
   `Peak RSS: ${rssMB.toFixed(1)} MB. Targets: all three dataflows together < 50 ms, RSS < 150 MB.`,
   '',
-  'For comparison (DESIGN §7): SCALE-Sim v2 needs 142–178 CPU-seconds and 1.9–2.7 GB per dataflow for',
+  'For comparison (docs/design.md §7): SCALE-Sim v2 needs 142–178 CPU-seconds and 1.9–2.7 GB per dataflow for',
   'AlexNet on 32×32 on this class of machine. Its cycle counts for 32×32 are reproduced exactly',
   '(test/sim/scalesim.test.ts).',
   '',

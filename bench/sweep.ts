@@ -29,8 +29,8 @@ const { values: args } = parseArgs({
 });
 
 const axes = mergeAxes(loadGrid(args.grid), args.threshold ? [parseSet(`threshold=${args.threshold}`)] : []);
-const workload = args.trace ? { trace: openTrace(args.trace) } : { model: loadTopology(args.model) };
-const job = prepareSweep({ ...workload, arch: loadHwModel(args.arch), axes, mode: 'all', fps: 30 });
+const workload = args.trace ? { trace: openTrace(args.trace) } : { topology: loadTopology(args.model) };
+const job = prepareSweep({ ...workload, hwModel: loadHwModel(args.arch), axes, mode: 'all', fps: 30 });
 console.log(
   `${args.trace ? `trace ${args.trace} (${job.meta.frames} frames)` : args.model} on ${args.arch}: ${job.meta.points} points (${job.meta.parameters.map((p) => `${p.name} ×${p.values.length}`).join(', ')}), modes ${job.meta.modes.join(', ')}`,
 );

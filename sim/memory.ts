@@ -10,7 +10,7 @@
  *   output always written.
  * - Delta state (accumulators + previous levels): the share of the network's state that does not fit
  *   the state SRAM lives in DRAM (spread like weights), so that share of every frame's state
- *   accesses (accumulators, last levels; see simulate.ts) goes to DRAM instead of the state SRAM.
+ *   accesses (accumulators, last levels; see delta-state.ts) goes to DRAM instead of the state SRAM.
  */
 import type { Traffic } from './actions.js';
 import type { HwModel } from './hw-model.js';

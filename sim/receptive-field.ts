@@ -1,7 +1,7 @@
 /**
  * Receptive-field event counts: per output position, how many events (non-zero levels or deltas) its
  * receptive field holds, and the scatter form for sparse frames. A PE row's work on an output-stationary
- * array, and the touched outputs, come from these (trace-activity.ts).
+ * array, and the touched outputs, come from these (activity.ts).
  */
 import { spatial, type Layer } from '../traces/layer.js';
 

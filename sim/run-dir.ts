@@ -230,7 +230,7 @@ export async function writeRun(dir: string, sim: SimulationRun, argv: readonly s
   return res!;
 }
 
-/** Read and check summary.json's header: the report and merge refuse what they cannot read. */
+/** Read and check summary.json's header: the report refuses what it cannot read. */
 export function readSummary(dir: string): SummaryHeader & Record<string, unknown> {
   const file = join(dir, RUN_FILES.summary);
   let doc: unknown;

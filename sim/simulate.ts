@@ -218,8 +218,9 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
   if (t === 0) throw new InputError('the workload has no frames to simulate');
   const means = new Map(runs.map((r) => [r.mode, r.acc.mean(fps)]));
   const baselineDense = base ? base.acc.mean(fps) : null;
-  const compare = (s: ModeSummary): ModeSummary => {
-    const ref = means.get(MODE_TABLE[s.mode].reference)!;
+  // Speedup and gain are against the reference mode on the summary's own hw-model (for the baseline: itself).
+  const compare = (s: ModeSummary, own: Map<Mode, ModeSummary>): ModeSummary => {
+    const ref = own.get(MODE_TABLE[s.mode].reference)!;
     s.speedupVsDense = ref.cycles / s.cycles;
     s.energyGainVsDense = ref.energy.totalPJ / s.energy.totalPJ;
     s.speedupVsBaseline = baselineDense ? baselineDense.latencyMs / s.latencyMs : null;
@@ -235,8 +236,8 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
     // A topology reports the weight density it was given with its event densities.
     ...('densities' in w.source ? { densities: { ...w.source.densities, weightDensity: o.weightDensity ?? null } } : w.source),
     frames: t,
-    modes: modes.map((m) => compare(means.get(m)!)),
-    baselineDense: baselineDense ? compare(baselineDense) : null,
+    modes: modes.map((m) => compare(means.get(m)!, means)),
+    baselineDense: baselineDense ? compare(baselineDense, new Map([['dense', baselineDense]])) : null,
     frameRows,
   };
 }

@@ -23,7 +23,7 @@ import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { InputError } from '../lib/errors.js';
 import { LAYER_OPS, layerOf, outputHW, validateLayer, type Layer, type LayerOp, type Padding } from '../traces/layer.js';
-import type { Model } from './workload.js';
+import type { Topology } from './workload.js';
 import { TOPOLOGIES_DIR } from './paths.js';
 
 const CONV_COLS = ['layer name', 'ifmap height', 'ifmap width', 'filter height', 'filter width', 'channels', 'num filter', 'strides'];
@@ -35,7 +35,7 @@ interface Row {
   line: number;
 }
 
-export function parseTopologyCsv(text: string, file: string, name = basename(file).replace(/\.csv$/i, '')): Model {
+export function parseTopologyCsv(text: string, file: string, name = basename(file).replace(/\.csv$/i, '')): Topology {
   const records = parse(text, { relax_column_count: true, skip_empty_lines: true, trim: true, info: true }) as unknown as {
     record: string[];
     info: { lines: number };
@@ -168,7 +168,7 @@ export function listBuiltinModels(): string[] {
 }
 
 /** A topology CSV path, or the name of a built-in model. */
-export function loadTopology(spec: string): Model {
+export function loadTopology(spec: string): Topology {
   if (existsSync(spec)) return parseTopologyCsv(readFileSync(spec, 'utf8'), spec);
   const builtin = join(TOPOLOGIES_DIR, `${spec}.csv`);
   if (!/[/\\]/.test(spec) && existsSync(builtin)) return parseTopologyCsv(readFileSync(builtin, 'utf8'), builtin, spec);

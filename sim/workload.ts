@@ -22,7 +22,7 @@ export interface Gemm {
 }
 
 /** A topology: a named list of layers. */
-export interface Model {
+export interface Topology {
   name: string;
   layers: Layer[];
 }

@@ -7,7 +7,7 @@ import { InputError } from '../lib/errors.js';
 import type { Trace } from '../traces/reader.js';
 import { traceActivityStream, type ActivityOptions, type EventKind, type FrameActivity, type TraceActivity } from './activity.js';
 import type { Workload } from './simulate.js';
-import type { Model } from './workload.js';
+import type { Topology } from './workload.js';
 
 export interface Densities {
   /** Sparse mode: fraction of non-zero activations (uniform). Default 0.5. */
@@ -23,7 +23,7 @@ function checkDensity(name: string, v: number | undefined): void {
 }
 
 /** A topology: one frame whose every layer has uniform random events at the given densities. */
-export function topologyWorkload(model: Model, d: Densities = {}): Workload {
+export function topologyWorkload(model: Topology, d: Densities = {}): Workload {
   checkDensity('act-density', d.actDensity);
   checkDensity('delta-density', d.deltaDensity);
   const actDensity = d.actDensity ?? DEFAULT_DENSITIES.actDensity;

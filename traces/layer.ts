@@ -1,5 +1,5 @@
 /**
- * The one MAC layer type of deltasim and its geometry: what a trace manifest layer (DESIGN §3), a
+ * The one MAC layer type of deltasim and its geometry: what a trace manifest layer (docs/design.md §3), a
  * topology CSV row and a recorded graph node all become, and what the simulator runs.
  *
  * A `Layer` is normalised: every geometry key is present (a dense layer has the trivial geometry:

@@ -1,5 +1,5 @@
 /**
- * The trace manifest (DESIGN §3): types, JSON Schema validation (ajv) and the consistency checks a
+ * The trace manifest (docs/design.md §3): types, JSON Schema validation (ajv) and the consistency checks a
  * schema cannot express (output shape from the conv geometry, groups, per-channel scales).
  */
 import { readFileSync } from 'node:fs';

@@ -16,7 +16,7 @@ import { eventKindsOf, MODES, supportedModes, type Mode } from '../modes.js';
 import { sweepCsvColumns, sweepMetrics } from '../run-dir.js';
 import { simulate } from '../simulate.js';
 import type { ModeSummary } from '../summary.js';
-import type { Model } from '../workload.js';
+import type { Topology } from '../workload.js';
 import { activityWorkload, topologyWorkload } from '../workloads.js';
 import { pointCount, pointValues, type Axis, type AxisValue, type SimParameter, type SweepSimOptions } from './grid.js';
 import { checkAxes, patchSpec, pointConfig, simValueError, specOf } from './patch.js';
@@ -67,7 +67,7 @@ export interface TraceSource {
 }
 
 export interface SweepJob {
-  model?: Model;
+  topology?: Topology;
   trace?: TraceSource;
   baseSpec: HwSpec;
   baseSource: string;
@@ -77,10 +77,10 @@ export interface SweepJob {
 
 export interface SweepInput {
   /** Exactly one of model and trace. */
-  model?: Model;
+  topology?: Topology;
   /** An opened trace (openTrace checks its sha256s once, here). */
   trace?: Trace;
-  arch: HwModel;
+  hwModel: HwModel;
   axes: Axis[];
   mode: Mode | 'all';
   fps?: number;
@@ -159,17 +159,17 @@ function prepareTrace(trace: Trace, input: SweepInput, modes: Mode[]): { source:
 
 /** Validate a sweep (every axis value, every point's modes, fps, the workload) and describe it. Nothing runs. */
 export function prepareSweep(input: SweepInput): SweepJob {
-  if ((input.model === undefined) === (input.trace === undefined))
+  if ((input.topology === undefined) === (input.trace === undefined))
     throw new InputError('give exactly one of --model (a topology) or --trace (a trace directory)');
   const kind: WorkloadKind = input.trace ? 'trace' : 'model';
   if (!input.trace && (input.quantStep !== undefined || input.frames !== undefined))
     throw new InputError(`${input.quantStep !== undefined ? '--quant-step' : '--frames'} applies to --trace sweeps only`);
-  const baseSpec = specOf(input.arch);
+  const baseSpec = specOf(input.hwModel);
   const { axes } = input;
   if (input.fps !== undefined && !(input.fps > 0)) throw new InputError(`--fps must be positive, got ${input.fps}`);
   const sim = Object.fromEntries(Object.entries(input.sim ?? {}).filter(([, v]) => v !== undefined)) as SweepSimOptions;
   checkSimParameters(kind, sim, axes);
-  checkAxes(baseSpec, input.arch.source, axes);
+  checkAxes(baseSpec, input.hwModel.source, axes);
   const points = pointCount(axes);
   // Modes depend only on the kind and skip flags: read them from the patched JSON, no validation needed.
   const seen = new Set<Mode>();
@@ -195,22 +195,23 @@ export function prepareSweep(input: SweepInput): SweepJob {
     { fps: fps !== null, trace: kind === 'trace' },
   );
   const parameters = axes.map((a) => ({ name: a.name, values: a.values }));
-  const workload = trace ? { trace: trace.hashed } : { model: input.model };
+  // The hash keys are the sweep format's (`model` = a topology), so older journals and shards still match.
+  const workload = trace ? { trace: trace.hashed } : { model: input.topology };
   const grid = createHash('sha256')
     .update(canonicalJson({ version: 1, ...workload, baseSpec, parameters, mode: input.mode, modes, fps, sim, columns }))
     .digest('hex');
   return {
-    ...(input.model ? { model: input.model } : {}),
+    ...(input.topology ? { topology: input.topology } : {}),
     ...(trace ? { trace: trace.source } : {}),
     baseSpec,
-    baseSource: input.arch.source,
+    baseSource: input.hwModel.source,
     axes,
     meta: {
       format: 'deltasim-sweep',
       version: 1,
       grid,
       workload: kind,
-      model: input.model?.name ?? input.trace!.manifest.model.name,
+      model: input.topology?.name ?? input.trace!.manifest.model.name,
       hwModel: baseSpec.name,
       points,
       parameters,
@@ -242,12 +243,12 @@ export function pointRunner(job: SweepJob, gather: TraceActivityFn = traceActivi
     return [index, ...values.map(valueCell), ...meta.modes.flatMap((m) => metricCells(m, byMode.get(m), hasFps, isTrace))].map(roundCell);
   };
   if (!job.trace) {
-    const model = job.model!;
+    const topology = job.topology!;
     return (index) => {
       const values = pointValues(job.axes, index);
       const { hw, sim } = pointConfig(job.baseSpec, job.baseSource, job.axes, values);
       const o = { ...meta.sim, ...sim };
-      const workload = topologyWorkload(model, { actDensity: o.actDensity, deltaDensity: o.deltaDensity });
+      const workload = topologyWorkload(topology, { actDensity: o.actDensity, deltaDensity: o.deltaDensity });
       const res = simulate(workload, hw, { mode: meta.mode, weightDensity: o.weightDensity, ...(hasFps ? { fps: meta.fps! } : {}) });
       return row(index, values, res.modes);
     };

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { InputError } from '../../lib/errors.js';
-import { loadTopology, MODES, type Mode, type Model } from '../../sim/index.js';
+import { loadTopology, MODES, type Mode, type Topology } from '../../sim/index.js';
 import { MANIFEST_FILE } from '../../traces/manifest.js';
 
 export interface WorkloadArgs {
@@ -82,7 +82,7 @@ export function resolveModelArg(a: WorkloadArgs): void {
 }
 
 /** The topology `--model` names (after checkWorkload). */
-export const topologyOf = (a: WorkloadArgs): Model => loadTopology(a.model!);
+export const topologyOf = (a: WorkloadArgs): Topology => loadTopology(a.model!);
 
 /** Exactly one of --model / --trace (a trace directory given as --model counts as --trace), and no option that belongs to the other. */
 export function checkWorkload(a: WorkloadArgs, traceOnly: readonly string[] = [], what = 'runs'): void {

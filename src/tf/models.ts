@@ -117,7 +117,7 @@ export function buildModel(spec: ModelSpec): tf.LayersModel {
 }
 
 /**
- * A MAC layer as the trace manifest describes it (DESIGN §3; padding by TensorFlow's 'same' rule, the
+ * A MAC layer as the trace manifest describes it (docs/design.md §3; padding by TensorFlow's 'same' rule, the
  * extra row/column at the bottom/right), plus where its input comes from.
  */
 export type MacLayer = Required<

@@ -1,5 +1,5 @@
 /**
- * The paper's recipe (Yousefzadeh & Sifalakis 2021, DESIGN §7) adapted to our scale: 64×64×1 procedural
+ * The paper's recipe (Yousefzadeh & Sifalakis 2021, docs/design.md §7) adapted to our scale: 64×64×1 procedural
  * motion clips with sensor noise and flicker, a 4-conv per-frame CNN fed [frame, frame difference], minutes
  * of training on one core. Baseline = relu + fixed quantiser; L1 and delta are both refined from the same
  * seed's trained baseline, as the authors refined their delta ResNet-50 from a trained one:

@@ -13,7 +13,7 @@ export const VARIANT_NAMES: Record<Variant, string> = {
   delta: 'Delta Activation Layer',
 };
 
-/** Paper Table 1 (ResNet-50, UCF101), DESIGN §7. */
+/** Paper Table 1 (ResNet-50, UCF101), docs/design.md §7. */
 export const PAPER: Record<Variant, { accuracy: number; operationSparsity: number }> = {
   baseline: { accuracy: 0.73, operationSparsity: 0.491 },
   l1: { accuracy: 0.654, operationSparsity: 0.653 },

@@ -1,8 +1,8 @@
 /**
- * DESIGN §6: the delta engine charges exactly the operations the functional delta executor performs.
+ * docs/design.md §6: the delta engine charges exactly the operations the functional delta executor performs.
  * A small random integer network runs over a synthetic clip in the executor; every layer's input
  * levels (layer 0: the clip; layer L: the dense outputs of L−1, equal to the executor's) are written
- * as a trace, which simulateTrace replays in delta mode. Per layer and frame the engine's effective
+ * as a trace, which simulate() replays in delta mode. Per layer and frame the engine's effective
  * MACs, neuron updates / compares and state bytes must equal the executor's counts × byte widths.
  */
 import { expect } from 'chai';
@@ -67,7 +67,7 @@ layers.push(
   }),
 );
 
-describe('delta engine charges what the delta executor does (DESIGN §6)', () => {
+describe('delta engine charges what the delta executor does (docs/design.md §6)', () => {
   it('per layer per frame: effective MACs, neuron updates, compares and state bytes', async () => {
     const T = 10;
     const clip: Uint8Array[] = [];

@@ -21,14 +21,14 @@ import {
   withSystolic,
   type Dataflow,
   type HwModel,
-  type Model,
+  type Topology,
   type SystolicSpec,
   type FoldModel,
 } from '../../sim/index.js';
 import { simTopology } from '../support/sim.js';
 
 const base = loadHwModel('delta-32x32') as HwModel & SystolicSpec;
-const models: Model[] = ['tiny', 'mobilenet-64', 'alexnet'].map(loadTopology);
+const models: Topology[] = ['tiny', 'mobilenet-64', 'alexnet'].map(loadTopology);
 const flatEnergy = (hw: HwModel & SystolicSpec): HwModel & SystolicSpec => ({
   ...hw,
   energyTable: {

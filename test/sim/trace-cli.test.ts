@@ -50,6 +50,8 @@ describe('simulate --trace (CLI)', function () {
     expect(summary.modes.map((m: { mode: string }) => m.mode)).to.deep.equal(['dense', 'sparse', 'delta']);
     expect(summary.modes[2].latencyUs).to.have.keys('mean', 'p50', 'p95', 'max');
     expect(summary.baselineDense.arch).to.equal('dense-32x32');
+    // The baseline's own speedup and gain are against dense on its own hw-model: itself.
+    expect(summary.baselineDense).to.include({ speedupVsDense: 1, energyGainVsDense: 1, speedupVsBaseline: 1, energyGainVsBaseline: 1 });
     expect(summary).to.include({ format: 'deltasim-run', version: 1, kind: 'simulation' });
   });
 

@@ -1,5 +1,5 @@
 /**
- * Functional delta executor: the correctness oracle for delta inference (DESIGN §5 "delta", §6).
+ * Functional delta executor: the correctness oracle for delta inference (docs/design.md §5.5–5.6, §6).
  *
  * A small integer network (conv2d / depthwise2d / dense, each followed by ReLU + requantisation) is
  * run two ways over a sequence of frames of integer input levels:

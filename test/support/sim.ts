@@ -6,7 +6,7 @@ import {
   type HwModel,
   type LayerResult,
   type Mode,
-  type Model,
+  type Topology,
   type SimResult,
   type TraceActivity,
 } from '../../sim/index.js';
@@ -21,7 +21,7 @@ export interface TestSimOptions {
 }
 
 /** simulate() on a topology; `layers` are every mode's per-layer results. */
-export function simTopology(m: Model, hw: HwModel, o: TestSimOptions): SimResult & { layers: LayerResult[] } {
+export function simTopology(m: Topology, hw: HwModel, o: TestSimOptions): SimResult & { layers: LayerResult[] } {
   const layers: LayerResult[] = [];
   const w = topologyWorkload(m, { actDensity: o.actDensity, deltaDensity: o.deltaDensity });
   const res = simulate(w, hw, {

@@ -135,7 +135,7 @@ describe('sweep grid', () => {
     const sweep =
       (...sets: string[]) =>
       () =>
-        prepareSweep({ model: tiny, arch: delta32, axes: sets.map(parseSet), mode: 'all' });
+        prepareSweep({ topology: tiny, hwModel: delta32, axes: sets.map(parseSet), mode: 'all' });
     throwsInput(sweep('peArray.rows=8'), '--set peArray.rows=8', '"peArray" is not a key of the hw-model');
     throwsInput(sweep('rows.x=8'), '"rows" is not an object');
     throwsInput(sweep('rowz=8'), '--set rowz=8', 'arch.rowz = 8', 'unknown key "rowz"');
@@ -149,7 +149,7 @@ describe('sweep grid', () => {
     const file = join(dir, 'grid.json');
     writeFileSync(file, JSON.stringify({ parameters: { 'memories.stateKiB': [64, -1] } }));
     throwsInput(
-      () => prepareSweep({ model: tiny, arch: delta32, axes: loadGrid(file), mode: 'all' }),
+      () => prepareSweep({ topology: tiny, hwModel: delta32, axes: loadGrid(file), mode: 'all' }),
       'grid.json',
       'arch.memories.stateKiB = -1',
       'at /memories/stateKiB',
@@ -158,14 +158,14 @@ describe('sweep grid', () => {
 
   it('modes: "all" gives columns for every mode some point supports; a fixed mode must be supported everywhere', () => {
     const dense = loadHwModel('dense-32x32');
-    const job = prepareSweep({ model: tiny, arch: dense, axes: [parseSet('delta=false,true')], mode: 'all' });
+    const job = prepareSweep({ topology: tiny, hwModel: dense, axes: [parseSet('delta=false,true')], mode: 'all' });
     expect(job.meta.modes).to.deep.equal(['dense', 'delta']);
     const [plain, withDelta] = [runPoint(job, 0), runPoint(job, 1)];
     const at = (row: (string | number)[], c: string) => row[job.meta.columns.indexOf(c)];
     expect(at(plain, 'speedup_delta'), 'no delta on a point without delta').to.equal('');
     expect(at(withDelta, 'speedup_delta')).to.be.a('number');
     throwsInput(
-      () => prepareSweep({ model: tiny, arch: dense, axes: [parseSet('delta=false,true')], mode: 'delta' }),
+      () => prepareSweep({ topology: tiny, hwModel: dense, axes: [parseSet('delta=false,true')], mode: 'delta' }),
       'sweep point 0',
       'arch.delta=false',
     );

@@ -15,8 +15,8 @@ export const tmp = (): string => mkdtempSync(join(tmpdir(), 'deltasim-sweep-'));
 /** tiny × delta-32x32 over rows × cols × stateKiB × deltaDensity: 3·2·2·2 = 24 points, every mode. */
 export function smallJob(): SweepJob {
   return prepareSweep({
-    model: loadTopology('tiny'),
-    arch: loadHwModel('delta-32x32'),
+    topology: loadTopology('tiny'),
+    hwModel: loadHwModel('delta-32x32'),
     axes: ['rows=4,8,16', 'cols=8,32', 'memories.stateKiB=1,1024', 'deltaDensity=0.05,0.3'].map(parseSet),
     mode: 'all',
     fps: 30,

@@ -110,8 +110,8 @@ describe('sweep run', function () {
     // Another grid (one value changed) has another hash.
     const foreign = tmp();
     const job2 = prepareSweep({
-      model: loadTopology('tiny'),
-      arch: loadHwModel('delta-32x32'),
+      topology: loadTopology('tiny'),
+      hwModel: loadHwModel('delta-32x32'),
       axes: [parseSet('rows=4,8,17')],
       mode: 'all',
     });
@@ -156,7 +156,12 @@ describe('sweep run', function () {
     const dir = tmp();
     await runSweep(job, { out: dir, workers: 0, shard: { index: 0, count: 6 } });
     await rejectsInput(runSweep(job, { out: dir, workers: 0, shard: { index: 0, count: 6 } }), 'shard-1-of-6.journal.jsonl', '--resume');
-    const job2 = prepareSweep({ model: loadTopology('tiny'), arch: loadHwModel('delta-32x32'), axes: [parseSet('rows=4,8')], mode: 'all' });
+    const job2 = prepareSweep({
+      topology: loadTopology('tiny'),
+      hwModel: loadHwModel('delta-32x32'),
+      axes: [parseSet('rows=4,8')],
+      mode: 'all',
+    });
     await rejectsInput(runSweep(job2, { out: dir, workers: 0, resume: true, shard: { index: 0, count: 6 } }), 'different sweep');
     writeFileSync(
       join(dir, 'journal.jsonl'),

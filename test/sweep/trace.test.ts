@@ -1,5 +1,5 @@
 /**
- * Trace sweeps: rows equal simulateTraceWork per point, trace work gathered once per threshold,
+ * Trace sweeps: rows equal simulate(activityWorkload(…)) per point, trace work gathered once per threshold,
  * shards + merge = unsharded, the threshold axis on a float trace, the grid hash follows the data.
  */
 import { cpSync, readFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ const read = (f: string) => readFileSync(f, 'utf8');
 const arch = loadHwModel('delta-32x32');
 
 const traceJob = (extra: Partial<SweepInput> = {}, sets = ['threshold=0,2,8', 'rows=8,32', 'memories.stateKiB=1,1024']) =>
-  prepareSweep({ trace: openTrace(TINY), arch, axes: sets.map(parseSet), mode: 'all', fps: 30, ...extra });
+  prepareSweep({ trace: openTrace(TINY), hwModel: arch, axes: sets.map(parseSet), mode: 'all', fps: 30, ...extra });
 
 const csvRows = (csv: string) => {
   const [head, ...body] = parse(csv) as string[][];
@@ -45,7 +45,7 @@ describe('sweep over a trace', function () {
     ref = read(join(refDir, 'sweep.csv'));
   });
 
-  it('each row equals simulateTraceWork run directly on that point', () => {
+  it('each row equals simulate(activityWorkload(…)) run directly on that point', () => {
     const rows = csvRows(ref);
     expect(rows).to.have.length(12);
     expect(job.meta.modes).to.deep.equal(['dense', 'sparse', 'delta']);
@@ -105,19 +105,19 @@ describe('sweep over a trace', function () {
   it('the grid hash follows the trace data (layer sha256s), not its directory', async () => {
     const copy = join(tmp(), 'elsewhere');
     cpSync(TINY, copy, { recursive: true });
-    const moved = prepareSweep({ trace: openTrace(copy), arch, axes: job.axes, mode: 'all', fps: 30 });
+    const moved = prepareSweep({ trace: openTrace(copy), hwModel: arch, axes: job.axes, mode: 'all', fps: 30 });
     expect(moved.meta.grid).to.equal(job.meta.grid);
     expect(traceJob({ frames: 4 }).meta.grid).to.not.equal(job.meta.grid);
     const axes = [parseSet('threshold=0.1')];
     const [a, b] = [await writeFloatTrace(join(tmp(), 'a'), 1), await writeFloatTrace(join(tmp(), 'b'), 2)];
-    const grid = (t: Trace) => prepareSweep({ trace: t, arch, axes, mode: 'all' }).meta.grid;
+    const grid = (t: Trace) => prepareSweep({ trace: t, hwModel: arch, axes, mode: 'all' }).meta.grid;
     expect(grid(a)).to.not.equal(grid(b));
   });
 
   it('a threshold axis on a float trace: higher threshold ⇒ no more delta MACs, dense unchanged', async () => {
     const trace = await writeFloatTrace(join(tmp(), 'f'));
     const thresholds = [0, 0.02, 0.05, 0.1, 0.2, 1];
-    const fjob = prepareSweep({ trace, arch, axes: [parseSet(`threshold=${thresholds.join(',')}`)], mode: 'all' });
+    const fjob = prepareSweep({ trace, hwModel: arch, axes: [parseSet(`threshold=${thresholds.join(',')}`)], mode: 'all' });
     expect(fjob.meta.fps).to.equal(10); // the trace's own
     const dir = tmp();
     await runSweep(fjob, { out: dir, workers: 0 });
@@ -132,7 +132,7 @@ describe('sweep over a trace', function () {
 
   it('rejects bad combinations before anything runs', async () => {
     const float = await writeFloatTrace(join(tmp(), 'f'));
-    const base = { arch, mode: 'all' as const };
+    const base = { hwModel: arch, mode: 'all' as const };
     const rows = [parseSet('rows=8,16')];
     throwsInput(() => prepareSweep({ ...base, axes: rows }), 'exactly one of --model', '--trace');
     throwsInput(() => prepareSweep({ ...base, trace: float, axes: rows }), 'f/c1.npy', 'float32', '--threshold', '--set threshold=');

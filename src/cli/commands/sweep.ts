@@ -76,8 +76,8 @@ const command: CommandModule<object, Args> = {
     checkWorkload(a, [], 'sweeps');
     const arch = loadHwModel(a.arch);
     const job = prepareSweep({
-      ...(a.trace !== undefined ? { trace: openTrace(a.trace) } : { model: topologyOf(a) }),
-      arch,
+      ...(a.trace !== undefined ? { trace: openTrace(a.trace) } : { topology: topologyOf(a) }),
+      hwModel: arch,
       axes,
       mode: a.mode,
       ...(a.fps !== undefined ? { fps: a.fps } : {}),
