@@ -2,10 +2,10 @@
  * Before / after a change: the simulator's hot loops in two builds of deltasim, their processes taking
  * turns on one core so that the host's drift falls on both alike.
  *
- *   npm run build && taskset -c 1 node dist/bench/compare-builds.js --before DIR [--label TEXT] [--write]
+ *   npm run build && taskset -c 1 node dist/bench/compare-builds.js --before DIR [--processes N] [--label TEXT] [--write]
  *
  * DIR is another checkout of deltasim with its own build (`git worktree add DIR REV`, link node_modules,
- * `npx tsc -p tsconfig.build.json && touch dist/.built`). Measured, per build, over 5 processes each:
+ * `npx tsc -p tsconfig.build.json && touch dist/.built`). Measured, per build, over N processes each (default 5):
  *  - trace-driven delta simulation, steady state (bench/sim-trace.ts `--steady`: warmed up on the trace,
  *    median of the runs), on delta-32x32 (systolic: computeLayer and the per-frame counters) and on
  *    seneca-like (event: coreLoad), a 1,000-frame synthetic cnn64 trace;
@@ -23,12 +23,12 @@ import { SYNTH_PRESETS, writeSyntheticTrace } from '../traces/synthetic.js';
 import { median, runChild } from './self.js';
 
 const SYNTH = { seed: 1, density: 0.4, changeRate: 0.1, blobs: 3 }; // bench/sim-trace.ts's trace
-const PROCESSES = 5;
-
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
+
+const PROCESSES = Number(arg('--processes') ?? 5);
 
 /** AlexNet 32×32, os+ws+is together, ms per run: bench/sim-dense.ts's own figure. */
 function denseMs(root: string): number {

@@ -9,8 +9,6 @@ import type { EventKind } from './activity.js';
 import { engineFor, type Capability } from './engines/index.js';
 import type { HwModel } from './hw-model.js';
 
-export type Mode = 'dense' | 'sparse' | 'delta';
-
 export interface ModeRule {
   /** The events the engine consumes: null = every input (dense: the data does not matter). */
   events: EventKind | null;
@@ -24,11 +22,16 @@ export interface ModeRule {
   reference: Mode;
 }
 
-export const MODE_TABLE: Readonly<Record<Mode, ModeRule>> = {
+const ROWS = {
   dense: { events: null, stateful: false, weightZeros: false, needs: null, reference: 'dense' },
   sparse: { events: 'sparse', stateful: false, weightZeros: true, needs: 'skipsOrGatesZeros', reference: 'dense' },
   delta: { events: 'delta', stateful: true, weightZeros: true, needs: 'deltaState', reference: 'dense' },
-};
+} as const;
+
+/** A mode: a row of the table (its key), so a new mode is one row. */
+export type Mode = keyof typeof ROWS;
+
+export const MODE_TABLE: Readonly<Record<Mode, ModeRule>> = ROWS;
 
 /** Every mode, in table order (the order of results and columns). */
 export const MODES = Object.keys(MODE_TABLE) as Mode[];

@@ -14,8 +14,8 @@ import { inputCount, outputCount, weightCount } from '../traces/layer.js';
 import type { ActionCounts } from './actions.js';
 import type { EventKind, FrameActivity, LayerActivity } from './activity.js';
 import { deltaStateBytes, deltaStateTraffic, noState, stateCounts, type StateCounts } from './delta-state.js';
-import { energyOf } from './energy.js';
-import { engineFor, type LayerCompute } from './engines/index.js';
+import { energyOf, type EnergyBreakdown } from './energy.js';
+import { engineFor } from './engines/index.js';
 import { FrameTable } from './frame-table.js';
 import type { HwModel } from './hw-model.js';
 import { layerDram, layerTiming, planMemory, type MemoryPlan } from './memory.js';
@@ -71,23 +71,30 @@ export function planFor(hw: HwModel, layers: readonly Layer[], mode: Mode): Memo
   );
 }
 
-/** Memory traffic, timing and energy of a layer whose engine computed `c` (shared by all engines). */
+/** A layer's sizes in bytes (constant over frames). */
+interface LayerSizes {
+  weightBytes: number;
+  inputBytes: number;
+  outputBytes: number;
+}
+
+/** Memory traffic, timing and energy of a layer-frame whose engine filled in compute (shared by all engines), into `r`. */
 function finishLayer(
+  r: LayerResult,
   l: Layer,
   hw: HwModel,
   plan: MemoryPlan,
-  c: LayerCompute,
+  b: LayerSizes,
   state: StateCounts | undefined,
   first: boolean,
   last: boolean,
-): Pick<LayerResult, 'dramCycles' | 'stallCycles' | 'cycles' | 'energy'> {
-  const p = hw.precisions;
-  const a: ActionCounts = c.actions;
-  const stateTraffic = state ? deltaStateTraffic(l, hw, state, first, last) : { readBytes: 0, writeBytes: 0 };
+): void {
+  const a: ActionCounts = r.actions;
+  const stateTraffic = state ? deltaStateTraffic(l, hw, state, first, last) : NO_TRAFFIC;
   const d = layerDram(hw, plan, {
-    weightBytes: bytes(weightCount(l), l.weightBits),
-    inputBytes: bytes(inputCount(l), p.activationBits),
-    outputBytes: bytes(outputCount(l), p.activationBits),
+    weightBytes: b.weightBytes,
+    inputBytes: b.inputBytes,
+    outputBytes: b.outputBytes,
     stateTraffic,
     first,
     last,
@@ -99,9 +106,22 @@ function finishLayer(
   a.dram.writeBytes = d.actsOut + d.state.writeBytes;
   a.sram.filter.writeBytes += d.weights; // DRAM → weight SRAM fill
   a.sram.ifmap.writeBytes += d.actsIn;
-  const t = layerTiming(hw, c.computeCycles, a.dram.readBytes + a.dram.writeBytes);
-  return { ...t, energy: energyOf(hw, a, t.cycles / (hw.clockMHz * 1e6)) };
+  const t = layerTiming(hw, r.computeCycles, a.dram.readBytes + a.dram.writeBytes);
+  r.dramCycles = t.dramCycles;
+  r.stallCycles = t.stallCycles;
+  r.cycles = t.cycles;
+  r.energy = energyOf(hw, a, t.cycles / (hw.clockMHz * 1e6));
 }
+
+const NO_TRAFFIC = { readBytes: 0, writeBytes: 0 } as const;
+/** A placeholder finishLayer replaces (the field is set at creation so every result has one shape). */
+const NO_ENERGY: EnergyBreakdown = {
+  computePJ: 0,
+  sramPJ: { ifmap: 0, filter: 0, ofmap: 0, state: 0 },
+  dramPJ: 0,
+  staticPJ: 0,
+  totalPJ: 0,
+};
 
 const sparsityOf = (a: LayerActivity) =>
   a.spatialSparsity === undefined ? undefined : { spatial: a.spatialSparsity, temporal: a.temporalSparsity! };
@@ -124,6 +144,12 @@ function modeRunner(
     const state = rule.stateful ? noState() : undefined;
     const first = i === 0;
     const last = i === n - 1;
+    const p = hw.precisions;
+    const sizes: LayerSizes = {
+      weightBytes: bytes(weightCount(l), l.weightBits),
+      inputBytes: bytes(inputCount(l), p.activationBits),
+      outputBytes: bytes(outputCount(l), p.activationBits),
+    };
     return (fa: FrameActivity, t: number): LayerResult => {
       const events = rule.events === null ? null : fa[i]![rule.events];
       if (events === undefined)
@@ -139,9 +165,13 @@ function modeRunner(
         folds: c.folds,
         foldsRun: c.foldsRun,
         computeCycles: c.computeCycles,
-        ...finishLayer(l, hw, plan, c, state, first, last),
+        dramCycles: 0,
+        stallCycles: 0,
+        cycles: 0,
         actions: c.actions,
+        energy: NO_ENERGY,
       };
+      finishLayer(r, l, hw, plan, sizes, state, first, last);
       const s = sparsityOf(fa[i]!);
       if (s) r.sparsity = s;
       return r;
