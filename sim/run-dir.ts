@@ -172,6 +172,22 @@ export function framesCsv(res: SimResult): string {
   return stringify([[...FRAME_COLUMNS], ...Array.from(res.frameRows, frameRow)]);
 }
 
+/** frames.csv written in chunks of rows: a long trace's file is never one string in memory. */
+function writeFramesCsv(file: string, res: SimResult): void {
+  const fd = openSync(file, 'w');
+  try {
+    writeSync(fd, stringify([[...FRAME_COLUMNS]]));
+    const rows = res.frameRows;
+    for (let i = 0; i < rows.length; i += 1024) {
+      const chunk: (string | number)[][] = [];
+      for (let k = i; k < Math.min(rows.length, i + 1024); k++) chunk.push(frameRow(rows.at(k)));
+      writeSync(fd, stringify(chunk));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** summary.json: the header, then everything but the per-frame rows, numbers rounded like the CSVs. */
 export function summaryJson(res: SimResult, extra: Record<string, unknown> = {}): string {
   const { frameRows: _rows, ...rest } = res;
@@ -215,7 +231,7 @@ export function writeRunFiles(dir: string, sim: SimulationRun, argv: readonly st
       closeSync(fd);
     }
   } else res = sim();
-  writeFileSync(join(dir, RUN_FILES.frames), framesCsv(res));
+  writeFramesCsv(join(dir, RUN_FILES.frames), res);
   writeFileSync(join(dir, RUN_FILES.summary), summaryJson(res));
   writeFileSync(join(dir, RUN_FILES.run), runJson(argv));
   return res;

@@ -10,6 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { percentile } from '../../lib/percentile.js';
 import { loadHwModel, simulate, traceWorkload, type Mode, type ModeSummary, type SimResult } from '../../sim/index.js';
 import { openTrace } from '../../traces/reader.js';
 import { traceStats } from '../../traces/stats.js';
@@ -146,10 +147,6 @@ async function sourcesFor(
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const p95 = (xs: number[]) => {
-  const s = Float64Array.from(xs).sort();
-  return s[Math.max(0, Math.ceil(0.95 * s.length) - 1)]!;
-};
 
 function runRecord(s: ModeSummary, frameRows: SimResult['frameRows']): RunRecord {
   const rows = [...frameRows].filter((r) => r.arch === s.arch && r.mode === s.mode);
@@ -247,7 +244,7 @@ export function summariseSimulation(clips: ClipRecord[]): ConfigSummary[] {
       const en = runs.flatMap((r) => r.energyUJ);
       return {
         latencyMeanUs: mean(lat),
-        latencyP95Us: p95(lat),
+        latencyP95Us: percentile(lat, 0.95),
         energyPerFrameUJ: mean(en),
         averagePowerMW: mean(runs.map((r) => r.powerMW)),
         speedupVsDense: mean(refs.flatMap((r) => r.latencyUs)) / mean(lat),
