@@ -2,9 +2,12 @@
  * Atomic writes: nothing half-written is ever visible under the final name.
  * Files go to a sibling temp file and are renamed; directories are built in a sibling temp
  * directory and renamed into place (replacing an existing directory only after success).
+ * A directory claimed with `claimDir` (lib/output-guard.ts does it for every command's output) is
+ * replaced only in part: the entries its writer owns go, every other entry (the user's) moves into
+ * the new directory.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 function tmpSibling(path: string): string {
@@ -23,26 +26,81 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
 }
 
+const lexists = (path: string): boolean => {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** `path` absolute, with the symbolic links of its existing part resolved (a path not there yet keeps its tail). */
+export function canonicalPath(path: string): string {
+  const abs = resolve(path);
+  const parent = dirname(abs);
+  if (lexists(abs)) {
+    try {
+      return realpathSync(abs);
+    } catch {
+      // a dangling link: resolve its parent only
+    }
+  }
+  return parent === abs ? abs : join(canonicalPath(parent), basename(abs));
+}
+
+/** Directories claimed by `claimDir` (canonical path → which entries the writer owns). */
+const claims = new Map<string, (name: string) => boolean>();
+
+/**
+ * From now on, `writeDirAtomic(path)` replaces only the entries of the existing directory that `owns`
+ * accepts (and those the new build writes); every other entry is moved into the new directory as it is.
+ */
+export function claimDir(path: string, owns: (name: string) => boolean): void {
+  claims.set(canonicalPath(path), owns);
+}
+
 /**
  * Build a directory atomically: `build` receives a temp directory to fill; on success it replaces
- * `path`, on failure it is removed and `path` is left as it was.
+ * `path`, on failure it is removed and `path` is left as it was. A symbolic link at `path` is
+ * followed (the directory it names is replaced, the link stays). In a directory claimed with
+ * `claimDir`, the entries its writer does not own are moved into the new directory before the swap.
  */
 export async function writeDirAtomic(path: string, build: (tmpDir: string) => void | Promise<void>): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = tmpSibling(path);
+  const dir = lexists(path) && lstatSync(path).isSymbolicLink() ? realpathSync(path) : path;
+  mkdirSync(dirname(dir), { recursive: true });
+  const tmp = tmpSibling(dir);
   mkdirSync(tmp);
+  const moved: string[] = [];
+  let aside: string | undefined;
   try {
     await build(tmp);
-    if (existsSync(path)) {
-      const old = tmpSibling(path);
-      renameSync(path, old);
-      renameSync(tmp, path);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(tmp, path);
+    if (existsSync(dir)) {
+      const owns = claims.get(canonicalPath(dir));
+      if (owns)
+        for (const name of readdirSync(dir)) {
+          if (owns(name) || lexists(join(tmp, name))) continue;
+          renameSync(join(dir, name), join(tmp, name));
+          moved.push(name);
+        }
+      aside = tmpSibling(dir);
+      renameSync(dir, aside);
     }
+    renameSync(tmp, dir);
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
+    let restored = true;
+    const undo = (from: string, to: string) => {
+      try {
+        renameSync(from, to);
+      } catch {
+        restored = false;
+      }
+    };
+    if (aside && !existsSync(dir)) undo(aside, dir);
+    for (const name of moved) undo(join(tmp, name), join(dir, name));
+    // Never delete the temp directory while it still holds something the user had.
+    if (restored) rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+  if (aside) rmSync(aside, { recursive: true, force: true });
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import { InputError } from '../lib/errors.js';
+import { parseJsonText } from '../lib/json.js';
 import { ENERGY_DIR } from './paths.js';
 import { schemaError } from '../lib/schema-error.js';
 
@@ -37,12 +38,13 @@ export function loadEnergyTable(file: string): EnergyTable {
   validate ??= new Ajv.default({ allErrors: true, strict: false }).compile(
     JSON.parse(readFileSync(join(ENERGY_DIR, 'schema.json'), 'utf8')),
   );
-  let doc: unknown;
+  let text: string;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new InputError(`malformed JSON: ${(e as Error).message}`, { file });
+    throw new InputError(`cannot read energy table (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
   }
+  const doc = parseJsonText(text, file);
   if (!validate(doc)) throw schemaError(validate.errors, file);
   const t = doc as EnergyTable;
   t.sramPerByte = [...t.sramPerByte].sort((a, b) => a.kiB - b.kiB);

@@ -5,7 +5,8 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import Ajv from 'ajv';
-import { InputError } from '../lib/errors.js';
+import { InputError, quote } from '../lib/errors.js';
+import { parseJsonText } from '../lib/json.js';
 import { ENERGY_DIR, HW_MODELS_DIR } from './paths.js';
 import { loadEnergyTable, type EnergyTable } from './energy-table.js';
 import { schemaError } from '../lib/schema-error.js';
@@ -67,12 +68,7 @@ const ajv = new Ajv.default({ allErrors: true, discriminator: true, strict: fals
 const validateSpec = ajv.compile(JSON.parse(readFileSync(join(HW_MODELS_DIR, 'schema.json'), 'utf8')));
 
 export function parseHwModelJson(text: string, file: string): HwModel {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`malformed JSON: ${(e as Error).message}`, { file });
-  }
+  const doc = parseJsonText(text, file);
   if (!validateSpec(doc)) throw schemaError(validateSpec.errors, file);
   return withEnergy(doc as HwSpec, file);
 }
@@ -81,7 +77,7 @@ function withEnergy(spec: HwSpec, file: string): HwModel {
   const local = resolve(dirname(file), spec.energy);
   const tableFile = /[/\\]|\.json$/.test(spec.energy) && existsSync(local) ? local : join(ENERGY_DIR, `${spec.energy}.json`);
   if (!existsSync(tableFile))
-    throw new InputError(`energy table "${spec.energy}" not found (looked in ${ENERGY_DIR})`, { file, pointer: '/energy' });
+    throw new InputError(`energy table ${quote(spec.energy)} not found (looked in ${ENERGY_DIR})`, { file, pointer: '/energy' });
   return { ...spec, source: file, energyTable: loadEnergyTable(tableFile) };
 }
 
@@ -96,7 +92,7 @@ export function parseScaleSimCfg(text: string, file: string): HwModel {
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';') || /^\[.*\]$/.test(line)) return;
     const m = /^([^:=]+?)\s*[:=]\s*(.*)$/.exec(line);
-    if (!m) throw new InputError(`expected "key: value" or "key = value", got "${line}"`, { file, line: i + 1 });
+    if (!m) throw new InputError(`expected "key: value" or "key = value", got ${quote(line)}`, { file, line: i + 1 });
     kv.set(m[1]!.toLowerCase(), { value: m[2]!.trim(), line: i + 1 });
   });
   const num = (key: string, dflt?: number): number => {
@@ -106,15 +102,16 @@ export function parseScaleSimCfg(text: string, file: string): HwModel {
       return dflt;
     }
     const v = Number(e.value);
-    if (!Number.isFinite(v) || v <= 0) throw new InputError(`"${key}" must be a positive number, got "${e.value}"`, { file, line: e.line });
+    if (!Number.isFinite(v) || v <= 0)
+      throw new InputError(`"${key}" must be a positive number, got ${quote(e.value)}`, { file, line: e.line });
     if (['arrayheight', 'arraywidth'].includes(key.toLowerCase()) && !Number.isInteger(v))
-      throw new InputError(`"${key}" must be a positive integer, got "${e.value}"`, { file, line: e.line });
+      throw new InputError(`"${key}" must be a positive integer, got ${quote(e.value)}`, { file, line: e.line });
     return v;
   };
   const df = kv.get('dataflow');
   if (!df) throw new InputError('missing key "Dataflow"', { file });
   if (!['os', 'ws', 'is'].includes(df.value))
-    throw new InputError(`"Dataflow" must be os, ws or is, got "${df.value}"`, { file, line: df.line });
+    throw new InputError(`"Dataflow" must be os, ws or is, got ${quote(df.value)}`, { file, line: df.line });
   const clockMHz = 1000;
   const spec: SystolicSpec = {
     kind: 'systolic',

@@ -11,12 +11,14 @@
  * A sweep directory holds summary.json (kind "sweep"), sweep.csv, run.json (sim/sweep/output.ts).
  * report.html and charts/ are the report's (src/report).
  */
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'csv-stringify/sync';
 import { writeDirAtomic } from '../lib/atomic.js';
 import { InputError } from '../lib/errors.js';
-import { PACKAGE_DIR, packagePath } from '../lib/package-dir.js';
+import { PACKAGE_DIR } from '../lib/package-dir.js';
 import { BUFFERS } from './actions.js';
 import type { EnergyBreakdown } from './energy.js';
 import type { FrameRow } from './frame-table.js';
@@ -195,8 +197,32 @@ export function summaryJson(res: SimResult, extra: Record<string, unknown> = {})
   return `${JSON.stringify(doc, (_k, v: unknown) => (typeof v === 'number' ? num(v) : v), 2)}\n`;
 }
 
-function packageVersion(dir: string): string {
-  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+/**
+ * The version of deltasim itself (no argument), or of the dependency `name` as Node resolves it from here: wherever
+ * npm put it (deltasim's own node_modules/, or hoisted into an installing project's). Its package.json is resolved
+ * directly; where the package's exports hide it, found by walking up from the resolved entry point.
+ */
+function packageVersion(name?: string): string {
+  type Manifest = { name?: string; version: string };
+  const read = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+  if (name === undefined) return read(join(PACKAGE_DIR, 'package.json')).version;
+  const require = createRequire(import.meta.url);
+  try {
+    return read(require.resolve(`${name}/package.json`)).version;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw e;
+  }
+  let entry: string;
+  try {
+    entry = require.resolve(name);
+  } catch {
+    entry = fileURLToPath(import.meta.resolve(name)); // exports for `import` only
+  }
+  for (let dir = dirname(entry); dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file) && read(file).name === name) return read(file).version;
+  }
+  throw new Error(`deltasim: no package.json of ${name} above ${entry}`);
 }
 
 /** run.json: how to reproduce the run (argv and versions; no time stamps, so runs stay byte-identical). */
@@ -204,9 +230,9 @@ export function runJson(argv: readonly string[]): string {
   const deps = ['ajv', 'csv-parse', 'csv-stringify', 'yargs'];
   const doc = {
     argv,
-    deltasim: packageVersion(PACKAGE_DIR),
+    deltasim: packageVersion(),
     node: process.versions.node,
-    dependencies: Object.fromEntries(deps.map((d) => [d, packageVersion(packagePath('node_modules', d))])),
+    dependencies: Object.fromEntries(deps.map((d) => [d, packageVersion(d)])),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }

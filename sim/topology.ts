@@ -20,8 +20,8 @@
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { InputError } from '../lib/errors.js';
+import { parseCsvText } from '../lib/csv.js';
+import { InputError, quote } from '../lib/errors.js';
 import { LAYER_OPS, layerOf, outputHW, validateLayer, type Layer, type LayerOp, type Padding } from '../traces/layer.js';
 import type { Topology } from './workload.js';
 import { TOPOLOGIES_DIR } from './paths.js';
@@ -36,12 +36,8 @@ interface Row {
 }
 
 export function parseTopologyCsv(text: string, file: string, name = basename(file).replace(/\.csv$/i, '')): Topology {
-  const records = parse(text, { relax_column_count: true, skip_empty_lines: true, trim: true, info: true }) as unknown as {
-    record: string[];
-    info: { lines: number };
-  }[];
-  const rows: Row[] = records
-    .map((r) => ({ cells: dropTrailingEmpty(r.record), line: r.info.lines }))
+  const rows: Row[] = parseCsvText(text, file, { relax_column_count: true, skip_empty_lines: true, trim: true })
+    .map((r) => ({ cells: dropTrailingEmpty(r.cells), line: r.line }))
     .filter((r) => r.cells.length > 0 && !r.cells[0]!.startsWith('#'));
   if (rows.length < 2) throw new InputError('a topology needs a header row and at least one layer row', { file });
   const header = rows[0]!.cells.map((c) => c.toLowerCase());
@@ -53,15 +49,14 @@ export function parseTopologyCsv(text: string, file: string, name = basename(fil
     );
   const extras = header.slice(CONV_COLS.length);
   for (const [i, h] of extras.entries())
-    if (!isGemm && !EXTRA_COLS.includes(h))
-      throw new InputError(`unknown column "${rows[0]!.cells[CONV_COLS.length + i]}"; optional columns are ${EXTRA_COLS.join(', ')}`, {
-        file,
-        line: rows[0]!.line,
-      });
+    if (!isGemm && !EXTRA_COLS.includes(h)) {
+      const column = quote(rows[0]!.cells[CONV_COLS.length + i]!);
+      throw new InputError(`unknown column ${column}; optional columns are ${EXTRA_COLS.join(', ')}`, { file, line: rows[0]!.line });
+    }
   const layers = rows.slice(1).map((r) => (isGemm ? gemmRow(r, file) : convRow(r, header, file)));
   const seen = new Set<string>();
   for (const [i, l] of layers.entries()) {
-    if (seen.has(l.name)) throw new InputError(`duplicate layer name "${l.name}"`, { file, line: rows[i + 1]!.line });
+    if (seen.has(l.name)) throw new InputError(`duplicate layer name ${quote(l.name)}`, { file, line: rows[i + 1]!.line });
     seen.add(l.name);
   }
   return { name, layers };
@@ -78,7 +73,7 @@ function intCell(r: Row, i: number, header: string, file: string, min = 1): numb
   if (s === undefined || s === '') throw new InputError(`missing column "${header}" (column ${i + 1})`, { file, line: r.line });
   const v = Number(s);
   if (!Number.isInteger(v) || v < min)
-    throw new InputError(`column "${header}" must be ${min > 0 ? 'a positive' : 'a non-negative'} integer, got "${s}"`, {
+    throw new InputError(`column "${header}" must be ${min > 0 ? 'a positive' : 'a non-negative'} integer, got ${quote(s)}`, {
       file,
       line: r.line,
     });
@@ -108,14 +103,14 @@ function convRow(r: Row, header: string[], file: string): Layer {
   const where = { file, line: r.line };
   const typeCell = extra('type').toLowerCase() || 'conv2d';
   if (!(LAYER_OPS as readonly string[]).includes(typeCell))
-    throw new InputError(`column "Type" must be conv2d, depthwise2d or dense, got "${typeCell}"`, where);
+    throw new InputError(`column "Type" must be conv2d, depthwise2d or dense, got ${quote(typeCell)}`, where);
   const groupsCell = extra('groups').toLowerCase();
   const op: LayerOp = groupsCell === 'dw' ? 'depthwise2d' : (typeCell as LayerOp);
   const num = (col: string, min: number): number | undefined => {
     const s = extra(col);
     if (s === '') return undefined;
     const x = Number(s);
-    if (!Number.isInteger(x) || x < min) throw new InputError(`column "${col}" must be an integer ≥ ${min}, got "${s}"`, where);
+    if (!Number.isInteger(x) || x < min) throw new InputError(`column "${col}" must be an integer ≥ ${min}, got ${quote(s)}`, where);
     return x;
   };
   const dil = num('dilation', 1) ?? 1;
@@ -130,7 +125,7 @@ function convRow(r: Row, header: string[], file: string): Layer {
   if (padCell !== '') {
     const p = padCell.split(/\s+/).map(Number);
     if (!(p.length === 1 || p.length === 4) || p.some((x) => !Number.isInteger(x) || x < 0))
-      throw new InputError(`column "Padding" must be one or four non-negative integers, got "${padCell}"`, where);
+      throw new InputError(`column "Padding" must be one or four non-negative integers, got ${quote(padCell)}`, where);
     padding = (p.length === 1 ? [p[0], p[0], p[0], p[0]] : p) as Padding;
   } else {
     // SCALE-Sim: out = ceil((H − R + S)/S), i.e. the last window may overhang the bottom/right edge.

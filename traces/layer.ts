@@ -9,7 +9,7 @@
  * A layer is an M×K · K×N product per channel group: M = OH·OW output pixels,
  * K = kh·kw·C/groups, N = OC/groups. `validateLayer` is the one place its shapes are checked.
  */
-import { InputError, type InputErrorWhere } from '../lib/errors.js';
+import { InputError, quote, type InputErrorWhere } from '../lib/errors.js';
 
 export type LayerOp = 'conv2d' | 'depthwise2d' | 'dense';
 export const LAYER_OPS: readonly LayerOp[] = ['conv2d', 'depthwise2d', 'dense'];
@@ -127,7 +127,7 @@ export function validateLayer(l: Layer, where: InputErrorWhere = {}): Layer {
   const bad = (key: string, msg: string): never => {
     const w: InputErrorWhere = { ...where };
     if (w.pointer !== undefined) w.pointer = `${w.pointer}/${key}`;
-    throw new InputError(`layer "${l.name}": ${msg}`, w);
+    throw new InputError(`layer ${quote(l.name)}: ${msg}`, w);
   };
   const ints = (key: string, v: readonly number[], n: number, min: 0 | 1): void => {
     if (!Array.isArray(v) || v.length !== n) bad(key, `${key} must have ${n} entries, got ${JSON.stringify(v)}`);

@@ -3,9 +3,10 @@
  * schema cannot express (output shape from the conv geometry, groups, per-channel scales).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, win32 } from 'node:path';
 import { Ajv } from 'ajv';
-import { InputError } from '../lib/errors.js';
+import { InputError, quote } from '../lib/errors.js';
+import { parseJsonText } from '../lib/json.js';
 import { packagePath } from '../lib/package-dir.js';
 import { schemaError } from '../lib/schema-error.js';
 import type { Dtype } from './npy.js';
@@ -52,7 +53,8 @@ export interface Manifest {
 export const MANIFEST_FILE = 'manifest.json';
 
 // strictRequired off: the schema's if/then/else requires keys declared in the enclosing object
-const ajv = new Ajv({ strict: true, strictRequired: false });
+// verbose: errors carry their schema, so a pattern error can quote the key's description
+const ajv = new Ajv({ strict: true, strictRequired: false, verbose: true });
 const schema: unknown = JSON.parse(readFileSync(packagePath('traces', 'manifest.schema.json'), 'utf8'));
 const validateSchema = ajv.compile<Manifest>(schema as object);
 
@@ -66,8 +68,10 @@ export function validateManifest(json: unknown, file: string): Manifest {
     const at = (key: string, msg: string): never => {
       throw new InputError(msg, { file, pointer: `/layers/${i}${key}` });
     };
-    if (names.has(layer.name)) at('/name', `duplicate layer name "${layer.name}"`);
-    if (files.has(layer.act.file)) at('/act/file', `file "${layer.act.file}" is used by two layers`);
+    if (names.has(layer.name)) at('/name', `duplicate layer name ${quote(layer.name)}`);
+    const fileProblem = actFileProblem(layer.act.file);
+    if (fileProblem) at('/act/file', `${quote(layer.act.file)} ${fileProblem}`);
+    if (files.has(layer.act.file)) at('/act/file', `file ${quote(layer.act.file)} is used by two layers`);
     names.add(layer.name);
     files.add(layer.act.file);
     if (layer.act.dtype === 'uint8' && layer.act.signed) at('/act/signed', 'uint8 levels cannot be signed');
@@ -82,15 +86,25 @@ export function validateManifest(json: unknown, file: string): Manifest {
   return m;
 }
 
+/** Longest file name most file systems take (bytes of UTF-8). */
+const NAME_MAX = 255;
+
+/**
+ * Why `file` cannot be a layer's act.file, or undefined: it must name a file in the trace directory
+ * itself (not absolute, no separator, not `.`/`..`), hold no NUL or control character, and fit
+ * NAME_MAX. The schema's pattern says most of this; this check is the one the reader relies on.
+ */
+export function actFileProblem(file: string): string | undefined {
+  if (Buffer.byteLength(file) > NAME_MAX) return `is longer than ${NAME_MAX} bytes`;
+  if (/\p{Cc}/u.test(file)) return 'holds a control character';
+  if (isAbsolute(file) || win32.isAbsolute(file) || /[/\\:]/.test(file) || file === '.' || file === '..')
+    return 'is not a plain file name in the trace directory';
+  return undefined;
+}
+
 /** Parse manifest text (JSON syntax errors become InputErrors naming the file). */
 export function parseManifest(text: string, file: string): Manifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`invalid JSON: ${(e as Error).message}`, { file });
-  }
-  return validateManifest(json, file);
+  return validateManifest(parseJsonText(text, file), file);
 }
 
 /** Read and validate `<dir>/manifest.json`. */

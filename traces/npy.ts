@@ -8,7 +8,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { InputError } from '../lib/errors.js';
+import { InputError, quote } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 
 export type Dtype = 'int8' | 'uint8' | 'int16' | 'float32';
@@ -96,23 +96,24 @@ export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
   }
   const text = new TextDecoder(version === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, dataOffset));
   const dict = text.trim();
-  if (!dict.startsWith('{') || !dict.endsWith('}')) fail(`.npy header is not a dict literal: ${JSON.stringify(text)}`, start);
+  if (!dict.startsWith('{') || !dict.endsWith('}')) fail(`.npy header is not a dict literal: ${quote(text)}`, start);
 
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(dict)?.[1];
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(dict)?.[1];
   const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(dict)?.[1];
-  if (descr === undefined) fail(`.npy header has no simple 'descr' (structured dtypes are not supported): ${dict}`, start);
-  if (fortran === undefined) fail(`.npy header has no 'fortran_order': ${dict}`, start);
-  if (shapeText === undefined) fail(`.npy header has no 'shape' tuple: ${dict}`, start);
+  if (descr === undefined) fail(`.npy header has no simple 'descr' (structured dtypes are not supported): ${quote(dict)}`, start);
+  if (fortran === undefined) fail(`.npy header has no 'fortran_order': ${quote(dict)}`, start);
+  if (shapeText === undefined) fail(`.npy header has no 'shape' tuple: ${quote(dict)}`, start);
   if (fortran === 'True') fail(`unsupported .npy layout: fortran_order is True (C order expected)`, start);
 
   const dtype = dtypeOfDescr(descr!);
   if (dtype === undefined) {
     const bigEndian = descr!.startsWith('>') && /^>[iuf][248]$/.test(descr!);
+    const shown = /^[\x20-\x7e]{0,16}$/.test(descr!) ? `'${descr}'` : quote(descr!);
     fail(
       bigEndian
-        ? `unsupported .npy dtype '${descr}': big endian (little endian expected)`
-        : `unsupported .npy dtype '${descr}' (int8 |i1, uint8 |u1, int16 <i2 or float32 <f4 expected)`,
+        ? `unsupported .npy dtype ${shown}: big endian (little endian expected)`
+        : `unsupported .npy dtype ${shown} (int8 |i1, uint8 |u1, int16 <i2 or float32 <f4 expected)`,
       start,
     );
   }
@@ -121,7 +122,7 @@ export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   const shape = parts.map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
-  if (shape.some((n) => !Number.isSafeInteger(n))) fail(`bad .npy shape (${shapeText})`, start);
+  if (shape.some((n) => !Number.isSafeInteger(n))) fail(`bad .npy shape: ${quote(`(${shapeText})`)}`, start);
   const dataBytes = shape.reduce((a, b) => a * b, 1) * DTYPES[dtype!].bytes;
   return { version, dtype: dtype!, shape, dataOffset, dataBytes };
 }
@@ -216,15 +217,25 @@ export function readNpy(path: string): { header: NpyHeader; data: ActArray } {
   }
 }
 
-/** open(2) for reading, with a missing file reported as bad input. */
+/** Why opening a path the user named failed, as bad input (other failures, e.g. EMFILE or EIO, stay crashes). */
+const BAD_PATH: Record<string, string> = {
+  ENOENT: 'file not found',
+  ENOTDIR: 'file not found (a part of the path is not a directory)',
+  EISDIR: 'cannot read (EISDIR: a directory)',
+  EACCES: 'cannot read (EACCES)',
+  EPERM: 'cannot read (EPERM)',
+  ELOOP: 'cannot read (ELOOP: too many symbolic links)',
+  ENAMETOOLONG: 'cannot read (ENAMETOOLONG: the name is too long)',
+  ERR_INVALID_ARG_VALUE: 'not a usable path (it holds a NUL byte)',
+};
+
+/** open(2) for reading, with a missing, unreadable or impossible path reported as bad input. */
 export function openNpy(path: string): number {
   try {
     return openSync(path, 'r');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') {
-      throw new InputError(code === 'ENOENT' ? 'file not found' : `cannot read (${code})`, { file: path });
-    }
+    const what = BAD_PATH[(e as NodeJS.ErrnoException).code ?? ''];
+    if (what) throw new InputError(what, { file: path });
     throw e;
   }
 }

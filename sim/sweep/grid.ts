@@ -10,7 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
-import { InputError, type InputErrorWhere } from '../../lib/errors.js';
+import { InputError, pointerKey, quote, quoteJson, type InputErrorWhere } from '../../lib/errors.js';
+import { parseJsonText } from '../../lib/json.js';
 import { HW_MODELS_DIR } from '../paths.js';
 import { schemaError } from '../../lib/schema-error.js';
 
@@ -34,14 +35,20 @@ export type SimParameter = (typeof SIM_PARAMETERS)[number];
 /** A sweep's simulation options (fixed ones, or one point's swept ones). */
 export type SweepSimOptions = Partial<Record<SimParameter, number>>;
 
+/** Longest parameter name taken (real dotted paths are a few dozen characters; this keeps messages short). */
+const MAX_NAME = 100;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 /** `rows` → `arch.rows`, `deltaDensity` → `sim.deltaDensity`; prefixed names stay. */
 export function canonicalName(name: string, where: InputErrorWhere): string {
-  if (!NAME.test(name)) throw new InputError(`"${name}" is not a parameter name (a dotted path such as memories.dramGBps)`, where);
+  if (name.length > MAX_NAME) throw new InputError(`${quote(name)} is not a parameter name (longer than ${MAX_NAME} characters)`, where);
+  if (!NAME.test(name)) throw new InputError(`${quote(name)} is not a parameter name (a dotted path such as memories.dramGBps)`, where);
   if (name.startsWith('sim.')) {
     if (!(SIM_PARAMETERS as readonly string[]).includes(name.slice(4)))
-      throw new InputError(`unknown simulation parameter "${name}"; sweepable: ${SIM_PARAMETERS.map((p) => `sim.${p}`).join(', ')}`, where);
+      throw new InputError(
+        `unknown simulation parameter ${quote(name)}; sweepable: ${SIM_PARAMETERS.map((p) => `sim.${p}`).join(', ')}`,
+        where,
+      );
     return name;
   }
   if (name.startsWith('arch.')) return name;
@@ -49,30 +56,39 @@ export function canonicalName(name: string, where: InputErrorWhere): string {
 }
 
 /** A `--set` value: a number, true/false, a "JSON string", or else the bare text. */
-export function parseValue(token: string): AxisValue {
+export function parseValue(token: string, where: InputErrorWhere = {}): AxisValue {
   const t = token.trim();
   if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) return Number(t);
   if (t === 'true' || t === 'false') return t === 'true';
-  if (/^".*"$/.test(t)) return JSON.parse(t) as string;
+  if (/^"[\s\S]*"$/.test(t)) {
+    try {
+      return JSON.parse(t) as string;
+    } catch {
+      throw new InputError(`${quote(t)} is not a valid "JSON string" (escape quotes inside it as \\")`, where);
+    }
+  }
   return t;
 }
 
 /** `name=v1,v2,…` → an axis. */
 export function parseSet(flag: string): Axis {
-  const origin = `--set ${flag}`;
+  // The flag as typed, unless it is long or holds line breaks / invisible characters.
+  const origin = `--set ${/^[\x20-\x7e]{0,60}$/.test(flag) ? flag : quote(flag)}`;
   const eq = flag.indexOf('=');
   if (eq <= 0) throw new InputError('expected name=value[,value…] (e.g. rows=8,16,32)', { file: origin });
   const tokens = flag.slice(eq + 1).split(',');
   if (tokens.some((t) => t.trim() === '')) throw new InputError('empty value', { file: origin });
   const name = canonicalName(flag.slice(0, eq).trim(), { file: origin });
-  return { name, values: checkUnique(tokens.map(parseValue), { file: origin }), origin };
+  const where = { file: origin };
+  const values = tokens.map((t) => parseValue(t, where));
+  return { name, values: checkUnique(values, where), origin };
 }
 
 function checkUnique(values: AxisValue[], where: InputErrorWhere): AxisValue[] {
   const seen = new Set<string>();
   for (const v of values) {
     const k = JSON.stringify(v);
-    if (seen.has(k)) throw new InputError(`value ${k} listed twice`, where);
+    if (seen.has(k)) throw new InputError(`value ${quoteJson(v)} listed twice`, where);
     seen.add(k);
   }
   return values;
@@ -85,16 +101,11 @@ export function parseGridJson(text: string, file: string): Axis[] {
   validateGrid ??= new Ajv.default({ allErrors: true, strict: false }).compile(
     JSON.parse(readFileSync(join(HW_MODELS_DIR, 'grids', 'schema.json'), 'utf8')),
   );
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`malformed JSON: ${(e as Error).message}`, { file });
-  }
+  const doc = parseJsonText(text, file);
   if (!validateGrid(doc)) throw schemaError(validateGrid.errors, file);
   const params = (doc as { parameters: Record<string, AxisValue[]> }).parameters;
   const axes = Object.entries(params).map(([name, values]) => ({
-    name: canonicalName(name, { file, pointer: `/parameters/${name}` }),
+    name: canonicalName(name, { file, pointer: `/parameters/${pointerKey(name)}` }),
     values,
     origin: file,
   }));

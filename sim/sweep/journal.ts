@@ -31,7 +31,10 @@ export function openJournal(file: string, grid: string, shard: Shard | null, res
   let keepBytes = 0;
   if (existsSync(file)) {
     if (!resume)
-      throw new InputError('a journal of an earlier run is here: pass --resume to continue it, or choose another --out', { file });
+      throw new InputError(
+        'a journal of an earlier run is here: pass --resume to continue it, --force to start afresh, or choose another --out',
+        { file },
+      );
     // Every line that ends in "\n" is complete; what follows the last "\n" is torn or empty.
     const complete = readFileSync(file, 'utf8').split('\n').slice(0, -1);
     if (complete.length > 0) keepBytes = readJournal(complete, file, grid, shard, done);

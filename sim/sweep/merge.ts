@@ -4,8 +4,9 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { InputError } from '../../lib/errors.js';
+import { parseCsvText } from '../../lib/csv.js';
+import { InputError, quote } from '../../lib/errors.js';
+import { parseJsonText } from '../../lib/json.js';
 import type { Row, SweepMeta } from './job.js';
 import { sortRows, type ShardFile } from './output.js';
 
@@ -28,12 +29,13 @@ export function findShards(inputs: string[]): string[] {
 }
 
 function readShard(file: string): ShardFile {
-  let doc: Partial<ShardFile>;
+  let text: string;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8')) as Partial<ShardFile>;
+    text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new InputError(`not a readable shard metadata file (${(e as Error).message})`, { file });
+    throw new InputError(`not a readable shard metadata file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
   }
+  const doc = parseJsonText(text, file) as Partial<ShardFile> | null;
   if (doc?.sweep?.format !== 'deltasim-sweep' || !doc.shard)
     throw new InputError('not a deltasim sweep shard (no "sweep" / "shard")', { file });
   return doc as ShardFile;
@@ -62,21 +64,21 @@ export function mergeShards(inputs: string[]): Merged {
         { file },
       );
     const csvFile = file.replace(/\.json$/, '.csv');
-    let records: string[][];
+    let text: string;
     try {
-      records = parse(readFileSync(csvFile, 'utf8')) as string[][];
+      text = readFileSync(csvFile, 'utf8');
     } catch (e) {
-      throw new InputError(`cannot read the shard's CSV (${(e as Error).message})`, { file: csvFile });
+      throw new InputError(`cannot read the shard's CSV (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file: csvFile });
     }
-    const [head = [], ...body] = records;
-    if (head.join(',') !== meta.columns.join(','))
+    const [head, ...body] = parseCsvText(text, csvFile);
+    if ((head?.cells ?? []).join(',') !== meta.columns.join(','))
       throw new InputError('columns differ from the sweep metadata', { file: csvFile, line: 1 });
-    body.forEach((r, i) => {
+    body.forEach(({ cells: r, line }) => {
       const p = Number(r[0]);
       if (!Number.isInteger(p) || p < 0 || p >= meta.points)
-        throw new InputError(`point "${r[0]}" is not in 0..${meta.points - 1}`, { file: csvFile, line: i + 2 });
+        throw new InputError(`point ${quote(r[0] ?? '')} is not in 0..${meta.points - 1}`, { file: csvFile, line });
       const prev = owner.get(p);
-      if (prev !== undefined) throw new InputError(`point ${p} is also in ${prev}`, { file: csvFile, line: i + 2 });
+      if (prev !== undefined) throw new InputError(`point ${p} is also in ${prev}`, { file: csvFile, line });
       owner.set(p, csvFile);
       rows.push(r);
     });

@@ -4,6 +4,7 @@
  * A shard: shard-K-of-N.csv (its rows, same columns) and shard-K-of-N.json (the sweep's metadata,
  * which shard, how it was run), which `merge` reads back. Every file is written atomically.
  */
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { writeFileAtomic } from '../../lib/atomic.js';
@@ -76,4 +77,86 @@ export function writeShardOutput(dir: string, meta: SweepMeta, shard: Shard, row
   writeFileAtomic(`${stem}.csv`, sweepCsv(meta, rows));
   writeFileAtomic(`${stem}.json`, `${JSON.stringify(file, null, 2)}\n`);
   return [`${stem}.csv`, `${stem}.json`];
+}
+
+/** A shard's files: shard-K-of-N.csv, .json and .journal.jsonl. */
+const SHARD_ENTRY = /^(shard-\d+-of-\d+)\.(csv|json|journal\.jsonl)$/;
+const RUN_ENTRIES: ReadonlySet<string> = new Set(Object.values(RUN_FILES));
+
+/** Whether `name` is a file deltasim writes in a run or sweep directory (RUN_FILES, a shard's files). */
+export const isRunEntry = (name: string): boolean => RUN_ENTRIES.has(name) || SHARD_ENTRY.test(name);
+
+/** What a sweep output directory holds, as a sweep (or merge) of `grid` about to write into it sees it. */
+export interface SweepDirView {
+  /** Only this sweep's files (and files that are not deltasim's): its own run, continued in place. */
+  resume: boolean;
+  /** deltasim's entries that --force deletes: another run's, and those of the group this run writes. */
+  replace: string[];
+  /** What is there, for the message. */
+  holds: string;
+}
+
+/**
+ * Look at an existing sweep output directory. Its deltasim entries fall in groups: the unsharded set
+ * (summary.json, run.json, sweep.csv, journal.jsonl, report.html, charts/, and a simulation's
+ * frames.csv / layers.csv) and each shard's files. A group belongs to this sweep when every header it
+ * has (summary.json, a journal's first line, a shard's .json) names `grid`; a group without one, or
+ * with a simulation's files, is another run's. `mine` is the group this run writes: a shard's stem, or
+ * null for the unsharded set (a sweep without --shard, a merge).
+ */
+export function inspectSweepDir(dir: string, names: string[], grid: string, mine: string | null): SweepDirView {
+  const groups = new Map<string, { entries: string[]; grids: Set<string> }>();
+  for (const name of names) {
+    if (!isRunEntry(name)) continue;
+    const key = SHARD_ENTRY.exec(name)?.[1] ?? '';
+    const g = groups.get(key) ?? { entries: [], grids: new Set<string>() };
+    groups.set(key, g);
+    g.entries.push(name);
+    g.grids.add(headerGrid(join(dir, name), name));
+  }
+  let own = 0;
+  const foreign: string[] = [];
+  const replace: string[] = [];
+  for (const [key, g] of groups) {
+    g.grids.delete('');
+    const same = g.grids.size === 1 && g.grids.has(grid);
+    if (same) own++;
+    else foreign.push(...g.entries);
+    if (!same || key === (mine ?? '')) replace.push(...g.entries);
+  }
+  const list = (xs: string[]) => (xs.length > 4 ? `${xs.slice(0, 4).join(', ')}, …` : xs.join(', '));
+  return {
+    resume: own > 0 && foreign.length === 0,
+    replace,
+    holds: foreign.length ? `another run's ${list(foreign)}` : list(names),
+  };
+}
+
+/** The grid a deltasim file names ('' when it has none; 'simulation' or '?' when it is not a sweep's or unreadable). */
+function headerGrid(file: string, name: string): string {
+  if (name === RUN_FILES.frames || name === RUN_FILES.layers) return 'simulation';
+  const journal = name.endsWith('.jsonl');
+  if (name === RUN_FILES.run || !(journal || name.endsWith('.json'))) return '';
+  try {
+    const text = journal ? firstLine(file) : readFileSync(file, 'utf8');
+    if (journal && text === '') return ''; // killed before its header: nothing in it
+    const doc = JSON.parse(text) as Record<string, unknown> | null;
+    if (name === RUN_FILES.summary && doc?.kind !== 'sweep') return 'simulation';
+    const g = name === RUN_FILES.summary || journal ? doc?.grid : (doc?.sweep as Record<string, unknown> | undefined)?.grid;
+    return typeof g === 'string' ? g : '?';
+  } catch {
+    return '?';
+  }
+}
+
+/** The first line of a (possibly long) file. */
+function firstLine(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8').split('\n')[0]!;
+  } finally {
+    closeSync(fd);
+  }
 }

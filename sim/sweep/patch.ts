@@ -2,7 +2,7 @@
  * A sweep point as a concrete hw-model and simulation options: the base hw-model's JSON with the
  * point's `arch.*` values written at their dotted paths, re-validated against hw-models/schema.json.
  */
-import { InputError } from '../../lib/errors.js';
+import { InputError, quoteJson } from '../../lib/errors.js';
 import { parseHwModelJson, type HwModel, type HwSpec } from '../hw-model.js';
 import type { Axis, AxisValue, SimParameter, SweepSimOptions } from './grid.js';
 
@@ -59,7 +59,7 @@ export function pointConfig(baseSpec: HwSpec, baseSource: string, axes: Axis[], 
     if (a.name.startsWith('sim.')) {
       const name = a.name.slice(4) as SimParameter;
       const bad = simValueError(name, v);
-      if (bad) throw new InputError(`${a.name} = ${JSON.stringify(v)}: ${bad}`, { file: a.origin });
+      if (bad) throw new InputError(`${a.name} = ${quoteJson(v)}: ${bad}`, { file: a.origin });
       sim[name] = v as number;
     } else spec = patchSpec(spec, a.name.slice(5), v, a.origin);
   });
@@ -73,7 +73,7 @@ export function pointConfig(baseSpec: HwSpec, baseSource: string, axes: Axis[], 
     const archAxes = axes.map((a, i) => ({ a, v: values[i] })).filter(({ a }) => a.name.startsWith('arch.'));
     const hit = archAxes.find(({ a }) => pointer.startsWith(`/${a.name.slice(5).replaceAll('.', '/')}`)) ?? archAxes[0];
     if (!hit) throw e;
-    throw new InputError(`${hit.a.name} = ${JSON.stringify(hit.v)} makes the hw-model invalid at ${pointer || '/'}: ${bareMessage(e)}`, {
+    throw new InputError(`${hit.a.name} = ${quoteJson(hit.v)} makes the hw-model invalid at ${pointer || '/'}: ${bareMessage(e)}`, {
       file: hit.a.origin,
     });
   }

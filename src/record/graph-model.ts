@@ -20,8 +20,6 @@
  * would feed quantised activations forward; the difference is within q per layer). Transposed
  * convolutions and other MAC-like ops (Conv3D, Einsum) are not recognised.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
 import type { Manifest } from '../../traces/manifest.js';
@@ -32,6 +30,7 @@ import type { Clip } from '../video/types.js';
 import { frameToInput, modelInput, uniformInput, type ModelInput } from './graph/input.js';
 import { loadGraphModel, readGraphModelJson, resolveModelFile } from './graph/load.js';
 import { LevelSpill } from './graph/spill.js';
+import { makeTempDir } from './temp-dir.js';
 import { findMacNodes, layerGeometryFor, type MacNode, type NodeGeometry } from './graph/topology.js';
 
 /** Frames from anywhere (e.g. `decodeFrames` of src/video/ffmpeg.ts): H·W·C values in [0, 1], [y][x][c]. */
@@ -84,13 +83,13 @@ export async function recordGraphModelTrace(opts: RecordGraphModelOptions): Prom
   const macs = findMacNodes(json, file);
   if (macs.length === 0) throw new InputError('the graph has no MAC nodes (Conv2D, DepthwiseConv2dNative, MatMul with weights)', { file });
   const { model } = await loadGraphModel(file, json);
-  const spillDir = mkdtempSync(join(tmpdir(), 'deltasim-graph-'));
+  const spillDir = makeTempDir('deltasim-graph-'); // removed on Ctrl-C / SIGTERM too
   const recorded = new Map<string, Recorded>();
   try {
-    return await record(opts, { file, backend, model, macs }, recorded, spillDir);
+    return await record(opts, { file, backend, model, macs }, recorded, spillDir.path);
   } finally {
     for (const r of recorded.values()) r.spill?.close();
-    rmSync(spillDir, { recursive: true, force: true });
+    spillDir.remove();
     model.dispose();
   }
 }

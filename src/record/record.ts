@@ -20,8 +20,6 @@
  * (MotionInput's temporal difference) see the same predecessor as in a whole-clip run. Delta layers
  * that integrate over time (sigma) or emit deltas instead of levels are refused.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf } from '../tf/backend.js';
 import { DeltaActivation, FrameWise, QuantisedActivation } from '../tf/layers/index.js';
@@ -32,6 +30,7 @@ import { levelDtype } from '../../traces/npy.js';
 import type { Manifest } from '../../traces/manifest.js';
 import type { FrameSource } from './sources.js';
 import { bytesOf, FrameSpool } from './spool.js';
+import { makeTempDir } from './temp-dir.js';
 
 /** Pixels are recorded (and fed to the model) as 8-bit levels. */
 export const PIXEL_LEVELS = 255;
@@ -160,9 +159,10 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
   const ranges = plans.map((p) => ({ name: p.mac.name, min: Infinity, max: -Infinity, maxDeviation: 0 }));
   const elements = plans.map((p) => p.mac.input.reduce((a, b) => a * b, 1));
 
-  const spoolDir = mkdtempSync(join(tmpdir(), 'deltasim-record-'));
-  const spools = plans.map((_, i) => new FrameSpool(join(spoolDir, `${i}.f32`), elements[i]! * 4));
+  const spoolDir = makeTempDir('deltasim-record-'); // removed on Ctrl-C / SIGTERM too
+  const spools: FrameSpool[] = [];
   try {
+    for (let i = 0; i < plans.length; i++) spools.push(new FrameSpool(join(spoolDir.path, `${i}.f32`), elements[i]! * 4));
     const [h, w, c] = source.frameShape;
     const size = h * w * c;
     const buf = new Float32Array((chunk + 1) * size);
@@ -263,7 +263,7 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
     return { manifest, layers: ranges, seconds: (performance.now() - started) / 1000 };
   } finally {
     for (const s of spools) s.close();
-    rmSync(spoolDir, { recursive: true, force: true });
+    spoolDir.remove();
     tf.dispose(scales.filter((s): s is tf.Tensor1D => s !== null));
   }
 }

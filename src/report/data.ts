@@ -10,8 +10,9 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
+import { parseCsvText } from '../../lib/csv.js';
 import { InputError } from '../../lib/errors.js';
+import { parseJsonText } from '../../lib/json.js';
 import { percentile } from '../../lib/percentile.js';
 import { BUFFERS } from '../../sim/actions.js';
 import type { EnergyBreakdown as SimEnergy } from '../../sim/energy.js';
@@ -74,24 +75,25 @@ export interface SweepData extends RunFiles {
 export type RunData = SimulationData | SweepData;
 
 function readJson(file: string): unknown {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new InputError(`not valid JSON (${(e as Error).message})`, { file });
+    throw new InputError(`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
   }
+  return parseJsonText(text, file);
 }
 
 /** Read a CSV whose header must be `expected` (the columns deltasim writes). */
 export function readCsv<C extends string>(file: string, expected: readonly C[]): CsvTable<C> {
-  let records: { record: string[]; info: { lines: number } }[];
+  let text: string;
   try {
-    records = parse(readFileSync(file, 'utf8'), { skip_empty_lines: true, info: true }) as unknown as typeof records;
+    text = readFileSync(file, 'utf8');
   } catch (e) {
-    const line = (e as { lines?: number }).lines;
-    throw new InputError(`not valid CSV (${(e as Error).message})`, { file, ...(line !== undefined ? { line } : {}) });
+    throw new InputError(`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
   }
-  const [head, ...body] = records;
-  const columns = head?.record ?? [];
+  const [head, ...body] = parseCsvText(text, file, { skip_empty_lines: true });
+  const columns = head?.cells ?? [];
   const at = expected.findIndex((c, i) => columns[i] !== c);
   if (at >= 0 || columns.length !== expected.length) {
     const i = at >= 0 ? at : expected.length;
@@ -102,8 +104,8 @@ export function readCsv<C extends string>(file: string, expected: readonly C[]):
   return {
     file,
     columns: expected,
-    rows: body.map(({ record }) => Object.fromEntries(expected.map((c, i) => [c, record[i] ?? ''])) as Record<C, string>),
-    lines: body.map(({ info }) => info.lines),
+    rows: body.map(({ cells }) => Object.fromEntries(expected.map((c, i) => [c, cells[i] ?? ''])) as Record<C, string>),
+    lines: body.map(({ line }) => line),
   };
 }
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { tf } from './backend.js';
 import { writeDirAtomic } from '../../lib/atomic.js';
 import { InputError } from '../../lib/errors.js';
+import { parseJsonText } from '../../lib/json.js';
 import './layers/index.js'; // registers the custom layers before any model.json is parsed
 
 export interface ModelMeta {
@@ -50,11 +51,13 @@ export async function saveModel(dir: string, model: tf.LayersModel, meta: ModelM
 
 function readJson(file: string): Record<string, unknown> {
   if (!existsSync(file)) throw new InputError('file not found', { file });
+  let text: string;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new InputError(`not valid JSON: ${(e as Error).message}`, { file });
+    throw new InputError(`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
   }
+  return parseJsonText(text, file) as Record<string, unknown>;
 }
 
 /** Load a model directory written by `saveModel` (meta.json optional for models made elsewhere: meta is then null). */

@@ -1,4 +1,7 @@
-/** bin/deltasim.js runs the build in dist/, and refuses a build that is missing or older than a source file. */
+/**
+ * bin/deltasim.js runs the build in dist/. In a development checkout (tsconfig.json next to package.json) it refuses a
+ * build that is missing or older than a source file; an installed package (no tsconfig.json) runs its build as it is.
+ */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -12,8 +15,9 @@ describe('bin/deltasim.js', () => {
   const launch = () => spawnSync(process.execPath, [join(root, 'bin', 'deltasim.js'), '--help'], { encoding: 'utf8' });
 
   beforeEach(() => {
-    // a package directory in miniature: the launcher, one source per tree, a compiled CLI that says what it got
+    // a development checkout in miniature: tsconfig.json, the launcher, one source per tree, a compiled CLI that says what it got
     root = mkdtempSync(join(tmpdir(), 'deltasim-bin-'));
+    writeFileSync(join(root, 'tsconfig.json'), '{}\n');
     mkdirSync(join(root, 'bin'));
     copyFileSync(join(PACKAGE_DIR, 'bin', 'deltasim.js'), join(root, 'bin', 'deltasim.js'));
     for (const dir of ['lib', 'src', 'sim', 'traces']) {
@@ -49,5 +53,34 @@ describe('bin/deltasim.js', () => {
     expect(r.status).to.equal(1);
     expect(r.stdout).to.equal('');
     expect(r.stderr).to.contain('traces/sub/a.ts changed after the last build').and.contain('npm run build');
+  });
+
+  describe('an installed package (no tsconfig.json)', () => {
+    beforeEach(() => rmSync(join(root, 'tsconfig.json')));
+
+    it('runs its build even when its files are newer than the build stamp, or it has no stamp', () => {
+      writeFileSync(join(root, 'dist', '.built'), '');
+      utimesSync(join(root, 'dist', '.built'), at(10), at(10));
+      utimesSync(join(root, 'src', 'sub', 'a.ts'), at(20), at(20)); // unpacking stamps files with the time of unpacking
+      expect(launch().stdout).to.equal('compiled CLI --help\n');
+      rmSync(join(root, 'dist', '.built'));
+      const r = launch();
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stdout).to.equal('compiled CLI --help\n');
+    });
+
+    it('runs without any sources', () => {
+      for (const dir of ['lib', 'src', 'sim', 'traces']) rmSync(join(root, dir), { recursive: true });
+      const r = launch();
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stdout).to.equal('compiled CLI --help\n');
+    });
+
+    it('refuses to run without a build, and says to reinstall', () => {
+      rmSync(join(root, 'dist'), { recursive: true });
+      const r = launch();
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.contain('no build in').and.contain('reinstall deltasim').and.not.contain('npm run build');
+    });
   });
 });

@@ -60,7 +60,7 @@ describe('record: traces from a layers model', function () {
   let dir: string;
   before(async () => {
     await initBackend({ quiet: true });
-    dir = mkdtempSync(join(tmpdir(), 'deltasim-record-'));
+    dir = mkdtempSync(join(tmpdir(), 'deltasim-record-test-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -47,7 +47,7 @@ describe('paper reproduction smoke (studies/paper-repro/run.ts --smoke)', functi
   ];
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'repro-smoke-'));
+    dir = mkdtempSync(join(tmpdir(), 'deltasim-repro-smoke-'));
     // Only tree.avi (4 frames) when opencv-doc is installed; a missing one must be skipped with a note.
     await run(process.execPath, args('--videos', `${VIDEO},${join(dir, 'missing.avi')}`), { maxBuffer: 1 << 24 });
   });

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { tmp, writeFloatTrace } from './helpers.js';
+import { removeTmp, tmp, writeFloatTrace } from './helpers.js';
 
 const BIN = new URL('../../bin/deltasim.js', import.meta.url).pathname;
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -13,6 +13,7 @@ const TINY = new URL('../../traces/samples/tiny', import.meta.url).pathname;
 
 describe('sweep CLI', function () {
   this.timeout(120000);
+  after(removeTmp);
 
   it('runs on worker threads, shards with auto/n from the environment, and merges to the same files', () => {
     const dir = tmp();

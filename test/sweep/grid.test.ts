@@ -18,13 +18,14 @@ import {
   specOf,
   type Axis,
 } from '../../sim/sweep/index.js';
-import { smallJob, throwsInput, tmp } from './helpers.js';
+import { removeTmp, smallJob, throwsInput, tmp } from './helpers.js';
 
 const axis = (name: string, values: (number | string | boolean)[]): Axis => ({ name, values, origin: 'test' });
 const delta32 = loadHwModel('delta-32x32');
 const tiny = loadTopology('tiny');
 
 describe('sweep grid', () => {
+  after(removeTmp);
   it('expands in odometer order, the last axis fastest', () => {
     const axes = [axis('arch.rows', [8, 16]), axis('arch.cols', [1, 2, 3])];
     expect(pointCount(axes)).to.equal(6);

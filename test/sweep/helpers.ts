@@ -1,5 +1,5 @@
 /** Shared helpers of the sweep tests: a small job, a float trace, temp dirs, an InputError matcher. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadHwModel, loadTopology } from '../../sim/index.js';
@@ -10,7 +10,19 @@ import { prng } from '../../lib/prng.js';
 import { openTrace, type Trace } from '../../traces/reader.js';
 import { writeTrace } from '../../traces/writer.js';
 
-export const tmp = (): string => mkdtempSync(join(tmpdir(), 'deltasim-sweep-'));
+const made: string[] = [];
+
+/** A fresh temp directory, removed by `removeTmp` (each test file's suite calls it in `after`). */
+export function tmp(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'deltasim-sweep-'));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every directory `tmp` made so far. */
+export function removeTmp(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 /** tiny × delta-32x32 over rows × cols × stateKiB × deltaDensity: 3·2·2·2 = 24 points, every mode. */
 export function smallJob(): SweepJob {

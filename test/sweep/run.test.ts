@@ -16,13 +16,14 @@ import {
   writeSweepOutput,
   type Row,
 } from '../../sim/sweep/index.js';
-import { rejectsInput, smallJob, throwsInput, tmp } from './helpers.js';
+import { rejectsInput, removeTmp, smallJob, throwsInput, tmp } from './helpers.js';
 
 const job = smallJob();
 const read = (f: string) => readFileSync(f, 'utf8');
 
 describe('sweep run', function () {
   this.timeout(120000);
+  after(removeTmp);
   let ref: string; // the unsharded, in-process sweep.csv
   let refDir: string;
 

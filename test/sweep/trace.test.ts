@@ -18,7 +18,7 @@ import {
   type SweepInput,
 } from '../../sim/sweep/index.js';
 import { openTrace, type Trace } from '../../traces/reader.js';
-import { throwsInput, tmp, writeFloatTrace } from './helpers.js';
+import { removeTmp, throwsInput, tmp, writeFloatTrace } from './helpers.js';
 import { simActivity } from '../support/sim.js';
 
 const TINY = new URL('../../traces/samples/tiny', import.meta.url).pathname;
@@ -35,6 +35,7 @@ const csvRows = (csv: string) => {
 
 describe('sweep over a trace', function () {
   this.timeout(120000);
+  after(removeTmp);
   const job = traceJob();
   let refDir: string;
   let ref: string;

@@ -141,7 +141,7 @@ describe('tf/models', () => {
     writeFileSync(join(out, 'weights.bin'), new Uint8Array(10));
     await expectInputError(loadModel(out), /weights hold 10 bytes/);
     writeFileSync(join(out, 'model.json'), '{"modelTopology": ');
-    await expectInputError(loadModel(out), /not valid JSON/);
+    await expectInputError(loadModel(out), /malformed JSON/);
   });
 });
 

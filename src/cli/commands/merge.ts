@@ -1,11 +1,13 @@
 /** `deltasim merge OUT SHARD…`: join `sweep --shard` outputs into the sweep.csv of the unsharded run. */
 import type { CommandModule } from 'yargs';
-import { mergeShards, writeSweepOutput } from '../../../sim/sweep/index.js';
+import { FORCE_OPTION, guardOutputDir } from '../../../lib/output-guard.js';
+import { inspectSweepDir, isRunEntry, mergeShards, writeSweepOutput } from '../../../sim/sweep/index.js';
 import { runJson } from '../../../sim/index.js';
 
 interface Args {
   out: string;
   shards: string[];
+  force: boolean;
 }
 
 const command: CommandModule<object, Args> = {
@@ -15,9 +17,17 @@ const command: CommandModule<object, Args> = {
     y
       .positional('out', { type: 'string', demandOption: true, describe: 'output directory (may be the shards directory)' })
       .positional('shards', { type: 'string', array: true, demandOption: true, describe: 'shard files or directories' })
+      .option('force', FORCE_OPTION)
       .example('$0 merge runs/s runs/s', 'merge every shard in runs/s into runs/s/sweep.csv'),
   handler: (a) => {
     const m = mergeShards(a.shards);
+    // OUT may hold this sweep already (its shards, an earlier merge); anything else needs --force.
+    guardOutputDir(a.out, a.force, {
+      writes: 'in-place',
+      owns: isRunEntry,
+      flag: 'OUT',
+      inspect: (dir, names) => inspectSweepDir(dir, names, m.meta.grid, null),
+    });
     const run = { ...(JSON.parse(runJson(process.argv.slice(2))) as object), shards: m.shards };
     for (const f of writeSweepOutput(a.out, m.meta, m.rows, run)) console.log(f);
   },

@@ -5,13 +5,16 @@
  */
 import type { CommandModule } from 'yargs';
 import { InputError } from '../../../lib/errors.js';
+import { FORCE_OPTION, guardOutputDir } from '../../../lib/output-guard.js';
 import { loadHwModel, simulate, topologyWorkload, traceWorkload, writeRun, summaryJson, type SimResult } from '../../../sim/index.js';
+import { isRunEntry } from '../../../sim/sweep/output.js';
 import { openTrace } from '../../../traces/reader.js';
 import { summaryTable } from '../sim-table.js';
 import { checkWorkload, topologyOf, workloadOptions, type WorkloadArgs } from '../workload-options.js';
 
 interface Args extends WorkloadArgs {
   out?: string;
+  force: boolean;
   layers: boolean;
   json: boolean;
   baseline?: string;
@@ -29,6 +32,7 @@ const command: CommandModule<object, Args> = {
         describe: `hw-model whose dense run is the baseline for speedup and energy gain (--trace default ${DEFAULT_BASELINE})`,
       })
       .option('out', { type: 'string', describe: 'run directory: summary.json, frames.csv, run.json (written atomically)' })
+      .option('force', FORCE_OPTION)
       .option('layers', {
         type: 'boolean',
         default: false,
@@ -38,6 +42,8 @@ const command: CommandModule<object, Args> = {
   handler: async (a) => {
     checkWorkload(a);
     if (a.layers && !a.out) throw new InputError('--layers writes layers.csv into the run directory: give --out DIR too');
+    // A run directory replaces deltasim's run files (a simulation's or a sweep's, and their report): never the user's.
+    if (a.out) guardOutputDir(a.out, a.force, { writes: 'replace', owns: isRunEntry });
     const hw = loadHwModel(a.arch);
     const baselineName = a.baseline ?? (a.trace !== undefined ? DEFAULT_BASELINE : undefined);
     const baseline = baselineName !== undefined ? loadHwModel(baselineName) : undefined;

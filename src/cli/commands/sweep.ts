@@ -15,9 +15,12 @@ import {
   prepareSweep,
   runSweep,
   shardName,
+  inspectSweepDir,
+  isRunEntry,
   type Axis,
 } from '../../../sim/sweep/index.js';
 import { InputError } from '../../../lib/errors.js';
+import { FORCE_OPTION, guardOutputDir } from '../../../lib/output-guard.js';
 import { openTrace } from '../../../traces/reader.js';
 import { loadHwModel, runJson } from '../../../sim/index.js';
 import { checkWorkload, topologyOf, workloadOptions, type WorkloadArgs } from '../workload-options.js';
@@ -29,6 +32,7 @@ interface Args extends WorkloadArgs {
   workers?: number;
   shard?: string;
   resume: boolean;
+  force: boolean;
 }
 
 const command: CommandModule<object, Args> = {
@@ -58,6 +62,7 @@ const command: CommandModule<object, Args> = {
         default: false,
         describe: 'continue an interrupted run from the journal in OUT (finished points are kept)',
       })
+      .option('force', FORCE_OPTION)
       .example('$0 sweep --model alexnet --arch delta-32x32 --set rows=8,16,32 --set cols=8,16,32 --fps 30', '9 points on every core')
       .example(
         '$0 sweep --trace traces/samples/tiny --arch delta-32x32 --set threshold=0,2,8 --set rows=8,32',
@@ -69,6 +74,7 @@ const command: CommandModule<object, Args> = {
       ),
   handler: async (a) => {
     if (!a.grid && !a.set?.length) throw new InputError('name the parameters to sweep: --grid FILE and/or --set name=v1,v2,…');
+    if (a.force && a.resume) throw new InputError('--force starts OUT afresh and --resume continues the run there: give one of them');
     if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 0))
       throw new InputError(`--workers must be a whole number ≥ 0, got ${a.workers}`);
     const axes: Axis[] = mergeAxes(a.grid ? loadGrid(a.grid) : [], (a.set ?? []).map(parseSet));
@@ -87,6 +93,12 @@ const command: CommandModule<object, Args> = {
     });
     const name = a.trace !== undefined ? basename(resolve(a.trace)) : job.meta.model;
     const out = a.out ?? `reports/runs/sweep-${basename(name)}-${basename(arch.name)}`;
+    // OUT may hold this sweep already (a resume, the other shards of an array job); anything else needs --force.
+    guardOutputDir(out, a.force, {
+      writes: 'in-place',
+      owns: isRunEntry,
+      inspect: (dir, names) => inspectSweepDir(dir, names, job.meta.grid, shard ? shardName(shard) : null),
+    });
     const bar = new cliProgress.SingleBar(
       { format: 'sweep |{bar}| {value}/{total} points | {eta_formatted} left', stream: process.stderr, hideCursor: true },
       cliProgress.Presets.shades_classic,

@@ -3,10 +3,13 @@
  * Each subcommand is a yargs CommandModule in `subcommands`; adding one is one line there.
  * `record` is the default: `deltasim trace --model M --data D --out T` records.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { InputError } from '../../../lib/errors.js';
+import { FORCE_OPTION, guardOutputDir } from '../../../lib/output-guard.js';
 import { table } from '../../../lib/table.js';
+import { MANIFEST_FILE } from '../../../traces/manifest.js';
 import { openTrace } from '../../../traces/reader.js';
 import { traceStats, type SparsitySummary, type TraceStats } from '../../../traces/stats.js';
 import { parseSynthLayers, SYNTH_PRESETS, writeSyntheticTrace } from '../../../traces/synthetic.js';
@@ -81,10 +84,10 @@ const synth: CommandModule<object, SynthArgs> = {
       .option('blob-radius', { type: 'number', default: 0.15, describe: 'disc radius, fraction of the image side' })
       .option('blob-speed', { type: 'number', default: 0.04, describe: 'disc speed, image sides per frame' })
       .option('fps', { type: 'number', default: 15 })
-      .option('force', { type: 'boolean', default: false, describe: 'replace --out if it exists' })
+      .option('force', FORCE_OPTION)
       .example('$0 trace synth --out /tmp/t --layers cnn64 --frames 100 --seed 7', ''),
   handler: async (argv) => {
-    if (existsSync(argv.out) && !argv.force) throw new InputError('exists; pass --force to replace it', { file: argv.out });
+    guardTraceOut(argv.out, argv.force);
     const isFile = argv.layers.endsWith('.json') && !SYNTH_PRESETS[argv.layers];
     const text = isFile ? readUserFile(argv.layers) : argv.layers;
     const layers = parseSynthLayers(text, isFile ? argv.layers : '--layers');
@@ -151,7 +154,7 @@ const record: CommandModule<object, RecordArgs> = {
       })
       .option('seed', { type: 'number', default: 0, describe: 'dataset seed (procedural)' })
       .option('out', { type: 'string', demandOption: true, describe: 'trace directory to write' })
-      .option('force', { type: 'boolean', default: false, describe: 'replace --out if it exists' })
+      .option('force', FORCE_OPTION)
       .option('chunk', { type: 'number', default: 64, describe: 'frames per model call' })
       .option('weight-bits', {
         type: 'number',
@@ -166,7 +169,7 @@ const record: CommandModule<object, RecordArgs> = {
         'no retraining, DeltaCNN-style',
       ),
   handler: async (argv) => {
-    if (existsSync(argv.out) && !argv.force) throw new InputError('exists; pass --force to replace it', { file: argv.out });
+    guardTraceOut(argv.out, argv.force);
     if (!(Number.isInteger(argv['weight-bits']) && argv['weight-bits'] >= 1 && argv['weight-bits'] <= 32))
       throw new InputError('--weight-bits: expected an integer in 1..32');
     if ((argv.model === undefined) === (argv.graph === undefined))
@@ -233,6 +236,21 @@ const trace: CommandModule = {
 };
 
 export default trace;
+
+/**
+ * A trace directory replaces a trace's files: manifest.json and the .npy files its manifest lists
+ * (read now, before they are replaced); every other file there is kept.
+ */
+function guardTraceOut(out: string, force: boolean): void {
+  const own = new Set<string>([MANIFEST_FILE]);
+  try {
+    const m = JSON.parse(readFileSync(join(out, MANIFEST_FILE), 'utf8')) as { layers?: { act?: { file?: unknown } }[] };
+    for (const l of m.layers ?? []) if (typeof l?.act?.file === 'string') own.add(l.act.file);
+  } catch {
+    // no (readable) manifest: only manifest.json itself is a trace's
+  }
+  guardOutputDir(out, force, { writes: 'replace', owns: (name) => own.has(name) });
+}
 
 function readUserFile(path: string): string {
   try {

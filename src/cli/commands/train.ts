@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { InputError } from '../../../lib/errors.js';
 import { writeFileAtomic } from '../../../lib/atomic.js';
+import { FORCE_OPTION, guardOutputDir } from '../../../lib/output-guard.js';
 import { table } from '../../../lib/table.js';
 import { initBackend, type tf } from '../../tf/backend.js';
 import { buildModel, deltaise, NETS, VARIANTS, type NetName, type Variant } from '../../tf/models.js';
-import { loadModel, type ModelMeta } from '../../tf/persist.js';
+import { loadModel, MODEL_FILES, type ModelMeta } from '../../tf/persist.js';
 import { evaluate, frameShapeOf, type Evaluation } from '../../tf/evaluate.js';
 import { DEFAULT_PHASES, DEFAULT_TRAIN_OPTIONS, train, type Phase } from '../../tf/train.js';
 import { openDataset } from '../../video/index.js';
@@ -51,6 +52,9 @@ interface TrainArgs {
 }
 
 const [P1, P2] = DEFAULT_PHASES as [Phase, Phase];
+
+/** The evaluation train writes into the model directory. */
+const EVAL_FILE = 'eval.json';
 
 /** Epochs of the two phases: explicit ones win; --epochs N splits N like the default schedule (2 : 1). */
 export function phaseEpochs(epochs: number | undefined, p1: number | undefined, p2: number | undefined): [number, number] {
@@ -117,7 +121,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       .option('phase2-epochs', { type: 'number', describe: 'epochs of phase 2' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of weights, shuffling and the procedural dataset' })
       .option('out', { type: 'string', demandOption: true, describe: 'model directory to write' })
-      .option('force', { type: 'boolean', default: false, describe: 'replace --out if it exists' })
+      .option('force', FORCE_OPTION)
       .option('frames', { type: 'number', default: 8, describe: 'frames per dataset clip (evaluation uses all of them)' })
       .option('size', { type: 'number', default: 64, describe: "frame width and height (ignored with --from: the model's)" })
       .option('channels', { type: 'number', choices: [1, 3], default: 1, describe: '1 gray, 3 RGB (ignored with --from)' })
@@ -150,7 +154,9 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         'delta-ise a trained baseline',
       ),
   handler: async (argv) => {
-    if (existsSync(argv.out) && !argv.force) throw new InputError('exists; pass --force to replace it', { file: argv.out });
+    // A model directory replaces a model's files (and its eval.json); every other file there is kept.
+    const own = new Set<string>([...Object.values(MODEL_FILES), EVAL_FILE]);
+    guardOutputDir(argv.out, argv.force, { writes: 'replace', owns: (name) => own.has(name) });
     const positiveInt = (name: string, v: number) => {
       if (!(Number.isInteger(v) && v >= 1)) throw new InputError(`--${name}: expected an integer >= 1, got ${v}`);
     };
@@ -241,7 +247,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
 
     const split = ds.test ? 'test' : 'train';
     const evaluation = await evaluate(model, ds.test ?? ds.train, { batchSize: argv.batch, maxClips: argv['eval-clips'] });
-    writeFileAtomic(join(argv.out, 'eval.json'), `${JSON.stringify({ data: argv.data, split, net, variant, ...evaluation }, null, 2)}\n`);
+    writeFileAtomic(join(argv.out, EVAL_FILE), `${JSON.stringify({ data: argv.data, split, net, variant, ...evaluation }, null, 2)}\n`);
     console.log(`evaluation on the ${split} split of ${argv.data}:\n${evaluationTable(evaluation)}\nmodel: ${argv.out}`);
     model.dispose();
   },
