@@ -9,20 +9,63 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { InputError } from './errors.js';
+
+/** Failures of the file system the user pointed us at (permissions, missing or read-only places, full disks): bad input, not bugs. */
+const USER_FS_ERRORS = new Set([
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOSPC',
+  'EDQUOT',
+  'ENOTDIR',
+  'EISDIR',
+  'EEXIST',
+  'EBUSY',
+  'ENAMETOOLONG',
+  'ELOOP',
+  'EXDEV',
+]);
+
+/** A file-system error at `file` as an InputError naming it (one line), or the error as it is. */
+export function fsInputError(e: unknown, file: string, doing: string): unknown {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code && USER_FS_ERRORS.has(code) ? new InputError(`cannot ${doing} (${code})`, { file }) : e;
+}
+
+/**
+ * mkdir -p without Node's `recursive`, which loops forever where a parent exists but refuses children
+ * (e.g. under /proc): the missing levels are created one by one, and a failure names the level.
+ */
+export function makeDirs(path: string): void {
+  const missing: string[] = [];
+  for (let p = resolve(path); !lexists(p); p = dirname(p)) {
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  for (const p of missing.reverse()) {
+    try {
+      mkdirSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fsInputError(e, p, 'create this directory');
+    }
+  }
+}
 
 function tmpSibling(path: string): string {
   return join(dirname(path), `.tmp-${basename(path)}-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirs(dirname(path));
   const tmp = tmpSibling(path);
   try {
     writeFileSync(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw fsInputError(e, path, 'write this file');
   }
 }
 
@@ -68,9 +111,13 @@ export function claimDir(path: string, owns: (name: string) => boolean): void {
  */
 export async function writeDirAtomic(path: string, build: (tmpDir: string) => void | Promise<void>): Promise<void> {
   const dir = lexists(path) && lstatSync(path).isSymbolicLink() ? realpathSync(path) : path;
-  mkdirSync(dirname(dir), { recursive: true });
+  makeDirs(dirname(dir));
   const tmp = tmpSibling(dir);
-  mkdirSync(tmp);
+  try {
+    mkdirSync(tmp);
+  } catch (e) {
+    throw fsInputError(e, dirname(dir), 'create a directory here');
+  }
   const moved: string[] = [];
   let aside: string | undefined;
   try {

@@ -2,7 +2,7 @@
  * runSweep: a prepared job → its points (or one shard's) run on the pool, each journaled as it
  * finishes, then the output files written atomically with rows in point order.
  */
-import { mkdirSync } from 'node:fs';
+import { makeDirs } from '../../lib/atomic.js';
 import { join } from 'node:path';
 import type { Row, SweepJob } from './job.js';
 import { openJournal } from './journal.js';
@@ -36,7 +36,7 @@ export interface RunResult {
 
 export async function runSweep(job: SweepJob, opts: RunOptions): Promise<RunResult> {
   const owned = shardPoints(job.meta.points, opts.shard);
-  mkdirSync(opts.out, { recursive: true });
+  makeDirs(opts.out);
   const journalFile = join(opts.out, opts.shard ? `${shardName(opts.shard)}.journal.jsonl` : RUN_FILES.journal);
   const journal = openJournal(journalFile, job.meta.grid, opts.shard ?? null, opts.resume ?? false);
   const rows = new Map<number, Row>();

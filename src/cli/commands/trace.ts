@@ -231,9 +231,35 @@ const subcommands: CommandModule<any, any>[] = [record, inspect, synth];
 const trace: CommandModule = {
   command: 'trace',
   describe: 'Trace directories (format v1): record from a model (the default subcommand), inspect sparsity, write synthetic traces',
-  builder: (y: Argv) => subcommands.reduce((acc, c) => acc.command(c), y),
+  builder: (y: Argv) =>
+    subcommands
+      .reduce((acc, c) => acc.command(c), y)
+      // `trace inpsect DIR` would otherwise run the default subcommand and complain about --out.
+      .middleware((argv) => {
+        const word = argv._[1];
+        if (word === undefined) return;
+        const names = subcommands.map((c) => String(Array.isArray(c.command) ? c.command[0] : c.command).split(' ')[0]!);
+        if (names.includes(String(word))) return;
+        const near = names.find((n) => editDistance(n, String(word)) <= 2);
+        console.error(
+          `deltasim: unknown trace subcommand "${String(word)}"${near ? `; did you mean "${near}"?` : ''} (${names.join(', ')})`,
+        );
+        console.error('(run with --help for usage)');
+        process.exit(2);
+      }, true),
   handler: () => {},
 };
+
+/** Levenshtein distance (short words only: subcommand names). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
 
 export default trace;
 
