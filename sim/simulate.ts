@@ -215,7 +215,9 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
   // The reference of every mode (dense) always runs; it is reported only when asked for.
   const refs = [...new Set(modes.map((m) => MODE_TABLE[m].reference))].filter((m) => !modes.includes(m));
   const runs = [...refs.map((m) => run(hw, m, false, false)), ...modes.map((m) => run(hw, m, true, false))];
-  const base = o.baseline ? run(o.baseline, 'dense', true, true) : null;
+  // A baseline that is the simulated hw-model itself is its dense run: not run (nor written) twice.
+  const selfBaseline = o.baseline !== undefined && o.baseline.name === hw.name && o.baseline.source === hw.source;
+  const base = o.baseline && !selfBaseline ? run(o.baseline, 'dense', true, true) : null;
   const all = base ? [...runs, base] : runs;
   const frameRows = new FrameTable();
   let t = 0;
@@ -247,7 +249,7 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
   }
   if (t === 0) throw new InputError('the workload has no frames to simulate');
   const means = new Map(runs.map((r) => [r.mode, r.acc.mean(fps)]));
-  const baselineDense = base ? base.acc.mean(fps) : null;
+  const baselineDense = base ? base.acc.mean(fps) : selfBaseline ? structuredClone(means.get('dense')!) : null;
   // Speedup and gain are against the reference mode on the summary's own hw-model (for the baseline: itself).
   const compare = (s: ModeSummary, own: Map<Mode, ModeSummary>): ModeSummary => {
     const ref = own.get(MODE_TABLE[s.mode].reference)!;

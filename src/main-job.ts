@@ -8,7 +8,7 @@
  *
  * Everything is written into one directory, atomically (a failed run leaves the last good one).
  */
-import { join, relative } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import {
   loadHwModel,
@@ -171,7 +171,7 @@ export async function runMainJob(o: MainJobOptions): Promise<Headline[]> {
     for (const f of [RUN_FILES.frames, RUN_FILES.layers]) copyFileSync(join(tmp, 'runs', mainRun, f), join(tmp, f));
     writeFileSync(join(tmp, RUN_FILES.summary), summaryJson(main, { mainRun, clips: o.scenarios, headline: headlines }));
     writeFileSync(join(tmp, RUN_FILES.run), runJson(['npm', 'start']));
-    await buildReport(tmp);
+    await buildReport(tmp, basename(resolve(o.out)));
     mainTable = summaryTable(main);
   });
 

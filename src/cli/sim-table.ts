@@ -14,7 +14,9 @@ const times = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}×`);
 type Column = [head: string, cell: (s: ModeSummary) => string];
 
 export function summaryTable(res: SimResult): string {
-  const all: ModeSummary[] = [...res.modes, ...(res.baselineDense ? [res.baselineDense] : [])];
+  // The baseline's row, unless it is the simulated hw-model itself (then it is the dense row).
+  const baselineRow = res.baselineDense && res.baseline !== res.hwModel ? [res.baselineDense] : [];
+  const all: ModeSummary[] = [...res.modes, ...baselineRow];
   const perFrame = res.frames > 1;
   const columns: Column[] = [
     ['mode @ hw-model', (s) => `${s.mode} @ ${s.arch}`],

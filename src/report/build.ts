@@ -72,7 +72,8 @@ function sweepTable(t: CsvTable): DisplayTable {
 }
 
 /** Build `runDir/report.html` (and `runDir/charts/`) from what the run directory holds. */
-export async function buildReport(runDir: string): Promise<BuiltReport> {
+/** `name` titles the report (default: the directory's name; a writer building in a temp directory gives the final one). */
+export async function buildReport(runDir: string, name = basename(resolve(runDir))): Promise<BuiltReport> {
   const run = loadRun(runDir);
   const charts = chartsFor(run);
   const chartsDir = join(runDir, RUN_FILES.charts);
@@ -81,7 +82,7 @@ export async function buildReport(runDir: string): Promise<BuiltReport> {
     for (const c of charts) writeFileSync(join(tmp, c.file), c.png);
   });
   const html = renderReport({
-    title: `deltasim report: ${basename(resolve(runDir))}`,
+    title: `deltasim report: ${name}`,
     run: run.run,
     summary: run.kind === 'simulation' ? summaryForDisplay(run.summary) : run.summary,
     ...(run.kind === 'simulation'

@@ -226,7 +226,8 @@ function flatten(o: Record<string, unknown>, prefix = ''): Record<string, unknow
 export function summaryForDisplay(s: SimulationSummary): Record<string, unknown> {
   const { modes, baselineDense, ...rest } = s;
   const runs = modes.map((m) => [runLabel(m.mode, m.arch, m.arch === s.hwModel), m] as const);
-  if (baselineDense) runs.push([runLabel(baselineDense.mode, baselineDense.arch, false), baselineDense]);
+  if (baselineDense && baselineDense.arch !== s.hwModel)
+    runs.push([runLabel(baselineDense.mode, baselineDense.arch, false), baselineDense]);
   return { ...rest, modes: Object.fromEntries(runs.map(([label, m]) => [label, flatten({ ...m })])) };
 }
 
@@ -277,7 +278,8 @@ function energyComponentsOf(m: ModeSummary): Record<string, number> {
 /** Mean energy per frame (µJ) of each mode and of the baseline's dense run, by component (summary.json). */
 export function energyBreakdown(s: SimulationSummary): EnergyBreakdown[] {
   const runs = s.modes.map((m) => ({ label: runLabel(m.mode, m.arch, m.arch === s.hwModel), m }));
-  if (s.baselineDense) runs.push({ label: runLabel(s.baselineDense.mode, s.baselineDense.arch, false), m: s.baselineDense });
+  if (s.baselineDense && s.baselineDense.arch !== s.hwModel)
+    runs.push({ label: runLabel(s.baselineDense.mode, s.baselineDense.arch, false), m: s.baselineDense });
   return runs.map(({ label, m }) => ({ mode: label, components: energyComponentsOf(m) }));
 }
 

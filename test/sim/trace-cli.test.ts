@@ -55,6 +55,16 @@ describe('simulate --trace (CLI)', function () {
     expect(summary).to.include({ format: 'deltasim-run', version: 1, kind: 'simulation' });
   });
 
+  it('a baseline that is the simulated hw-model itself is not run or shown twice', () => {
+    const r = cli('simulate', '--trace', 'tiny', '--arch', 'dense-32x32', '--out', 'self');
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('dense @ dense-32x32'))).to.have.length(2); // the table and the energy table
+    const frames = parse(readFileSync(join(dir, 'self', 'frames.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(frames).to.have.length(4); // one dense row per frame
+    const summary = JSON.parse(readFileSync(join(dir, 'self', 'summary.json'), 'utf8'));
+    expect(summary.baselineDense).to.include({ arch: 'dense-32x32', speedupVsBaseline: 1, energyGainVsBaseline: 1 });
+  });
+
   it('writes no layers.csv without --layers; --model naming a trace directory runs it as --trace', () => {
     const viaModel = cli('simulate', '--model', 'tiny', '--arch', 'delta-32x32', '--fps', '30', '--out', 'm');
     expect(viaModel.status, viaModel.stderr).to.equal(0);
