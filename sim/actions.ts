@@ -5,6 +5,9 @@
 export type SramBuffer = 'ifmap' | 'filter' | 'ofmap' | 'state';
 export const BUFFERS: readonly SramBuffer[] = ['ifmap', 'filter', 'ofmap', 'state'];
 
+/** Bytes of n values of `bits` bits each (fractional for expected counts). */
+export const bitsToBytes = (n: number, bits: number): number => (n * bits) / 8;
+
 export interface Traffic {
   readBytes: number;
   writeBytes: number;

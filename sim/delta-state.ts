@@ -18,17 +18,15 @@
  * topology, the frame's real ones for a trace.
  */
 import { inputCount, outputCount, type Layer } from '../traces/layer.js';
-import type { Traffic } from './actions.js';
+import { bitsToBytes, type Traffic } from './actions.js';
 import type { LayerEvents } from './activity.js';
 import type { HwModel } from './hw-model.js';
 import { gemmOf } from './workload.js';
 
-const bytes = (n: number, bits: number): number => (n * bits) / 8;
-
 /** Per-layer state bytes a delta array keeps: accumulators of outputs + previous levels of inputs (+ the last layer's output levels). */
 export function deltaStateBytes(l: Layer, hw: HwModel, last: boolean): number {
   const p = hw.precisions;
-  return bytes(outputCount(l), p.accumulatorBits) + bytes(inputCount(l) + (last ? outputCount(l) : 0), p.activationBits);
+  return bitsToBytes(outputCount(l), p.accumulatorBits) + bitsToBytes(inputCount(l) + (last ? outputCount(l) : 0), p.activationBits);
 }
 
 /** What a delta frame did to one layer's state. */
@@ -73,7 +71,7 @@ export function deltaStateTraffic(l: Layer, hw: HwModel, s: StateCounts, first: 
   const levelReads = s.evaluatedOutputs + (first ? inputCount(l) : 0);
   const levelWrites = s.changedInputs + (last ? s.touchedOutputs : 0);
   return {
-    readBytes: bytes(s.evaluatedOutputs, p.accumulatorBits) + bytes(levelReads, p.activationBits),
-    writeBytes: bytes(s.touchedOutputs, p.accumulatorBits) + bytes(levelWrites, p.activationBits),
+    readBytes: bitsToBytes(s.evaluatedOutputs, p.accumulatorBits) + bitsToBytes(levelReads, p.activationBits),
+    writeBytes: bitsToBytes(s.touchedOutputs, p.accumulatorBits) + bitsToBytes(levelWrites, p.activationBits),
   };
 }

@@ -299,6 +299,8 @@ export function readSummary(dir: string): SummaryHeader & Record<string, unknown
 
 /** One per-mode metric of sweep.csv: its column name, its value, and which way is better (summary.json's best point). */
 interface SweepMetric {
+  /** What it measures: `sweepColumn(key, mode)` names its column. */
+  key: string;
   column: (mode: Mode) => string;
   value: (s: ModeSummary) => number | string;
   better: 'higher' | 'lower' | null;
@@ -309,17 +311,34 @@ interface SweepMetric {
 const always = () => true;
 
 /** sweep.csv's metric columns per mode, in column order (summaries are per-frame means). */
-export const SWEEP_METRICS: readonly SweepMetric[] = [
-  { column: (m) => `cycles_${m}`, value: (s) => s.cycles, better: null, applies: always },
-  { column: (m) => `macs_${m}`, value: (s) => s.effectiveMacs, better: null, applies: always },
-  { column: (m) => `latency_${m}_us`, value: (s) => s.latencyMs * 1e3, better: 'lower', applies: always },
-  { column: (m) => `latency_p95_${m}_us`, value: (s) => s.latencyUs.p95, better: 'lower', applies: (_m, o) => o.trace },
-  { column: (m) => `energy_${m}_pj`, value: (s) => s.energy.totalPJ, better: 'lower', applies: always },
-  { column: (m) => `dram_${m}_bytes`, value: (s) => s.dramBytes, better: null, applies: always },
-  { column: (m) => `power_${m}_mw`, value: (s) => s.averagePowerMW ?? '', better: null, applies: (_m, o) => o.fps },
-  { column: (m) => `speedup_${m}`, value: (s) => s.speedupVsDense, better: 'higher', applies: (m) => m !== MODE_TABLE[m].reference },
-  { column: (m) => `energy_gain_${m}`, value: (s) => s.energyGainVsDense, better: 'higher', applies: (m) => m !== MODE_TABLE[m].reference },
-];
+export const SWEEP_METRICS = [
+  { key: 'cycles', column: (m) => `cycles_${m}`, value: (s) => s.cycles, better: null, applies: always },
+  { key: 'macs', column: (m) => `macs_${m}`, value: (s) => s.effectiveMacs, better: null, applies: always },
+  { key: 'latency', column: (m) => `latency_${m}_us`, value: (s) => s.latencyMs * 1e3, better: 'lower', applies: always },
+  { key: 'latencyP95', column: (m) => `latency_p95_${m}_us`, value: (s) => s.latencyUs.p95, better: 'lower', applies: (_m, o) => o.trace },
+  { key: 'energy', column: (m) => `energy_${m}_pj`, value: (s) => s.energy.totalPJ, better: 'lower', applies: always },
+  { key: 'dram', column: (m) => `dram_${m}_bytes`, value: (s) => s.dramBytes, better: null, applies: always },
+  { key: 'power', column: (m) => `power_${m}_mw`, value: (s) => s.averagePowerMW ?? '', better: null, applies: (_m, o) => o.fps },
+  {
+    key: 'speedup',
+    column: (m) => `speedup_${m}`,
+    value: (s) => s.speedupVsDense,
+    better: 'higher',
+    applies: (m) => m !== MODE_TABLE[m].reference,
+  },
+  {
+    key: 'energyGain',
+    column: (m) => `energy_gain_${m}`,
+    value: (s) => s.energyGainVsDense,
+    better: 'higher',
+    applies: (m) => m !== MODE_TABLE[m].reference,
+  },
+] as const satisfies readonly SweepMetric[];
+
+/** The sweep.csv column of metric `key` for `mode` (e.g. latency → latency_delta_us). */
+export function sweepColumn(key: (typeof SWEEP_METRICS)[number]['key'], mode: Mode): string {
+  return SWEEP_METRICS.find((x) => x.key === key)!.column(mode);
+}
 
 /** The metrics a sweep of these options has for `mode`. */
 export function sweepMetrics(mode: Mode, o: { fps: boolean; trace: boolean }): SweepMetric[] {

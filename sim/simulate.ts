@@ -11,7 +11,7 @@
 import { InputError } from '../lib/errors.js';
 import type { Layer } from '../traces/layer.js';
 import { inputCount, outputCount, weightCount } from '../traces/layer.js';
-import type { ActionCounts } from './actions.js';
+import { bitsToBytes, type ActionCounts } from './actions.js';
 import type { EventKind, FrameActivity, LayerActivity } from './activity.js';
 import { deltaStateBytes, deltaStateTraffic, noState, stateCounts, type StateCounts } from './delta-state.js';
 import { energyOf, type EnergyBreakdown } from './energy.js';
@@ -59,14 +59,12 @@ export interface SimOptions {
 /** A consumer of one frame's per-layer results of one mode on `hw`. */
 export type LayerSink = (results: readonly LayerResult[], hw: HwModel) => void;
 
-const bytes = (n: number, bits: number): number => (n * bits) / 8;
-
 /** Memory plan of a mode: weights of every layer, delta state in a stateful mode. */
 export function planFor(hw: HwModel, layers: readonly Layer[], mode: Mode): MemoryPlan {
   const stateful = MODE_TABLE[mode].stateful;
   return planMemory(
     hw,
-    layers.map((l) => bytes(weightCount(l), l.weightBits)),
+    layers.map((l) => bitsToBytes(weightCount(l), l.weightBits)),
     layers.map((l, i) => (stateful ? deltaStateBytes(l, hw, i === layers.length - 1) : 0)),
   );
 }
@@ -146,9 +144,9 @@ function modeRunner(
     const last = i === n - 1;
     const p = hw.precisions;
     const sizes: LayerSizes = {
-      weightBytes: bytes(weightCount(l), l.weightBits),
-      inputBytes: bytes(inputCount(l), p.activationBits),
-      outputBytes: bytes(outputCount(l), p.activationBits),
+      weightBytes: bitsToBytes(weightCount(l), l.weightBits),
+      inputBytes: bitsToBytes(inputCount(l), p.activationBits),
+      outputBytes: bitsToBytes(outputCount(l), p.activationBits),
     };
     return (fa: FrameActivity, t: number): LayerResult => {
       const events = rule.events === null ? null : fa[i]![rule.events];

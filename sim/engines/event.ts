@@ -15,7 +15,7 @@
  */
 import { layerMacs, outputCount, spatial, type Layer } from '../../traces/layer.js';
 import { axisFanout } from '../../traces/stats.js';
-import { zeroActions } from '../actions.js';
+import { bitsToBytes, zeroActions } from '../actions.js';
 import type { EventSpec, HwModel } from '../hw-model.js';
 import { gemmOf } from '../workload.js';
 import type { Engine } from './engine.js';
@@ -101,8 +101,6 @@ export function coreLoad(
   return { cycles, synOps, events, neuronUpdates, busyCores };
 }
 
-const bytes = (n: number, bits: number): number => (n * bits) / 8;
-
 export const eventEngine: Engine<Extract<HwModel, { kind: 'event' }>> = {
   // Cores consume any events: zero levels and zero deltas are simply never sent.
   capabilities: () => ({ skipsOrGatesZeros: true, deltaState: true }),
@@ -141,8 +139,8 @@ export const eventEngine: Engine<Extract<HwModel, { kind: 'event' }>> = {
       // and accumulators are core-local: their accesses are part of the synaptic-op energy.
       let sourceEvents = 0;
       for (let g = 0; g < l.groups; g++) sourceEvents += e.events[g]!;
-      a.sram.ifmap.readBytes = bytes(sourceEvents, p.activationBits);
-      a.sram.ofmap.writeBytes = bytes(load.neuronUpdates, p.activationBits);
+      a.sram.ifmap.readBytes = bitsToBytes(sourceEvents, p.activationBits);
+      a.sram.ofmap.writeBytes = bitsToBytes(load.neuronUpdates, p.activationBits);
       if (state) a.deltaCompares = load.neuronUpdates;
       return { folds: hw.cores, foldsRun: load.busyCores, computeCycles: load.cycles, actions: a };
     };

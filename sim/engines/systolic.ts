@@ -5,15 +5,13 @@
  * the trace-driven one.
  */
 import { layerMacs, outputCount } from '../../traces/layer.js';
-import { zeroActions } from '../actions.js';
+import { bitsToBytes, zeroActions } from '../actions.js';
 import { denseFolds, statisticalFolds } from '../fold-model.js';
 import type { HwModel } from '../hw-model.js';
 import { computeLayer } from '../mapping.js';
 import { traceFoldModels } from '../trace-fold-model.js';
 import { gemmOf } from '../workload.js';
 import type { Engine } from './engine.js';
-
-const bytes = (n: number, bits: number): number => (n * bits) / 8;
 
 export const systolicEngine: Engine<Extract<HwModel, { kind: 'systolic' }>> = {
   capabilities: (hw) => ({
@@ -62,10 +60,10 @@ export const systolicEngine: Engine<Extract<HwModel, { kind: 'systolic' }>> = {
       a.neuronUpdates = state ? state.evaluatedOutputs : outputs;
       if (state) a.deltaCompares = state.evaluatedOutputs;
       const outBits = r.partialSums ? p.accumulatorBits : p.activationBits;
-      a.sram.ifmap.readBytes = bytes(r.edges.ifmapReads, p.activationBits);
-      a.sram.filter.readBytes = bytes(r.edges.filterReads, l.weightBits);
-      a.sram.ofmap.writeBytes = bytes(r.edges.ofmapWrites, outBits);
-      a.sram.ofmap.readBytes = bytes(r.edges.psumReads, p.accumulatorBits);
+      a.sram.ifmap.readBytes = bitsToBytes(r.edges.ifmapReads, p.activationBits);
+      a.sram.filter.readBytes = bitsToBytes(r.edges.filterReads, l.weightBits);
+      a.sram.ofmap.writeBytes = bitsToBytes(r.edges.ofmapWrites, outBits);
+      a.sram.ofmap.readBytes = bitsToBytes(r.edges.psumReads, p.accumulatorBits);
       return { folds: r.folds, foldsRun: r.foldsRun, computeCycles: r.computeCycles, actions: a };
     };
   },

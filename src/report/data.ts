@@ -23,6 +23,7 @@ import {
   LAYER_COLUMNS,
   RUN_FILES,
   readSummary,
+  sweepColumn,
   sweepCsvColumns,
   sweepMetrics,
   type FrameColumn,
@@ -411,8 +412,8 @@ export function paretoPoints(run: SweepData): ParetoPoint[] | undefined {
   const mode = paretoMode(run.summary);
   if (!mode) return undefined;
   const t = run.sweep;
-  const lat = `latency_${mode}_us`;
-  const en = `energy_${mode}_pj`;
+  const lat = sweepColumn('latency', mode);
+  const en = sweepColumn('energy', mode);
   const params = variedParameters(run.summary);
   const short = (p: string) => p.split('.').pop()!;
   const points = t.rows.flatMap((r, i) => {

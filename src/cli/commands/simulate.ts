@@ -6,7 +6,16 @@
 import type { CommandModule } from 'yargs';
 import { InputError } from '../../../lib/errors.js';
 import { FORCE_OPTION, guardOutputDir } from '../../../lib/output-guard.js';
-import { loadHwModel, simulate, topologyWorkload, traceWorkload, writeRun, summaryJson, type SimResult } from '../../../sim/index.js';
+import {
+  loadHwModel,
+  simulate,
+  topologyWorkload,
+  traceWorkload,
+  writeRun,
+  summaryJson,
+  type LayerSink,
+  type SimResult,
+} from '../../../sim/index.js';
 import { isRunEntry } from '../../../sim/sweep/output.js';
 import { openTrace } from '../../../traces/reader.js';
 import { summaryTable } from '../sim-table.js';
@@ -51,7 +60,7 @@ const command: CommandModule<object, Args> = {
       a.trace !== undefined
         ? traceWorkload(openTrace(a.trace), { threshold: a.threshold, quantStep: a['quant-step'], frames: a.frames })
         : topologyWorkload(topologyOf(a), { actDensity: a['act-density'], deltaDensity: a['delta-density'] });
-    const run = (onLayers?: Parameters<typeof simulate>[2]['onLayers']): SimResult =>
+    const run = (onLayers?: LayerSink): SimResult =>
       simulate(workload, hw, { mode: a.mode, fps: a.fps, baseline, weightDensity: a['weight-density'], onLayers });
     const res = a.out ? await writeRun(a.out, run, process.argv.slice(2), { layers: a.layers }) : run();
     console.log(a.json ? summaryJson(res).trimEnd() : summaryTable(res));
