@@ -53,6 +53,37 @@ export interface LayerActivity<E extends LayerEvents = LayerEvents> {
   temporalSparsity?: number;
   sparse?: E;
   delta?: E;
+  /**
+   * A trace of integer levels: levelBits[b] = levels in this frame that need exactly b bits in the
+   * trace's signedness (b = 1…33), to check against the hardware's activation width. Absent for
+   * unquantised float traces (their values are not levels) and for topologies.
+   */
+  levelBits?: Float64Array;
+}
+
+/** Bins of LayerActivity.levelBits: 0…33 bits. */
+export const LEVEL_BITS_BINS = 34;
+
+/** Levels of a frame's levelBits histogram that need more than `bits` bits. */
+export function levelsWiderThan(levelBits: Float64Array, bits: number): number {
+  let n = 0;
+  for (let b = bits + 1; b < LEVEL_BITS_BINS; b++) n += levelBits[b]!;
+  return n;
+}
+
+/** levelBits of integer levels: signed b bits hold [−2^(b−1), 2^(b−1)−1], unsigned [0, 2^b−1]; 0 needs 1 bit. */
+function countLevelBits(cur: ArrayLike<number>, signed: boolean, hist: Float64Array): void {
+  hist.fill(0);
+  if (signed)
+    for (let i = 0; i < cur.length; i++) {
+      const v = cur[i]! | 0;
+      hist[33 - Math.clz32(v < 0 ? ~v : v)]!++;
+    }
+  else
+    for (let i = 0; i < cur.length; i++) {
+      const v = cur[i]!;
+      hist[v < 0 ? 33 : Math.max(1, 32 - Math.clz32(v))]!++;
+    }
 }
 
 /** One frame: one entry per layer, in manifest order. */
@@ -106,6 +137,8 @@ export interface CounterOptions {
   kinds?: readonly EventKind[];
   /** Return views into buffers reused by the next call (streaming: no per-frame allocation) instead of copies. */
   views?: boolean;
+  /** The levels are signed (manifest act.signed): how levelBits counts widths. */
+  signed?: boolean;
 }
 
 /**
@@ -137,6 +170,8 @@ export function layerActivityCounter(l: Layer, o: CounterOptions = {}): (frame: 
   let ref: Levels | null = null; // allocated at the first frame, in its element type
   // Float traces with a quantisation step are quantised into this copy; other frames are read as they come.
   const quantised = q === undefined ? null : new Float64Array(H * W * C);
+  const levelBits = new Float64Array(LEVEL_BITS_BINS);
+  const signed = o.signed ?? true;
   const K = gemmOf(l).K;
   const Rf = K <= 0xffff ? Uint16Array : Int32Array;
   // Buffers reused across frames; results are views into them (o.views) or copies at the size used.
@@ -207,6 +242,10 @@ export function layerActivityCounter(l: Layer, o: CounterOptions = {}): (frame: 
     }
     out.spatialSparsity = 1 - (nonZero >= 0 ? nonZero : nz[0]!) / n;
     out.temporalSparsity = 1 - deltas / n;
+    if (quantised || !(frame instanceof Float32Array || frame instanceof Float64Array)) {
+      countLevelBits(cur, signed, levelBits);
+      out.levelBits = o.views ? levelBits : levelBits.slice();
+    }
     return out;
   };
 }
@@ -431,7 +470,7 @@ export function* traceActivityStream(trace: Trace, options: ActivityOptions = {}
 function* activityFrames(trace: Trace, options: ActivityOptions, views: boolean): Generator<FrameActivity<EventStats>, void, undefined> {
   const o = resolveActivityOptions(trace, options);
   const layers = trace.layers.map((tl) => tl.layer);
-  const counters = layers.map((l) => layerActivityCounter(l, { ...o, views }));
+  const counters = layers.map((l, i) => layerActivityCounter(l, { ...o, views, signed: trace.layers[i]!.spec.act.signed }));
   for (const frames of frameReader(trace, { to: o.frames })) yield frames.map((f, i) => counters[i]!(f));
 }
 

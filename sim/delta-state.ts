@@ -18,7 +18,7 @@
  * topology, the frame's real ones for a trace.
  */
 import { inputCount, outputCount, type Layer } from '../traces/layer.js';
-import { bitsToBytes, type Traffic } from './actions.js';
+import { bitsToBytes, packedWords, scatteredWords, type Traffic } from './actions.js';
 import type { LayerEvents } from './activity.js';
 import type { HwModel } from './hw-model.js';
 import { gemmOf } from './workload.js';
@@ -65,13 +65,24 @@ export function stateCounts(s: StateCounts, l: Layer, e: LayerEvents, keyFrame: 
   return s;
 }
 
-/** State accesses of one layer in a delta frame (see the accounting above). */
+/**
+ * State accesses of one layer in a delta frame (see the accounting above). Touched neurons are
+ * scattered over the map, so each accumulator and each level is its own access of the state
+ * buffer's word (a 1-byte level pays a whole word); the network input's levels, compared in full
+ * every frame, are read packed.
+ */
 export function deltaStateTraffic(l: Layer, hw: HwModel, s: StateCounts, first: boolean, last: boolean): Traffic {
   const p = hw.precisions;
-  const levelReads = s.evaluatedOutputs + (first ? inputCount(l) : 0);
+  const wb = hw.memories.state.wordBits;
+  const inputLevels = first ? inputCount(l) : 0;
   const levelWrites = s.changedInputs + (last ? s.touchedOutputs : 0);
   return {
-    readBytes: bitsToBytes(s.evaluatedOutputs, p.accumulatorBits) + bitsToBytes(levelReads, p.activationBits),
+    readBytes: bitsToBytes(s.evaluatedOutputs, p.accumulatorBits) + bitsToBytes(s.evaluatedOutputs + inputLevels, p.activationBits),
     writeBytes: bitsToBytes(s.touchedOutputs, p.accumulatorBits) + bitsToBytes(levelWrites, p.activationBits),
+    reads:
+      scatteredWords(s.evaluatedOutputs, p.accumulatorBits, wb) +
+      scatteredWords(s.evaluatedOutputs, p.activationBits, wb) +
+      packedWords(inputLevels, p.activationBits, wb),
+    writes: scatteredWords(s.touchedOutputs, p.accumulatorBits, wb) + scatteredWords(levelWrites, p.activationBits, wb),
   };
 }

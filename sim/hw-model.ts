@@ -8,7 +8,7 @@ import Ajv from 'ajv';
 import { InputError, quote } from '../lib/errors.js';
 import { parseJsonText } from '../lib/json.js';
 import { ENERGY_DIR, HW_MODELS_DIR } from './paths.js';
-import { loadEnergyTable, type EnergyTable } from './energy-table.js';
+import { loadEnergyTable, type DramInterface, type EnergyTable } from './energy-table.js';
 import { schemaError } from '../lib/schema-error.js';
 
 export type Dataflow = 'os' | 'ws' | 'is';
@@ -19,12 +19,32 @@ export interface Precisions {
   accumulatorBits: number;
 }
 
+/**
+ * One on-chip SRAM buffer as hardware: `banks` independent banks, each `wordBits` wide with `ports`
+ * ports. A port moves one word per cycle, read or write; so the buffer moves banks·ports words per
+ * cycle. Energy is per word access (energy-table.ts sramAccessPJ of its capacity and width).
+ */
+export interface SramSpec {
+  kiB: number;
+  wordBits: number;
+  banks: number;
+  ports: number;
+}
+
+export interface DramSpec {
+  /** Peak bandwidth, 1e9 bytes per second. */
+  GBps: number;
+  /** Interface class for DRAM energy; absent: the class this bandwidth implies (energy-table.ts dramInterfaceFor). */
+  interface?: DramInterface;
+}
+
 export interface Memories {
-  ifmapKiB: number;
-  filterKiB: number;
-  ofmapKiB: number;
-  stateKiB: number;
-  dramGBps: number;
+  ifmap: SramSpec;
+  filter: SramSpec;
+  ofmap: SramSpec;
+  /** Delta state (accumulators + last levels); kiB 0 when the hw-model keeps none. */
+  state: SramSpec;
+  dram: DramSpec;
 }
 
 interface Common {
@@ -35,6 +55,8 @@ interface Common {
   memories: Memories;
   /** Fixed cycles per layer (configuration, synchronisation). */
   layerOverheadCycles?: number;
+  /** Between frames, gate the logic and keep the SRAMs in retention (energy-table leakage shares). */
+  idlePowerGating?: boolean;
   /** Energy table name (hw-models/energy/NAME.json) or a path relative to the model file. */
   energy: string;
 }
@@ -69,8 +91,32 @@ const validateSpec = ajv.compile(JSON.parse(readFileSync(join(HW_MODELS_DIR, 'sc
 
 export function parseHwModelJson(text: string, file: string): HwModel {
   const doc = parseJsonText(text, file);
+  legacyMemoriesCheck(doc, file);
   if (!validateSpec(doc)) throw schemaError(validateSpec.errors, file);
-  return withEnergy(doc as HwSpec, file);
+  const spec = doc as HwSpec;
+  return withEnergy({ ...spec, memories: withDefaults(spec.memories) }, file);
+}
+
+/** A buffer the file leaves out (state) is absent hardware: no capacity, one narrow port. */
+const NO_SRAM: SramSpec = { kiB: 0, wordBits: 64, banks: 1, ports: 1 };
+
+/** Fills what the schema leaves optional: `ports` (1) and the state buffer (none). */
+function withDefaults(m: Memories): Memories {
+  const sram = (s: SramSpec | undefined): SramSpec => (s ? { ...s, ports: s.ports ?? 1 } : { ...NO_SRAM });
+  return { ifmap: sram(m.ifmap), filter: sram(m.filter), ofmap: sram(m.ofmap), state: sram(m.state), dram: { ...m.dram } };
+}
+
+/** The first layout (flat `ifmapKiB`, …, `dramGBps`) named the capacities only: say how to write it now. */
+function legacyMemoriesCheck(doc: unknown, file: string): void {
+  const m = (doc as { memories?: unknown } | null)?.memories;
+  if (typeof m !== 'object' || m === null) return;
+  const old = Object.keys(m).find((k) => /^(ifmap|filter|ofmap|state)KiB$|^dramGBps$/.test(k));
+  if (!old) return;
+  const now = old === 'dramGBps' ? 'memories.dram.GBps' : `memories.${old.replace('KiB', '')}: { kiB, wordBits, banks, ports }`;
+  throw new InputError(`${quote(old)} is the old flat layout: each buffer is now an object (${now}); see docs/design.md §4`, {
+    file,
+    pointer: `/memories/${old}`,
+  });
 }
 
 function withEnergy(spec: HwSpec, file: string): HwModel {
@@ -84,7 +130,9 @@ function withEnergy(spec: HwSpec, file: string): HwModel {
 /**
  * SCALE-Sim .cfg (configparser style, `key: value` or `key = value`). SCALE-Sim gives no clock,
  * precision or energy: deltasim assumes 1 GHz, 8-bit operands (1-byte words), and the 45 nm table;
- * `Bandwidth` (words per cycle) becomes dramGBps at that clock. The array never skips or gates.
+ * `Bandwidth` (words per cycle) becomes the DRAM bandwidth at that clock. The array never skips or
+ * gates. SCALE-Sim's SRAMs always keep up with the array: each buffer gets one 1-byte bank per array
+ * edge PE (max(rows, cols) banks), so only DRAM can stall, as in SCALE-Sim.
  */
 export function parseScaleSimCfg(text: string, file: string): HwModel {
   const kv = new Map<string, { value: string; line: number }>();
@@ -113,6 +161,8 @@ export function parseScaleSimCfg(text: string, file: string): HwModel {
   if (!['os', 'ws', 'is'].includes(df.value))
     throw new InputError(`"Dataflow" must be os, ws or is, got ${quote(df.value)}`, { file, line: df.line });
   const clockMHz = 1000;
+  const edgeBanks = Math.max(num('ArrayHeight'), num('ArrayWidth'));
+  const edgeSram = (kiB: number): SramSpec => ({ kiB, wordBits: 8, banks: edgeBanks, ports: 1 });
   const spec: SystolicSpec = {
     kind: 'systolic',
     name: kv.get('run_name')?.value || basename(file, extname(file)),
@@ -127,11 +177,11 @@ export function parseScaleSimCfg(text: string, file: string): HwModel {
     clockMHz,
     precisions: { activationBits: 8, weightBits: 8, accumulatorBits: 32 },
     memories: {
-      ifmapKiB: num('IfmapSramSzkB', 64),
-      filterKiB: num('FilterSramSzkB', 64),
-      ofmapKiB: num('OfmapSramSzkB', 64),
-      stateKiB: 0,
-      dramGBps: (num('Bandwidth', 10) * clockMHz) / 1000,
+      ifmap: edgeSram(num('IfmapSramSzkB', 64)),
+      filter: edgeSram(num('FilterSramSzkB', 64)),
+      ofmap: edgeSram(num('OfmapSramSzkB', 64)),
+      state: { ...NO_SRAM },
+      dram: { GBps: (num('Bandwidth', 10) * clockMHz) / 1000 },
     },
     energy: 'horowitz-45nm',
   };
@@ -158,7 +208,23 @@ export function loadHwModel(spec: string): HwModel {
   return file.endsWith('.cfg') ? parseScaleSimCfg(text, file) : parseHwModelJson(text, file);
 }
 
-/** A copy of a systolic model with some fields replaced (sweeps, property tests). */
-export function withSystolic(m: HwModel & SystolicSpec, patch: Partial<SystolicSpec>): HwModel & SystolicSpec {
-  return { ...m, ...patch, memories: { ...m.memories, ...(patch.memories ?? {}) } };
+/** A copy of a systolic model with some fields replaced (sweeps, property tests); `memories` merges per buffer. */
+export function withSystolic(
+  m: HwModel & SystolicSpec,
+  patch: Partial<Omit<SystolicSpec, 'memories'>> & { memories?: MemoriesPatch },
+): HwModel & SystolicSpec {
+  return { ...m, ...patch, memories: withMemories(m.memories, patch.memories) };
+}
+
+export type MemoriesPatch = { [B in keyof Memories]?: Partial<Memories[B]> };
+
+/** Memories with some buffers' fields replaced. */
+export function withMemories(m: Memories, patch: MemoriesPatch = {}): Memories {
+  return {
+    ifmap: { ...m.ifmap, ...patch.ifmap },
+    filter: { ...m.filter, ...patch.filter },
+    ofmap: { ...m.ofmap, ...patch.ofmap },
+    state: { ...m.state, ...patch.state },
+    dram: { ...m.dram, ...patch.dram },
+  };
 }

@@ -57,6 +57,17 @@ export interface ArrayShape {
   dataflow: Dataflow;
 }
 
+/**
+ * Bits per element over the buffer's word width, per operand: how many words an edge access takes.
+ * ofmap: final outputs; psum: partial sums (accumulator width) written to and read back from the ofmap buffer.
+ */
+export interface EdgeWidths {
+  ifmap: number;
+  filter: number;
+  ofmap: number;
+  psum: number;
+}
+
 /** Element accesses at the array edges, per operand (bytes come later, from precisions). */
 export interface EdgeAccesses {
   ifmapReads: number;
@@ -66,6 +77,12 @@ export interface EdgeAccesses {
   psumReads: number;
 }
 
+/**
+ * Word accesses at the array edges: every step's edge elements are packed into words (an edge row of
+ * the array is fed from consecutive words), so a step of n elements costs ⌈n·bits/wordBits⌉ accesses.
+ */
+export type EdgeWords = EdgeAccesses;
+
 export interface ComputeResult {
   computeCycles: number;
   folds: number;
@@ -73,6 +90,8 @@ export interface ComputeResult {
   issued: number;
   effective: number;
   edges: EdgeAccesses;
+  /** Word accesses at the edges (zero when no widths were given). */
+  words: EdgeWords;
   /** True when partial sums leave the array (accumulator width applies to ofmap traffic). */
   partialSums: boolean;
 }
@@ -82,13 +101,17 @@ export function mapGemm(g: Gemm, dataflow: Dataflow): MappedGemm {
   return { gemm: g, dataflow, ...m.dims(g), skip: m.skip };
 }
 
-export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel): ComputeResult {
+export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel, widths?: EdgeWidths): ComputeResult {
   const map = DATAFLOWS[arr.dataflow];
   const mg = mapGemm(g, arr.dataflow);
   const fill = map.fillDrain(arr.rows, arr.cols);
   const partialSums = map.northSouth === 'ofmap' && mg.Sr > arr.rows;
   // Edge accesses per operand, by index (a per-fold keyed update of an object is a slow dynamic access).
   const acc = [0, 0, 0];
+  const words = [0, 0, 0];
+  // Words per element at each edge (ofmap: partial sums when they leave the array).
+  const ratio = widths ? [widths.ifmap, widths.filter, partialSums ? widths.psum : widths.ofmap] : [0, 0, 0];
+  const wordsOf = (n: number, op: number): number => Math.ceil(n * ratio[op]! - 1e-9);
   const st = OPERANDS.indexOf(map.stationary),
     we = OPERANDS.indexOf(map.west),
     ns = OPERANDS.indexOf(map.northSouth);
@@ -97,7 +120,8 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel): Compute
     foldsRun = 0,
     issued = 0,
     effective = 0,
-    psumReads = 0;
+    psumReads = 0,
+    psumWords = 0;
   const tile: FoldTile = { group: 0, rowStart: 0, rows: 0, colStart: 0, cols: 0 };
   const w: FoldLoad = { extent: 0, issued: 0, effective: 0 };
   for (let group = 0; group < g.groups; group++) {
@@ -119,6 +143,12 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel): Compute
         acc[we]! += tile.rows * w.extent;
         acc[ns]! += tile.cols * w.extent;
         if (partialSums && r0 > 0) psumReads += tile.cols * w.extent;
+        if (widths) {
+          words[st]! += wordsOf(tile.rows * tile.cols, st);
+          words[we]! += wordsOf(tile.rows, we) * w.extent;
+          words[ns]! += wordsOf(tile.cols, ns) * w.extent;
+          if (partialSums && r0 > 0) psumWords += Math.ceil(tile.cols * widths.psum - 1e-9) * w.extent;
+        }
       }
     }
   }
@@ -129,6 +159,7 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel): Compute
     issued,
     effective,
     edges: { ifmapReads: acc[0]!, filterReads: acc[1]!, ofmapWrites: acc[2]!, psumReads },
+    words: { ifmapReads: words[0]!, filterReads: words[1]!, ofmapWrites: words[2]!, psumReads: psumWords },
     partialSums,
   };
 }

@@ -11,9 +11,10 @@
  * - Delta state (accumulators + previous levels): the share of the network's state that does not fit
  *   the state SRAM lives in DRAM (spread like weights), so that share of every frame's state
  *   accesses (accumulators, last levels; see delta-state.ts) goes to DRAM instead of the state SRAM.
+ * Timing (layerTiming): compute, DRAM and every SRAM buffer's ports each bound a layer's time.
  */
-import type { Traffic } from './actions.js';
-import type { HwModel } from './hw-model.js';
+import { BUFFERS, perBuffer, type SramBuffer, type Traffic } from './actions.js';
+import type { HwModel, SramSpec } from './hw-model.js';
 
 export interface MemoryPlan {
   weightBytes: number;
@@ -32,9 +33,9 @@ export function planMemory(hw: HwModel, layerWeightBytes: number[], layerStateBy
   const excess = (total: number, capKiB: number): number => (total > 0 ? Math.max(0, total - capKiB * KiB) / total : 0);
   return {
     weightBytes,
-    weightRefetch: excess(weightBytes, hw.memories.filterKiB),
+    weightRefetch: excess(weightBytes, hw.memories.filter.kiB),
     stateBytes,
-    stateSpill: excess(stateBytes, hw.memories.stateKiB),
+    stateSpill: excess(stateBytes, hw.memories.state.kiB),
   };
 }
 
@@ -54,30 +55,70 @@ export function layerDram(
   plan: MemoryPlan,
   b: LayerBytes,
 ): { weights: number; actsIn: number; actsOut: number; state: Traffic } {
-  const spills = b.inputBytes + b.outputBytes > (hw.memories.ifmapKiB + hw.memories.ofmapKiB) * KiB;
+  const spills = b.inputBytes + b.outputBytes > (hw.memories.ifmap.kiB + hw.memories.ofmap.kiB) * KiB;
+  const f = plan.stateSpill;
   return {
     weights: Math.round(b.weightBytes * plan.weightRefetch),
     actsIn: spills || b.first ? b.inputBytes : 0,
     actsOut: spills || b.last ? b.outputBytes : 0,
+    // The spilled share of the state's bytes and of its word accesses.
     state: {
-      readBytes: Math.round(b.stateTraffic.readBytes * plan.stateSpill),
-      writeBytes: Math.round(b.stateTraffic.writeBytes * plan.stateSpill),
+      readBytes: Math.round(b.stateTraffic.readBytes * f),
+      writeBytes: Math.round(b.stateTraffic.writeBytes * f),
+      reads: Math.round(b.stateTraffic.reads * f),
+      writes: Math.round(b.stateTraffic.writes * f),
     },
   };
 }
 
+/** What bounds a layer's time: the datapath, DRAM, or one SRAM buffer's ports. */
+export type Bound = 'compute' | 'dram' | SramBuffer;
+export const BOUNDS: readonly Bound[] = ['compute', 'dram', ...BUFFERS];
+/** A record over the bounds, built as a literal (per frame). */
+export const perBound = (f: (b: Bound) => number): Record<Bound, number> => ({
+  compute: f('compute'),
+  dram: f('dram'),
+  ifmap: f('ifmap'),
+  filter: f('filter'),
+  ofmap: f('ofmap'),
+  state: f('state'),
+});
+
 export interface Timing {
   dramCycles: number;
+  /** Cycles each buffer's ports need for its word accesses: ⌈accesses / (banks · ports)⌉. */
+  sramCycles: Record<SramBuffer, number>;
+  bound: Bound;
   stallCycles: number;
   cycles: number;
 }
 
-/** Latency = max(compute, DRAM transfer) + fixed overhead; DRAM overlaps compute (double buffering). */
-export function layerTiming(hw: HwModel, computeCycles: number, dramBytes: number): Timing {
-  const bytesPerCycle = (hw.memories.dramGBps * 1000) / hw.clockMHz;
-  const dramCycles = Math.ceil(dramBytes / bytesPerCycle - 1e-9);
-  const stallCycles = Math.max(0, dramCycles - computeCycles);
-  return { dramCycles, stallCycles, cycles: computeCycles + stallCycles + (hw.layerOverheadCycles ?? 0) };
+/** Words one buffer's ports move per cycle. */
+export const sramWordsPerCycle = (s: SramSpec): number => s.banks * s.ports;
+/** DRAM bytes per cycle of the hw-model's clock. */
+export const dramBytesPerCycle = (hw: HwModel): number => (hw.memories.dram.GBps * 1000) / hw.clockMHz;
+
+/**
+ * The overlap rule: DRAM transfers are double-buffered and every SRAM serves the datapath while it
+ * computes, so a layer lasts as long as its slowest resource: max(compute, DRAM, each buffer's
+ * ports) + the fixed per-layer overhead. The excess over compute is the stall.
+ */
+export function layerTiming(hw: HwModel, computeCycles: number, dramBytes: number, sram: Record<SramBuffer, Traffic>): Timing {
+  const dramCycles = Math.ceil(dramBytes / dramBytesPerCycle(hw) - 1e-9);
+  const m = hw.memories;
+  const sramCycles = perBuffer((b) => Math.ceil((sram[b].reads + sram[b].writes) / sramWordsPerCycle(m[b]) - 1e-9));
+  let bound: Bound = 'compute';
+  let busy = computeCycles;
+  if (dramCycles > busy) {
+    bound = 'dram';
+    busy = dramCycles;
+  }
+  for (const b of BUFFERS)
+    if (sramCycles[b] > busy) {
+      bound = b;
+      busy = sramCycles[b];
+    }
+  return { dramCycles, sramCycles, bound, stallCycles: busy - computeCycles, cycles: busy + (hw.layerOverheadCycles ?? 0) };
 }
 
 function sum(xs: number[]): number {

@@ -20,12 +20,14 @@ export interface ModeRule {
   needs: Capability | null;
   /** Speedup and energy gain are against this mode on the same hw-model. */
   reference: Mode;
+  /** A second comparison on the same hw-model, when it can run it (delta: sparse, what the state must beat). */
+  alsoVs: Mode | null;
 }
 
 const ROWS = {
-  dense: { events: null, stateful: false, weightZeros: false, needs: null, reference: 'dense' },
-  sparse: { events: 'sparse', stateful: false, weightZeros: true, needs: 'skipsOrGatesZeros', reference: 'dense' },
-  delta: { events: 'delta', stateful: true, weightZeros: true, needs: 'deltaState', reference: 'dense' },
+  dense: { events: null, stateful: false, weightZeros: false, needs: null, reference: 'dense', alsoVs: null },
+  sparse: { events: 'sparse', stateful: false, weightZeros: true, needs: 'skipsOrGatesZeros', reference: 'dense', alsoVs: null },
+  delta: { events: 'delta', stateful: true, weightZeros: true, needs: 'deltaState', reference: 'dense', alsoVs: 'sparse' },
 } as const;
 
 /** A mode: a row of the table (its key), so a new mode is one row. */

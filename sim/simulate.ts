@@ -11,21 +11,22 @@
 import { InputError } from '../lib/errors.js';
 import type { Layer } from '../traces/layer.js';
 import { inputCount, outputCount, weightCount } from '../traces/layer.js';
-import { bitsToBytes, type ActionCounts } from './actions.js';
-import type { EventKind, FrameActivity, LayerActivity } from './activity.js';
+import { bitsToBytes, packedWords, type ActionCounts } from './actions.js';
+import { levelsWiderThan, type EventKind, type FrameActivity, type LayerActivity } from './activity.js';
 import { deltaStateBytes, deltaStateTraffic, noState, stateCounts, type StateCounts } from './delta-state.js';
 import { energyOf, type EnergyBreakdown } from './energy.js';
 import { engineFor } from './engines/index.js';
 import { FrameTable } from './frame-table.js';
 import type { HwModel } from './hw-model.js';
 import { layerDram, layerTiming, planMemory, type MemoryPlan } from './memory.js';
-import { eventKindsOf, MODE_TABLE, resolveModes, type Mode } from './modes.js';
+import { eventKindsOf, MODE_TABLE, resolveModes, supportedModes, type Mode } from './modes.js';
 import {
   FrameAccumulator,
   summariseFrame,
   type EventSource,
   type FrameSummary,
   type LayerResult,
+  type LevelOverRange,
   type ModeSummary,
   type SimResult,
 } from './summary.js';
@@ -64,7 +65,7 @@ export function planFor(hw: HwModel, layers: readonly Layer[], mode: Mode): Memo
   const stateful = MODE_TABLE[mode].stateful;
   return planMemory(
     hw,
-    layers.map((l) => bitsToBytes(weightCount(l), l.weightBits)),
+    layers.map((l) => bitsToBytes(weightCount(l), hw.precisions.weightBits)),
     layers.map((l, i) => (stateful ? deltaStateBytes(l, hw, i === layers.length - 1) : 0)),
   );
 }
@@ -97,21 +98,33 @@ function finishLayer(
     first,
     last,
   });
+  const m = hw.memories;
   // The spilled share of the state accesses goes to DRAM instead of the state SRAM.
-  a.sram.state.readBytes += stateTraffic.readBytes - d.state.readBytes;
-  a.sram.state.writeBytes += stateTraffic.writeBytes - d.state.writeBytes;
+  const st = a.sram.state;
+  st.readBytes += stateTraffic.readBytes - d.state.readBytes;
+  st.writeBytes += stateTraffic.writeBytes - d.state.writeBytes;
+  st.reads += stateTraffic.reads - d.state.reads;
+  st.writes += stateTraffic.writes - d.state.writes;
   a.dram.readBytes = d.weights + d.actsIn + d.state.readBytes;
   a.dram.writeBytes = d.actsOut + d.state.writeBytes;
-  a.sram.filter.writeBytes += d.weights; // DRAM → weight SRAM fill
+  // DRAM transfers fill and drain the SRAMs in bursts: packed words.
+  a.sram.filter.writeBytes += d.weights;
+  a.sram.filter.writes += packedWords(d.weights, 8, m.filter.wordBits);
   a.sram.ifmap.writeBytes += d.actsIn;
-  const t = layerTiming(hw, r.computeCycles, a.dram.readBytes + a.dram.writeBytes);
+  a.sram.ifmap.writes += packedWords(d.actsIn, 8, m.ifmap.wordBits);
+  a.sram.ofmap.readBytes += d.actsOut;
+  a.sram.ofmap.reads += packedWords(d.actsOut, 8, m.ofmap.wordBits);
+  const t = layerTiming(hw, r.computeCycles, a.dram.readBytes + a.dram.writeBytes, a.sram);
   r.dramCycles = t.dramCycles;
+  r.sramCycles = t.sramCycles;
+  r.bound = t.bound;
   r.stallCycles = t.stallCycles;
   r.cycles = t.cycles;
   r.energy = energyOf(hw, a, t.cycles / (hw.clockMHz * 1e6));
 }
 
-const NO_TRAFFIC = { readBytes: 0, writeBytes: 0 } as const;
+const NO_TRAFFIC = { readBytes: 0, writeBytes: 0, reads: 0, writes: 0 } as const;
+const NO_SRAM_CYCLES = { ifmap: 0, filter: 0, ofmap: 0, state: 0 } as const;
 /** A placeholder finishLayer replaces (the field is set at creation so every result has one shape). */
 const NO_ENERGY: EnergyBreakdown = {
   computePJ: 0,
@@ -144,7 +157,7 @@ function modeRunner(
     const last = i === n - 1;
     const p = hw.precisions;
     const sizes: LayerSizes = {
-      weightBytes: bitsToBytes(weightCount(l), l.weightBits),
+      weightBytes: bitsToBytes(weightCount(l), p.weightBits),
       inputBytes: bitsToBytes(inputCount(l), p.activationBits),
       outputBytes: bitsToBytes(outputCount(l), p.activationBits),
     };
@@ -164,6 +177,8 @@ function modeRunner(
         foldsRun: c.foldsRun,
         computeCycles: c.computeCycles,
         dramCycles: 0,
+        sramCycles: NO_SRAM_CYCLES,
+        bound: 'compute',
         stallCycles: 0,
         cycles: 0,
         actions: c.actions,
@@ -211,15 +226,19 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
     fixed: null,
   });
   // The reference of every mode (dense) always runs; it is reported only when asked for.
-  const refs = [...new Set(modes.map((m) => MODE_TABLE[m].reference))].filter((m) => !modes.includes(m));
+  const supported = supportedModes(hw);
+  const compared = modes.flatMap((m) => [MODE_TABLE[m].reference, MODE_TABLE[m].alsoVs ?? m]).filter((m) => supported.includes(m));
+  const refs = [...new Set(compared)].filter((m) => !modes.includes(m));
   const runs = [...refs.map((m) => run(hw, m, false, false)), ...modes.map((m) => run(hw, m, true, false))];
   // A baseline that is the simulated hw-model itself is its dense run: not run (nor written) twice.
   const selfBaseline = o.baseline !== undefined && o.baseline.name === hw.name && o.baseline.source === hw.source;
   const base = o.baseline && !selfBaseline ? run(o.baseline, 'dense', true, true) : null;
   const all = base ? [...runs, base] : runs;
   const frameRows = new FrameTable();
+  const levels = new LevelCheck(w.layers, hw.precisions.activationBits);
   let t = 0;
-  for (const fa of w.frames(eventKindsOf(modes))) {
+  for (const fa of w.frames(eventKindsOf(all.map((r) => r.mode)))) {
+    levels.add(fa);
     for (const r of all) {
       let res: LayerResult[];
       let s: FrameSummary;
@@ -250,9 +269,14 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
   const baselineDense = base ? base.acc.mean(fps) : selfBaseline ? structuredClone(means.get('dense')!) : null;
   // Speedup and gain are against the reference mode on the summary's own hw-model (for the baseline: itself).
   const compare = (s: ModeSummary, own: Map<Mode, ModeSummary>): ModeSummary => {
-    const ref = own.get(MODE_TABLE[s.mode].reference)!;
+    const rule = MODE_TABLE[s.mode];
+    const ref = own.get(rule.reference)!;
     s.speedupVsDense = ref.cycles / s.cycles;
     s.energyGainVsDense = ref.energy.totalPJ / s.energy.totalPJ;
+    s.periodEnergyGainVsDense = fps ? ref.frameEnergyUJ / s.frameEnergyUJ : null;
+    const also = rule.alsoVs ? own.get(rule.alsoVs) : undefined;
+    s.speedupVsSparse = also ? also.cycles / s.cycles : null;
+    s.energyGainVsSparse = also ? also.energy.totalPJ / s.energy.totalPJ : null;
     s.speedupVsBaseline = baselineDense ? baselineDense.latencyMs / s.latencyMs : null;
     s.energyGainVsBaseline = baselineDense ? baselineDense.energy.totalPJ / s.energy.totalPJ : null;
     return s;
@@ -266,10 +290,39 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
     // A topology reports the weight density it was given with its event densities.
     ...('densities' in w.source ? { densities: { ...w.source.densities, weightDensity: o.weightDensity ?? null } } : w.source),
     frames: t,
+    precision: { ...hw.precisions, overRange: levels.overRange() },
     modes: modes.map((m) => compare(means.get(m)!, means)),
     baselineDense: baselineDense ? compare(baselineDense, new Map([['dense', baselineDense]])) : null,
     frameRows,
   };
+}
+
+/** Levels of a trace that do not fit the hardware's activation width, per layer over all frames. */
+class LevelCheck {
+  private readonly over: Float64Array;
+  private readonly maxBits: Int32Array;
+  constructor(
+    private readonly layers: readonly Layer[],
+    private readonly bits: number,
+  ) {
+    this.over = new Float64Array(layers.length);
+    this.maxBits = new Int32Array(layers.length);
+  }
+  add(fa: FrameActivity): void {
+    for (let i = 0; i < fa.length; i++) {
+      const h = fa[i]!.levelBits;
+      if (!h) continue;
+      this.over[i]! += levelsWiderThan(h, this.bits);
+      for (let b = h.length - 1; b > this.maxBits[i]!; b--)
+        if (h[b]! > 0) {
+          this.maxBits[i] = b;
+          break;
+        }
+    }
+  }
+  overRange(): LevelOverRange[] {
+    return this.layers.flatMap((l, i) => (this.over[i]! > 0 ? [{ layer: l.name, levels: this.over[i]!, maxBits: this.maxBits[i]! }] : []));
+  }
 }
 
 const frameRowOf = (s: FrameSummary) => ({

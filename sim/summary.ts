@@ -6,10 +6,11 @@
 import { nearestRank } from '../lib/percentile.js';
 import type { ActionCounts, SramBuffer } from './actions.js';
 import { BUFFERS } from './actions.js';
-import { leakageUW, perBuffer, type EnergyBreakdown } from './energy.js';
+import { idleLeakageUW, type EnergyBreakdown } from './energy.js';
+import { perBuffer } from './actions.js';
 import type { FrameTable } from './frame-table.js';
-import type { HwModel } from './hw-model.js';
-import type { MemoryPlan } from './memory.js';
+import type { HwModel, Precisions } from './hw-model.js';
+import { BOUNDS, perBound, type Bound, type MemoryPlan } from './memory.js';
 import type { Mode } from './modes.js';
 
 export interface LayerResult {
@@ -21,6 +22,10 @@ export interface LayerResult {
   foldsRun: number;
   computeCycles: number;
   dramCycles: number;
+  /** Cycles each SRAM buffer's ports needed (memory.ts layerTiming). */
+  sramCycles: Readonly<Record<SramBuffer, number>>;
+  /** The resource the layer's time is bound by. */
+  bound: Bound;
   stallCycles: number;
   cycles: number;
   actions: ActionCounts;
@@ -39,6 +44,10 @@ export interface Totals {
   latencyMs: number;
   dramBytes: number;
   sramBytes: Record<SramBuffer, number>;
+  /** Word accesses per buffer (what its ports serve and its energy is charged per). */
+  sramAccesses: Record<SramBuffer, number>;
+  /** Cycles of the layers bound by each resource (they add up to the cycles less the per-layer overhead). */
+  boundCycles: Record<Bound, number>;
   energy: EnergyBreakdown;
   /** Frame energy incl. idle leakage up to 1/fps (when fps is given). */
   frameEnergyUJ: number;
@@ -70,6 +79,11 @@ export interface ModeSummary extends Totals {
   /** Against the mode's reference (modes.ts: dense) on the same hw-model, by cycles and energy. */
   speedupVsDense: number;
   energyGainVsDense: number;
+  /** Energy per frame period (idle leakage up to 1/fps included) against dense; null without fps. */
+  periodEnergyGainVsDense: number | null;
+  /** Against the sparse (zero-skipping) run of the same hw-model (delta only; null when it cannot skip). */
+  speedupVsSparse: number | null;
+  energyGainVsSparse: number | null;
   footprint: { weightBytes: number; stateBytes: number; weightRefetch: number; stateSpill: number };
   arch: string;
   frames: number;
@@ -77,6 +91,15 @@ export interface ModeSummary extends Totals {
   /** The baseline hw-model's dense latency / this latency (different clocks compare by time); null without a baseline. */
   speedupVsBaseline: number | null;
   energyGainVsBaseline: number | null;
+}
+
+/** A layer whose recorded levels need more bits than the hardware's activations have. */
+export interface LevelOverRange {
+  layer: string;
+  /** Levels over all frames that do not fit. */
+  levels: number;
+  /** The widest level, in bits. */
+  maxBits: number;
 }
 
 /** How a workload's events were found: a topology's uniform densities, or a trace's delta rule. */
@@ -93,6 +116,8 @@ export type SimResult = {
   fps: number | null;
 } & EventSource & {
     frames: number;
+    /** The widths the hardware computes in (every byte and MAC energy uses them), and the trace's levels that do not fit. */
+    precision: Precisions & { overRange: LevelOverRange[] };
     modes: ModeSummary[];
     /** The baseline hw-model's dense run (null without a baseline). */
     baselineDense: ModeSummary | null;
@@ -118,7 +143,7 @@ export function summariseFrame(layers: readonly LayerResult[], hw: HwModel, fps:
     staticPJ: sumOver(layers, (r) => r.energy.staticPJ),
     totalPJ: sumOver(layers, (r) => r.energy.totalPJ),
   };
-  const idlePJ = fps ? Math.max(0, 1 / fps - seconds) * leakageUW(hw) * 1e6 : 0;
+  const idlePJ = fps ? Math.max(0, 1 / fps - seconds) * idleLeakageUW(hw) * 1e6 : 0;
   return {
     macs: sumOver(layers, (r) => r.actions.macs),
     effectiveMacs: sumOver(layers, (r) => r.actions.effectiveMacs),
@@ -130,6 +155,8 @@ export function summariseFrame(layers: readonly LayerResult[], hw: HwModel, fps:
     neuronUpdates: sumOver(layers, (r) => r.actions.neuronUpdates),
     dramBytes: sumOver(layers, (r) => r.actions.dram.readBytes + r.actions.dram.writeBytes),
     sramBytes: perBuffer((b) => sumOver(layers, (r) => r.actions.sram[b].readBytes + r.actions.sram[b].writeBytes)),
+    sramAccesses: perBuffer((b) => sumOver(layers, (r) => r.actions.sram[b].reads + r.actions.sram[b].writes)),
+    boundCycles: perBound((k) => sumOver(layers, (r) => (r.bound === k ? r.cycles - (hw.layerOverheadCycles ?? 0) : 0))),
     energy,
     frameEnergyUJ: (energy.totalPJ + idlePJ) / 1e6,
     edpPJs: energy.totalPJ * seconds,
@@ -149,7 +176,7 @@ const SCALARS = [
   'edpPJs',
 ] as const;
 const ENERGY = ['computePJ', 'dramPJ', 'staticPJ', 'totalPJ'] as const;
-const WIDTH = SCALARS.length + 2 * BUFFERS.length + ENERGY.length;
+const WIDTH = SCALARS.length + 3 * BUFFERS.length + ENERGY.length + BOUNDS.length;
 
 /** Running sums of one run's frame summaries, and its per-frame latencies for percentiles. */
 export class FrameAccumulator {
@@ -170,6 +197,8 @@ export class FrameAccumulator {
     for (const b of BUFFERS) d[o++] += s.sramBytes[b];
     for (const k of ENERGY) d[o++] += s.energy[k];
     for (const b of BUFFERS) d[o++] += s.energy.sramPJ[b];
+    for (const b of BUFFERS) d[o++] += s.sramAccesses[b];
+    for (const k of BOUNDS) d[o++] += s.boundCycles[k];
   }
 
   /** Per-frame means; speedups and gains left at 1 / null for the caller. */
@@ -186,6 +215,10 @@ export class FrameAccumulator {
     for (const key of ENERGY) e[key] = d[o++]! * f;
     e.sramPJ = perBuffer(() => 0);
     for (const b of BUFFERS) e.sramPJ[b] = d[o++]! * f;
+    const sramAccesses = perBuffer(() => 0);
+    for (const b of BUFFERS) sramAccesses[b] = d[o++]! * f;
+    const boundCycles = perBound(() => 0);
+    for (const k of BOUNDS) boundCycles[k] = d[o++]! * f;
     const energy: EnergyBreakdown = {
       computePJ: e.computePJ,
       sramPJ: e.sramPJ,
@@ -205,12 +238,17 @@ export class FrameAccumulator {
       latencyMs: m.latencyMs,
       dramBytes: m.dramBytes,
       sramBytes,
+      sramAccesses,
+      boundCycles,
       energy,
       frameEnergyUJ: m.frameEnergyUJ,
       averagePowerMW: fps ? (m.frameEnergyUJ * fps) / 1e3 : null,
       realTime: fps ? sorted[k - 1]! <= 1e6 / fps : null,
       speedupVsDense: 1,
       energyGainVsDense: 1,
+      periodEnergyGainVsDense: null,
+      speedupVsSparse: null,
+      energyGainVsSparse: null,
       edpPJs: m.edpPJs,
       footprint: { weightBytes: p.weightBytes, stateBytes: p.stateBytes, weightRefetch: p.weightRefetch, stateSpill: p.stateSpill },
       arch: this.arch,

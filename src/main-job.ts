@@ -86,10 +86,16 @@ export interface Headline {
   mode: string;
   latency_mean_us: number;
   latency_p95_us: number;
+  /** Energy of the active frame (compute, SRAM, DRAM, leakage while busy). */
   energy_per_frame_uj: number;
+  /** Energy per frame period: the active frame plus idle leakage up to 1/fps. */
+  energy_per_period_uj: number;
   power_mw: number | null;
   speedup_vs_dense_baseline: number | null;
   energy_gain_vs_dense_baseline: number | null;
+  /** Delta against the same model and array in sparse (zero-skipping) mode; null for other modes. */
+  speedup_vs_sparse: number | null;
+  energy_gain_vs_sparse: number | null;
 }
 
 function headlineOf(clip: string, model: string, s: ModeSummary): Headline {
@@ -101,9 +107,12 @@ function headlineOf(clip: string, model: string, s: ModeSummary): Headline {
     latency_mean_us: s.latencyUs.mean,
     latency_p95_us: s.latencyUs.p95,
     energy_per_frame_uj: s.energy.totalPJ / 1e6,
+    energy_per_period_uj: s.frameEnergyUJ,
     power_mw: s.averagePowerMW,
     speedup_vs_dense_baseline: s.speedupVsBaseline,
     energy_gain_vs_dense_baseline: s.energyGainVsBaseline,
+    speedup_vs_sparse: s.speedupVsSparse,
+    energy_gain_vs_sparse: s.energyGainVsSparse,
   };
 }
 
@@ -183,7 +192,21 @@ export async function runMainJob(o: MainJobOptions): Promise<Headline[]> {
   o.log('All configurations (per frame; gains against the baseline model on dense-32x32, dense):');
   o.log(
     table(
-      ['clip', 'model', 'hw-model', 'mode', 'latency µs (mean)', 'p95', 'energy µJ', `power mW @${o.fps}fps`, 'speedup', 'energy gain'],
+      [
+        'clip',
+        'model',
+        'hw-model',
+        'mode',
+        'latency µs (mean)',
+        'p95',
+        'energy µJ/frame',
+        'µJ/period',
+        `power mW @${o.fps}fps`,
+        'speedup',
+        'energy gain',
+        'vs sparse: speedup',
+        'gain',
+      ],
       headlines.map((h) => [
         h.clip,
         h.model,
@@ -192,9 +215,12 @@ export async function runMainJob(o: MainJobOptions): Promise<Headline[]> {
         fmt(h.latency_mean_us, 1),
         fmt(h.latency_p95_us, 1),
         fmt(h.energy_per_frame_uj, 3),
+        fmt(h.energy_per_period_uj, 3),
         fmt(h.power_mw),
         `${fmt(h.speedup_vs_dense_baseline)}×`,
         `${fmt(h.energy_gain_vs_dense_baseline)}×`,
+        h.speedup_vs_sparse === null ? '-' : `${fmt(h.speedup_vs_sparse)}×`,
+        h.energy_gain_vs_sparse === null ? '-' : `${fmt(h.energy_gain_vs_sparse)}×`,
       ]),
     ),
   );
@@ -207,8 +233,10 @@ export async function runMainJob(o: MainJobOptions): Promise<Headline[]> {
     const delta = pick('delta', 'delta-32x32', 'delta');
     o.log(
       `  ${sc.name} (${sc.description}): latency per frame ${fmt(dense.latency_mean_us, 2)} → ${fmt(delta.latency_mean_us, 2)} µs ` +
-        `(speedup ${fmt(delta.speedup_vs_dense_baseline)}×); energy per frame ${fmt(dense.energy_per_frame_uj, 3)} → ${fmt(delta.energy_per_frame_uj, 3)} µJ ` +
-        `(energy gain ${fmt(delta.energy_gain_vs_dense_baseline)}×); average power at ${o.fps} fps ${fmt(dense.power_mw)} → ${fmt(delta.power_mw)} mW`,
+        `(speedup ${fmt(delta.speedup_vs_dense_baseline)}×); energy per active frame ${fmt(dense.energy_per_frame_uj, 3)} → ${fmt(delta.energy_per_frame_uj, 3)} µJ ` +
+        `(energy gain ${fmt(delta.energy_gain_vs_dense_baseline)}×), per frame period incl. idle leakage ${fmt(dense.energy_per_period_uj, 3)} → ` +
+        `${fmt(delta.energy_per_period_uj, 3)} µJ; average power at ${o.fps} fps ${fmt(dense.power_mw)} → ${fmt(delta.power_mw)} mW; ` +
+        `against sparse mode on the same array: speedup ${fmt(delta.speedup_vs_sparse)}×, energy gain ${fmt(delta.energy_gain_vs_sparse)}×`,
     );
   }
   o.log(

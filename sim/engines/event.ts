@@ -15,7 +15,7 @@
  */
 import { layerMacs, outputCount, spatial, type Layer } from '../../traces/layer.js';
 import { axisFanout } from '../../traces/stats.js';
-import { bitsToBytes, zeroActions } from '../actions.js';
+import { bitsToBytes, scatteredWords, zeroActions } from '../actions.js';
 import type { EventSpec, HwModel } from '../hw-model.js';
 import { gemmOf } from '../workload.js';
 import type { Engine } from './engine.js';
@@ -139,8 +139,12 @@ export const eventEngine: Engine<Extract<HwModel, { kind: 'event' }>> = {
       // and accumulators are core-local: their accesses are part of the synaptic-op energy.
       let sourceEvents = 0;
       for (let g = 0; g < l.groups; g++) sourceEvents += e.events[g]!;
+      // Events arrive in any order: each is its own access (scattered), as is each updated neuron's level.
+      const m = hw.memories;
       a.sram.ifmap.readBytes = bitsToBytes(sourceEvents, p.activationBits);
       a.sram.ofmap.writeBytes = bitsToBytes(load.neuronUpdates, p.activationBits);
+      a.sram.ifmap.reads = scatteredWords(sourceEvents, p.activationBits, m.ifmap.wordBits);
+      a.sram.ofmap.writes = scatteredWords(load.neuronUpdates, p.activationBits, m.ofmap.wordBits);
       if (state) a.deltaCompares = load.neuronUpdates;
       return { folds: hw.cores, foldsRun: load.busyCores, computeCycles: load.cycles, actions: a };
     };

@@ -36,6 +36,13 @@ export const systolicEngine: Engine<Extract<HwModel, { kind: 'systolic' }>> = {
     const macs = layerMacs(l);
     const outputs = outputCount(l);
     let traceFolds: ReturnType<typeof traceFoldModels> | undefined;
+    const m = hw.memories;
+    const widths = {
+      ifmap: p.activationBits / m.ifmap.wordBits,
+      filter: p.weightBits / m.filter.wordBits,
+      ofmap: p.activationBits / m.ofmap.wordBits,
+      psum: p.accumulatorBits / m.ofmap.wordBits,
+    };
     return (events, weightDensity, state) => {
       const folds =
         events === null
@@ -48,7 +55,7 @@ export const systolicEngine: Engine<Extract<HwModel, { kind: 'systolic' }>> = {
                 skipZeroWeights: hw.skipZeroWeights,
               })
             : (traceFolds ??= traceFoldModels(l, hw))(events, weightDensity);
-      const r = computeLayer(g, hw, folds);
+      const r = computeLayer(g, hw, folds, widths);
       const a = zeroActions();
       a.macs = macs;
       a.effectiveMacs = r.effective;
@@ -61,9 +68,13 @@ export const systolicEngine: Engine<Extract<HwModel, { kind: 'systolic' }>> = {
       if (state) a.deltaCompares = state.evaluatedOutputs;
       const outBits = r.partialSums ? p.accumulatorBits : p.activationBits;
       a.sram.ifmap.readBytes = bitsToBytes(r.edges.ifmapReads, p.activationBits);
-      a.sram.filter.readBytes = bitsToBytes(r.edges.filterReads, l.weightBits);
+      a.sram.filter.readBytes = bitsToBytes(r.edges.filterReads, p.weightBits);
       a.sram.ofmap.writeBytes = bitsToBytes(r.edges.ofmapWrites, outBits);
       a.sram.ofmap.readBytes = bitsToBytes(r.edges.psumReads, p.accumulatorBits);
+      a.sram.ifmap.reads = r.words.ifmapReads;
+      a.sram.filter.reads = r.words.filterReads;
+      a.sram.ofmap.writes = r.words.ofmapWrites;
+      a.sram.ofmap.reads = r.words.psumReads;
       return { folds: r.folds, foldsRun: r.foldsRun, computeCycles: r.computeCycles, actions: a };
     };
   },

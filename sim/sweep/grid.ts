@@ -4,7 +4,7 @@
  * varies fastest), so point i is the same point on every machine and in every shard.
  *
  * Axis names are canonical: `arch.<dotted path into the hw-model JSON>` or `sim.<option>`.
- * Users may leave the prefix out (`rows`, `memories.dramGBps`, `deltaDensity`); the canonical name
+ * Users may leave the prefix out (`rows`, `memories.dram.GBps`, `deltaDensity`); the canonical name
  * is also the sweep.csv column (the report recognises swept parameters by the dot).
  */
 import { readFileSync } from 'node:fs';
@@ -42,7 +42,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 /** `rows` → `arch.rows`, `deltaDensity` → `sim.deltaDensity`; prefixed names stay. */
 export function canonicalName(name: string, where: InputErrorWhere): string {
   if (name.length > MAX_NAME) throw new InputError(`${quote(name)} is not a parameter name (longer than ${MAX_NAME} characters)`, where);
-  if (!NAME.test(name)) throw new InputError(`${quote(name)} is not a parameter name (a dotted path such as memories.dramGBps)`, where);
+  if (!NAME.test(name)) throw new InputError(`${quote(name)} is not a parameter name (a dotted path such as memories.dram.GBps)`, where);
   if (name.startsWith('sim.')) {
     if (!(SIM_PARAMETERS as readonly string[]).includes(name.slice(4)))
       throw new InputError(

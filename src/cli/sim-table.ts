@@ -5,7 +5,7 @@
  * frame rate, the baseline comparison without a baseline.
  */
 import { table } from '../../lib/table.js';
-import { BUFFERS, MODE_TABLE, type ModeSummary, type SimResult } from '../../sim/index.js';
+import { BOUNDS, BUFFERS, MODE_TABLE, type Bound, type ModeSummary, type SimResult } from '../../sim/index.js';
 
 const fmt = (x: number, digits = 3): string =>
   Math.abs(x) >= 1e6 ? x.toExponential(digits - 1) : x.toFixed(Number.isInteger(x) || Math.abs(x) >= 1000 ? 0 : digits);
@@ -31,12 +31,23 @@ export function summaryTable(res: SimResult): string {
           ['cycles', (s) => fmt(s.cycles)],
           ['effective MACs', (s) => fmt(s.effectiveMacs)],
         ] as Column[])),
+    ['bound by', boundBy],
     ['energy µJ/frame', (s) => (s.energy.totalPJ / 1e6).toFixed(3)],
     ...(res.fps !== null
-      ? ([[`power mW @${res.fps}fps`, (s) => (s.averagePowerMW === null ? '-' : s.averagePowerMW.toFixed(2))]] as Column[])
+      ? ([
+          ['µJ/period', (s) => s.frameEnergyUJ.toFixed(3)],
+          [`power mW @${res.fps}fps`, (s) => (s.averagePowerMW === null ? '-' : s.averagePowerMW.toFixed(2))],
+        ] as Column[])
       : []),
     ['speedup', (s) => times(s.speedupVsDense)],
     ['energy gain', (s) => times(s.energyGainVsDense)],
+    ...(res.fps !== null ? ([['gain/period', (s) => times(s.periodEnergyGainVsDense)]] as Column[]) : []),
+    ...(res.modes.some((s) => s.speedupVsSparse !== null)
+      ? ([
+          ['speedup vs sparse', (s) => times(s.speedupVsSparse)],
+          ['gain vs sparse', (s) => times(s.energyGainVsSparse)],
+        ] as Column[])
+      : []),
     ...(res.baseline !== null
       ? ([
           [`speedup vs ${res.baseline}`, (s) => times(s.speedupVsBaseline)],
@@ -63,12 +74,33 @@ export function summaryTable(res: SimResult): string {
       all.map((s) => columns.map(([, c]) => c(s))),
     ),
     '',
-    'energy per frame by component (µJ)',
+    'energy per active frame by component (µJ; µJ/period adds idle leakage up to 1/fps)',
     table(
       ['mode @ hw-model', ...parts.map(([n]) => n)],
       all.map((s) => [name(s), ...parts.map(([, f]) => (f(s) / 1e6).toFixed(3))]),
     ),
   ].join('\n');
+}
+
+/** One line per layer whose recorded levels do not fit the hardware's activation width. */
+export function overRangeLines(res: SimResult): string[] {
+  const bits = res.precision.activationBits;
+  return res.precision.overRange.map(
+    (o) =>
+      `layer "${o.layer}": ${fmt(o.levels)} recorded levels need more than the hardware's ${bits} activation bits (up to ${o.maxBits})`,
+  );
+}
+
+/** The resource that bounds most of a run's cycles, with its share: "compute 71 %", "state SRAM 64 %". */
+function boundBy(s: ModeSummary): string {
+  let best: Bound = 'compute';
+  let total = 0;
+  for (const k of BOUNDS) {
+    total += s.boundCycles[k];
+    if (s.boundCycles[k] > s.boundCycles[best]) best = k;
+  }
+  const name = best === 'compute' || best === 'dram' ? best : `${best} SRAM`;
+  return total > 0 ? `${name} ${((100 * s.boundCycles[best]) / total).toFixed(0)} %` : '-';
 }
 
 function notes(res: SimResult): string[] {
@@ -84,6 +116,11 @@ function notes(res: SimResult): string[] {
             (res.quantStep !== null ? `, quant step ${res.quantStep}` : '') +
             '; frame 0 is a key frame; means are per frame',
         ];
+  const p = res.precision;
+  out.push(
+    `precision (the hw-model's, for MACs, SRAM, DRAM and footprint): activations ${p.activationBits} b, weights ${p.weightBits} b, accumulators ${p.accumulatorBits} b`,
+  );
+  for (const line of overRangeLines(res)) out.push(`warning: ${line}`);
   for (const s of res.modes)
     if (s.footprint.stateSpill > 0 || s.footprint.weightRefetch > 0)
       out.push(

@@ -67,7 +67,7 @@ export async function recordModelTrace(o: RecordModelOptions): Promise<RecordRes
   }
 }
 
-export interface RecordGraphOptions extends Omit<RecordModelOptions, 'modelDir' | 'chunkFrames' | 'weightBits' | 'onProgress'> {
+export interface RecordGraphOptions extends Omit<RecordModelOptions, 'modelDir' | 'chunkFrames' | 'onProgress'> {
   /** A graph model.json path or `human:NAME`. */
   graph: string;
   /** Delta threshold: levels = round(a / threshold). */
@@ -99,6 +99,7 @@ export async function recordGraphTrace(o: RecordGraphOptions): Promise<Manifest>
     out: o.out,
     fps: source.fps,
     maxFrames: o.frames,
+    weightBits: o.weightBits,
     frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame },
   });
 }

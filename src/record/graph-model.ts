@@ -63,6 +63,8 @@ export interface RecordGraphModelOptions {
   inputRange?: [number, number];
   /** manifest model.name (default: `human:NAME`, or the model file's / folder's name). */
   name?: string;
+  /** Weight precision written to the manifest (default: the graph's storage format, e.g. 16 for float16 weights). */
+  weightBits?: number;
 }
 
 /** One fetched tensor: every MAC node reading it becomes a layer sharing its levels. */
@@ -144,7 +146,7 @@ async function record(
     return {
       name: names[i]!,
       ...geo[i]!,
-      weightBits: m.weightBits,
+      weightBits: opts.weightBits ?? m.weightBits,
       weightDensity: weightDensity(model, m.weight),
       act: { dtype: spill.dtype(), scale: r.step, signed: spill.min < 0 },
     };

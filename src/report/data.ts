@@ -325,13 +325,21 @@ export const NO_LAYERS_NOTE = `No ${RUN_FILES.layers}: \`deltasim simulate --lay
  */
 export function layerTable(t: CsvTable<LayerColumn>, format: (column: string, v: number) => string): DisplayTable {
   const keys = ['layer', 'mode'] as const;
-  const values = LAYER_COLUMNS.filter((c) => c !== 'frame' && c !== 'layer' && c !== 'mode');
+  // Text columns besides the keys: the resource a layer was bound by (per frame: the most frequent).
+  const texts = ['bound'] as const;
+  const values = LAYER_COLUMNS.filter(
+    (c) => c !== 'frame' && !(keys as readonly string[]).includes(c) && !(texts as readonly string[]).includes(c),
+  );
   const cell = (c: LayerColumn, v: number | undefined): Cell => (v === undefined ? { text: '—' } : { text: format(c, v), numeric: true });
   const hasFrames = t.rows.some((r) => r.frame !== '');
   if (!hasFrames) {
     return {
-      columns: [...keys, ...values],
-      rows: t.rows.map((r, i) => [...keys.map((k) => ({ text: r[k] })), ...values.map((c) => cell(c, cellNumber(t, i, c)))]),
+      columns: [...keys, ...texts, ...values],
+      rows: t.rows.map((r, i) => [
+        ...keys.map((k) => ({ text: r[k] })),
+        ...texts.map((k) => ({ text: r[k] ?? '—' })),
+        ...values.map((c) => cell(c, cellNumber(t, i, c))),
+      ]),
     };
   }
   const groups = groupBy(
@@ -341,16 +349,26 @@ export function layerTable(t: CsvTable<LayerColumn>, format: (column: string, v:
   const rows = [...groups.values()].map((g) => [
     ...keys.map((k) => ({ text: t.rows[g[0]!]![k] })),
     { text: String(new Set(g.map((i) => t.rows[i]!.frame)).size), numeric: true },
+    ...texts.map((k) => ({ text: mostFrequent(g.map((i) => t.rows[i]![k] ?? '—')) })),
     ...values.map((c): Cell => {
       const xs = g.map((i) => cellNumber(t, i, c)).filter((x): x is number => x !== undefined);
       return xs.length ? { text: format(c, mean(xs)), sub: `p95 ${format(c, percentile(xs, 0.95))}`, numeric: true } : { text: '—' };
     }),
   ]);
   return {
-    columns: [...keys, 'frames', ...values],
+    columns: [...keys, 'frames', ...texts, ...values],
     rows,
     note: `${t.rows.length} per-frame rows aggregated per layer × mode over frames: mean, with the 95th percentile below.`,
   };
+}
+
+/** The most frequent of some texts (the first of equals). */
+function mostFrequent(xs: string[]): string {
+  const n = new Map<string, number>();
+  for (const x of xs) n.set(x, (n.get(x) ?? 0) + 1);
+  let best = xs[0] ?? '—';
+  for (const [x, k] of n) if (k > n.get(best)!) best = x;
+  return best;
 }
 
 // --- sweep derivations -----------------------------------------------------------------------
@@ -415,7 +433,7 @@ export function paretoPoints(run: SweepData): ParetoPoint[] | undefined {
   const lat = sweepColumn('latency', mode);
   const en = sweepColumn('energy', mode);
   const params = variedParameters(run.summary);
-  const short = (p: string) => p.split('.').pop()!;
+  const short = (p: string) => p.replace(/^(arch|sim)\./, '').replace(/^memories\./, '');
   const points = t.rows.flatMap((r, i) => {
     const l = cellNumber(t, i, lat);
     const e = cellNumber(t, i, en);

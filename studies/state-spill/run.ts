@@ -42,7 +42,7 @@ try {
   await writeSyntheticTrace(join(dir, 't'), layers, SYNTH);
   const trace = openTrace(join(dir, 't'));
   const hw = loadHwModel('delta-32x32') as HwModel & SystolicSpec;
-  const big = withSystolic(hw, { name: 'delta-32x32 + 64 MiB state', memories: { ...hw.memories, stateKiB: 64 * 1024 } });
+  const big = withSystolic(hw, { name: 'delta-32x32 + 64 MiB state', memories: { state: { kiB: 64 * 1024 } } });
   const run = (h: HwModel) => simulate(traceWorkload(trace), h, { mode: 'all', baseline: loadHwModel('dense-32x32') });
   const small = run(hw);
   const large = run(big);

@@ -74,7 +74,7 @@ describe('report build', () => {
   it('a sweep: a gain chart per numeric parameter, the Pareto chart and every point', async () => {
     writeFixtureSweep(tmp);
     const { charts } = await buildReport(tmp);
-    expect(names(charts)).to.deep.equal(['sweep-arch.rows.png', 'sweep-arch.memories.ifmapKiB.png', 'pareto.png']);
+    expect(names(charts)).to.deep.equal(['sweep-arch.rows.png', 'sweep-arch.memories.ifmap.kiB.png', 'pareto.png']);
     const html = readFileSync(join(tmp, 'report.html'), 'utf8');
     expectEmbedded(tmp, html, charts);
     expect(html).to.include('Latency–energy Pareto front over the sweep (delta mode)');

@@ -187,11 +187,11 @@ describe('report data (run directory)', () => {
     it("parameters are summary.json's numeric ones; gain lines are each mode's speedup_ / energy_gain_ columns", () => {
       const rows = writeFixtureSweep(tmp);
       const run = sweep();
-      expect(sweepParameters(run.summary)).to.deep.equal(['arch.rows', 'arch.memories.ifmapKiB']);
+      expect(sweepParameters(run.summary)).to.deep.equal(['arch.rows', 'arch.memories.ifmap.kiB']);
       expect(gainColumns(run.summary)).to.deep.equal(['speedup_sparse', 'energy_gain_sparse', 'speedup_delta', 'energy_gain_delta']);
       const [rowsChart, kibChart] = sweepSeries(run);
       expect(rowsChart!.parameter).to.equal('arch.rows');
-      expect(rowsChart!.note).to.equal('mean over arch.memories.ifmapKiB');
+      expect(rowsChart!.note).to.equal('mean over arch.memories.ifmap.kiB');
       expect(rowsChart!.lines.map((l) => l.name)).to.deep.equal([
         'speedup sparse',
         'energy gain sparse',
@@ -231,7 +231,7 @@ describe('report data (run directory)', () => {
       writeFixtureSweep(tmp, { modes: ['dense', 'sparse'], trace: false });
       const sparse = readRows(file(RUN_FILES.sweep));
       expect(paretoPoints(sweep())!.map((p) => p.latencyUs)).to.deep.equal(sparse.map((r) => Number(r.latency_sparse_us)));
-      expect(paretoPoints(sweep())![0]!.label).to.equal('rows=4, ifmapKiB=16');
+      expect(paretoPoints(sweep())![0]!.label).to.equal('rows=4, ifmap.kiB=16');
       writeFixtureSweep(tmp, { modes: ['dense'] });
       expect(sweepSeries(sweep())).to.deep.equal([]);
       expect(paretoPoints(sweep())).to.have.length(15);

@@ -64,9 +64,11 @@ function layerResult(rnd: () => number, frame: number, li: number, mode: Mode): 
   a.events = mode === 'dense' ? 0 : Math.round(eff / 32);
   for (const b of BUFFERS) {
     const used = b !== 'state' || mode === 'delta';
-    a.sram[b] = { readBytes: used ? Math.round(eff * 0.4) : 0, writeBytes: used ? Math.round(eff * 0.1) : 0 };
+    const readBytes = used ? Math.round(eff * 0.4) : 0;
+    const writeBytes = used ? Math.round(eff * 0.1) : 0;
+    a.sram[b] = { readBytes, writeBytes, reads: Math.ceil(readBytes / 8), writes: Math.ceil(writeBytes / 8) };
   }
-  a.dram = { readBytes: 40_000 * (li + 1) + (mode === 'delta' ? 30_000 : 0), writeBytes: 10_000 };
+  a.dram = { readBytes: 40_000 * (li + 1) + (mode === 'delta' ? 30_000 : 0), writeBytes: 10_000, reads: 0, writes: 0 };
   const energy = energyOf({
     compute: eff * 0.2,
     sram: perBuffer((b) => (a.sram[b].readBytes + a.sram[b].writeBytes) * 0.9),
@@ -80,7 +82,9 @@ function layerResult(rnd: () => number, frame: number, li: number, mode: Mode): 
     folds: 4 * (li + 1),
     foldsRun: Math.max(1, Math.round(4 * (li + 1) * share)),
     computeCycles,
-    dramCycles: 0,
+    dramCycles: computeCycles + stallCycles,
+    sramCycles: perBuffer((b) => Math.ceil((a.sram[b].reads + a.sram[b].writes) / 4)),
+    bound: stallCycles > 0 ? 'dram' : 'compute',
     stallCycles,
     cycles: computeCycles + stallCycles,
     actions: a,
@@ -142,12 +146,17 @@ function modeSummary(rows: ReturnType<typeof frameRow>[], stateBytes: number): M
     latencyMs,
     dramBytes: m((r) => r.dramBytes),
     sramBytes: perBuffer((b) => m((r) => r.sramBytes[b])),
+    sramAccesses: perBuffer((b) => m((r) => r.sramBytes[b]) / 8),
+    boundCycles: { compute: m((r) => r.computeCycles), dram: m((r) => r.stallCycles), ifmap: 0, filter: 0, ofmap: 0, state: 0 },
     energy,
     frameEnergyUJ: energy.totalPJ / 1e6,
     averagePowerMW: (energy.totalPJ / 1e6) * FPS * 1e-3,
     realTime: latencies[latencies.length - 1]! <= 1e6 / FPS,
     speedupVsDense: 1,
     energyGainVsDense: 1,
+    periodEnergyGainVsDense: 1,
+    speedupVsSparse: null,
+    energyGainVsSparse: null,
     edpPJs: energy.totalPJ * latencyMs * 1e-3,
     footprint: { weightBytes: 262_144, stateBytes, weightRefetch: 1, stateSpill: 0 },
     arch: rows[0]!.arch,
@@ -223,6 +232,7 @@ export function writeFixtureRun(dir: string, o: FixtureOptions = {}): SimResult 
     fps: FPS,
     ...(topology ? { densities: { actDensity: 0.5, weightDensity: null, deltaDensity: 0.2 } } : { threshold: 0.05, quantStep: null }),
     frames,
+    precision: { activationBits: 8, weightBits: 8, accumulatorBits: 32, overRange: [] },
     modes: summaries,
     baselineDense: base,
     frameRows,
@@ -235,7 +245,7 @@ export function writeFixtureRun(dir: string, o: FixtureOptions = {}): SimResult 
 }
 
 export interface SweepFixtureOptions {
-  /** The swept parameters (default arch.rows × arch.memories.ifmapKiB: 15 points). `arch.delta: false` points lack delta. */
+  /** The swept parameters (default arch.rows × arch.memories.ifmap.kiB: 15 points). `arch.delta: false` points lack delta. */
   parameters?: Record<string, AxisValue[]>;
   modes?: Mode[];
   /** A trace sweep with fps (p95 latency and power columns) or a topology sweep without. */
@@ -243,7 +253,7 @@ export interface SweepFixtureOptions {
   seed?: number;
 }
 
-export const SWEEP_PARAMETERS: Record<string, AxisValue[]> = { 'arch.rows': [4, 8, 16, 32, 64], 'arch.memories.ifmapKiB': [16, 64, 256] };
+export const SWEEP_PARAMETERS: Record<string, AxisValue[]> = { 'arch.rows': [4, 8, 16, 32, 64], 'arch.memories.ifmap.kiB': [16, 64, 256] };
 
 /** Write a sweep directory: summary.json, sweep.csv, run.json. Returns sweep.csv's rows. */
 export function writeFixtureSweep(dir: string, o: SweepFixtureOptions = {}): Row[] {
@@ -266,7 +276,7 @@ export function writeFixtureSweep(dir: string, o: SweepFixtureOptions = {}): Row
       rest = Math.floor(rest / vs.length);
     }
     const pe = Number(values['arch.rows'] ?? 16);
-    const kib = Number(values['arch.memories.ifmapKiB'] ?? 64);
+    const kib = Number(values['arch.memories.ifmap.kiB'] ?? 64);
     const summaries = new Map<Mode, ModeSummary>();
     for (const mode of modes) {
       if (mode === 'delta' && values['arch.delta'] === false) continue;

@@ -24,6 +24,7 @@ import {
   type Topology,
   type SystolicSpec,
   type FoldModel,
+  BUFFERS,
 } from '../../sim/index.js';
 import { simTopology } from '../support/sim.js';
 
@@ -33,8 +34,8 @@ const flatEnergy = (hw: HwModel & SystolicSpec): HwModel & SystolicSpec => ({
   ...hw,
   energyTable: {
     ...hw.energyTable,
-    sramPerByte: [{ kiB: 1, pJ: 2, source: 'test' }],
-    leakage: { sramPerKiB: { uW: 0, source: 'test' }, perPE: { uW: 0, source: 'test' } },
+    sram: { points: [{ kiB: 1, wordBits: 64, pJ: 2, source: 'test' }], width: hw.energyTable.sram.width },
+    leakage: { ...hw.energyTable.leakage, sramPerKiB: { uW: 0, source: 'test' }, perPE: { uW: 0, source: 'test' } },
   },
 });
 
@@ -96,8 +97,7 @@ describe('more resources never make a result worse', () => {
         fc.double({ min: 0.1, max: 50, noNaN: true }),
         fc.double({ min: 1, max: 10, noNaN: true }),
         (m, mode, bw, k) => {
-          const run = (gbps: number) =>
-            simTopology(m, withSystolic(base, { memories: { ...base.memories, dramGBps: gbps } }), { mode }).modes[0]!;
+          const run = (gbps: number) => simTopology(m, withSystolic(base, { memories: { dram: { GBps: gbps } } }), { mode }).modes[0]!;
           const lo = run(bw);
           const hi = run(bw * k);
           expect(hi.stallCycles).to.be.at.most(lo.stallCycles);
@@ -110,7 +110,7 @@ describe('more resources never make a result worse', () => {
     );
   });
   it('more SRAM (any buffer): DRAM bytes, stalls, cycles never rise; energy never rises with a flat per-access table', () => {
-    const bufArb = fc.constantFrom('ifmapKiB', 'filterKiB', 'ofmapKiB', 'stateKiB' as const);
+    const bufArb = fc.constantFrom(...BUFFERS);
     fc.assert(
       fc.property(
         fc.constantFrom(...models),
@@ -119,7 +119,7 @@ describe('more resources never make a result worse', () => {
         fc.integer({ min: 0, max: 4096 }),
         fc.integer({ min: 0, max: 4096 }),
         (m, mode, buf, kib, extra) => {
-          const hw = (v: number) => flatEnergy(withSystolic(base, { memories: { ...base.memories, [buf]: v } }));
+          const hw = (v: number) => flatEnergy(withSystolic(base, { memories: { [buf]: { kiB: v } } }));
           const lo = simTopology(m, hw(kib), { mode }).modes[0]!;
           const hi = simTopology(m, hw(kib + extra), { mode }).modes[0]!;
           expect(hi.dramBytes).to.be.at.most(lo.dramBytes);

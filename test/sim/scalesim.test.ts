@@ -52,7 +52,7 @@ describe('SCALE-Sim v2 exactness (dense)', () => {
   it('the .cfg loads as a systolic model with its SRAM sizes and bandwidth', () => {
     const hw = cfgWith('os');
     expect(hw.kind).to.equal('systolic');
-    expect(hw.memories).to.deep.include({ ifmapKiB: 64, filterKiB: 64, ofmapKiB: 64, dramGBps: 10 });
+    expect([hw.memories.ifmap.kiB, hw.memories.filter.kiB, hw.memories.ofmap.kiB, hw.memories.dram.GBps]).to.deep.equal([64, 64, 64, 10]);
     expect(hw.name).to.equal('sa32x32_os');
   });
   it('accepts both "key: value" and "key = value" lines', () => {

@@ -27,8 +27,10 @@ import {
   type EventStats,
   type FrameActivity,
   type HwModel,
+  type Memories,
   type SystolicSpec,
   type TraceActivity,
+  withMemories,
 } from '../../sim/index.js';
 import { completeLayer, SYNTH_PRESETS, synthFrames } from '../../traces/synthetic.js';
 import { simActivity } from '../support/sim.js';
@@ -142,7 +144,7 @@ describe('trace-driven runs: more resources never make a result worse', () => {
   });
 
   it('more DRAM bandwidth or any SRAM: DRAM bytes, stalls and latency (mean and max) never rise (systolic and event, all modes)', () => {
-    const bufArb = fc.constantFrom('ifmapKiB', 'filterKiB', 'ofmapKiB', 'stateKiB', 'dramGBps' as const);
+    const bufArb = fc.constantFrom<keyof Memories>('ifmap', 'filter', 'ofmap', 'state', 'dram');
     fc.assert(
       fc.property(
         fc.constantFrom<HwModel>(delta, seneca),
@@ -150,7 +152,8 @@ describe('trace-driven runs: more resources never make a result worse', () => {
         fc.double({ min: 0.01, max: 64, noNaN: true }),
         fc.double({ min: 1, max: 100, noNaN: true }),
         (base, key, v, k) => {
-          const patched = (x: number): HwModel => ({ ...base, memories: { ...base.memories, [key]: x } }) as HwModel;
+          const patched = (x: number): HwModel =>
+            ({ ...base, memories: withMemories(base.memories, key === 'dram' ? { dram: { GBps: x } } : { [key]: { kiB: x } }) }) as HwModel;
           const lo = simActivity(work, patched(v), { mode: 'all' });
           const hi = simActivity(work, patched(v * k), { mode: 'all' });
           lo.modes.forEach((s, j) => {

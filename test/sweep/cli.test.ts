@@ -18,12 +18,12 @@ describe('sweep CLI', function () {
   it('runs on worker threads, shards with auto/n from the environment, and merges to the same files', () => {
     const dir = tmp();
     const one = join(dir, 'one');
-    const grid = ['--set', 'rows=8,16', '--set', 'memories.dramGBps=2,16', '--fps', '30'];
+    const grid = ['--set', 'rows=8,16', '--set', 'memories.dram.GBps=2,16', '--fps', '30'];
     const r = cli([...BASE, ...grid, '--workers', '2', '--out', one]);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/4 points, 0 from the journal/);
     const csv = readFileSync(join(one, 'sweep.csv'), 'utf8');
-    expect(csv.split('\n')[0]).to.match(/^point,arch\.rows,arch\.memories\.dramGBps,cycles_dense,/);
+    expect(csv.split('\n')[0]).to.match(/^point,arch\.rows,arch\.memories\.dram\.GBps,cycles_dense,/);
     expect(JSON.parse(readFileSync(join(one, 'run.json'), 'utf8')).argv).to.include('--workers');
 
     const shards = join(dir, 'shards');
@@ -41,11 +41,11 @@ describe('sweep CLI', function () {
     const dir = tmp();
     const out = join(dir, 'out');
     const grid = join(dir, 'grid.json');
-    writeFileSync(grid, JSON.stringify({ parameters: { 'memories.stateKiB': [64, 'lots'] } }));
+    writeFileSync(grid, JSON.stringify({ parameters: { 'memories.state.kiB': [64, 'lots'] } }));
     const cases: [string[], RegExp][] = [
       [[...BASE, '--out', out], /--grid FILE and\/or --set/],
       [[...BASE, '--set', 'peArray.rows=8', '--out', out], /--set peArray\.rows=8.*"peArray" is not a key/],
-      [[...BASE, '--grid', grid, '--out', out], /grid\.json.*arch\.memories\.stateKiB = "lots"/],
+      [[...BASE, '--grid', grid, '--out', out], /grid\.json.*arch\.memories\.state\.kiB = "lots"/],
       [[...BASE, '--set', 'rows=8', '--shard', '0/2', '--out', out], /--shard 0\/2/],
       [[...BASE, '--set', 'rows=8', '--workers', '-1', '--out', out], /--workers/],
       [

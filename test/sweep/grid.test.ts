@@ -58,7 +58,7 @@ describe('sweep grid', () => {
 
   it('canonical names: hw-model paths get arch., sim options sim.', () => {
     expect(canonicalName('rows', {})).to.equal('arch.rows');
-    expect(canonicalName('memories.dramGBps', {})).to.equal('arch.memories.dramGBps');
+    expect(canonicalName('memories.dram.GBps', {})).to.equal('arch.memories.dram.GBps');
     expect(canonicalName('arch.rows', {})).to.equal('arch.rows');
     expect(canonicalName('deltaDensity', {})).to.equal('sim.deltaDensity');
     throwsInput(() => canonicalName('sim.rows', { file: 'g.json' }), 'g.json', 'unknown simulation parameter "sim.rows"');
@@ -73,10 +73,10 @@ describe('sweep grid', () => {
     expect(parseValue('false')).to.equal(false);
     expect(parseValue('os')).to.equal('os');
     expect(parseValue('"16"')).to.equal('16');
-    expect(parseSet('memories.dramGBps=4, 16')).to.deep.equal({
-      name: 'arch.memories.dramGBps',
+    expect(parseSet('memories.dram.GBps=4, 16')).to.deep.equal({
+      name: 'arch.memories.dram.GBps',
       values: [4, 16],
-      origin: '--set memories.dramGBps=4, 16',
+      origin: '--set memories.dram.GBps=4, 16',
     });
     expect(parseSet('dataflow=os,ws,is').values).to.deep.equal(['os', 'ws', 'is']);
     expect(parseSet('delta=true,false').values).to.deep.equal([true, false]);
@@ -92,13 +92,13 @@ describe('sweep grid', () => {
   it('a grid file gives axes in key order; --set replaces an axis in place and adds new ones last', () => {
     const dir = tmp();
     const file = join(dir, 'g.json');
-    writeFileSync(file, JSON.stringify({ parameters: { rows: [8, 16], 'memories.stateKiB': [64], deltaDensity: [0.1, 0.2] } }));
+    writeFileSync(file, JSON.stringify({ parameters: { rows: [8, 16], 'memories.state.kiB': [64], deltaDensity: [0.1, 0.2] } }));
     const grid = loadGrid(file);
-    expect(grid.map((a) => a.name)).to.deep.equal(['arch.rows', 'arch.memories.stateKiB', 'sim.deltaDensity']);
-    const merged = mergeAxes(grid, [parseSet('memories.stateKiB=1,2,3'), parseSet('cols=4')]);
+    expect(grid.map((a) => a.name)).to.deep.equal(['arch.rows', 'arch.memories.state.kiB', 'sim.deltaDensity']);
+    const merged = mergeAxes(grid, [parseSet('memories.state.kiB=1,2,3'), parseSet('cols=4')]);
     expect(merged.map((a) => [a.name, a.values.length])).to.deep.equal([
       ['arch.rows', 2],
-      ['arch.memories.stateKiB', 3],
+      ['arch.memories.state.kiB', 3],
       ['sim.deltaDensity', 2],
       ['arch.cols', 1],
     ]);
@@ -122,11 +122,11 @@ describe('sweep grid', () => {
 
   it('patches dotted paths and re-validates against the schema', () => {
     const base = specOf(delta32);
-    const axes = [axis('arch.rows', [8]), axis('arch.memories.dramGBps', [4]), axis('sim.deltaDensity', [0.3])];
+    const axes = [axis('arch.rows', [8]), axis('arch.memories.dram.GBps', [4]), axis('sim.deltaDensity', [0.3])];
     const { hw, sim } = pointConfig(base, delta32.source, axes, [8, 4, 0.3]);
     expect(hw.kind === 'systolic' && hw.rows).to.equal(8);
-    expect(hw.memories.dramGBps).to.equal(4);
-    expect(hw.memories.stateKiB).to.equal(delta32.memories.stateKiB);
+    expect(hw.memories.dram.GBps).to.equal(4);
+    expect(hw.memories.state.kiB).to.equal(delta32.memories.state.kiB);
     expect(hw.energyTable.name).to.equal(delta32.energyTable.name);
     expect(sim).to.deep.equal({ deltaDensity: 0.3 });
     expect(base.kind === 'systolic' && base.rows, 'the base is not modified').to.equal(32);
@@ -142,18 +142,18 @@ describe('sweep grid', () => {
     throwsInput(sweep('rowz=8'), '--set rowz=8', 'arch.rowz = 8', 'unknown key "rowz"');
     throwsInput(sweep('rows=8,0'), '--set rows=8,0', 'arch.rows = 0', 'at /rows', '>= 1');
     throwsInput(sweep('rows=8.5'), 'at /rows', 'integer');
-    throwsInput(sweep('memories.dramGBps=fast'), 'at /memories/dramGBps', 'number');
+    throwsInput(sweep('memories.dram.GBps=fast'), 'at /memories/dram/GBps', 'number');
     throwsInput(sweep('dataflow=rs'), 'at /dataflow', '"os", "ws", "is"');
     throwsInput(sweep('delta=maybe'), 'at /delta', 'boolean');
     throwsInput(sweep('deltaDensity=0.1,2'), 'sim.deltaDensity = 2', '[0, 1]');
     const dir = tmp();
     const file = join(dir, 'grid.json');
-    writeFileSync(file, JSON.stringify({ parameters: { 'memories.stateKiB': [64, -1] } }));
+    writeFileSync(file, JSON.stringify({ parameters: { 'memories.state.kiB': [64, -1] } }));
     throwsInput(
       () => prepareSweep({ topology: tiny, hwModel: delta32, axes: loadGrid(file), mode: 'all' }),
       'grid.json',
-      'arch.memories.stateKiB = -1',
-      'at /memories/stateKiB',
+      'arch.memories.state.kiB = -1',
+      'at /memories/state/kiB',
     );
   });
 
@@ -175,7 +175,7 @@ describe('sweep grid', () => {
   it('columns: point, parameters, then per mode the metrics the report reads', () => {
     const { meta } = smallJob();
     expect(meta.points).to.equal(24);
-    expect(meta.columns.slice(0, 5)).to.deep.equal(['point', 'arch.rows', 'arch.cols', 'arch.memories.stateKiB', 'sim.deltaDensity']);
+    expect(meta.columns.slice(0, 5)).to.deep.equal(['point', 'arch.rows', 'arch.cols', 'arch.memories.state.kiB', 'sim.deltaDensity']);
     for (const c of [
       'latency_dense_us',
       'energy_delta_pj',

@@ -29,7 +29,7 @@ export function smallJob(): SweepJob {
   return prepareSweep({
     topology: loadTopology('tiny'),
     hwModel: loadHwModel('delta-32x32'),
-    axes: ['rows=4,8,16', 'cols=8,32', 'memories.stateKiB=1,1024', 'deltaDensity=0.05,0.3'].map(parseSet),
+    axes: ['rows=4,8,16', 'cols=8,32', 'memories.state.kiB=1,1024', 'deltaDensity=0.05,0.3'].map(parseSet),
     mode: 'all',
     fps: 30,
   });

@@ -25,7 +25,7 @@ const TINY = new URL('../../traces/samples/tiny', import.meta.url).pathname;
 const read = (f: string) => readFileSync(f, 'utf8');
 const arch = loadHwModel('delta-32x32');
 
-const traceJob = (extra: Partial<SweepInput> = {}, sets = ['threshold=0,2,8', 'rows=8,32', 'memories.stateKiB=1,1024']) =>
+const traceJob = (extra: Partial<SweepInput> = {}, sets = ['threshold=0,2,8', 'rows=8,32', 'memories.state.kiB=1,1024']) =>
   prepareSweep({ trace: openTrace(TINY), hwModel: arch, axes: sets.map(parseSet), mode: 'all', fps: 30, ...extra });
 
 const csvRows = (csv: string) => {
@@ -56,7 +56,7 @@ describe('sweep over a trace', function () {
       const spec = {
         ...specOf(arch),
         rows: Number(r['arch.rows']),
-        memories: { ...specOf(arch).memories, stateKiB: Number(r['arch.memories.stateKiB']) },
+        memories: { ...specOf(arch).memories, state: { ...specOf(arch).memories.state, kiB: Number(r['arch.memories.state.kiB']) } },
       };
       const hw = parseHwModelJson(JSON.stringify(spec), arch.source);
       const res = simActivity(traceActivity(trace, { threshold }), hw, { mode: 'all', fps: 30 });

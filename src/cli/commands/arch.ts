@@ -1,6 +1,24 @@
 /** `deltasim arch list | show NAME|FILE`: the hw-models that ship, and one model in full. */
 import type { CommandModule } from 'yargs';
-import { engineFor, listHwModels, loadHwModel, sramPJPerByte, type HwModel } from '../../../sim/index.js';
+import {
+  assumedEntries,
+  BUFFERS,
+  DRAM_INTERFACES,
+  dramBytesPerCycle,
+  dramInterfaceFor,
+  dramPJPerByte,
+  engineFor,
+  listHwModels,
+  loadHwModel,
+  sramAccessPJ,
+  sramExtrapolation,
+  sramWordsPerCycle,
+  type HwModel,
+} from '../../../sim/index.js';
+
+/** One energy-table number as a line: key, value, and its source or why it is assumed. */
+const entry = (key: string, value: string, e: { source?: string; assumed?: string }): string =>
+  `  ${key}: ${value} — ${e.source !== undefined ? e.source : `ASSUMED: ${e.assumed}`}`;
 import { table } from '../../../lib/table.js';
 import { InputError } from '../../../lib/errors.js';
 
@@ -12,29 +30,60 @@ function describeModel(m: HwModel): string {
   const p = m.precisions;
   lines.push(`precisions: activations ${p.activationBits} b, weights ${p.weightBits} b, accumulators ${p.accumulatorBits} b`);
   const t = m.energyTable;
+  const dramIface = mem.dram.interface ?? dramInterfaceFor(t, mem.dram.GBps);
+  const extrapolated = (kiB: number): string => {
+    const x = sramExtrapolation(t, kiB);
+    return x ? `extrapolated ${x.ratio.toFixed(1)}× ${x.beyond} the table` : '';
+  };
   lines.push(
     '',
     table(
-      ['memory', 'capacity', 'pJ/byte'],
+      ['memory', 'capacity', 'word', 'banks × ports', 'B/cycle', 'pJ/access', 'note'],
       [
-        ['ifmap SRAM', `${mem.ifmapKiB} KiB`, sramPJPerByte(t, mem.ifmapKiB).toFixed(2)],
-        ['filter SRAM', `${mem.filterKiB} KiB`, sramPJPerByte(t, mem.filterKiB).toFixed(2)],
-        ['ofmap SRAM', `${mem.ofmapKiB} KiB`, sramPJPerByte(t, mem.ofmapKiB).toFixed(2)],
-        ['state SRAM', `${mem.stateKiB} KiB`, sramPJPerByte(t, mem.stateKiB).toFixed(2)],
-        ['DRAM', `${mem.dramGBps} GB/s`, t.actions.dramPerByte.pJ.toFixed(2)],
+        ...BUFFERS.map((b) => {
+          const s = mem[b];
+          return [
+            `${b} SRAM`,
+            `${s.kiB} KiB`,
+            `${s.wordBits} b`,
+            `${s.banks} × ${s.ports}`,
+            (sramWordsPerCycle(s) * s.wordBits) / 8,
+            s.kiB > 0 ? sramAccessPJ(t, s.kiB, s.wordBits).toFixed(2) : '',
+            s.kiB > 0 ? extrapolated(s.kiB) : 'none',
+          ];
+        }),
+        [
+          `DRAM ${dramIface}${mem.dram.interface ? '' : ' (from bandwidth)'}`,
+          '',
+          '',
+          '',
+          dramBytesPerCycle(m).toFixed(1),
+          `${dramPJPerByte(t, dramIface).toFixed(1)} /B`,
+          `${mem.dram.GBps} GB/s`,
+        ],
       ],
     ),
     '',
-    `energy table ${t.name} (${t.technologyNm} nm)`,
-    table(
-      ['action', 'pJ', 'source'],
-      [
-        ...Object.entries(t.actions).map(([k, v]) => [k, v.pJ, v.source]),
-        ...t.sramPerByte.map((s) => [`SRAM ${s.kiB} KiB /byte`, s.pJ, s.source]),
-        ['leakage SRAM µW/KiB', t.leakage.sramPerKiB.uW, t.leakage.sramPerKiB.source],
-        [`leakage µW per ${d.unit}`, t.leakage.perPE.uW, t.leakage.perPE.source],
-      ],
-    ),
+    `energy table ${t.name} (${t.technologyNm} nm); every number with its source, or why it is assumed:`,
+    ...[
+      ...Object.entries(t.actions).map(([k, v]) => entry(`actions.${k}`, `${v.pJ} pJ`, v)),
+      ...t.sram.points.map((s) => entry(`sram ${s.kiB} KiB`, `${s.pJ} pJ per ${s.wordBits}-bit access`, s)),
+      entry(
+        'sram width',
+        `E(w) = E${t.sram.width.atBits}·(${t.sram.width.fixedShare} + ${1 - t.sram.width.fixedShare}·w/${t.sram.width.atBits})`,
+        t.sram.width,
+      ),
+      ...DRAM_INTERFACES.map((d) => entry(`dram ${d}`, `${t.dram[d].pJPerBit} pJ/bit`, t.dram[d])),
+      entry('leakage SRAM', `${t.leakage.sramPerKiB.uW} µW/KiB`, t.leakage.sramPerKiB),
+      entry(`leakage per ${d.unit}`, `${t.leakage.perPE.uW} µW`, t.leakage.perPE),
+      entry('idle: gated logic', `${t.leakage.gatedLogicShare.share} of its leakage`, t.leakage.gatedLogicShare),
+      entry('idle: SRAM retention', `${t.leakage.sramRetentionShare.share} of its leakage`, t.leakage.sramRetentionShare),
+    ],
+    '',
+    `assumed (no published source): ${assumedEntries(t)
+      .map((a) => a.key)
+      .join(', ')}`,
+    `idle power gating: ${m.idlePowerGating ? 'on (logic gated, SRAMs in retention between frames)' : 'off'}`,
   );
   return lines.filter((l, i) => l !== '' || i > 1).join('\n');
 }

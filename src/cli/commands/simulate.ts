@@ -18,7 +18,7 @@ import {
 } from '../../../sim/index.js';
 import { isRunEntry } from '../../../sim/sweep/output.js';
 import { openTrace } from '../../../traces/reader.js';
-import { summaryTable } from '../sim-table.js';
+import { overRangeLines, summaryTable } from '../sim-table.js';
 import { checkWorkload, topologyOf, workloadOptions, type WorkloadArgs } from '../workload-options.js';
 
 interface Args extends WorkloadArgs {
@@ -26,6 +26,7 @@ interface Args extends WorkloadArgs {
   force: boolean;
   layers: boolean;
   json: boolean;
+  strict: boolean;
   baseline?: string;
 }
 
@@ -47,7 +48,12 @@ const command: CommandModule<object, Args> = {
         default: false,
         describe: 'with --out, also layers.csv: one row per layer, frame and mode (streamed to disk; it grows with the frames)',
       })
-      .option('json', { type: 'boolean', default: false, describe: 'print summary.json to stdout instead of the table' }),
+      .option('json', { type: 'boolean', default: false, describe: 'print summary.json to stdout instead of the table' })
+      .option('strict', {
+        type: 'boolean',
+        default: false,
+        describe: "a recorded level wider than the hw-model's activations is an error (default: a warning with a count)",
+      }),
   handler: async (a) => {
     checkWorkload(a);
     if (a.layers && !a.out) throw new InputError('--layers writes layers.csv into the run directory: give --out DIR too');
@@ -60,9 +66,15 @@ const command: CommandModule<object, Args> = {
       a.trace !== undefined
         ? traceWorkload(openTrace(a.trace), { threshold: a.threshold, quantStep: a['quant-step'], frames: a.frames })
         : topologyWorkload(topologyOf(a), { actDensity: a['act-density'], deltaDensity: a['delta-density'] });
-    const run = (onLayers?: LayerSink): SimResult =>
-      simulate(workload, hw, { mode: a.mode, fps: a.fps, baseline, weightDensity: a['weight-density'], onLayers });
+    const run = (onLayers?: LayerSink): SimResult => {
+      const r = simulate(workload, hw, { mode: a.mode, fps: a.fps, baseline, weightDensity: a['weight-density'], onLayers });
+      // Under --strict nothing is written: the run directory is committed only after this returns.
+      if (a.strict && r.precision.overRange.length > 0)
+        throw new InputError(`${overRangeLines(r).join('; ')} (--strict)`, { file: a.trace ?? a.arch });
+      return r;
+    };
     const res = a.out ? await writeRun(a.out, run, process.argv.slice(2), { layers: a.layers }) : run();
+    for (const line of overRangeLines(res)) console.error(`warning: ${line}`);
     console.log(a.json ? summaryJson(res).trimEnd() : summaryTable(res));
   },
 };

@@ -45,7 +45,7 @@ const command: CommandModule<object, Args> = {
         type: 'string',
         array: true,
         describe:
-          'an axis: dotted hw-model path or sim option = values (rows=8,16,32, memories.dramGBps=4,16; --model: deltaDensity=0.05,0.1; --trace: threshold=0,2,4); repeatable; replaces a --grid axis of the same name',
+          'an axis: dotted hw-model path or sim option = values (rows=8,16,32, memories.dram.GBps=4,16; --model: deltaDensity=0.05,0.1; --trace: threshold=0,2,4); repeatable; replaces a --grid axis of the same name',
       })
       .option('out', { type: 'string', describe: 'output directory (default reports/runs/sweep-MODEL-ARCH, or sweep-TRACEDIR-ARCH)' })
       .option('workers', {

@@ -122,7 +122,7 @@ interface RecordArgs {
   out: string;
   force: boolean;
   chunk: number;
-  'weight-bits': number;
+  'weight-bits'?: number;
   quiet: boolean;
 }
 
@@ -158,8 +158,8 @@ const record: CommandModule<object, RecordArgs> = {
       .option('chunk', { type: 'number', default: 64, describe: 'frames per model call' })
       .option('weight-bits', {
         type: 'number',
-        default: 8,
-        describe: "weight precision written to the manifest (the model's weights are float32)",
+        describe:
+          "weight precision written to the manifest, for the record (simulate computes in the hw-model's precisions); default 8 with --model, the graph's storage format with --graph",
       })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
       .example('$0 trace --model runs/m --data procedural --clip 3 --frames 64 --out runs/t', '')
@@ -170,7 +170,8 @@ const record: CommandModule<object, RecordArgs> = {
       ),
   handler: async (argv) => {
     guardTraceOut(argv.out, argv.force);
-    if (!(Number.isInteger(argv['weight-bits']) && argv['weight-bits'] >= 1 && argv['weight-bits'] <= 32))
+    const weightBits = argv['weight-bits'];
+    if (weightBits !== undefined && !(Number.isInteger(weightBits) && weightBits >= 1 && weightBits <= 32))
       throw new InputError('--weight-bits: expected an integer in 1..32');
     if ((argv.model === undefined) === (argv.graph === undefined))
       throw new InputError('give exactly one of --model DIR and --graph PATH|human:NAME');
@@ -195,6 +196,7 @@ const record: CommandModule<object, RecordArgs> = {
         graph: argv.graph,
         threshold: argv.threshold,
         size: argv.size,
+        weightBits,
         onNote: (n) => console.error(`note: ${n}`),
       });
       if (!argv.quiet) console.error(`recorded ${m.frames} frames × ${m.layers.length} layers`);
@@ -208,7 +210,7 @@ const record: CommandModule<object, RecordArgs> = {
         ...common,
         modelDir: argv.model!,
         chunkFrames: argv.chunk,
-        weightBits: argv['weight-bits'],
+        weightBits: weightBits ?? 8,
         onNote: (n) => progress.log(`note: ${n}`),
         onProgress: (done) => progress.update(done, { 'frames/s': (done / ((performance.now() - t0) / 1000)).toFixed(0) }),
       });
