@@ -71,19 +71,28 @@ export function levelsWiderThan(levelBits: Float64Array, bits: number): number {
   return n;
 }
 
-/** levelBits of integer levels: signed b bits hold [−2^(b−1), 2^(b−1)−1], unsigned [0, 2^b−1]; 0 needs 1 bit. */
+/** Bits a level needs: signed b bits hold [−2^(b−1), 2^(b−1)−1], unsigned [0, 2^b−1] (a negative unsigned level never fits); 0 needs 1 bit. */
+const bitsOf = (v: number, signed: boolean): number =>
+  signed ? 33 - Math.clz32(v < 0 ? ~v : v) : v < 0 ? LEVEL_BITS_BINS - 1 : Math.max(1, 32 - Math.clz32(v));
+
+/** Per-value counts of byte and 16-bit frames (a typed-array histogram is one increment per level; bits are derived after). */
+let byValue = new Uint32Array(0);
+
+/** levelBits of a frame of integer levels, into hist. */
 function countLevelBits(cur: ArrayLike<number>, signed: boolean, hist: Float64Array): void {
   hist.fill(0);
-  if (signed)
-    for (let i = 0; i < cur.length; i++) {
-      const v = cur[i]! | 0;
-      hist[33 - Math.clz32(v < 0 ? ~v : v)]!++;
-    }
-  else
-    for (let i = 0; i < cur.length; i++) {
-      const v = cur[i]!;
-      hist[v < 0 ? 33 : Math.max(1, 32 - Math.clz32(v))]!++;
-    }
+  const kind = cur instanceof Uint8Array || cur instanceof Int8Array ? 8 : cur instanceof Int16Array || cur instanceof Uint16Array ? 16 : 0;
+  if (kind === 0) {
+    for (let i = 0; i < cur.length; i++) hist[bitsOf(cur[i]! | 0, signed)]!++;
+    return;
+  }
+  const n = 1 << kind;
+  if (byValue.length < n) byValue = new Uint32Array(n);
+  const h = byValue.fill(0, 0, n);
+  const mask = n - 1;
+  for (let i = 0; i < cur.length; i++) h[cur[i]! & mask]!++;
+  const isSigned = cur instanceof Int8Array || cur instanceof Int16Array;
+  for (let u = 0; u < n; u++) if (h[u]! > 0) hist[bitsOf(isSigned && u >= n / 2 ? u - n : u, signed)]! += h[u]!;
 }
 
 /** One frame: one entry per layer, in manifest order. */

@@ -20,7 +20,7 @@ export interface ModeRule {
   needs: Capability | null;
   /** Speedup and energy gain are against this mode on the same hw-model. */
   reference: Mode;
-  /** A second comparison on the same hw-model, when it can run it (delta: sparse, what the state must beat). */
+  /** A second comparison on the same hw-model, made when that mode runs too (delta: sparse, what the state must beat). */
   alsoVs: Mode | null;
 }
 

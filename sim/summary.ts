@@ -81,7 +81,7 @@ export interface ModeSummary extends Totals {
   energyGainVsDense: number;
   /** Energy per frame period (idle leakage up to 1/fps included) against dense; null without fps. */
   periodEnergyGainVsDense: number | null;
-  /** Against the sparse (zero-skipping) run of the same hw-model (delta only; null when it cannot skip). */
+  /** Against the sparse (zero-skipping) run of the same hw-model: delta only, when sparse ran too (--mode all); else null. */
   speedupVsSparse: number | null;
   energyGainVsSparse: number | null;
   footprint: { weightBytes: number; stateBytes: number; weightRefetch: number; stateSpill: number };

@@ -125,6 +125,31 @@ describe('memory system: SRAM buffers as hardware', () => {
   });
 });
 
+describe('comparisons: delta against sparse, energy per frame period', () => {
+  it('--mode all compares delta with the same array’s sparse run; --mode delta alone does not run sparse for it', () => {
+    const all = simTopology(tiny, delta, { mode: 'all', deltaDensity: 0.05, fps: 30 });
+    const s = all.modes.find((m) => m.mode === 'sparse')!;
+    const d = all.modes.find((m) => m.mode === 'delta')!;
+    expect(d.speedupVsSparse).to.equal(s.cycles / d.cycles);
+    expect(d.energyGainVsSparse).to.equal(s.energy.totalPJ / d.energy.totalPJ);
+    expect(s.speedupVsSparse).to.equal(null);
+    const only = simTopology(tiny, delta, { mode: 'delta', deltaDensity: 0.05 });
+    expect(only.modes[0]!.speedupVsSparse).to.equal(null);
+  });
+  it('energy per period adds idle leakage; power gating lowers only the idle part', () => {
+    const run = (hw: HwModel) => simTopology(tiny, hw, { mode: 'dense', fps: 30 }).modes[0]!;
+    const on = run({ ...delta, idlePowerGating: true });
+    const off = run(delta);
+    expect(on.energy.totalPJ).to.equal(off.energy.totalPJ);
+    expect(off.frameEnergyUJ).to.be.greaterThan(off.energy.totalPJ / 1e6);
+    expect(on.frameEnergyUJ).to.be.lessThan(off.frameEnergyUJ);
+    expect(on.frameEnergyUJ).to.be.greaterThan(on.energy.totalPJ / 1e6);
+    const d = simTopology(tiny, delta, { mode: 'all', fps: 30, deltaDensity: 0.05 }).modes.find((m) => m.mode === 'delta')!;
+    const dense = simTopology(tiny, delta, { mode: 'dense', fps: 30 }).modes[0]!;
+    expect(d.periodEnergyGainVsDense).to.be.closeTo(dense.frameEnergyUJ / d.frameEnergyUJ, 1e-12);
+  });
+});
+
 describe('memory system: bad buffer specs name the key', () => {
   const spec = specOf(delta);
   const bad = (patch: (d: Record<string, any>) => void): (() => HwModel) => {
