@@ -29,6 +29,8 @@ export interface SramSpec {
   wordBits: number;
   banks: number;
   ports: number;
+  /** false: the buffer never bounds a layer's time (SCALE-Sim's SRAMs keep up); its cycles are still reported. Default true. */
+  stalls?: boolean;
 }
 
 export interface DramSpec {
@@ -36,7 +38,17 @@ export interface DramSpec {
   GBps: number;
   /** Interface class for DRAM energy; absent: the class this bandwidth implies (energy-table.ts dramInterfaceFor). */
   interface?: DramInterface;
+  /**
+   * Which traffic a frame pays (memory.ts): `steady` (default for JSON), video inference's steady state, where
+   * weights and activations that fit stay on chip between frames and layers; `scalesim` (default for a .cfg),
+   * SCALE-Sim's view of every layer fetched cold. Both re-fetch what the dataflow reuses beyond the buffers.
+   */
+  model?: DramModel;
+  /** false: DRAM never stalls and the run reports the bandwidth it needs (SCALE-Sim's InterfaceBandwidth CALC). Default true. */
+  stalls?: boolean;
 }
+
+export type DramModel = 'steady' | 'scalesim';
 
 export interface Memories {
   ifmap: SramSpec;
@@ -131,8 +143,10 @@ function withEnergy(spec: HwSpec, file: string): HwModel {
  * SCALE-Sim .cfg (configparser style, `key: value` or `key = value`). SCALE-Sim gives no clock,
  * precision or energy: deltasim assumes 1 GHz, 8-bit operands (1-byte words), and the 45 nm table;
  * `Bandwidth` (words per cycle) becomes the DRAM bandwidth at that clock. The array never skips or
- * gates. SCALE-Sim's SRAMs always keep up with the array: each buffer gets one 1-byte bank per array
- * edge PE (max(rows, cols) banks), so only DRAM can stall, as in SCALE-Sim.
+ * gates. SCALE-Sim's SRAMs always keep up with the array: its buffers never stall (1-byte words,
+ * rows + cols banks for their reported cycles), so only DRAM can stall, as in SCALE-Sim, and only with `InterfaceBandwidth: USER`
+ * (CALC, SCALE-Sim's default, reports the bandwidth a run needs). DRAM traffic is SCALE-Sim's
+ * (`memories.dram.model` `scalesim`).
  */
 export function parseScaleSimCfg(text: string, file: string): HwModel {
   const kv = new Map<string, { value: string; line: number }>();
@@ -156,13 +170,23 @@ export function parseScaleSimCfg(text: string, file: string): HwModel {
       throw new InputError(`"${key}" must be a positive integer, got ${quote(e.value)}`, { file, line: e.line });
     return v;
   };
+  // CALC (SCALE-Sim's default): the run computes the bandwidth it needs, DRAM never stalls; USER: `Bandwidth` is a limit.
+  const interfaceBandwidth = (): 'CALC' | 'USER' => {
+    const e = kv.get('interfacebandwidth');
+    if (!e) return 'CALC';
+    const v = e.value.toUpperCase();
+    if (v !== 'CALC' && v !== 'USER')
+      throw new InputError(`"InterfaceBandwidth" must be CALC or USER, got ${quote(e.value)}`, { file, line: e.line });
+    return v;
+  };
   const df = kv.get('dataflow');
   if (!df) throw new InputError('missing key "Dataflow"', { file });
   if (!['os', 'ws', 'is'].includes(df.value))
     throw new InputError(`"Dataflow" must be os, ws or is, got ${quote(df.value)}`, { file, line: df.line });
   const clockMHz = 1000;
-  const edgeBanks = Math.max(num('ArrayHeight'), num('ArrayWidth'));
-  const edgeSram = (kiB: number): SramSpec => ({ kiB, wordBits: 8, banks: edgeBanks, ports: 1 });
+  // SCALE-Sim's SRAMs keep up with the array whatever it asks: 1-byte words, a bank per PE of both edges, never stalling.
+  const edgeBanks = num('ArrayHeight') + num('ArrayWidth');
+  const edgeSram = (kiB: number): SramSpec => ({ kiB, wordBits: 8, banks: edgeBanks, ports: 1, stalls: false });
   const spec: SystolicSpec = {
     kind: 'systolic',
     name: kv.get('run_name')?.value || basename(file, extname(file)),
@@ -181,7 +205,7 @@ export function parseScaleSimCfg(text: string, file: string): HwModel {
       filter: edgeSram(num('FilterSramSzkB', 64)),
       ofmap: edgeSram(num('OfmapSramSzkB', 64)),
       state: { ...NO_SRAM },
-      dram: { GBps: (num('Bandwidth', 10) * clockMHz) / 1000 },
+      dram: { GBps: (num('Bandwidth', 10) * clockMHz) / 1000, model: 'scalesim', stalls: interfaceBandwidth() === 'USER' },
     },
     energy: 'horowitz-45nm',
   };

@@ -21,3 +21,6 @@ export * from './frame-table.js';
 export * from './simulate.js';
 export * from './workloads.js';
 export * from './run-dir.js';
+export * from './dram-reuse.js';
+export * from './scalesim-memory.js';
+export * from './scalesim-reports.js';

@@ -2,18 +2,22 @@
  * Memory accounting: what stays on chip, what goes to DRAM every frame, and the stall it causes.
  * Steady state per frame (the first frame's one-off weight load is not counted).
  *
- * - Weights: resident across frames while the network's weights fit the weight (filter) SRAM; the
- *   excess is re-fetched every frame, spread over layers in proportion to their size (so more SRAM
- *   never means more traffic).
- * - Activations: a layer whose input + output exceed ifmap + ofmap SRAM reads its input from and
- *   writes its output to DRAM. The network's input frame is always read from DRAM and its final
- *   output always written.
+ * - What a layer's pass moves when it is fetched is the engine's `dramReuse`: for a systolic array
+ *   SCALE-Sim's double-buffered re-fetch for its fold order and buffer sizes (dram-reuse.ts).
+ * - `steady` DRAM model (video: weights and activations stay on chip when they fit):
+ *   - Weights: resident across frames while the network's weights fit the weight (filter) SRAM; the
+ *     excess share of every layer's pass is fetched every frame (so more SRAM never means more traffic).
+ *   - Activations: a layer whose input + output exceed ifmap + ofmap SRAM reads its input from and
+ *     writes its output to DRAM. The network's input frame is always read from DRAM and its final
+ *     output always written.
+ * - `scalesim` DRAM model: every layer's pass, every frame (SCALE-Sim's report of one inference).
  * - Delta state (accumulators + previous levels): the share of the network's state that does not fit
  *   the state SRAM lives in DRAM (spread like weights), so that share of every frame's state
  *   accesses (accumulators, last levels; see delta-state.ts) goes to DRAM instead of the state SRAM.
  * Timing (layerTiming): compute, DRAM and every SRAM buffer's ports each bound a layer's time.
  */
 import { BUFFERS, perBuffer, type SramBuffer, type Traffic } from './actions.js';
+import type { LayerReuse } from './dram-reuse.js';
 import type { HwModel, SramSpec } from './hw-model.js';
 
 export interface MemoryPlan {
@@ -40,7 +44,8 @@ export function planMemory(hw: HwModel, layerWeightBytes: number[], layerStateBy
 }
 
 export interface LayerBytes {
-  weightBytes: number;
+  /** One pass's DRAM traffic when nothing is on chip, the dataflow's re-fetches included (engine.dramReuse). */
+  reuse: LayerReuse;
   inputBytes: number;
   outputBytes: number;
   /** This frame's delta-state accesses (0 outside delta mode); the spilled share goes to DRAM. */
@@ -55,12 +60,13 @@ export function layerDram(
   plan: MemoryPlan,
   b: LayerBytes,
 ): { weights: number; actsIn: number; actsOut: number; state: Traffic } {
-  const spills = b.inputBytes + b.outputBytes > (hw.memories.ifmap.kiB + hw.memories.ofmap.kiB) * KiB;
   const f = plan.stateSpill;
+  const cold = hw.memories.dram.model === 'scalesim';
+  const spills = cold || b.inputBytes + b.outputBytes > (hw.memories.ifmap.kiB + hw.memories.ofmap.kiB) * KiB;
   return {
-    weights: Math.round(b.weightBytes * plan.weightRefetch),
-    actsIn: spills || b.first ? b.inputBytes : 0,
-    actsOut: spills || b.last ? b.outputBytes : 0,
+    weights: cold ? b.reuse.weights : Math.round(b.reuse.weights * plan.weightRefetch),
+    actsIn: spills || b.first ? b.reuse.actsIn : 0,
+    actsOut: spills || b.last ? b.reuse.actsOut : 0,
     // The spilled share of the state's bytes and of its word accesses.
     state: {
       readBytes: Math.round(b.stateTraffic.readBytes * f),
@@ -109,12 +115,12 @@ export function layerTiming(hw: HwModel, computeCycles: number, dramBytes: numbe
   const sramCycles = perBuffer((b) => Math.ceil((sram[b].reads + sram[b].writes) / sramWordsPerCycle(m[b]) - 1e-9));
   let bound: Bound = 'compute';
   let busy = computeCycles;
-  if (dramCycles > busy) {
+  if (m.dram.stalls !== false && dramCycles > busy) {
     bound = 'dram';
     busy = dramCycles;
   }
   for (const b of BUFFERS)
-    if (sramCycles[b] > busy) {
+    if (m[b].stalls !== false && sramCycles[b] > busy) {
       bound = b;
       busy = sramCycles[b];
     }

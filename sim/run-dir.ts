@@ -35,6 +35,10 @@ export const RUN_FILES = {
   journal: 'journal.jsonl',
   report: 'report.html',
   charts: 'charts',
+  // SCALE-Sim's own reports, beside a run on a SCALE-Sim .cfg (scalesim-reports.ts).
+  scalesimCompute: 'COMPUTE_REPORT.csv',
+  scalesimBandwidth: 'BANDWIDTH_REPORT.csv',
+  scalesimAccess: 'DETAILED_ACCESS_REPORT.csv',
 } as const;
 
 export const SUMMARY_FORMAT = 'deltasim-run';
@@ -252,7 +256,13 @@ export type SimulationRun = (onLayers?: LayerSink) => SimResult;
  * Run `sim` and write its files into the existing directory `dir`. With `layers`, layers.csv is written
  * as the frames stream by (memory stays flat); frames.csv, summary.json and run.json follow at the end.
  */
-export function writeRunFiles(dir: string, sim: SimulationRun, argv: readonly string[], o: { layers?: boolean } = {}): SimResult {
+export interface RunFileOptions {
+  layers?: boolean;
+  /** More files, by name (RUN_FILES), once the run is done: SCALE-Sim's reports for a .cfg. */
+  extra?: () => Record<string, string>;
+}
+
+export function writeRunFiles(dir: string, sim: SimulationRun, argv: readonly string[], o: RunFileOptions = {}): SimResult {
   let res: SimResult;
   if (o.layers) {
     const fd = openSync(join(dir, RUN_FILES.layers), 'w');
@@ -268,11 +278,12 @@ export function writeRunFiles(dir: string, sim: SimulationRun, argv: readonly st
   writeFramesCsv(join(dir, RUN_FILES.frames), res);
   writeFileSync(join(dir, RUN_FILES.summary), summaryJson(res));
   writeFileSync(join(dir, RUN_FILES.run), runJson(argv));
+  for (const [name, text] of Object.entries(o.extra?.() ?? {})) writeFileSync(join(dir, name), text);
   return res;
 }
 
 /** The same into a run directory written atomically (a failure leaves whatever was there). */
-export async function writeRun(dir: string, sim: SimulationRun, argv: readonly string[], o: { layers?: boolean } = {}): Promise<SimResult> {
+export async function writeRun(dir: string, sim: SimulationRun, argv: readonly string[], o: RunFileOptions = {}): Promise<SimResult> {
   let res: SimResult | undefined;
   await writeDirAtomic(dir, (tmp) => {
     res = writeRunFiles(tmp, sim, argv, o);

@@ -11,6 +11,7 @@
 import { InputError } from '../lib/errors.js';
 import type { Layer } from '../traces/layer.js';
 import { inputCount, outputCount, weightCount } from '../traces/layer.js';
+import type { LayerReuse } from './dram-reuse.js';
 import { bitsToBytes, packedWords, type ActionCounts } from './actions.js';
 import { levelsWiderThan, type EventKind, type FrameActivity, type LayerActivity } from './activity.js';
 import { deltaStateBytes, deltaStateTraffic, noState, stateCounts, type StateCounts } from './delta-state.js';
@@ -70,11 +71,24 @@ export function planFor(hw: HwModel, layers: readonly Layer[], mode: Mode): Memo
   );
 }
 
-/** A layer's sizes in bytes (constant over frames). */
+/** A layer's sizes in bytes and its pass's DRAM traffic (constant over frames). */
 interface LayerSizes {
-  weightBytes: number;
+  reuse: LayerReuse;
   inputBytes: number;
   outputBytes: number;
+}
+
+/** engine.dramReuse once per layer and hw-model within one simulate() call (its modes share it). */
+type ReuseOf = (l: Layer, hw: HwModel) => LayerReuse;
+function reuseMemo(): ReuseOf {
+  const byHw = new Map<HwModel, Map<Layer, LayerReuse>>();
+  return (l, hw) => {
+    let byLayer = byHw.get(hw);
+    if (!byLayer) byHw.set(hw, (byLayer = new Map()));
+    let r = byLayer.get(l);
+    if (!r) byLayer.set(l, (r = engineFor(hw).dramReuse(l, hw)));
+    return r;
+  };
 }
 
 /** Memory traffic, timing and energy of a layer-frame whose engine filled in compute (shared by all engines), into `r`. */
@@ -91,7 +105,7 @@ function finishLayer(
   const a: ActionCounts = r.actions;
   const stateTraffic = state ? deltaStateTraffic(l, hw, state, first, last) : NO_TRAFFIC;
   const d = layerDram(hw, plan, {
-    weightBytes: b.weightBytes,
+    reuse: b.reuse,
     inputBytes: b.inputBytes,
     outputBytes: b.outputBytes,
     stateTraffic,
@@ -143,6 +157,7 @@ function modeRunner(
   hw: HwModel,
   mode: Mode,
   weightDensity: number | undefined,
+  reuseOf: ReuseOf,
 ): (fa: FrameActivity, t: number) => LayerResult[] {
   const rule = MODE_TABLE[mode];
   const plan = planFor(hw, w.layers, mode);
@@ -157,7 +172,7 @@ function modeRunner(
     const last = i === n - 1;
     const p = hw.precisions;
     const sizes: LayerSizes = {
-      weightBytes: bitsToBytes(weightCount(l), p.weightBits),
+      reuse: reuseOf(l, hw),
       inputBytes: bitsToBytes(inputCount(l), p.activationBits),
       outputBytes: bitsToBytes(outputCount(l), p.activationBits),
     };
@@ -216,10 +231,11 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
   checkOptions(o);
   const modes = resolveModes(hw, o.mode);
   const fps = o.fps ?? w.fps;
+  const reuseOf = reuseMemo();
   const run = (h: HwModel, mode: Mode, keep: boolean, baseline: boolean): Run => ({
     hw: h,
     mode,
-    run: modeRunner(w, h, mode, baseline ? undefined : o.weightDensity),
+    run: modeRunner(w, h, mode, baseline ? undefined : o.weightDensity, reuseOf),
     acc: new FrameAccumulator(h.name, mode, planFor(h, w.layers, mode)),
     keep,
     baseline,

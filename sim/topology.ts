@@ -101,6 +101,13 @@ function convRow(r: Row, header: string[], file: string): Layer {
     return i < 0 ? '' : (r.cells[i] ?? '');
   };
   const where = { file, line: r.line };
+  // SCALE-Sim's rows may give a 9th value without a header: the column stride (the 8th is then the row stride).
+  if (r.cells.length > header.length && !(header.length === CONV_COLS.length && r.cells.length === CONV_COLS.length + 1))
+    throw new InputError(`the row has ${r.cells.length} values, the header ${header.length} columns`, where);
+  const stW =
+    header.length === CONV_COLS.length && r.cells.length === CONV_COLS.length + 1
+      ? intCell(r, CONV_COLS.length, 'strides (columns)', file)
+      : st;
   const typeCell = extra('type').toLowerCase() || 'conv2d';
   if (!(LAYER_OPS as readonly string[]).includes(typeCell))
     throw new InputError(`column "Type" must be conv2d, depthwise2d or dense, got ${quote(typeCell)}`, where);
@@ -129,13 +136,13 @@ function convRow(r: Row, header: string[], file: string): Layer {
     padding = (p.length === 1 ? [p[0], p[0], p[0], p[0]] : p) as Padding;
   } else {
     // SCALE-Sim: out = ceil((H − R + S)/S), i.e. the last window may overhang the bottom/right edge.
-    const hi = (n: number, k: number): number => {
+    const hi = (n: number, k: number, s: number): number => {
       const ek = dil * (k - 1) + 1;
       if (n < ek) return 0; // kernel larger than input: validateLayer reports it
-      const out = Math.ceil((n - ek + st) / st);
-      return (out - 1) * st + ek - n;
+      const out = Math.ceil((n - ek + s) / s);
+      return (out - 1) * s + ek - n;
     };
-    padding = [0, hi(H, R), 0, hi(W, S)];
+    padding = [0, hi(H, R, st), 0, hi(W, S, stW)];
   }
   const l: Layer = {
     name: r.cells[0]!,
@@ -143,7 +150,7 @@ function convRow(r: Row, header: string[], file: string): Layer {
     input: [H, W, C],
     output: [0, 0, NF],
     kernel: [R, S],
-    stride: [st, st],
+    stride: [st, stW],
     padding,
     dilation: [dil, dil],
     groups,

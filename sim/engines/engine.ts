@@ -8,6 +8,7 @@ import type { Layer } from '../../traces/layer.js';
 import type { ActionCounts } from '../actions.js';
 import type { LayerEvents } from '../activity.js';
 import type { StateCounts } from '../delta-state.js';
+import type { LayerReuse } from '../dram-reuse.js';
 import type { HwModel } from '../hw-model.js';
 import type { ModeRule } from '../modes.js';
 
@@ -45,6 +46,8 @@ export interface Engine<H extends HwModel = HwModel> {
   /** Compute units that leak (PEs, cores): the energy table's per-unit leakage applies to each. */
   computeUnits(hw: H): number;
   describe(hw: H): HwDescription;
+  /** DRAM bytes of one pass of the layer when nothing is on chip yet, re-fetches of the engine's dataflow included (dram-reuse.ts). */
+  dramReuse(l: Layer, hw: H): LayerReuse;
   /** Prepares a layer (buffers, per-layer constants) once per run; the step is then called per frame. */
   layer(l: Layer, hw: H, rule: ModeRule): LayerStep;
 }

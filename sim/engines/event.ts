@@ -13,7 +13,7 @@
  * receptive field) — in sparse mode an untouched neuron's output is its bias level, a constant
  * that needs no update. Each delivered event travels nocHopsPerEvent hops.
  */
-import { layerMacs, outputCount, spatial, type Layer } from '../../traces/layer.js';
+import { inputCount, layerMacs, outputCount, spatial, weightCount, type Layer } from '../../traces/layer.js';
 import { axisFanout } from '../../traces/stats.js';
 import { bitsToBytes, scatteredWords, zeroActions } from '../actions.js';
 import type { EventSpec, HwModel } from '../hw-model.js';
@@ -115,6 +115,13 @@ export const eventEngine: Engine<Extract<HwModel, { kind: 'event' }>> = {
         'multicast to the cores owning its channel group; a layer lasts as long as its slowest core. Modes: dense (every input an event), sparse, delta.',
     ],
     unit: 'core',
+  }),
+
+  // Cores keep their share of the weights and neurons: a pass fetches each operand once.
+  dramReuse: (l, hw) => ({
+    weights: bitsToBytes(weightCount(l), hw.precisions.weightBits),
+    actsIn: bitsToBytes(inputCount(l), hw.precisions.activationBits),
+    actsOut: bitsToBytes(outputCount(l), hw.precisions.activationBits),
   }),
 
   layer(l, hw) {

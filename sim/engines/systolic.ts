@@ -9,6 +9,7 @@ import { bitsToBytes, zeroActions } from '../actions.js';
 import { denseFolds, statisticalFolds } from '../fold-model.js';
 import type { HwModel } from '../hw-model.js';
 import { computeLayer } from '../mapping.js';
+import { systolicReuse } from '../dram-reuse.js';
 import { traceFoldModels } from '../trace-fold-model.js';
 import { gemmOf } from '../workload.js';
 import type { Engine } from './engine.js';
@@ -29,6 +30,9 @@ export const systolicEngine: Engine<Extract<HwModel, { kind: 'systolic' }>> = {
     ],
     unit: 'PE',
   }),
+
+  // SCALE-Sim's double-buffered re-fetch for the array's fold order and buffer sizes.
+  dramReuse: systolicReuse,
 
   layer(l, hw) {
     const p = hw.precisions;

@@ -116,7 +116,9 @@ describe('more resources never make a result worse', () => {
         fc.constantFrom(...models),
         modeArb,
         bufArb,
-        fc.integer({ min: 0, max: 4096 }),
+        // From 1 KiB: a 0-KiB buffer is none at all (its accesses cost nothing, every read goes to DRAM), and a tiny
+        // buffer that saves little DRAM traffic can cost more than none. DRAM bytes and time never rise from 0 either.
+        fc.integer({ min: 1, max: 4096 }),
         fc.integer({ min: 0, max: 4096 }),
         (m, mode, buf, kib, extra) => {
           const hw = (v: number) => flatEnergy(withSystolic(base, { memories: { [buf]: { kiB: v } } }));
@@ -164,11 +166,14 @@ describe('limits', () => {
     expect(at(0.05).cycles).to.be.below(at(0.5).cycles);
     expect(at(0.05).energy.totalPJ).to.be.below(at(0.5).energy.totalPJ);
   });
-  it("the paper's warning: ResNet-50 delta state spills from 1 MiB of SRAM and DRAM traffic rises several-fold", () => {
+  it("the paper's warning: ResNet-50 delta state spills from 1 MiB of SRAM and DRAM traffic nearly doubles", () => {
     const r = simTopology(loadTopology('resnet50'), base, { mode: 'all' });
     const dense = r.modes.find((s) => s.mode === 'dense')!;
     const delta = r.modes.find((s) => s.mode === 'delta')!;
     expect(delta.footprint.stateSpill).to.be.greaterThan(0.9);
-    expect(delta.dramBytes / dense.dramBytes).to.be.greaterThan(3);
+    // 3.2× when dense traffic was "fits or fetched once"; 1.9× now that dense pays its dataflow's re-fetches too
+    // (45.7 → 115.5 MB per frame on delta-32x32): the state adds ~99 MB per frame either way.
+    expect(delta.dramBytes / dense.dramBytes).to.be.greaterThan(1.5);
+    expect(delta.dramBytes - dense.dramBytes).to.be.greaterThan(0.9 * delta.footprint.stateBytes);
   });
 });

@@ -49,7 +49,7 @@ function describeModel(m: HwModel): string {
             `${s.banks} × ${s.ports}`,
             (sramWordsPerCycle(s) * s.wordBits) / 8,
             s.kiB > 0 ? sramAccessPJ(t, s.kiB, s.wordBits).toFixed(2) : '',
-            s.kiB > 0 ? extrapolated(s.kiB) : 'none',
+            [s.kiB > 0 ? extrapolated(s.kiB) : 'none', s.stalls === false ? 'never stalls (SCALE-Sim)' : ''].filter(Boolean).join('; '),
           ];
         }),
         [
@@ -59,7 +59,7 @@ function describeModel(m: HwModel): string {
           '',
           dramBytesPerCycle(m).toFixed(1),
           `${dramPJPerByte(t, dramIface).toFixed(1)} /B`,
-          `${mem.dram.GBps} GB/s`,
+          `${mem.dram.GBps} GB/s, model ${mem.dram.model ?? 'steady'}${mem.dram.stalls === false ? ', never stalls (SCALE-Sim CALC)' : ''}`,
         ],
       ],
     ),

@@ -8,6 +8,7 @@ import { InputError } from '../../../lib/errors.js';
 import { FORCE_OPTION, guardOutputDir } from '../../../lib/output-guard.js';
 import {
   loadHwModel,
+  scaleSimReportFiles,
   simulate,
   topologyWorkload,
   traceWorkload,
@@ -73,7 +74,10 @@ const command: CommandModule<object, Args> = {
         throw new InputError(`${overRangeLines(r).join('; ')} (--strict)`, { file: a.trace ?? a.arch });
       return r;
     };
-    const res = a.out ? await writeRun(a.out, run, process.argv.slice(2), { layers: a.layers }) : run();
+    // Beside a run on a SCALE-Sim .cfg (its DRAM model), SCALE-Sim's own three reports of the same layers.
+    const extra =
+      hw.kind === 'systolic' && hw.memories.dram.model === 'scalesim' ? () => scaleSimReportFiles(workload.layers, hw) : undefined;
+    const res = a.out ? await writeRun(a.out, run, process.argv.slice(2), { layers: a.layers, extra }) : run();
     for (const line of overRangeLines(res)) console.error(`warning: ${line}`);
     console.log(a.json ? summaryJson(res).trimEnd() : summaryTable(res));
   },
