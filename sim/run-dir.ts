@@ -21,6 +21,8 @@ import { InputError } from '../lib/errors.js';
 import { PACKAGE_DIR } from '../lib/package-dir.js';
 import { BUFFERS } from './actions.js';
 import type { EnergyBreakdown } from './energy.js';
+import type { HwModel } from './hw-model.js';
+import { sramWordsPerCycle } from './memory.js';
 import type { FrameRow } from './frame-table.js';
 import type { LayerSink } from './simulate.js';
 import { MODE_TABLE, type Mode } from './modes.js';
@@ -91,6 +93,10 @@ export const LAYER_COLUMNS = [
   'latency_us',
   ...BUFFERS.map((b) => `${b}_sram_bytes` as const),
   ...BUFFERS.map((b) => `${b}_sram_accesses` as const),
+  // Bytes per cycle: what keeps up with the layer's compute, and what the buffer's ports (DRAM's interface) give.
+  ...BUFFERS.flatMap((b) => [`${b}_sram_bw_needed` as const, `${b}_sram_bw_available` as const]),
+  'dram_bw_needed',
+  'dram_bw_available',
   'dram_read_bytes',
   'dram_write_bytes',
   'dram_bytes',
@@ -104,8 +110,14 @@ export const LAYER_COLUMNS = [
 
 export type LayerColumn = (typeof LAYER_COLUMNS)[number];
 
-export function layerRow(r: LayerResult, clockMHz: number): (string | number)[] {
+/** What a layer row needs of its hw-model: the clock, and the buffers' and DRAM's bandwidths. */
+export type LayerRowHw = Pick<HwModel, 'clockMHz' | 'memories'>;
+
+export function layerRow(r: LayerResult, hw: LayerRowHw): (string | number)[] {
   const a = r.actions;
+  const clockMHz = hw.clockMHz;
+  const m = hw.memories;
+  const needed = (bytes: number) => (r.computeCycles > 0 ? bytes / r.computeCycles : 0);
   return cells([
     r.frame ?? '',
     r.layer,
@@ -125,6 +137,9 @@ export function layerRow(r: LayerResult, clockMHz: number): (string | number)[] 
     r.cycles / clockMHz,
     ...BUFFERS.map((b) => a.sram[b].readBytes + a.sram[b].writeBytes),
     ...BUFFERS.map((b) => a.sram[b].reads + a.sram[b].writes),
+    ...BUFFERS.flatMap((b) => [needed(a.sram[b].readBytes + a.sram[b].writeBytes), (sramWordsPerCycle(m[b]) * m[b].wordBits) / 8]),
+    needed(a.dram.readBytes + a.dram.writeBytes),
+    (m.dram.GBps * 1000) / clockMHz,
     a.dram.readBytes,
     a.dram.writeBytes,
     a.dram.readBytes + a.dram.writeBytes,
@@ -269,7 +284,7 @@ export function writeRunFiles(dir: string, sim: SimulationRun, argv: readonly st
     try {
       writeSync(fd, stringify([[...LAYER_COLUMNS]]));
       res = sim((results, hw) => {
-        if (results.length) writeSync(fd, stringify(results.map((r) => layerRow(r, hw.clockMHz))));
+        if (results.length) writeSync(fd, stringify(results.map((r) => layerRow(r, hw))));
       });
     } finally {
       closeSync(fd);

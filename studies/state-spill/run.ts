@@ -90,7 +90,7 @@ try {
     '',
     '**What the memory model of issue 14 changed** (the first model: DRAM "fits or fetched once", SRAM charged per byte and',
     'clamped above 1 MiB, HBM2 DRAM energy, no SRAM bandwidth):',
-    '- Dense now pays the re-fetches of its dataflow (SCALE-Sim\'s double-buffered buffers, sim/dram-reuse.ts): its DRAM',
+    "- Dense now pays the re-fetches of its dataflow (SCALE-Sim's double-buffered buffers, sim/dram-reuse.ts): its DRAM",
     `  traffic is ${mb(d.dramBytes)} MiB per frame (43.55 MiB before), so the state's extra traffic is ${(delta.dramBytes / d.dramBytes).toFixed(1)}× dense instead of 3.0×;`,
     '  in bytes the state still adds what it added before.',
     '- DRAM is LPDDR4-class (8 pJ/bit, assumed; 3.97 pJ/bit HBM2 before), so every spilled byte costs twice what it did.',

@@ -14,6 +14,7 @@ import type { EnergyBreakdown } from '../../sim/energy.js';
 import { FrameTable, type FrameRow } from '../../sim/frame-table.js';
 import type { Mode } from '../../sim/modes.js';
 import { LAYER_COLUMNS, RUN_FILES, framesCsv, layerRow, summaryJson, sweepMetrics } from '../../sim/run-dir.js';
+import { loadHwModel } from '../../sim/hw-model.js';
 import type { LayerResult, ModeSummary, SimResult } from '../../sim/summary.js';
 import type { AxisValue } from '../../sim/sweep/grid.js';
 import type { Row, SweepMeta } from '../../sim/sweep/job.js';
@@ -239,7 +240,14 @@ export function writeFixtureRun(dir: string, o: FixtureOptions = {}): SimResult 
   };
   writeFileSync(join(dir, RUN_FILES.summary), summaryJson(res, { warning: 'fixture <data> & "not" a result' }));
   writeFileSync(join(dir, RUN_FILES.frames), framesCsv(res));
-  if (layers) writeFileSync(join(dir, RUN_FILES.layers), stringify([[...LAYER_COLUMNS], ...layerRows.map((r) => layerRow(r, CLOCK_MHZ))]));
+  if (layers)
+    writeFileSync(
+      join(dir, RUN_FILES.layers),
+      stringify([
+        [...LAYER_COLUMNS],
+        ...layerRows.map((r) => layerRow(r, { clockMHz: CLOCK_MHZ, memories: loadHwModel('delta-32x32').memories })),
+      ]),
+    );
   writeFileSync(join(dir, RUN_FILES.run), `${JSON.stringify(FIXTURE_RUN_JSON, null, 2)}\n`);
   return res;
 }

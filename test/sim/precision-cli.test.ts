@@ -1,0 +1,60 @@
+/** `simulate --strict`: a trace whose levels do not fit the hw-model's activations is an error and writes nothing; without it, a warning with the count. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { writeTrace } from '../../traces/writer.js';
+
+const BIN = new URL('../../bin/deltasim.js', import.meta.url).pathname;
+
+describe('simulate: levels wider than the hardware (CLI)', () => {
+  let dir: string;
+  let trace: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'deltasim-strict-'));
+    trace = join(dir, 'trace');
+    const layer = {
+      name: 'conv',
+      op: 'conv2d' as const,
+      input: [4, 4, 2],
+      output: [4, 4, 3],
+      kernel: [3, 3] as [number, number],
+      stride: [1, 1] as [number, number],
+      padding: [1, 1, 1, 1] as [number, number, number, number],
+      dilation: [1, 1] as [number, number],
+      groups: 1,
+      weightBits: 8,
+      weightDensity: 1,
+      act: { dtype: 'int16' as const, scale: 0.01, signed: false },
+    };
+    // Two levels of 300 (9 bits) per frame, two frames.
+    await writeTrace(trace, { model: { name: 'wide' }, frames: 2, fps: 10, layers: [layer] }, (w) => {
+      for (let t = 0; t < 2; t++)
+        w.appendFrame(
+          0,
+          Int16Array.from({ length: 32 }, (_, i) => (i === 3 || i === 17 ? 300 : i % 4)),
+        );
+    });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [BIN, 'simulate', '--trace', trace, '--arch', 'delta-32x32', ...args], { encoding: 'utf8' });
+
+  it('warns with the count and the widest level, and still writes the run', () => {
+    const out = join(dir, 'run');
+    const r = cli('--out', out);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stderr).to.include('warning: layer "conv": 4 recorded levels need more than the hardware\'s 8 activation bits (up to 9)');
+    expect(existsSync(join(out, 'summary.json'))).to.equal(true);
+  });
+  it('--strict: exit 1, the same message naming the trace, nothing written', () => {
+    const out = join(dir, 'strict');
+    const r = cli('--strict', '--out', out);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include(trace);
+    expect(r.stderr).to.include('4 recorded levels need more than');
+    expect(r.stdout).to.equal('');
+    expect(existsSync(out)).to.equal(false);
+  });
+});
