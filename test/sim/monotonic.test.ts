@@ -109,29 +109,50 @@ describe('more resources never make a result worse', () => {
       { ...OPTS, numRuns: 60 },
     );
   });
-  it('more SRAM (any buffer): DRAM bytes, stalls, cycles never rise; energy never rises with a flat per-access table', () => {
-    const bufArb = fc.constantFrom(...BUFFERS);
+  // (Time can rise: the accesses move from DRAM to the state SRAM's ports, which may serve scattered accesses more slowly.)
+  it('more state SRAM: DRAM bytes never rise; energy never rises with a flat per-access table', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...models),
         modeArb,
-        bufArb,
-        // From 1 KiB: a 0-KiB buffer is none at all (its accesses cost nothing, every read goes to DRAM), and a tiny
+        // From 1 KiB: a 0-KiB buffer is none at all (its accesses cost nothing, every access goes to DRAM), and a tiny
         // buffer that saves little DRAM traffic can cost more than none. DRAM bytes and time never rise from 0 either.
         fc.integer({ min: 1, max: 4096 }),
         fc.integer({ min: 0, max: 4096 }),
-        (m, mode, buf, kib, extra) => {
-          const hw = (v: number) => flatEnergy(withSystolic(base, { memories: { [buf]: { kiB: v } } }));
+        (m, mode, kib, extra) => {
+          const hw = (v: number) => flatEnergy(withSystolic(base, { memories: { state: { kiB: v } } }));
           const lo = simTopology(m, hw(kib), { mode }).modes[0]!;
           const hi = simTopology(m, hw(kib + extra), { mode }).modes[0]!;
           expect(hi.dramBytes).to.be.at.most(lo.dramBytes);
-          expect(hi.stallCycles).to.be.at.most(lo.stallCycles);
-          expect(hi.cycles).to.be.at.most(lo.cycles);
           expect(hi.energy.dramPJ).to.be.at.most(lo.energy.dramPJ);
           expect(hi.energy.totalPJ).to.be.at.most(lo.energy.totalPJ * (1 + 1e-12));
         },
       ),
-      { ...OPTS, numRuns: 80 },
+      { ...OPTS, numRuns: 60 },
+    );
+  });
+  // Operand buffers re-fetch as SCALE-Sim's do, which is not monotone in their size: an epoch that ends later inside a
+  // fold revisited next fetches more of it again (2,508 → 3,008 filter words from 3 to 4 KB, SCALE-Sim itself agreeing;
+  // test/sim/scalesim-memory.test.ts). What holds for the read buffers: no size moves more than having none (every read
+  // from DRAM), and one that holds the whole network's operands moves only what must move. (The ofmap drain counts
+  // part-filled lines as full, SCALE-Sim's way, so its writes can exceed the outputs by a few words per drain.)
+  it('ifmap and filter SRAM of any size: DRAM bytes between what fits-all and no-buffer move', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...models),
+        modeArb,
+        fc.constantFrom('ifmap', 'filter' as const),
+        fc.integer({ min: 0, max: 4096 }),
+        (m, mode, buf, kib) => {
+          const dram = (v: number) => simTopology(m, withSystolic(base, { memories: { [buf]: { kiB: v } } }), { mode }).modes[0]!.dramBytes;
+          const none = dram(0);
+          const all = dram(1 << 20);
+          const x = dram(kib);
+          expect(x).to.be.at.most(none);
+          expect(x).to.be.at.least(all);
+        },
+      ),
+      { ...OPTS, numRuns: 40 },
     );
   });
 });

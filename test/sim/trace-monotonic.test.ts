@@ -143,8 +143,11 @@ describe('trace-driven runs: more resources never make a result worse', () => {
     expect(cyc(3)).to.be.greaterThan(cyc(2));
   });
 
-  it('more DRAM bandwidth or any SRAM: DRAM bytes, stalls and latency (mean and max) never rise (systolic and event, all modes)', () => {
-    const bufArb = fc.constantFrom<keyof Memories>('ifmap', 'filter', 'ofmap', 'state', 'dram');
+  // Operand buffers re-fetch as SCALE-Sim's do, which is not monotone in their size (test/sim/monotonic.test.ts).
+  // More state SRAM moves state accesses from DRAM to the state SRAM's ports: DRAM bytes never rise, but time can, when
+  // those ports serve scattered accesses more slowly than DRAM moves their bytes.
+  it('more DRAM bandwidth: DRAM bytes, stalls and latency (mean and max) never rise; more state SRAM: DRAM bytes never rise (systolic and event, all modes)', () => {
+    const bufArb = fc.constantFrom<keyof Memories>('state', 'dram');
     fc.assert(
       fc.property(
         fc.constantFrom<HwModel>(delta, seneca),
@@ -159,6 +162,7 @@ describe('trace-driven runs: more resources never make a result worse', () => {
           lo.modes.forEach((s, j) => {
             const h = hi.modes[j]!;
             expect(h.dramBytes).to.be.at.most(s.dramBytes + 1e-9);
+            if (key !== 'dram') return;
             expect(h.stallCycles).to.be.at.most(s.stallCycles + 1e-9);
             expect(h.latencyUs.mean).to.be.at.most(s.latencyUs.mean + 1e-9);
             expect(h.latencyUs.max).to.be.at.most(s.latencyUs.max + 1e-9);
