@@ -6,7 +6,8 @@
  * - memo: the same calls answered from the memo (what repeated simulate() calls see).
  * Run: npx tsx bench/scalesim-memory.ts [--write]   (--write also writes reports/bench-scalesim-memory.md)
  */
-import { execFileSync, execSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { cpuModel } from './machine.js';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { loadTopology } from '../sim/topology.js';
@@ -71,13 +72,7 @@ for (const [size, kiB] of [
   const w = warm(size, kiB);
   rows.push(`| ${size}×${size} | ${kiB} KiB | os+ws+is | **${w.ms.toFixed(1)}** | ${w.memoMs.toFixed(3)} |`);
 }
-const cpu = (() => {
-  try {
-    return execSync("lscpu | sed -n 's/^Model name: *//p'", { encoding: 'utf8' }).trim();
-  } catch {
-    return cpus()[0]?.model ?? 'unknown';
-  }
-})();
+const cpu = cpuModel();
 const report = [
   '# Benchmark: SCALE-Sim v2 memory system for AlexNet (bench/scalesim-memory.ts)',
   '',

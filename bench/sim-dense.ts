@@ -3,7 +3,7 @@
  * Prints per-run simulation time (mean over many repetitions, after warm-up) and peak RSS.
  * Run: npx tsx bench/sim-dense.ts [--write]   (--write also writes reports/bench-sim-dense.md)
  */
-import { execSync } from 'node:child_process';
+import { cpuModel } from './machine.js';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
@@ -62,13 +62,7 @@ for (const size of [32, 128]) {
   );
 }
 const rssMB = process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
-const cpu = (() => {
-  try {
-    return execSync("lscpu | sed -n 's/^Model name: *//p'", { encoding: 'utf8' }).trim();
-  } catch {
-    return cpus()[0]?.model ?? 'unknown';
-  }
-})();
+const cpu = cpuModel();
 const report = [
   '# Benchmark: dense simulation of AlexNet (bench/sim-dense.ts)',
   '',

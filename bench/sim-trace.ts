@@ -15,6 +15,7 @@
  * (`node --import tsx bench/sim-trace.ts` runs the sources through tsx: slower, and the report says so.)
  */
 import { execSync } from 'node:child_process';
+import { cpuModel } from './machine.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -208,13 +209,7 @@ async function main(): Promise<void> {
       steady.push({ delta: delta!, event: steadyRows(dir, 'seneca-like', [SELF])[0]! });
       if (frames === 1000) reuse = medians(Array.from({ length: REPEATS }, () => run<Reuse>('--reuse', dir)));
     }
-    const cpu = (() => {
-      try {
-        return execSync("lscpu | sed -n 's/^Model name: *//p'", { encoding: 'utf8' }).trim();
-      } catch {
-        return cpus()[0]?.model ?? 'unknown';
-      }
-    })();
+    const cpu = cpuModel();
     const load = execSync('cat /proc/loadavg', { encoding: 'utf8' }).trim().split(' ').slice(0, 3).join(' ');
     const M = (x: number) => (x / 1e6).toFixed(1);
     const r = reuse!;

@@ -27,7 +27,7 @@ import {
 } from '../../sim/index.js';
 import { specOf } from '../../sim/sweep/patch.js';
 import { openTrace } from '../../traces/reader.js';
-import { writeTrace } from '../../traces/writer.js';
+import { writeWideTrace } from '../support/wide-trace.js';
 import { throwsInput } from '../support/input-error.js';
 import { simTopology } from '../support/sim.js';
 
@@ -229,27 +229,8 @@ describe('precision: one width per operand, the hw-model’s', () => {
     let over = 0;
     before(async () => {
       dir = join(mkdtempSync(join(tmpdir(), 'deltasim-precision-')), 'trace');
-      const layer = {
-        name: 'conv',
-        op: 'conv2d' as const,
-        input: [4, 4, 2],
-        output: [4, 4, 3],
-        kernel: [3, 3] as [number, number],
-        stride: [1, 1] as [number, number],
-        padding: [1, 1, 1, 1] as [number, number, number, number],
-        dilation: [1, 1] as [number, number],
-        groups: 1,
-        weightBits: 8,
-        weightDensity: 1,
-        act: { dtype: 'int16' as const, scale: 0.01, signed: false },
-      };
-      await writeTrace(dir, { model: { name: 'wide' }, frames: 3, fps: 10, layers: [layer] }, (w) => {
-        for (let t = 0; t < 3; t++) {
-          const f = Int16Array.from({ length: 32 }, (_, i) => ((i * 37 + t * 11) % 7 === 0 ? 300 + i : i % 5));
-          over += f.filter((v) => v > 255).length;
-          w.appendFrame(0, f);
-        }
-      });
+      const frames = [0, 1, 2].map((t) => Int16Array.from({ length: 32 }, (_, i) => ((i * 37 + t * 11) % 7 === 0 ? 300 + i : i % 5)));
+      over = await writeWideTrace(dir, frames);
     });
     after(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
 

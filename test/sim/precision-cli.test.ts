@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { writeTrace } from '../../traces/writer.js';
+import { writeWideTrace } from '../support/wide-trace.js';
 
 const BIN = new URL('../../bin/deltasim.js', import.meta.url).pathname;
 
@@ -14,28 +14,11 @@ describe('simulate: levels wider than the hardware (CLI)', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'deltasim-strict-'));
     trace = join(dir, 'trace');
-    const layer = {
-      name: 'conv',
-      op: 'conv2d' as const,
-      input: [4, 4, 2],
-      output: [4, 4, 3],
-      kernel: [3, 3] as [number, number],
-      stride: [1, 1] as [number, number],
-      padding: [1, 1, 1, 1] as [number, number, number, number],
-      dilation: [1, 1] as [number, number],
-      groups: 1,
-      weightBits: 8,
-      weightDensity: 1,
-      act: { dtype: 'int16' as const, scale: 0.01, signed: false },
-    };
     // Two levels of 300 (9 bits) per frame, two frames.
-    await writeTrace(trace, { model: { name: 'wide' }, frames: 2, fps: 10, layers: [layer] }, (w) => {
-      for (let t = 0; t < 2; t++)
-        w.appendFrame(
-          0,
-          Int16Array.from({ length: 32 }, (_, i) => (i === 3 || i === 17 ? 300 : i % 4)),
-        );
-    });
+    await writeWideTrace(
+      trace,
+      [0, 1].map(() => Int16Array.from({ length: 32 }, (_, i) => (i === 3 || i === 17 ? 300 : i % 4))),
+    );
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
   const cli = (...args: string[]) =>
