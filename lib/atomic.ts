@@ -9,7 +9,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { InputError } from './errors.js';
+import { InputError, isInputError } from './errors.js';
 
 /** Failures of the file system the user pointed us at (permissions, missing or read-only places, full disks): bad input, not bugs. */
 const USER_FS_ERRORS = new Set([
@@ -28,11 +28,39 @@ const USER_FS_ERRORS = new Set([
   'EXDEV',
 ]);
 
-/** A file-system error at `file` as an InputError naming it (one line), or the error as it is. */
-export function fsInputError(e: unknown, file: string, doing: string): unknown {
+/** What each of those codes means, for messages. */
+const FS_ERROR_TEXT: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  EEXIST: 'already exists',
+  EBUSY: 'busy',
+  ENAMETOOLONG: 'file name too long',
+  ELOOP: 'too many symbolic links',
+  EXDEV: 'on another device',
+};
+
+/** The code of a file-system error and what it means: "ENOSPC: no space left on device". */
+export const fsErrorText = (code: string): string => (FS_ERROR_TEXT[code] ? `${code}: ${FS_ERROR_TEXT[code]}` : code);
+
+/** Whether `e` is a file-system error of the place the user pointed us at (see USER_FS_ERRORS). */
+export function isUserFsError(e: unknown): e is NodeJS.ErrnoException & { code: string } {
   const code = (e as NodeJS.ErrnoException | null)?.code;
-  return code && USER_FS_ERRORS.has(code) ? new InputError(`cannot ${doing} (${code})`, { file }) : e;
+  return typeof code === 'string' && USER_FS_ERRORS.has(code);
 }
+
+/** A file-system error at `file` as an InputError naming it (one line), or the error as it is. */
+export function fsInputError(e: unknown, file: string, doing: string, then = ''): unknown {
+  return isUserFsError(e) ? new InputError(`cannot ${doing} (${fsErrorText(e.code)})${then}`, { file }) : e;
+}
+
+/** Failures of writing out data (the disk, not the path): a build that fails with one of them wrote nothing. */
+const WRITE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EFBIG', 'EIO']);
 
 /**
  * mkdir -p without Node's `recursive`, which loops forever where a parent exists but refuses children
@@ -58,14 +86,53 @@ function tmpSibling(path: string): string {
 }
 
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  makeDirs(dirname(path));
-  const tmp = tmpSibling(path);
+  writeFilesAtomic([[path, data]]);
+}
+
+/**
+ * Write several files as one: each goes to a sibling temp file first (a full disk fails here, and then no
+ * file has changed), then they are renamed into place in the order given (so the last one's presence means
+ * the set is complete).
+ */
+export function writeFilesAtomic(files: readonly (readonly [path: string, data: string | Uint8Array])[]): void {
+  const staged: [tmp: string, path: string][] = [];
+  let at = '';
+  let renamed = 0;
   try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
+    for (const [path, data] of files) {
+      at = path;
+      makeDirs(dirname(path));
+      const tmp = tmpSibling(path);
+      staged.push([tmp, path]);
+      writeFileSync(tmp, data);
+    }
+    for (const [tmp, path] of staged) {
+      at = path;
+      renameSync(tmp, path);
+      renamed++;
+    }
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw fsInputError(e, path, 'write this file');
+    for (const [tmp] of staged) rmSync(tmp, { force: true });
+    const none = files.length > 1 && renamed === 0 ? `; none of ${files.map(([p]) => basename(p)).join(', ')} was changed` : '';
+    throw fsInputError(e, at, 'write this file', none);
+  }
+}
+
+/**
+ * The temp siblings `writeFileAtomic` / `writeFilesAtomic` left next to `paths` (a process killed while
+ * writing them), removed. Only for files no other process writes now (the caller holds their lock).
+ */
+export function removeTempSiblings(paths: readonly string[]): void {
+  for (const path of paths) {
+    const prefix = `.tmp-${basename(path)}-`;
+    let names: string[];
+    try {
+      names = readdirSync(dirname(path));
+    } catch {
+      continue;
+    }
+    for (const n of names)
+      if (n.startsWith(prefix) && /^\d+-[0-9a-f]{8}$/.test(n.slice(prefix.length))) rmSync(join(dirname(path), n), { force: true });
   }
 }
 
@@ -120,8 +187,10 @@ export async function writeDirAtomic(path: string, build: (tmpDir: string) => vo
   }
   const moved: string[] = [];
   let aside: string | undefined;
+  let built = false;
   try {
     await build(tmp);
+    built = true;
     if (existsSync(dir)) {
       const owns = claims.get(canonicalPath(dir));
       if (owns)
@@ -130,8 +199,9 @@ export async function writeDirAtomic(path: string, build: (tmpDir: string) => vo
           renameSync(join(dir, name), join(tmp, name));
           moved.push(name);
         }
-      aside = tmpSibling(dir);
-      renameSync(dir, aside);
+      const to = tmpSibling(dir);
+      renameSync(dir, to);
+      aside = to;
     }
     renameSync(tmp, dir);
   } catch (e) {
@@ -147,7 +217,30 @@ export async function writeDirAtomic(path: string, build: (tmpDir: string) => vo
     for (const name of moved) undo(join(tmp, name), join(dir, name));
     // Never delete the temp directory while it still holds something the user had.
     if (restored) rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    // A message about a file in the temp directory names it where it was to be.
+    if (isInputError(e)) e.message = e.message.replaceAll(tmp, dir);
+    throw swapError(e, dir, built);
   }
   if (aside) rmSync(aside, { recursive: true, force: true });
+}
+
+/**
+ * What a failed writeDirAtomic reports. The build filling the disk (or hitting a read-only or forbidden place)
+ * is bad input naming the output; the directory changing under the swap is another process writing the same
+ * output at the same time. Both leave the output as it was; anything else is a bug and passes as it is.
+ */
+function swapError(e: unknown, dir: string, built: boolean): unknown {
+  if (isInputError(e)) return e;
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string') return e;
+  if (!built)
+    return WRITE_ERRORS.has(code)
+      ? new InputError(`cannot write the output (${fsErrorText(code)}); nothing of this run was written there`, { file: dir })
+      : e;
+  if (['ENOTEMPTY', 'EEXIST', 'ENOENT'].includes(code))
+    return new InputError(
+      `changed while this run was replacing it (${code}; another run writing the same output at the same time?); this run wrote nothing there`,
+      { file: dir },
+    );
+  return fsInputError(e, dir, 'write this directory', '; nothing of this run was written there');
 }

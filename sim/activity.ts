@@ -16,6 +16,7 @@
  */
 import { layerFanout } from '../traces/stats.js';
 import { frameReader, type Trace } from '../traces/reader.js';
+import { recordingOf, type Recording } from '../traces/manifest.js';
 import { InputError } from '../lib/errors.js';
 import { receptiveFieldCounts, receptiveFieldScatter } from './receptive-field.js';
 import { spatial, type Layer } from '../traces/layer.js';
@@ -115,6 +116,8 @@ export interface TraceActivity {
   fps: number;
   threshold: number;
   quantStep: number | null;
+  /** How the trace was recorded (its manifest's recorder and threshold). */
+  recording?: Recording;
   layers: Layer[];
   frames: FrameActivity<EventStats>[];
 }
@@ -491,6 +494,7 @@ export function traceActivity(trace: Trace, options: ActivityOptions = {}): Trac
     fps: trace.manifest.fps,
     threshold: o.threshold,
     quantStep: o.quantStep ?? null,
+    recording: recordingOf(trace.manifest),
     layers: trace.layers.map((tl) => tl.layer),
     frames: [...activityFrames(trace, options, false)],
   };

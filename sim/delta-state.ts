@@ -14,6 +14,12 @@
  * The last layer's changed outputs are not in a trace of layer inputs: its level writes are
  * charged per touched output (the upper bound; a change needs a touch after the key frame).
  *
+ * An engine whose compute energy already pays some of these accesses says so (engines/engine.ts
+ * `stateInCompute`): the driver then leaves them out of the state traffic, so each is charged once. The
+ * event engine's synaptic op (SENeCA's energy per synaptic operation) includes the accumulator's
+ * read-modify-write, so the touched outputs' accumulator write-backs are not charged again here; the
+ * systolic engine's MAC does not, so it gets every access.
+ *
  * Touched outputs come from the same events the engines consume (activity.ts): expected ones for a
  * topology, the frame's real ones for a trace.
  */
@@ -41,6 +47,26 @@ export interface StateCounts {
 
 export const noState = (): StateCounts => ({ touchedOutputs: 0, evaluatedOutputs: 0, changedInputs: 0 });
 
+/** Which of the per-frame state accesses above an engine's compute already performs (and its energy pays). */
+export interface StateInCompute {
+  /** Evaluated outputs' accumulator reads. */
+  accumulatorReads: boolean;
+  /** Touched outputs' accumulator write-backs. */
+  accumulatorWrites: boolean;
+  /** Evaluated outputs' last-level reads (the compare) and the network input's previous levels. */
+  levelReads: boolean;
+  /** Level writes (changed levels; the last layer's touched outputs). */
+  levelWrites: boolean;
+}
+
+/** Nothing in compute: the driver charges every state access (the systolic engine). */
+export const NOTHING_IN_COMPUTE: Readonly<StateInCompute> = Object.freeze({
+  accumulatorReads: false,
+  accumulatorWrites: false,
+  levelReads: false,
+  levelWrites: false,
+});
+
 const sum = (xs: ArrayLike<number>): number => {
   let s = 0;
   for (let i = 0; i < xs.length; i++) s += xs[i]!;
@@ -66,23 +92,33 @@ export function stateCounts(s: StateCounts, l: Layer, e: LayerEvents, keyFrame: 
 }
 
 /**
- * State accesses of one layer in a delta frame (see the accounting above). Touched neurons are
- * scattered over the map, so each accumulator and each level is its own access of the state
- * buffer's word (a 1-byte level pays a whole word); the network input's levels, compared in full
- * every frame, are read packed.
+ * State accesses of one layer in a delta frame (see the accounting above), less those the engine's compute
+ * already performs (`inCompute`). Touched neurons are scattered over the map, so each accumulator and each
+ * level is its own access of the state buffer's word (a 1-byte level pays a whole word); the network
+ * input's levels, compared in full every frame, are read packed.
  */
-export function deltaStateTraffic(l: Layer, hw: HwModel, s: StateCounts, first: boolean, last: boolean): Traffic {
+export function deltaStateTraffic(
+  l: Layer,
+  hw: HwModel,
+  s: StateCounts,
+  first: boolean,
+  last: boolean,
+  inCompute: Readonly<StateInCompute> = NOTHING_IN_COMPUTE,
+): Traffic {
   const p = hw.precisions;
   const wb = hw.memories.state.wordBits;
-  const inputLevels = first ? inputCount(l) : 0;
-  const levelWrites = s.changedInputs + (last ? s.touchedOutputs : 0);
+  const accReads = inCompute.accumulatorReads ? 0 : s.evaluatedOutputs;
+  const accWrites = inCompute.accumulatorWrites ? 0 : s.touchedOutputs;
+  const levelReads = inCompute.levelReads ? 0 : s.evaluatedOutputs;
+  const inputLevels = first && !inCompute.levelReads ? inputCount(l) : 0;
+  const levelWrites = inCompute.levelWrites ? 0 : s.changedInputs + (last ? s.touchedOutputs : 0);
   return {
-    readBytes: bitsToBytes(s.evaluatedOutputs, p.accumulatorBits) + bitsToBytes(s.evaluatedOutputs + inputLevels, p.activationBits),
-    writeBytes: bitsToBytes(s.touchedOutputs, p.accumulatorBits) + bitsToBytes(levelWrites, p.activationBits),
+    readBytes: bitsToBytes(accReads, p.accumulatorBits) + bitsToBytes(levelReads + inputLevels, p.activationBits),
+    writeBytes: bitsToBytes(accWrites, p.accumulatorBits) + bitsToBytes(levelWrites, p.activationBits),
     reads:
-      scatteredWords(s.evaluatedOutputs, p.accumulatorBits, wb) +
-      scatteredWords(s.evaluatedOutputs, p.activationBits, wb) +
+      scatteredWords(accReads, p.accumulatorBits, wb) +
+      scatteredWords(levelReads, p.activationBits, wb) +
       packedWords(inputLevels, p.activationBits, wb),
-    writes: scatteredWords(s.touchedOutputs, p.accumulatorBits, wb) + scatteredWords(levelWrites, p.activationBits, wb),
+    writes: scatteredWords(accWrites, p.accumulatorBits, wb) + scatteredWords(levelWrites, p.activationBits, wb),
   };
 }

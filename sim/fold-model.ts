@@ -12,13 +12,20 @@ import type { Gemm } from './workload.js';
 
 /** How zeros of an operand can shorten the temporal dimension of a fold. */
 export type TemporalSkip =
-  | 'element' // each time step is one element per PE row: a zero is a step saved (os)
-  | 'vector' // each time step is a vector across the used rows: skipped only if all of it is zero (ws/is)
+  | 'element' // each time step is one element per PE row (per row and group on depthwise-channels): a zero is a step saved (os)
+  | 'vector' // each time step is a vector across the used rows (and the tile's groups): skipped only if all of it is zero (ws/is)
   | 'none'; // the operand is stationary: its zeros can be gated, never skipped
 
-/** One fold: a tile of the Sr×Sc spatial extent of one group's GEMM. */
+/**
+ * One fold: a tile of the Sr×Sc spatial extent. On the `scalesim` mapping it lies in one group's GEMM
+ * (`group`, colStart within that group's columns, groupSpan 1); on `depthwise-channels` the columns
+ * are every group's, group-major (column j = g·groupCols + c), colStart is global, `group` is the
+ * tile's first group and `groupSpan` how many groups its columns hold.
+ */
 export interface FoldTile {
   group: number;
+  /** Groups in the tile's columns; absent: 1 (computeLayer always sets it). */
+  groupSpan?: number;
   rowStart: number;
   rows: number;
   colStart: number;
@@ -30,9 +37,20 @@ export interface MappedGemm {
   gemm: Gemm;
   dataflow: 'os' | 'ws' | 'is';
   Sr: number;
+  /** Columns of all the folds of one pass: one group's (scalesim), or groups × groupCols (depthwise-channels). */
   Sc: number;
   T: number;
+  /** Columns one group's GEMM needs (os/ws: N, is: M). */
+  groupCols: number;
+  /** True on depthwise-channels: one pass over the array holds every group side by side across the columns. */
+  packed: boolean;
   skip: { ifmap: TemporalSkip; filter: TemporalSkip };
+}
+
+/** How many of the tile's columns belong to group g (g in [t.group, t.group + t.groupSpan)). */
+export function colsOfGroup(m: MappedGemm, t: FoldTile, g: number): number {
+  if (!m.packed) return t.cols;
+  return Math.min(t.colStart + t.cols, (g + 1) * m.groupCols) - Math.max(t.colStart, g * m.groupCols);
 }
 
 export interface FoldLoad {
@@ -69,20 +87,24 @@ export interface StatisticalFoldOptions {
 
 /**
  * The fraction of an operand's steps kept when its zeros (density d) are skipped: all without skipping
- * or for a stationary operand; d when each step is one element; a vector across `rows` rows is skipped
- * only when all of it is zero.
+ * or for a stationary operand; d when each step is one element; a vector of `n` elements (the used rows,
+ * times the groups of a depthwise-channels tile) is skipped only when all of it is zero.
  */
-export function keptFraction(skip: TemporalSkip, enabled: boolean, d: number, rows: number): number {
-  return !enabled || skip === 'none' ? 1 : skip === 'element' ? d : 1 - (1 - d) ** rows;
+export function keptFraction(skip: TemporalSkip, enabled: boolean, d: number, n: number): number {
+  return !enabled || skip === 'none' ? 1 : skip === 'element' ? d : 1 - (1 - d) ** n;
 }
 
-/** Uniform random zeros (Sparseloop-style expected values). */
+/**
+ * Uniform random zeros (Sparseloop-style expected values). A streamed vector holds the used rows' elements
+ * of every group in the tile (depthwise-channels feeds each group its own): rows · groupSpan elements.
+ */
 export function statisticalFolds(o: StatisticalFoldOptions): FoldModel {
   return {
     fold(m, t, out) {
+      const v = t.rows * (t.groupSpan ?? 1);
       const p =
-        keptFraction(m.skip.ifmap, o.skipZeroActivations, o.actDensity, t.rows) *
-        keptFraction(m.skip.filter, o.skipZeroWeights, o.weightDensity, t.rows);
+        keptFraction(m.skip.ifmap, o.skipZeroActivations, o.actDensity, v) *
+        keptFraction(m.skip.filter, o.skipZeroWeights, o.weightDensity, v);
       const slots = t.rows * t.cols * m.T;
       out.extent = Math.ceil(m.T * p - 1e-9);
       out.issued = slots * p;

@@ -82,7 +82,16 @@ export interface SystolicSpec extends Common {
   skipZeroWeights: boolean;
   gateZeroOperands: boolean;
   delta: boolean;
+  /** How grouped / depthwise layers use the array (docs/design.md §5.4); absent: `scalesim`. */
+  mapping?: SystolicMapping;
 }
+
+/**
+ * `scalesim` (SCALE-Sim's, the default): a grouped layer's `groups` GEMMs run one after another. `depthwise-channels`:
+ * the groups lie side by side across the array's columns (os/ws: output channels, is: group × output pixel), so one
+ * fold serves several groups; each group's streamed operand is fed on its own (sim/mapping.ts).
+ */
+export type SystolicMapping = 'scalesim' | 'depthwise-channels';
 
 export interface EventSpec extends Common {
   kind: 'event';
@@ -90,8 +99,19 @@ export interface EventSpec extends Common {
   synOpsPerCyclePerCore: number;
   eventOverheadCycles: number;
   neuronUpdateCycles: number;
-  nocHopsPerEvent: number;
+  /** How each layer's output neurons are dealt to the cores (engines/event.ts); absent: `channel`. */
+  partition?: EventPartition;
+  /** Flat NoC hops per delivered event. Absent: hops are counted on the core mesh (multicast tree per event). */
+  nocHopsPerEvent?: number;
+  /** Columns of the core mesh (cores numbered row by row); absent: ⌈√cores⌉. Only with mesh hops. */
+  meshCols?: number;
 }
+
+/**
+ * `channel`: output channel co on core co mod cores, with all its positions. `spatial-channel`: the output map
+ * OH×OW×OC cut into channel blocks × row tiles × column tiles, one per core, channels first (engines/event.ts).
+ */
+export type EventPartition = 'channel' | 'spatial-channel';
 
 export type HwSpec = SystolicSpec | EventSpec;
 
@@ -189,8 +209,9 @@ export function parseScaleSimCfg(text: string, file: string): HwModel {
   const edgeSram = (kiB: number): SramSpec => ({ kiB, wordBits: 8, banks: edgeBanks, ports: 1, stalls: false });
   const spec: SystolicSpec = {
     kind: 'systolic',
-    name: kv.get('run_name')?.value || basename(file, extname(file)),
-    description: `SCALE-Sim configuration ${basename(file)}`,
+    // One name everywhere: the file's (what `--arch` takes); SCALE-Sim's run_name is kept in the description.
+    name: basename(file, extname(file)),
+    description: `SCALE-Sim configuration ${basename(file)}${kv.get('run_name')?.value ? ` (run_name ${kv.get('run_name')!.value})` : ''}`,
     rows: num('ArrayHeight'),
     cols: num('ArrayWidth'),
     dataflow: df.value as Dataflow,

@@ -3,15 +3,26 @@
  * into cycles and array-edge accesses. For the dense work model the cycles are SCALE-Sim v2's:
  *   (Sr, Sc, T) = os:(M,N,K), ws:(K,N,M), is:(K,M,N); folds = ⌈Sr/rows⌉·⌈Sc/cols⌉;
  *   per fold os: T + rows + cols − 2, ws/is: 2·rows + cols + T − 2; layer = Σ folds − 1.
+ *
+ * Grouped layers (depthwise: K = kh·kw, N = 1) map in one of two ways (hw-model `mapping`):
+ * - `scalesim` (default): the `groups` GEMMs run one after another, each folded on its own.
+ * - `depthwise-channels`: the groups lie side by side across the columns, group-major: os/ws put
+ *   every output channel (groups·N) on the columns, is every (group, output pixel) (groups·M); the
+ *   rows and the streaming steps are one group's (the same for all). One pass of folds serves every
+ *   group. Each column needs its own group's streamed (west) operand: a step feeds rows × groupSpan
+ *   elements (the tile's distinct groups), shared only along a row's columns of the same group, not
+ *   broadcast along the whole row. Fill/drain per fold and the other edges are as on scalesim.
+ *   For groups = 1 both mappings are the same.
  */
 import type { Gemm } from './workload.js';
-import type { Dataflow } from './hw-model.js';
+import type { Dataflow, SystolicMapping } from './hw-model.js';
 import type { FoldTile, FoldLoad, MappedGemm, TemporalSkip, FoldModel } from './fold-model.js';
 
 type Operand = 'ifmap' | 'filter' | 'ofmap';
 const OPERANDS: readonly Operand[] = ['ifmap', 'filter', 'ofmap'];
 
 interface Mapping {
+  /** One group's GEMM on the array: rows, columns, streaming steps. */
   dims(g: Gemm): { Sr: number; Sc: number; T: number };
   /** Fill + drain cycles of one fold (everything but the T streaming steps). */
   fillDrain(rows: number, cols: number): number;
@@ -55,6 +66,8 @@ export interface ArrayShape {
   rows: number;
   cols: number;
   dataflow: Dataflow;
+  /** Grouped layers: `scalesim` (absent) or `depthwise-channels`. */
+  mapping?: SystolicMapping;
 }
 
 /**
@@ -86,6 +99,8 @@ export type EdgeWords = EdgeAccesses;
 export interface ComputeResult {
   computeCycles: number;
   folds: number;
+  /** Mean over all folds of used PEs / PEs (SCALE-Sim's mapping efficiency, as a fraction). */
+  mappingEfficiency: number;
   foldsRun: number;
   issued: number;
   effective: number;
@@ -96,14 +111,27 @@ export interface ComputeResult {
   partialSums: boolean;
 }
 
-export function mapGemm(g: Gemm, dataflow: Dataflow): MappedGemm {
+export function mapGemm(g: Gemm, dataflow: Dataflow, mapping: SystolicMapping = 'scalesim'): MappedGemm {
   const m = DATAFLOWS[dataflow];
-  return { gemm: g, dataflow, ...m.dims(g), skip: m.skip };
+  const d = m.dims(g);
+  const packed = mapping === 'depthwise-channels';
+  return { gemm: g, dataflow, Sr: d.Sr, Sc: packed ? g.groups * d.Sc : d.Sc, T: d.T, groupCols: d.Sc, packed, skip: m.skip };
+}
+
+/** Passes over the array: every group one after another (scalesim), or one pass holding them all (depthwise-channels). */
+const passesOf = (mg: MappedGemm): number => (mg.packed ? 1 : mg.gemm.groups);
+
+/** Folds of a layer and their mean used PEs / PEs (closed form: the tiles of a pass cover Sr × Sc once). */
+export function foldGeometry(g: Gemm, arr: ArrayShape): { folds: number; mappingEfficiency: number } {
+  const mg = mapGemm(g, arr.dataflow, arr.mapping);
+  const passes = passesOf(mg);
+  const folds = passes * Math.ceil(mg.Sr / arr.rows) * Math.ceil(mg.Sc / arr.cols);
+  return { folds, mappingEfficiency: folds > 0 ? (passes * mg.Sr * mg.Sc) / (folds * arr.rows * arr.cols) : 0 };
 }
 
 export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel, widths?: EdgeWidths): ComputeResult {
   const map = DATAFLOWS[arr.dataflow];
-  const mg = mapGemm(g, arr.dataflow);
+  const mg = mapGemm(g, arr.dataflow, arr.mapping);
   const fill = map.fillDrain(arr.rows, arr.cols);
   const partialSums = map.northSouth === 'ofmap' && mg.Sr > arr.rows;
   // Edge accesses per operand, by index (a per-fold keyed update of an object is a slow dynamic access).
@@ -120,32 +148,44 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel, widths?:
     foldsRun = 0,
     issued = 0,
     effective = 0,
+    used = 0,
     psumReads = 0,
     psumWords = 0;
-  const tile: FoldTile = { group: 0, rowStart: 0, rows: 0, colStart: 0, cols: 0 };
+  const tile: FoldTile = { group: 0, groupSpan: 1, rowStart: 0, rows: 0, colStart: 0, cols: 0 };
   const w: FoldLoad = { extent: 0, issued: 0, effective: 0 };
-  for (let group = 0; group < g.groups; group++) {
-    tile.group = group;
+  const gc = mg.groupCols;
+  const passes = passesOf(mg);
+  for (let pass = 0; pass < passes; pass++) {
+    tile.group = pass;
     for (let r0 = 0; r0 < mg.Sr; r0 += arr.rows) {
       tile.rowStart = r0;
       tile.rows = Math.min(arr.rows, mg.Sr - r0);
       for (let c0 = 0; c0 < mg.Sc; c0 += arr.cols) {
         tile.colStart = c0;
         tile.cols = Math.min(arr.cols, mg.Sc - c0);
+        let span = 1;
+        if (mg.packed) {
+          tile.group = Math.floor(c0 / gc);
+          span = Math.floor((c0 + tile.cols - 1) / gc) - tile.group + 1;
+        }
+        tile.groupSpan = span;
         folds++;
+        used += tile.rows * tile.cols;
         work.fold(mg, tile, w);
         effective += w.effective;
         if (w.extent === 0) continue; // nothing to stream: the fold is skipped, no fill/drain
         foldsRun++;
         issued += w.issued;
         cycles += fill + w.extent;
+        // The west edge feeds each row one element per group of the tile (shared along that group's columns).
+        const westPerStep = tile.rows * span;
         acc[st]! += tile.rows * tile.cols;
-        acc[we]! += tile.rows * w.extent;
+        acc[we]! += westPerStep * w.extent;
         acc[ns]! += tile.cols * w.extent;
         if (partialSums && r0 > 0) psumReads += tile.cols * w.extent;
         if (widths) {
           words[st]! += wordsOf(tile.rows * tile.cols, st);
-          words[we]! += wordsOf(tile.rows, we) * w.extent;
+          words[we]! += wordsOf(westPerStep, we) * w.extent;
           words[ns]! += wordsOf(tile.cols, ns) * w.extent;
           if (partialSums && r0 > 0) psumWords += Math.ceil(tile.cols * widths.psum - 1e-9) * w.extent;
         }
@@ -155,6 +195,7 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel, widths?:
   return {
     computeCycles: Math.max(0, cycles - 1),
     folds,
+    mappingEfficiency: folds > 0 ? used / (folds * arr.rows * arr.cols) : 0,
     foldsRun,
     issued,
     effective,

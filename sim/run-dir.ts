@@ -85,6 +85,9 @@ export const LAYER_COLUMNS = [
   'folds',
   'folds_run',
   'compute_cycles',
+  // SCALE-Sim's COMPUTE_REPORT: effective MACs / (PEs × compute cycles), mean used PEs / PEs over folds (systolic only).
+  'utilisation_pct',
+  'mapping_efficiency_pct',
   'dram_cycles',
   ...BUFFERS.map((b) => `${b}_sram_cycles` as const),
   'bound',
@@ -129,6 +132,8 @@ export function layerRow(r: LayerResult, hw: LayerRowHw): (string | number)[] {
     r.folds,
     r.foldsRun,
     r.computeCycles,
+    r.utilisation == null ? '' : 100 * r.utilisation,
+    r.mappingEfficiency == null ? '' : 100 * r.mappingEfficiency,
     r.dramCycles,
     ...BUFFERS.map((b) => r.sramCycles[b]),
     r.bound,

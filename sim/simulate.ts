@@ -21,16 +21,20 @@ import { FrameTable } from './frame-table.js';
 import type { HwModel } from './hw-model.js';
 import { layerDram, layerTiming, planMemory, type MemoryPlan } from './memory.js';
 import { eventKindsOf, MODE_TABLE, resolveModes, type Mode } from './modes.js';
+import { foldGeometry } from './mapping.js';
 import {
   FrameAccumulator,
+  LOW_UTILISATION,
   summariseFrame,
   type EventSource,
   type FrameSummary,
   type LayerResult,
   type LevelOverRange,
+  type LowUtilisation,
   type ModeSummary,
   type SimResult,
 } from './summary.js';
+import { gemmOf } from './workload.js';
 
 /** What simulate() runs: layers and a source of frames (see workloads.ts for topologies and traces). */
 export interface Workload {
@@ -103,7 +107,8 @@ function finishLayer(
   last: boolean,
 ): void {
   const a: ActionCounts = r.actions;
-  const stateTraffic = state ? deltaStateTraffic(l, hw, state, first, last) : NO_TRAFFIC;
+  // The state accesses the engine's compute does not already pay for (engines/engine.ts stateInCompute).
+  const stateTraffic = state ? deltaStateTraffic(l, hw, state, first, last, engineFor(hw).stateInCompute?.(hw)) : NO_TRAFFIC;
   const d = layerDram(hw, plan, {
     reuse: b.reuse,
     inputBytes: b.inputBytes,
@@ -163,8 +168,11 @@ function modeRunner(
   const plan = planFor(hw, w.layers, mode);
   const engine = engineFor(hw);
   const n = w.layers.length;
+  // Utilisation and mapping efficiency need a PE array (SCALE-Sim's COMPUTE_REPORT): systolic only.
+  const pes = hw.kind === 'systolic' ? hw.rows * hw.cols : 0;
   const layerRun = w.layers.map((l, i) => {
     const step = engine.layer(l, hw, rule);
+    const mappingEfficiency = hw.kind === 'systolic' ? foldGeometry(gemmOf(l), hw).mappingEfficiency : null;
     const wd = rule.weightZeros ? (weightDensity ?? l.weightDensity) : 1;
     // One state object per layer, refilled every frame: a frame allocates only its results.
     const state = rule.stateful ? noState() : undefined;
@@ -191,6 +199,8 @@ function modeRunner(
         folds: c.folds,
         foldsRun: c.foldsRun,
         computeCycles: c.computeCycles,
+        utilisation: pes > 0 && c.computeCycles > 0 ? c.actions.effectiveMacs / (pes * c.computeCycles) : null,
+        mappingEfficiency,
         dramCycles: 0,
         sramCycles: NO_SRAM_CYCLES,
         bound: 'compute',
@@ -280,6 +290,7 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
     t++;
   }
   if (t === 0) throw new InputError('the workload has no frames to simulate');
+  const denseRun = runs.find((r) => r.mode === 'dense' && r.fixed);
   const means = new Map(runs.map((r) => [r.mode, r.acc.mean(fps)]));
   const baselineDense = base ? base.acc.mean(fps) : selfBaseline ? structuredClone(means.get('dense')!) : null;
   // Speedup and gain are against the reference mode on the summary's own hw-model (for the baseline: itself).
@@ -307,9 +318,21 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
     frames: t,
     precision: { ...hw.precisions, overRange: levels.overRange() },
     modes: modes.map((m) => compare(means.get(m)!, means)),
+    lowUtilisation: denseRun ? lowUtilisationOf(denseRun.fixed!.res) : [],
     baselineDense: baselineDense ? compare(baselineDense, new Map([['dense', baselineDense]])) : null,
     frameRows,
   };
+}
+
+/** The dense run's layers below LOW_UTILISATION, with their share of its compute cycles. */
+function lowUtilisationOf(res: readonly LayerResult[]): LowUtilisation[] {
+  let total = 0;
+  for (const r of res) total += r.computeCycles;
+  return res.flatMap((r) =>
+    r.utilisation != null && r.utilisation < LOW_UTILISATION
+      ? [{ layer: r.layer, utilisation: r.utilisation, mappingEfficiency: r.mappingEfficiency ?? 0, cycleShare: r.computeCycles / total }]
+      : [],
+  );
 }
 
 /** Levels of a trace that do not fit the hardware's activation width, per layer over all frames. */

@@ -10,6 +10,7 @@ import { idleLeakageUW, type EnergyBreakdown } from './energy.js';
 import { perBuffer } from './actions.js';
 import type { FrameTable } from './frame-table.js';
 import type { HwModel, Precisions } from './hw-model.js';
+import type { Recording } from '../traces/manifest.js';
 import { BOUNDS, perBound, type Bound, type MemoryPlan } from './memory.js';
 import type { Mode } from './modes.js';
 
@@ -21,6 +22,13 @@ export interface LayerResult {
   folds: number;
   foldsRun: number;
   computeCycles: number;
+  /**
+   * Effective MACs / (PEs × compute cycles), SCALE-Sim's utilisation of the array's compute; null on an engine
+   * without a PE array (event) or when the layer computed nothing (0 compute cycles). simulate() always sets it.
+   */
+  utilisation?: number | null;
+  /** Mean over the layer's folds of used PEs / PEs (SCALE-Sim's mapping efficiency; geometric, the same in every mode); null without a PE array. */
+  mappingEfficiency?: number | null;
   dramCycles: number;
   /** Cycles each SRAM buffer's ports needed (memory.ts layerTiming). */
   sramCycles: Readonly<Record<SramBuffer, number>>;
@@ -102,10 +110,33 @@ export interface LevelOverRange {
   maxBits: number;
 }
 
+/** Below this utilisation (dense run) a layer is listed in SimResult.lowUtilisation. */
+export const LOW_UTILISATION = 0.1;
+
+/** A layer whose dense run uses less than LOW_UTILISATION of the array's compute (one console warning each). */
+export interface LowUtilisation {
+  layer: string;
+  /** Dense MACs / (PEs × dense compute cycles). */
+  utilisation: number;
+  /** Mean used PEs / PEs over its folds. */
+  mappingEfficiency: number;
+  /** Its share of the dense run's compute cycles (all layers). */
+  cycleShare: number;
+}
+
+/** The console warning of a low-utilisation layer (one line; sim-table prints it among the notes). */
+export function lowUtilisationLine(u: LowUtilisation): string {
+  const pct = (x: number) => `${(100 * x).toFixed(x < 0.01 ? 2 : 1)} %`;
+  return (
+    `layer "${u.layer}": ${pct(u.utilisation)} utilisation of the PEs in dense mode (mapping efficiency ${pct(u.mappingEfficiency)}), ` +
+    `${pct(u.cycleShare)} of the dense compute cycles`
+  );
+}
+
 /** How a workload's events were found: a topology's uniform densities, or a trace's delta rule. */
 export type EventSource =
   | { densities: { actDensity: number; weightDensity: number | null; deltaDensity: number } }
-  | { threshold: number; quantStep: number | null };
+  | { threshold: number; quantStep: number | null; recording?: Recording };
 
 export type SimResult = {
   model: string;
@@ -119,6 +150,11 @@ export type SimResult = {
     /** The widths the hardware computes in (every byte and MAC energy uses them), and the trace's levels that do not fit. */
     precision: Precisions & { overRange: LevelOverRange[] };
     modes: ModeSummary[];
+    /**
+     * Layers of the hw-model's dense run below LOW_UTILISATION, in layer order (empty on an engine without a PE
+     * array). simulate() always sets it.
+     */
+    lowUtilisation?: LowUtilisation[];
     /** The baseline hw-model's dense run (null without a baseline). */
     baselineDense: ModeSummary | null;
     /** One row per frame and run (compact: see frame-table.ts). */

@@ -11,9 +11,16 @@
  *   stationary tile holds no event has no work and is skipped.
  * A fold with extent 0 costs nothing (computeLayer skips it). Without activation skipping (gating
  * only) extents are dense and only the effective MACs follow the data.
+ *
+ * On the depthwise-channels mapping a fold's columns hold several groups, each fed its own stream:
+ * - os: a row's PEs of one group share their input stream and step through that group's receptive-
+ *   field events for the row's output; the fold lasts as long as its slowest (row, group).
+ * - ws: a step (one output) is skipped only when none of the tile's groups has an event in its K-tile.
+ * - is: the stationary tile is the columns' (group, output) K-slices; skipped when it holds no event.
+ * All three use the real per-event counts (exact, as on scalesim).
  */
 import type { SystolicSpec } from './hw-model.js';
-import { keptFraction, type FoldModel, type MappedGemm, type TemporalSkip } from './fold-model.js';
+import { colsOfGroup, keptFraction, type FoldModel, type MappedGemm, type TemporalSkip } from './fold-model.js';
 import { spatial, type Layer } from '../traces/layer.js';
 import { gemmOf } from './workload.js';
 import type { EventStats } from './activity.js';
@@ -95,10 +102,28 @@ export function traceFoldModels(
         fold(m, t, out) {
           if (!ready) prepare(w.rf, m, wd);
           ready = true;
-          const tile = t.group * rowTiles + t.rowStart / hw.rows;
-          out.extent = max[tile]!;
-          out.issued = steps[tile]! * t.cols;
-          out.effective = nz[tile]! * t.cols * wd;
+          const rt = t.rowStart / hw.rows;
+          if (!m.packed) {
+            const tile = t.group * rowTiles + rt;
+            out.extent = max[tile]!;
+            out.issued = steps[tile]! * t.cols;
+            out.effective = nz[tile]! * t.cols * wd;
+            return;
+          }
+          // depthwise-channels: the slowest (row, group) of the tile; each group's rows step for its columns.
+          let hi = 0,
+            st = 0,
+            n = 0;
+          for (let g = t.group; g < t.group + (t.groupSpan ?? 1); g++) {
+            const tile = g * rowTiles + rt;
+            const c = colsOfGroup(m, t, g);
+            hi = Math.max(hi, max[tile]!);
+            st += steps[tile]! * c;
+            n += nz[tile]! * c;
+          }
+          out.extent = hi;
+          out.issued = st;
+          out.effective = n * wd;
         },
       };
     };
@@ -106,7 +131,10 @@ export function traceFoldModels(
   const tiles = Math.ceil(gemmOf(l).K / hw.rows);
   const counts = new Int32Array(l.groups * M * tiles);
   const ktOf = (rowStart: number) => Math.floor(rowStart / hw.rows);
-  if (hw.dataflow === 'ws')
+  if (hw.dataflow === 'ws') {
+    // depthwise-channels: outputs with an event in any of the tile's groups, marked with the fold's stamp.
+    const seen = new Int32Array(M);
+    let stamp = 0;
     return (w, wd) => {
       eventsPerKTile(l, w, hw.rows, counts);
       return {
@@ -114,25 +142,49 @@ export function traceFoldModels(
           const kt = ktOf(t.rowStart);
           let active = 0,
             nz = 0;
-          for (let o = t.group * M; o < (t.group + 1) * M; o++) {
-            const n = counts[o * tiles + kt]!;
-            if (n !== 0) active++;
-            nz += n;
+          if (!m.packed) {
+            for (let o = t.group * M; o < (t.group + 1) * M; o++) {
+              const n = counts[o * tiles + kt]!;
+              if (n !== 0) active++;
+              nz += n;
+            }
+            nz *= t.cols;
+          } else {
+            if (++stamp === 0x7fffffff) {
+              seen.fill(0);
+              stamp = 1;
+            }
+            for (let g = t.group; g < t.group + (t.groupSpan ?? 1); g++) {
+              let ng = 0;
+              for (let o = 0; o < M; o++) {
+                const n = counts[(g * M + o) * tiles + kt]!;
+                if (n !== 0 && seen[o] !== stamp) {
+                  seen[o] = stamp;
+                  active++;
+                }
+                ng += n;
+              }
+              nz += ng * colsOfGroup(m, t, g);
+            }
           }
           out.extent = skipA ? active : m.T;
           out.issued = t.rows * t.cols * out.extent;
-          out.effective = nz * t.cols * wd;
+          out.effective = nz * wd;
         },
       };
     };
+  }
   return (w, wd) => {
     eventsPerKTile(l, w, hw.rows, counts);
     return {
       fold(m, t, out) {
         const kt = ktOf(t.rowStart);
         let nz = 0;
-        for (let o = t.group * M + t.colStart; o < t.group * M + t.colStart + t.cols; o++) nz += counts[o * tiles + kt]!;
-        const p = keepW(m.skip.filter, t.rows, wd);
+        // Column j of a depthwise-channels pass is (group, output) = j: counts' own index.
+        const o0 = m.packed ? t.colStart : t.group * M + t.colStart;
+        for (let o = o0; o < o0 + t.cols; o++) nz += counts[o * tiles + kt]!;
+        // Weights stream per group: a step's vector is rows × the tile's groups.
+        const p = keepW(m.skip.filter, t.rows * (t.groupSpan ?? 1), wd);
         out.extent = skipA && nz === 0 ? 0 : Math.ceil(m.T * p - 1e-9);
         out.issued = t.rows * t.cols * m.T * (out.extent === 0 ? 0 : p);
         out.effective = nz * m.T * wd;

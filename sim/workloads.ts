@@ -4,6 +4,7 @@
  * independent of its length); activity gathered once in memory (a sweep) replays for every hw-model.
  */
 import { InputError } from '../lib/errors.js';
+import { recordingOf } from '../traces/manifest.js';
 import type { Trace } from '../traces/reader.js';
 import { traceActivityStream, type ActivityOptions, type EventKind, type FrameActivity, type TraceActivity } from './activity.js';
 import type { Workload } from './simulate.js';
@@ -45,7 +46,7 @@ export function traceWorkload(trace: Trace, o: ActivityOptions = {}): Workload {
     name: trace.manifest.model.name,
     layers: trace.layers.map((tl) => tl.layer),
     fps: trace.manifest.fps,
-    source: { threshold: o.threshold ?? 0, quantStep: o.quantStep ?? null },
+    source: { threshold: o.threshold ?? 0, quantStep: o.quantStep ?? null, recording: recordingOf(trace.manifest) },
     measured: true,
     frames: (kinds) => traceActivityStream(trace, { ...o, kinds }),
   };
@@ -57,7 +58,7 @@ export function activityWorkload(a: TraceActivity): Workload {
     name: a.model,
     layers: a.layers,
     fps: a.fps,
-    source: { threshold: a.threshold, quantStep: a.quantStep },
+    source: { threshold: a.threshold, quantStep: a.quantStep, ...(a.recording ? { recording: a.recording } : {}) },
     measured: true,
     frames: (kinds: readonly EventKind[]) => {
       const missing = kinds.find((k) => a.frames.length > 0 && a.frames[0]!.some((l) => !l[k]));

@@ -120,3 +120,24 @@ export function readManifest(dir: string): Manifest {
   }
   return parseManifest(text, file);
 }
+
+/**
+ * How a trace was recorded, as far as its manifest says: the recorder's delta threshold (a graph
+ * recording's q: levels = round(a / q)) and the range of the layers' level steps (act.scale).
+ */
+export interface Recording {
+  recorder: string | null;
+  threshold: number | null;
+  scale: { min: number; max: number } | null;
+}
+
+/** A manifest's Recording (traces/manifest.ts: model.recorder, model.threshold, each layer's act.scale). */
+export function recordingOf(m: Pick<Manifest, 'model' | 'layers'>): Recording {
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const scales = m.layers.flatMap((l) => (Array.isArray(l.act.scale) ? l.act.scale : [l.act.scale]));
+  return {
+    recorder: typeof m.model.recorder === 'string' ? m.model.recorder : null,
+    threshold: num(m.model.threshold),
+    scale: scales.length ? { min: Math.min(...scales), max: Math.max(...scales) } : null,
+  };
+}

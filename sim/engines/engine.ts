@@ -7,7 +7,7 @@
 import type { Layer } from '../../traces/layer.js';
 import type { ActionCounts } from '../actions.js';
 import type { LayerEvents } from '../activity.js';
-import type { StateCounts } from '../delta-state.js';
+import type { StateCounts, StateInCompute } from '../delta-state.js';
 import type { LayerReuse } from '../dram-reuse.js';
 import type { HwModel } from '../hw-model.js';
 import type { ModeRule } from '../modes.js';
@@ -50,4 +50,9 @@ export interface Engine<H extends HwModel = HwModel> {
   dramReuse(l: Layer, hw: H): LayerReuse;
   /** Prepares a layer (buffers, per-layer constants) once per run; the step is then called per frame. */
   layer(l: Layer, hw: H, rule: ModeRule): LayerStep;
+  /**
+   * Which of the delta-state accesses (delta-state.ts) the engine's compute energy already includes, so that the
+   * driver does not charge them again as state-buffer traffic. Absent: none (the driver charges every access).
+   */
+  stateInCompute?(hw: H): StateInCompute;
 }

@@ -1,6 +1,7 @@
 /**
  * The systolic-array engine (hw kind `systolic`, SCALE-Sim's array): a fold model gives every fold's
- * temporal extent, computeLayer (mapping.ts) the cycles and the edge accesses. Dense mode streams every
+ * temporal extent, computeLayer (mapping.ts, under the hw-model's `mapping` of grouped layers) the cycles
+ * and the edge accesses. Dense mode streams every
  * step; expected events (a topology) use the statistical fold model; a frame's real events (a trace)
  * the trace-driven one.
  */
@@ -21,12 +22,15 @@ export const systolicEngine: Engine<Extract<HwModel, { kind: 'systolic' }>> = {
   }),
   computeUnits: (hw) => hw.rows * hw.cols,
   describe: (hw) => ({
-    shape: `${hw.rows}×${hw.cols} ${hw.dataflow}`,
+    shape: `${hw.rows}×${hw.cols} ${hw.dataflow}${hw.mapping === 'depthwise-channels' ? ', depthwise-channels' : ''}`,
     features:
       [hw.skipZeroActivations || hw.skipZeroWeights ? 'zero-skip' : '', hw.delta ? 'delta' : ''].filter(Boolean).join(', ') || 'dense',
     details: [
       `array ${hw.rows}×${hw.cols}, dataflow ${hw.dataflow}, clock ${hw.clockMHz} MHz`,
       `skip zero activations: ${hw.skipZeroActivations}, skip zero weights: ${hw.skipZeroWeights}, gate zero operands: ${hw.gateZeroOperands}, delta: ${hw.delta}`,
+      hw.mapping === 'depthwise-channels'
+        ? 'grouped / depthwise layers: depthwise-channels (groups side by side across the columns, each fed its own stream)'
+        : 'grouped / depthwise layers: scalesim (groups one after another)',
     ],
     unit: 'PE',
   }),

@@ -3,6 +3,10 @@
  * `--set name=v1,v2` flags, expanded as a cartesian product in odometer order (the last axis
  * varies fastest), so point i is the same point on every machine and in every shard.
  *
+ * Axes may be zipped (a grid file's `"zip": [["rows", "cols"]]`, or `--zip rows,cols`): their values
+ * are taken pairwise, as one dimension of the product (rows=8,16 zipped with cols=8,16 gives 8×8 and
+ * 16×16, not four points). A dimension sits where its first axis does in the odometer.
+ *
  * Axis names are canonical: `arch.<dotted path into the hw-model JSON>` or `sim.<option>`.
  * Users may leave the prefix out (`rows`, `memories.dram.GBps`, `deltaDensity`); the canonical name
  * is also the sweep.csv column (the report recognises swept parameters by the dot).
@@ -23,6 +27,17 @@ export interface Axis {
   values: AxisValue[];
   /** Where the axis came from (grid file or `--set …`), for error messages. */
   origin: string;
+  /** Zipped axes share this key, the name of the group's first axis: one dimension, values taken pairwise. */
+  zip?: string;
+}
+
+/** Axes to zip, as a grid file's `zip` entry or a `--zip` flag names them. */
+export interface ZipGroup {
+  /** Canonical axis names. */
+  names: string[];
+  origin: string;
+  /** Where in `origin` (a grid file's JSON pointer), for error messages. */
+  pointer?: string;
 }
 
 /**
@@ -103,13 +118,61 @@ export function parseGridJson(text: string, file: string): Axis[] {
   );
   const doc = parseJsonText(text, file);
   if (!validateGrid(doc)) throw schemaError(validateGrid.errors, file);
-  const params = (doc as { parameters: Record<string, AxisValue[]> }).parameters;
-  const axes = Object.entries(params).map(([name, values]) => ({
+  const { parameters, zip = [] } = doc as { parameters: Record<string, AxisValue[]>; zip?: string[][] };
+  const axes = Object.entries(parameters).map(([name, values]) => ({
     name: canonicalName(name, { file, pointer: `/parameters/${pointerKey(name)}` }),
     values,
     origin: file,
   }));
-  return mergeAxes(axes, []);
+  const groups = zip.map((names, i) => ({
+    names: names.map((n, j) => canonicalName(n, { file, pointer: `/zip/${i}/${j}` })),
+    origin: file,
+    pointer: `/zip/${i}`,
+  }));
+  return zipAxes(mergeAxes(axes, []), groups);
+}
+
+/** `--zip rows,cols` → the axes to zip. */
+export function parseZip(flag: string): ZipGroup {
+  const origin = `--zip ${/^[\x20-\x7e]{0,60}$/.test(flag) ? flag : quote(flag)}`;
+  const names = flag.split(',').map((n) => n.trim());
+  if (names.length < 2 || names.some((n) => n === ''))
+    throw new InputError('expected two or more parameter names: name,name[,…]', { file: origin });
+  return { names: names.map((n) => canonicalName(n, { file: origin })), origin };
+}
+
+/**
+ * Mark each group's axes as zipped. Every name must be an axis, once per group and in one group only;
+ * the lengths are checked by `checkZip` once every --set has been merged in.
+ */
+export function zipAxes(axes: Axis[], groups: ZipGroup[]): Axis[] {
+  const out = axes.map((a) => ({ ...a }));
+  for (const g of groups) {
+    const where = { file: g.origin, ...(g.pointer !== undefined ? { pointer: g.pointer } : {}) };
+    if (new Set(g.names).size !== g.names.length) throw new InputError('a parameter is named twice in one zip', where);
+    const members = g.names.map((n) => {
+      const a = out.find((b) => b.name === n);
+      if (!a) throw new InputError(`"${n}" is not a swept parameter (zip names parameters that --grid or --set give values)`, where);
+      if (a.zip !== undefined) throw new InputError(`"${n}" is zipped twice`, where);
+      return a;
+    });
+    const key = out.find((a) => members.includes(a))!.name;
+    for (const a of members) a.zip = key;
+  }
+  return out;
+}
+
+/** Zipped axes must have as many values each: their values are taken pairwise. */
+export function checkZip(axes: Axis[]): void {
+  for (const dim of dimensions(axes)) {
+    const [first, ...rest] = dim.map((i) => axes[i]!);
+    const odd = rest.find((a) => a.values.length !== first!.values.length);
+    if (odd)
+      throw new InputError(
+        `zipped parameters need as many values each: ${first!.name} has ${first!.values.length} (${first!.origin}), ${odd.name} has ${odd.values.length}`,
+        { file: odd.origin },
+      );
+  }
 }
 
 export function loadGrid(file: string): Axis[] {
@@ -124,7 +187,8 @@ export function loadGrid(file: string): Axis[] {
 
 /**
  * Grid axes then `--set` axes. A `--set` naming a grid axis replaces its values in place (run the
- * grid with one axis changed); naming the same parameter twice on one side is an error.
+ * grid with one axis changed; a zipped axis stays zipped); naming the same parameter twice on one
+ * side is an error.
  */
 export function mergeAxes(grid: Axis[], sets: Axis[]): Axis[] {
   const out: Axis[] = [];
@@ -137,24 +201,46 @@ export function mergeAxes(grid: Axis[], sets: Axis[]): Axis[] {
     if (fromSets.has(s.name)) throw new InputError(`parameter "${s.name}" given twice`, { file: s.origin });
     fromSets.add(s.name);
     const i = out.findIndex((b) => b.name === s.name);
-    if (i >= 0) out[i] = s;
+    if (i >= 0) out[i] = { ...s, ...(out[i]!.zip !== undefined ? { zip: out[i]!.zip } : {}) };
     else out.push(s);
   }
   return out;
 }
 
-export function pointCount(axes: Axis[]): number {
-  return axes.reduce((n, a) => n * a.values.length, 1);
+/** The grid's dimensions in odometer order, each the positions of its axes: a lone axis, or a zip group. */
+export function dimensions(axes: readonly Pick<Axis, 'name' | 'zip'>[]): number[][] {
+  const dims = new Map<string, number[]>();
+  axes.forEach((a, i) => {
+    const key = a.zip ?? a.name;
+    dims.set(key, [...(dims.get(key) ?? []), i]);
+  });
+  return [...dims.values()];
 }
 
-/** The values of point `index` (odometer order: last axis fastest). */
-export function pointValues(axes: Axis[], index: number): AxisValue[] {
+type Grid = readonly Pick<Axis, 'name' | 'zip' | 'values'>[];
+
+export function pointCount(axes: Grid): number {
+  return dimensions(axes).reduce((n, dim) => n * axes[dim[0]!]!.values.length, 1);
+}
+
+/** The values of point `index`, in axis order (odometer order over the dimensions: the last fastest). */
+export function pointValues(axes: Grid, index: number): AxisValue[] {
   const out = new Array<AxisValue>(axes.length);
   let rest = index;
-  for (let i = axes.length - 1; i >= 0; i--) {
-    const vs = axes[i]!.values;
-    out[i] = vs[rest % vs.length]!;
-    rest = Math.floor(rest / vs.length);
+  for (const dim of dimensions(axes).reverse()) {
+    const n = axes[dim[0]!]!.values.length;
+    for (const i of dim) out[i] = axes[i]!.values[rest % n]!;
+    rest = Math.floor(rest / n);
   }
   return out;
+}
+
+/** The grid as the console says it: `arch.rows (3) × arch.cols+arch.memories.state.kiB (2, zipped)`. */
+export function describeGrid(axes: Axis[]): string {
+  return dimensions(axes)
+    .map((dim) => {
+      const names = dim.map((i) => axes[i]!.name).join('+');
+      return `${names} (${axes[dim[0]!]!.values.length}${dim.length > 1 ? ', zipped' : ''})`;
+    })
+    .join(' × ');
 }

@@ -6,6 +6,11 @@
  * workload, its real per-frame events decide the cost). A trace's per-frame activity depends only on
  * the delta threshold, not on the hw-model: each thread gathers it once per threshold
  * (`traceActivity`) and every point at that threshold reuses it.
+ *
+ * A sweep may name a baseline hw-model: its dense run is one simulation, the same for every point
+ * (dense costs depend on neither densities nor threshold), run when the job is prepared and kept in
+ * the job's metadata, so the report can set every point against one fixed design as well as against
+ * dense on the point itself.
  */
 import { createHash } from 'node:crypto';
 import { InputError } from '../../lib/errors.js';
@@ -17,8 +22,8 @@ import { sweepCsvColumns, sweepMetrics } from '../run-dir.js';
 import { simulate } from '../simulate.js';
 import type { ModeSummary } from '../summary.js';
 import type { Topology } from '../workload.js';
-import { activityWorkload, topologyWorkload } from '../workloads.js';
-import { pointCount, pointValues, type Axis, type AxisValue, type SimParameter, type SweepSimOptions } from './grid.js';
+import { activityWorkload, topologyWorkload, traceWorkload } from '../workloads.js';
+import { checkZip, pointCount, pointValues, type Axis, type AxisValue, type SimParameter, type SweepSimOptions } from './grid.js';
 import { checkAxes, patchSpec, pointConfig, simValueError, specOf } from './patch.js';
 
 export type Cell = string | number;
@@ -32,6 +37,23 @@ export const WORKLOAD_PARAMETERS: Record<WorkloadKind, readonly SimParameter[]> 
   trace: ['threshold', 'weightDensity'],
 };
 
+/** The baseline hw-model's dense run, per frame (a trace: means over its frames), rounded as sweep.csv is. */
+export interface SweepBaseline {
+  hwModel: string;
+  latencyUs: number;
+  energyPJ: number;
+  /** With an fps: the frame period's energy (idle leakage up to 1/fps included) and the average power. */
+  frameEnergyUJ: number | null;
+  powerMW: number | null;
+}
+
+/** A swept parameter in the metadata; zipped ones share `zip` (grid.ts Axis). */
+export interface SweepParameter {
+  name: string;
+  values: AxisValue[];
+  zip?: string;
+}
+
 /** What identifies a sweep and describes its columns (written with every shard; summary.json source). */
 export interface SweepMeta {
   format: 'deltasim-sweep';
@@ -43,7 +65,9 @@ export interface SweepMeta {
   model: string;
   hwModel: string;
   points: number;
-  parameters: { name: string; values: AxisValue[] }[];
+  parameters: SweepParameter[];
+  /** The zipped parameters, group by group (names as in `parameters`). */
+  zip: string[][];
   mode: Mode | 'all';
   /** The modes with metric columns. */
   modes: Mode[];
@@ -54,6 +78,8 @@ export interface SweepMeta {
   /** Trace sweeps: frames simulated per point, and the float quantisation step (null = none). */
   frames: number | null;
   quantStep: number | null;
+  /** `--baseline`'s dense run (null without one). */
+  baseline: SweepBaseline | null;
   columns: string[];
 }
 
@@ -89,6 +115,8 @@ export interface SweepInput {
   quantStep?: number;
   /** Trace sweeps: only the first N frames. */
   frames?: number;
+  /** A hw-model whose dense run every point is also compared with. */
+  baseline?: HwModel;
 }
 
 /** A mode the point's hw-model lacks (swept skip / delta flags) leaves its cells empty. */
@@ -157,7 +185,31 @@ function prepareTrace(trace: Trace, input: SweepInput, modes: Mode[]): { source:
   };
 }
 
-/** Validate a sweep (every axis value, every point's modes, fps, the workload) and describe it. Nothing runs. */
+/** The baseline's dense run on the sweep's workload (a trace streamed, with no events gathered: dense needs none). */
+function runBaseline(input: SweepInput, fps: number | null, trace: TraceSource | undefined): SweepBaseline {
+  const hw = input.baseline!;
+  const workload = input.trace
+    ? traceWorkload(input.trace, {
+        threshold: 0,
+        frames: trace!.frames,
+        ...(trace!.quantStep !== undefined ? { quantStep: trace!.quantStep } : {}),
+      })
+    : topologyWorkload(input.topology!, {});
+  const s = simulate(workload, hw, { mode: 'dense', ...(fps !== null ? { fps } : {}) }).modes[0]!;
+  const r = (x: number) => roundCell(x) as number;
+  return {
+    hwModel: hw.name,
+    latencyUs: r(s.latencyMs * 1e3),
+    energyPJ: r(s.energy.totalPJ),
+    frameEnergyUJ: fps !== null ? r(s.frameEnergyUJ) : null,
+    powerMW: s.averagePowerMW !== null ? r(s.averagePowerMW) : null,
+  };
+}
+
+/**
+ * Validate a sweep (every axis value, every point's modes, fps, the workload) and describe it. Nothing
+ * runs but the baseline's one dense simulation, when there is a baseline.
+ */
 export function prepareSweep(input: SweepInput): SweepJob {
   if ((input.topology === undefined) === (input.trace === undefined))
     throw new InputError('give exactly one of --model (a topology) or --trace (a trace directory)');
@@ -169,6 +221,7 @@ export function prepareSweep(input: SweepInput): SweepJob {
   if (input.fps !== undefined && !(input.fps > 0)) throw new InputError(`--fps must be positive, got ${input.fps}`);
   const sim = Object.fromEntries(Object.entries(input.sim ?? {}).filter(([, v]) => v !== undefined)) as SweepSimOptions;
   checkSimParameters(kind, sim, axes);
+  checkZip(axes);
   checkAxes(baseSpec, input.hwModel.source, axes);
   const points = pointCount(axes);
   // Modes depend only on the kind and skip flags: read them from the patched JSON, no validation needed.
@@ -194,11 +247,20 @@ export function prepareSweep(input: SweepInput): SweepJob {
     modes,
     { fps: fps !== null, trace: kind === 'trace' },
   );
-  const parameters = axes.map((a) => ({ name: a.name, values: a.values }));
-  // The hash keys are the sweep format's (`model` = a topology), so older journals and shards still match.
+  const parameters: SweepParameter[] = axes.map((a) => ({
+    name: a.name,
+    values: a.values,
+    ...(a.zip !== undefined ? { zip: a.zip } : {}),
+  }));
+  const zip = [...new Set(axes.flatMap((a) => (a.zip !== undefined ? [a.zip] : [])))].map((k) =>
+    axes.filter((a) => a.zip === k).map((a) => a.name),
+  );
+  // The hash keys are the sweep format's (`model` = a topology), so older journals and shards still match
+  // (a baseline, and zips in `parameters`, are only hashed where there are some).
   const workload = trace ? { trace: trace.hashed } : { model: input.topology };
+  const baseline = input.baseline ? { baseline: specOf(input.baseline) } : {};
   const grid = createHash('sha256')
-    .update(canonicalJson({ version: 1, ...workload, baseSpec, parameters, mode: input.mode, modes, fps, sim, columns }))
+    .update(canonicalJson({ version: 1, ...workload, baseSpec, parameters, mode: input.mode, modes, fps, sim, columns, ...baseline }))
     .digest('hex');
   return {
     ...(input.topology ? { topology: input.topology } : {}),
@@ -215,12 +277,14 @@ export function prepareSweep(input: SweepInput): SweepJob {
       hwModel: baseSpec.name,
       points,
       parameters,
+      zip,
       mode: input.mode,
       modes,
       fps,
       sim,
       frames: trace?.source.frames ?? null,
       quantStep: trace?.source.quantStep ?? null,
+      baseline: input.baseline ? runBaseline(input, fps, trace?.source) : null,
       columns,
     },
   };

@@ -5,11 +5,14 @@
  * which shard, how it was run), which `merge` reads back. Every file is written atomically.
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { writeFileAtomic } from '../../lib/atomic.js';
+import { writeFilesAtomic } from '../../lib/atomic.js';
+import { InputError } from '../../lib/errors.js';
 import { RUN_FILES, SUMMARY_FORMAT, SUMMARY_VERSION, sweepColumnBetter } from '../run-dir.js';
 import { pointValues, type Axis } from './grid.js';
+import { lockFile, lockHolder } from './journal.js';
 import type { Row, SweepMeta } from './job.js';
 import { shardName, type Shard } from './shard.js';
 
@@ -61,27 +64,43 @@ export function sweepSummary(meta: SweepMeta, rows: Row[]): string {
   )}\n`;
 }
 
-/** Write sweep.csv, summary.json and run.json (the CSV last: its presence means the set is complete). */
+/** The files writeSweepOutput writes into `dir`, in the order they are renamed into place. */
+export const sweepOutputFiles = (dir: string): string[] => [RUN_FILES.summary, RUN_FILES.run, RUN_FILES.sweep].map((f) => join(dir, f));
+
+/**
+ * Write sweep.csv, summary.json and run.json as one set: all three are written aside first (a full disk
+ * changes none of them), then renamed into place, the CSV last: its presence means the set is complete.
+ */
 export function writeSweepOutput(dir: string, meta: SweepMeta, rows: Row[], run: unknown): string[] {
-  const files = [RUN_FILES.summary, RUN_FILES.run, RUN_FILES.sweep].map((f) => join(dir, f));
-  writeFileAtomic(files[0]!, sweepSummary(meta, rows));
-  writeFileAtomic(files[1]!, `${JSON.stringify(run ?? null, null, 2)}\n`);
-  writeFileAtomic(files[2]!, sweepCsv(meta, rows));
+  const files = sweepOutputFiles(dir);
+  writeFilesAtomic([
+    [files[0]!, sweepSummary(meta, rows)],
+    [files[1]!, `${JSON.stringify(run ?? null, null, 2)}\n`],
+    [files[2]!, sweepCsv(meta, rows)],
+  ]);
   return files;
 }
 
-export function writeShardOutput(dir: string, meta: SweepMeta, shard: Shard, rows: Row[], run: unknown): string[] {
+/** The files writeShardOutput writes into `dir`, in the order they are renamed into place. */
+export const shardOutputFiles = (dir: string, shard: Shard): string[] => {
   const stem = join(dir, shardName(shard));
+  return [`${stem}.csv`, `${stem}.json`];
+};
+
+export function writeShardOutput(dir: string, meta: SweepMeta, shard: Shard, rows: Row[], run: unknown): string[] {
+  const files = shardOutputFiles(dir, shard);
   const file: ShardFile = { sweep: meta, shard, run: run ?? null };
   // The .json last: merge finds shards by it, so its presence means the shard's CSV is complete.
-  writeFileAtomic(`${stem}.csv`, sweepCsv(meta, rows));
-  writeFileAtomic(`${stem}.json`, `${JSON.stringify(file, null, 2)}\n`);
-  return [`${stem}.csv`, `${stem}.json`];
+  writeFilesAtomic([
+    [files[0]!, sweepCsv(meta, rows)],
+    [files[1]!, `${JSON.stringify(file, null, 2)}\n`],
+  ]);
+  return files;
 }
 
-/** A shard's files: shard-K-of-N.csv, .json and .journal.jsonl. */
-const SHARD_ENTRY = /^(shard-\d+-of-\d+)\.(csv|json|journal\.jsonl)$/;
-const RUN_ENTRIES: ReadonlySet<string> = new Set(Object.values(RUN_FILES));
+/** A shard's files: shard-K-of-N.csv, .json, .journal.jsonl and the journal's lock. */
+const SHARD_ENTRY = /^(shard-\d+-of-\d+)\.(csv|json|journal\.jsonl|journal\.jsonl\.lock)$/;
+const RUN_ENTRIES: ReadonlySet<string> = new Set([...Object.values(RUN_FILES), lockFile(RUN_FILES.journal)]);
 
 /** Whether `name` is a file deltasim writes in a run or sweep directory (RUN_FILES, a shard's files). */
 export const isRunEntry = (name: string): boolean => RUN_ENTRIES.has(name) || SHARD_ENTRY.test(name);
@@ -101,8 +120,10 @@ export interface SweepDirView {
  * (summary.json, run.json, sweep.csv, journal.jsonl, report.html, charts/, and a simulation's
  * frames.csv / layers.csv) and each shard's files. A group belongs to this sweep when every header it
  * has (summary.json, a journal's first line, a shard's .json) names `grid`; a group without one, or
- * with a simulation's files, is another run's. `mine` is the group this run writes: a shard's stem, or
- * null for the unsharded set (a sweep without --shard, a merge).
+ * with a simulation's files, is another run's — except a journal killed before its header was whole (and
+ * its lock), which holds nothing. A group whose journal's lock is held by a running process refuses even
+ * --force, unless it is a sibling shard of this sweep. `mine` is the group this run writes: a shard's stem,
+ * or null for the unsharded set (a sweep without --shard, a merge).
  */
 export function inspectSweepDir(dir: string, names: string[], grid: string, mine: string | null): SweepDirView {
   const groups = new Map<string, { entries: string[]; grids: Set<string> }>();
@@ -120,7 +141,17 @@ export function inspectSweepDir(dir: string, names: string[], grid: string, mine
   for (const [key, g] of groups) {
     g.grids.delete('');
     const same = g.grids.size === 1 && g.grids.has(grid);
-    if (same) own++;
+    // A sweep running now (its journal's lock held) is neither continued nor replaced by another; its sibling shards run on.
+    const lock = g.entries.find((n) => n.endsWith('.lock'));
+    const holder = lock !== undefined ? lockHolder(join(dir, lock)) : null;
+    if (holder && (key === (mine ?? '') || !same))
+      throw new InputError(
+        `another sweep (pid ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`}) is writing here now: wait for it to finish, or choose another output directory`,
+        { file: dir },
+      );
+    // Only a journal without a whole header and its dead lock: a sweep killed as it started; nothing in it to keep.
+    const empty = g.grids.size === 0 && g.entries.every((n) => n.endsWith('.lock') || n.endsWith('.jsonl'));
+    if (same || empty) own++;
     else foreign.push(...g.entries);
     if (!same || key === (mine ?? '')) replace.push(...g.entries);
   }
@@ -139,7 +170,7 @@ function headerGrid(file: string, name: string): string {
   if (name === RUN_FILES.run || !(journal || name.endsWith('.json'))) return '';
   try {
     const text = journal ? firstLine(file) : readFileSync(file, 'utf8');
-    if (journal && text === '') return ''; // killed before its header: nothing in it
+    if (journal && text === '') return ''; // killed before its header was whole: nothing in it
     const doc = JSON.parse(text) as Record<string, unknown> | null;
     if (name === RUN_FILES.summary && doc?.kind !== 'sweep') return 'simulation';
     const g = name === RUN_FILES.summary || journal ? doc?.grid : (doc?.sweep as Record<string, unknown> | undefined)?.grid;
@@ -149,13 +180,14 @@ function headerGrid(file: string, name: string): string {
   }
 }
 
-/** The first line of a (possibly long) file. */
+/** The first complete line of a (possibly long) file; '' when it has none (killed while writing it). */
 function firstLine(file: string): string {
   const fd = openSync(file, 'r');
   try {
     const buf = Buffer.alloc(64 * 1024);
     const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n).toString('utf8').split('\n')[0]!;
+    const end = buf.subarray(0, n).indexOf(10);
+    return end < 0 ? '' : buf.subarray(0, end).toString('utf8');
   } finally {
     closeSync(fd);
   }

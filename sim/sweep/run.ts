@@ -2,12 +2,13 @@
  * runSweep: a prepared job → its points (or one shard's) run on the pool, each journaled as it
  * finishes, then the output files written atomically with rows in point order.
  */
-import { makeDirs } from '../../lib/atomic.js';
+import { makeDirs, removeTempSiblings } from '../../lib/atomic.js';
+import { isInputError } from '../../lib/errors.js';
 import { join } from 'node:path';
 import type { Row, SweepJob } from './job.js';
 import { openJournal } from './journal.js';
 import { RUN_FILES } from '../run-dir.js';
-import { writeShardOutput, writeSweepOutput } from './output.js';
+import { shardOutputFiles, sweepOutputFiles, writeShardOutput, writeSweepOutput } from './output.js';
 import { runPoints } from './pool.js';
 import { shardName, shardPoints, type Shard } from './shard.js';
 
@@ -41,6 +42,8 @@ export async function runSweep(job: SweepJob, opts: RunOptions): Promise<RunResu
   const journal = openJournal(journalFile, job.meta.grid, opts.shard ?? null, opts.resume ?? false);
   const rows = new Map<number, Row>();
   try {
+    // What a killed run of this group left half-written beside its outputs (the journal's lock is ours now).
+    removeTempSiblings(opts.shard ? shardOutputFiles(opts.out, opts.shard) : sweepOutputFiles(opts.out));
     for (const p of owned) {
       const r = journal.done.get(p);
       if (r) rows.set(p, r);
@@ -60,9 +63,15 @@ export async function runSweep(job: SweepJob, opts: RunOptions): Promise<RunResu
       },
     );
     const out = [...rows.values()];
-    const files = opts.shard
-      ? writeShardOutput(opts.out, job.meta, opts.shard, out, opts.run)
-      : writeSweepOutput(opts.out, job.meta, out, opts.run);
+    let files: string[];
+    try {
+      files = opts.shard
+        ? writeShardOutput(opts.out, job.meta, opts.shard, out, opts.run)
+        : writeSweepOutput(opts.out, job.meta, out, opts.run);
+    } catch (e) {
+      if (isInputError(e)) e.message += '; the journal holds every point: make room, then run the same command with --resume';
+      throw e;
+    }
     return { points: owned.length, resumed, files };
   } finally {
     journal.close();

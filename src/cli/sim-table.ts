@@ -2,10 +2,13 @@
  * The one console report of a simulation (topology or trace): notes on the workload and the memory,
  * one row per mode (and the baseline's dense run), then the energy per frame by component.
  * Columns that say nothing for a run are left out: percentiles for a one-frame run, power without a
- * frame rate, the baseline comparison without a baseline.
+ * frame rate, the baseline comparison without a baseline. The notes' phrases (frames slower than the
+ * frame period, levels over range, the recording's threshold) are the HTML report's too.
  */
 import { table } from '../../lib/table.js';
-import { BOUNDS, BUFFERS, MODE_TABLE, type Bound, type ModeSummary, type SimResult } from '../../sim/index.js';
+import { BOUNDS, BUFFERS, lowUtilisationLine, MODE_TABLE, type Bound, type ModeSummary, type SimResult } from '../../sim/index.js';
+import type { Recording } from '../../traces/manifest.js';
+export type { Recording } from '../../traces/manifest.js';
 
 const fmt = (x: number, digits = 3): string =>
   Math.abs(x) >= 1e6 ? x.toExponential(digits - 1) : x.toFixed(Number.isInteger(x) || Math.abs(x) >= 1000 ? 0 : digits);
@@ -13,7 +16,53 @@ const times = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}×`);
 
 type Column = [head: string, cell: (s: ModeSummary) => string];
 
-export function summaryTable(res: SimResult): string {
+/** How the trace was recorded, in words: the recorder's threshold q, else its level steps. */
+export function recordingText(rec: Recording): string {
+  const by = rec.recorder ? ` by ${rec.recorder}` : '';
+  if (rec.threshold !== null) return `recorded${by} with delta threshold q = ${rec.threshold} (levels = round(a / q))`;
+  if (!rec.scale) return `recorded${by}`;
+  const { min, max } = rec.scale;
+  return `recorded${by} as levels of step ${min === max ? min : `${min}–${max}`} (value = level × step)`;
+}
+
+/** The simulation's delta rule in words (the threshold is in levels). */
+export function simThresholdText(threshold: number, quantStep: number | null): string {
+  const quant = quantStep !== null ? `, values quantised with step ${quantStep} first` : '';
+  return `simulated with delta threshold ${threshold} (in levels: a delta counts when |Δlevel| > ${threshold})${quant}`;
+}
+
+/** The trace's delta rule: the one it was recorded with (when known) beside the simulation's. */
+export function thresholdLine(threshold: number, quantStep: number | null, rec?: Recording | null): string {
+  return `${rec ? `${recordingText(rec)}; ` : ''}${simThresholdText(threshold, quantStep)}`;
+}
+
+/** One run's frames slower than the frame period (latency > 1/fps), in words; null when none is. */
+export function slowFramesLine(run: string, latenciesUs: ArrayLike<number>, fps: number): string | null {
+  const periodUs = 1e6 / fps;
+  const lat = Array.from(latenciesUs);
+  const slow = lat.filter((x) => x > periodUs).length;
+  if (slow === 0) return null;
+  const ms = Number((periodUs / 1e3).toPrecision(3));
+  return `${run}: ${slow} of ${lat.length} frames exceed the ${ms} ms frame period at ${fps} fps (max ${Math.round(Math.max(...lat)).toLocaleString('en-US')} µs)`;
+}
+
+/** Per run (`mode @ arch`, in row order), its frames' latencies (µs) from the result's frame rows. */
+function frameLatencies(res: SimResult): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const r of res.frameRows) {
+    const k = `${r.mode} @ ${r.arch}`;
+    const lat = out.get(k);
+    if (lat) lat.push(r.latencyUs);
+    else out.set(k, [r.latencyUs]);
+  }
+  return out;
+}
+
+/**
+ * The console report. `recording` (recordingOf the trace's manifest) adds how the trace was recorded
+ * to the notes; a result that carries its own `recording` (summary.json's) needs none.
+ */
+export function summaryTable(res: SimResult, recording?: Recording): string {
   // The baseline's row, unless it is the simulated hw-model itself (then it is the dense row).
   const baselineRow = res.baselineDense && res.baseline !== res.hwModel ? [res.baselineDense] : [];
   const all: ModeSummary[] = [...res.modes, ...baselineRow];
@@ -67,7 +116,7 @@ export function summaryTable(res: SimResult): string {
   ];
   const name = (s: ModeSummary) => `${s.mode} @ ${s.arch}`;
   return [
-    ...notes(res),
+    ...notes(res, recording ?? (res as { recording?: Recording }).recording),
     '',
     table(
       columns.map(([h]) => h),
@@ -83,7 +132,7 @@ export function summaryTable(res: SimResult): string {
 }
 
 /** One line per layer whose recorded levels do not fit the hardware's activation width. */
-export function overRangeLines(res: SimResult): string[] {
+export function overRangeLines(res: Pick<SimResult, 'precision'>): string[] {
   const bits = res.precision.activationBits;
   return res.precision.overRange.map(
     (o) =>
@@ -92,7 +141,7 @@ export function overRangeLines(res: SimResult): string[] {
 }
 
 /** The resource that bounds most of a run's cycles, with its share: "compute 71 %", "state SRAM 64 %". */
-function boundBy(s: ModeSummary): string {
+export function boundBy(s: Pick<ModeSummary, 'boundCycles'>): string {
   let best: Bound = 'compute';
   let total = 0;
   for (const k of BOUNDS) {
@@ -103,7 +152,7 @@ function boundBy(s: ModeSummary): string {
   return total > 0 ? `${name} ${((100 * s.boundCycles[best]) / total).toFixed(0)} %` : '-';
 }
 
-function notes(res: SimResult): string[] {
+function notes(res: SimResult, recording: Recording | undefined): string[] {
   const out =
     'densities' in res
       ? [
@@ -112,15 +161,20 @@ function notes(res: SimResult): string[] {
             `deltas ${res.densities.deltaDensity} (uniform, statistical)`,
         ]
       : [
-          `trace ${res.model} (${res.frames} frames) on ${res.hwModel}; delta threshold ${res.threshold}` +
-            (res.quantStep !== null ? `, quant step ${res.quantStep}` : '') +
-            '; frame 0 is a key frame; means are per frame',
+          `trace ${res.model} (${res.frames} frames) on ${res.hwModel}${res.fps !== null ? ` at ${res.fps} fps` : ''}; frame 0 is a key frame; means are per frame`,
+          thresholdLine(res.threshold, res.quantStep, recording),
         ];
   const p = res.precision;
   out.push(
     `precision (the hw-model's, for MACs, SRAM, DRAM and footprint): activations ${p.activationBits} b, weights ${p.weightBits} b, accumulators ${p.accumulatorBits} b`,
   );
   for (const line of overRangeLines(res)) out.push(`warning: ${line}`);
+  for (const u of res.lowUtilisation ?? []) out.push(`warning: ${lowUtilisationLine(u)}`);
+  if (res.fps !== null)
+    for (const [run, lat] of frameLatencies(res)) {
+      const line = slowFramesLine(run, lat, res.fps);
+      if (line) out.push(`warning: ${line}`);
+    }
   for (const s of res.modes)
     if (s.footprint.stateSpill > 0 || s.footprint.weightRefetch > 0)
       out.push(

@@ -3,7 +3,7 @@
  * hw-model, in which modes, with which densities / delta threshold. One definition, so the two
  * commands name, describe and check them the same way.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { InputError } from '../../lib/errors.js';
@@ -63,7 +63,7 @@ const MODEL_ONLY = ['act-density', 'delta-density'] as const;
  * What `--model` names, as users give it: a topology file or built-in name, or a directory — a trace
  * (taken as --trace) or a trained model (which must be traced first: say how).
  */
-export function resolveModelArg(a: WorkloadArgs): void {
+export function resolveModelArg(a: WorkloadArgs, command: 'simulate' | 'sweep' = 'simulate'): void {
   const m = a.model;
   if (m === undefined || !existsSync(m) || !statSync(m).isDirectory()) return;
   if (existsSync(join(m, MANIFEST_FILE))) {
@@ -72,23 +72,41 @@ export function resolveModelArg(a: WorkloadArgs): void {
     a.model = undefined;
     return;
   }
-  if (existsSync(join(m, 'model.json')))
+  if (existsSync(join(m, 'model.json'))) {
+    const dir = m.replace(/[/\\]+$/, '') || m;
+    const trace = `${dir}-trace`;
+    const data = trainingData(dir) ?? 'procedural';
     throw new InputError(
-      'a trained model, not a topology: record what it does first (deltasim trace --model DIR --data procedural|VIDEO --out TRACE), ' +
-        'then simulate the trace (deltasim simulate --trace TRACE --arch …)',
+      `a trained model, not a topology: record a trace with it first, \`deltasim trace --model ${shellWord(dir)} --data ${shellWord(data)} --out ${shellWord(trace)}\` ` +
+        `(or --video FILE instead of --data), then ${command} the trace: \`deltasim ${command} --trace ${shellWord(trace)} --arch ${shellWord(a.arch ?? 'HW')} …\``,
       { file: m },
     );
+  }
   throw new InputError(`a directory, but neither a trace (no ${MANIFEST_FILE}) nor a trained model (no model.json)`, { file: m });
 }
+
+/** The dataset spec a model directory was trained on (its meta.json, written by `deltasim train`), if it says. */
+function trainingData(dir: string): string | undefined {
+  try {
+    const data = (JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { training?: { data?: unknown } }).training?.data;
+    return typeof data === 'string' && data !== '' ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `s` as one word of a POSIX shell command line (quoted only when it needs to be). */
+const shellWord = (s: string): string => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
 
 /** The topology `--model` names (after checkWorkload). */
 export const topologyOf = (a: WorkloadArgs): Topology => loadTopology(a.model!);
 
 /** Exactly one of --model / --trace (a trace directory given as --model counts as --trace), and no option that belongs to the other. */
 export function checkWorkload(a: WorkloadArgs, traceOnly: readonly string[] = [], what = 'runs'): void {
-  resolveModelArg(a);
+  resolveModelArg(a, what === 'sweeps' ? 'sweep' : 'simulate');
   if ((a.model === undefined) === (a.trace === undefined))
     throw new InputError('give exactly one of --model (a topology) or --trace (a trace directory)');
+  if (a.trace !== undefined && !existsSync(a.trace)) throw new InputError('no such trace directory', { file: a.trace });
   const rec = a as unknown as Record<string, unknown>;
   const misplaced = (a.trace ? MODEL_ONLY : [...TRACE_ONLY, ...traceOnly]).find((k) => rec[k] !== undefined);
   if (misplaced) throw new InputError(`--${misplaced} applies to ${a.trace ? '--model' : '--trace'} ${what} only`);

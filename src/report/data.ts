@@ -32,7 +32,10 @@ import {
   type SummaryHeader,
 } from '../../sim/run-dir.js';
 import type { ModeSummary } from '../../sim/summary.js';
-import type { EnergyBreakdown, FrameSeries, LayerSparsity, ParetoPoint, SweepSeries } from './charts.js';
+import { dimensions } from '../../sim/sweep/grid.js';
+import type { SweepBaseline } from '../../sim/sweep/job.js';
+import type { EnergyBreakdown, FrameSeries, Heatmap, LayerCost, LayerSparsity, ParetoPoint, SweepLine, SweepSeries } from './charts.js';
+import { layerMeasure, showMeasure } from './columns.js';
 import { asNumber } from './format.js';
 
 /** A CSV file: its header and its rows by column name, with each row's line number for messages. */
@@ -51,9 +54,13 @@ export type SweepSummary = SummaryHeader & {
   hwModel: string;
   /** The swept parameters (sweep.csv's columns after `point`) and their values. */
   parameters: Record<string, (number | boolean | string)[]>;
+  /** Zipped parameters, group by group (absent before zips existed). */
+  zip?: string[][];
   /** The modes with metric columns. */
   modes: Mode[];
   fps: number | null;
+  /** `--baseline`'s dense run (absent or null without one). */
+  baseline?: SweepBaseline | null;
 };
 
 interface RunFiles {
@@ -155,6 +162,16 @@ function checkSweep(s: Record<string, unknown>, file: string): SweepSummary {
   const p = s.parameters;
   check(isObj(p), file, '/parameters', 'an object of parameter values');
   for (const [k, v] of Object.entries(p)) check(Array.isArray(v), file, `/parameters/${k}`, 'an array of values');
+  const zip = s.zip ?? [];
+  check(Array.isArray(zip), file, '/zip', 'an array of parameter groups');
+  zip.forEach((g, i) =>
+    check(Array.isArray(g) && g.every((n) => typeof n === 'string' && n in p), file, `/zip/${i}`, 'a group of swept parameter names'),
+  );
+  const b = s.baseline ?? null;
+  if (b !== null) {
+    check(isObj(b) && typeof b.hwModel === 'string', file, '/baseline', "the baseline's dense run (an object with hwModel)");
+    for (const k of ['latencyUs', 'energyPJ']) check(isNum(b[k]) && b[k] > 0, file, `/baseline/${k}`, 'a positive number');
+  }
   return s as unknown as SweepSummary;
 }
 
@@ -213,33 +230,22 @@ export const runLabel = (mode: string, arch: string, own: boolean) => (own ? mod
 
 // --- simulation derivations ------------------------------------------------------------------
 
-/** Nested objects as one level of dotted keys (`{latencyUs: {p95}}` → `latencyUs.p95`). */
-function flatten(o: Record<string, unknown>, prefix = ''): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(o).flatMap(([k, v]) => (isObj(v) ? Object.entries(flatten(v, `${prefix}${k}.`)) : [[`${prefix}${k}`, v]])),
-  );
+/** The runs of a summary in table order: the hw-model's modes, then the baseline's dense run (unless it is the hw-model). */
+export function summaryRuns(s: SimulationSummary): { label: string; m: ModeSummary }[] {
+  const runs = s.modes.map((m) => ({ label: runLabel(m.mode, m.arch, m.arch === s.hwModel), m }));
+  if (s.baselineDense && s.baselineDense.arch !== s.hwModel)
+    runs.push({ label: runLabel(s.baselineDense.mode, s.baselineDense.arch, false), m: s.baselineDense });
+  return runs;
 }
 
 /**
- * summary.json as the report shows it: the same keys, but the per-mode summaries (and the baseline's
- * dense run) as one object per run, keyed by its chart label and flattened, so they read as one table.
+ * Latency per frame (µs) of every run in frames.csv, by run label in file order: the hw-model's modes,
+ * then the baseline's dense run. A baseline that is the hw-model itself (a second row of the same
+ * arch and mode in a frame) is labelled `mode @ arch`.
  */
-export function summaryForDisplay(s: SimulationSummary): Record<string, unknown> {
-  const { modes, baselineDense, ...rest } = s;
-  const runs = modes.map((m) => [runLabel(m.mode, m.arch, m.arch === s.hwModel), m] as const);
-  if (baselineDense && baselineDense.arch !== s.hwModel)
-    runs.push([runLabel(baselineDense.mode, baselineDense.arch, false), baselineDense]);
-  return { ...rest, modes: Object.fromEntries(runs.map(([label, m]) => [label, flatten({ ...m })])) };
-}
-
-/**
- * Latency per frame (µs) of every run in frames.csv, one series per run in file order: the hw-model's
- * modes, then the baseline's dense run. Undefined without at least two frames.
- */
-export function frameLatency(run: SimulationData): FrameSeries[] | undefined {
+export function framesByRun(run: SimulationData): Map<string, number[]> {
   const t = run.frames;
-  const series = new Map<string, FrameSeries>();
-  // A baseline that is the hw-model itself repeats an (arch, mode) within a frame: its second row.
+  const series = new Map<string, number[]>();
   const seen = new Map<string, number>();
   t.rows.forEach((r, i) => {
     const frame = cellNumber(t, i, 'frame');
@@ -250,11 +256,16 @@ export function frameLatency(run: SimulationData): FrameSeries[] | undefined {
     const k = seen.get(key) ?? 0;
     seen.set(key, k + 1);
     const label = runLabel(r.mode, r.arch, k === 0 && r.arch === run.summary.hwModel);
-    let s = series.get(label);
-    if (!s) series.set(label, (s = { mode: label, values: [] }));
-    s.values[frame] = latency;
+    let values = series.get(label);
+    if (!values) series.set(label, (values = []));
+    values[frame] = latency;
   });
-  const out = [...series.values()].map((s) => ({ mode: s.mode, values: Array.from(s.values, (v) => v ?? 0) }));
+  return new Map([...series].map(([label, v]) => [label, Array.from(v, (x) => x ?? 0)]));
+}
+
+/** Latency per frame (µs) of every run, one series per run; undefined without at least two frames. */
+export function frameLatency(run: SimulationData): FrameSeries[] | undefined {
+  const out = [...framesByRun(run)].map(([mode, values]) => ({ mode, values }));
   return out.some((s) => s.values.length >= 2) ? out : undefined;
 }
 
@@ -266,7 +277,8 @@ const ENERGY_FIELDS = new Map<string, (e: SimEnergy) => number>([
   ['energy_static_pj', (e) => e.staticPJ],
 ]);
 
-function energyComponentsOf(m: ModeSummary): Record<string, number> {
+/** A run's active-frame energy (µJ) by ENERGY_COLUMNS component name. */
+export function energyComponentsOf(m: ModeSummary): Record<string, number> {
   return Object.fromEntries(
     ENERGY_COLUMNS.map(({ column, name }) => {
       const field = ENERGY_FIELDS.get(column);
@@ -276,38 +288,84 @@ function energyComponentsOf(m: ModeSummary): Record<string, number> {
   );
 }
 
-/** Mean energy per frame (µJ) of each mode and of the baseline's dense run, by component (summary.json). */
+/** Mean energy of the active frame (µJ) of each mode and of the baseline's dense run, by component (summary.json). */
 export function energyBreakdown(s: SimulationSummary): EnergyBreakdown[] {
-  const runs = s.modes.map((m) => ({ label: runLabel(m.mode, m.arch, m.arch === s.hwModel), m }));
-  if (s.baselineDense && s.baselineDense.arch !== s.hwModel)
-    runs.push({ label: runLabel(s.baselineDense.mode, s.baselineDense.arch, false), m: s.baselineDense });
-  return runs.map(({ label, m }) => ({ mode: label, components: energyComponentsOf(m) }));
+  return summaryRuns(s).map(({ label, m }) => ({ mode: label, components: energyComponentsOf(m) }));
+}
+
+/** Row indices of a layers.csv grouped by layer (file order). */
+const rowsByLayer = (t: CsvTable<LayerColumn>) =>
+  groupBy(
+    t.rows.map((_, i) => i),
+    (i) => t.rows[i]!.layer,
+  );
+
+/** The mean of a column over some rows (empty cells left out); undefined when all are empty. */
+function meanOf(t: CsvTable<LayerColumn>, rows: number[], c: LayerColumn): number | undefined {
+  const xs = rows.map((i) => cellNumber(t, i, c)).filter((x): x is number => x !== undefined);
+  return xs.length ? mean(xs) : undefined;
 }
 
 /** Mean spatial and temporal sparsity of each layer over its rows; undefined when the run has none (a topology). */
 export function layerSparsity(t: CsvTable<LayerColumn>): LayerSparsity[] | undefined {
-  const byLayer = groupBy(
-    t.rows.map((_, i) => i),
-    (i) => t.rows[i]!.layer,
-  );
-  const meanOf = (rows: number[], c: LayerColumn) => {
-    const xs = rows.map((i) => cellNumber(t, i, c)).filter((x): x is number => x !== undefined);
-    return xs.length ? mean(xs) : undefined;
-  };
-  const out = [...byLayer].map(([layer, rows]) => ({
+  const out = [...rowsByLayer(t)].map(([layer, rows]) => ({
     layer,
-    spatial: meanOf(rows, 'spatial_sparsity'),
-    temporal: meanOf(rows, 'temporal_sparsity'),
+    spatial: meanOf(t, rows, 'spatial_sparsity'),
+    temporal: meanOf(t, rows, 'temporal_sparsity'),
   }));
   if (out.every((l) => l.spatial === undefined && l.temporal === undefined)) return undefined;
   return out.map((l) => ({ layer: l.layer, spatial: l.spatial ?? 0, temporal: l.temporal ?? 0 }));
 }
 
-/** A display cell: the main value and an optional second line (e.g. p95). */
+/** How many layers the per-layer cost charts show by name; the rest are summed in their subtitle. */
+export const TOP_LAYERS = 20;
+
+/** The layers a per-layer cost chart draws, and what the others (not drawn) add up to per mode. */
+export interface LayerCosts {
+  layers: LayerCost[];
+  total: number;
+  others?: { layers: number; values: Record<string, number> };
+}
+
+/**
+ * A per-layer cost (`latency_us` or `energy_pj`, times `scale`) of each mode, mean per frame: the `top`
+ * layers that cost most in some mode, in network order; the rest summed per mode.
+ */
+export function layerCosts(t: CsvTable<LayerColumn>, column: LayerColumn, scale = 1, top = TOP_LAYERS): LayerCosts {
+  const modes = [...new Set(t.rows.map((r) => r.mode))];
+  const all = [...rowsByLayer(t)].map(([layer, rows]) => ({
+    layer,
+    values: Object.fromEntries(
+      modes.map((m) => [
+        m,
+        (meanOf(
+          t,
+          rows.filter((i) => t.rows[i]!.mode === m),
+          column,
+        ) ?? 0) * scale,
+      ]),
+    ) as Record<string, number>,
+  }));
+  if (all.length <= top) return { layers: all, total: all.length };
+  const peak = (l: LayerCost) => Math.max(...Object.values(l.values));
+  const keep = new Set(
+    all
+      .map((l, i) => ({ i, v: peak(l) }))
+      .sort((a, b) => b.v - a.v || a.i - b.i)
+      .slice(0, top)
+      .map((x) => x.i),
+  );
+  const rest = all.filter((_, i) => !keep.has(i));
+  const values = Object.fromEntries(modes.map((m) => [m, rest.reduce((a, l) => a + l.values[m]!, 0)]));
+  return { layers: all.filter((_, i) => keep.has(i)), total: all.length, others: { layers: rest.length, values } };
+}
+
+/** A display cell: the main value and an optional second line (e.g. p95); `head` makes it a row header. */
 export interface Cell {
   text: string;
   sub?: string;
   numeric?: boolean;
+  head?: boolean;
 }
 /** A table for the report; one without columns is only its note. */
 export interface DisplayTable {
@@ -317,28 +375,63 @@ export interface DisplayTable {
 }
 
 /** What the report says in place of the per-layer table and chart when the run has no layers.csv. */
-export const NO_LAYERS_NOTE = `No ${RUN_FILES.layers}: \`deltasim simulate --layers\` adds the per-layer table and the layer-sparsity chart.`;
+export const NO_LAYERS_NOTE = `No ${RUN_FILES.layers}: \`deltasim simulate --layers\` adds the per-layer tables and charts.`;
+
+/** A number cell in a measure's unit (— when the run has no value). */
+const measureCell = (c: string, v: number | undefined): Cell =>
+  v === undefined ? { text: '—' } : { text: showMeasure(layerMeasure(c), v), numeric: true };
 
 /**
- * The per-layer table of layers.csv. Per-frame rows are aggregated per layer × mode (mean, with p95
- * below); a topology's rows (no frame) are shown as they are. `format(column, value)` renders numbers.
+ * The per-layer overview: one row per layer (network order) with its MACs and sparsity, then per mode
+ * its latency, energy and bound, each the mean per frame.
  */
-export function layerTable(t: CsvTable<LayerColumn>, format: (column: string, v: number) => string): DisplayTable {
+export function layerOverview(t: CsvTable<LayerColumn>): DisplayTable {
+  const modes = [...new Set(t.rows.map((r) => r.mode))];
+  const perMode = ['latency_us', 'energy_pj'] as const;
+  const shared = ['macs', 'spatial_sparsity', 'temporal_sparsity'] as const;
+  const rows = [...rowsByLayer(t)].map(([layer, rs]) => {
+    const of = (m: string) => rs.filter((i) => t.rows[i]!.mode === m);
+    return [
+      { text: layer, head: true },
+      ...shared.map((c) => measureCell(c, meanOf(t, rs, c))),
+      ...modes.flatMap((m) => [
+        ...perMode.map((c) => measureCell(c, meanOf(t, of(m), c))),
+        { text: of(m).length ? mostFrequent(of(m).map((i) => t.rows[i]!.bound ?? '—')) : '—' },
+      ]),
+    ];
+  });
+  return {
+    columns: [
+      'layer',
+      ...shared.map((c) => layerMeasure(c).header),
+      ...modes.flatMap((m) => [...perMode.map((c) => `${m}: ${layerMeasure(c).header}`), `${m}: bound by`]),
+    ],
+    rows,
+    note: `${rows.length} layers, means per frame. Every column of ${RUN_FILES.layers}, per layer and mode, is in the table below.`,
+  };
+}
+
+/**
+ * Every column of layers.csv, one row per layer × mode. Per-frame rows are aggregated over frames (mean,
+ * with p95 below); a topology's rows (no frame) are shown as they are.
+ */
+export function layerTable(t: CsvTable<LayerColumn>): DisplayTable {
   const keys = ['layer', 'mode'] as const;
   // Text columns besides the keys: the resource a layer was bound by (per frame: the most frequent).
   const texts = ['bound'] as const;
   const values = LAYER_COLUMNS.filter(
     (c) => c !== 'frame' && !(keys as readonly string[]).includes(c) && !(texts as readonly string[]).includes(c),
   );
-  const cell = (c: LayerColumn, v: number | undefined): Cell => (v === undefined ? { text: '—' } : { text: format(c, v), numeric: true });
+  const headers = (...cs: string[]) => cs.map((c) => layerMeasure(c).header);
   const hasFrames = t.rows.some((r) => r.frame !== '');
   if (!hasFrames) {
     return {
-      columns: [...keys, ...texts, ...values],
+      columns: headers(...keys, ...texts, ...values),
       rows: t.rows.map((r, i) => [
-        ...keys.map((k) => ({ text: r[k] })),
+        { text: r.layer, head: true },
+        { text: r.mode },
         ...texts.map((k) => ({ text: r[k] ?? '—' })),
-        ...values.map((c) => cell(c, cellNumber(t, i, c))),
+        ...values.map((c) => measureCell(c, cellNumber(t, i, c))),
       ]),
     };
   }
@@ -347,16 +440,20 @@ export function layerTable(t: CsvTable<LayerColumn>, format: (column: string, v:
     (i) => `${t.rows[i]!.layer}\u0000${t.rows[i]!.mode}`,
   );
   const rows = [...groups.values()].map((g) => [
-    ...keys.map((k) => ({ text: t.rows[g[0]!]![k] })),
+    { text: t.rows[g[0]!]!.layer, head: true },
+    { text: t.rows[g[0]!]!.mode },
     { text: String(new Set(g.map((i) => t.rows[i]!.frame)).size), numeric: true },
     ...texts.map((k) => ({ text: mostFrequent(g.map((i) => t.rows[i]![k] ?? '—')) })),
     ...values.map((c): Cell => {
       const xs = g.map((i) => cellNumber(t, i, c)).filter((x): x is number => x !== undefined);
-      return xs.length ? { text: format(c, mean(xs)), sub: `p95 ${format(c, percentile(xs, 0.95))}`, numeric: true } : { text: '—' };
+      const m = layerMeasure(c);
+      return xs.length
+        ? { text: showMeasure(m, mean(xs)), sub: `p95 ${showMeasure(m, percentile(xs, 0.95))}`, numeric: true }
+        : { text: '—' };
     }),
   ]);
   return {
-    columns: [...keys, 'frames', ...texts, ...values],
+    columns: [...headers(...keys), 'frames', ...headers(...texts, ...values)],
     rows,
     note: `${t.rows.length} per-frame rows aggregated per layer × mode over frames: mean, with the 95th percentile below.`,
   };
@@ -373,18 +470,30 @@ function mostFrequent(xs: string[]): string {
 
 // --- sweep derivations -----------------------------------------------------------------------
 
-/** The swept parameters a chart can have on its x axis: numeric, with more than one value. */
-export function sweepParameters(s: SweepSummary): string[] {
-  return Object.entries(s.parameters)
-    .filter(([, vs]) => vs.every((v) => typeof v === 'number') && new Set(vs).size > 1)
-    .map(([name]) => name);
+/**
+ * The sweep's dimensions that vary, each the names of its parameters: a lone parameter, or a zip group
+ * (its parameters move together). In parameter order; what a chart's x axis and a median are over.
+ */
+export function sweepDimensions(s: SweepSummary): string[][] {
+  const names = Object.keys(s.parameters);
+  const zipOf = new Map((s.zip ?? []).flatMap((g) => g.map((n) => [n, g[0]!] as const)));
+  const axes = names.map((name) => ({ name, ...(zipOf.has(name) ? { zip: zipOf.get(name)! } : {}) }));
+  return dimensions(axes)
+    .map((d) => d.map((i) => names[i]!))
+    .filter((d) => new Set(s.parameters[d[0]!]!.map(String)).size > 1);
 }
 
-/** Every parameter that varies over the sweep (numeric or not): what a point's label and a mean are over. */
-const variedParameters = (s: SweepSummary) =>
-  Object.entries(s.parameters)
-    .filter(([, vs]) => new Set(vs).size > 1)
-    .map(([name]) => name);
+/** A dimension as charts name it: its first parameter, and those zipped with it. */
+export const dimensionLabel = (d: string[]) => (d.length > 1 ? `${d[0]} (zipped with ${d.slice(1).join(', ')})` : d[0]!);
+
+const isNumericParameter = (s: SweepSummary, p: string) => s.parameters[p]!.every((v) => typeof v === 'number');
+
+/** The swept parameters a chart can have on its x axis: each varied dimension's first parameter, when numeric. */
+export function sweepParameters(s: SweepSummary): string[] {
+  return sweepDimensions(s)
+    .map((d) => d[0]!)
+    .filter((p) => isNumericParameter(s, p));
+}
 
 /** The gain columns of sweep.csv: per mode, the metrics where higher is better (speedup and energy gain over its reference). */
 export function gainColumns(s: SweepSummary): string[] {
@@ -395,50 +504,198 @@ export function gainColumns(s: SweepSummary): string[] {
   );
 }
 
-/** Speedup and energy gain against each numeric swept parameter (mean over the other parameters' values). */
-export function sweepSeries(run: SweepData): SweepSeries[] {
+/** A gain (×, > 1 is better) per sweep point: a line of a gain chart, or a heat map. */
+interface GainSource {
+  /** The line's name, e.g. `energy gain delta`. */
+  name: string;
+  /** The heat map's title, e.g. `Energy gain of delta over dense on the same point`. */
+  title: string;
+  /** The heat map's file key. */
+  key: string;
+  mode: Mode;
+  speedup: boolean;
+  /** Its value at row i (undefined where the point lacks the mode). */
+  value: (i: number) => number | undefined;
+}
+
+/** Per non-dense mode, its speedup and energy gain over dense on the same point (sweep.csv's gain columns). */
+function gainsOverDense(run: SweepData): GainSource[] {
   const t = run.sweep;
-  const gains = gainColumns(run.summary);
-  if (gains.length === 0) return [];
-  const varied = variedParameters(run.summary);
+  return run.summary.modes.flatMap((mode) =>
+    sweepMetrics(mode, metricOptions(run.summary))
+      .filter((x) => x.better === 'higher')
+      .map((x) => {
+        const column = x.column(mode);
+        const speedup = x.key === 'speedup';
+        return {
+          name: column.replace(/_/g, ' '),
+          title: `${speedup ? 'Speedup' : 'Energy gain'} of ${mode} over dense on the same point${speedup ? '' : ' (active frame)'}`,
+          key: column,
+          mode,
+          speedup,
+          value: (i: number) => cellNumber(t, i, column),
+        };
+      }),
+  );
+}
+
+/** `over`'s latency or energy divided by `mode`'s, per point: a gain of `mode` over `over` (both on the point). */
+function ratioSource(run: SweepData, mode: Mode, over: Mode, speedup: boolean): GainSource {
+  const t = run.sweep;
+  const col = (m: Mode) => sweepColumn(speedup ? 'latency' : 'energy', m);
+  const what = speedup ? 'speedup' : 'energy gain';
+  return {
+    name: `${what} ${mode}`,
+    title: `${speedup ? 'Speedup' : 'Energy gain'} of ${mode} over ${over} on the same point${speedup ? '' : ' (active frame)'}`,
+    key: `${what.replace(' ', '_')}_${mode}_vs_${over}`,
+    mode,
+    speedup,
+    value: (i) => {
+      const a = cellNumber(t, i, col(over));
+      const b = cellNumber(t, i, col(mode));
+      return a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
+    },
+  };
+}
+
+/** Every mode's speedup (by time: clocks may differ) and energy gain over the fixed baseline's dense run. */
+function gainsOverBaseline(run: SweepData): GainSource[] {
+  const b = run.summary.baseline;
+  if (!b) return [];
+  const t = run.sweep;
+  return run.summary.modes.flatMap((mode) =>
+    [true, false].map((speedup) => {
+      const column = sweepColumn(speedup ? 'latency' : 'energy', mode);
+      const ref = speedup ? b.latencyUs : b.energyPJ;
+      return {
+        name: `${speedup ? 'speedup' : 'energy gain'} ${mode}`,
+        title: `${speedup ? 'Speedup' : 'Energy gain'} of ${mode} over dense @ ${b.hwModel}`,
+        key: `${speedup ? 'speedup' : 'energy_gain'}_${mode}_vs_baseline`,
+        mode,
+        speedup,
+        value: (i: number) => {
+          const v = cellNumber(t, i, column);
+          return v !== undefined && v > 0 ? ref / v : undefined;
+        },
+      };
+    }),
+  );
+}
+
+/** The median (the mean of the middle two of an even count) and the range of some numbers. */
+export function spread(xs: number[]): { y: number; lo: number; hi: number } {
+  const v = [...xs].sort((a, b) => a - b);
+  const k = v.length >> 1;
+  return { y: v.length % 2 ? v[k]! : (v[k - 1]! + v[k]!) / 2, lo: v[0]!, hi: v.at(-1)! };
+}
+
+/** One chart per numeric dimension: each source's median over the other dimensions at each value, with its min–max. */
+function seriesOver(run: SweepData, sources: GainSource[], reference?: string): SweepSeries[] {
+  if (sources.length === 0) return [];
+  const t = run.sweep;
+  const dims = sweepDimensions(run.summary);
   const index = t.rows.map((_, i) => i);
-  return sweepParameters(run.summary).map((p) => {
-    const byX = groupBy(index, (i) => t.rows[i]![p]!);
-    const others = varied.filter((q) => q !== p);
-    return {
-      parameter: p,
-      lines: gains.map((g) => ({
-        name: g.replace(/_/g, ' '),
+  return dims
+    .filter((d) => isNumericParameter(run.summary, d[0]!))
+    .map((d) => {
+      const byX = groupBy(index, (i) => t.rows[i]![d[0]!]!);
+      const others = dims.filter((o) => o !== d).map(dimensionLabel);
+      const lines: SweepLine[] = sources.map((src) => ({
+        name: src.name,
+        mode: src.mode,
+        dashed: src.speedup,
         points: [...byX].flatMap(([x, is]) => {
-          // A point whose hw-model cannot run the mode has empty cells: left out of the mean.
-          const ys = is.map((i) => cellNumber(t, i, g)).filter((y): y is number => y !== undefined);
-          return ys.length ? [{ x: Number(x), y: mean(ys) }] : [];
+          // A point whose hw-model cannot run the mode has empty cells: left out.
+          const ys = is.map(src.value).filter((y): y is number => y !== undefined);
+          return ys.length ? [{ x: Number(x), ...spread(ys) }] : [];
         }),
-      })),
-      ...(others.length ? { note: `mean over ${others.join(', ')}` } : {}),
-    };
-  });
+      }));
+      return {
+        parameter: dimensionLabel(d),
+        lines,
+        ...(others.length
+          ? { note: `median over ${others.join(' × ')}; band: min–max; dashed, hollow: speedup` }
+          : { note: 'dashed, hollow: speedup' }),
+        ...(reference ? { reference } : {}),
+      };
+    });
 }
 
-/** The mode of the Pareto chart: delta when the sweep has it, else the last of its modes. */
-export function paretoMode(s: SweepSummary): Mode | undefined {
-  return s.modes.includes('delta') ? 'delta' : s.modes.at(-1);
+/** Speedup and energy gain over dense on the same point against each numeric dimension. */
+export function sweepSeries(run: SweepData): SweepSeries[] {
+  return seriesOver(run, gainsOverDense(run));
 }
 
-/** Latency (µs) and energy (µJ) per frame of every sweep point in `paretoMode`, labelled by its parameters. */
+/** Every mode's speedup and energy gain over the fixed baseline (`--baseline`) against each numeric dimension. */
+export function baselineSeries(run: SweepData): SweepSeries[] {
+  const b = run.summary.baseline;
+  return b ? seriesOver(run, gainsOverBaseline(run), `dense @ ${b.hwModel}`) : [];
+}
+
+const shortName = (p: string) => p.replace(/^(arch|sim)\./, '').replace(/^memories\./, '');
+
+/** Latency (µs) and energy of the active frame (µJ) of every sweep point in every mode, labelled `mode: parameters`. */
 export function paretoPoints(run: SweepData): ParetoPoint[] | undefined {
-  const mode = paretoMode(run.summary);
-  if (!mode) return undefined;
   const t = run.sweep;
-  const lat = sweepColumn('latency', mode);
-  const en = sweepColumn('energy', mode);
-  const params = variedParameters(run.summary);
-  const short = (p: string) => p.replace(/^(arch|sim)\./, '').replace(/^memories\./, '');
-  const points = t.rows.flatMap((r, i) => {
-    const l = cellNumber(t, i, lat);
-    const e = cellNumber(t, i, en);
-    if (l === undefined || e === undefined) return [];
-    return [{ latencyUs: l, energyUj: e * 1e-6, label: params.map((p) => `${short(p)}=${r[p]}`).join(', ') }];
+  const params = sweepDimensions(run.summary).flat();
+  const points = run.summary.modes.flatMap((mode) => {
+    const lat = sweepColumn('latency', mode);
+    const en = sweepColumn('energy', mode);
+    return t.rows.flatMap((r, i) => {
+      const l = cellNumber(t, i, lat);
+      const e = cellNumber(t, i, en);
+      if (l === undefined || e === undefined) return [];
+      const label = params.map((p) => `${shortName(p)}=${r[p]}`).join(', ');
+      return [{ latencyUs: l, energyUj: e * 1e-6, label: label ? `${mode}: ${label}` : mode, mode }];
+    });
   });
   return points.length >= 2 ? points : undefined;
+}
+
+/** The fixed baseline's dense run as a point of the Pareto chart. */
+export function paretoBaseline(s: SweepSummary): ParetoPoint | undefined {
+  const b = s.baseline;
+  return b ? { latencyUs: b.latencyUs, energyUj: b.energyPJ * 1e-6, label: `baseline: dense @ ${b.hwModel}` } : undefined;
+}
+
+/**
+ * Heat maps of a two-dimensional grid (exactly two dimensions vary): per mode its gains over dense on
+ * the point, and delta's over sparse where both ran (the zero-skipping array delta has to beat). The
+ * last dimension (the odometer's fastest) runs across.
+ */
+export function sweepHeatmaps(run: SweepData): { key: string; heatmap: Heatmap }[] {
+  const s = run.summary;
+  const dims = sweepDimensions(s);
+  if (dims.length !== 2) return [];
+  const [dy, dx] = dims as [string[], string[]];
+  const t = run.sweep;
+  const labels = (d: string[]) => s.parameters[d[0]!]!.map((_, k) => d.map((n) => String(s.parameters[n]![k])).join(' / '));
+  const at = (d: string[]) => (i: number) => s.parameters[d[0]!]!.findIndex((v) => String(v) === t.rows[i]![d[0]!]);
+  const [yOf, xOf] = [at(dy), at(dx)];
+  const both = s.modes.includes('sparse') && s.modes.includes('delta');
+  const sources = [
+    ...gainsOverDense(run),
+    ...(both ? [ratioSource(run, 'delta', 'sparse', true), ratioSource(run, 'delta', 'sparse', false)] : []),
+  ];
+  const names = (d: string[]) => d.join(' / ');
+  return sources.map((src) => {
+    const cells = labels(dy).map((_, yi) =>
+      labels(dx).map((_, xi) => {
+        const ys = t.rows.flatMap((_, i) => (yOf(i) === yi && xOf(i) === xi ? [src.value(i)] : [])).filter((v) => v !== undefined);
+        return ys.length ? spread(ys).y : undefined;
+      }),
+    );
+    return {
+      key: src.key,
+      heatmap: {
+        title: src.title,
+        subtitle: `> 1× (green) is better${cells.flat().includes(undefined) ? `; —: the point cannot run ${src.mode}` : ''}`,
+        xName: names(dx),
+        yName: names(dy),
+        xs: labels(dx),
+        ys: labels(dy),
+        cells,
+      },
+    };
+  });
 }

@@ -1,12 +1,15 @@
 /**
  * The self-contained HTML report: inline CSS, charts as data: URIs, no scripts and no
  * external requests, so the file can be mailed, archived or opened offline. Every piece of
- * text from the run is HTML-escaped. JSON is rendered generically (any summary shape works):
- * objects of scalars become key/value tables, objects of such objects (e.g. per mode) become
- * one matrix table, arrays of objects become record tables.
+ * text from the run is HTML-escaped. The summary is the overview's plain tables (overview.ts);
+ * what it has no table for (run.json's versions, extra summary keys) is rendered generically:
+ * objects of scalars become key/value tables, objects of such objects one matrix table, arrays
+ * of objects record tables. Every table sits in its own scrolling box, so a wide one never
+ * widens the page.
  */
 import { escapeHtml as esc, formatValue } from './format.js';
 import type { Cell, DisplayTable } from './data.js';
+import type { Overview } from './overview.js';
 
 export interface ReportChart {
   title: string;
@@ -14,14 +17,20 @@ export interface ReportChart {
   file: string;
 }
 
+/** A table of a section; `folded` puts it in a <details> element with that summary line. */
+export interface SectionTable {
+  table: DisplayTable;
+  folded?: string;
+}
+
 export interface ReportContent {
   title: string;
   /** run.json: the exact argv and package versions. */
   run?: unknown;
-  summary: unknown;
-  layers?: DisplayTable;
-  sweep?: DisplayTable;
+  overview: Overview;
   charts: ReportChart[];
+  /** Sections after the charts (`layers`, `sweep`), each a heading and its tables. */
+  sections: { id: string; title: string; tables: SectionTable[] }[];
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -37,7 +46,7 @@ const td = (key: string, v: Json) => `<td${typeof v === 'number' ? ' class="num"
 
 function keyValueTable(o: Obj): string {
   const rows = Object.entries(o).map(([k, v]) => `<tr><th scope="row">${esc(k)}</th>${td(k, v)}</tr>`);
-  return `<table class="kv"><tbody>${rows.join('')}</tbody></table>`;
+  return wrap(`<table class="kv"><tbody>${rows.join('')}</tbody></table>`);
 }
 
 /** Outer keys as columns, the union of inner keys as rows: `{dense: {...}, delta: {...}}`. */
@@ -82,8 +91,10 @@ export function shellQuote(argv: string[]): string {
 /** A display table with its note above; a table without columns is only its note. */
 function displayTable(t: DisplayTable): string {
   if (t.columns.length === 0) return t.note ? `<p class="note">${esc(t.note)}</p>` : '';
-  const cell = (c: Cell) =>
-    `<td${c.numeric ? ' class="num"' : ''}>${esc(c.text)}${c.sub !== undefined ? `<br><small>${esc(c.sub)}</small>` : ''}</td>`;
+  const cell = (c: Cell) => {
+    const body = `${esc(c.text)}${c.sub !== undefined ? `<br><small>${esc(c.sub)}</small>` : ''}`;
+    return c.head ? `<th scope="row">${body}</th>` : `<td${c.numeric ? ' class="num"' : ''}>${body}</td>`;
+  };
   const head = `<tr>${t.columns.map((c) => `<th scope="col">${esc(c)}</th>`).join('')}</tr>`;
   const body = t.rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`);
   return (
@@ -98,17 +109,35 @@ function runHeader(run: unknown): string {
   return (cmd !== undefined ? `<h3>Command</h3><pre><code>${esc(cmd)}</code></pre>` : '') + renderJson(rest, 3);
 }
 
+/** The overview: the run's facts, its warnings, its tables, and summary.json's other keys. */
+function overviewHtml(o: Overview): string {
+  const facts = o.facts.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('');
+  const parts = [wrap(`<table class="kv"><tbody>${facts}</tbody></table>`)];
+  if (o.warnings.length) parts.push(`<ul class="warn">${o.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>`);
+  for (const t of o.tables) parts.push(`<h3>${esc(t.title)}</h3>`, displayTable(t.table));
+  if (Object.keys(o.extra).length) parts.push('<h3>More in summary.json</h3>', renderJson(o.extra, 4));
+  return parts.join('\n');
+}
+
+function sectionTable(t: SectionTable): string {
+  return t.folded ? `<details><summary>${esc(t.folded)}</summary>${displayTable(t.table)}</details>` : displayTable(t.table);
+}
+
 const CSS = `
 body{font-family:"DejaVu Sans",system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;padding:1.5rem;color:#222;line-height:1.4}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:2px solid #4e79a7;padding-bottom:.2rem;margin-top:2.2rem}
 h3,h4,h5,h6{margin:1.2rem 0 .4rem}
 pre{background:#f4f6f8;padding:.7rem;border-radius:4px;white-space:pre-wrap;word-break:break-all}
-.scroll{overflow-x:auto;margin:.5rem 0}
+.scroll{overflow:auto;max-width:100%;max-height:80vh;margin:.5rem 0}
+.scroll>table{margin:0}
+.scroll tbody th{position:sticky;left:0;z-index:1}
+ul.warn{background:#fff4e5;border-left:4px solid #e15759;padding:.5rem 1rem .5rem 2rem;margin:.8rem 0}
+details{margin:.8rem 0}summary{cursor:pointer;color:#4e79a7;font-weight:600}
 table{border-collapse:collapse;font-size:.88rem}
 th,td{border:1px solid #d5d9de;padding:.25rem .55rem;text-align:left;vertical-align:top}
-thead th{background:#eef1f5;position:sticky;top:0}tbody tr:nth-child(even){background:#fafbfc}
+thead th{background:#eef1f5;position:sticky;top:0;z-index:2}tbody tr:nth-child(even){background:#fafbfc}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td small{color:#666}
-table.kv th{background:#f4f6f8;font-weight:600}
+tbody th{background:#f4f6f8;font-weight:600;text-align:left}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto;border:1px solid #e3e6ea}
 figcaption{font-size:.85rem;color:#555}.note{color:#555;font-size:.9rem}
 `;
@@ -119,7 +148,7 @@ const toDataUri = (png: Uint8Array) => `data:image/png;base64,${Buffer.from(png)
 export function renderReport(c: ReportContent): string {
   const sections = [
     `<header><h1>${esc(c.title)}</h1>${runHeader(c.run)}</header>`,
-    `<section id="summary"><h2>Summary</h2>${renderJson(c.summary, 3)}</section>`,
+    `<section id="summary"><h2>Summary</h2>${overviewHtml(c.overview)}</section>`,
   ];
   if (c.charts.length) {
     const figs = c.charts.map(
@@ -128,8 +157,8 @@ export function renderReport(c: ReportContent): string {
     );
     sections.push(`<section id="charts"><h2>Charts</h2>${figs.join('\n')}</section>`);
   }
-  if (c.layers) sections.push(`<section id="layers"><h2>Per-layer results</h2>${displayTable(c.layers)}</section>`);
-  if (c.sweep) sections.push(`<section id="sweep"><h2>Sweep</h2>${displayTable(c.sweep)}</section>`);
+  for (const s of c.sections)
+    sections.push(`<section id="${esc(s.id)}"><h2>${esc(s.title)}</h2>${s.tables.map(sectionTable).join('\n')}</section>`);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -55,6 +55,20 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'seed'> = {
   momentum: 0.9,
 };
 
+export type OptimizerName = NonNullable<TrainOptions['optimizer']>;
+
+/**
+ * Learning rate and decay that fit each optimiser. 'momentum': the authors' SGD settings
+ * (DEFAULT_TRAIN_OPTIONS). 'adam': the paper-reproduction recipe that trained the bundled models
+ * (studies/paper-repro/recipe.ts): lr 3e-3 for a new model, 1e-3 to refine a trained one (its L1 and
+ * delta stages), decay 1e-3. On the procedural motion clips SGD stays at chance for epochs where Adam
+ * learns (reports/paper-repro/training-notes.md).
+ */
+export const OPTIMIZER_DEFAULTS: Record<OptimizerName, { learningRate: number; refineLearningRate: number; decay: number }> = {
+  momentum: { learningRate: 0.01, refineLearningRate: 0.01, decay: 1e-4 },
+  adam: { learningRate: 3e-3, refineLearningRate: 1e-3, decay: 1e-3 },
+};
+
 export interface BatchProgress {
   phase: number;
   epoch: number;

@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import {
   energyBreakdownChart,
   frameLatencyChart,
+  heatmapChart,
+  layerCostChart,
   paretoChart,
   paretoFront,
   sparsityChart,
@@ -28,16 +30,36 @@ const energy = (k: number): EnergyBreakdown[] => [
 const sweep = (k: number) => ({
   parameter: 'peArray.rows',
   unit: 'PEs',
-  lines: [{ name: 'speedup', points: [4, 8, 16, 32, 64].map((x) => ({ x, y: 1 + (k * Math.log2(x)) / 4 })) }],
+  lines: [
+    { name: 'speedup delta', mode: 'delta', dashed: true, points: [4, 8, 16, 32, 64].map((x) => ({ x, y: 1 + (k * Math.log2(x)) / 4 })) },
+    {
+      name: 'energy gain delta',
+      mode: 'delta',
+      points: [4, 8, 16, 32, 64].map((x) => ({ x, y: 0.5 + k / x, lo: 0.3 + k / x, hi: 0.9 + k / x })),
+    },
+  ],
 });
 const pareto = (k: number): ParetoPoint[] =>
-  [4, 8, 16, 32].flatMap((pe) =>
-    [64, 256].map((s) => ({
-      latencyUs: 1000 / pe + 500 / s,
-      energyUj: k * pe + 1000 / s,
-      label: `rows=${pe}, sram=${s}`,
-    })),
+  ['dense', 'delta'].flatMap((mode, m) =>
+    [4, 8, 16, 32].flatMap((pe) =>
+      [64, 256].map((s) => ({
+        latencyUs: 1000 / pe + 500 / s + 30 * m,
+        energyUj: k * pe + 1000 / s - 5 * m,
+        label: `${mode}: rows=${pe}, sram=${s}`,
+        mode,
+      })),
+    ),
   );
+const heatmap = (k: number) => ({
+  title: 'Energy gain of delta over dense',
+  xName: 'arch.memories.state.kiB',
+  yName: 'arch.rows',
+  xs: ['64', '256', '1024'],
+  ys: ['8', '16', '32', '64'],
+  cells: [8, 16, 32, 64].map((r, y) => [64, 256, 1024].map((kib, x) => (x + y === 5 ? undefined : (k * kib) / (r * 100)))),
+});
+const costs = (k: number) =>
+  ['conv1', 'conv2', 'fc'].map((layer, i) => ({ layer, values: { dense: 100 * (i + 1), delta: 40 * k * (3 - i) } }));
 
 /** Every chart, drawn from dataset variant k. */
 const CHARTS: Record<string, (k: number) => Buffer> = {
@@ -46,6 +68,8 @@ const CHARTS: Record<string, (k: number) => Buffer> = {
   energyBreakdown: (k) => energyBreakdownChart(energy(k)),
   sweep: (k) => sweepChart(sweep(k)),
   pareto: (k) => paretoChart(pareto(k)),
+  heatmap: (k) => heatmapChart(heatmap(k)),
+  layerCost: (k) => layerCostChart(costs(k), { title: 'Energy per layer', subtitle: 'mean per frame', axis: 'energy (nJ)' }),
 };
 
 describe('report charts', () => {
@@ -70,6 +94,21 @@ describe('report charts', () => {
       });
     });
   }
+
+  it('per-layer charts are horizontal bars that grow downwards: 74 layers stay 900 px wide, a row per layer', () => {
+    const many = Array.from({ length: 74 }, (_, i) => ({ layer: `block${i}_conv`, spatial: 0.5, temporal: 0.8 }));
+    expect(pngSize(sparsityChart(many))).to.deep.equal({ width: 900, height: 170 + 24 * 74 });
+    const rows = many.map((l, i) => ({ layer: l.layer, values: { dense: i, sparse: i / 2, delta: i / 3 } }));
+    expect(pngSize(layerCostChart(rows, { title: 't', subtitle: 's', axis: 'a' })).height).to.equal(170 + (14 + 27) * 74);
+  });
+
+  it('draws what it is given: the baseline star, the frame period line, the min–max band', () => {
+    const base = { latencyUs: 60, energyUj: 40, label: 'baseline: dense @ x' };
+    expect(paretoChart(pareto(1), undefined, 12, base).equals(paretoChart(pareto(1)))).to.equal(false);
+    expect(frameLatencyChart(frames(1), 'µs', undefined, 90).equals(frameLatencyChart(frames(1)))).to.equal(false);
+    const noBand = { ...sweep(1), lines: sweep(1).lines.map((l) => ({ ...l, points: l.points.map(({ x, y }) => ({ x, y })) })) };
+    expect(sweepChart(sweep(1)).equals(sweepChart(noBand))).to.equal(false);
+  });
 
   it('honours the requested size', () => {
     expect(pngSize(sparsityChart(layers(1), { width: 640, height: 360 }))).to.deep.equal({ width: 640, height: 360 });
@@ -119,9 +158,14 @@ describe('report charts', () => {
     });
   });
 
-  it('uses a log2 axis for wide positive ranges only', () => {
+  it('uses a log2 axis for powers of two and wide positive ranges', () => {
     expect(wantsLog2([4, 8, 16, 32])).to.equal(true);
+    expect(wantsLog2([8, 16])).to.equal(true);
+    expect(wantsLog2([0.25, 0.5, 1])).to.equal(true);
+    expect(wantsLog2([10, 100])).to.equal(true);
     expect(wantsLog2([1, 2, 3])).to.equal(false);
+    expect(wantsLog2([3, 6, 12])).to.equal(false);
     expect(wantsLog2([0, 8, 64])).to.equal(false);
+    expect(wantsLog2([16, 16])).to.equal(false);
   });
 });

@@ -6,19 +6,34 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { ENERGY_COLUMNS, RUN_FILES } from '../../sim/run-dir.js';
 import {
+  baselineSeries,
   energyBreakdown,
   frameLatency,
   gainColumns,
+  layerCosts,
+  layerOverview,
   layerSparsity,
   loadRun,
+  paretoBaseline,
   paretoPoints,
+  spread,
+  sweepDimensions,
+  sweepHeatmaps,
   sweepParameters,
   sweepSeries,
   type SimulationData,
   type SweepData,
 } from '../../src/report/data.js';
 import { throwsInput } from '../support/input-error.js';
-import { FIXTURE_BASELINE, FIXTURE_HW, FIXTURE_LAYERS, writeFixtureRun, writeFixtureSweep } from './fixture.js';
+import {
+  FIXTURE_BASELINE,
+  FIXTURE_HW,
+  FIXTURE_LAYERS,
+  FIXTURE_MODES,
+  FIXTURE_SWEEP_BASELINE,
+  writeFixtureRun,
+  writeFixtureSweep,
+} from './fixture.js';
 
 type Rows = Record<string, string>[];
 const readRows = (file: string) => parse(readFileSync(file, 'utf8'), { columns: true }) as Rows;
@@ -69,6 +84,12 @@ describe('report data (run directory)', () => {
       writeFixtureSweep(tmp);
       edit(RUN_FILES.summary, (t) => t.replace('"parameters": {', '"parameters": {"arch.cols": 4, '));
       throwsInput(() => loadRun(tmp), file(RUN_FILES.summary), 'at /parameters/arch.cols');
+      writeFixtureSweep(tmp);
+      edit(RUN_FILES.summary, (t) => t.replace('"zip": []', '"zip": [["arch.rows", "arch.nope"]]'));
+      throwsInput(() => loadRun(tmp), file(RUN_FILES.summary), 'at /zip/0', 'swept parameter names');
+      writeFixtureSweep(tmp, { baseline: true });
+      edit(RUN_FILES.summary, (t) => t.replace('"latencyUs": 4000', '"latencyUs": -4000'));
+      throwsInput(() => loadRun(tmp), file(RUN_FILES.summary), 'at /baseline/latencyUs', 'positive');
     });
 
     it("refuses a run without its kind's CSV, naming the file", () => {
@@ -170,6 +191,39 @@ describe('report data (run directory)', () => {
       expect(energyBreakdown(simulation().summary)[2]!.components.compute).to.be.closeTo(123.456789, 1e-9);
     });
 
+    it('per-layer costs: the costliest layers in network order, the others summed per mode', () => {
+      writeFixtureRun(tmp, { frames: 3 });
+      const rows = readRows(file(RUN_FILES.layers));
+      const mean = (layer: string, mode: string) => {
+        const xs = rows.filter((r) => r.layer === layer && r.mode === mode).map((r) => Number(r.energy_pj));
+        return (xs.reduce((a, b) => a + b, 0) / xs.length) * 1e-3;
+      };
+      const all = layerCosts(simulation().layers!, 'energy_pj', 1e-3);
+      expect(all.others).to.equal(undefined);
+      expect(all.layers.map((l) => l.layer)).to.deep.equal(FIXTURE_LAYERS);
+      expect(all.layers[1]!.values.delta).to.be.closeTo(mean('conv2', 'delta'), 1e-9);
+      // The fixture's layers cost more the later they are: the top 2 are the last two, the first three summed.
+      const top = layerCosts(simulation().layers!, 'energy_pj', 1e-3, 2);
+      expect(top.layers.map((l) => l.layer)).to.deep.equal(['conv4', 'fc']);
+      expect(top.total).to.equal(5);
+      expect(top.others!.layers).to.equal(3);
+      expect(top.others!.values.dense).to.be.closeTo(
+        ['conv1', 'conv2', 'conv3'].reduce((a, l) => a + mean(l, 'dense'), 0),
+        1e-9,
+      );
+    });
+
+    it('per-layer overview: one row per layer, each mode side by side, means per frame in the header unit', () => {
+      writeFixtureRun(tmp, { frames: 3 });
+      const t = layerOverview(simulation().layers!);
+      expect(t.columns.slice(0, 4)).to.deep.equal(['layer', 'MACs', 'spatial sparsity (%)', 'temporal sparsity (%)']);
+      expect(t.columns.slice(4, 7)).to.deep.equal(['dense: latency (µs)', 'dense: energy (nJ)', 'dense: bound by']);
+      expect(t.rows.map((r) => r[0]!.text)).to.deep.equal(FIXTURE_LAYERS);
+      const rows = readRows(file(RUN_FILES.layers)).filter((r) => r.layer === 'fc');
+      const temporal = rows.reduce((a, r) => a + Number(r.temporal_sparsity), 0) / rows.length;
+      expect(t.rows[4]![3]!.text).to.equal(new Intl.NumberFormat('en-US', { maximumSignificantDigits: 4 }).format(100 * temporal));
+    });
+
     it("layer sparsity: layers.csv's mean per layer; none for a topology run", () => {
       writeFixtureRun(tmp, { frames: 4 });
       const rows = readRows(file(RUN_FILES.layers)).filter((r) => r.layer === 'conv2');
@@ -191,7 +245,7 @@ describe('report data (run directory)', () => {
       expect(gainColumns(run.summary)).to.deep.equal(['speedup_sparse', 'energy_gain_sparse', 'speedup_delta', 'energy_gain_delta']);
       const [rowsChart, kibChart] = sweepSeries(run);
       expect(rowsChart!.parameter).to.equal('arch.rows');
-      expect(rowsChart!.note).to.equal('mean over arch.memories.ifmap.kiB');
+      expect(rowsChart!.note).to.equal('median over arch.memories.ifmap.kiB; band: min–max; dashed, hollow: speedup');
       expect(rowsChart!.lines.map((l) => l.name)).to.deep.equal([
         'speedup sparse',
         'energy gain sparse',
@@ -199,9 +253,19 @@ describe('report data (run directory)', () => {
         'energy gain delta',
       ]);
       const col = run.sweep.columns.indexOf('speedup_delta');
-      const at16 = rows.filter((r) => r[1] === 16).map((r) => Number(r[col]));
+      // The median over the 3 kiB values at rows = 16 (their middle one), and their range.
+      const at16 = rows
+        .filter((r) => r[1] === 16)
+        .map((r) => Number(r[col]))
+        .sort((a, b) => a - b);
       const p16 = rowsChart!.lines[2]!.points.find((p) => p.x === 16)!;
-      expect(p16.y).to.be.closeTo(at16.reduce((a, b) => a + b, 0) / at16.length, 1e-12);
+      expect(p16).to.deep.equal({ x: 16, y: at16[1], lo: at16[0], hi: at16[2] });
+      expect(rowsChart!.lines.map((l) => [l.mode, l.dashed])).to.deep.equal([
+        ['sparse', true],
+        ['sparse', false],
+        ['delta', true],
+        ['delta', false],
+      ]);
       expect(kibChart!.lines[0]!.points.map((p) => p.x)).to.deep.equal([16, 64, 256]);
     });
 
@@ -210,7 +274,7 @@ describe('report data (run directory)', () => {
       const run = sweep();
       expect(sweepParameters(run.summary)).to.deep.equal(['arch.rows']);
       const [s] = sweepSeries(run);
-      expect(s!.note).to.equal('mean over arch.delta');
+      expect(s!.note).to.equal('median over arch.delta; band: min–max; dashed, hollow: speedup');
       const delta = s!.lines.find((l) => l.name === 'speedup delta')!;
       const col = run.sweep.columns.indexOf('speedup_delta');
       for (const p of delta.points) {
@@ -218,23 +282,103 @@ describe('report data (run directory)', () => {
         expect(p.y).to.equal(Number(cell[run.sweep.columns[col]!]));
       }
       const pts = paretoPoints(run)!;
-      expect(pts).to.have.length(3); // the arch.delta=true points
-      expect(pts.map((p) => p.label)).to.deep.equal(['rows=8, delta=true', 'rows=16, delta=true', 'rows=32, delta=true']);
+      // Every point in dense and sparse, delta only where arch.delta is true.
+      expect(pts.map((p) => p.mode)).to.deep.equal([...Array(6).fill('dense'), ...Array(6).fill('sparse'), ...Array(3).fill('delta')]);
+      expect(pts.slice(12).map((p) => p.label)).to.deep.equal([
+        'delta: rows=8, delta=true',
+        'delta: rows=16, delta=true',
+        'delta: rows=32, delta=true',
+      ]);
     });
 
-    it("Pareto: the delta mode's latency_ and energy_ columns, else the last mode's", () => {
+    it("Pareto: every mode's latency_ and energy_ columns, so dense can be on the front; the baseline as its own point", () => {
       writeFixtureSweep(tmp);
       const rows = readRows(file(RUN_FILES.sweep));
-      expect(paretoPoints(sweep())!.map((p) => [p.latencyUs, p.energyUj])).to.deep.equal(
-        rows.map((r) => [Number(r.latency_delta_us), Number(r.energy_delta_pj) * 1e-6]),
-      );
-      writeFixtureSweep(tmp, { modes: ['dense', 'sparse'], trace: false });
-      const sparse = readRows(file(RUN_FILES.sweep));
-      expect(paretoPoints(sweep())!.map((p) => p.latencyUs)).to.deep.equal(sparse.map((r) => Number(r.latency_sparse_us)));
-      expect(paretoPoints(sweep())![0]!.label).to.equal('rows=4, ifmap.kiB=16');
+      const pts = paretoPoints(sweep())!;
+      for (const mode of FIXTURE_MODES)
+        expect(pts.filter((p) => p.mode === mode).map((p) => [p.latencyUs, p.energyUj])).to.deep.equal(
+          rows.map((r) => [Number(r[`latency_${mode}_us`]), Number(r[`energy_${mode}_pj`]) * 1e-6]),
+        );
+      expect(pts[0]!.label).to.equal('dense: rows=4, ifmap.kiB=16');
+      expect(paretoBaseline(sweep().summary)).to.equal(undefined);
       writeFixtureSweep(tmp, { modes: ['dense'] });
       expect(sweepSeries(sweep())).to.deep.equal([]);
       expect(paretoPoints(sweep())).to.have.length(15);
+      writeFixtureSweep(tmp, { baseline: true });
+      expect(paretoBaseline(sweep().summary)).to.deep.equal({
+        latencyUs: 4000,
+        energyUj: 30,
+        label: `baseline: dense @ ${FIXTURE_BASELINE}`,
+      });
+    });
+
+    it('against the fixed baseline: every mode, speedup by time and energy gain, its median over the other parameters', () => {
+      writeFixtureSweep(tmp);
+      expect(baselineSeries(sweep())).to.deep.equal([]);
+      writeFixtureSweep(tmp, { baseline: true });
+      const rows = readRows(file(RUN_FILES.sweep));
+      const [rowsChart] = baselineSeries(sweep());
+      expect(rowsChart!.reference).to.equal(`dense @ ${FIXTURE_BASELINE}`);
+      expect(rowsChart!.lines.map((l) => l.name)).to.deep.equal(FIXTURE_MODES.flatMap((m) => [`speedup ${m}`, `energy gain ${m}`]));
+      const at = (m: string, col: string, ref: number) =>
+        spread(rows.filter((r) => r['arch.rows'] === '32').map((r) => ref / Number(r[`${col}_${m}_${col === 'latency' ? 'us' : 'pj'}`])));
+      const p = (i: number) => rowsChart!.lines[i]!.points.find((q) => q.x === 32)!;
+      expect(p(0)).to.deep.equal({ x: 32, ...at('dense', 'latency', FIXTURE_SWEEP_BASELINE.latencyUs) });
+      expect(p(5)).to.deep.equal({ x: 32, ...at('delta', 'energy', FIXTURE_SWEEP_BASELINE.energyPJ) });
+    });
+
+    it('median and range: the middle value, or the mean of the middle two', () => {
+      expect(spread([3, 1, 2])).to.deep.equal({ y: 2, lo: 1, hi: 3 });
+      expect(spread([4, 1, 3, 2])).to.deep.equal({ y: 2.5, lo: 1, hi: 4 });
+      expect(spread([7])).to.deep.equal({ y: 7, lo: 7, hi: 7 });
+    });
+
+    it('zipped parameters are one dimension: charted once, never a median over each other', () => {
+      writeFixtureSweep(tmp, {
+        parameters: { 'arch.rows': [8, 16, 32], 'arch.memories.ifmap.kiB': [16, 64], 'arch.cols': [8, 16, 32] },
+        zip: [['arch.rows', 'arch.cols']],
+      });
+      const run = sweep();
+      expect(run.sweep.rows).to.have.length(6);
+      expect(sweepDimensions(run.summary)).to.deep.equal([['arch.rows', 'arch.cols'], ['arch.memories.ifmap.kiB']]);
+      expect(sweepParameters(run.summary)).to.deep.equal(['arch.rows', 'arch.memories.ifmap.kiB']);
+      const [rowsChart, kibChart] = sweepSeries(run);
+      expect(rowsChart!.parameter).to.equal('arch.rows (zipped with arch.cols)');
+      expect(rowsChart!.note).to.match(/^median over arch\.memories\.ifmap\.kiB;/);
+      expect(kibChart!.note).to.match(/^median over arch\.rows \(zipped with arch\.cols\);/);
+      // A heat map of the two dimensions: the zipped values read together.
+      const [h] = sweepHeatmaps(run);
+      expect(h!.heatmap.ys).to.deep.equal(['8 / 8', '16 / 16', '32 / 32']);
+      expect(h!.heatmap.yName).to.equal('arch.rows / arch.cols');
+    });
+
+    it('heat maps of a two-dimensional grid: each cell is its point, gains over dense and delta over sparse', () => {
+      writeFixtureSweep(tmp);
+      const rows = readRows(file(RUN_FILES.sweep));
+      const maps = sweepHeatmaps(sweep());
+      expect(maps.map((m) => m.key)).to.deep.equal([
+        'speedup_sparse',
+        'energy_gain_sparse',
+        'speedup_delta',
+        'energy_gain_delta',
+        'speedup_delta_vs_sparse',
+        'energy_gain_delta_vs_sparse',
+      ]);
+      const { heatmap } = maps[3]!;
+      expect(heatmap.xs).to.deep.equal(['16', '64', '256']);
+      expect(heatmap.ys).to.deep.equal(['4', '8', '16', '32', '64']);
+      const row = (rowsV: string, kib: string) => rows.find((r) => r['arch.rows'] === rowsV && r['arch.memories.ifmap.kiB'] === kib)!;
+      expect(heatmap.cells[3]![2]).to.equal(Number(row('32', '256').energy_gain_delta));
+      const vsSparse = maps[5]!.heatmap.cells[1]![0];
+      const r = row('8', '16');
+      expect(vsSparse).to.be.closeTo(Number(r.energy_sparse_pj) / Number(r.energy_delta_pj), 1e-12);
+      // One varied dimension: no heat map; a point without delta: an empty cell.
+      writeFixtureSweep(tmp, { parameters: { 'arch.rows': [8, 16] } });
+      expect(sweepHeatmaps(sweep())).to.deep.equal([]);
+      writeFixtureSweep(tmp, { parameters: { 'arch.rows': [8, 16], 'arch.delta': [false, true] } });
+      const delta = sweepHeatmaps(sweep()).find((m) => m.key === 'energy_gain_delta')!.heatmap;
+      expect(delta.cells.map((c) => c[0])).to.deep.equal([undefined, undefined]);
+      expect(delta.subtitle).to.include('cannot run delta');
     });
   });
 });

@@ -16,7 +16,7 @@ import type { Mode } from '../../sim/modes.js';
 import { LAYER_COLUMNS, RUN_FILES, framesCsv, layerRow, summaryJson, sweepMetrics } from '../../sim/run-dir.js';
 import { loadHwModel } from '../../sim/hw-model.js';
 import type { LayerResult, ModeSummary, SimResult } from '../../sim/summary.js';
-import type { AxisValue } from '../../sim/sweep/grid.js';
+import { pointCount, pointValues, type AxisValue } from '../../sim/sweep/grid.js';
 import type { Row, SweepMeta } from '../../sim/sweep/job.js';
 import { sweepCsv, sweepSummary } from '../../sim/sweep/output.js';
 
@@ -38,8 +38,15 @@ export interface FixtureOptions {
   baseline?: boolean;
   /** The modes run (default all three). */
   modes?: Mode[];
+  /** Frame rate (default 30; a high one makes frames slower than the frame period). */
+  fps?: number;
+  /** summary.json carries how the trace was recorded (a graph recording's q). */
+  recording?: boolean;
   seed?: number;
 }
+
+/** The recording a fixture run with `recording: true` carries (src/cli/sim-table.ts Recording). */
+export const FIXTURE_RECORDING = { recorder: 'graph-model', threshold: 0.05, scale: { min: 0.05, max: 0.05 } };
 
 const perBuffer = (f: (b: SramBuffer) => number) => Object.fromEntries(BUFFERS.map((b) => [b, f(b)])) as Record<SramBuffer, number>;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -127,7 +134,7 @@ function frameRow(
 }
 
 /** A run's per-frame means, as summary.json's modes have them (comparisons filled in by the caller). */
-function modeSummary(rows: ReturnType<typeof frameRow>[], stateBytes: number): ModeSummary {
+function modeSummary(rows: ReturnType<typeof frameRow>[], stateBytes: number, fps = FPS): ModeSummary {
   const m = (f: (r: (typeof rows)[number]) => number) => sum(rows.map(f)) / rows.length;
   const energy = energyOf({
     compute: m((r) => r.energy.computePJ),
@@ -150,9 +157,10 @@ function modeSummary(rows: ReturnType<typeof frameRow>[], stateBytes: number): M
     sramAccesses: perBuffer((b) => m((r) => r.sramBytes[b]) / 8),
     boundCycles: { compute: m((r) => r.computeCycles), dram: m((r) => r.stallCycles), ifmap: 0, filter: 0, ofmap: 0, state: 0 },
     energy,
-    frameEnergyUJ: energy.totalPJ / 1e6,
-    averagePowerMW: (energy.totalPJ / 1e6) * FPS * 1e-3,
-    realTime: latencies[latencies.length - 1]! <= 1e6 / FPS,
+    // Idle leakage up to 1/fps: a made-up 40 µW, so the two energies per frame differ.
+    frameEnergyUJ: energy.totalPJ / 1e6 + Math.max(0, 1 / fps - latencyMs * 1e-3) * 40,
+    averagePowerMW: (energy.totalPJ / 1e6) * fps * 1e-3,
+    realTime: latencies[latencies.length - 1]! <= 1e6 / fps,
     speedupVsDense: 1,
     energyGainVsDense: 1,
     periodEnergyGainVsDense: 1,
@@ -180,7 +188,7 @@ const FIXTURE_RUN_JSON = {
 
 /** Write a simulation run directory: summary.json, frames.csv, run.json and (unless layers: false) layers.csv. */
 export function writeFixtureRun(dir: string, o: FixtureOptions = {}): SimResult {
-  const { layers = true, topology = false, baseline = true, modes = FIXTURE_MODES, seed = 1 } = o;
+  const { layers = true, topology = false, baseline = true, modes = FIXTURE_MODES, fps = FPS, seed = 1 } = o;
   const frames = topology ? 1 : (o.frames ?? 12);
   const rng = prng(seed);
   const rnd = () => rng.next();
@@ -216,12 +224,18 @@ export function writeFixtureRun(dir: string, o: FixtureOptions = {}): SimResult 
         ),
       );
   }
-  const summaries = modes.map((m) => modeSummary(runRows.get(`${FIXTURE_HW} ${m}`)!, m === 'delta' ? 1_572_864 : 0));
-  const base = baseline ? modeSummary(runRows.get(`${FIXTURE_BASELINE} dense`)!, 0) : null;
+  const summaries = modes.map((m) => modeSummary(runRows.get(`${FIXTURE_HW} ${m}`)!, m === 'delta' ? 1_572_864 : 0, fps));
+  const base = baseline ? modeSummary(runRows.get(`${FIXTURE_BASELINE} dense`)!, 0, fps) : null;
   const dense = summaries.find((s) => s.mode === 'dense') ?? summaries[0]!;
+  const sparse = summaries.find((s) => s.mode === 'sparse');
   for (const s of summaries) {
     s.speedupVsDense = dense.cycles / s.cycles;
     s.energyGainVsDense = dense.energy.totalPJ / s.energy.totalPJ;
+    s.periodEnergyGainVsDense = dense.frameEnergyUJ / s.frameEnergyUJ;
+    if (s.mode === 'delta' && sparse) {
+      s.speedupVsSparse = sparse.cycles / s.cycles;
+      s.energyGainVsSparse = sparse.energy.totalPJ / s.energy.totalPJ;
+    }
     s.speedupVsBaseline = base ? base.latencyMs / s.latencyMs : null;
     s.energyGainVsBaseline = base ? base.energy.totalPJ / s.energy.totalPJ : null;
   }
@@ -230,7 +244,7 @@ export function writeFixtureRun(dir: string, o: FixtureOptions = {}): SimResult 
     hwModel: FIXTURE_HW,
     baseline: baseline ? FIXTURE_BASELINE : null,
     clockMHz: CLOCK_MHZ,
-    fps: FPS,
+    fps,
     ...(topology ? { densities: { actDensity: 0.5, weightDensity: null, deltaDensity: 0.2 } } : { threshold: 0.05, quantStep: null }),
     frames,
     precision: { activationBits: 8, weightBits: 8, accumulatorBits: 32, overRange: [] },
@@ -238,7 +252,8 @@ export function writeFixtureRun(dir: string, o: FixtureOptions = {}): SimResult 
     baselineDense: base,
     frameRows,
   };
-  writeFileSync(join(dir, RUN_FILES.summary), summaryJson(res, { warning: 'fixture <data> & "not" a result' }));
+  const extra = { warning: 'fixture <data> & "not" a result', ...(o.recording ? { recording: FIXTURE_RECORDING } : {}) };
+  writeFileSync(join(dir, RUN_FILES.summary), summaryJson(res, extra));
   writeFileSync(join(dir, RUN_FILES.frames), framesCsv(res));
   if (layers)
     writeFileSync(
@@ -258,31 +273,41 @@ export interface SweepFixtureOptions {
   modes?: Mode[];
   /** A trace sweep with fps (p95 latency and power columns) or a topology sweep without. */
   trace?: boolean;
+  /** Zipped parameter groups (names as in `parameters`). */
+  zip?: string[][];
+  /** A fixed baseline's dense run in summary.json (`sweep --baseline`). */
+  baseline?: boolean;
   seed?: number;
 }
+
+/** The fixture sweep's baseline: a made-up dense run of another hw-model. */
+export const FIXTURE_SWEEP_BASELINE = {
+  hwModel: FIXTURE_BASELINE,
+  latencyUs: 4000,
+  energyPJ: 30_000_000,
+  frameEnergyUJ: 120,
+  powerMW: 3.6,
+};
 
 export const SWEEP_PARAMETERS: Record<string, AxisValue[]> = { 'arch.rows': [4, 8, 16, 32, 64], 'arch.memories.ifmap.kiB': [16, 64, 256] };
 
 /** Write a sweep directory: summary.json, sweep.csv, run.json. Returns sweep.csv's rows. */
 export function writeFixtureSweep(dir: string, o: SweepFixtureOptions = {}): Row[] {
-  const { parameters = SWEEP_PARAMETERS, modes = FIXTURE_MODES, trace = true, seed = 2 } = o;
+  const { parameters = SWEEP_PARAMETERS, modes = FIXTURE_MODES, trace = true, zip = [], seed = 2 } = o;
   const rng = prng(seed);
   const rnd = () => rng.next();
   mkdirSync(dir, { recursive: true });
   const names = Object.keys(parameters);
   const opts = { fps: trace, trace };
   const columns = ['point', ...names, ...modes.flatMap((m) => sweepMetrics(m, opts).map((x) => x.column(m)))];
-  const points = names.reduce((n, p) => n * parameters[p]!.length, 1);
+  const zipOf = (n: string) => zip.find((g) => g.includes(n))?.[0];
+  const axes = names.map((name) => ({ name, values: parameters[name]!, ...(zipOf(name) ? { zip: zipOf(name)! } : {}) }));
+  const points = pointCount(axes);
   const rows: Row[] = [];
   for (let point = 0; point < points; point++) {
-    // Point order as sim/sweep/grid.ts pointValues: the last parameter varies fastest.
-    const values: Record<string, AxisValue> = {};
-    let rest = point;
-    for (let i = names.length - 1; i >= 0; i--) {
-      const vs = parameters[names[i]!]!;
-      values[names[i]!] = vs[rest % vs.length]!;
-      rest = Math.floor(rest / vs.length);
-    }
+    // Point order as the sweep's: sim/sweep/grid.ts pointValues (odometer over the dimensions).
+    const at = pointValues(axes, point);
+    const values: Record<string, AxisValue> = Object.fromEntries(names.map((n, i) => [n, at[i]!]));
     const pe = Number(values['arch.rows'] ?? 16);
     const kib = Number(values['arch.memories.ifmap.kiB'] ?? 64);
     const summaries = new Map<Mode, ModeSummary>();
@@ -328,13 +353,15 @@ export function writeFixtureSweep(dir: string, o: SweepFixtureOptions = {}): Row
     model: 'fixture-net',
     hwModel: FIXTURE_HW,
     points,
-    parameters: names.map((name) => ({ name, values: parameters[name]! })),
+    parameters: axes,
+    zip,
     mode: 'all',
     modes,
     fps: trace ? FPS : null,
     sim: trace ? { threshold: 0.05 } : {},
     frames: trace ? 2 : null,
     quantStep: null,
+    baseline: o.baseline ? FIXTURE_SWEEP_BASELINE : null,
     columns,
   };
   writeFileSync(join(dir, RUN_FILES.summary), sweepSummary(meta, rows));

@@ -37,6 +37,36 @@ describe('sweep CLI', function () {
     expect(readFileSync(join(dir, 'merged', 'summary.json'), 'utf8')).to.equal(readFileSync(join(one, 'summary.json'), 'utf8'));
   });
 
+  it('--zip takes axes pairwise; --baseline runs its dense once into summary.json; the report charts them', () => {
+    const dir = tmp();
+    const out = join(dir, 'zip');
+    const r = cli([
+      ...BASE,
+      '--set',
+      'rows=8,16',
+      '--set',
+      'cols=8,16',
+      '--zip',
+      'rows,cols',
+      '--baseline',
+      'dense-32x32',
+      '--workers',
+      '0',
+      '--out',
+      out,
+    ]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/2 points, 0 from the journal; parameters arch\.rows\+arch\.cols \(2, zipped\)/);
+    const rows = readFileSync(join(out, 'sweep.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(rows.map((l) => l.split(',').slice(0, 3).join(','))).to.deep.equal(['0,8,8', '1,16,16']);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.zip).to.deep.equal([['arch.rows', 'arch.cols']]);
+    expect(summary.baseline.hwModel).to.equal('dense-32x32');
+    const rep = cli(['report', out]);
+    expect(rep.status, rep.stderr).to.equal(0);
+    expect(readdirSync(join(out, 'charts')).sort()).to.deep.equal(['pareto.png', 'sweep-arch.rows-vs-baseline.png', 'sweep-arch.rows.png']);
+  });
+
   it('bad inputs exit non-zero with a message naming the flag or file, and write nothing', () => {
     const dir = tmp();
     const out = join(dir, 'out');
@@ -53,6 +83,9 @@ describe('sweep CLI', function () {
         /mode "delta" is not supported/,
       ],
       [['merge', out, join(dir, 'no-such-dir')], /no-such-dir.*no such shard/],
+      [[...BASE, '--set', 'rows=8,16', '--zip', 'rows,cols', '--out', out], /--zip rows,cols.*"arch\.cols" is not a swept parameter/],
+      [[...BASE, '--set', 'rows=8,16', '--set', 'cols=8', '--zip', 'rows,cols', '--out', out], /--set cols=8.*as many values each/],
+      [[...BASE, '--set', 'rows=8', '--baseline', 'no-such-arch', '--out', out], /no-such-arch/],
     ];
     for (const [args, msg] of cases) {
       const r = cli(args, { JOB_COMPLETION_INDEX: '', SLURM_ARRAY_TASK_ID: '' });

@@ -6,16 +6,19 @@ import fc from 'fast-check';
 import { loadHwModel, loadTopology } from '../../sim/index.js';
 import {
   canonicalName,
+  describeGrid,
   loadGrid,
   mergeAxes,
   parseSet,
   parseValue,
+  parseZip,
   pointConfig,
   pointCount,
   pointValues,
   prepareSweep,
   runPoint,
   specOf,
+  zipAxes,
   type Axis,
 } from '../../sim/sweep/index.js';
 import { removeTmp, smallJob, throwsInput, tmp } from './helpers.js';
@@ -54,6 +57,103 @@ describe('sweep grid', () => {
         expect(seen.size).to.equal(n);
       }),
     );
+  });
+
+  it('zipped axes are one dimension, taken pairwise, where their first axis sits; the rest stay in odometer order', () => {
+    const axes = zipAxes(
+      [axis('arch.rows', [8, 16, 32]), axis('sim.deltaDensity', [0.1, 0.2]), axis('arch.cols', [4, 5, 6])],
+      [parseZip('rows,cols')],
+    );
+    expect(axes.map((a) => a.zip)).to.deep.equal(['arch.rows', undefined, 'arch.rows']);
+    expect(pointCount(axes)).to.equal(6);
+    expect(Array.from({ length: 6 }, (_, i) => pointValues(axes, i))).to.deep.equal([
+      [8, 0.1, 4],
+      [8, 0.2, 4],
+      [16, 0.1, 5],
+      [16, 0.2, 5],
+      [32, 0.1, 6],
+      [32, 0.2, 6],
+    ]);
+    expect(describeGrid(axes)).to.equal('arch.rows+arch.cols (3, zipped) × sim.deltaDensity (2)');
+  });
+
+  it('zipped grids visit every combination of their dimensions exactly once, zipped axes always in step', () => {
+    const grid = fc.array(fc.record({ size: fc.integer({ min: 1, max: 4 }), group: fc.integer({ min: 0, max: 2 }) }), {
+      minLength: 1,
+      maxLength: 5,
+    });
+    fc.assert(
+      fc.property(grid, (spec) => {
+        // Axes with the same group number > 0 are zipped (and so get that group's size).
+        const sizeOf = (g: number, own: number) => (g > 0 ? spec.find((s) => s.group === g)!.size : own);
+        const axes0 = spec.map((s, i) =>
+          axis(
+            `arch.a${i}`,
+            Array.from({ length: sizeOf(s.group, s.size) }, (_, j) => j),
+          ),
+        );
+        const groups = [1, 2]
+          .map((g) => spec.flatMap((s, i) => (s.group === g ? [`arch.a${i}`] : [])))
+          .filter((names) => names.length >= 2)
+          .map((names) => ({ names, origin: 'test' }));
+        const axes = zipAxes(axes0, groups);
+        const dims = new Map<string, number>();
+        for (const a of axes) dims.set(a.zip ?? a.name, a.values.length);
+        const n = pointCount(axes);
+        expect(n).to.equal([...dims.values()].reduce((a, b) => a * b, 1));
+        const points = Array.from({ length: n }, (_, i) => pointValues(axes, i));
+        expect(new Set(points.map((p) => p.join(','))).size).to.equal(n);
+        for (const p of points)
+          for (const g of groups) expect(new Set(g.names.map((name) => p[axes.findIndex((a) => a.name === name)]))).to.have.length(1);
+      }),
+    );
+  });
+
+  it('zips from a grid file and from --zip; a --set of a zipped axis keeps it zipped; bad zips name the file or flag', () => {
+    const dir = tmp();
+    const file = join(dir, 'g.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ parameters: { rows: [8, 16], cols: [8, 16], 'memories.state.kiB': [64, 128] }, zip: [['rows', 'cols']] }),
+    );
+    const grid = loadGrid(file);
+    expect(grid.map((a) => a.zip)).to.deep.equal(['arch.rows', 'arch.rows', undefined]);
+    const merged = mergeAxes(grid, [parseSet('cols=4,32')]);
+    expect(merged[1]).to.deep.equal({ name: 'arch.cols', values: [4, 32], origin: '--set cols=4,32', zip: 'arch.rows' });
+    expect(pointCount(merged)).to.equal(4);
+    const prepare = (axes: Axis[]) => () => prepareSweep({ topology: tiny, hwModel: delta32, axes, mode: 'all' });
+    throwsInput(
+      prepare(mergeAxes(grid, [parseSet('cols=4,8,32')])),
+      '--set cols=4,8,32',
+      'as many values each',
+      'arch.rows has 2 (',
+      'arch.cols has 3',
+    );
+    const sets = ['rows=8,16', 'cols=8,16', 'memories.state.kiB=64,128'].map(parseSet);
+    expect(pointCount(zipAxes(sets, [parseZip('rows, memories.state.kiB')]))).to.equal(4);
+    throwsInput(() => parseZip('rows'), '--zip rows', 'two or more');
+    throwsInput(() => parseZip('rows,,cols'), 'two or more');
+    throwsInput(() => parseZip('rows,sim.rows'), '--zip rows,sim.rows', 'unknown simulation parameter');
+    throwsInput(() => zipAxes(sets, [parseZip('rows,dataflow')]), '--zip rows,dataflow', '"arch.dataflow" is not a swept parameter');
+    throwsInput(() => zipAxes(sets, [parseZip('rows,arch.rows')]), 'named twice');
+    throwsInput(
+      () => zipAxes(sets, [parseZip('rows,cols'), parseZip('cols,memories.state.kiB')]),
+      '--zip cols,memories.state.kiB',
+      '"arch.cols" is zipped twice',
+    );
+    throwsInput(() => zipAxes(grid, [parseZip('cols,memories.state.kiB')]), 'zipped twice');
+    const bad = (doc: unknown) => {
+      writeFileSync(file, JSON.stringify(doc));
+      return () => loadGrid(file);
+    };
+    throwsInput(bad({ parameters: { rows: [8] }, zip: [['rows']] }), 'g.json', 'at /zip/0');
+    throwsInput(
+      bad({ parameters: { rows: [8], cols: [8] }, zip: [['rows', 'rowz']] }),
+      'g.json',
+      'at /zip/0',
+      '"arch.rowz" is not a swept parameter',
+    );
+    throwsInput(bad({ parameters: { rows: [8], cols: [8] }, zip: [['rows', 'a..b']] }), 'g.json', 'at /zip/0/1');
   });
 
   it('canonical names: hw-model paths get arch., sim options sim.', () => {

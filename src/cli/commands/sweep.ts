@@ -1,23 +1,25 @@
 /**
  * `deltasim sweep`: simulate a model (statistical densities) or a trace (its real per-frame events)
- * over the cartesian grid of hw-model and simulation parameters (--grid file and/or --set), on
- * worker threads, resumable, shardable across a cluster's array job.
+ * over the cartesian grid of hw-model and simulation parameters (--grid file and/or --set; --zip takes
+ * some of them pairwise), on worker threads, resumable, shardable across a cluster's array job.
  */
 import { basename, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { CommandModule } from 'yargs';
 import {
   defaultWorkers,
+  describeGrid,
   loadGrid,
   mergeAxes,
   parseSet,
   parseShard,
+  parseZip,
   prepareSweep,
   runSweep,
   shardName,
   inspectSweepDir,
   isRunEntry,
-  type Axis,
+  zipAxes,
 } from '../../../sim/sweep/index.js';
 import { InputError } from '../../../lib/errors.js';
 import { FORCE_OPTION, guardOutputDir } from '../../../lib/output-guard.js';
@@ -28,6 +30,8 @@ import { checkWorkload, topologyOf, workloadOptions, type WorkloadArgs } from '.
 interface Args extends WorkloadArgs {
   grid?: string;
   set?: string[];
+  zip?: string[];
+  baseline?: string;
   out?: string;
   workers?: number;
   shard?: string;
@@ -46,6 +50,16 @@ const command: CommandModule<object, Args> = {
         array: true,
         describe:
           'an axis: dotted hw-model path or sim option = values (rows=8,16,32, memories.dram.GBps=4,16; --model: deltaDensity=0.05,0.1; --trace: threshold=0,2,4); repeatable; replaces a --grid axis of the same name',
+      })
+      .option('zip', {
+        type: 'string',
+        array: true,
+        describe:
+          'take these axes pairwise, as one dimension, instead of as a product (rows,cols: 8×8, 16×16, …); they need as many values each; repeatable',
+      })
+      .option('baseline', {
+        type: 'string',
+        describe: 'hw-model whose dense run (once) every point is also compared with in the report (speedup by time, energy gain)',
       })
       .option('out', { type: 'string', describe: 'output directory (default reports/runs/sweep-MODEL-ARCH, or sweep-TRACEDIR-ARCH)' })
       .option('workers', {
@@ -69,6 +83,10 @@ const command: CommandModule<object, Args> = {
         'a trace: 6 points, its work gathered once per threshold',
       )
       .example(
+        '$0 sweep --model alexnet --arch delta-32x32 --set rows=8,16,32 --set cols=8,16,32 --zip rows,cols --baseline dense-32x32',
+        'square arrays only: 3 points, each also against dense-32x32',
+      )
+      .example(
         '$0 sweep --model resnet50 --arch delta-32x32 --grid hw-models/grids/array-sram.json --out runs/s --shard auto/8',
         'one task of an 8-way array job; then `deltasim merge runs/s runs/s`',
       ),
@@ -77,7 +95,7 @@ const command: CommandModule<object, Args> = {
     if (a.force && a.resume) throw new InputError('--force starts OUT afresh and --resume continues the run there: give one of them');
     if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 0))
       throw new InputError(`--workers must be a whole number ≥ 0, got ${a.workers}`);
-    const axes: Axis[] = mergeAxes(a.grid ? loadGrid(a.grid) : [], (a.set ?? []).map(parseSet));
+    const axes = zipAxes(mergeAxes(a.grid ? loadGrid(a.grid) : [], (a.set ?? []).map(parseSet)), (a.zip ?? []).map(parseZip));
     const shard = a.shard !== undefined ? parseShard(a.shard) : undefined;
     checkWorkload(a, [], 'sweeps');
     const arch = loadHwModel(a.arch);
@@ -89,6 +107,7 @@ const command: CommandModule<object, Args> = {
       ...(a.fps !== undefined ? { fps: a.fps } : {}),
       ...(a['quant-step'] !== undefined ? { quantStep: a['quant-step'] } : {}),
       ...(a.frames !== undefined ? { frames: a.frames } : {}),
+      ...(a.baseline !== undefined ? { baseline: loadHwModel(a.baseline) } : {}),
       sim: { actDensity: a['act-density'], weightDensity: a['weight-density'], deltaDensity: a['delta-density'], threshold: a.threshold },
     });
     const name = a.trace !== undefined ? basename(resolve(a.trace)) : job.meta.model;
@@ -118,9 +137,7 @@ const command: CommandModule<object, Args> = {
       bar.stop();
     }
     const part = shard ? ` (${shardName(shard)} of ${job.meta.points})` : '';
-    console.log(
-      `${result.points} points${part}, ${result.resumed} from the journal; parameters ${axes.map((x) => `${x.name} (${x.values.length})`).join(' × ')}`,
-    );
+    console.log(`${result.points} points${part}, ${result.resumed} from the journal; parameters ${describeGrid(axes)}`);
     for (const f of result.files) console.log(f);
   },
 };

@@ -3,7 +3,7 @@
  * Each subcommand is a yargs CommandModule in `subcommands`; adding one is one line there.
  * `record` is the default: `deltasim trace --model M --data D --out T` records.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { InputError } from '../../../lib/errors.js';
@@ -15,6 +15,7 @@ import { traceStats, type SparsitySummary, type TraceStats } from '../../../trac
 import { parseSynthLayers, SYNTH_PRESETS, writeSyntheticTrace } from '../../../traces/synthetic.js';
 import { recordGraphTrace, recordModelTrace } from '../../record/from-model.js';
 import { startProgress } from '../progress.js';
+import { commandLine, editDistance, UsageError } from '../run.js';
 
 interface InspectArgs {
   dir: string;
@@ -87,6 +88,7 @@ const synth: CommandModule<object, SynthArgs> = {
       .option('force', FORCE_OPTION)
       .example('$0 trace synth --out /tmp/t --layers cnn64 --frames 100 --seed 7', ''),
   handler: async (argv) => {
+    checkNumbers(argv, { frames: 'count', fps: 'positive' });
     guardTraceOut(argv.out, argv.force);
     const isFile = argv.layers.endsWith('.json') && !SYNTH_PRESETS[argv.layers];
     const text = isFile ? readUserFile(argv.layers) : argv.layers;
@@ -150,6 +152,7 @@ const record: CommandModule<object, RecordArgs> = {
       .option('fps', { type: 'number', describe: 'video: resample to this rate; dataset: the rate written to the manifest (default 15)' })
       .option('channels', {
         type: 'number',
+        choices: [1, 3],
         describe: "channels of the clip (1 gray, 3 RGB); must equal the model's (default: the model's)",
       })
       .option('seed', { type: 'number', default: 0, describe: 'dataset seed (procedural)' })
@@ -169,6 +172,16 @@ const record: CommandModule<object, RecordArgs> = {
         'no retraining, DeltaCNN-style',
       ),
   handler: async (argv) => {
+    checkNumbers(argv, {
+      frames: 'count',
+      size: 'count',
+      chunk: 'count',
+      clip: 'index',
+      start: 'index',
+      seed: 'integer',
+      fps: 'positive',
+      threshold: 'positive',
+    });
     guardTraceOut(argv.out, argv.force);
     const weightBits = argv['weight-bits'];
     if (weightBits !== undefined && !(Number.isInteger(weightBits) && weightBits >= 1 && weightBits <= 32))
@@ -191,6 +204,8 @@ const record: CommandModule<object, RecordArgs> = {
     };
     if (argv.graph !== undefined) {
       if (argv.threshold === undefined) throw new InputError('--graph needs --threshold (the delta threshold q)');
+      if (!argv.graph.startsWith('human:') && !existsSync(argv.graph))
+        throw new InputError('no such graph model file (a tfjs graph model.json, or human:NAME)', { file: argv.graph });
       const m = await recordGraphTrace({
         ...common,
         graph: argv.graph,
@@ -227,8 +242,9 @@ const record: CommandModule<object, RecordArgs> = {
   },
 };
 
+/** The subcommands, `record` (the default) first; exported for the tests that run every flag of every command. */
 // biome-ignore lint/suspicious/noExplicitAny: yargs types each subcommand by its own arguments
-const subcommands: CommandModule<any, any>[] = [record, inspect, synth];
+export const subcommands: CommandModule<any, any>[] = [record, inspect, synth];
 
 const trace: CommandModule = {
   command: 'trace',
@@ -240,28 +256,16 @@ const trace: CommandModule = {
       .middleware((argv) => {
         const word = argv._[1];
         if (word === undefined) return;
+        // Only a word right after `trace` names a subcommand; a later one (`trace --quiet abc …`) is a stray value.
+        const line = commandLine();
+        if (line[line.indexOf('trace') + 1] !== String(word)) return;
         const names = subcommands.map((c) => String(Array.isArray(c.command) ? c.command[0] : c.command).split(' ')[0]!);
         if (names.includes(String(word))) return;
         const near = names.find((n) => editDistance(n, String(word)) <= 2);
-        console.error(
-          `deltasim: unknown trace subcommand "${String(word)}"${near ? `; did you mean "${near}"?` : ''} (${names.join(', ')})`,
-        );
-        console.error('(run with --help for usage)');
-        process.exit(2);
+        throw new UsageError(`unknown trace subcommand "${String(word)}"${near ? `; did you mean "${near}"?` : ''} (${names.join(', ')})`);
       }, true),
   handler: () => {},
 };
-
-/** Levenshtein distance (short words only: subcommand names). */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
-}
 
 export default trace;
 
@@ -278,6 +282,23 @@ function guardTraceOut(out: string, force: boolean): void {
     // no (readable) manifest: only manifest.json itself is a trace's
   }
   guardOutputDir(out, force, { writes: 'replace', owns: (name) => own.has(name) });
+}
+
+const NUMBER_RULES = {
+  count: ['an integer >= 1', (v: number) => Number.isInteger(v) && v >= 1],
+  index: ['an integer >= 0', (v: number) => Number.isInteger(v) && v >= 0],
+  integer: ['an integer', (v: number) => Number.isInteger(v)],
+  positive: ['a number > 0', (v: number) => v > 0],
+} as const;
+
+/** Each named number flag (when given) against its rule, before anything is read or written. */
+function checkNumbers(argv: object, rules: Record<string, keyof typeof NUMBER_RULES>): void {
+  for (const [flag, rule] of Object.entries(rules)) {
+    const v = (argv as Record<string, unknown>)[flag];
+    if (v === undefined) continue;
+    const [what, ok] = NUMBER_RULES[rule];
+    if (typeof v !== 'number' || !ok(v)) throw new InputError(`--${flag}: expected ${what}, got ${v}`);
+  }
 }
 
 function readUserFile(path: string): string {

@@ -1,0 +1,52 @@
+/** The console table's notes: frames slower than the frame period, and the trace's recording threshold beside the simulation's. */
+import { expect } from 'chai';
+import { loadHwModel, simulate, traceWorkload } from '../../sim/index.js';
+import { slowFramesLine, summaryTable, thresholdLine } from '../../src/cli/sim-table.js';
+import { recordingOf } from '../../traces/manifest.js';
+import { openTrace } from '../../traces/reader.js';
+
+const TINY = new URL('../../traces/samples/tiny', import.meta.url).pathname;
+
+describe('console table (sim-table)', () => {
+  const trace = openTrace(TINY);
+  const run = (fps: number) => simulate(traceWorkload(trace), loadHwModel('delta-32x32'), { mode: 'all', fps });
+
+  it('flags the frames slower than the frame period, per run, with their count and the slowest', () => {
+    const relaxed = run(15);
+    const delta = [...relaxed.frameRows].filter((r) => r.mode === 'delta').map((r) => r.latencyUs);
+    expect(summaryTable(relaxed)).not.to.include('frame period');
+    // A frame period between delta's fastest and slowest frame (its key frame is the slowest).
+    const periodUs = (Math.min(...delta) + Math.max(...delta)) / 2;
+    const fps = 1e6 / periodUs;
+    const slow = delta.filter((x) => x > periodUs).length;
+    expect(slow).to.be.within(1, delta.length - 1);
+    const text = summaryTable(run(fps));
+    const ms = Number((periodUs / 1e3).toPrecision(3));
+    expect(text).to.include(
+      `warning: delta @ delta-32x32: ${slow} of ${delta.length} frames exceed the ${ms} ms frame period at ${fps} fps (max ${Math.round(Math.max(...delta)).toLocaleString('en-US')} µs)`,
+    );
+    expect(slowFramesLine('x', [1, 2], 1e6 / 2)).to.equal(null);
+    expect(slowFramesLine('x', [1, 3, 4], 1e6 / 2)).to.equal('x: 2 of 3 frames exceed the 0.002 ms frame period at 500000 fps (max 4 µs)');
+  });
+
+  it("says the trace's recording threshold (q, or its level step) beside the simulation's", () => {
+    const graph = recordingOf({
+      model: { name: 'm', recorder: 'graph-model', threshold: 0.05 },
+      layers: [{ act: { scale: 0.05 } }, { act: { scale: [0.05, 0.1] } }] as never,
+    });
+    expect(graph).to.deep.equal({ recorder: 'graph-model', threshold: 0.05, scale: { min: 0.05, max: 0.1 } });
+    expect(thresholdLine(0, null, graph)).to.equal(
+      'recorded by graph-model with delta threshold q = 0.05 (levels = round(a / q)); simulated with delta threshold 0 (in levels: a delta counts when |Δlevel| > 0)',
+    );
+    const synthetic = recordingOf(trace.manifest);
+    expect(synthetic).to.deep.equal({ recorder: null, threshold: null, scale: { min: 0.015625, max: 0.015625 } });
+    expect(thresholdLine(2, 0.5, synthetic)).to.equal(
+      'recorded as levels of step 0.015625 (value = level × step); simulated with delta threshold 2 (in levels: a delta counts when |Δlevel| > 2), values quantised with step 0.5 first',
+    );
+    const text = summaryTable(run(15), graph);
+    expect(text.split('\n')[1]).to.equal(thresholdLine(0, null, graph));
+    // A trace run carries its own recording (summary.json's `recording`, from the manifest).
+    expect((run(15) as { recording?: unknown }).recording).to.deep.equal(synthetic);
+    expect(summaryTable(run(15)).split('\n')[1]).to.equal(thresholdLine(0, null, synthetic));
+  });
+});
