@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  convOutputSize,
   gemmOf,
   layerActivityCounter,
   loadHwModel,
@@ -28,44 +27,10 @@ import {
 } from '../../sim/index.js';
 import { eventLayer, spatialChannelCut, xyMulticastLinks, type EventLayoutSpec } from '../../sim/engines/event.js';
 import { throwsInput } from '../support/input-error.js';
+import { smallConvLayers } from '../support/layer-arb.js';
 import { simActivity } from '../support/sim.js';
 
-const layerArb = fc
-  .record({
-    H: fc.integer({ min: 1, max: 9 }),
-    W: fc.integer({ min: 1, max: 9 }),
-    cin: fc.integer({ min: 1, max: 3 }),
-    groups: fc.integer({ min: 1, max: 3 }),
-    nPer: fc.integer({ min: 1, max: 4 }),
-    kh: fc.integer({ min: 1, max: 3 }),
-    kw: fc.integer({ min: 1, max: 3 }),
-    sh: fc.integer({ min: 1, max: 2 }),
-    sw: fc.integer({ min: 1, max: 2 }),
-    dh: fc.integer({ min: 1, max: 2 }),
-    dw: fc.integer({ min: 1, max: 2 }),
-    pad: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
-  })
-  .filter((p) => p.dh * (p.kh - 1) + 1 <= p.H + p.pad[0] + p.pad[1] && p.dw * (p.kw - 1) + 1 <= p.W + p.pad[2] + p.pad[3])
-  .map(
-    (p): Layer =>
-      validateLayer({
-        name: 'l',
-        op: 'conv2d',
-        input: [p.H, p.W, p.cin * p.groups],
-        output: [
-          convOutputSize(p.H, p.kh, p.sh, p.pad[0], p.pad[1], p.dh),
-          convOutputSize(p.W, p.kw, p.sw, p.pad[2], p.pad[3], p.dw),
-          p.nPer * p.groups,
-        ],
-        kernel: [p.kh, p.kw],
-        stride: [p.sh, p.sw],
-        padding: p.pad,
-        dilation: [p.dh, p.dw],
-        groups: p.groups,
-        weightBits: 8,
-        weightDensity: 1,
-      }),
-  );
+const layerArb = smallConvLayers(9, 4);
 
 /** A layer and one frame of events (0/1 per input element, mostly 0). */
 const caseArb = layerArb.chain((l) => {

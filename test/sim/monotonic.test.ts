@@ -24,7 +24,6 @@ import {
   type Topology,
   type SystolicSpec,
   type FoldModel,
-  BUFFERS,
 } from '../../sim/index.js';
 import { simTopology } from '../support/sim.js';
 

@@ -22,45 +22,10 @@ import {
   type TraceActivity,
 } from '../../sim/index.js';
 import { frameStatsCounter } from '../../traces/stats.js';
-import { convOutputSize } from '../../traces/layer.js';
+import { smallConvLayers } from '../support/layer-arb.js';
 import { simActivity } from '../support/sim.js';
 
-const layerArb = fc
-  .record({
-    H: fc.integer({ min: 1, max: 8 }),
-    W: fc.integer({ min: 1, max: 8 }),
-    cin: fc.integer({ min: 1, max: 3 }),
-    groups: fc.integer({ min: 1, max: 3 }),
-    nPer: fc.integer({ min: 1, max: 3 }),
-    kh: fc.integer({ min: 1, max: 3 }),
-    kw: fc.integer({ min: 1, max: 3 }),
-    sh: fc.integer({ min: 1, max: 2 }),
-    sw: fc.integer({ min: 1, max: 2 }),
-    dh: fc.integer({ min: 1, max: 2 }),
-    dw: fc.integer({ min: 1, max: 2 }),
-    pad: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
-  })
-  .filter((p) => p.dh * (p.kh - 1) + 1 <= p.H + p.pad[0] + p.pad[1] && p.dw * (p.kw - 1) + 1 <= p.W + p.pad[2] + p.pad[3])
-  .map(
-    (p): Layer =>
-      validateLayer({
-        name: 'l',
-        op: 'conv2d',
-        input: [p.H, p.W, p.cin * p.groups],
-        output: [
-          convOutputSize(p.H, p.kh, p.sh, p.pad[0], p.pad[1], p.dh),
-          convOutputSize(p.W, p.kw, p.sw, p.pad[2], p.pad[3], p.dw),
-          p.nPer * p.groups,
-        ],
-        kernel: [p.kh, p.kw],
-        stride: [p.sh, p.sw],
-        padding: p.pad,
-        dilation: [p.dh, p.dw],
-        groups: p.groups,
-        weightBits: 8,
-        weightDensity: 1,
-      }),
-  );
+const layerArb = smallConvLayers(8, 3);
 
 /** A layer and 3 frames of small levels (many zeros, some repeated values so deltas are sparse too). */
 const caseArb = layerArb.chain((l) => {
