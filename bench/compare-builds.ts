@@ -13,9 +13,9 @@
  * --write puts the table into reports/bench-compare-builds.md.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import { makeTempDir } from '../src/record/temp-dir.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { packagePath } from '../lib/package-dir.js';
 import { openTrace } from '../traces/reader.js';
@@ -49,7 +49,9 @@ async function main(): Promise<void> {
   const beforeDir = arg('--before');
   if (!beforeDir) throw new Error('usage: node dist/bench/compare-builds.js --before DIR [--label TEXT] [--write]');
   const builds = { before: resolve(beforeDir), after: packagePath() };
-  const work = mkdtempSync(join(tmpdir(), 'deltasim-bench-compare-'));
+  // Removed on exit and on Ctrl-C / SIGTERM too (a killed benchmark leaves nothing behind).
+  const temp = makeTempDir('deltasim-bench-compare-');
+  const work = temp.path;
   try {
     const warm = join(work, 't100');
     const trace = join(work, 't1000');
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
     console.log(report);
     if (process.argv.includes('--write')) writeFileAtomic(packagePath('reports', 'bench-compare-builds.md'), report);
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    temp.remove();
   }
 }
 

@@ -16,8 +16,7 @@
  */
 import { execSync } from 'node:child_process';
 import { cpuModel } from './machine.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -31,6 +30,7 @@ import {
   type HwModel,
   type SystolicSpec,
 } from '../sim/index.js';
+import { makeTempDir } from '../src/record/temp-dir.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { openTrace } from '../traces/reader.js';
 import { packagePath } from '../lib/package-dir.js';
@@ -174,7 +174,9 @@ function runFile<T>(file: string, kind: string, ...args: string[]): T {
 }
 
 async function main(): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'deltasim-bench-sim-trace-'));
+  // Removed on exit and on Ctrl-C / SIGTERM too (a killed benchmark leaves nothing behind).
+  const temp = makeTempDir('deltasim-bench-sim-trace-');
+  const work = temp.path;
   try {
     const rows: Stream[] = [];
     const steady: { delta: SteadyRow; event: SteadyRow }[] = [];
@@ -297,7 +299,7 @@ async function main(): Promise<void> {
     console.log(report);
     if (process.argv.includes('--write')) writeFileAtomic(packagePath('reports', 'bench-sim-trace.md'), report);
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    temp.remove();
   }
 }
 

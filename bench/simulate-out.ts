@@ -7,9 +7,10 @@
  *   npm run build && node dist/bench/simulate-out.js [--write]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { makeTempDir } from '../src/record/temp-dir.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { packagePath } from '../lib/package-dir.js';
 import { SYNTH_PRESETS, writeSyntheticTrace } from '../traces/synthetic.js';
@@ -25,7 +26,9 @@ if (process.argv[2] === '--child') {
   process.on('exit', () => process.stderr.write(`\nPEAK_RSS_MIB ${process.resourceUsage().maxRSS / 1024}\n`));
   await import(CLI);
 } else {
-  const work = mkdtempSync(join(tmpdir(), 'deltasim-bench-simulate-out-'));
+  // Removed on exit and on Ctrl-C / SIGTERM too (a killed benchmark leaves nothing behind).
+  const temp = makeTempDir('deltasim-bench-simulate-out-');
+  const work = temp.path;
   try {
     const rows: string[] = [];
     for (const frames of [1000, 10000]) {
@@ -65,6 +68,6 @@ if (process.argv[2] === '--child') {
     console.log(report);
     if (process.argv.includes('--write')) writeFileAtomic(packagePath('reports', 'bench-simulate-out.md'), report);
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    temp.remove();
   }
 }
