@@ -8,26 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { cli, lines, type Run, refusal, removeTemps, TRACE, tempDir } from './helpers.js';
+import { cli, lines, type Run, refusal, removeTemps, SWEEP_96, TRACE, tempDir } from './helpers.js';
 
 // 96 points: a journal of about 16 KiB
-const SWEEP = [
-  'sweep',
-  '--model',
-  'tiny',
-  '--arch',
-  'delta-32x32',
-  '--set',
-  'rows=4,8,16,32',
-  '--set',
-  'cols=4,8,16,32',
-  '--set',
-  'memories.state.kiB=1,64,1024',
-  '--set',
-  'deltaDensity=0.05,0.1',
-  '--workers',
-  '0',
-];
+const SWEEP = [...SWEEP_96, '--workers', '0'];
 const PAGE = 4 * 1024; // tmpfs counts whole pages
 const KiB = 1024;
 

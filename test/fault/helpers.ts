@@ -7,6 +7,22 @@ import { PACKAGE_DIR } from '../../lib/package-dir.js';
 
 export const BIN = join(PACKAGE_DIR, 'bin', 'deltasim.js');
 export const TRACE = join(PACKAGE_DIR, 'traces', 'samples', 'tiny');
+/** A sweep of tiny × delta-32x32 over 96 points (4 rows × 4 cols × 3 state sizes × 2 densities), without --out. */
+export const SWEEP_96 = [
+  'sweep',
+  '--model',
+  'tiny',
+  '--arch',
+  'delta-32x32',
+  '--set',
+  'rows=4,8,16,32',
+  '--set',
+  'cols=4,8,16,32',
+  '--set',
+  'memories.state.kiB=1,64,1024',
+  '--set',
+  'deltaDensity=0.05,0.1',
+];
 
 export interface Run {
   code: number | null;

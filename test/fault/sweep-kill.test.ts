@@ -10,25 +10,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { prng } from '../../lib/prng.js';
-import { cli, leftovers, lines, removeTemps, start, tempDir } from './helpers.js';
+import { cli, leftovers, lines, removeTemps, start, SWEEP_96, tempDir } from './helpers.js';
 
 const SEED = Number(process.env.DELTASIM_FAULT_SEED ?? 17);
-// tiny × delta-32x32 × 96 points: the points take about a second on two workers, after about as long starting up.
-const SWEEP = [
-  'sweep',
-  '--model',
-  'tiny',
-  '--arch',
-  'delta-32x32',
-  '--set',
-  'rows=4,8,16,32',
-  '--set',
-  'cols=4,8,16,32',
-  '--set',
-  'memories.state.kiB=1,64,1024',
-  '--set',
-  'deltaDensity=0.05,0.1',
-];
+// The points take about a second on two workers, after about as long starting up.
+const SWEEP = SWEEP_96;
 const POINTS = 96;
 
 describe(`fault: a sweep killed with SIGKILL and resumed (seed ${SEED})`, function () {
