@@ -101,8 +101,10 @@ export interface Timing {
 
 /** Words one buffer's ports move per cycle. */
 export const sramWordsPerCycle = (s: SramSpec): number => s.banks * s.ports;
+/** Bytes one buffer's ports move per cycle. */
+export const sramBytesPerCycle = (s: SramSpec): number => (sramWordsPerCycle(s) * s.wordBits) / 8;
 /** DRAM bytes per cycle of the hw-model's clock. */
-export const dramBytesPerCycle = (hw: HwModel): number => (hw.memories.dram.GBps * 1000) / hw.clockMHz;
+export const dramBytesPerCycle = (hw: Pick<HwModel, 'memories' | 'clockMHz'>): number => (hw.memories.dram.GBps * 1000) / hw.clockMHz;
 
 /**
  * The overlap rule: DRAM transfers are double-buffered and every SRAM serves the datapath while it

@@ -22,7 +22,7 @@ import { PACKAGE_DIR } from '../lib/package-dir.js';
 import { BUFFERS } from './actions.js';
 import type { EnergyBreakdown } from './energy.js';
 import type { HwModel } from './hw-model.js';
-import { sramWordsPerCycle } from './memory.js';
+import { dramBytesPerCycle, sramBytesPerCycle } from './memory.js';
 import type { FrameRow } from './frame-table.js';
 import type { LayerSink } from './simulate.js';
 import { MODE_TABLE, type Mode } from './modes.js';
@@ -142,9 +142,9 @@ export function layerRow(r: LayerResult, hw: LayerRowHw): (string | number)[] {
     r.cycles / clockMHz,
     ...BUFFERS.map((b) => a.sram[b].readBytes + a.sram[b].writeBytes),
     ...BUFFERS.map((b) => a.sram[b].reads + a.sram[b].writes),
-    ...BUFFERS.flatMap((b) => [needed(a.sram[b].readBytes + a.sram[b].writeBytes), (sramWordsPerCycle(m[b]) * m[b].wordBits) / 8]),
+    ...BUFFERS.flatMap((b) => [needed(a.sram[b].readBytes + a.sram[b].writeBytes), sramBytesPerCycle(m[b])]),
     needed(a.dram.readBytes + a.dram.writeBytes),
-    (m.dram.GBps * 1000) / clockMHz,
+    dramBytesPerCycle(hw),
     a.dram.readBytes,
     a.dram.writeBytes,
     a.dram.readBytes + a.dram.writeBytes,

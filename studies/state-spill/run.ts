@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BOUNDS,
   sramAccessPJ,
   sramExtrapolation,
   loadHwModel,
@@ -20,6 +19,7 @@ import {
   type ModeSummary,
 } from '../../sim/index.js';
 import { openTrace } from '../../traces/reader.js';
+import { boundBy } from '../../src/cli/sim-table.js';
 import { writeSyntheticTrace, type SynthLayer } from '../../traces/synthetic.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { packagePath } from '../../lib/package-dir.js';
@@ -54,12 +54,6 @@ try {
   const mb = (b: number) => (b / 2 ** 20).toFixed(2);
   const row = (label: string, s: ModeSummary, dense: ModeSummary) =>
     `| ${label} | ${(s.effectiveMacs / 1e6).toFixed(0)} | ${mb(s.dramBytes)} | ${(s.dramBytes / dense.dramBytes).toFixed(2)}× | ${(s.footprint.stateSpill * 100).toFixed(1)} % | ${s.latencyUs.mean.toFixed(0)} | ${boundBy(s)} | ${(s.energy.totalPJ / 1e6).toFixed(1)} | ${(s.energy.dramPJ / 1e6).toFixed(1)} | ${(s.energy.sramPJ.state / 1e6).toFixed(1)} | ${s.speedupVsDense.toFixed(2)}× | ${s.energyGainVsDense.toFixed(2)}× |`;
-  // The resource that bounds most of a run's cycles, with its share.
-  const boundBy = (s: ModeSummary): string => {
-    const total = BOUNDS.reduce((a, k) => a + s.boundCycles[k], 0);
-    const k = BOUNDS.reduce((a, b) => (s.boundCycles[b] > s.boundCycles[a] ? b : a), BOUNDS[0]!);
-    return `${k === 'compute' || k === 'dram' ? k : `${k} SRAM`} ${((100 * s.boundCycles[k]) / total).toFixed(0)} %`;
-  };
   const extrapolation = sramExtrapolation(big.energyTable, big.memories.state.kiB);
   const d = by(small, 'dense');
   const delta = by(small, 'delta');

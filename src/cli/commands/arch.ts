@@ -12,7 +12,7 @@ import {
   loadHwModel,
   sramAccessPJ,
   sramExtrapolation,
-  sramWordsPerCycle,
+  sramBytesPerCycle,
   type HwModel,
 } from '../../../sim/index.js';
 
@@ -47,7 +47,7 @@ function describeModel(m: HwModel): string {
             `${s.kiB} KiB`,
             `${s.wordBits} b`,
             `${s.banks} × ${s.ports}`,
-            (sramWordsPerCycle(s) * s.wordBits) / 8,
+            sramBytesPerCycle(s),
             s.kiB > 0 ? sramAccessPJ(t, s.kiB, s.wordBits).toFixed(2) : '',
             [s.kiB > 0 ? extrapolated(s.kiB) : 'none', s.stalls === false ? 'never stalls (SCALE-Sim)' : ''].filter(Boolean).join('; '),
           ];
