@@ -31,7 +31,9 @@ describe('seneca-like is sized for the main job', function () {
     const f = modes.find((m) => m.mode === 'delta')!.footprint;
     const m = loadHwModel('seneca-like').memories;
     expect(f.stateSpill).to.equal(0);
-    expect(f.stateBytes).to.be.at.most(m.state.kiB * 1024).and.above((m.state.kiB * 1024) / 2);
+    expect(f.stateBytes)
+      .to.be.at.most(m.state.kiB * 1024)
+      .and.above((m.state.kiB * 1024) / 2);
     expect(f.weightRefetch).to.equal(0);
     expect(f.weightBytes).to.be.at.most(m.filter.kiB * 1024);
   });
