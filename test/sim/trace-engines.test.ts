@@ -15,7 +15,6 @@ import {
   validateLayer,
   type EventSpec,
   type HwModel,
-  type Layer,
   type SystolicSpec,
 } from '../../sim/index.js';
 import { frameStatsCounter } from '../../traces/stats.js';
