@@ -106,7 +106,8 @@ function finishLayer(
   state: StateCounts | undefined,
   first: boolean,
   last: boolean,
-  stored: { input: number; output: number },
+  inputStored: number,
+  outputStored: number,
 ): void {
   const a: ActionCounts = r.actions;
   // The state accesses the engine's compute does not already pay for (engines/engine.ts stateInCompute).
@@ -118,8 +119,8 @@ function finishLayer(
     stateTraffic,
     first,
     last,
-    inputStored: stored.input,
-    outputStored: stored.output,
+    inputStored,
+    outputStored,
   });
   const m = hw.memories;
   // The spilled share of the state accesses goes to DRAM instead of the state SRAM.
@@ -216,11 +217,9 @@ function modeRunner(
       };
       // Spilled activations move as event lists: this layer's input as its own, its output as the next layer's input.
       const next = last || rule.events === null ? undefined : fa[i + 1]![rule.events];
-      const stored = {
-        input: first || !events ? 1 : storedShare(hw, l, events),
-        output: next ? storedShare(hw, w.layers[i + 1]!, next) : 1,
-      };
-      finishLayer(r, l, hw, plan, sizes, state, first, last, stored);
+      const inputStored = first || !events ? 1 : storedShare(hw, l, events);
+      const outputStored = next ? storedShare(hw, w.layers[i + 1]!, next) : 1;
+      finishLayer(r, l, hw, plan, sizes, state, first, last, inputStored, outputStored);
       const s = sparsityOf(fa[i]!);
       if (s) r.sparsity = s;
       return r;

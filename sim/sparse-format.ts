@@ -15,16 +15,15 @@ import { inputCount, type Layer } from '../traces/layer.js';
 /** The format a hw-model without `sparseFormat` has. */
 export const DEFAULT_SPARSE_FORMAT: SparseFormat = { kind: 'bitmap' };
 
-/** Events of a layer-frame and, for coordinates, the filler entries its gaps need. */
-export function listEntries(format: SparseFormat, elements: number, ev: LayerEvents): { events: number; fillers: number } {
+/** Filler entries the gaps between a layer-frame's events need in the coordinates format (0 for a bitmap). */
+export function listFillers(format: SparseFormat, elements: number, ev: LayerEvents): number {
+  if (format.kind !== 'coordinates') return 0;
   if ('density' in ev) {
-    const events = elements * ev.density;
-    if (format.kind !== 'coordinates' || ev.density <= 0) return { events, fillers: 0 };
+    if (ev.density <= 0) return 0;
     const q = (1 - ev.density) ** (2 ** format.indexBits);
-    return { events, fillers: (events * q) / (1 - q) };
+    return (elements * ev.density * q) / (1 - q);
   }
   const idx = ev.idx;
-  if (format.kind !== 'coordinates') return { events: idx.length, fillers: 0 };
   const L = 2 ** format.indexBits;
   let fillers = 0,
     next = 0; // the flat index after the previous event (events are in HWC order)
@@ -32,13 +31,15 @@ export function listEntries(format: SparseFormat, elements: number, ev: LayerEve
     fillers += Math.floor((idx[e]! - next) / L);
     next = idx[e]! + 1;
   }
-  return { events: idx.length, fillers };
+  return fillers;
 }
 
 /** Bits of the event list of a layer-frame's input: values and metadata. */
 export function listBits(format: SparseFormat, elements: number, ev: LayerEvents, valueBits: number): number {
-  const { events, fillers } = listEntries(format, elements, ev);
-  return format.kind === 'bitmap' ? elements + events * valueBits : (events + fillers) * (valueBits + format.indexBits);
+  const events = 'density' in ev ? elements * ev.density : ev.idx.length;
+  return format.kind === 'bitmap'
+    ? elements + events * valueBits
+    : (events + listFillers(format, elements, ev)) * (valueBits + format.indexBits);
 }
 
 /** Metadata bits each gathered event carries with its value (coordinates); a bitmap is read per fold instead. */

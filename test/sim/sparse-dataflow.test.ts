@@ -15,7 +15,7 @@ import {
   gemmOf,
   layerActivityCounter,
   listBits,
-  listEntries,
+  listFillers,
   loadHwModel,
   parseHwModelJson,
   statisticalFolds,
@@ -189,15 +189,15 @@ describe('sparse dataflows: event lists (compactor and metadata)', () => {
   });
 
   it('list sizes by hand: bitmap 16 + 3 × 8 bits; 2-bit coordinates need 3 fillers (gaps 0, 4, 9 over runs of 4)', () => {
-    expect(listEntries({ kind: 'bitmap' }, 16, ev)).to.deep.equal({ events: 3, fillers: 0 });
+    expect(listFillers({ kind: 'bitmap' }, 16, ev)).to.equal(0);
     expect(listBits({ kind: 'bitmap' }, 16, ev, 8)).to.equal(16 + 3 * 8);
-    expect(listEntries({ kind: 'coordinates', indexBits: 2 }, 16, ev)).to.deep.equal({ events: 3, fillers: 0 + 1 + 2 });
+    expect(listFillers({ kind: 'coordinates', indexBits: 2 }, 16, ev)).to.equal(0 + 1 + 2);
     expect(listBits({ kind: 'coordinates', indexBits: 2 }, 16, ev, 8)).to.equal(6 * (8 + 2));
     expect(listBits({ kind: 'coordinates', indexBits: 4 }, 16, ev, 8)).to.equal(3 * (8 + 4));
     // expected events: q = (1 − d)^L per event, the mean of ⌊G / L⌋ for geometric gaps
-    const e = listEntries({ kind: 'coordinates', indexBits: 1 }, 100, { density: 0.5 });
-    expect(e.events).to.equal(50);
-    expect(e.fillers).to.be.closeTo((50 * 0.25) / 0.75, 1e-12);
+    const f = listFillers({ kind: 'coordinates', indexBits: 1 }, 100, { density: 0.5 });
+    expect(f).to.be.closeTo((50 * 0.25) / 0.75, 1e-12);
+    expect(listBits({ kind: 'coordinates', indexBits: 1 }, 100, { density: 0.5 }, 8)).to.be.closeTo((50 + f) * 9, 1e-9);
     // DRAM: stored as the list when smaller than dense (128 bits), else dense
     expect(storedShare(base, fc16, ev)).to.equal(40 / 128);
     expect(storedShare(withSystolic(base, { sparseFormat: { kind: 'coordinates', indexBits: 2 } }), fc16, ev)).to.equal(60 / 128);
