@@ -45,6 +45,8 @@ export interface ActionCounts {
   neuronUpdates: number;
   /** Delta mode: level comparisons of touched outputs. */
   deltaCompares: number;
+  /** Input elements a compactor zero-tested to build an event list (systolic arrays that skip activations). */
+  zeroTests: number;
   /** Event engines: events consumed, synaptic ops, NoC hops. */
   events: number;
   synOps: number;
@@ -63,6 +65,7 @@ export function zeroActions(): ActionCounts {
     macsSkipped: 0,
     neuronUpdates: 0,
     deltaCompares: 0,
+    zeroTests: 0,
     events: 0,
     synOps: 0,
     nocHops: 0,

@@ -17,7 +17,17 @@ export type Provenance = { source: string; assumed?: undefined } | { assumed: st
 /** @deprecated use Provenance (an entry may now be `assumed` instead of sourced). */
 export type Sourced = Provenance;
 
-export type ActionName = 'mac8' | 'mac16' | 'mac32' | 'macGated' | 'macSkipped' | 'activate' | 'deltaCompare' | 'synOp' | 'nocHop';
+export type ActionName =
+  | 'mac8'
+  | 'mac16'
+  | 'mac32'
+  | 'macGated'
+  | 'macSkipped'
+  | 'activate'
+  | 'deltaCompare'
+  | 'zeroDetect'
+  | 'synOp'
+  | 'nocHop';
 
 export type DramInterface = 'LPDDR4' | 'DDR4' | 'HBM2';
 export const DRAM_INTERFACES: readonly DramInterface[] = ['LPDDR4', 'DDR4', 'HBM2'];

@@ -5,7 +5,7 @@ import { dramInterfaceFor, dramPJPerByte, macPJ, sramAccessPJ } from './energy-t
 import { engineFor } from './engines/index.js';
 
 export interface EnergyBreakdown {
-  /** MACs (full, gated, skipped), neuron updates, delta compares, synaptic ops, NoC. */
+  /** MACs (full, gated, skipped), neuron updates, delta compares, compactor zero tests, synaptic ops, NoC. */
   computePJ: number;
   sramPJ: Record<SramBuffer, number>;
   dramPJ: number;
@@ -52,6 +52,7 @@ export function energyOf(hw: HwModel, a: ActionCounts, seconds: number): EnergyB
     a.macsSkipped * e.macSkipped.pJ +
     a.neuronUpdates * e.activate.pJ +
     a.deltaCompares * e.deltaCompare.pJ +
+    a.zeroTests * e.zeroDetect.pJ +
     a.synOps * e.synOp.pJ +
     a.nocHops * e.nocHop.pJ;
   // Per word access: a scattered 1-byte access pays a whole word, packed bytes share one.

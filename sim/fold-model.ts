@@ -35,6 +35,8 @@ export interface FoldTile {
 /** The mapped layer a work model sees. */
 export interface MappedGemm {
   gemm: Gemm;
+  /** os only: the rows share one step sequence (lock-step) rather than walking their own event lists. */
+  lockstep: boolean;
   dataflow: 'os' | 'ws' | 'is';
   Sr: number;
   /** Columns of all the folds of one pass: one group's (scalesim), or groups × groupCols (depthwise-channels). */
@@ -60,6 +62,13 @@ export interface FoldLoad {
   issued: number;
   /** MACs with both operands non-zero. */
   effective: number;
+  /**
+   * Σ over the fold's row streams (a PE row; on depthwise-channels a row × group) of the steps at which the stream
+   * reads an operand: a skipping os row reads only its own events. 0: every stream reads at every step
+   * (rows·groupSpan·extent). On an os array with independent rows these are also its row-steps, each of which reads
+   * its own vector of weights (mapping.ts).
+   */
+  rowSteps: number;
 }
 
 export interface FoldModel {
@@ -73,6 +82,7 @@ export const denseFolds: FoldModel = {
     out.extent = m.T;
     out.issued = n;
     out.effective = n;
+    out.rowSteps = 0;
   },
 };
 
@@ -97,18 +107,23 @@ export function keptFraction(skip: TemporalSkip, enabled: boolean, d: number, n:
 /**
  * Uniform random zeros (Sparseloop-style expected values). A streamed vector holds the used rows' elements
  * of every group in the tile (depthwise-channels feeds each group its own): rows · groupSpan elements.
+ * On a lock-step os array a step is kept when any row has an event there (a vector of rows · groupSpan
+ * activations) and, with weight skipping, any column a non-zero weight (a vector of cols weights).
  */
 export function statisticalFolds(o: StatisticalFoldOptions): FoldModel {
   return {
     fold(m, t, out) {
       const v = t.rows * (t.groupSpan ?? 1);
-      const p =
-        keptFraction(m.skip.ifmap, o.skipZeroActivations, o.actDensity, v) *
-        keptFraction(m.skip.filter, o.skipZeroWeights, o.weightDensity, v);
+      const pA = keptFraction(m.skip.ifmap, o.skipZeroActivations, o.actDensity, v);
+      const pW = keptFraction(m.skip.filter, o.skipZeroWeights, o.weightDensity, m.dataflow === 'os' ? t.cols : v);
+      const p = pA * pW;
       const slots = t.rows * t.cols * m.T;
       out.extent = Math.ceil(m.T * p - 1e-9);
       out.issued = slots * p;
       out.effective = slots * o.actDensity * o.weightDensity;
+      // os rows read their own operands only: independent rows their element-skipped steps, lock-step rows their events at kept steps.
+      const skips = m.dataflow === 'os' && (o.skipZeroActivations || o.skipZeroWeights);
+      out.rowSteps = !skips ? 0 : m.lockstep ? (o.skipZeroActivations ? v * m.T * o.actDensity * pW : 0) : v * m.T * p;
     },
   };
 }

@@ -84,7 +84,24 @@ export interface SystolicSpec extends Common {
   delta: boolean;
   /** How grouped / depthwise layers use the array (docs/design.md §5.4); absent: `scalesim`. */
   mapping?: SystolicMapping;
+  /** os with skipping: do the PE rows walk their own event lists or share one step sequence (mapping.ts rowSyncOf); absent: independent on os, lockstep on ws/is. */
+  rowSync?: RowSync;
+  /** The compactor that finds the non-zero (or non-zero-delta) inputs and packs them into an event list; absent: `rows` lanes. */
+  compactor?: { lanes: number };
+  /** How an event list marks its events' positions (sim/sparse-format.ts); absent: bitmap. */
+  sparseFormat?: SparseFormat;
 }
+
+/**
+ * `independent`: each PE row of an os fold steps through its own compacted event list, so the rows need different
+ * weights at once and every row-step reads its own vector of weights from the filter SRAM. `lockstep`: the rows share
+ * one step sequence (a reduction step is skipped only when no row of the fold has an event there); the weights stay one
+ * broadcast per column per step and a row without an event idles (a gated slot). ws/is stream whole vectors: lock-step.
+ */
+export type RowSync = 'independent' | 'lockstep';
+
+/** Event-list metadata: a bitmap (1 bit per dense element), or per event a relative coordinate of `indexBits` bits. */
+export type SparseFormat = { kind: 'bitmap' } | { kind: 'coordinates'; indexBits: number };
 
 /**
  * `scalesim` (SCALE-Sim's, the default): a grouped layer's `groups` GEMMs run one after another. `depthwise-channels`:
@@ -126,7 +143,23 @@ export function parseHwModelJson(text: string, file: string): HwModel {
   legacyMemoriesCheck(doc, file);
   if (!validateSpec(doc)) throw schemaError(validateSpec.errors, file);
   const spec = doc as HwSpec;
+  if (spec.kind === 'systolic') checkSparseKeys(spec, file);
   return withEnergy({ ...spec, memories: withDefaults(spec.memories) }, file);
+}
+
+/** Sparse-dataflow keys that would describe hardware the rest of the model does not have: refused, naming the key. */
+function checkSparseKeys(s: SystolicSpec, file: string): void {
+  if (s.rowSync === 'independent' && s.dataflow !== 'os')
+    throw new InputError(
+      `${quote('rowSync')} "independent" needs dataflow "os": ${s.dataflow} streams whole vectors across the rows, always in lock-step`,
+      { file, pointer: '/rowSync' },
+    );
+  for (const key of ['compactor', 'sparseFormat'] as const)
+    if (s[key] !== undefined && !s.skipZeroActivations)
+      throw new InputError(`${quote(key)} needs "skipZeroActivations": true (without skipping there is no event list to build)`, {
+        file,
+        pointer: `/${key}`,
+      });
 }
 
 /** A buffer the file leaves out (state) is absent hardware: no capacity, one narrow port. */

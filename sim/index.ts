@@ -12,6 +12,7 @@ export * from './energy.js';
 export * from './receptive-field.js';
 export * from './activity.js';
 export * from './trace-fold-model.js';
+export * from './sparse-format.js';
 export * from './delta-state.js';
 export * from './engines/index.js';
 export { coreLoad, expectedGroupEvents, type CoreLoad, type GroupEvents } from './engines/event.js';

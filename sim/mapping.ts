@@ -15,7 +15,7 @@
  *   For groups = 1 both mappings are the same.
  */
 import type { Gemm } from './workload.js';
-import type { Dataflow, SystolicMapping } from './hw-model.js';
+import type { Dataflow, RowSync, SystolicMapping } from './hw-model.js';
 import type { FoldTile, FoldLoad, MappedGemm, TemporalSkip, FoldModel } from './fold-model.js';
 
 type Operand = 'ifmap' | 'filter' | 'ofmap';
@@ -68,7 +68,16 @@ export interface ArrayShape {
   dataflow: Dataflow;
   /** Grouped layers: `scalesim` (absent) or `depthwise-channels`. */
   mapping?: SystolicMapping;
+  /** os with skipping: independent rows (absent on os) or lock-step (rowSyncOf). */
+  rowSync?: RowSync;
 }
+
+/** The rows' synchronisation of an array: its `rowSync`, else independent on os (the first model's cycles) and lockstep on ws/is (whole vectors). */
+export const rowSyncOf = (a: Pick<ArrayShape, 'rowSync' | 'dataflow'>): RowSync =>
+  a.rowSync ?? (a.dataflow === 'os' ? 'independent' : 'lockstep');
+
+/** Skipping on a lock-step os array: a step (one k of the reduction) is dropped only when the whole fold's rows (or columns' weights) have nothing there. */
+const LOCKSTEP_OS_SKIP = { ifmap: 'vector', filter: 'vector' } as const;
 
 /**
  * Bits per element over the buffer's word width, per operand: how many words an edge access takes.
@@ -109,13 +118,17 @@ export interface ComputeResult {
   words: EdgeWords;
   /** True when partial sums leave the array (accumulator width applies to ofmap traffic). */
   partialSums: boolean;
+  /** Σ over all folds (skipped ones too) of the ifmap elements a fold could read: what a bitmap of its events spans. */
+  ifmapCovered: number;
 }
 
-export function mapGemm(g: Gemm, dataflow: Dataflow, mapping: SystolicMapping = 'scalesim'): MappedGemm {
+export function mapGemm(g: Gemm, dataflow: Dataflow, mapping: SystolicMapping = 'scalesim', rowSync?: RowSync): MappedGemm {
   const m = DATAFLOWS[dataflow];
   const d = m.dims(g);
   const packed = mapping === 'depthwise-channels';
-  return { gemm: g, dataflow, Sr: d.Sr, Sc: packed ? g.groups * d.Sc : d.Sc, T: d.T, groupCols: d.Sc, packed, skip: m.skip };
+  const lockstep = dataflow === 'os' && rowSyncOf({ dataflow, rowSync }) === 'lockstep';
+  const skip = lockstep ? LOCKSTEP_OS_SKIP : m.skip;
+  return { gemm: g, dataflow, lockstep, Sr: d.Sr, Sc: packed ? g.groups * d.Sc : d.Sc, T: d.T, groupCols: d.Sc, packed, skip };
 }
 
 /** Passes over the array: every group one after another (scalesim), or one pass holding them all (depthwise-channels). */
@@ -123,7 +136,7 @@ const passesOf = (mg: MappedGemm): number => (mg.packed ? 1 : mg.gemm.groups);
 
 /** Folds of a layer and their mean used PEs / PEs (closed form: the tiles of a pass cover Sr × Sc once). */
 export function foldGeometry(g: Gemm, arr: ArrayShape): { folds: number; mappingEfficiency: number } {
-  const mg = mapGemm(g, arr.dataflow, arr.mapping);
+  const mg = mapGemm(g, arr.dataflow, arr.mapping, arr.rowSync);
   const passes = passesOf(mg);
   const folds = passes * Math.ceil(mg.Sr / arr.rows) * Math.ceil(mg.Sc / arr.cols);
   return { folds, mappingEfficiency: folds > 0 ? (passes * mg.Sr * mg.Sc) / (folds * arr.rows * arr.cols) : 0 };
@@ -131,7 +144,7 @@ export function foldGeometry(g: Gemm, arr: ArrayShape): { folds: number; mapping
 
 export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel, widths?: EdgeWidths): ComputeResult {
   const map = DATAFLOWS[arr.dataflow];
-  const mg = mapGemm(g, arr.dataflow, arr.mapping);
+  const mg = mapGemm(g, arr.dataflow, arr.mapping, arr.rowSync);
   const fill = map.fillDrain(arr.rows, arr.cols);
   const partialSums = map.northSouth === 'ofmap' && mg.Sr > arr.rows;
   // Edge accesses per operand, by index (a per-fold keyed update of an object is a slow dynamic access).
@@ -152,7 +165,10 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel, widths?:
     psumReads = 0,
     psumWords = 0;
   const tile: FoldTile = { group: 0, groupSpan: 1, rowStart: 0, rows: 0, colStart: 0, cols: 0 };
-  const w: FoldLoad = { extent: 0, issued: 0, effective: 0 };
+  const w: FoldLoad = { extent: 0, issued: 0, effective: 0, rowSteps: 0 };
+  // os rows that walk their own event lists need their own weights: each row-step reads a vector of the tile's columns.
+  const perRowWeights = arr.dataflow === 'os' && !mg.lockstep;
+  let ifmapCovered = 0;
   const gc = mg.groupCols;
   const passes = passesOf(mg);
   for (let pass = 0; pass < passes; pass++) {
@@ -171,6 +187,8 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel, widths?:
         tile.groupSpan = span;
         folds++;
         used += tile.rows * tile.cols;
+        // The ifmap elements the fold could read (a bitmap of them says which are events, even when none is).
+        ifmapCovered += st === 0 ? tile.rows * tile.cols : tile.rows * span * mg.T;
         work.fold(mg, tile, w);
         effective += w.effective;
         if (w.extent === 0) continue; // nothing to stream: the fold is skipped, no fill/drain
@@ -179,14 +197,17 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel, widths?:
         cycles += fill + w.extent;
         // The west edge feeds each row one element per group of the tile (shared along that group's columns).
         const westPerStep = tile.rows * span;
+        // Skipping os rows read only their own operands (rowSteps); independent rows also their own weights per row-step.
+        const perRow = perRowWeights && w.rowSteps > 0;
+        const colsPerStream = tile.cols / span;
         acc[st]! += tile.rows * tile.cols;
-        acc[we]! += westPerStep * w.extent;
-        acc[ns]! += tile.cols * w.extent;
+        acc[we]! += w.rowSteps > 0 ? w.rowSteps : westPerStep * w.extent;
+        acc[ns]! += perRow ? w.rowSteps * colsPerStream : tile.cols * w.extent;
         if (partialSums && r0 > 0) psumReads += tile.cols * w.extent;
         if (widths) {
           words[st]! += wordsOf(tile.rows * tile.cols, st);
-          words[we]! += wordsOf(westPerStep, we) * w.extent;
-          words[ns]! += wordsOf(tile.cols, ns) * w.extent;
+          words[we]! += w.rowSteps > 0 ? wordsOf(w.rowSteps, we) : wordsOf(westPerStep, we) * w.extent;
+          words[ns]! += perRow ? w.rowSteps * wordsOf(colsPerStream, ns) : wordsOf(tile.cols, ns) * w.extent;
           if (partialSums && r0 > 0) psumWords += Math.ceil(tile.cols * widths.psum - 1e-9) * w.extent;
         }
       }
@@ -199,6 +220,7 @@ export function computeLayer(g: Gemm, arr: ArrayShape, work: FoldModel, widths?:
     foldsRun,
     issued,
     effective,
+    ifmapCovered,
     edges: { ifmapReads: acc[0]!, filterReads: acc[1]!, ofmapWrites: acc[2]!, psumReads },
     words: { ifmapReads: words[0]!, filterReads: words[1]!, ofmapWrites: words[2]!, psumReads: psumWords },
     partialSums,

@@ -14,7 +14,11 @@
  * - Delta state (accumulators + previous levels): the share of the network's state that does not fit
  *   the state SRAM lives in DRAM (spread like weights), so that share of every frame's state
  *   accesses (accumulators, last levels; see delta-state.ts) goes to DRAM instead of the state SRAM.
- * Timing (layerTiming): compute, DRAM and every SRAM buffer's ports each bound a layer's time.
+ * - Event lists (a systolic array that skips activations): activations that spill between layers move as the
+ *   consumer's event list, values + metadata, when that is smaller than dense (sparse-format.ts). The network's input
+ *   frame arrives dense from the sensor and its final output leaves dense. The spill decision itself stays on the
+ *   dense sizes: the buffers must hold a dense frame too.
+ * Timing (layerTiming): compute, DRAM, every SRAM buffer's ports and the compactor each bound a layer's time.
  */
 import { BUFFERS, perBuffer, type SramBuffer, type Traffic } from './actions.js';
 import type { LayerReuse } from './dram-reuse.js';
@@ -52,6 +56,12 @@ export interface LayerBytes {
   stateTraffic: Traffic;
   first: boolean;
   last: boolean;
+  /**
+   * Share of the dense size the layer's input / output occupies when it moves to or from DRAM: an event list
+   * (sparse-format.ts) where it is smaller than dense, else 1. Absent: 1.
+   */
+  inputStored?: number;
+  outputStored?: number;
 }
 
 /** DRAM traffic of one layer per frame, split by what caused it. */
@@ -65,8 +75,8 @@ export function layerDram(
   const spills = cold || b.inputBytes + b.outputBytes > (hw.memories.ifmap.kiB + hw.memories.ofmap.kiB) * KiB;
   return {
     weights: cold ? b.reuse.weights : Math.round(b.reuse.weights * plan.weightRefetch),
-    actsIn: spills || b.first ? b.reuse.actsIn : 0,
-    actsOut: spills || b.last ? b.reuse.actsOut : 0,
+    actsIn: spills || b.first ? b.reuse.actsIn * (b.inputStored ?? 1) : 0,
+    actsOut: spills || b.last ? b.reuse.actsOut * (b.outputStored ?? 1) : 0,
     // The spilled share of the state's bytes and of its word accesses.
     state: {
       readBytes: Math.round(b.stateTraffic.readBytes * f),
@@ -77,9 +87,9 @@ export function layerDram(
   };
 }
 
-/** What bounds a layer's time: the datapath, DRAM, or one SRAM buffer's ports. */
-export type Bound = 'compute' | 'dram' | SramBuffer;
-export const BOUNDS: readonly Bound[] = ['compute', 'dram', ...BUFFERS];
+/** What bounds a layer's time: the datapath, DRAM, one SRAM buffer's ports, or the compactor that builds its event list. */
+export type Bound = 'compute' | 'dram' | SramBuffer | 'compactor';
+export const BOUNDS: readonly Bound[] = ['compute', 'dram', ...BUFFERS, 'compactor'];
 /** A record over the bounds, built as a literal (per frame). */
 export const perBound = (f: (b: Bound) => number): Record<Bound, number> => ({
   compute: f('compute'),
@@ -88,6 +98,7 @@ export const perBound = (f: (b: Bound) => number): Record<Bound, number> => ({
   filter: f('filter'),
   ofmap: f('ofmap'),
   state: f('state'),
+  compactor: f('compactor'),
 });
 
 export interface Timing {
@@ -109,9 +120,15 @@ export const dramBytesPerCycle = (hw: Pick<HwModel, 'memories' | 'clockMHz'>): n
 /**
  * The overlap rule: DRAM transfers are double-buffered and every SRAM serves the datapath while it
  * computes, so a layer lasts as long as its slowest resource: max(compute, DRAM, each buffer's
- * ports) + the fixed per-layer overhead. The excess over compute is the stall.
+ * ports, the compactor) + the fixed per-layer overhead. The excess over compute is the stall.
  */
-export function layerTiming(hw: HwModel, computeCycles: number, dramBytes: number, sram: Record<SramBuffer, Traffic>): Timing {
+export function layerTiming(
+  hw: HwModel,
+  computeCycles: number,
+  dramBytes: number,
+  sram: Record<SramBuffer, Traffic>,
+  compactorCycles = 0,
+): Timing {
   const dramCycles = Math.ceil(dramBytes / dramBytesPerCycle(hw) - 1e-9);
   const m = hw.memories;
   const sramCycles = perBuffer((b) => Math.ceil((sram[b].reads + sram[b].writes) / sramWordsPerCycle(m[b]) - 1e-9));
@@ -126,6 +143,10 @@ export function layerTiming(hw: HwModel, computeCycles: number, dramBytes: numbe
       bound = b;
       busy = sramCycles[b];
     }
+  if (compactorCycles > busy) {
+    bound = 'compactor';
+    busy = compactorCycles;
+  }
   return { dramCycles, sramCycles, bound, stallCycles: busy - computeCycles, cycles: busy + (hw.layerOverheadCycles ?? 0) };
 }
 

@@ -109,6 +109,9 @@ export const LAYER_COLUMNS = [
   'synaptic_ops',
   'spatial_sparsity',
   'temporal_sparsity',
+  // Event lists (systolic arrays that skip activations): the compactor's cycles and its zero tests.
+  'compactor_cycles',
+  'zero_tests',
 ] as const;
 
 export type LayerColumn = (typeof LAYER_COLUMNS)[number];
@@ -154,6 +157,8 @@ export function layerRow(r: LayerResult, hw: LayerRowHw): (string | number)[] {
     a.synOps,
     r.sparsity?.spatial ?? '',
     r.sparsity?.temporal ?? '',
+    r.compactorCycles ?? 0,
+    a.zeroTests,
   ]);
 }
 

@@ -35,6 +35,7 @@ import {
   type SimResult,
 } from './summary.js';
 import { gemmOf } from './workload.js';
+import { storedShare } from './sparse-format.js';
 
 /** What simulate() runs: layers and a source of frames (see workloads.ts for topologies and traces). */
 export interface Workload {
@@ -105,6 +106,8 @@ function finishLayer(
   state: StateCounts | undefined,
   first: boolean,
   last: boolean,
+  inputStored: number,
+  outputStored: number,
 ): void {
   const a: ActionCounts = r.actions;
   // The state accesses the engine's compute does not already pay for (engines/engine.ts stateInCompute).
@@ -116,6 +119,8 @@ function finishLayer(
     stateTraffic,
     first,
     last,
+    inputStored,
+    outputStored,
   });
   const m = hw.memories;
   // The spilled share of the state accesses goes to DRAM instead of the state SRAM.
@@ -133,7 +138,7 @@ function finishLayer(
   a.sram.ifmap.writes += packedWords(d.actsIn, 8, m.ifmap.wordBits);
   a.sram.ofmap.readBytes += d.actsOut;
   a.sram.ofmap.reads += packedWords(d.actsOut, 8, m.ofmap.wordBits);
-  const t = layerTiming(hw, r.computeCycles, a.dram.readBytes + a.dram.writeBytes, a.sram);
+  const t = layerTiming(hw, r.computeCycles, a.dram.readBytes + a.dram.writeBytes, a.sram, r.compactorCycles);
   r.dramCycles = t.dramCycles;
   r.sramCycles = t.sramCycles;
   r.bound = t.bound;
@@ -199,6 +204,7 @@ function modeRunner(
         folds: c.folds,
         foldsRun: c.foldsRun,
         computeCycles: c.computeCycles,
+        compactorCycles: c.compactorCycles ?? 0,
         utilisation: pes > 0 && c.computeCycles > 0 ? c.actions.effectiveMacs / (pes * c.computeCycles) : null,
         mappingEfficiency,
         dramCycles: 0,
@@ -209,7 +215,11 @@ function modeRunner(
         actions: c.actions,
         energy: NO_ENERGY,
       };
-      finishLayer(r, l, hw, plan, sizes, state, first, last);
+      // Spilled activations move as event lists: this layer's input as its own, its output as the next layer's input.
+      const next = last || rule.events === null ? undefined : fa[i + 1]![rule.events];
+      const inputStored = first || !events ? 1 : storedShare(hw, l, events);
+      const outputStored = next ? storedShare(hw, w.layers[i + 1]!, next) : 1;
+      finishLayer(r, l, hw, plan, sizes, state, first, last, inputStored, outputStored);
       const s = sparsityOf(fa[i]!);
       if (s) r.sparsity = s;
       return r;

@@ -22,6 +22,8 @@ export interface LayerResult {
   folds: number;
   foldsRun: number;
   computeCycles: number;
+  /** Cycles the compactor needed to build the layer's event list (0 without one; memory.ts layerTiming). */
+  compactorCycles?: number;
   /**
    * Effective MACs / (PEs × compute cycles), SCALE-Sim's utilisation of the array's compute; null on an engine
    * without a PE array (event) or when the layer computed nothing (0 compute cycles). simulate() always sets it.

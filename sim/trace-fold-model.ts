@@ -18,9 +18,23 @@
  * - ws: a step (one output) is skipped only when none of the tile's groups has an event in its K-tile.
  * - is: the stationary tile is the columns' (group, output) K-slices; skipped when it holds no event.
  * All three use the real per-event counts (exact, as on scalesim).
+ *
+ * os with `rowSync: lockstep`: the fold's rows (and groups) share one step sequence, so a step (a k of the
+ * reduction) is skipped only when no row of the fold has an event there: the extent is the size of the union
+ * of the rows' event positions (a K-bit set per row tile, filled in one pass over events × taps), × the kept
+ * share of weight vectors across the fold's columns with weight skipping (statistical, as weight zeros are).
  */
 import type { SystolicSpec } from './hw-model.js';
-import { colsOfGroup, keptFraction, type FoldModel, type MappedGemm, type TemporalSkip } from './fold-model.js';
+import {
+  colsOfGroup,
+  keptFraction,
+  type FoldLoad,
+  type FoldModel,
+  type FoldTile,
+  type MappedGemm,
+  type TemporalSkip,
+} from './fold-model.js';
+import { rowSyncOf } from './mapping.js';
 import { spatial, type Layer } from '../traces/layer.js';
 import { gemmOf } from './workload.js';
 import type { EventStats } from './activity.js';
@@ -75,7 +89,7 @@ export function eventsPerKTile(l: Layer, w: EventStats, rows: number, out?: Int3
  */
 export function traceFoldModels(
   l: Layer,
-  hw: Pick<SystolicSpec, 'rows' | 'dataflow' | 'skipZeroActivations' | 'skipZeroWeights'>,
+  hw: Pick<SystolicSpec, 'rows' | 'dataflow' | 'skipZeroActivations' | 'skipZeroWeights' | 'rowSync'>,
 ): (w: EventStats, weightDensity: number) => FoldModel {
   const { OH, OW } = spatial(l);
   const M = OH * OW;
@@ -96,6 +110,7 @@ export function traceFoldModels(
       else rowTileSteps(rf, l.groups, M, hw.rows, skipA, kw, m.T, max, steps, nz);
       if (kw === 1 && skipA) steps.set(nz); // a row's steps are its events
     };
+    if (rowSyncOf(hw) === 'lockstep') return lockstepOs(l, hw, rowTiles, max, nz);
     return (w, wd) => {
       let ready = false;
       return {
@@ -108,22 +123,27 @@ export function traceFoldModels(
             out.extent = max[tile]!;
             out.issued = steps[tile]! * t.cols;
             out.effective = nz[tile]! * t.cols * wd;
+            out.rowSteps = skipA || hw.skipZeroWeights ? steps[tile]! : 0;
             return;
           }
           // depthwise-channels: the slowest (row, group) of the tile; each group's rows step for its columns.
           let hi = 0,
             st = 0,
+            rs = 0,
             n = 0;
           for (let g = t.group; g < t.group + (t.groupSpan ?? 1); g++) {
             const tile = g * rowTiles + rt;
             const c = colsOfGroup(m, t, g);
             hi = Math.max(hi, max[tile]!);
             st += steps[tile]! * c;
+            rs += steps[tile]!;
             n += nz[tile]! * c;
           }
           out.extent = hi;
           out.issued = st;
           out.effective = n * wd;
+          // Each (row, group) stream's steps; its weight vector is the group's columns (mapping.ts).
+          out.rowSteps = skipA || hw.skipZeroWeights ? rs : 0;
         },
       };
     };
@@ -170,6 +190,7 @@ export function traceFoldModels(
           out.extent = skipA ? active : m.T;
           out.issued = t.rows * t.cols * out.extent;
           out.effective = nz * wd;
+          out.rowSteps = 0;
         },
       };
     };
@@ -188,6 +209,7 @@ export function traceFoldModels(
         out.extent = skipA && nz === 0 ? 0 : Math.ceil(m.T * p - 1e-9);
         out.issued = t.rows * t.cols * m.T * (out.extent === 0 ? 0 : p);
         out.effective = nz * m.T * wd;
+        out.rowSteps = 0;
       },
     };
   };
@@ -242,4 +264,119 @@ function rowTileSteps(
       steps[tile] = st;
       nz[tile] = n;
     }
+}
+
+/**
+ * os with lock-step rows: per row tile (group × rows outputs) the set of reduction steps k at which any of its rows
+ * has an event (K bits, 32 per word), filled in one pass over events × taps on the frame's first fold; a fold's extent
+ * is the set's size (the union of its groups' sets on depthwise-channels). Buffers are allocated once per layer.
+ */
+function lockstepOs(
+  l: Layer,
+  hw: Pick<SystolicSpec, 'rows' | 'skipZeroActivations' | 'skipZeroWeights'>,
+  rowTiles: number,
+  max: Float64Array,
+  nz: Float64Array,
+): (w: EventStats, weightDensity: number) => FoldModel {
+  const { OH, OW } = spatial(l);
+  const M = OH * OW;
+  const K = gemmOf(l).K;
+  const kWords = Math.ceil(K / 32);
+  const skipA = hw.skipZeroActivations;
+  const bits = skipA ? new Uint32Array(l.groups * rowTiles * kWords) : new Uint32Array(0);
+  const union = new Float64Array(l.groups * rowTiles);
+  const scratch = new Uint32Array(kWords);
+  return (w, wd) => {
+    let ready = false;
+    const prepare = (): void => {
+      if (!skipA) return;
+      rowTileEvents(w.rf, l.groups, M, hw.rows, max, nz);
+      eventSteps(l, w.idx, hw.rows, rowTiles, kWords, bits);
+      for (let tile = 0; tile < union.length; tile++) union[tile] = popcount(bits, tile * kWords, kWords);
+    };
+    return {
+      fold(m: MappedGemm, t: FoldTile, out: FoldLoad) {
+        if (!ready) prepare();
+        ready = true;
+        const rt = t.rowStart / hw.rows;
+        const span = t.groupSpan ?? 1;
+        let steps: number, events: number, effective: number;
+        if (!skipA) {
+          steps = m.T;
+          events = 0;
+          effective = t.rows * t.cols * m.T;
+        } else if (span === 1) {
+          const tile = t.group * rowTiles + rt;
+          steps = union[tile]!;
+          events = nz[tile]!;
+          effective = events * t.cols;
+        } else {
+          // depthwise-channels: the fold's groups share the step sequence too: the union of their sets.
+          scratch.fill(0);
+          events = 0;
+          effective = 0;
+          for (let g = t.group; g < t.group + span; g++) {
+            const tile = g * rowTiles + rt;
+            for (let i = 0, o = tile * kWords; i < kWords; i++) scratch[i]! |= bits[o + i]!;
+            events += nz[tile]!;
+            effective += nz[tile]! * colsOfGroup(m, t, g);
+          }
+          steps = popcount(scratch, 0, kWords);
+        }
+        // With weight skipping a step is also dropped when every column's weight there is zero (a vector across the columns).
+        const pW = keptFraction('vector', hw.skipZeroWeights, wd, t.cols);
+        out.extent = Math.ceil(steps * pW - 1e-9);
+        out.issued = t.rows * t.cols * out.extent;
+        out.effective = effective * wd;
+        out.rowSteps = skipA ? events * pW : 0;
+      },
+    };
+  };
+}
+
+/** Sets bit k of row tile (g, ⌊m / rows⌋) for every event that output m of group g meets at reduction step k (HWIO order). */
+function eventSteps(l: Layer, idx: Uint32Array, rows: number, rowTiles: number, kWords: number, bits: Uint32Array): void {
+  const { W, C, OH, OW } = spatial(l);
+  const cin = C / l.groups;
+  const [kh, kw] = l.kernel;
+  const [sh, sw] = l.stride;
+  const [dh, dw] = l.dilation;
+  const [pt, , pl] = l.padding;
+  bits.fill(0);
+  for (let e = 0; e < idx.length; e++) {
+    const i = idx[e]!;
+    const c = i % C;
+    const p = (i - c) / C;
+    const x = p % W;
+    const y = (p - x) / W;
+    const g = Math.floor(c / cin);
+    const cl = c - g * cin;
+    for (let ky = 0; ky < kh; ky++) {
+      const ty = y + pt - ky * dh;
+      if (ty < 0 || ty % sh !== 0) continue;
+      const oh = ty / sh;
+      if (oh >= OH) continue;
+      for (let kx = 0; kx < kw; kx++) {
+        const tx = x + pl - kx * dw;
+        if (tx < 0 || tx % sw !== 0) continue;
+        const ow = tx / sw;
+        if (ow >= OW) continue;
+        const k = (ky * kw + kx) * cin + cl;
+        const o = (g * rowTiles + Math.floor((oh * OW + ow) / rows)) * kWords + (k >>> 5);
+        bits[o] = bits[o]! | (1 << (k & 31));
+      }
+    }
+  }
+}
+
+/** Set bits of words [from, from + n). */
+function popcount(a: Uint32Array, from: number, n: number): number {
+  let c = 0;
+  for (let i = from; i < from + n; i++) {
+    let v = a[i]!;
+    v -= (v >>> 1) & 0x55555555;
+    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+    c += (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+  }
+  return c;
 }

@@ -20,6 +20,8 @@ export interface LayerCompute {
   folds: number;
   foldsRun: number;
   computeCycles: number;
+  /** Cycles the compactor needs to build the layer's event list (0 without one); it bounds the layer's time like a buffer's ports. */
+  compactorCycles?: number;
   actions: ActionCounts;
 }
 

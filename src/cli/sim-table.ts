@@ -148,7 +148,7 @@ export function boundBy(s: Pick<ModeSummary, 'boundCycles'>): string {
     total += s.boundCycles[k];
     if (s.boundCycles[k] > s.boundCycles[best]) best = k;
   }
-  const name = best === 'compute' || best === 'dram' ? best : `${best} SRAM`;
+  const name = best === 'compute' || best === 'dram' || best === 'compactor' ? best : `${best} SRAM`;
   return total > 0 ? `${name} ${((100 * s.boundCycles[best]) / total).toFixed(0)} %` : '-';
 }
 

@@ -109,7 +109,7 @@ describe('report data (run directory)', () => {
       writeFixtureRun(tmp);
       // The layers.csv of an older deltasim: fewer columns.
       edit(RUN_FILES.layers, (t) => t.replace(/,[^,\n]*$/gm, ''));
-      throwsInput(() => simulation(), file(RUN_FILES.layers), 'line 1', 'is nothing, expected "temporal_sparsity"');
+      throwsInput(() => simulation(), file(RUN_FILES.layers), 'line 1', 'is nothing, expected "zero_tests"');
       writeFixtureRun(tmp);
       const withExtra = (t: string) =>
         `${t

@@ -155,7 +155,15 @@ function modeSummary(rows: ReturnType<typeof frameRow>[], stateBytes: number, fp
     dramBytes: m((r) => r.dramBytes),
     sramBytes: perBuffer((b) => m((r) => r.sramBytes[b])),
     sramAccesses: perBuffer((b) => m((r) => r.sramBytes[b]) / 8),
-    boundCycles: { compute: m((r) => r.computeCycles), dram: m((r) => r.stallCycles), ifmap: 0, filter: 0, ofmap: 0, state: 0 },
+    boundCycles: {
+      compute: m((r) => r.computeCycles),
+      dram: m((r) => r.stallCycles),
+      ifmap: 0,
+      filter: 0,
+      ofmap: 0,
+      state: 0,
+      compactor: 0,
+    },
     energy,
     // Idle leakage up to 1/fps: a made-up 40 µW, so the two energies per frame differ.
     frameEnergyUJ: energy.totalPJ / 1e6 + Math.max(0, 1 / fps - latencyMs * 1e-3) * 40,

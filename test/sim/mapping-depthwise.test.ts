@@ -112,7 +112,8 @@ function bruteDense(g: Gemm, arr: ArrayShape, mapping: SystolicMapping, widths: 
   const words = { ifmap: 0, filter: 0, ofmap: 0, psum: 0 };
   let cycles = 0,
     macs = 0,
-    used = 0;
+    used = 0,
+    ifmapCovered = 0;
   for (const f of s.folds) {
     cycles += roles.fill(arr.rows, arr.cols) + s.steps;
     const pes = new Set<string>();
@@ -133,6 +134,7 @@ function bruteDense(g: Gemm, arr: ArrayShape, mapping: SystolicMapping, widths: 
         }
       edges[roles.west] += west.size;
       words[roles.west] += Math.ceil(west.size * ratio[roles.west]);
+      if (roles.west === 'ifmap') ifmapCovered += west.size;
       edges[roles.northSouth] += ns.size;
       words[roles.northSouth] += Math.ceil(ns.size * ratio[roles.northSouth]);
       if (partialSums && f.r0 > 0) {
@@ -141,6 +143,7 @@ function bruteDense(g: Gemm, arr: ArrayShape, mapping: SystolicMapping, widths: 
       }
     }
     edges[roles.stationary] += stationary.size;
+    if (roles.stationary === 'ifmap') ifmapCovered += stationary.size;
     words[roles.stationary] += Math.ceil(stationary.size * ratio[roles.stationary]);
     used += pes.size;
   }
@@ -156,6 +159,7 @@ function bruteDense(g: Gemm, arr: ArrayShape, mapping: SystolicMapping, widths: 
     edges: { ifmapReads: edges.ifmap, filterReads: edges.filter, ofmapWrites: edges.ofmap, psumReads: edges.psum },
     words: { ifmapReads: words.ifmap, filterReads: words.filter, ofmapWrites: words.ofmap, psumReads: words.psum },
     partialSums,
+    ifmapCovered,
   };
 }
 

@@ -45,10 +45,17 @@ describe('memory system: SRAM buffers as hardware', () => {
         const acc = r.actions.sram[b].reads + r.actions.sram[b].writes;
         expect(r.sramCycles[b]).to.equal(Math.ceil(acc / (s.banks * s.ports) - 1e-9));
       }
-      const busy = Math.max(r.computeCycles, r.dramCycles, ...BUFFERS.map((b) => r.sramCycles[b]));
+      const busy = Math.max(r.computeCycles, r.dramCycles, ...BUFFERS.map((b) => r.sramCycles[b]), r.compactorCycles ?? 0);
       expect(r.cycles).to.equal(busy + (delta.layerOverheadCycles ?? 0));
       expect(r.stallCycles).to.equal(busy - r.computeCycles);
-      const boundCycles = r.bound === 'compute' ? r.computeCycles : r.bound === 'dram' ? r.dramCycles : r.sramCycles[r.bound];
+      const boundCycles =
+        r.bound === 'compute'
+          ? r.computeCycles
+          : r.bound === 'dram'
+            ? r.dramCycles
+            : r.bound === 'compactor'
+              ? r.compactorCycles
+              : r.sramCycles[r.bound];
       expect(boundCycles).to.equal(busy);
     }
   });

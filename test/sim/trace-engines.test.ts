@@ -15,10 +15,10 @@ import {
   validateLayer,
   type EventSpec,
   type HwModel,
-  type Layer,
   type SystolicSpec,
 } from '../../sim/index.js';
 import { frameStatsCounter } from '../../traces/stats.js';
+import { naiveIm2col } from '../support/im2col.js';
 import { smallConvLayers } from '../support/layer-arb.js';
 import { simActivity } from '../support/sim.js';
 import { pattern, sizes, small, workOf } from '../support/small-net.js';
@@ -31,28 +31,6 @@ const caseArb = layerArb.chain((l) => {
   const frame = fc.array(fc.constantFrom(0, 0, 0, 1, 2), { minLength: n, maxLength: n });
   return fc.record({ l: fc.constant(l), frames: fc.array(frame, { minLength: 3, maxLength: 3 }) });
 });
-
-/** Naive im2col mask: nz[g][m][k] of the event map (k = (ky·kw + kx)·cin + c, the HWIO order). */
-function naiveIm2col(l: Layer, events: Uint8Array): number[][][] {
-  const [H, W, C] = l.input as [number, number, number];
-  const [OH, OW] = l.output as [number, number, number];
-  const cin = C / l.groups;
-  return Array.from({ length: l.groups }, (_, g) =>
-    Array.from({ length: OH * OW }, (_, m) => {
-      const oh = Math.floor(m / OW),
-        ow = m % OW;
-      const row: number[] = [];
-      for (let ky = 0; ky < l.kernel[0]; ky++)
-        for (let kx = 0; kx < l.kernel[1]; kx++)
-          for (let c = 0; c < cin; c++) {
-            const y = oh * l.stride[0] + ky * l.dilation[0] - l.padding[0];
-            const x = ow * l.stride[1] + kx * l.dilation[1] - l.padding[2];
-            row.push(y >= 0 && x >= 0 && y < H && x < W ? events[(y * W + x) * C + g * cin + c]! : 0);
-          }
-      return row;
-    }),
-  );
-}
 
 /** Events of each frame by brute force: non-zero levels, and levels that differ from the previous frame (frame 0 vs zeros). */
 function naiveEvents(frames: number[][]): { sparse: Uint8Array[]; delta: Uint8Array[] } {
@@ -166,7 +144,7 @@ describe('trace work statistics equal brute force', () => {
             for (let r0 = 0; r0 < mg.Sr; r0 += rows)
               for (let c0 = 0; c0 < mg.Sc; c0 += cols) {
                 const tile = { group, rowStart: r0, rows: Math.min(rows, mg.Sr - r0), colStart: c0, cols: Math.min(cols, mg.Sc - c0) };
-                const got = { extent: 0, issued: 0, effective: 0 };
+                const got = { extent: 0, issued: 0, effective: 0, rowSteps: 0 };
                 model.fold(mg, tile, got);
                 const A = im[group]!; // [m][k]
                 let want: number,
@@ -269,9 +247,12 @@ describe('trace engines: limits', () => {
       // what remains: previous-level reads, leakage, the network input from DRAM
       const f1 = [...res.frameRows].find((f) => f.frame === 1 && f.mode === 'delta')!;
       expect(f1.energy.totalPJ).to.be.greaterThan(0);
-      // compute energy = every MAC skipped at the table's skip cost, nothing else
+      // compute energy = every MAC skipped at the table's skip cost, and (an array that skips activations) the
+      // compactor's zero test of every input, which finds no event: nothing else
       const skippedPJ = hw.energyTable.actions.macSkipped.pJ;
-      expect(f1.energy.computePJ).to.be.closeTo(f1.macs * skippedPJ, 1e-6);
+      const zeroTests = later.filter((r) => r.frame === 1).reduce((s, r) => s + r.actions.zeroTests, 0);
+      expect(zeroTests).to.equal(hw.kind === 'systolic' && hw.skipZeroActivations ? sizes.reduce((a, b) => a + b, 0) : 0);
+      expect(f1.energy.computePJ).to.be.closeTo(f1.macs * skippedPJ + zeroTests * hw.energyTable.actions.zeroDetect.pJ, 1e-6);
     });
 
   for (const hw of [...systolic, event])
