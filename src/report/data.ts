@@ -2,7 +2,8 @@
  * Reading a run directory and turning its files into chart and table inputs. sim/run-dir.ts owns the
  * directory (file names, CSV columns, the versioned summary.json); this reads it by those names:
  * - a simulation: summary.json (kind "simulation": the SimResult's modes and baselineDense), frames.csv
- *   (FRAME_COLUMNS, always there), layers.csv (LAYER_COLUMNS, only with `simulate --layers`);
+ *   (FRAME_COLUMNS, always there), layers.csv (LAYER_COLUMNS, only with `simulate --layers`), sensitivity.json
+ *   (only with `simulate --sensitivity`; sim/sensitivity.ts);
  * - a sweep: summary.json (kind "sweep": parameters, modes, fps, workload), sweep.csv (`point`, the
  *   parameters, then per mode the columns of sweepMetrics).
  * What is not there is refused (summary.json, a kind's own CSV, a CSV whose header is not the one
