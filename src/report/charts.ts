@@ -680,7 +680,17 @@ export function tornadoChart(t: Tornado, size?: ChartSize): Buffer {
       },
       options: {
         indexAxis: 'y',
-        plugins: title(t.title, t.subtitle),
+        plugins: {
+          ...title(t.title, t.subtitle),
+          // The legend shows each side's fill only, not the first bar's flip outline.
+          legend: {
+            position: 'top' as const,
+            labels: {
+              generateLabels: (chart: Chart) =>
+                Chart.defaults.plugins.legend.labels.generateLabels(chart).map((l) => ({ ...l, lineWidth: 0 })),
+            },
+          },
+        },
         scales: {
           x: {
             type: 'linear',
