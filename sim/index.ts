@@ -25,3 +25,4 @@ export * from './run-dir.js';
 export * from './dram-reuse.js';
 export * from './scalesim-memory.js';
 export * from './scalesim-reports.js';
+export * from './sensitivity.js';

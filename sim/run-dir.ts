@@ -8,6 +8,7 @@
  *   layers.csv    one row per layer, frame and mode — only when asked for (`--layers`): its size grows
  *                 with frames × layers, and it is written as the simulation streams, never kept in memory
  *   run.json      how to reproduce it (argv and versions; no time stamps: runs stay byte-identical)
+ *   sensitivity.csv, sensitivity.json   only with `--sensitivity` (sensitivity.ts)
  * A sweep directory holds summary.json (kind "sweep"), sweep.csv, run.json (sim/sweep/output.ts).
  * report.html and charts/ are the report's (src/report).
  */
@@ -41,6 +42,9 @@ export const RUN_FILES = {
   scalesimCompute: 'COMPUTE_REPORT.csv',
   scalesimBandwidth: 'BANDWIDTH_REPORT.csv',
   scalesimAccess: 'DETAILED_ACCESS_REPORT.csv',
+  // `simulate --sensitivity` (sensitivity.ts: SENSITIVITY_COLUMNS, sensitivityJson).
+  sensitivity: 'sensitivity.csv',
+  sensitivityJson: 'sensitivity.json',
 } as const;
 
 export const SUMMARY_FORMAT = 'deltasim-run';

@@ -1,7 +1,8 @@
 /**
  * buildReport: a run directory in, `report.html` and `charts/*.png` out. A simulation gets the
  * per-frame latency (frames.csv; two frames or more) and energy (summary.json) charts, and with
- * layers.csv the per-layer sparsity, latency and energy charts and the per-layer tables; a sweep gets
+ * layers.csv the per-layer sparsity, latency and energy charts and the per-layer tables, with sensitivity.json
+ * (`simulate --sensitivity`) a tornado chart of speedup and of energy gain and the ranked table; a sweep gets
  * its gain charts (against dense on each point, and against the fixed baseline), its Pareto chart over
  * every mode, heat maps when two dimensions vary, and its points table. Both outputs are written atomically.
  */
@@ -17,6 +18,7 @@ import {
   paretoChart,
   sparsityChart,
   sweepChart,
+  tornadoChart,
   type SweepSeries,
 } from './charts.js';
 import { plainNumber, showMeasure, sweepMeasure } from './columns.js';
@@ -32,6 +34,8 @@ import {
   NO_LAYERS_NOTE,
   paretoBaseline,
   paretoPoints,
+  sensitivityTable,
+  sensitivityTornados,
   sweepHeatmaps,
   sweepSeries,
   type CsvTable,
@@ -63,6 +67,9 @@ function simulationCharts(run: SimulationData, add: (file: string, title: string
   const periodUs = fps && maxUs >= 0.5e6 / fps ? 1e6 / fps : undefined;
   add('frame-latency.png', 'Latency per frame, per mode', lat && frameLatencyChart(lat, 'µs', undefined, periodUs));
   add('energy-breakdown.png', 'Energy of the active frame by component, per mode', energyBreakdownChart(energyBreakdown(run.summary)));
+  if (run.sensitivity)
+    for (const { metric, tornado } of sensitivityTornados(run.sensitivity))
+      add(`sensitivity-${metric === 'speedup' ? 'speedup' : 'energy-gain'}.png`, tornado.title, tornadoChart(tornado));
   if (!run.layers) return;
   const t = run.layers;
   const sp = layerSparsity(t);
@@ -150,7 +157,10 @@ function sectionsFor(run: RunData): ReportContent['sections'] {
         { table: layerTable(run.layers), folded: `Every column of ${RUN_FILES.layers}, per layer and mode` },
       ]
     : [{ table: { columns: [], rows: [], note: NO_LAYERS_NOTE } }];
-  return [{ id: 'layers', title: 'Per-layer results', tables }];
+  const sensitivity = run.sensitivity
+    ? [{ id: 'sensitivity', title: 'Sensitivity to the hw-model parameters', tables: [{ table: sensitivityTable(run.sensitivity) }] }]
+    : [];
+  return [...sensitivity, { id: 'layers', title: 'Per-layer results', tables }];
 }
 
 /** Build `runDir/report.html` (and `runDir/charts/`) from what the run directory holds. */

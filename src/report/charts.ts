@@ -592,3 +592,125 @@ function drawGainScale(
   ] as const)
     ctx.fillText(`${formatTick(v)}×`, x + 24, y);
 }
+
+/** One parameter of a tornado chart: the gain with the parameter low and high (undefined: that side did not run). */
+export interface TornadoBar {
+  name: string;
+  low?: number;
+  high?: number;
+  /** The gain crosses 1× between low, nominal and high. */
+  flips: boolean;
+}
+
+/** A one-at-a-time sensitivity of one gain: bars from the nominal to each side's gain, largest swing first. */
+export interface Tornado {
+  title: string;
+  subtitle?: string;
+  /** The x axis, e.g. `energy gain of delta over dense (×)`. */
+  axis: string;
+  nominal: number;
+  /** The legend of each side, e.g. `÷2`, `×2`. */
+  lowLabel: string;
+  highLabel: string;
+  bars: TornadoBar[];
+}
+
+const TORNADO_LOW = '#4e79a7';
+const TORNADO_HIGH = '#f28e2b';
+const FLIP = '#d62728';
+
+/** Vertical lines at the nominal (dashed) and at 1× (red: the break-even a flip crosses), labelled at the top. */
+function tornadoLines(nominal: number): Plugin<'bar'> {
+  return {
+    id: 'tornadoLines',
+    afterDatasetsDraw(chart) {
+      const { ctx, chartArea, scales } = chart;
+      const x = scales.x!;
+      ctx.save();
+      ctx.font = `11px ${fontFamily ?? 'sans-serif'}`;
+      ctx.textAlign = 'left';
+      for (const [v, colour, dash, label, y] of [
+        [1, FLIP, [] as number[], '1× (break-even)', chartArea.bottom - 6],
+        [nominal, '#222', [6, 4], `nominal ${formatTick(nominal)}×`, chartArea.top + 12],
+      ] as const) {
+        const px = x.getPixelForValue(v);
+        if (px < chartArea.left - 0.5 || px > chartArea.right + 0.5) continue;
+        ctx.strokeStyle = colour;
+        ctx.lineWidth = 2;
+        ctx.setLineDash([...dash]);
+        ctx.beginPath();
+        ctx.moveTo(px, chartArea.top);
+        ctx.lineTo(px, chartArea.bottom);
+        ctx.stroke();
+        ctx.fillStyle = colour;
+        ctx.fillText(label, px + 4, y);
+      }
+      ctx.restore();
+    },
+  };
+}
+
+/**
+ * A tornado chart: one row per parameter, a bar from the nominal gain to the gain at the parameter's low
+ * value and one to its high value, the rows by swing. A parameter whose gain crosses 1× (it flips the
+ * verdict) has a red outline and a red "flips" label; the 1× line is drawn in red, the nominal dashed.
+ */
+export function tornadoChart(t: Tornado, size?: ChartSize): Buffer {
+  const values = [1, t.nominal, ...t.bars.flatMap((b) => [b.low, b.high].filter((v): v is number => v !== undefined))];
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const pad = (hi - lo) * 0.08 || 0.05;
+  const side = (k: 'low' | 'high', label: string, colour: string) => ({
+    label,
+    data: t.bars.map((b) => (b[k] === undefined ? null : ([t.nominal, b[k]] as [number, number]))),
+    backgroundColor: withAlpha(colour, 0.8),
+    borderColor: t.bars.map((b) => (b.flips ? FLIP : colour)),
+    borderWidth: t.bars.map((b) => (b.flips ? 2 : 0)),
+    borderSkipped: false,
+    grouped: false,
+    barPercentage: 0.75,
+    categoryPercentage: 1,
+  });
+  return render(
+    {
+      type: 'bar',
+      data: {
+        labels: t.bars.map((b) => (b.flips ? `${b.name} · flips` : b.name)),
+        datasets: [side('low', t.lowLabel, TORNADO_LOW), side('high', t.highLabel, TORNADO_HIGH)],
+      },
+      options: {
+        indexAxis: 'y',
+        plugins: {
+          ...title(t.title, t.subtitle),
+          // The legend shows each side's fill only, not the first bar's flip outline.
+          legend: {
+            position: 'top' as const,
+            labels: {
+              generateLabels: (chart: Chart) =>
+                Chart.defaults.plugins.legend.labels.generateLabels(chart).map((l) => ({ ...l, lineWidth: 0 })),
+            },
+          },
+        },
+        scales: {
+          x: {
+            type: 'linear',
+            beginAtZero: false,
+            suggestedMin: lo - pad,
+            suggestedMax: hi + pad,
+            title: axisTitle(t.axis),
+            ticks: { callback: (v: number | string) => `${formatTick(Number(v))}×` },
+          },
+          y: {
+            ticks: {
+              autoSkip: false,
+              font: { size: 11 },
+              color: (c: { index: number }) => (t.bars[c.index]?.flips ? FLIP : '#222'),
+            },
+          },
+        },
+      },
+      plugins: [tornadoLines(t.nominal)],
+    } as ChartConfiguration,
+    { width: 900, height: layerChartHeight(t.bars.length, 30), ...size },
+  );
+}

@@ -2,7 +2,8 @@
  * Reading a run directory and turning its files into chart and table inputs. sim/run-dir.ts owns the
  * directory (file names, CSV columns, the versioned summary.json); this reads it by those names:
  * - a simulation: summary.json (kind "simulation": the SimResult's modes and baselineDense), frames.csv
- *   (FRAME_COLUMNS, always there), layers.csv (LAYER_COLUMNS, only with `simulate --layers`);
+ *   (FRAME_COLUMNS, always there), layers.csv (LAYER_COLUMNS, only with `simulate --layers`), sensitivity.json
+ *   (only with `simulate --sensitivity`; sim/sensitivity.ts);
  * - a sweep: summary.json (kind "sweep": parameters, modes, fps, workload), sweep.csv (`point`, the
  *   parameters, then per mode the columns of sweepMetrics).
  * What is not there is refused (summary.json, a kind's own CSV, a CSV whose header is not the one
@@ -31,10 +32,29 @@ import {
   type SimulationSummary,
   type SummaryHeader,
 } from '../../sim/run-dir.js';
+import {
+  SENSITIVITY_FORMAT,
+  SENSITIVITY_METRICS,
+  SENSITIVITY_VERSION,
+  type Sensitivity,
+  type SensitivityMetric,
+  type SensitivitySide,
+} from '../../sim/sensitivity.js';
 import type { ModeSummary } from '../../sim/summary.js';
 import { dimensions } from '../../sim/sweep/grid.js';
 import type { SweepBaseline } from '../../sim/sweep/job.js';
-import type { EnergyBreakdown, FrameSeries, Heatmap, LayerCost, LayerSparsity, ParetoPoint, SweepLine, SweepSeries } from './charts.js';
+import { METRIC_TEXT } from '../cli/sensitivity-table.js';
+import type {
+  EnergyBreakdown,
+  FrameSeries,
+  Heatmap,
+  LayerCost,
+  LayerSparsity,
+  ParetoPoint,
+  SweepLine,
+  SweepSeries,
+  Tornado,
+} from './charts.js';
 import { layerMeasure, showMeasure } from './columns.js';
 import { asNumber } from './format.js';
 
@@ -74,6 +94,8 @@ export interface SimulationData extends RunFiles {
   frames: CsvTable<FrameColumn>;
   /** Only when the run was simulated with `--layers`. */
   layers?: CsvTable<LayerColumn>;
+  /** Only when the run was simulated with `--sensitivity` (sensitivity.json). */
+  sensitivity?: Sensitivity;
 }
 export interface SweepData extends RunFiles {
   kind: 'sweep';
@@ -175,6 +197,38 @@ function checkSweep(s: Record<string, unknown>, file: string): SweepSummary {
   return s as unknown as SweepSummary;
 }
 
+const isGains = (g: unknown) => isObj(g) && SENSITIVITY_METRICS.every((m) => g[m] === null || isNum(g[m]));
+
+function checkSide(v: unknown, file: string, at: string): void {
+  check(isObj(v) && isNum(v.value), file, at, 'a side (an object with a numeric value)');
+  check(isGains(v.gains) || typeof v.error === 'string', file, at, 'a side with its gains (numbers or null) or an error');
+}
+
+/** sensitivity.json (`simulate --sensitivity`): its header and the keys the report reads. */
+export function readSensitivity(file: string): Sensitivity {
+  const d = readJson(file);
+  check(isObj(d) && d.format === SENSITIVITY_FORMAT, file, '/format', `"${SENSITIVITY_FORMAT}"`);
+  check(d.version === SENSITIVITY_VERSION, file, '/version', `${SENSITIVITY_VERSION} (the version this deltasim reads)`);
+  check(typeof d.mode === 'string' && typeof d.reference === 'string', file, '/mode', 'the mode studied and its reference (strings)');
+  check(isNum(d.factor), file, '/factor', 'a number');
+  check(isGains(d.nominal), file, '/nominal', 'the nominal gains (numbers or null)');
+  check(Array.isArray(d.parameters), file, '/parameters', 'an array of parameters');
+  d.parameters.forEach((p, i) => {
+    const at = `/parameters/${i}`;
+    check(isObj(p) && typeof p.parameter === 'string' && isNum(p.nominal), file, at, 'a parameter with its name and nominal value');
+    checkSide(p.low, file, `${at}/low`);
+    checkSide(p.high, file, `${at}/high`);
+    check(isGains(p.swing), file, `${at}/swing`, 'swings per metric (numbers or null)');
+    check(Array.isArray(p.flips), file, `${at}/flips`, 'an array of metrics');
+  });
+  check(Array.isArray(d.skipped), file, '/skipped', 'an array of skipped keys');
+  d.skipped.forEach((k, i) =>
+    check(isObj(k) && typeof k.parameter === 'string' && typeof k.reason === 'string', file, `/skipped/${i}`, 'a key and its reason'),
+  );
+  const { format: _format, version: _version, ...s } = d;
+  return s as unknown as Sensitivity;
+}
+
 /** sweep.csv's columns, as sim/sweep/job.ts writes them: point, the parameters, the metrics per mode. */
 export function sweepColumns(s: SweepSummary): string[] {
   return sweepCsvColumns(Object.keys(s.parameters), s.modes, metricOptions(s));
@@ -206,6 +260,7 @@ export function loadRun(dir: string): RunData {
     frames: readCsv(needed(RUN_FILES.frames), FRAME_COLUMNS),
   };
   if (existsSync(at(RUN_FILES.layers))) data.layers = readCsv(at(RUN_FILES.layers), LAYER_COLUMNS);
+  if (existsSync(at(RUN_FILES.sensitivityJson))) data.sensitivity = readSensitivity(at(RUN_FILES.sensitivityJson));
   return data;
 }
 
@@ -366,6 +421,8 @@ export interface Cell {
   sub?: string;
   numeric?: boolean;
   head?: boolean;
+  /** A warning the reader must not miss (a run that is not real time, a flip): shown in red. */
+  flag?: boolean;
 }
 /** A table for the report; one without columns is only its note. */
 export interface DisplayTable {
@@ -698,4 +755,94 @@ export function sweepHeatmaps(run: SweepData): { key: string; heatmap: Heatmap }
       },
     };
   });
+}
+
+// --- sensitivity derivations (simulate --sensitivity) ---------------------------------------
+
+/** How many parameters a tornado chart draws (the table has them all). */
+export const TORNADO_ROWS = 15;
+
+const gainAt = (side: SensitivitySide, m: SensitivityMetric) => ('gains' in side ? (side.gains[m] ?? undefined) : undefined);
+
+/** A side's value, or that the schema refused it (the note says why). */
+const sideValue = (side: SensitivitySide) => ('error' in side ? `${side.value} invalid` : String(side.value));
+
+/** The tornado charts of a sensitivity: speedup and active-frame energy gain, the keys that move each, by swing. */
+export function sensitivityTornados(s: Sensitivity): { metric: SensitivityMetric; tornado: Tornado }[] {
+  return (['speedup', 'energyGain'] as const).flatMap((m) => {
+    const nominal = s.nominal[m];
+    if (nominal === null) return [];
+    const moved = s.parameters
+      .filter((p) => (p.swing[m] ?? 0) > 0)
+      .sort((a, b) => b.swing[m]! - a.swing[m]! || (a.parameter < b.parameter ? -1 : 1));
+    const bars = moved.slice(0, TORNADO_ROWS).map((p) => ({
+      name: `${p.parameter} (${sideValue(p.low)} / ${p.nominal} / ${sideValue(p.high)})`,
+      low: gainAt(p.low, m),
+      high: gainAt(p.high, m),
+      flips: p.flips.includes(m),
+    }));
+    const still = s.parameters.length - moved.length;
+    const what = `${METRIC_TEXT[m]} of ${s.mode} over ${s.reference} on the same perturbed hw-model`;
+    return [
+      {
+        metric: m,
+        tornado: {
+          title: `Sensitivity of the ${what}`,
+          subtitle:
+            `each key ÷${s.factor} and ×${s.factor} alone, from nominal ${nominal}×; red: the gain crosses 1×` +
+            (moved.length > bars.length ? `; the ${bars.length} largest swings of ${moved.length}` : '') +
+            (still ? `; ${still} key${still === 1 ? '' : 's'} with no effect not drawn` : ''),
+          axis: `${what} (×)`,
+          nominal,
+          lowLabel: `key ÷${s.factor}`,
+          highLabel: `key ×${s.factor}`,
+          bars,
+        },
+      },
+    ];
+  });
+}
+
+/** The sensitivity as a table: every varied key by rank (values tried, each gain low / nominal / high, flips), then the skipped ones. */
+export function sensitivityTable(s: Sensitivity): DisplayTable {
+  const metrics = SENSITIVITY_METRICS.filter((m) => s.nominal[m] !== null);
+  // As stored (6 significant digits): a gain just across 1× must not read as 1×.
+  const gain = (v: number | undefined): Cell => (v === undefined ? { text: '—' } : { text: `${v}×`, numeric: true });
+  const rows: Cell[][] = s.parameters.map((p, i) => [
+    { text: `${i + 1}. ${p.parameter}`, head: true },
+    { text: `${sideValue(p.low)} / ${p.nominal} / ${sideValue(p.high)}` },
+    ...metrics.flatMap((m) => [gain(gainAt(p.low, m)), gain(gainAt(p.high, m)), gain(p.swing[m] ?? undefined)]),
+    p.flips.length ? { text: p.flips.map((m) => METRIC_TEXT[m]).join(', '), flag: true } : { text: '—' },
+    {
+      text:
+        (['low', 'high'] as const)
+          .flatMap((k) => {
+            const side = p[k];
+            return 'error' in side ? [`${k} ${side.value} not run: ${side.error}`] : [];
+          })
+          .join('; ') || '—',
+    },
+  ]);
+  for (const k of s.skipped)
+    rows.push([
+      { text: k.parameter, head: true },
+      { text: String(k.nominal) },
+      ...metrics.flatMap(() => [{ text: '—' }, { text: '—' }, { text: '—' }]),
+      { text: '—' },
+      { text: `skipped: ${k.reason}` },
+    ]);
+  return {
+    columns: [
+      'parameter (by swing)',
+      'low / nominal / high value',
+      ...metrics.flatMap((m) => [`${METRIC_TEXT[m]} at low (×)`, `${METRIC_TEXT[m]} at high (×)`, `${METRIC_TEXT[m]} swing (×)`]),
+      'flips (crosses 1×)',
+      'note',
+    ],
+    rows,
+    note:
+      `${s.mode} on ${s.hwModel}, each numeric key ÷${s.factor} and ×${s.factor} alone; every gain is against ${s.reference} on the same ` +
+      `perturbed hw-model. Nominal: ${metrics.map((m) => `${METRIC_TEXT[m]} ${s.nominal[m]}×`).join(', ')}. ` +
+      `Swing: the largest minus the smallest gain of low, nominal and high. ${RUN_FILES.sensitivity} has every value.`,
+  };
 }

@@ -93,7 +93,8 @@ function displayTable(t: DisplayTable): string {
   if (t.columns.length === 0) return t.note ? `<p class="note">${esc(t.note)}</p>` : '';
   const cell = (c: Cell) => {
     const body = `${esc(c.text)}${c.sub !== undefined ? `<br><small>${esc(c.sub)}</small>` : ''}`;
-    return c.head ? `<th scope="row">${body}</th>` : `<td${c.numeric ? ' class="num"' : ''}>${body}</td>`;
+    const cls = [c.numeric ? 'num' : '', c.flag ? 'flag' : ''].filter(Boolean).join(' ');
+    return c.head ? `<th scope="row">${body}</th>` : `<td${cls ? ` class="${cls}"` : ''}>${body}</td>`;
   };
   const head = `<tr>${t.columns.map((c) => `<th scope="col">${esc(c)}</th>`).join('')}</tr>`;
   const body = t.rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`);
@@ -140,6 +141,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td 
 tbody th{background:#f4f6f8;font-weight:600;text-align:left}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto;border:1px solid #e3e6ea}
 figcaption{font-size:.85rem;color:#555}.note{color:#555;font-size:.9rem}
+td.flag{color:#b00020;font-weight:700;background:#fdecea}
 `;
 
 const toDataUri = (png: Uint8Array) => `data:image/png;base64,${Buffer.from(png).toString('base64')}`;

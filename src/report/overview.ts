@@ -67,7 +67,7 @@ const SIMULATION_KEYS = [
 ] as const;
 
 /** One row of the per-run table: a plain label (unit included) and each run's value. */
-type Measure = [label: string, value: (m: ModeSummary, run: string) => number | string | null];
+type Measure = [label: string, value: (m: ModeSummary, run: string) => number | string | null | Cell];
 
 const kib = (bytes: number) => bytes / 1024;
 
@@ -121,15 +121,21 @@ function runMeasures(run: SimulationData, latencies: Map<string, number[]>): Mea
   const multi = s.frames > 1;
   const hasSparse = s.modes.some((m) => m.speedupVsSparse !== null);
   const base = s.baseline;
-  const slow = (label: string) => {
+  const slow = (label: string): Cell | null => {
     const lat = latencies.get(label);
-    return fps && lat ? `${lat.filter((x) => x > 1e6 / fps).length} of ${lat.length}` : null;
+    if (!fps || !lat) return null;
+    const n = lat.filter((x) => x > 1e6 / fps).length;
+    return { text: `${n} of ${lat.length}`, numeric: true, ...(n > 0 ? { flag: true } : {}) };
   };
+  // summary.json's realTime: every frame within 1/fps (null without a frame rate).
+  const realTime = (m: ModeSummary): Cell | null =>
+    m.realTime === null ? null : m.realTime ? { text: 'yes' } : { text: 'NO: frames miss the frame period', flag: true };
   const measures: (Measure | false)[] = [
     ['latency per frame, mean (µs)', (m) => m.latencyUs.mean],
     multi && ['latency per frame, p50 (µs)', (m) => m.latencyUs.p50],
     multi && ['latency per frame, p95 (µs)', (m) => m.latencyUs.p95],
     multi && ['latency per frame, max (µs)', (m) => m.latencyUs.max],
+    fps !== null && [`real time at ${fps} fps (every frame within the ${plainNumber(1e3 / fps)} ms period)`, (m) => realTime(m)],
     fps !== null && [`frames slower than the frame period (${plainNumber(1e3 / fps)} ms)`, (_m, label) => slow(label)],
     ['cycles per frame', (m) => m.cycles],
     ['bound by (share of cycles)', (m) => boundBy(m)],
@@ -155,8 +161,8 @@ function runMeasures(run: SimulationData, latencies: Map<string, number[]>): Mea
   return measures.filter((x): x is Measure => x !== false);
 }
 
-const valueCell = (v: number | string | null): Cell =>
-  v === null ? { text: '—' } : typeof v === 'number' ? { text: plainNumber(v), numeric: true } : { text: v };
+const valueCell = (v: number | string | null | Cell): Cell =>
+  v === null ? { text: '—' } : typeof v === 'number' ? { text: plainNumber(v), numeric: true } : typeof v === 'string' ? { text: v } : v;
 
 /** The runs side by side, one row per measure. */
 function runTable(run: SimulationData, latencies: Map<string, number[]>): DisplayTable {
