@@ -24,3 +24,5 @@ export * from './run-dir.js';
 export * from './dram-reuse.js';
 export * from './scalesim-memory.js';
 export * from './scalesim-reports.js';
+export * from './area.js';
+export * from './technology.js';
