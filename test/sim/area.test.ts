@@ -3,6 +3,7 @@
  * area by one sourced rule (and refuses a node it has no figures for, naming the key), and the area model adds
  * up the buffers and compute units at the hw-model's node.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +76,20 @@ describe('iso-configured hw-models', () => {
       expect(base.kind === 'systolic' && !base.skipZeroActivations && !base.delta, name).to.equal(true);
     }
     expect(denseBaselineFor(14)).to.equal(undefined);
+  });
+
+  it('simulate: a trace run defaults to the baseline at its node, and warns when a baseline is at another', () => {
+    const bin = new URL('../../bin/deltasim.js', import.meta.url).pathname;
+    const tiny = new URL('../../traces/samples/tiny', import.meta.url).pathname;
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [bin, 'simulate', '--trace', tiny, '--arch', 'seneca-like', '--json', ...args], { encoding: 'utf8' });
+    const own = cli();
+    expect(own.status, own.stderr).to.equal(0);
+    expect(JSON.parse(own.stdout).baseline).to.equal('dense-32x32-22nm');
+    expect(own.stderr).to.not.include('warning: baseline');
+    const across = cli('--baseline', 'dense-32x32');
+    expect(across.status, across.stderr).to.equal(0);
+    expect(across.stderr).to.include('warning: baseline dense-32x32 is at 45 nm, seneca-like at 22 nm');
   });
 });
 
