@@ -11,6 +11,7 @@ import { InputError, quote } from '../lib/errors.js';
 import { parseJsonText } from '../lib/json.js';
 import { schemaError } from '../lib/schema-error.js';
 import { ENERGY_DIR } from './paths.js';
+import { nodeScaling } from './technology.js';
 
 /** Where a number comes from: exactly one of a citation or the reason it is assumed. */
 export type Provenance = { source: string; assumed?: undefined } | { assumed: string; source?: undefined };
@@ -45,6 +46,15 @@ export type SramWidthRule = Provenance & { fixedShare: number; atBits: number };
 /** A DRAM interface class: energy per bit moved and the bandwidth one interface typically gives. */
 export type DramClass = Provenance & { pJPerBit: number; interfaceGBps: Provenance & { GBps: number } };
 
+/** SRAM area by size class: mm² per KiB of a macro of `kiB` (bit cells plus periphery), at the table's node. */
+export type SramAreaPoint = Provenance & { kiB: number; mm2PerKiB: number };
+
+/** Silicon area (sim/area.ts): SRAM by size class, and one compute unit (a PE with its registers, or an event core). */
+export interface AreaTable {
+  sram: SramAreaPoint[];
+  perPE: Provenance & { mm2: number };
+}
+
 export interface EnergyTable {
   name: string;
   description?: string;
@@ -60,6 +70,8 @@ export interface EnergyTable {
     gatedLogicShare: Provenance & { share: number };
     sramRetentionShare: Provenance & { share: number };
   };
+  /** Area figures; absent: the table gives none and no area is reported. */
+  area?: AreaTable;
 }
 
 let validate: ReturnType<Ajv.default['compile']> | undefined;
@@ -89,7 +101,47 @@ export function loadEnergyTable(file: string): EnergyTable {
         },
       );
   t.sram.points = order.map((o) => o.p);
+  if (t.area) {
+    const pts = t.area.sram.map((p, i) => ({ p, i })).sort((a, b) => a.p.kiB - b.p.kiB);
+    for (let k = 1; k < pts.length; k++)
+      if (pts[k]!.p.kiB === pts[k - 1]!.p.kiB)
+        throw new InputError(`two SRAM area points at ${pts[k]!.p.kiB} KiB: one figure per capacity`, {
+          file,
+          pointer: `/area/sram/${pts[k]!.i}/kiB`,
+        });
+    t.area.sram = pts.map((o) => o.p);
+  }
   return t;
+}
+
+/**
+ * The table moved to node `nm` by the one scaling rule (technology.ts): every action and SRAM access energy times
+ * the energy factor, every area times the area factor; leakage and DRAM as they are. Each scaled entry's text says
+ * so. The same node: the table itself.
+ */
+export function tableAtNode(t: EnergyTable, nm: number): EnergyTable {
+  if (nm === t.technologyNm) return t;
+  const f = nodeScaling(t.technologyNm, nm);
+  const note = (k: number) => ` [scaled ${t.technologyNm} -> ${nm} nm: x${k.toPrecision(4)}, sim/technology.ts]`;
+  const scaled = <E extends Provenance>(e: E, k: number): E =>
+    (e.source !== undefined ? { ...e, source: e.source + note(k) } : { ...e, assumed: e.assumed + note(k) }) as E;
+  const actions = Object.fromEntries(
+    Object.entries(t.actions).map(([k, e]) => [k, { ...scaled(e, f.energy), pJ: e.pJ * f.energy }]),
+  ) as EnergyTable['actions'];
+  return {
+    ...t,
+    name: `${t.name}@${nm}nm`,
+    description: `${t.description ?? t.name}; scaled from ${t.technologyNm} to ${nm} nm (energy x${f.energy.toPrecision(4)}, area x${f.area.toPrecision(4)})`,
+    technologyNm: nm,
+    actions,
+    sram: { ...t.sram, points: t.sram.points.map((p) => ({ ...scaled(p, f.energy), pJ: p.pJ * f.energy })) },
+    ...(t.area && {
+      area: {
+        sram: t.area.sram.map((p) => ({ ...scaled(p, f.area), mm2PerKiB: p.mm2PerKiB * f.area })),
+        perPE: { ...scaled(t.area.perPE, f.area), mm2: t.area.perPE.mm2 * f.area },
+      },
+    }),
+  };
 }
 
 /** The entries that must say where their number comes from, as [JSON pointer, value] of the raw document. */
@@ -111,6 +163,11 @@ function provenanceEntries(doc: unknown): [string, unknown][] {
     if (c && 'interfaceGBps' in c) out.push([`/dram/${k}/interfaceGBps`, c.interfaceGBps]);
   }
   for (const [k, v] of Object.entries(obj(root.leakage) ?? {})) out.push([`/leakage/${k}`, v]);
+  const area = obj(root.area);
+  if (area) {
+    if (Array.isArray(area.sram)) area.sram.forEach((p, i) => out.push([`/area/sram/${i}`, p]));
+    if ('perPE' in area) out.push(['/area/perPE', area.perPE]);
+  }
   return out;
 }
 
@@ -257,5 +314,7 @@ export function assumedEntries(t: EnergyTable): AssumedEntry[] {
   add('leakage.perPE', t.leakage.perPE, t.leakage.perPE.uW, 'µW per PE or core');
   add('leakage.gatedLogicShare', t.leakage.gatedLogicShare, t.leakage.gatedLogicShare.share, 'of active logic leakage, gated');
   add('leakage.sramRetentionShare', t.leakage.sramRetentionShare, t.leakage.sramRetentionShare.share, 'of active SRAM leakage, retained');
+  t.area?.sram.forEach((p, i) => add(`area.sram[${i}]`, p, p.mm2PerKiB, `mm² per KiB of a ${p.kiB} KiB SRAM`));
+  if (t.area) add('area.perPE', t.area.perPE, t.area.perPE.mm2, 'mm² per PE or core');
   return out;
 }

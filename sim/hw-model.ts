@@ -8,7 +8,8 @@ import Ajv from 'ajv';
 import { InputError, quote } from '../lib/errors.js';
 import { parseJsonText } from '../lib/json.js';
 import { ENERGY_DIR, HW_MODELS_DIR } from './paths.js';
-import { loadEnergyTable, type DramInterface, type EnergyTable } from './energy-table.js';
+import { loadEnergyTable, tableAtNode, type DramInterface, type EnergyTable } from './energy-table.js';
+import { isSupportedNode, SUPPORTED_NODES } from './technology.js';
 import { schemaError } from '../lib/schema-error.js';
 
 export type Dataflow = 'os' | 'ws' | 'is';
@@ -71,6 +72,8 @@ interface Common {
   idlePowerGating?: boolean;
   /** Energy table name (hw-models/energy/NAME.json) or a path relative to the model file. */
   energy: string;
+  /** Process node, nm: the energy table's energy and area are scaled to it from the table's node (technology.ts). Absent: the table's. */
+  technologyNm?: number;
 }
 
 export interface SystolicSpec extends Common {
@@ -189,7 +192,17 @@ function withEnergy(spec: HwSpec, file: string): HwModel {
   const tableFile = /[/\\]|\.json$/.test(spec.energy) && existsSync(local) ? local : join(ENERGY_DIR, `${spec.energy}.json`);
   if (!existsSync(tableFile))
     throw new InputError(`energy table ${quote(spec.energy)} not found (looked in ${ENERGY_DIR})`, { file, pointer: '/energy' });
-  return { ...spec, source: file, energyTable: loadEnergyTable(tableFile) };
+  const table = loadEnergyTable(tableFile);
+  const nm = spec.technologyNm;
+  if (nm === undefined || nm === table.technologyNm) return { ...spec, source: file, energyTable: table };
+  const bad = [nm, table.technologyNm].find((n) => !isSupportedNode(n));
+  if (bad !== undefined)
+    throw new InputError(
+      `"technologyNm" ${nm}: node scaling supports ${SUPPORTED_NODES.join(', ')} nm` +
+        (bad === nm ? '' : `, and energy table ${quote(table.name)} is at ${bad} nm`),
+      { file, pointer: '/technologyNm' },
+    );
+  return { ...spec, source: file, energyTable: tableAtNode(table, nm) };
 }
 
 /**

@@ -26,3 +26,5 @@ export * from './dram-reuse.js';
 export * from './scalesim-memory.js';
 export * from './scalesim-reports.js';
 export * from './sensitivity.js';
+export * from './area.js';
+export * from './technology.js';

@@ -16,6 +16,7 @@ import { bitsToBytes, packedWords, type ActionCounts } from './actions.js';
 import { levelsWiderThan, type EventKind, type FrameActivity, type LayerActivity } from './activity.js';
 import { deltaStateBytes, deltaStateTraffic, noState, stateCounts, type StateCounts } from './delta-state.js';
 import { energyOf, type EnergyBreakdown } from './energy.js';
+import { areaOf } from './area.js';
 import { engineFor } from './engines/index.js';
 import { FrameTable } from './frame-table.js';
 import type { HwModel } from './hw-model.js';
@@ -330,6 +331,8 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
     modes: modes.map((m) => compare(means.get(m)!, means)),
     lowUtilisation: denseRun ? lowUtilisationOf(denseRun.fixed!.res) : [],
     baselineDense: baselineDense ? compare(baselineDense, new Map([['dense', baselineDense]])) : null,
+    area: areaOf(hw),
+    baselineArea: o.baseline ? areaOf(o.baseline) : null,
     frameRows,
   };
 }

@@ -7,6 +7,7 @@ import { nearestRank } from '../lib/percentile.js';
 import type { ActionCounts, SramBuffer } from './actions.js';
 import { BUFFERS } from './actions.js';
 import { idleLeakageUW, type EnergyBreakdown } from './energy.js';
+import type { AreaBreakdown } from './area.js';
 import { perBuffer } from './actions.js';
 import type { FrameTable } from './frame-table.js';
 import type { HwModel, Precisions } from './hw-model.js';
@@ -159,6 +160,12 @@ export type SimResult = {
     lowUtilisation?: LowUtilisation[];
     /** The baseline hw-model's dense run (null without a baseline). */
     baselineDense: ModeSummary | null;
+    /**
+     * Silicon area of the hw-model and of the baseline (area.ts; null without a baseline or when the energy table gives
+     * no area figures). simulate() always sets them.
+     */
+    area?: AreaBreakdown | null;
+    baselineArea?: AreaBreakdown | null;
     /** One row per frame and run (compact: see frame-table.ts). */
     frameRows: FrameTable;
   };

@@ -6,7 +6,16 @@
  * frame period, levels over range, the recording's threshold) are the HTML report's too.
  */
 import { table } from '../../lib/table.js';
-import { BOUNDS, BUFFERS, lowUtilisationLine, MODE_TABLE, type Bound, type ModeSummary, type SimResult } from '../../sim/index.js';
+import {
+  BOUNDS,
+  BUFFERS,
+  lowUtilisationLine,
+  MODE_TABLE,
+  type AreaBreakdown,
+  type Bound,
+  type ModeSummary,
+  type SimResult,
+} from '../../sim/index.js';
 import type { Recording } from '../../traces/manifest.js';
 export type { Recording } from '../../traces/manifest.js';
 
@@ -81,6 +90,7 @@ export function summaryTable(res: SimResult, recording?: Recording): string {
           ['effective MACs', (s) => fmt(s.effectiveMacs)],
         ] as Column[])),
     ['bound by', boundBy],
+    ...(res.fps !== null ? ([['real time', realTimeCell]] as Column[]) : []),
     ['energy µJ/frame', (s) => (s.energy.totalPJ / 1e6).toFixed(3)],
     ...(res.fps !== null
       ? ([
@@ -122,13 +132,51 @@ export function summaryTable(res: SimResult, recording?: Recording): string {
       columns.map(([h]) => h),
       all.map((s) => columns.map(([, c]) => c(s))),
     ),
+    ...(res.fps !== null ? [realTimeLegend(res.fps)] : []),
     '',
     'energy per active frame by component (µJ; µJ/period adds idle leakage up to 1/fps)',
     table(
       ['mode @ hw-model', ...parts.map(([n]) => n)],
       all.map((s) => [name(s), ...parts.map(([, f]) => (f(s) / 1e6).toFixed(3))]),
     ),
+    ...areaTable(res),
   ].join('\n');
+}
+
+/** A mode's real-time cell: every frame within 1/fps, or MISSED (null without an fps). */
+export function realTimeCell(s: Pick<ModeSummary, 'realTime'>): string {
+  return s.realTime === null ? '-' : s.realTime ? 'yes' : 'MISSED';
+}
+
+/** The legend under the table's real-time column. */
+export function realTimeLegend(fps: number): string {
+  const ms = Number((1e3 / fps).toPrecision(3));
+  return `real time: yes = every frame done within 1/fps (${ms} ms at ${fps} fps); MISSED = at least one frame slower (see the warning above)`;
+}
+
+/** Silicon area by component (mm²) of the hw-model and the baseline, and the state SRAM's share; none without area figures. */
+function areaTable(res: SimResult): string[] {
+  const rows: [string, AreaBreakdown][] = [];
+  if (res.area) rows.push([res.hwModel, res.area]);
+  if (res.baselineArea && res.baseline !== null && res.baseline !== res.hwModel) rows.push([res.baseline, res.baselineArea]);
+  if (rows.length === 0) return [];
+  const mm = (x: number) => x.toFixed(3);
+  return [
+    '',
+    'area by component (mm²; SRAM by size class, PEs or cores; DRAM off chip): state share = state SRAM / total; state adds = state SRAM / the rest',
+    table(
+      ['hw-model', 'node', 'PEs / cores', ...BUFFERS.map((b) => `${b} SRAM`), 'total', 'state share', 'state adds'],
+      rows.map(([n, a]) => [
+        n,
+        `${a.technologyNm} nm`,
+        mm(a.logicMm2),
+        ...BUFFERS.map((b) => mm(a.sramMm2[b])),
+        mm(a.totalMm2),
+        a.sramMm2.state > 0 ? `${(100 * a.stateShare).toFixed(1)} %` : '-',
+        a.sramMm2.state > 0 ? `+${(100 * a.stateOverhead).toFixed(1)} %` : '-',
+      ]),
+    ),
+  ];
 }
 
 /** One line per layer whose recorded levels do not fit the hardware's activation width. */

@@ -1,7 +1,7 @@
 /** The console table's notes: frames slower than the frame period, and the trace's recording threshold beside the simulation's. */
 import { expect } from 'chai';
 import { loadHwModel, simulate, traceWorkload } from '../../sim/index.js';
-import { slowFramesLine, summaryTable, thresholdLine } from '../../src/cli/sim-table.js';
+import { realTimeLegend, slowFramesLine, summaryTable, thresholdLine } from '../../src/cli/sim-table.js';
 import { recordingOf } from '../../traces/manifest.js';
 import { openTrace } from '../../traces/reader.js';
 
@@ -27,6 +27,46 @@ describe('console table (sim-table)', () => {
     );
     expect(slowFramesLine('x', [1, 2], 1e6 / 2)).to.equal(null);
     expect(slowFramesLine('x', [1, 3, 4], 1e6 / 2)).to.equal('x: 2 of 3 frames exceed the 0.002 ms frame period at 500000 fps (max 4 µs)');
+  });
+
+  it('marks each mode real time or MISSED in a column, with a legend; no column without an fps', () => {
+    /** The real-time cell of each row, by the column's position in the header. */
+    const cells = (text: string): Map<string, string> => {
+      const lines = text.split('\n');
+      const h = lines.findIndex((l) => l.startsWith('mode @ hw-model') && l.includes('real time'));
+      expect(h, 'a real-time column').to.be.greaterThan(-1);
+      const out = new Map<string, string>();
+      for (const l of lines.slice(h + 2)) {
+        if (!l.includes(' @ ')) break;
+        const cols = l.trim().split(/\s{2,}/);
+        out.set(cols[0]!, cols.includes('MISSED') ? 'MISSED' : cols.includes('yes') ? 'yes' : '?');
+      }
+      return out;
+    };
+    const relaxed = run(15);
+    expect([...cells(summaryTable(relaxed)).values()]).to.deep.equal(['yes', 'yes', 'yes']);
+    expect(summaryTable(relaxed)).to.include(realTimeLegend(15));
+    // A frame period between the modes' slowest frames: the modes slower than it are MISSED, the others not.
+    const maxOf = (mode: string) => Math.max(...[...relaxed.frameRows].filter((r) => r.mode === mode).map((r) => r.latencyUs));
+    const maxima = relaxed.modes.map((s) => maxOf(s.mode));
+    const periodUs = (Math.min(...maxima) + Math.max(...maxima)) / 2;
+    const tight = run(1e6 / periodUs);
+    const c = cells(summaryTable(tight));
+    const expected = relaxed.modes.map((s) => [`${s.mode} @ delta-32x32`, maxOf(s.mode) > periodUs ? 'MISSED' : 'yes']);
+    expect([...c]).to.deep.equal(expected);
+    expect(new Set(expected.map(([, v]) => v))).to.deep.equal(new Set(['yes', 'MISSED']));
+    for (const s of tight.modes) expect(s.realTime, s.mode).to.equal(maxOf(s.mode) <= periodUs);
+    // A run without a frame rate (a topology without --fps) has no real-time column.
+    expect(summaryTable({ ...relaxed, fps: null })).to.not.include('real time');
+  });
+
+  it('prints the area by component of the hw-model and the baseline, with the state SRAM share', () => {
+    const base = loadHwModel('dense-32x32');
+    const text = summaryTable(simulate(traceWorkload(trace), loadHwModel('delta-32x32'), { mode: 'all', fps: 15, baseline: base }));
+    expect(text).to.include('area by component (mm²');
+    const row = (name: string) => text.split('\n').find((l) => l.startsWith(`${name} `) && l.includes(' nm '))!;
+    expect(row('delta-32x32')).to.match(/45 nm .* \d+\.\d %\s+\+\d+\.\d %$/);
+    expect(row('dense-32x32')).to.match(/ -\s+-$/);
   });
 
   it("says the trace's recording threshold (q, or its level step) beside the simulation's", () => {

@@ -248,6 +248,8 @@ describe('energy tables: every number sourced or assumed', () => {
       out.push([`dram.${k}.interfaceGBps`, v.interfaceGBps]);
     }
     for (const [k, v] of Object.entries(doc.leakage)) out.push([`leakage.${k}`, v as Record<string, unknown>]);
+    doc.area?.sram.forEach((p: Record<string, unknown>, i: number) => out.push([`area.sram[${i}]`, p]));
+    if (doc.area) out.push(['area.perPE', doc.area.perPE]);
     return out;
   }
 
@@ -320,12 +322,31 @@ describe('energy tables: every number sourced or assumed', () => {
         ['/dram/HBM2', (d) => delete d.dram.HBM2.source],
         ['/dram/DDR4/interfaceGBps', (d) => delete d.dram.DDR4.interfaceGBps.source],
         ['/leakage/perPE', (d) => delete d.leakage.perPE.assumed],
+        ['/area/sram/2', (d) => delete d.area.sram[2].assumed],
+        ['/area/perPE', (d) => delete d.area.perPE.assumed],
       ];
       for (const [pointer, edit] of cases) {
         const doc = base();
         edit(doc);
         const file = write(doc);
         throwsInput(() => loadEnergyTable(file), file, `at ${pointer}`, 'neither "source" nor "assumed"');
+      }
+    });
+
+    it('refuses a bad area entry, naming its key: a non-positive or non-number figure, two points at one size', () => {
+      const cases: [string, (d: Record<string, any>) => void, string][] = [
+        ['/area/sram/0/mm2PerKiB', (d) => (d.area.sram[0].mm2PerKiB = 0), '> 0'],
+        ['/area/sram/1/kiB', (d) => (d.area.sram[1].kiB = 'big'), 'number'],
+        ['/area/perPE/mm2', (d) => (d.area.perPE.mm2 = -1), '> 0'],
+        ['/area/perPE', (d) => delete d.area.perPE.mm2, 'mm2'],
+        ['/area/sram/2/kiB', (d) => (d.area.sram[2].kiB = 32), 'two SRAM area points at 32 KiB'],
+        ['/area', (d) => (d.area.dies = 1), 'dies'],
+      ];
+      for (const [pointer, edit, what] of cases) {
+        const doc = base();
+        edit(doc);
+        const file = write(doc);
+        throwsInput(() => loadEnergyTable(file), file, `at ${pointer}`, what);
       }
     });
 

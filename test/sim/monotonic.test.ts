@@ -192,14 +192,15 @@ describe('limits', () => {
     expect(at(0.05).cycles).to.be.below(at(0.5).cycles);
     expect(at(0.05).energy.totalPJ).to.be.below(at(0.5).energy.totalPJ);
   });
-  it("the paper's warning: ResNet-50 delta state spills from 1 MiB of SRAM and DRAM traffic nearly doubles", () => {
+  it("the paper's warning: ResNet-50's delta state spills from the state SRAM and DRAM traffic grows", () => {
     const r = simTopology(loadTopology('resnet50'), base, { mode: 'all' });
     const dense = r.modes.find((s) => s.mode === 'dense')!;
     const delta = r.modes.find((s) => s.mode === 'delta')!;
     expect(delta.footprint.stateSpill).to.be.greaterThan(0.9);
     // 3.2× when dense traffic was "fits or fetched once"; 1.9× once dense paid its dataflow's re-fetches too; 1.35× (115.5 →
-    // 155.3 MB per frame) now that spilled activations move as event lists (delta density 0.1: a bitmap + 10 % of the values).
-    expect(delta.dramBytes / dense.dramBytes).to.be.greaterThan(1.3);
+    // 155.3 MB per frame) now that spilled activations move as event lists (delta density 0.1: a bitmap + 10 % of the values);
+    // 1.25× (164.5 → 206.0 MB) on the iso family's 64 KiB filter SRAM, where dense re-fetches more weights too.
+    expect(delta.dramBytes / dense.dramBytes).to.be.greaterThan(1.2);
     // The spilled state's own traffic: against the same run with a state SRAM that holds it all.
     const held = simTopology(loadTopology('resnet50'), withSystolic(base, { memories: { state: { kiB: 1 << 20 } } }), { mode: 'delta' });
     expect(delta.dramBytes - held.modes[0]!.dramBytes).to.be.greaterThan(0.9 * delta.footprint.stateBytes);

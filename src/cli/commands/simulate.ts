@@ -9,6 +9,7 @@ import { FORCE_OPTION, guardOutputDir } from '../../../lib/output-guard.js';
 import {
   activityWorkload,
   eventKindsOf,
+  denseBaselineFor,
   loadHwModel,
   RUN_FILES,
   sensitivity,
@@ -42,6 +43,7 @@ interface Args extends WorkloadArgs {
   sensitivity: boolean;
 }
 
+/** A trace run's default baseline: the shipped dense array at the hw-model's node (technology.ts), else this one. */
 const DEFAULT_BASELINE = 'dense-32x32';
 
 const command: CommandModule<object, Args> = {
@@ -51,7 +53,7 @@ const command: CommandModule<object, Args> = {
     workloadOptions(y)
       .option('baseline', {
         type: 'string',
-        describe: `hw-model whose dense run is the baseline for speedup and energy gain (--trace default ${DEFAULT_BASELINE})`,
+        describe: `hw-model whose dense run is the baseline for speedup and energy gain (--trace default: the shipped dense array at the hw-model's node, ${DEFAULT_BASELINE} at 45 nm, dense-32x32-22nm at 22 nm)`,
       })
       .option('out', { type: 'string', describe: 'run directory: summary.json, frames.csv, run.json (written atomically)' })
       .option('force', FORCE_OPTION)
@@ -83,8 +85,14 @@ const command: CommandModule<object, Args> = {
     if (a.out) guardOutputDir(a.out, a.force, { writes: 'replace', owns: isRunEntry });
     const hw = loadHwModel(a.arch);
     const studied = a.sensitivity ? sensitivityMode(hw, a.mode) : undefined;
-    const baselineName = a.baseline ?? (a.trace !== undefined ? DEFAULT_BASELINE : undefined);
+    const nm = hw.energyTable.technologyNm;
+    const baselineName = a.baseline ?? (a.trace !== undefined ? (denseBaselineFor(nm) ?? DEFAULT_BASELINE) : undefined);
     const baseline = baselineName !== undefined ? loadHwModel(baselineName) : undefined;
+    if (baseline && baseline.energyTable.technologyNm !== nm)
+      console.error(
+        `warning: baseline ${baseline.name} is at ${baseline.energyTable.technologyNm} nm, ${hw.name} at ${nm} nm: ` +
+          'gains against it include the node (give the baseline "technologyNm", see docs/design.md §4)',
+      );
     const trace = a.trace !== undefined ? openTrace(a.trace) : undefined;
     const activity = { threshold: a.threshold, quantStep: a['quant-step'], frames: a.frames };
     const workload = trace
