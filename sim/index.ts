@@ -24,3 +24,4 @@ export * from './run-dir.js';
 export * from './dram-reuse.js';
 export * from './scalesim-memory.js';
 export * from './scalesim-reports.js';
+export * from './state-graph.js';
