@@ -102,7 +102,6 @@ function reuseMemo(): ReuseOf {
 /** Memory traffic, timing and energy of a layer-frame whose engine filled in compute (shared by all engines), into `r`. */
 function finishLayer(
   r: LayerResult,
-  l: Layer,
   hw: HwModel,
   plan: MemoryPlan,
   b: LayerSizes,
@@ -219,7 +218,7 @@ function modeRunner(
         actions: c.actions,
         energy: NO_ENERGY,
       };
-      finishLayer(r, l, hw, plan, sizes, stateOf, first, last);
+      finishLayer(r, hw, plan, sizes, stateOf, first, last);
       const s = sparsityOf(fa[i]!);
       if (s) r.sparsity = s;
       return r;

@@ -153,7 +153,12 @@ export function graphStatePlan(layers: readonly Layer[], g: TraceGraph): StatePl
       kind,
       outputs: tensorSize(n.output),
       reads: kind === 'window' ? k[0] * k[1] : n.inputs.length,
-      fan: kind === 'accumulate' && n.op === 'avgpool' ? Math.ceil(k[0] / s[0]) * Math.ceil(k[1] / s[1]) : kind === 'window' ? Math.ceil(k[0] / s[0]) * Math.ceil(k[1] / s[1]) : 1,
+      fan:
+        kind === 'accumulate' && n.op === 'avgpool'
+          ? Math.ceil(k[0] / s[0]) * Math.ceil(k[1] / s[1])
+          : kind === 'window'
+            ? Math.ceil(k[0] / s[0]) * Math.ceil(k[1] / s[1])
+            : 1,
       inputs,
       tensor,
       layer: -1,

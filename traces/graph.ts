@@ -8,18 +8,7 @@ import { InputError, quote } from '../lib/errors.js';
 import type { Pair, Padding } from './layer.js';
 
 /** What a node does; `mac` nodes are exactly the layers of manifest.layers[]. */
-export type GraphOp =
-  | 'mac'
-  | 'maxpool'
-  | 'avgpool'
-  | 'globalpool'
-  | 'add'
-  | 'mul'
-  | 'concat'
-  | 'activation'
-  | 'reshape'
-  | 'pad'
-  | 'other';
+export type GraphOp = 'mac' | 'maxpool' | 'avgpool' | 'globalpool' | 'add' | 'mul' | 'concat' | 'activation' | 'reshape' | 'pad' | 'other';
 
 export interface GraphTensor {
   name: string;
@@ -55,20 +44,17 @@ export const tensorSize = (t: GraphTensor): number => t.shape.reduce((a, b) => a
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /** The checks beyond the schema; `layers` are the manifest's (name, input, output). */
-export function validateGraph(
-  g: TraceGraph,
-  layers: readonly { name: string; input: number[]; output: number[] }[],
-  file: string,
-): void {
+export function validateGraph(g: TraceGraph, layers: readonly { name: string; input: number[]; output: number[] }[], file: string): void {
   const at = (pointer: string, msg: string): never => {
     throw new InputError(msg, { file, pointer: `/graph${pointer}` });
   };
   const tensors = new Map<string, GraphTensor>();
   const define = (t: GraphTensor, pointer: string) => {
-    if (tensors.has(t.name)) at(pointer, `duplicate tensor name ${quote(t.name)}`);
+    if (tensors.has(t.name)) at(`${pointer}/name`, `duplicate tensor name ${quote(t.name)}`);
+    if (t.shape.length === 2) at(`${pointer}/shape`, `a shape is [H, W, C] or [C], got ${JSON.stringify(t.shape)}`);
     tensors.set(t.name, t);
   };
-  g.inputs.forEach((t, i) => define(t, `/inputs/${i}/name`));
+  g.inputs.forEach((t, i) => define(t, `/inputs/${i}`));
   const layerByName = new Map(layers.map((l, i) => [l.name, i]));
   const macSeen = new Set<string>();
   const nodeNames = new Set<string>();
@@ -76,6 +62,11 @@ export function validateGraph(
     const p = `/nodes/${i}`;
     if (nodeNames.has(n.name)) at(`${p}/name`, `duplicate node name ${quote(n.name)}`);
     nodeNames.add(n.name);
+    const pool = n.op === 'maxpool' || n.op === 'avgpool';
+    for (const key of ['kernel', 'stride'] as const)
+      if (pool && !n[key]) at(`${p}/${key}`, `missing required key ${quote(key)} (a ${n.op} node has kernel and stride)`);
+    for (const key of ['kernel', 'stride', 'padding'] as const)
+      if (!pool && n[key]) at(`${p}/${key}`, `${key} belongs to maxpool / avgpool nodes, not ${n.op}`);
     n.inputs.forEach((name, j) => {
       if (!tensors.has(name)) at(`${p}/inputs/${j}`, `tensor ${quote(name)} is neither a graph input nor the output of an earlier node`);
     });
@@ -88,11 +79,14 @@ export function validateGraph(
       if (n.inputs.length !== 1) at(`${p}/inputs`, `a mac node reads exactly one tensor, ${quote(n.name)} reads ${n.inputs.length}`);
       const input = tensors.get(n.inputs[0]!)!;
       if (!sameShape(input.shape, l.input))
-        at(`${p}/inputs/0`, `tensor ${quote(input.name)} has shape ${JSON.stringify(input.shape)}, layer ${quote(l.name)} reads ${JSON.stringify(l.input)}`);
+        at(
+          `${p}/inputs/0`,
+          `tensor ${quote(input.name)} has shape ${JSON.stringify(input.shape)}, layer ${quote(l.name)} reads ${JSON.stringify(l.input)}`,
+        );
       if (!sameShape(n.output.shape, l.output))
         at(`${p}/output/shape`, `shape ${JSON.stringify(n.output.shape)}, layer ${quote(l.name)} outputs ${JSON.stringify(l.output)}`);
     }
-    define(n.output, `${p}/output/name`);
+    define(n.output, `${p}/output`);
   });
   layers.forEach((l, i) => {
     if (!macSeen.has(l.name))

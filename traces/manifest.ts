@@ -67,6 +67,11 @@ const validateSchema = ajv.compile<Manifest>(schema as object);
 export function validateManifest(json: unknown, file: string): Manifest {
   if (!validateSchema(json)) throw schemaError(validateSchema.errors, file);
   const m = json;
+  if ((m.version === 2) !== (m.graph !== undefined))
+    throw new InputError(m.graph ? 'a graph needs "version": 2' : 'missing required key "graph" (version 2 carries the network graph)', {
+      file,
+      pointer: '/graph',
+    });
   const names = new Set<string>();
   const files = new Set<string>();
   m.layers.forEach((layer, i) => {
