@@ -11,8 +11,9 @@
  *    avgpool, globalpool, add / mul of ≥ 2 tensors, an activation that is not fused, other).
  *  - Aliases hold nothing of their own: reshape and pad (their levels are their input's, plus constant
  *    zeros), concat (its levels are its inputs'), and an element-wise single-input op (activation, or
- *    add / mul whose other operand is a constant) applied to a MAC output that nothing else reads: the
- *    MAC's neuron applies it before it quantises and compares (as the functional executor's ReLU).
+ *    add / mul whose other operand is a constant) applied to a tensor that nothing else reads: its
+ *    producer applies it before it quantises and compares (a MAC's neuron, as the functional executor's
+ *    ReLU; the network input's compare, for preprocessing).
  *  - Each MAC layer keeps its outputs' accumulators. avgpool / globalpool are linear: they pass deltas
  *    through into an accumulator per output (the window's sum), re-quantise the touched ones and compare
  *    (accumulators + their output levels are state). maxpool is not linear: a touched output re-reads its
@@ -137,9 +138,8 @@ export function graphStatePlan(layers: readonly Layer[], g: TraceGraph): StatePl
       bases.set(out, [...new Set(ins.flat())]);
       continue;
     }
-    const only = ins.length === 1 && ins[0]!.length === 1 ? tensors[ins[0]![0]!]! : undefined;
-    if (ELEMENTWISE.has(n.op) && only && typeof only.producer === 'object' && 'mac' in only.producer && consumers.get(n.inputs[0]!) === 1) {
-      bases.set(out, ins[0]!); // the MAC's neuron applies it
+    if (ELEMENTWISE.has(n.op) && ins.length === 1 && ins[0]!.length === 1 && consumers.get(n.inputs[0]!) === 1) {
+      bases.set(out, ins[0]!); // its producer applies it before it compares (a MAC's neuron, the input's compare)
       continue;
     }
     const oi = ops.length;
