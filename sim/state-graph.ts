@@ -80,7 +80,7 @@ export interface LayerStatePlan {
   ownsOutputLevels: boolean;
   /** Graph-input levels compared in full every frame (packed reads), booked here. */
   comparedInputs: number;
-  /** Of those, levels not in the trace: written in full (packed), an upper bound. */
+  /** Of those, levels no MAC layer reads (not in the trace): written in full (packed), an upper bound. */
   untracedInputs: number;
   /** Ops charged here. */
   ops: number[];
@@ -153,12 +153,8 @@ export function graphStatePlan(layers: readonly Layer[], g: TraceGraph): StatePl
       kind,
       outputs: tensorSize(n.output),
       reads: kind === 'window' ? k[0] * k[1] : n.inputs.length,
-      fan:
-        kind === 'accumulate' && n.op === 'avgpool'
-          ? Math.ceil(k[0] / s[0]) * Math.ceil(k[1] / s[1])
-          : kind === 'window'
-            ? Math.ceil(k[0] / s[0]) * Math.ceil(k[1] / s[1])
-            : 1,
+      // windows an input lies in (a global pool's: its channel's one)
+      fan: n.op === 'avgpool' || n.op === 'maxpool' ? Math.ceil(k[0] / s[0]) * Math.ceil(k[1] / s[1]) : 1,
       inputs,
       tensor,
       layer: -1,
