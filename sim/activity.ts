@@ -17,6 +17,7 @@
 import { layerFanout } from '../traces/stats.js';
 import { frameReader, type Trace } from '../traces/reader.js';
 import { recordingOf, type Recording } from '../traces/manifest.js';
+import type { TraceGraph } from '../traces/graph.js';
 import { InputError } from '../lib/errors.js';
 import { receptiveFieldCounts, receptiveFieldScatter } from './receptive-field.js';
 import { spatial, type Layer } from '../traces/layer.js';
@@ -119,6 +120,8 @@ export interface TraceActivity {
   /** How the trace was recorded (its manifest's recorder and threshold). */
   recording?: Recording;
   layers: Layer[];
+  /** The trace's network graph (a version-2 manifest): where delta state lives. */
+  graph?: TraceGraph;
   frames: FrameActivity<EventStats>[];
 }
 
@@ -496,6 +499,7 @@ export function traceActivity(trace: Trace, options: ActivityOptions = {}): Trac
     quantStep: o.quantStep ?? null,
     recording: recordingOf(trace.manifest),
     layers: trace.layers.map((tl) => tl.layer),
+    ...(trace.manifest.graph ? { graph: trace.manifest.graph } : {}),
     frames: [...activityFrames(trace, options, false)],
   };
 }

@@ -22,17 +22,26 @@
  *
  * Touched outputs come from the same events the engines consume (activity.ts): expected ones for a
  * topology, the frame's real ones for a trace.
+ *
+ * On a graph (a version-2 trace) the same accesses apply per tensor, not per chain link: a tensor read by
+ * several layers keeps its levels once, booked with the first layer that reads it, and pools / adds keep
+ * their own outputs' levels. state-graph.ts says which layer books what (a LayerStatePlan); on a chain the
+ * plan is exactly the rule above, so the numbers are the same.
  */
 import { inputCount, outputCount, type Layer } from '../traces/layer.js';
 import { bitsToBytes, packedWords, scatteredWords, type Traffic } from './actions.js';
 import type { LayerEvents } from './activity.js';
 import type { HwModel } from './hw-model.js';
+import type { GraphStateFrame, LayerStatePlan } from './state-graph.js';
 import { gemmOf } from './workload.js';
 
-/** Per-layer state bytes a delta array keeps: accumulators of outputs + previous levels of inputs (+ the last layer's output levels). */
-export function deltaStateBytes(l: Layer, hw: HwModel, last: boolean): number {
+/**
+ * Per-layer state bytes a delta array keeps: the accumulators and levels the layer books (state-graph.ts;
+ * on a chain: accumulators of outputs + previous levels of inputs (+ the last layer's output levels)).
+ */
+export function deltaStateBytes(hw: HwModel, lp: LayerStatePlan): number {
   const p = hw.precisions;
-  return bitsToBytes(outputCount(l), p.accumulatorBits) + bitsToBytes(inputCount(l) + (last ? outputCount(l) : 0), p.activationBits);
+  return bitsToBytes(lp.accumulators, p.accumulatorBits) + bitsToBytes(lp.levels, p.activationBits);
 }
 
 /** What a delta frame did to one layer's state. */
@@ -95,30 +104,49 @@ export function stateCounts(s: StateCounts, l: Layer, e: LayerEvents, keyFrame: 
  * State accesses of one layer in a delta frame (see the accounting above), less those the engine's compute
  * already performs (`inCompute`). Touched neurons are scattered over the map, so each accumulator and each
  * level is its own access of the state buffer's word (a 1-byte level pays a whole word); the network
- * input's levels, compared in full every frame, are read packed.
+ * input's levels, compared in full every frame, are read packed (and, when no layer's trace holds them,
+ * written packed). The graph ops charged to the layer (`g`, state-graph.ts) are not an engine's compute:
+ * all their accesses are charged; an op on graph inputs alone streams the frame and reads its levels packed.
  */
 export function deltaStateTraffic(
-  l: Layer,
   hw: HwModel,
   s: StateCounts,
-  first: boolean,
-  last: boolean,
+  lp: LayerStatePlan,
   inCompute: Readonly<StateInCompute> = NOTHING_IN_COMPUTE,
+  g?: GraphStateFrame,
 ): Traffic {
   const p = hw.precisions;
   const wb = hw.memories.state.wordBits;
-  const accReads = inCompute.accumulatorReads ? 0 : s.evaluatedOutputs;
-  const accWrites = inCompute.accumulatorWrites ? 0 : s.touchedOutputs;
-  const levelReads = inCompute.levelReads ? 0 : s.evaluatedOutputs;
-  const inputLevels = first && !inCompute.levelReads ? inputCount(l) : 0;
-  const levelWrites = inCompute.levelWrites ? 0 : s.changedInputs + (last ? s.touchedOutputs : 0);
+  let accReads = inCompute.accumulatorReads ? 0 : s.evaluatedOutputs;
+  let accWrites = inCompute.accumulatorWrites ? 0 : s.touchedOutputs;
+  let levelReads = inCompute.levelReads ? 0 : s.evaluatedOutputs;
+  const inputLevels = inCompute.levelReads ? 0 : lp.comparedInputs;
+  const inputWrites = inCompute.levelWrites ? 0 : lp.untracedInputs;
+  let levelWrites = inCompute.levelWrites ? 0 : s.changedInputs * lp.inputShare + (lp.ownsOutputLevels ? s.touchedOutputs : 0);
+  let streamedReads = 0;
+  if (g)
+    for (const oi of lp.ops) {
+      const op = g.plan.ops[oi]!;
+      const evaluated = g.evaluated[oi]!;
+      if (op.kind === 'accumulate') {
+        accReads += evaluated;
+        accWrites += g.touched[oi]!;
+        levelReads += evaluated;
+      } else if (op.streamed) streamedReads += evaluated;
+      else levelReads += evaluated * (1 + op.reads);
+      if (!g.plan.tensors[op.tensor]!.readByMac) levelWrites += g.changes[op.tensor]!;
+    }
   return {
-    readBytes: bitsToBytes(accReads, p.accumulatorBits) + bitsToBytes(levelReads + inputLevels, p.activationBits),
-    writeBytes: bitsToBytes(accWrites, p.accumulatorBits) + bitsToBytes(levelWrites, p.activationBits),
+    readBytes: bitsToBytes(accReads, p.accumulatorBits) + bitsToBytes(levelReads + inputLevels + streamedReads, p.activationBits),
+    writeBytes: bitsToBytes(accWrites, p.accumulatorBits) + bitsToBytes(levelWrites + inputWrites, p.activationBits),
     reads:
       scatteredWords(accReads, p.accumulatorBits, wb) +
       scatteredWords(levelReads, p.activationBits, wb) +
-      packedWords(inputLevels, p.activationBits, wb),
-    writes: scatteredWords(accWrites, p.accumulatorBits, wb) + scatteredWords(levelWrites, p.activationBits, wb),
+      packedWords(inputLevels, p.activationBits, wb) +
+      packedWords(streamedReads, p.activationBits, wb),
+    writes:
+      scatteredWords(accWrites, p.accumulatorBits, wb) +
+      scatteredWords(levelWrites, p.activationBits, wb) +
+      packedWords(inputWrites, p.activationBits, wb),
   };
 }

@@ -28,3 +28,4 @@ export * from './scalesim-reports.js';
 export * from './sensitivity.js';
 export * from './area.js';
 export * from './technology.js';
+export * from './state-graph.js';

@@ -15,6 +15,8 @@ import type { LayerReuse } from './dram-reuse.js';
 import { bitsToBytes, packedWords, type ActionCounts } from './actions.js';
 import { levelsWiderThan, type EventKind, type FrameActivity, type LayerActivity } from './activity.js';
 import { deltaStateBytes, deltaStateTraffic, noState, stateCounts, type StateCounts } from './delta-state.js';
+import { GraphStateFrame, statePlanOf, type LayerStatePlan, type StatePlan } from './state-graph.js';
+import type { TraceGraph } from '../traces/graph.js';
 import { energyOf, type EnergyBreakdown } from './energy.js';
 import { areaOf } from './area.js';
 import { engineFor } from './engines/index.js';
@@ -48,6 +50,8 @@ export interface Workload {
   source: EventSource;
   /** True for a trace's real frames (indexed, frame 0 a key frame); false for a topology's one expected frame. */
   measured: boolean;
+  /** The network's graph (a version-2 trace): where delta state lives (state-graph.ts). None: a chain. */
+  graph?: TraceGraph;
   /** The frames, holding at least the given event kinds. Called once per simulation. */
   frames(kinds: readonly EventKind[]): Iterable<FrameActivity>;
 }
@@ -67,13 +71,13 @@ export interface SimOptions {
 /** A consumer of one frame's per-layer results of one mode on `hw`. */
 export type LayerSink = (results: readonly LayerResult[], hw: HwModel) => void;
 
-/** Memory plan of a mode: weights of every layer, delta state in a stateful mode. */
-export function planFor(hw: HwModel, layers: readonly Layer[], mode: Mode): MemoryPlan {
+/** Memory plan of a mode: weights of every layer, delta state in a stateful mode (booked per layer as `state` says). */
+export function planFor(hw: HwModel, layers: readonly Layer[], mode: Mode, state: StatePlan = statePlanOf(layers)): MemoryPlan {
   const stateful = MODE_TABLE[mode].stateful;
   return planMemory(
     hw,
     layers.map((l) => bitsToBytes(weightCount(l), hw.precisions.weightBits)),
-    layers.map((l, i) => (stateful ? deltaStateBytes(l, hw, i === layers.length - 1) : 0)),
+    layers.map((_, i) => (stateful ? deltaStateBytes(hw, state.layers[i]!) : 0)),
   );
 }
 
@@ -100,11 +104,10 @@ function reuseMemo(): ReuseOf {
 /** Memory traffic, timing and energy of a layer-frame whose engine filled in compute (shared by all engines), into `r`. */
 function finishLayer(
   r: LayerResult,
-  l: Layer,
   hw: HwModel,
   plan: MemoryPlan,
   b: LayerSizes,
-  state: StateCounts | undefined,
+  state: { counts: StateCounts; plan: LayerStatePlan; graph: GraphStateFrame | undefined } | undefined,
   first: boolean,
   last: boolean,
   inputStored: number,
@@ -112,7 +115,9 @@ function finishLayer(
 ): void {
   const a: ActionCounts = r.actions;
   // The state accesses the engine's compute does not already pay for (engines/engine.ts stateInCompute).
-  const stateTraffic = state ? deltaStateTraffic(l, hw, state, first, last, engineFor(hw).stateInCompute?.(hw)) : NO_TRAFFIC;
+  const stateTraffic = state
+    ? deltaStateTraffic(hw, state.counts, state.plan, engineFor(hw).stateInCompute?.(hw), state.graph)
+    : NO_TRAFFIC;
   const d = layerDram(hw, plan, {
     reuse: b.reuse,
     inputBytes: b.inputBytes,
@@ -171,7 +176,12 @@ function modeRunner(
   reuseOf: ReuseOf,
 ): (fa: FrameActivity, t: number) => LayerResult[] {
   const rule = MODE_TABLE[mode];
-  const plan = planFor(hw, w.layers, mode);
+  const statePlan = statePlanOf(w.layers, w.graph);
+  const plan = planFor(hw, w.layers, mode, statePlan);
+  // One state object per layer, refilled every frame (a frame allocates only its results); a graph's
+  // level changes need every layer's counts first.
+  const states = rule.stateful ? w.layers.map(() => noState()) : undefined;
+  const graphFrame = rule.stateful && w.graph ? new GraphStateFrame(statePlan) : undefined;
   const engine = engineFor(hw);
   const n = w.layers.length;
   // Utilisation and mapping efficiency need a PE array (SCALE-Sim's COMPUTE_REPORT): systolic only.
@@ -180,8 +190,8 @@ function modeRunner(
     const step = engine.layer(l, hw, rule);
     const mappingEfficiency = hw.kind === 'systolic' ? foldGeometry(gemmOf(l), hw).mappingEfficiency : null;
     const wd = rule.weightZeros ? (weightDensity ?? l.weightDensity) : 1;
-    // One state object per layer, refilled every frame: a frame allocates only its results.
-    const state = rule.stateful ? noState() : undefined;
+    const state = states?.[i];
+    const stateOf = state ? { counts: state, plan: statePlan.layers[i]!, graph: graphFrame } : undefined;
     const first = i === 0;
     const last = i === n - 1;
     const p = hw.precisions;
@@ -196,7 +206,6 @@ function modeRunner(
         throw new Error(
           `simulate: frame ${t} has no ${rule.events} events for layer "${l.name}" (gather them with kinds: ['${rule.events}'])`,
         );
-      if (state && events) stateCounts(state, l, events, w.measured && t === 0);
       const c = step(events, wd, state);
       const r: LayerResult = {
         frame: w.measured ? t : null,
@@ -220,13 +229,22 @@ function modeRunner(
       const next = last || rule.events === null ? undefined : fa[i + 1]![rule.events];
       const inputStored = first || !events ? 1 : storedShare(hw, l, events);
       const outputStored = next ? storedShare(hw, w.layers[i + 1]!, next) : 1;
-      finishLayer(r, l, hw, plan, sizes, state, first, last, inputStored, outputStored);
+      finishLayer(r, hw, plan, sizes, stateOf, first, last, inputStored, outputStored);
       const s = sparsityOf(fa[i]!);
       if (s) r.sparsity = s;
       return r;
     };
   });
-  return (fa, t) => layerRun.map((run) => run(fa, t));
+  return (fa, t) => {
+    if (states && rule.events !== null) {
+      for (let i = 0; i < states.length; i++) {
+        const events = fa[i]![rule.events];
+        if (events) stateCounts(states[i]!, w.layers[i]!, events, w.measured && t === 0);
+      }
+      graphFrame?.update(states, w.measured && t === 0);
+    }
+    return layerRun.map((run) => run(fa, t));
+  };
 }
 
 function checkOptions(o: SimOptions): void {
@@ -257,7 +275,7 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
     hw: h,
     mode,
     run: modeRunner(w, h, mode, baseline ? undefined : o.weightDensity, reuseOf),
-    acc: new FrameAccumulator(h.name, mode, planFor(h, w.layers, mode)),
+    acc: new FrameAccumulator(h.name, mode, planFor(h, w.layers, mode, statePlanOf(w.layers, w.graph))),
     keep,
     baseline,
     fixed: null,

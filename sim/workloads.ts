@@ -48,6 +48,7 @@ export function traceWorkload(trace: Trace, o: ActivityOptions = {}): Workload {
     fps: trace.manifest.fps,
     source: { threshold: o.threshold ?? 0, quantStep: o.quantStep ?? null, recording: recordingOf(trace.manifest) },
     measured: true,
+    ...(trace.manifest.graph ? { graph: trace.manifest.graph } : {}),
     frames: (kinds) => traceActivityStream(trace, { ...o, kinds }),
   };
 }
@@ -60,6 +61,7 @@ export function activityWorkload(a: TraceActivity): Workload {
     fps: a.fps,
     source: { threshold: a.threshold, quantStep: a.quantStep, ...(a.recording ? { recording: a.recording } : {}) },
     measured: true,
+    ...(a.graph ? { graph: a.graph } : {}),
     frames: (kinds: readonly EventKind[]) => {
       const missing = kinds.find((k) => a.frames.length > 0 && a.frames[0]!.some((l) => !l[k]));
       if (missing)

@@ -1,6 +1,7 @@
 /**
  * The trace manifest (docs/design.md §3): types, JSON Schema validation (ajv) and the consistency checks a
- * schema cannot express (output shape from the conv geometry, groups, per-channel scales).
+ * schema cannot express (output shape from the conv geometry, groups, per-channel scales; a version-2
+ * manifest's graph: traces/graph.ts).
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, win32 } from 'node:path';
@@ -10,6 +11,7 @@ import { parseJsonText } from '../lib/json.js';
 import { packagePath } from '../lib/package-dir.js';
 import { schemaError } from '../lib/schema-error.js';
 import type { Dtype } from './npy.js';
+import { validateGraph, type TraceGraph } from './graph.js';
 import { layerOf, validateLayer, spatial, type LayerOp, type Padding, type Pair } from './layer.js';
 
 export interface ActSpec {
@@ -42,12 +44,15 @@ export interface LayerSpec {
 
 export interface Manifest {
   format: 'deltasim-trace';
-  version: 1;
+  /** 1: the layers form a chain in layers[] order; 2: `graph` says which layer reads which tensor. */
+  version: 1 | 2;
   model: { name: string; source?: string; [key: string]: unknown };
   frames: number;
   fps: number;
   clip?: { source: string; firstFrame?: number; [key: string]: unknown };
   layers: LayerSpec[];
+  /** Version 2 only (and required there). */
+  graph?: TraceGraph;
 }
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -62,6 +67,11 @@ const validateSchema = ajv.compile<Manifest>(schema as object);
 export function validateManifest(json: unknown, file: string): Manifest {
   if (!validateSchema(json)) throw schemaError(validateSchema.errors, file);
   const m = json;
+  if ((m.version === 2) !== (m.graph !== undefined))
+    throw new InputError(m.graph ? 'a graph needs "version": 2' : 'missing required key "graph" (version 2 carries the network graph)', {
+      file,
+      pointer: '/graph',
+    });
   const names = new Set<string>();
   const files = new Set<string>();
   m.layers.forEach((layer, i) => {
@@ -83,6 +93,7 @@ export function validateManifest(json: unknown, file: string): Manifest {
     }
     validateLayer(l, { file, pointer: `/layers/${i}` });
   });
+  if (m.graph) validateGraph(m.graph, m.layers, file);
   return m;
 }
 

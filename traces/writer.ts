@@ -10,6 +10,7 @@ import { writeDirAtomic, writeFileAtomic } from '../lib/atomic.js';
 import { DTYPES, encodeNpyHeader, type ActArray } from './npy.js';
 import { validateManifest, MANIFEST_FILE, type ActSpec, type LayerSpec, type Manifest } from './manifest.js';
 import { inputCount } from './layer.js';
+import type { GraphNode, TraceGraph } from './graph.js';
 
 /** A layer as the writer takes it: act.file defaults to `<name>.npy`, sha256 is computed. */
 export type LayerDraft = Omit<LayerSpec, 'act' | 'sha256'> & { act: Omit<ActSpec, 'file'> & { file?: string } };
@@ -22,6 +23,8 @@ export interface TraceHeader {
   fps: number;
   clip?: Manifest['clip'];
   layers: LayerDraft[];
+  /** The network's graph (traces/graph.ts): the manifest is then written as version 2. */
+  graph?: TraceGraph;
 }
 
 export interface TraceWriter {
@@ -149,11 +152,29 @@ function canonicalManifest(h: TraceHeader): Manifest {
   });
   return {
     format: 'deltasim-trace',
-    version: 1,
+    version: h.graph ? 2 : 1,
     model: h.model,
     frames: h.frames,
     fps: h.fps,
     ...(h.clip ? { clip: h.clip } : {}),
     layers,
+    ...(h.graph ? { graph: canonicalGraph(h.graph) } : {}),
   };
+}
+
+const tensor = (t: { name: string; shape: number[] }) => ({ name: t.name, shape: [...t.shape] });
+
+/** The graph with a stable key order. */
+function canonicalGraph(g: TraceGraph): TraceGraph {
+  const node = (n: GraphNode): GraphNode => ({
+    name: n.name,
+    op: n.op,
+    ...(n.opType !== undefined ? { opType: n.opType } : {}),
+    inputs: [...n.inputs],
+    output: tensor(n.output),
+    ...(n.kernel ? { kernel: n.kernel } : {}),
+    ...(n.stride ? { stride: n.stride } : {}),
+    ...(n.padding ? { padding: n.padding } : {}),
+  });
+  return { inputs: g.inputs.map(tensor), nodes: g.nodes.map(node), ...(g.outputs ? { outputs: [...g.outputs] } : {}) };
 }

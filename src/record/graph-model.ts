@@ -31,7 +31,9 @@ import { frameToInput, modelInput, uniformInput, type ModelInput } from './graph
 import { loadGraphModel, readGraphModelJson, resolveModelFile } from './graph/load.js';
 import { LevelSpill } from './graph/spill.js';
 import { makeTempDir } from './temp-dir.js';
-import { findMacNodes, layerGeometryFor, type MacNode, type NodeGeometry } from './graph/topology.js';
+import { findMacNodes, layerGeometryFor, nodeOf, type GraphModelJson, type MacNode, type NodeGeometry } from './graph/topology.js';
+import { computedTensors, networkGraphOf, tensorOf } from './graph/network.js';
+import type { TraceGraph } from '../../traces/graph.js';
 
 /** Frames from anywhere (e.g. `decodeFrames` of src/video/ffmpeg.ts): H·W·C values in [0, 1], [y][x][c]. */
 export interface FrameStream {
@@ -88,7 +90,7 @@ export async function recordGraphModelTrace(opts: RecordGraphModelOptions): Prom
   const spillDir = makeTempDir('deltasim-graph-'); // removed on Ctrl-C / SIGTERM too
   const recorded = new Map<string, Recorded>();
   try {
-    return await record(opts, { file, backend, model, macs }, recorded, spillDir.path);
+    return await record(opts, { file, json, backend, model, macs }, recorded, spillDir.path);
   } finally {
     for (const r of recorded.values()) r.spill?.close();
     spillDir.remove();
@@ -98,6 +100,7 @@ export async function recordGraphModelTrace(opts: RecordGraphModelOptions): Prom
 
 interface Loaded {
   file: string;
+  json: GraphModelJson;
   backend: string;
   model: tf.GraphModel;
   macs: MacNode[];
@@ -105,7 +108,7 @@ interface Loaded {
 
 async function record(
   opts: RecordGraphModelOptions,
-  { file, backend, model, macs }: Loaded,
+  { file, json, backend, model, macs }: Loaded,
   recorded: Map<string, Recorded>,
   spillDir: string,
 ): Promise<Manifest> {
@@ -119,6 +122,8 @@ async function record(
   const run = (x: tf.Tensor): tf.Tensor[] => model.execute({ [input.name]: x }, fetch) as tf.Tensor[];
 
   for (const [tensor, step] of probeInputSteps(macs, input, run, tensors)) recorded.get(tensor)!.step = step;
+  const names = layerNames(macs.map((m) => m.node));
+  const graph = graphOf(model, json, input, macs, names);
 
   let geometry: NodeGeometry[] | undefined;
   let frames = 0;
@@ -139,7 +144,6 @@ async function record(
   if (frames === 0 || !geometry) throw new InputError('no frames to record');
   const geo = geometry;
 
-  const names = layerNames(macs.map((m) => m.node));
   const layers: LayerDraft[] = macs.map((m, i) => {
     const r = recorded.get(m.input)!;
     const spill = r.spill!;
@@ -167,6 +171,7 @@ async function record(
     fps: opts.fps ?? 15,
     clip: { source: opts.frames.source, firstFrame: opts.frames.firstFrame ?? 0 },
     layers,
+    graph,
   };
   return await writeTrace(opts.out, header, (w) => {
     const bufs = layers.map((l, i) =>
@@ -174,6 +179,21 @@ async function record(
     );
     for (let t = 0; t < frames; t++) spills.forEach((s, i) => w.appendFrame(i, s.readFrame(t, bufs[i]!)));
   });
+}
+
+/** The network graph, its shapes from one execution on a uniform image (shapes do not depend on the pixels). */
+function graphOf(model: tf.GraphModel, json: GraphModelJson, input: ModelInput, macs: MacNode[], names: string[]): TraceGraph {
+  const tensors = computedTensors(json, input.name);
+  const x = uniformInput(0, input);
+  // tfjs names output 0 of a node by the node's name
+  const outs = model.execute(
+    { [input.name]: x },
+    tensors.map((t) => t.replace(/:0$/, '')),
+  ) as tf.Tensor[];
+  const shapes = new Map<string, readonly number[]>(tensors.map((t, i) => [t, outs[i]!.shape]));
+  shapes.set(tensorOf(nodeOf(input.name)), [1, input.h, input.w, input.c]);
+  tf.dispose([x, ...outs]);
+  return networkGraphOf(json, input.name, macs, names, shapes);
 }
 
 async function* framesOf(src: GraphFrames, max = Infinity): AsyncGenerator<Float32Array> {

@@ -1,8 +1,8 @@
 /**
  * Trace recording from a trained layers model (built by src/tf/models.ts, or any single chain of
  * FrameWise conv / depthwise / dense layers behind quantised activation layers): run the model over
- * a clip in chunks of frames and write every MAC layer's INPUT, frame by frame, as trace format v1
- * (traces/README.md).
+ * a clip in chunks of frames and write every MAC layer's INPUT, frame by frame, as trace format v2
+ * with the model's graph (layers-graph.ts; traces/README.md).
  *
  * What each layer's levels are:
  *  - behind a quantised activation with step q: level = round(a / q), scale = q (per channel when the
@@ -31,6 +31,7 @@ import type { Manifest } from '../../traces/manifest.js';
 import type { FrameSource } from './sources.js';
 import { bytesOf, FrameSpool } from './spool.js';
 import { makeTempDir } from './temp-dir.js';
+import { layersGraphOf } from './layers-graph.js';
 
 /** Pixels are recorded (and fed to the model) as 8-bit levels. */
 export const PIXEL_LEVELS = 255;
@@ -245,7 +246,8 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
         act: { dtype, scale, signed: r.min < 0 },
       };
     });
-    const header = { model: opts.modelInfo, frames: source.frames, fps: source.fps, clip: source.clip, layers };
+    const graph = layersGraphOf(model, macs);
+    const header = { model: opts.modelInfo, frames: source.frames, fps: source.fps, clip: source.clip, layers, graph };
     const manifest = await writeTrace(out, header, (writer) => {
       plans.forEach((_, i) => {
         const n = elements[i]!;

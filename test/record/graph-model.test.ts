@@ -11,6 +11,7 @@ import { ProceduralDataset } from '../../src/video/procedural.js';
 import type { Clip } from '../../src/video/types.js';
 import { InputError } from '../../lib/errors.js';
 import { openTrace, readLayer } from '../../traces/reader.js';
+import { statePlanOf } from '../../sim/state-graph.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const dims = (...d: number[]) => ({ dim: d.map((size) => ({ size: String(size) })) });
@@ -163,6 +164,27 @@ describe('record/graph-model', () => {
     } finally {
       model.dispose();
     }
+    // The graph (version 2): every node computed from the image, counted independently from model.json.
+    expect(manifest.version).to.equal(2);
+    const g = manifest.graph!;
+    const count = (op: string) => g.nodes.filter((n) => n.op === op).length;
+    const tfCount = (re: RegExp) => json.modelTopology.node.filter((n) => re.test(n.op)).length;
+    expect(count('mac')).to.equal(macOps);
+    expect(count('maxpool')).to.equal(tfCount(/^MaxPool$/));
+    expect(count('add')).to.equal(tfCount(/^AddV2$/));
+    expect(count('globalpool')).to.equal(tfCount(/^Mean$/));
+    expect(g.inputs).to.deep.equal([{ name: 'input_1:0', shape: [64, 64, 1] }]);
+    // Xception's first residual block: one tensor read by the separable branch and the strided 1×1 shortcut
+    // (in the second, the separable branch reads a ReLU of the block input, another tensor)
+    const readers = new Map<string, number>();
+    for (const n of g.nodes) if (n.op === 'mac') readers.set(n.inputs[0]!, (readers.get(n.inputs[0]!) ?? 0) + 1);
+    expect([...readers.values()].filter((k) => k === 2).length).to.equal(1);
+    const plan = statePlanOf(
+      trace.layers.map((l) => l.layer),
+      g,
+    );
+    expect(plan.layers.filter((p) => p.inputShare === 0).length, 'the second reader books nothing').to.equal(1);
+
     // The procedural clip moves: some deltas exist beyond frame 0.
     const moved = trace.layers.reduce((s, l) => s + changes(readLayer(l), l.frameElements), 0);
     expect(moved).to.be.greaterThan(0);
@@ -250,6 +272,16 @@ describe('record/graph-model', () => {
     expect(m.layers[1]).to.deep.include({ op: 'dense', input: [24], output: [3] });
     expect(m.layers[1]!.act).to.include({ scale: 0.01, signed: false }); // after Relu
     openTrace(join(gdir, 'trace'));
+    // the graph: constants left out, the Relu fused into the conv's neurons, Reshape / Identity aliases
+    expect(m.graph!.nodes.map((n) => [n.name, n.op, n.inputs, n.output.shape])).to.deep.equal([
+      ['conv', 'mac', ['x:0'], [3, 2, 4]],
+      ['net/relu', 'activation', ['net/conv:0'], [3, 2, 4]],
+      ['net/flat', 'reshape', ['net/relu:0'], [24]],
+      ['fc', 'mac', ['net/flat:0'], [3]],
+      ['Identity', 'reshape', ['net/fc:0'], [3]],
+    ]);
+    const layers = openTrace(join(gdir, 'trace')).layers.map((l) => l.layer);
+    expect(statePlanOf(layers, m.graph).layers).to.deep.equal(statePlanOf(layers).layers);
   });
 
   it('records movenet-lightning (192×192×3 int32 input, MobileNetV2) for 3 frames', async function () {

@@ -107,6 +107,21 @@ describe('record: traces from a layers model', function () {
         expect(first.act).to.include({ dtype: 'uint8', signed: false });
         expect(trace.manifest.layers.slice(1).every((l) => typeof l.act.scale === 'number')).to.equal(true);
       }
+      // The graph (version 2): every per-frame layer of the model a node, in the model's order; the MAC
+      // layers are the mac nodes (the clip's mean over frames is not per frame and is left out).
+      expect(trace.manifest.version).to.equal(2);
+      const g = trace.manifest.graph!;
+      const perFrame = model.layers.filter((l) => (l.outputShape as unknown[]).length >= 3 && l.getClassName() !== 'InputLayer');
+      expect(g.nodes.map((n) => n.name)).to.deep.equal(perFrame.map((l) => l.name));
+      expect(g.nodes.filter((n) => n.op === 'mac').map((n) => n.name)).to.deep.equal(macLayers(model).map((m) => m.name));
+      const fc = g.nodes.find((n) => n.name === trace.layers.at(-1)!.spec.name)!;
+      const pool = g.nodes.find((n) => n.output.name === fc.inputs[0])!;
+      expect(pool).to.deep.include({
+        op: 'globalpool',
+        opType: 'GlobalAveragePooling2D',
+        output: { name: 'gap:0', shape: trace.layers.at(-1)!.spec.input },
+      });
+      expect(g.inputs[0]!.shape).to.deep.equal(s.frameShape);
       const stats = traceStats(trace);
       expect(stats.layers).to.have.length(trace.layers.length);
       expect(stats.overall.spatial).to.be.within(0, 1);
