@@ -1,6 +1,6 @@
 /**
  * The paper's warning, measured: a synthetic trace with ResNet-50's 54 MAC layer shapes
- * (sim/topologies/resnet50) on the 1 MiB-state-SRAM delta array, versus dense.
+ * (sim/topologies/resnet50) on the shipped delta array (its state SRAM far too small for it), versus dense.
  * Run: node --import tsx studies/state-spill/run.ts [--write]   (--write updates reports/state-spill.md)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,6 +52,9 @@ try {
   const secs = (performance.now() - t0) / 1e3;
   const by = (r: typeof small, m: string) => r.modes.find((s) => s.mode === m)!;
   const mb = (b: number) => (b / 2 ** 20).toFixed(2);
+  const size = (kiB: number) => (kiB >= 1024 ? `${kiB / 1024} MiB` : `${kiB} KiB`);
+  const mem = hw.memories;
+  const stateSram = `${size(mem.state.kiB)} state SRAM`;
   const row = (label: string, s: ModeSummary, dense: ModeSummary) =>
     `| ${label} | ${(s.effectiveMacs / 1e6).toFixed(0)} | ${mb(s.dramBytes)} | ${(s.dramBytes / dense.dramBytes).toFixed(2)}× | ${(s.footprint.stateSpill * 100).toFixed(1)} % | ${s.latencyUs.mean.toFixed(0)} | ${boundBy(s)} | ${(s.energy.totalPJ / 1e6).toFixed(1)} | ${(s.energy.dramPJ / 1e6).toFixed(1)} | ${(s.energy.sramPJ.state / 1e6).toFixed(1)} | ${s.speedupVsDense.toFixed(2)}× | ${s.energyGainVsDense.toFixed(2)}× |`;
   const extrapolation = sramExtrapolation(big.energyTable, big.memories.state.kiB);
@@ -64,7 +67,7 @@ try {
     `(\`sim/topologies/resnet50\`: 53 convolutions + fc, 224×224×3 input), ${SYNTH.frames} frames, seed ${SYNTH.seed},`,
     `background density ${SYNTH.density} (ReLU-like), change rate ${SYNTH.changeRate} per frame, ${SYNTH.blobs} moving blobs;`,
     'frame 0 is a key frame. Hardware: `hw-models/delta-32x32.json` (32×32 os, zero/delta skipping,',
-    '1 MiB state SRAM, 256 KiB weight SRAM, 64 + 64 KiB activation SRAM, 10 GB/s DRAM); the same array',
+    `${stateSram}, ${size(mem.filter.kiB)} weight SRAM, ${size(mem.ifmap.kiB)} + ${size(mem.ofmap.kiB)} activation SRAM, ${mem.dram.GBps} GB/s DRAM, rows ${hw.rowSync === 'lockstep' ? 'in lock-step' : 'independent'}); the same array`,
     'with a 64 MiB state SRAM for contrast. Numbers are per-frame means over all frames (key frame included).',
     '',
     `Delta state of the network: ${mb(delta.footprint.stateBytes)} MiB (32-bit accumulator per output + 8-bit previous level per input, + the fc's output levels);`,
@@ -72,12 +75,12 @@ try {
     '',
     '| run | effective MMACs | DRAM MiB/frame | DRAM vs dense | state in DRAM | latency µs | bound by | energy µJ | DRAM µJ | state SRAM µJ | speedup vs dense | energy gain vs dense |',
     '|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|',
-    row('dense, 1 MiB state SRAM', d, d),
+    row(`dense, ${stateSram}`, d, d),
     row('sparse (zero skipping)', by(small, 'sparse'), d),
-    row('**delta, 1 MiB state SRAM**', delta, d),
+    row(`**delta, ${stateSram}**`, delta, d),
     row('delta, 64 MiB state SRAM', by(large, 'delta'), by(large, 'dense')),
     '',
-    `With 1 MiB of state SRAM, ${(delta.footprint.stateSpill * 100).toFixed(1)} % of the delta state lives in DRAM, and every frame the`,
+    `With ${size(mem.state.kiB)} of state SRAM, ${(delta.footprint.stateSpill * 100).toFixed(1)} % of the delta state lives in DRAM, and every frame the`,
     "evaluated accumulators and last levels (read), touched accumulators and changed levels (write) and the network input's previous levels go there: DRAM traffic rises",
     `${(delta.dramBytes / d.dramBytes).toFixed(1)}× over dense while the effective MACs fall ${(d.effectiveMacs / delta.effectiveMacs).toFixed(1)}×.`,
     'With the state on chip the same delta run moves no more DRAM bytes than dense.',
