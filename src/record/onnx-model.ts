@@ -12,12 +12,13 @@
  * fed transposed; a [1, H, W, C] input (C of 1 or 3, the second dimension not) as it is. Recorded
  * NCHW tensors are transposed to the trace's channels-last layout.
  *
- * The runtime runs on one thread: same inputs ⇒ the same float results ⇒ byte-identical traces.
+ * The runtime is loaded when a recording starts (a platform without its native binding fails
+ * there, with a clear error, not every command). It runs on one thread: same inputs ⇒ the same float results ⇒ byte-identical traces.
  * Limits as graph-model.ts (open loop quantisation); only 2-D convolutions, batch 1, [1, K] inputs
  * of matrix products.
  */
 import { basename, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { InputError } from '../../lib/errors.js';
 import type { Manifest } from '../../traces/manifest.js';
 import { DTYPES } from '../../traces/npy.js';
@@ -155,13 +156,14 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
   if (macs.length === 0)
     throw new InputError('the model has no MAC nodes (Conv, ConvTranspose, Gemm / MatMul with a constant weight)', { file });
 
+  const ort = await loadRuntime();
   // Every computed tensor becomes an output: the first run gives all shapes (geometry, graph).
   const known = new Set([...model.outputs, input.name]);
   const all = [...new Set(model.nodes.flatMap((n) => n.outputs))].filter((t) => t !== '' && !known.has(t));
-  const session = await createSession(withOutputs(model.bytes, all), file);
-  const feed = new Feeder(input, src.h, src.w, range);
+  const session = await createSession(ort, withOutputs(model.bytes, all), file);
+  const feed = new Feeder(ort, input, src.h, src.w, range);
   // The image input itself is read from the feed: onnxruntime returns only outputs.
-  const run = async (fetch: readonly string[]): Promise<ort.InferenceSession.ReturnType> => {
+  const run = async (fetch: readonly string[]): Promise<Ort.InferenceSession.ReturnType> => {
     const x = feed.tensor();
     try {
       const r = await session.run(
@@ -260,7 +262,21 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
   }
 }
 
-async function createSession(bytes: Uint8Array, file: string): Promise<ort.InferenceSession> {
+type Runtime = typeof Ort;
+let runtime: Runtime | undefined;
+
+async function loadRuntime(): Promise<Runtime> {
+  try {
+    runtime ??= await import('onnxruntime-node');
+    return runtime;
+  } catch (e) {
+    throw new InputError(
+      `onnxruntime-node cannot be loaded on ${process.platform}-${process.arch} (${errText(e)}); it bundles CPU runtimes for Linux, macOS and Windows on x64 and arm64 (reinstall with npm ci)`,
+    );
+  }
+}
+
+async function createSession(ort: Runtime, bytes: Uint8Array, file: string): Promise<Ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
   } catch (e) {
@@ -276,6 +292,7 @@ class Feeder {
   private readonly dims: number[];
   private readonly n: number;
   constructor(
+    private readonly ort: Runtime,
     private readonly input: OnnxImageInput,
     private readonly h: number,
     private readonly w: number,
@@ -286,8 +303,8 @@ class Feeder {
     this.dims = input.layout === 'NCHW' ? [1, input.c, h, w] : [1, h, w, input.c];
   }
 
-  tensor(): ort.Tensor {
-    return new ort.Tensor('float32', this.data, this.dims);
+  tensor(): Ort.Tensor {
+    return new this.ort.Tensor('float32', this.data, this.dims);
   }
 
   /** A frame of values in [0, 1] ([y][x][c]) as 8-bit pixel levels mapped onto the range. */
@@ -311,7 +328,7 @@ class Feeder {
 }
 
 /** Per-channel values of a probe output at its first pixel (NCHW rank 4 unless it is an NHWC model input). */
-function channelValues(t: ort.Tensor, input: OnnxImageInput, name: string): number[] {
+function channelValues(t: Ort.Tensor, input: OnnxImageInput, name: string): number[] {
   const d = t.dims.map(Number);
   const data = t.data as Float32Array;
   if (d.length !== 4) return [data[0]!];

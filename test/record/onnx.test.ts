@@ -222,7 +222,12 @@ describe('record/onnx', function () {
     // mac nodes ⇔ layers, same names, their input and output shapes the layers'
     const macs = g.nodes.filter((n) => n.op === 'mac');
     expect(macs.map((n) => n.name)).to.deep.equal(rec.manifest.layers.map((l) => l.name));
-    macs.forEach((n, i) => expect(n.output.shape).to.deep.equal(rec.manifest.layers[i]!.output));
+    const shape = new Map([...g.inputs, ...g.nodes.map((n) => n.output)].map((t) => [t.name, t.shape]));
+    expect(shape.size).to.equal(g.inputs.length + g.nodes.length); // tensor names unique
+    macs.forEach((n, i) => {
+      expect(n.inputs.map((t) => shape.get(t))).to.deep.equal([rec.manifest.layers[i]!.input]);
+      expect(n.output.shape).to.deep.equal(rec.manifest.layers[i]!.output);
+    });
   });
 
   it('graph builder alone: shape arithmetic dropped, a constant operand makes an element-wise op, pool padding and Split parts', () => {
