@@ -120,12 +120,16 @@ export function nonZeroFraction(t: TensorProto): number {
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
   if (raw) {
     const bytes = raw.length / count;
-    // ±0 are both zero: the sign bit (the top bit of the last byte, little-endian) is masked off.
-    const signed = t.dataType === T.FLOAT || t.dataType === T.FLOAT16 || t.dataType === T.BFLOAT16 || t.dataType === T.DOUBLE;
-    if (!Number.isInteger(bytes) || bytes < 1) return 1;
+    if (![1, 2, 4, 8].includes(bytes)) return 1;
+    // Read as little-endian words (an aligned copy); ±0 are both zero: a float's sign bit is masked off.
+    const float = t.dataType === T.FLOAT || t.dataType === T.FLOAT16 || t.dataType === T.BFLOAT16 || t.dataType === T.DOUBLE;
+    const words = Uint8Array.from(raw).buffer;
+    const w = bytes === 1 ? new Uint8Array(words) : bytes === 2 ? new Uint16Array(words) : new Uint32Array(words);
+    const per = Math.max(1, bytes / 4); // 32-bit words per element
+    const top = float ? (bytes === 2 ? 0x7fff : 0x7fffffff) : 0xffffffff;
     for (let i = 0; i < count; i++) {
       let any = 0;
-      for (let b = 0; b < bytes; b++) any |= raw[i * bytes + b]! & (signed && b === bytes - 1 ? 0x7f : 0xff);
+      for (let k = 0; k < per; k++) any |= w[i * per + k]! & (k === per - 1 ? top : 0xffffffff);
       if (any) nz++;
     }
   } else {
