@@ -258,6 +258,7 @@ describe('record/onnx', function () {
       node(5, 'Split', ['p'], ['p0', 'p1']),
       node(6, 'Mul', ['p0', 'p1'], ['m']),
       node(7, 'Reshape', ['m', 's1'], ['r']),
+      node(8, 'Pad', ['r', 'pads'], ['pd']),
     ];
     const shapes = new Map<string, number[]>([
       ['a', [1, 4, 8, 8]],
@@ -269,6 +270,7 @@ describe('record/onnx', function () {
       ['p1', [1, 2, 4, 3]],
       ['m', [1, 2, 4, 3]],
       ['r', [1, 24]],
+      ['pd', [1, 26]],
     ]);
     const macs = findOnnxMacs({
       file: 'm.onnx',
@@ -276,12 +278,12 @@ describe('record/onnx', function () {
       nodes,
       consts: new Map([['W', { dims: [4, 1, 1, 1], dataType: 1, floatData: [1, 1, 1, 1] }]]),
       inputs: [],
-      outputs: ['r'],
+      outputs: ['pd'],
     });
     const g = onnxGraph(
-      { nodes, input: { name: 'x', shape: [8, 8, 1] }, outputs: ['r'] },
+      { nodes, input: { name: 'x', shape: [8, 8, 1] }, outputs: ['pd'] },
       macs,
-      ['conv', 'shape', 'gather', 'scale', 'pool', 'split', 'mul', 'flat'],
+      ['conv', 'shape', 'gather', 'scale', 'pool', 'split', 'mul', 'flat', 'pad'],
       shapes,
     );
     expect(g.nodes.map((n) => `${n.name}:${n.op}(${n.inputs.join(',')})→${n.output.name}[${n.output.shape.join(',')}]`)).to.deep.equal([
@@ -292,6 +294,7 @@ describe('record/onnx', function () {
       'split#1:other(p)→p1[4,3,2]',
       'mul:mul(p0,p1)→m[4,3,2]',
       'flat:reshape(m)→r[24]',
+      'pad:pad(r)→pd[26]',
     ]);
     expect(g.nodes[2]!.padding).to.deep.equal([1, 1, 0, 0]); // ONNX pads (t, l, b, r) = (1, 0, 1, 0)
   });

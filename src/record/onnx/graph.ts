@@ -1,6 +1,6 @@
 /**
- * The network graph of an ONNX model for a trace manifest (version 2, see the graph schema in
- * docs/design.md §3): which layer reads which tensor, and the pooling, adds, concatenations and
+ * The network graph of an ONNX model for a trace manifest (version 2; the types mirror the agreed
+ * graph schema, traces/graph.ts once merged): which layer reads which tensor, and the pooling, adds, concatenations and
  * element-wise ops between them. Pure: it takes the decoded nodes, the MAC nodes with their layer
  * names, and every tensor's runtime shape (ONNX order, batch first; rank-4 tensors are NCHW and
  * become [H, W, C], others [K]).
@@ -15,7 +15,7 @@ import { samePadding } from '../graph/topology.js';
 import { attrInts, attrString, type OnnxNode } from './model.js';
 import { channelsLast, type OnnxMac } from './topology.js';
 
-export type GraphOp = 'mac' | 'maxpool' | 'avgpool' | 'globalpool' | 'add' | 'mul' | 'concat' | 'activation' | 'reshape' | 'other';
+export type GraphOp = 'mac' | 'maxpool' | 'avgpool' | 'globalpool' | 'add' | 'mul' | 'concat' | 'activation' | 'reshape' | 'pad' | 'other';
 
 export interface GraphTensor {
   name: string;
@@ -130,6 +130,7 @@ function opOf(
   if (ACTIVATIONS.has(t)) return { op: 'activation' };
   if (RESHAPES.has(t)) return { op: 'reshape' };
   if (t === 'Concat') return { op: 'concat' };
+  if (t === 'Pad') return { op: 'pad' };
   if (t === 'GlobalAveragePool') return { op: 'globalpool' };
   if (t === 'ReduceMean' && JSON.stringify(attrInts(n, 'axes')) === '[2,3]') return { op: 'globalpool' };
   if (ELEMENTWISE_BINARY.has(t)) {
