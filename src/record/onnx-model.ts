@@ -177,10 +177,9 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
   const run = async (fetch: readonly string[], s = session): Promise<Ort.InferenceSession.ReturnType> => {
     const x = feed.tensor();
     try {
-      const r = await s.run(
-        { [input.name]: x },
-        fetch.filter((t) => t !== input.name),
-      );
+      // Nothing to compute when the input alone is asked for (the probe, which fetches every output, ran the model).
+      const want = fetch.filter((t) => t !== input.name);
+      const r = want.length ? await s.run({ [input.name]: x }, want) : {};
       // A copy: the feed's buffer is rewritten by the next frame.
       return fetch.includes(input.name) ? { ...r, [input.name]: new ort.Tensor('float32', (x.data as Float32Array).slice(), x.dims) } : r;
     } catch (e) {
@@ -280,8 +279,11 @@ async function loadRuntime(): Promise<Runtime> {
     runtime ??= await import('onnxruntime-node');
     return runtime;
   } catch (e) {
+    // An optional dependency: a package manager drops it when its install script (a download of GPU
+    // providers) fails offline; skipping that script keeps the bundled CPU runtime.
     throw new InputError(
-      `onnxruntime-node cannot be loaded on ${process.platform}-${process.arch} (${errText(e)}); it bundles CPU runtimes for Linux, macOS and Windows on x64 and arm64 (reinstall with npm ci)`,
+      `onnxruntime-node cannot be loaded on ${process.platform}-${process.arch} (${errText(e)}); install it with ` +
+        '`ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` (its CPU runtime is bundled for Linux, macOS and Windows on x64 and arm64)',
     );
   }
 }

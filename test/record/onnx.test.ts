@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
-import { type OnnxRecording, recordOnnxModelTrace } from '../../src/record/onnx-model.js';
+import { type OnnxRecording, recordOnnxModelTrace, recordOnnxTrace } from '../../src/record/onnx-model.js';
 import { onnxGraph } from '../../src/record/onnx/graph.js';
 import { type OnnxModel, type OnnxNode, readOnnxModel } from '../../src/record/onnx/model.js';
 import { findOnnxMacs } from '../../src/record/onnx/topology.js';
@@ -195,6 +195,21 @@ describe('record/onnx', function () {
     expect(r.manifest.layers[0]!.act.scale).to.equal(1 / 255); // through the Transpose, still the image alone
     const levels = readLayer(openTrace(join(dir, 'nhwc')).layers[0]!);
     expect(Array.from(levels)).to.deep.equal(Array.from(c.frames, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
+  });
+
+  it('a model of open height and width takes dataset frames at --size', async () => {
+    const out = join(dir, 'dynamic');
+    const onnx = join(FIXTURES, 'dynamic.onnx');
+    const r = await recordOnnxTrace({ onnx, data: 'procedural', frames: 2, size: 16, threshold: Q, out });
+    expect(r.manifest.frames).to.equal(2);
+    expect(r.manifest.layers.map((l) => [l.input, l.output, l.padding])).to.deep.equal([
+      [
+        [16, 16, 3],
+        [16, 16, 2],
+        [1, 1, 1, 1],
+      ],
+    ]);
+    expect(r.graph.inputs).to.deep.equal([{ name: 'x', shape: [16, 16, 3] }]);
   });
 
   it('builds the network graph: a tensor read by three nodes, concat, pools, the transposed convolution and its col2im', () => {
