@@ -196,7 +196,7 @@ function graphOf(model: tf.GraphModel, json: GraphModelJson, input: ModelInput, 
   return networkGraphOf(json, input.name, macs, names, shapes);
 }
 
-async function* framesOf(src: GraphFrames, max = Infinity): AsyncGenerator<Float32Array> {
+export async function* framesOf(src: GraphFrames, max = Infinity): AsyncGenerator<Float32Array> {
   if (!(src.h > 0 && src.w > 0 && src.c > 0)) throw new InputError(`bad frame shape ${src.h}×${src.w}×${src.c}`);
   const n = src.h * src.w * src.c;
   let count = 0;
@@ -239,18 +239,28 @@ function probeInputSteps(
     return values;
   });
   targets.forEach((t, i) => {
-    const per = v0![i]!.map((b, c) => {
-      const a = v1![i]![c]! - b;
-      if (!(a > 0 && Number.isFinite(a))) return undefined;
-      const m = [1, 2, 3, 4].find((k) => nearInteger((b * k) / a)) ?? 1;
-      // Values come from float32 arithmetic: snap 1/N steps (1/255) to the exact fraction.
-      return nearInteger(m / a) ? 1 / Math.round(m / a) : a / m;
-    });
-    if (per.some((s) => s === undefined)) return; // not a linear function of the pixels: keep q
-    const s = per as number[];
-    steps.set(t, s.every((v) => Math.abs(v - s[0]!) <= 1e-6 * s[0]!) ? s[0]! : s);
+    const s = inputStep(v0![i]!, v1![i]!);
+    if (s !== undefined) steps.set(t, s);
   });
   return steps;
+}
+
+/**
+ * The step of a tensor fed by the image alone, from its per-channel values at pixel levels 0 (`v0`)
+ * and 1 (`v1`): see probeInputSteps. Undefined when it is not an increasing linear function of the
+ * pixels (the tensor keeps q). Shared with the ONNX recorder.
+ */
+export function inputStep(v0: readonly number[], v1: readonly number[]): number | number[] | undefined {
+  const per = v0.map((b, c) => {
+    const a = v1[c]! - b;
+    if (!(a > 0 && Number.isFinite(a))) return undefined;
+    const m = [1, 2, 3, 4].find((k) => nearInteger((b * k) / a)) ?? 1;
+    // Values come from float32 arithmetic: snap 1/N steps (1/255) to the exact fraction.
+    return nearInteger(m / a) ? 1 / Math.round(m / a) : a / m;
+  });
+  if (per.some((s) => s === undefined)) return undefined;
+  const s = per as number[];
+  return s.every((v) => Math.abs(v - s[0]!) <= 1e-6 * s[0]!) ? s[0]! : s;
 }
 
 /** Within float32 noise of an integer (relative 1e-4). */

@@ -20,6 +20,7 @@ import { FFMPEG_PATH } from '../../src/video/ffmpeg.js';
 
 export const TRACE = join(PACKAGE_DIR, 'traces', 'samples', 'tiny');
 export const MODEL = join(PACKAGE_DIR, 'src', 'tf', 'pretrained', 'delta');
+const ONNX = join(PACKAGE_DIR, 'test', 'fixtures', 'onnx', 'small.onnx');
 
 /** The kinds of value a declared option takes. */
 export type Kind = 'number' | 'string' | 'choice' | 'boolean' | 'array';
@@ -183,6 +184,7 @@ function baselines(fixtures: { run: string; shards: string; video: string }): Re
       for: ['size'],
     },
     { argv: [...path, '--model', MODEL, '--video', fixtures.video, '--frames', '2', '--quiet', '--out', 'out'], for: ['start'] },
+    { argv: [...path, '--onnx', ONNX, '--threshold', '0.05', '--data', 'procedural', '--frames', '2', '--quiet', '--out', 'out'] },
   ];
   return {
     train: [

@@ -14,6 +14,7 @@ import { openTrace } from '../../../traces/reader.js';
 import { traceStats, type SparsitySummary, type TraceStats } from '../../../traces/stats.js';
 import { parseSynthLayers, SYNTH_PRESETS, writeSyntheticTrace } from '../../../traces/synthetic.js';
 import { recordGraphTrace, recordModelTrace } from '../../record/from-model.js';
+import { recordOnnxTrace } from '../../record/onnx-model.js';
 import { startProgress } from '../progress.js';
 import { commandLine, editDistance, UsageError } from '../run.js';
 
@@ -110,6 +111,7 @@ const synth: CommandModule<object, SynthArgs> = {
 interface RecordArgs {
   model?: string;
   graph?: string;
+  onnx?: string;
   threshold?: number;
   size: number;
   video?: string;
@@ -139,9 +141,19 @@ const record: CommandModule<object, RecordArgs> = {
         type: 'string',
         describe: 'instead of --model: a pretrained tfjs graph model.json, or human:NAME (@vladmandic/human)',
       })
-      .conflicts('model', 'graph')
-      .option('threshold', { type: 'number', describe: 'with --graph: delta threshold q, levels = round(activation / q)' })
-      .option('size', { type: 'number', default: 64, describe: 'with --graph --data: dataset frame size (the graph resizes to its input)' })
+      .option('onnx', {
+        type: 'string',
+        describe: 'instead of --model: an ONNX model file (e.g. torch.onnx.export), channels-first or -last',
+      })
+      .conflicts('model', ['graph', 'onnx'])
+      .conflicts('graph', 'onnx')
+      .option('threshold', { type: 'number', describe: 'with --graph / --onnx: delta threshold q, levels = round(activation / q)' })
+      .option('size', {
+        type: 'number',
+        default: 64,
+        describe:
+          'with --graph --data: dataset frame size (the graph resizes to its input); with --onnx: for inputs of open height and width',
+      })
       .option('video', { type: 'string', describe: "video file (decoded by ffmpeg, resized to the model's frame size)" })
       .option('data', { type: 'string', describe: 'dataset spec (procedural[:k=v,…], file:PATH, ucf101:ROOT) to take one clip from' })
       .conflicts('video', 'data')
@@ -170,7 +182,8 @@ const record: CommandModule<object, RecordArgs> = {
       .example(
         '$0 trace --graph human:emotion --threshold 0.05 --video clip.mp4 --frames 100 --out runs/g',
         'no retraining, DeltaCNN-style',
-      ),
+      )
+      .example('$0 trace --onnx resnet18.onnx --threshold 0.05 --video clip.mp4 --frames 100 --out runs/r', 'a PyTorch export'),
   handler: async (argv) => {
     checkNumbers(argv, {
       frames: 'count',
@@ -186,10 +199,10 @@ const record: CommandModule<object, RecordArgs> = {
     const weightBits = argv['weight-bits'];
     if (weightBits !== undefined && !(Number.isInteger(weightBits) && weightBits >= 1 && weightBits <= 32))
       throw new InputError('--weight-bits: expected an integer in 1..32');
-    if ((argv.model === undefined) === (argv.graph === undefined))
-      throw new InputError('give exactly one of --model DIR and --graph PATH|human:NAME');
-    if (argv.graph === undefined && argv.threshold !== undefined)
-      throw new InputError('--threshold applies to --graph models (trained models carry their own quantisers)');
+    if ([argv.model, argv.graph, argv.onnx].filter((x) => x !== undefined).length !== 1)
+      throw new InputError('give exactly one of --model DIR, --graph PATH|human:NAME and --onnx FILE');
+    if (argv.model !== undefined && argv.threshold !== undefined)
+      throw new InputError('--threshold applies to --graph and --onnx models (trained models carry their own quantisers)');
     const common = {
       video: argv.video,
       data: argv.data,
@@ -202,6 +215,20 @@ const record: CommandModule<object, RecordArgs> = {
       fps: argv.fps,
       channels: argv.channels,
     };
+    if (argv.onnx !== undefined) {
+      if (argv.threshold === undefined) throw new InputError('--onnx needs --threshold (the delta threshold q)');
+      const { manifest: m } = await recordOnnxTrace({
+        ...common,
+        onnx: argv.onnx,
+        threshold: argv.threshold,
+        size: argv.size,
+        weightBits,
+        onNote: (n) => console.error(`note: ${n}`),
+      });
+      if (!argv.quiet) console.error(`recorded ${m.frames} frames × ${m.layers.length} layers`);
+      console.log(argv.out);
+      return;
+    }
     if (argv.graph !== undefined) {
       if (argv.threshold === undefined) throw new InputError('--graph needs --threshold (the delta threshold q)');
       if (!argv.graph.startsWith('human:') && !existsSync(argv.graph))

@@ -34,10 +34,11 @@ export class LevelSpill {
     if (values.length !== buf.length) throw new RangeError(`${this.path}: frame of ${values.length} values, expected ${buf.length}`);
     const steps = typeof step === 'number' ? [step] : step;
     const C = steps.length;
+    const one = steps[0]!; // one step for all (the usual case): no per-element index arithmetic
     let min = this.min;
     let max = this.max;
     for (let i = 0; i < buf.length; i++) {
-      let l = Math.round(values[i]! / steps[i % C]!);
+      let l = Math.round(values[i]! / (C === 1 ? one : steps[i % C]!));
       if (l < INT16_MIN || l > INT16_MAX) {
         l = l < 0 ? INT16_MIN : INT16_MAX;
         this.clamped++;
