@@ -11,7 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, tf } from '../../src/tf/backend.js';
 import { DeltaActivation } from '../../src/tf/layers/index.js';
-import { activationLayers, buildModel, fanOut, INPUT_DELTA, inputDeltaOf, macLayers, type ModelSpec } from '../../src/tf/models.js';
+import {
+  activationLayers,
+  buildModel,
+  conv,
+  fanOut,
+  INPUT_DELTA,
+  inputDeltaOf,
+  macLayers,
+  maxpool,
+  type ModelSpec,
+} from '../../src/tf/models.js';
 import { loadModel } from '../../src/tf/persist.js';
 import { datasetSource, PIXEL_LEVELS, recordTrace } from '../../src/record/index.js';
 import { openTrace, readLayer } from '../../traces/reader.js';
@@ -61,6 +71,25 @@ describe('tf: faithful options (input delta layer, fan-out convention)', functio
       expect(Array.from(levels)).to.deep.equal(expected);
       model.dispose();
     }
+  });
+
+  it('records through a max-pool block: the conv behind it reads the pooled levels of the activation before', async () => {
+    const model = buildModel({
+      net: 'plain',
+      variant: 'delta',
+      classes: 2,
+      frameShape: [16, 16, 1],
+      seed: 2,
+      blocks: [conv(4, 3, 1), maxpool(2), conv(8, 3, 2)],
+    });
+    const act1 = model.getLayer('act1') as DeltaActivation;
+    act1.setWeights([tf.tensor1d([0.03, 0.05, 0.07, 0.09])]);
+    const source = await datasetSource('procedural:classes=left+cw', { frameShape: [16, 16, 1], frames: 3, seed: 1 });
+    await recordTrace(model, source, join(dir, 'pool'), { modelInfo: { name: 'pool' } }); // refuses off-grid levels
+    const layer = openTrace(join(dir, 'pool'), { verify: true }).manifest.layers[1]!;
+    expect(layer).to.deep.include({ name: 'conv3', input: [8, 8, 4] });
+    expect((layer.act.scale as number[]).map((v) => Number(v.toFixed(6)))).to.deep.equal([0.03, 0.05, 0.07, 0.09]);
+    model.dispose();
   });
 
   it('an old saved model (bundled delta) loads with its old behaviour: no input layer, per-stride fan-outs, pixel trace', async () => {
