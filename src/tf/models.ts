@@ -8,8 +8,17 @@
  *   delta    — DeltaActivation (trainable thresholds, temporal-delta penalty)
  * With `motionInput` a MotionInput layer first appends each frame's temporal difference as channels
  * (needed for motion-defined classes; a per-frame CNN cannot see motion otherwise).
- * Each activation's fan-out (nOutputs) is set from the MAC layer it feeds: kh·kw·filters/stride² for a
- * conv, kh·kw/stride² for a depthwise conv, units for a dense.
+ * Delta models also get the authors' input Delta Activation Layer on the raw frames (`inp_delta`, linear,
+ * threshold init 3 on 0..255 frames = 3/255 on ours, which are in [0, 1]) unless `inputDelta` is false:
+ * without it every pixel that noise touches is a changed input of the first conv.
+ * Each activation's fan-out (nOutputs, the weight of its penalty) is set from the MAC layers it feeds,
+ * summed over all of them, by one of two conventions (FanOutConvention):
+ *   authors    — kh·kw·filters for a conv, kh·kw·multiplier for a depthwise conv, units for a dense:
+ *                the synapses a neuron drives, as in the authors' code (default since issue 18);
+ *   per-stride — the same divided by the consumer's stride² (the MACs per input neuron on average):
+ *                this project's convention before, which gives stride-2 layers a quarter of the penalty.
+ * Pools between an activation and its consumer (max-pool blocks, the global average pool) are not
+ * counted by either.
  */
 import { tf } from './backend.js';
 import { InputError } from '../../lib/errors.js';
@@ -46,13 +55,39 @@ export interface ModelSpec {
    * Needed for motion-defined classes such as the procedural dataset's: frame by frame they look alike.
    */
   motionInput?: boolean;
+  /** Input Delta Activation Layer on the frames (default: on for delta, off otherwise; delta only). */
+  inputDelta?: boolean;
+  /** Its initial threshold, in frame units [0, 1] (default INPUT_THRESHOLD_INIT). */
+  inputThreshold?: number;
+  /** How the penalty's fan-outs are counted (default 'authors'). */
+  fanOut?: FanOutConvention;
+  /** Per-frame blocks instead of the net's own (NET_BLOCKS[net]); `net` then only names the model. */
+  blocks?: Block[];
 }
 
-/** Per-frame MAC layers of each net, before the global average pool and the classifier. */
-type Block = { op: 'conv2d'; filters: number; kernel: number; stride: number } | { op: 'depthwise2d'; kernel: number; stride: number };
-const conv = (filters: number, kernel = 3, stride = 2): Block => ({ op: 'conv2d', filters, kernel, stride });
-const dw = (stride = 2): Block => ({ op: 'depthwise2d', kernel: 3, stride });
-const NET_BLOCKS: Record<NetName, Block[]> = {
+export const FAN_OUTS = ['authors', 'per-stride'] as const;
+export type FanOutConvention = (typeof FAN_OUTS)[number];
+export const DEFAULT_FAN_OUT: FanOutConvention = 'authors';
+/** The convention of models saved before it was an option (their meta.json has no fanOut). */
+export const LEGACY_FAN_OUT: FanOutConvention = 'per-stride';
+
+/** The authors' input threshold init, 3 on 0..255 frames, mapped to our [0, 1] frames. */
+export const INPUT_THRESHOLD_INIT = 3 / 255;
+/** Name of the input Delta Activation Layer (the authors' `inp_delta`). */
+export const INPUT_DELTA = 'inp_delta';
+
+/**
+ * Per-frame blocks of each net, before the global average pool and the classifier: MAC layers (each
+ * followed by an activation layer) and max-pools (none: a pool of quantised levels stays on their grid).
+ */
+export type Block =
+  | { op: 'conv2d'; filters: number; kernel: number; stride: number }
+  | { op: 'depthwise2d'; kernel: number; stride: number }
+  | { op: 'maxpool'; pool: number; stride: number };
+export const conv = (filters: number, kernel = 3, stride = 2): Block => ({ op: 'conv2d', filters, kernel, stride });
+export const dw = (stride = 2): Block => ({ op: 'depthwise2d', kernel: 3, stride });
+export const maxpool = (pool = 2, stride = pool): Block => ({ op: 'maxpool', pool, stride });
+export const NET_BLOCKS: Record<NetName, Block[]> = {
   plain: [conv(8), conv(16), conv(32), conv(32)],
   mobilenet: [conv(8), dw(), conv(16, 1, 1), dw(), conv(32, 1, 1), dw(), conv(32, 1, 1)],
 };
@@ -67,11 +102,40 @@ function activationLayer(spec: ModelSpec, name: string): QuantisedActivation {
   return new L1Activation({ name, step, spRate: spec.variant === 'l1' ? (spec.spRate ?? 0) : 0 });
 }
 
+/** The authors' Delta Activation Layer on the raw frames: linear (frames are >= 0), its own threshold. */
+export function inputDeltaLayer(
+  opts: { spRate?: number; thresholdInit?: number; granularity?: ThresholdGranularity } = {},
+): DeltaActivation {
+  const thresholdInit = opts.thresholdInit ?? INPUT_THRESHOLD_INIT;
+  if (!(Number.isFinite(thresholdInit) && thresholdInit > 0))
+    throw new InputError(`input threshold must be a number > 0, got ${thresholdInit}`);
+  return new DeltaActivation({
+    name: INPUT_DELTA,
+    activation: 'linear',
+    spRate: opts.spRate ?? 0,
+    thresholdInit,
+    granularity: opts.granularity ?? 'channel',
+  });
+}
+
+/** The input Delta Activation Layer of a model (fed by its input), or null. */
+export function inputDeltaOf(model: tf.LayersModel): DeltaActivation | null {
+  const l = model.layers.find((l) => l instanceof DeltaActivation && sourceLayer(l).getClassName() === 'InputLayer');
+  return (l as DeltaActivation | undefined) ?? null;
+}
+
+function checkFanOut(fanOut: FanOutConvention): void {
+  if (!FAN_OUTS.includes(fanOut)) throw new InputError(`unknown fan-out convention "${fanOut}" (one of ${FAN_OUTS.join(', ')})`);
+}
+
 /** Build a fresh, seeded model (weights depend only on the spec). */
 export function buildModel(spec: ModelSpec): tf.LayersModel {
   if (!NETS.includes(spec.net)) throw new InputError(`unknown net "${spec.net}" (one of ${NETS.join(', ')})`);
   if (!VARIANTS.includes(spec.variant)) throw new InputError(`unknown variant "${spec.variant}" (one of ${VARIANTS.join(', ')})`);
   if (!(Number.isInteger(spec.classes) && spec.classes >= 2)) throw new InputError(`classes must be an integer >= 2, got ${spec.classes}`);
+  const inputDelta = spec.inputDelta ?? spec.variant === 'delta';
+  if (inputDelta && spec.variant !== 'delta') throw new InputError(`the input delta layer is for delta models, not ${spec.variant}`);
+  checkFanOut(spec.fanOut ?? DEFAULT_FAN_OUT);
   let seed = spec.seed;
   const init = () => tf.initializers.heUniform({ seed: seed++ });
   const input = tf.input({ shape: [null, ...spec.frameShape], name: 'frames' });
@@ -80,11 +144,20 @@ export function buildModel(spec: ModelSpec): tf.LayersModel {
     tf.initializers.varianceScaling({ scale: 2 * channels, mode: 'fanIn', distribution: 'uniform', seed: seed++ });
   let x: tf.SymbolicTensor = input;
   let channels = spec.frameShape[2];
+  if (inputDelta) {
+    const layer = inputDeltaLayer({ spRate: spec.spRate, thresholdInit: spec.inputThreshold, granularity: spec.granularity });
+    x = layer.apply(x) as tf.SymbolicTensor;
+  }
   if (spec.motionInput) {
     x = new MotionInput({ name: 'motion' }).apply(x) as tf.SymbolicTensor;
     channels *= 2;
   }
-  NET_BLOCKS[spec.net].forEach((b, i) => {
+  (spec.blocks ?? NET_BLOCKS[spec.net]).forEach((b, i) => {
+    if (b.op === 'maxpool') {
+      const pool = tf.layers.maxPooling2d({ name: `pool${i + 1}_frame`, poolSize: b.pool, strides: b.stride, padding: 'same' });
+      x = frameWise(pool, `pool${i + 1}`).apply(x) as tf.SymbolicTensor;
+      return;
+    }
     const id = `${b.op === 'depthwise2d' ? 'dw' : 'conv'}${i + 1}`;
     const layer =
       b.op === 'conv2d'
@@ -112,7 +185,7 @@ export function buildModel(spec: ModelSpec): tf.LayersModel {
   x = tf.layers.softmax({ name: 'frame_softmax', axis: -1 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.globalAveragePooling1d({ name: 'clip_mean' }).apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: x, name: `${spec.net}-${spec.variant}` });
-  assignFanOuts(model);
+  assignFanOuts(model, spec.fanOut);
   return model;
 }
 
@@ -190,11 +263,15 @@ export function macLayers(model: tf.LayersModel): MacLayer[] {
   return out;
 }
 
-/** Operations a non-zero input of this MAC layer costs: its average fan-out. */
-export function fanOut(mac: MacLayer): number {
+/**
+ * Fan-out of one input neuron into this MAC layer: its synapses (kh·kw·filters; kh·kw·multiplier for a
+ * depthwise conv; units for a dense) by the authors' convention, divided by stride² by 'per-stride'
+ * (then it is the layer's MACs per input neuron, which is what a non-zero input costs on average).
+ */
+export function fanOut(mac: MacLayer, convention: FanOutConvention = DEFAULT_FAN_OUT): number {
   const [kh, kw] = mac.kernel;
-  const s2 = mac.stride[0] * mac.stride[1];
   if (mac.op === 'dense') return mac.output[0]!;
+  const s2 = convention === 'per-stride' ? mac.stride[0] * mac.stride[1] : 1;
   if (mac.op === 'depthwise2d') return (kh * kw * (mac.output[2]! / mac.input[2]!)) / s2;
   return (kh * kw * mac.output[2]!) / s2;
 }
@@ -204,12 +281,18 @@ export function activationLayers(model: tf.LayersModel): QuantisedActivation[] {
   return model.layers.filter((l): l is QuantisedActivation => l instanceof QuantisedActivation);
 }
 
-/** Set each activation layer's nOutputs from the MAC layer it feeds. */
-export function assignFanOuts(model: tf.LayersModel): void {
+/**
+ * Set each activation layer's nOutputs: the fan-outs of all the MAC layers it feeds, summed (the
+ * authors' n_outputs on a branching network). A layer that feeds none keeps its value.
+ */
+export function assignFanOuts(model: tf.LayersModel, convention: FanOutConvention = DEFAULT_FAN_OUT): void {
+  checkFanOut(convention);
   const byName = new Map(activationLayers(model).map((l) => [l.name, l]));
+  const sums = new Map<string, number>();
   for (const mac of macLayers(model)) {
-    if (mac.quantiser !== null) byName.get(mac.quantiser)!.nOutputs = fanOut(mac);
+    if (mac.quantiser !== null) sums.set(mac.quantiser, (sums.get(mac.quantiser) ?? 0) + fanOut(mac, convention));
   }
+  for (const [name, n] of sums) byName.get(name)!.nOutputs = n;
 }
 
 /** Set the penalty weight of every activation layer (phase changes). */
@@ -222,6 +305,12 @@ export interface DeltaiseOptions {
   /** Initial threshold; default: the replaced layer's step, else DEFAULT_STEP. */
   thresholdInit?: number;
   granularity?: ThresholdGranularity;
+  /** Put the input Delta Activation Layer on the frames (default true; kept if the model has one). */
+  inputDelta?: boolean;
+  /** Its initial threshold in frame units (default INPUT_THRESHOLD_INIT). */
+  inputThreshold?: number;
+  /** Fan-out convention of the penalty (default 'authors'). */
+  fanOut?: FanOutConvention;
 }
 
 function reluOf(layer: tf.layers.Layer): boolean {
@@ -238,7 +327,8 @@ function cloneLayer(layer: tf.layers.Layer): tf.layers.Layer {
 /**
  * The paper's refinement phase: a copy of a single-chain model with a Delta Activation Layer after
  * every activation. Quantised activation layers are replaced by DeltaActivation (relu inside, threshold
- * initialised to their step); other relu activations get a linear DeltaActivation right after them.
+ * initialised to their step); other relu activations get a linear DeltaActivation right after them;
+ * the frames get the input Delta Activation Layer unless `inputDelta` is false or there is one already.
  * All other weights are copied; fan-outs are recomputed.
  */
 export function deltaise(model: tf.LayersModel, opts: DeltaiseOptions = {}): tf.LayersModel {
@@ -248,6 +338,11 @@ export function deltaise(model: tf.LayersModel, opts: DeltaiseOptions = {}): tf.
   const input = tf.input({ shape: model.inputs[0]!.shape.slice(1), name: inputLayer.name });
   let x: tf.SymbolicTensor = input;
   let prev: tf.layers.Layer = inputLayer;
+  if ((opts.inputDelta ?? true) && inputDeltaOf(model) === null) {
+    x = inputDeltaLayer({ spRate: opts.spRate, thresholdInit: opts.inputThreshold, granularity: opts.granularity }).apply(
+      x,
+    ) as tf.SymbolicTensor;
+  }
   const copies: Array<[tf.layers.Layer, tf.layers.Layer]> = [];
   const deltaArgs = (name: string, thresholdInit: number, activation: 'relu' | 'linear') =>
     new DeltaActivation({
@@ -273,6 +368,6 @@ export function deltaise(model: tf.LayersModel, opts: DeltaiseOptions = {}): tf.
   }
   const out = tf.model({ inputs: input, outputs: x, name: `${model.name}-delta` });
   for (const [from, to] of copies) to.setWeights(from.getWeights());
-  assignFanOuts(out);
+  assignFanOuts(out, opts.fanOut);
   return out;
 }

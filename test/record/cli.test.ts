@@ -56,7 +56,14 @@ describe('record: deltasim train and deltasim trace (CLI)', function () {
     const d = await loadModel(refined);
     expect(d.meta).to.include({ variant: 'delta' });
     expect(d.meta!.training).to.include({ from: base });
-    expect(d.model.layers.filter((l) => l instanceof DeltaActivation)).to.have.length(4);
+    // act1..act4 and the input layer on the frames (on by default for delta-ised models)
+    expect(d.model.layers.filter((l) => l instanceof DeltaActivation).map((l) => l.name)).to.deep.equal([
+      'inp_delta',
+      'act1',
+      'act2',
+      'act3',
+      'act4',
+    ]);
     d.model.dispose();
 
     const trace = join(dir, 'trace');

@@ -28,6 +28,7 @@ const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({
   classes: 2,
   frameShape: [SIZE, SIZE, 1],
   seed: 5,
+  inputDelta: false, // the first conv reads 8-bit pixels here; with the input layer: test/tf/faithful-options.test.ts
   ...over,
 });
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { tf, initBackend } from '../../src/tf/backend.js';
 import { DeltaActivation, L1Activation, quantise, type DeltaActivationArgs } from '../../src/tf/layers/index.js';
+import { INPUT_THRESHOLD_INIT, inputDeltaLayer } from '../../src/tf/models.js';
 
 const close = (a: tf.Tensor, b: number[], eps = 1e-6) => {
   const got = Array.from(a.dataSync());
@@ -154,4 +155,97 @@ describe('tf/layers: L1Activation', () => {
     const g = 0.4 / 6;
     close(dx, [g, 0, g, g, g, g]);
   });
+});
+
+describe('tf/layers: the input Delta Activation Layer (inp_delta), on cpu and the default backend', () => {
+  // One channel, 4 pixels, 3 frames of 8-bit values k/255 with noise of a level or two: q = 3/255, so
+  // level = round(k/3) (k/3 is never a tie). The layer is linear: frames are >= 0 and 0 must pass gradients.
+  const K = [
+    [100, 50, 200, 0],
+    [101, 50, 198, 1],
+    [120, 49, 200, 4],
+  ];
+  const levels = K.map((f) => f.map((k) => Math.round(k / 3)));
+  const frames = () =>
+    tf.tensor5d(
+      K.flat().map((k) => k / 255),
+      [1, 3, 2, 2, 1],
+    );
+  const q = 3 / 255;
+  let fallback: string;
+  before(async () => {
+    fallback = await initBackend({ quiet: true });
+  });
+  after(async () => {
+    await tf.setBackend(fallback);
+  });
+
+  for (const backend of ['cpu', 'default'] as const) {
+    const use = () => tf.setBackend(backend === 'cpu' ? 'cpu' : fallback);
+    const layer = (args: DeltaActivationArgs = {}) => {
+      const l = inputDeltaLayer({ thresholdInit: args.thresholdInit });
+      l.spRate = args.spRate ?? 0;
+      l.nOutputs = args.nOutputs ?? 1;
+      l.build([null, 3, 2, 2, 1]);
+      return l;
+    };
+
+    it(`${backend}: Y = round(x/q)·q; the key frame carries all levels, later frames only their change`, async () => {
+      await use();
+      const l = layer();
+      expect(l.name).to.equal('inp_delta');
+      expect(l.activation).to.equal('linear');
+      expect(l.thresholdInit).to.be.closeTo(INPUT_THRESHOLD_INIT, 0);
+      expect(INPUT_THRESHOLD_INIT).to.equal(3 / 255);
+      const y = l.apply(frames()) as tf.Tensor;
+      close(
+        y,
+        levels.flat().map((v) => v * q),
+        1e-6,
+      );
+      close(l.levels(y), levels.flat());
+      // As a delta engine sees it (deltaLevel 1): frame 0 against zeros (the key frame), then ΔL·q.
+      const d = new DeltaActivation({ ...l.getConfig(), deltaLevel: 1 } as DeltaActivationArgs);
+      d.build([null, 3, 2, 2, 1]);
+      const expected = levels.flatMap((f, t) => f.map((v, i) => (t === 0 ? v : v - levels[t - 1]![i]!) * q));
+      close(d.apply(frames()) as tf.Tensor, expected, 1e-6);
+      // The noise of ±1 or 2 pixel levels: of 8 raw pixel changes 7 are non-zero, of the quantised ones 6;
+      // the counts leave the key frame out.
+      l.apply(frames(), { training: true });
+      const [nz, n, nzd, nd] = Array.from(l.lastActivityCounts()!.dataSync());
+      const changed = levels.slice(1).flatMap((f, t) => f.filter((v, i) => v !== levels[t]![i])).length;
+      expect([nz, n, nzd, nd]).to.deep.equal([levels.flat().filter((v) => v !== 0).length, 12, changed, 8]);
+      expect(changed).to.equal(6);
+    });
+
+    it(`${backend}: gradients: straight through (1 at every pixel, 0 included); threshold −Σ levels; penalty sign-flipped`, async () => {
+      await use();
+      const w = tf.tensor5d([1, 2, 3, 4, 1, 1, 1, 1, 2, 0, 1, 0], [1, 3, 2, 2, 1]);
+      const x = tf.variable(frames());
+      const l = layer();
+      const thr = l.trainableWeights[0]!.read() as tf.Variable;
+      const g = tf.variableGrads(() => tf.sum(tf.mul(l.apply(x) as tf.Tensor, w)) as tf.Scalar, [x, thr]).grads;
+      close(g[x.name]!, Array.from(w.dataSync()));
+      const wv = Array.from(w.dataSync());
+      close(g[thr.name]!, [-levels.flat().reduce((a, v, i) => a + v * wv[i]!, 0)], 1e-3);
+
+      // Penalty only: P = s·n·mean|ΔY| over the 8 deltas ⇒ dP/dq = −k·Σ|ΔL| (k = s·n/8) ≤ 0, so descent grows q.
+      const lp = layer({ spRate: 0.1, nOutputs: 4 });
+      const thrP = lp.trainableWeights[0]!.read() as tf.Variable;
+      const gp = tf.variableGrads(() => {
+        lp.apply(x, { training: true });
+        return lp.calculateLosses()[0]! as tf.Scalar;
+      }, [x, thrP]).grads;
+      const k = (0.1 * 4) / 8;
+      const sumAbs = levels.slice(1).reduce((a, f, t) => a + f.reduce((b, v, i) => b + Math.abs(v - levels[t]![i]!), 0), 0);
+      close(gp[thrP.name]!, [-k * sumAbs], 1e-6);
+      // dP/dx_t = k·(sign ΔL_t − sign ΔL_{t+1}) (STE through the linear layer)
+      const sg = (t: number, i: number) => (t < 1 || t > 2 ? 0 : Math.sign(levels[t]![i]! - levels[t - 1]![i]!));
+      close(
+        gp[x.name]!,
+        levels.flatMap((f, t) => f.map((_, i) => k * (sg(t, i) - sg(t + 1, i)))),
+        1e-7,
+      );
+    });
+  }
 });

@@ -4,7 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf, initBackend } from '../../src/tf/backend.js';
 import { DeltaActivation, L1Activation, frameWise } from '../../src/tf/layers/index.js';
-import { activationLayers, buildModel, deltaise, macLayers, type ModelSpec } from '../../src/tf/models.js';
+import {
+  activationLayers,
+  assignFanOuts,
+  buildModel,
+  conv,
+  deltaise,
+  INPUT_DELTA,
+  inputDeltaOf,
+  macLayers,
+  maxpool,
+  type ModelSpec,
+} from '../../src/tf/models.js';
 import { loadModel, saveModel, type ModelMeta } from '../../src/tf/persist.js';
 import { InputError } from '../../lib/errors.js';
 
@@ -60,17 +71,85 @@ describe('tf/models', () => {
     expect(dw).to.deep.include({ op: 'depthwise2d', input: [32, 32, 8], output: [16, 16, 8], groups: 8, quantiser: 'act1' });
   });
 
-  it("sets each activation's fan-out from the next MAC layer (kh·kw·filters/stride², kh·kw/stride², units)", () => {
-    expect(activationLayers(buildModel(spec())).map((l) => l.nOutputs)).to.deep.equal([(9 * 16) / 4, (9 * 32) / 4, (9 * 32) / 4, 3]);
-    expect(activationLayers(buildModel(spec({ net: 'mobilenet' }))).map((l) => l.nOutputs)).to.deep.equal([
-      9 / 4,
-      16,
-      9 / 4,
-      32,
-      9 / 4,
-      32,
-      3,
+  it("sets each activation's fan-out from the next MAC layer: the authors' kh·kw·filters by default, ÷ stride² per-stride", () => {
+    const fan = (over: Partial<ModelSpec>) => activationLayers(buildModel(spec(over))).map((l) => l.nOutputs);
+    expect(fan({})).to.deep.equal([9 * 16, 9 * 32, 9 * 32, 3]);
+    expect(fan({ fanOut: 'authors' })).to.deep.equal(fan({}));
+    expect(fan({ fanOut: 'per-stride' })).to.deep.equal([(9 * 16) / 4, (9 * 32) / 4, (9 * 32) / 4, 3]);
+    // mobilenet: conv1 → dw2 (3×3, stride 2) → pw3 (1×1, 16) → dw4 → pw5 (32) → dw6 → pw7 (32) → fc
+    expect(fan({ net: 'mobilenet' })).to.deep.equal([9, 16, 9, 32, 9, 32, 3]);
+    expect(fan({ net: 'mobilenet', fanOut: 'per-stride' })).to.deep.equal([9 / 4, 16, 9 / 4, 32, 9 / 4, 32, 3]);
+    // The delta variant's input layer feeds conv1 (3×3, 8 filters, stride 2).
+    expect(fan({ variant: 'delta' })[0]).to.equal(9 * 8);
+    expect(fan({ variant: 'delta', fanOut: 'per-stride' })[0]).to.equal((9 * 8) / 4);
+    expect(() => buildModel(spec({ fanOut: 'stride' as 'authors' }))).to.throw(InputError, /unknown fan-out convention "stride"/);
+  });
+
+  it('fan-out of a tensor feeding two convs (3×3×8 stride 1, 5×5×4 stride 2) is summed over both, against a hand count', () => {
+    const input = tf.input({ shape: [null, 16, 16, 1], name: 'frames' });
+    const shared = new L1Activation({ name: 'shared', step: 0.1 }).apply(input) as tf.SymbolicTensor;
+    const branch = (id: string, filters: number, kernel: number, stride: number, units: number) => {
+      let x = frameWise(tf.layers.conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'same' }), id).apply(
+        shared,
+      ) as tf.SymbolicTensor;
+      x = new L1Activation({ name: `${id}_act`, step: 0.1 }).apply(x) as tf.SymbolicTensor;
+      x = frameWise(tf.layers.globalAveragePooling2d({}), `${id}_gap`).apply(x) as tf.SymbolicTensor;
+      return frameWise(tf.layers.dense({ units }), `${id}_fc`).apply(x) as tf.SymbolicTensor;
+    };
+    const model = tf.model({ inputs: input, outputs: [branch('a', 8, 3, 1, 2), branch('b', 4, 5, 2, 3)] });
+    const macs = macLayers(model);
+    expect(macs.filter((m) => m.quantiser === 'shared').map((m) => m.name)).to.deep.equal(['a', 'b']);
+    const fan = () => Object.fromEntries(activationLayers(model).map((l) => [l.name, l.nOutputs]));
+    assignFanOuts(model);
+    // authors: 3·3·8 + 5·5·4 = 72 + 100; the branch activations feed their dense layers (units).
+    expect(fan()).to.deep.equal({ shared: 172, a_act: 2, b_act: 3 });
+    assignFanOuts(model, 'per-stride');
+    expect(fan()).to.deep.equal({ shared: 72 + 100 / 4, a_act: 2, b_act: 3 });
+  });
+
+  it('delta models get the input Delta Activation Layer (linear, 3/255) in front of the first conv, or not when asked', () => {
+    const delta = buildModel(spec({ variant: 'delta', motionInput: true }));
+    const inp = inputDeltaOf(delta)!;
+    expect(inp.name).to.equal(INPUT_DELTA);
+    expect(inp.getConfig()).to.include({ activation: 'linear', thresholdInit: 3 / 255, granularity: 'channel' });
+    expect(delta.layers[1]).to.equal(inp);
+    expect(macLayers(delta)[0]).to.deep.include({ name: 'conv1', inputLayer: 'motion', quantiser: INPUT_DELTA });
+    expect(inp.nOutputs).to.equal(9 * 8);
+    expect(inputDeltaOf(buildModel(spec({ variant: 'delta', inputDelta: false })))).to.equal(null);
+    expect(inputDeltaOf(buildModel(spec()))).to.equal(null);
+    expect(inputDeltaOf(buildModel(spec({ variant: 'delta', inputThreshold: 0.05 })))!.thresholdInit).to.equal(0.05);
+    expect(() => buildModel(spec({ variant: 'l1', inputDelta: true }))).to.throw(InputError, /input delta layer is for delta models/);
+    expect(() => buildModel(spec({ variant: 'delta', inputThreshold: 0 }))).to.throw(InputError, /input threshold/);
+  });
+
+  it('max-pool blocks: no activation after them; the conv behind reads the pooled levels of the activation before', async () => {
+    const model = buildModel(spec({ variant: 'delta', frameShape: [16, 16, 1], blocks: [conv(8, 3, 1), maxpool(2), conv(16, 3, 1)] }));
+    expect(model.layers.map((l) => l.name)).to.deep.equal([
+      'frames',
+      'inp_delta',
+      'conv1',
+      'act1',
+      'pool2',
+      'conv3',
+      'act3',
+      'gap',
+      'fc',
+      'frame_softmax',
+      'clip_mean',
     ]);
+    const macs = macLayers(model);
+    expect(macs[1]).to.deep.include({ name: 'conv3', input: [8, 8, 8], output: [8, 8, 16], inputLayer: 'pool2', quantiser: 'act1' });
+    expect(activationLayers(model).map((l) => l.nOutputs)).to.deep.equal([9 * 8, 9 * 16, 3]);
+    // Trainable on this backend (wasm's MaxPoolGrad is replaced: src/tf/kernels): every gradient finite, conv1's non-zero.
+    const x = tf.randomUniform([2, 3, 16, 16, 1], 0, 1, 'float32', 5);
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const { grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(model.apply(x, { training: true }) as tf.Tensor, tf.tensor1d([1, -1, 2]))) as tf.Scalar,
+      vars,
+    );
+    for (const v of vars) expect(Array.from(grads[v.name]!.dataSync()).every(Number.isFinite), v.name).to.equal(true);
+    const k1 = grads[(model.getLayer('conv1').trainableWeights[0]!.read() as tf.Variable).name]!;
+    expect(tf.max(tf.abs(k1)).dataSync()[0]).to.be.greaterThan(0);
   });
 
   it('variants: baseline has no penalty, l1 and delta carry sp_rate; delta thresholds are trainable', () => {
@@ -83,11 +162,16 @@ describe('tf/models', () => {
 
   it('deltaise replaces the quantised activations (same outputs at threshold = step) and keeps the weights', () => {
     const base = buildModel(spec());
-    const delta = deltaise(base, { spRate: 1e-4 });
+    const delta = deltaise(base, { spRate: 1e-4, inputDelta: false });
     expect(activationLayers(delta).every((l) => l instanceof DeltaActivation)).to.equal(true);
     expect(activationLayers(delta).map((l) => l.nOutputs)).to.deep.equal(activationLayers(base).map((l) => l.nOutputs));
     const x = clip();
     expect(values(delta, x)).to.deep.equal(values(base, x));
+    // By default the frames get the input layer too (once: delta-ising a delta model adds none).
+    const withInput = deltaise(base, { fanOut: 'per-stride' });
+    expect(activationLayers(withInput).map((l) => l.name)).to.deep.equal([INPUT_DELTA, 'act1', 'act2', 'act3', 'act4']);
+    expect(activationLayers(withInput).map((l) => l.nOutputs)).to.deep.equal([(9 * 8) / 4, (9 * 16) / 4, (9 * 32) / 4, (9 * 32) / 4, 3]);
+    expect(activationLayers(deltaise(withInput)).filter((l) => l.name === INPUT_DELTA)).to.have.length(1);
   });
 
   it('deltaise inserts a Delta Activation Layer after every relu of a float model', () => {
@@ -100,8 +184,9 @@ describe('tf/models', () => {
     x = frameWise(tf.layers.dense({ units: 2, activation: 'softmax' }), 'out').apply(x) as tf.SymbolicTensor;
     const d = deltaise(tf.model({ inputs: input, outputs: x }), { thresholdInit: 0.1 });
     const acts = activationLayers(d);
-    expect(acts.map((l) => l.name)).to.deep.equal(['c1_delta', 'c2_delta']);
-    expect(acts[0]!.nOutputs).to.equal(9 * 6); // c2: 3×3 kernel, 6 filters, stride 1
+    expect(acts.map((l) => l.name)).to.deep.equal([INPUT_DELTA, 'c1_delta', 'c2_delta']);
+    expect(acts[0]!.nOutputs).to.equal(9 * 4); // c1: 3×3 kernel, 4 filters (stride 2 not divided out)
+    expect(acts[1]!.nOutputs).to.equal(9 * 6); // c2: 3×3 kernel, 6 filters, stride 1
     expect((d.predict(tf.ones([1, 2, 16, 16, 1])) as tf.Tensor).shape).to.deep.equal([1, 2, 2]);
   });
 

@@ -58,7 +58,7 @@ describe('tf/train', function () {
     expect(eb.accuracy).to.be.greaterThan(0.6);
     expect(ed.temporalSparsity).to.be.greaterThan(eb.temporalSparsity + 0.03);
     expect(ed.operationSparsity).to.be.greaterThan(eb.operationSparsity);
-    expect(ed.layers.map((l) => l.name)).to.deep.equal(['act1', 'act2', 'act3', 'act4']);
+    expect(ed.layers.map((l) => l.name)).to.deep.equal(['inp_delta', 'act1', 'act2', 'act3', 'act4']);
   });
 
   it('is deterministic for a seed, runs the phases in order (sp_rate, clip length) and checkpoints', async () => {

@@ -4,6 +4,10 @@
  * baseline: the paper's refinement phase). The optimiser defaults to Adam with the learning rate and
  * decay of the recipe that trained the bundled models (OPTIMIZER_DEFAULTS); `--optimizer sgd` is the
  * authors' SGD with momentum, which stays at chance on the procedural clips for many epochs.
+ * Delta models (built or delta-ised) get the authors' input Delta Activation Layer on the frames unless
+ * --no-input-delta, and the penalty's fan-outs follow --fan-out (authors: kh·kw·filters summed over
+ * consumers, the default; per-stride: ÷ stride², the convention before issue 18); both go into meta.json's
+ * training record and the printed summary.
  * Progress on stderr; the model directory (model.json, weights.bin, meta.json) is replaced atomically
  * at every checkpoint and at the end; then the model is evaluated on the test split (train split when
  * there is none) and the evaluation is printed as a table and written to DIR/eval.json. An accuracy
@@ -18,7 +22,21 @@ import { writeFileAtomic } from '../../../lib/atomic.js';
 import { FORCE_OPTION, guardOutputDir } from '../../../lib/output-guard.js';
 import { table } from '../../../lib/table.js';
 import { initBackend, type tf } from '../../tf/backend.js';
-import { buildModel, deltaise, NETS, VARIANTS, type NetName, type Variant } from '../../tf/models.js';
+import {
+  assignFanOuts,
+  buildModel,
+  DEFAULT_FAN_OUT,
+  deltaise,
+  FAN_OUTS,
+  INPUT_THRESHOLD_INIT,
+  inputDeltaOf,
+  LEGACY_FAN_OUT,
+  NETS,
+  VARIANTS,
+  type FanOutConvention,
+  type NetName,
+  type Variant,
+} from '../../tf/models.js';
 import { loadModel, MODEL_FILES, type ModelMeta } from '../../tf/persist.js';
 import { evaluate, frameShapeOf, type Evaluation } from '../../tf/evaluate.js';
 import { DEFAULT_PHASES, DEFAULT_TRAIN_OPTIONS, OPTIMIZER_DEFAULTS, train, type OptimizerName, type Phase } from '../../tf/train.js';
@@ -50,6 +68,9 @@ interface TrainArgs {
   step?: number;
   granularity: 'channel' | 'neuron' | 'layer';
   'motion-input': boolean;
+  'input-delta'?: boolean;
+  'input-threshold'?: number;
+  'fan-out'?: FanOutConvention;
   'checkpoint-every': number;
   from?: string;
   'eval-clips'?: number;
@@ -117,20 +138,51 @@ function evaluationTable(e: Evaluation, warning: string | null): string {
   ].join('\n');
 }
 
-/** The --from model, as it is (same variant) or delta-ised (the paper's refinement phase). */
-async function refinable(dir: string, argv: TrainArgs): Promise<{ model: tf.LayersModel; meta: ModelMeta | null; variant: Variant }> {
+/**
+ * The --from model, as it is (same variant) or delta-ised (the paper's refinement phase), and its fan-out
+ * convention: --fan-out, else the default for a delta-ised (new) model, else the saved model's own (a
+ * meta.json without one predates the option: per-stride).
+ */
+async function refinable(
+  dir: string,
+  argv: TrainArgs,
+): Promise<{ model: tf.LayersModel; meta: ModelMeta | null; variant: Variant; fanOut: FanOutConvention }> {
   if (!existsSync(dir)) throw new InputError('no such model directory', { file: dir });
   const { model, meta } = await loadModel(dir);
   const own = (meta?.variant ?? 'baseline') as Variant;
   const variant = argv.variant ?? own;
-  if (variant === own) return { model, meta, variant };
+  if (variant === own) {
+    const has = inputDeltaOf(model) !== null;
+    if (argv['input-delta'] !== undefined && argv['input-delta'] !== has)
+      throw new InputError(
+        `--input-delta: the --from model ${has ? 'has' : 'has no'} input delta layer; it is set when a model is built or delta-ised`,
+      );
+    const saved = meta?.training?.fanOut as FanOutConvention | undefined;
+    return { model, meta, variant, fanOut: argv['fan-out'] ?? saved ?? LEGACY_FAN_OUT };
+  }
   if (variant !== 'delta')
     throw new InputError(
       `--from: a ${own} model can be trained further as it is or delta-ised (--variant delta), not turned into ${variant}`,
     );
-  const delta = deltaise(model, { spRate: argv['sp-rate1'], thresholdInit: argv.step, granularity: argv.granularity });
+  const fanOut = argv['fan-out'] ?? DEFAULT_FAN_OUT;
+  const delta = deltaise(model, {
+    spRate: argv['sp-rate1'],
+    thresholdInit: argv.step,
+    granularity: argv.granularity,
+    inputDelta: argv['input-delta'] ?? true,
+    inputThreshold: argv['input-threshold'],
+    fanOut,
+  });
   model.dispose();
-  return { model: delta, meta, variant };
+  return { model: delta, meta, variant, fanOut };
+}
+
+/** The training summary's line on the faithful options (issue 18). */
+function optionsLine(fanOut: FanOutConvention, inputThreshold: number | null): string {
+  const rule = fanOut === 'authors' ? 'kh·kw·filters' : 'kh·kw·filters / stride²';
+  const input =
+    inputThreshold === null ? 'off' : `on (threshold init ${inputThreshold.toPrecision(4)} = ${(inputThreshold * 255).toPrecision(3)}/255)`;
+  return `penalty fan-out: ${fanOut} (${rule}, summed over consumers); input delta layer: ${input}`;
 }
 
 const trainCommand: CommandModule<object, TrainArgs> = {
@@ -187,6 +239,20 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         default: false,
         describe: 'feed the first conv each frame and its temporal difference (motion-defined classes)',
       })
+      .option('input-delta', {
+        type: 'boolean',
+        describe:
+          'a Delta Activation Layer on the frames, as the authors do (default: on for delta models, built or delta-ised; --no-input-delta: off)',
+      })
+      .option('input-threshold', {
+        type: 'number',
+        describe: `its initial threshold in frame units [0, 1] (default 3/255 = ${INPUT_THRESHOLD_INIT.toPrecision(4)}: the authors' 3 on 0..255 frames)`,
+      })
+      .option('fan-out', {
+        choices: FAN_OUTS,
+        describe:
+          "penalty fan-out n_outputs: authors (kh·kw·filters, the default) or per-stride (÷ stride², the old one); --from without delta-ising keeps the model's own",
+      })
       .option('checkpoint-every', { type: 'number', default: 1, describe: 'save the model every N epochs (and at the end)' })
       .option('from', { type: 'string', describe: 'refine this model directory instead of training a new model' })
       .option('eval-clips', { type: 'number', describe: 'evaluate on at most this many clips' })
@@ -223,6 +289,9 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     if (argv.step !== undefined && !(Number.isFinite(argv.step) && argv.step > 0))
       throw new InputError(`--step: expected a number > 0, got ${argv.step}`);
     if (argv['eval-clips'] !== undefined) positiveInt('eval-clips', argv['eval-clips']);
+    const inputThreshold = argv['input-threshold'];
+    if (inputThreshold !== undefined && !(Number.isFinite(inputThreshold) && inputThreshold > 0 && inputThreshold <= 1))
+      throw new InputError(`--input-threshold: expected a number in (0, 1] (frame units), got ${inputThreshold}`);
     const [e1, e2] = phaseEpochs(argv.epochs, argv['phase1-epochs'], argv['phase2-epochs']);
     const clip1 = argv.clip1 ?? Math.min(P1.clipLength, argv.frames);
     for (const [name, c] of [
@@ -237,6 +306,8 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     // A --from model first: its frame shape decides how the data is decoded.
     const refine = argv.from === undefined ? null : await refinable(argv.from, argv);
     const variant: Variant = refine?.variant ?? argv.variant ?? 'delta';
+    if (!refine && argv['input-delta'] === true && variant !== 'delta')
+      throw new InputError(`--input-delta: the input delta layer is for delta models, not ${variant}`);
     const frameShape = refine ? frameShapeOf(refine.model) : ([argv.size, argv.size, argv.channels] as [number, number, number]);
     const [h, w, c] = frameShape;
     if (c !== 1 && c !== 3) throw new InputError(`the model takes ${c}-channel frames; datasets give 1 or 3`);
@@ -257,7 +328,13 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         step: argv.step,
         granularity: argv.granularity,
         motionInput: argv['motion-input'],
+        inputDelta: argv['input-delta'],
+        inputThreshold,
+        fanOut: argv['fan-out'],
       });
+    const fanOut = refine?.fanOut ?? argv['fan-out'] ?? DEFAULT_FAN_OUT;
+    assignFanOuts(model, fanOut);
+    const inputLayer = inputDeltaOf(model);
 
     // Baseline layers must keep spRate 0 (train() sets every layer's rate per phase).
     const sp = (rate: number) => (variant === 'baseline' ? 0 : rate);
@@ -271,7 +348,14 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       classes: [...ds.train.classes],
       frameShape,
       seed: argv.seed,
-      training: { data: argv.data, frames: argv.frames, ...(argv.from !== undefined ? { from: argv.from } : {}) },
+      training: {
+        data: argv.data,
+        frames: argv.frames,
+        ...(argv.from !== undefined ? { from: argv.from } : {}),
+        fanOut,
+        inputDelta: inputLayer !== null,
+        ...(inputLayer ? { inputThreshold: inputLayer.thresholdInit } : {}),
+      },
     };
     const batches = Math.ceil(ds.train.size / argv.batch);
     const progress = startProgress({ label: 'training', total: (e1 + e2) * batches, quiet: argv.quiet });
@@ -311,7 +395,10 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     const record = { data: argv.data, split, net, variant, chance: 1 / classes, nearChance: warning !== null, ...evaluation };
     writeFileAtomic(join(argv.out, EVAL_FILE), `${JSON.stringify(record, null, 2)}\n`);
     if (warning) console.error(`deltasim: ${warning}`);
-    console.log(`evaluation on the ${split} split of ${argv.data}:\n${evaluationTable(evaluation, warning)}\nmodel: ${argv.out}`);
+    const options = optionsLine(fanOut, inputLayer?.thresholdInit ?? null);
+    console.log(
+      `evaluation on the ${split} split of ${argv.data}:\n${evaluationTable(evaluation, warning)}\n${options}\nmodel: ${argv.out}`,
+    );
     model.dispose();
   },
 };

@@ -6,6 +6,10 @@
  *   Y = round(act(s) / q) · q,  q = |threshold|   (STE rounding, sign-flipped threshold gradient)
  *   loss += spRate · nOutputs · mean |Y_t − Y_{t−1}|  over the T−1 deltas of the clip
  * Output: Y (deltaLevel 0), Y_t − Y_{t−1} with Y_{−1} = 0 (level 1), or only the T−1 deltas (level 2).
+ * nOutputs is the authors' kh·kw·filters of the consumers by default (models.ts, FanOutConvention). With
+ * activation 'linear' on the raw frames this is also the authors' input layer (`inp_delta`,
+ * models.ts's inputDeltaLayer): the first conv then sees round(x/q)·q, whose frame-to-frame changes are
+ * only those larger than about q/2, instead of every pixel that sensor noise touches.
  * Deviation from the authors' code, on purpose: level 2 returns T−1 frames (they repeat the first delta
  * to keep T) and deltas are new − old for both levels (their level-2 path used old − new).
  */

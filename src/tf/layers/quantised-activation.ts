@@ -15,7 +15,12 @@ export type Kwargs = Record<string, unknown>;
 export interface QuantisedActivationArgs extends LayerArgs {
   /** Weight of the sparsity penalty (the paper's sp_rate); changeable between phases with the setter. */
   spRate?: number;
-  /** Fan-out of each neuron (the paper's n_outputs): the penalty is scaled by the operations a non-zero costs. */
+  /**
+   * Fan-out of each neuron (the paper's n_outputs): the penalty is scaled by the operations a non-zero
+   * costs. Set by models.ts's assignFanOuts: kh·kw·filters of every consumer, summed (the authors'
+   * convention, default) or that ÷ stride² ('per-stride', the old default). Saved in the layer config, so
+   * a loaded model keeps the value it was trained with.
+   */
   nOutputs?: number;
   activation?: ActivationName;
 }
