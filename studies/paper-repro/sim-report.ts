@@ -82,7 +82,7 @@ export function simulationMarkdown(
     ...(ctx.notes.length ? ['', ...ctx.notes.map((n) => `**Note:** ${n}`)] : []),
     '',
     `Every trace runs on its variant's hw-models (baseline and L1: zero-skip-32x32, sparse mode; delta: delta-32x32 and the event-driven seneca-like, delta mode) and dense on ${REFERENCE.arch}, ` +
-      'the reference for speedup and energy gain (the same layers for all three variants, so one reference row per source). Energy per frame excludes idle leakage; power at the frame rate includes it. ' +
+      'the reference for speedup and energy gain (the same layers for all three variants, so one reference row per source; seneca-like, at 22 nm, is compared with dense-32x32-22nm, the same array at its node). Energy per frame excludes idle leakage; power at the frame rate includes it. ' +
       'State = per-neuron delta state (accumulators + last input levels) the hw-model must hold; spilled = the fraction over its state SRAM (re-read from DRAM).',
     '',
     ...reading(ctx.clips, configs, o.fps),

@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { percentile } from '../../lib/percentile.js';
-import { loadHwModel, simulate, traceWorkload, type Mode, type ModeSummary, type SimResult } from '../../sim/index.js';
+import { denseBaselineFor, loadHwModel, simulate, traceWorkload, type HwModel, type Mode, type ModeSummary, type SimResult } from '../../sim/index.js';
 import { openTrace } from '../../traces/reader.js';
 import { traceStats } from '../../traces/stats.js';
 import type { tf } from '../../src/tf/backend.js';
@@ -59,6 +59,8 @@ export const SIM_DEFAULTS: Omit<SimStudyOptions, 'tracesDir'> = {
 interface RunRecord {
   arch: string;
   mode: Mode;
+  /** The dense run this one's speedup and energy gain are against (its node's dense array). */
+  reference: string;
   latencyUs: number[];
   energyUJ: number[];
   components: Record<string, number>;
@@ -81,7 +83,10 @@ export interface ClipRecord {
   spatialOperationSparsity: number;
   temporalOperationSparsity: number;
   layers: Array<{ name: string; spatial: number; temporal: number }>;
+  /** runs[0] is the dense reference (REFERENCE); the others are the variant's runs. */
   runs: RunRecord[];
+  /** Dense references at other nodes (dense-32x32-22nm for seneca-like), by arch: a run's gains are against its node's. */
+  references: RunRecord[];
 }
 
 /** A configuration over seeds: each figure is mean ± sd of the per-seed values (per seed: all frames of all clips). */
@@ -148,12 +153,13 @@ async function sourcesFor(
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-function runRecord(s: ModeSummary, frameRows: SimResult['frameRows']): RunRecord {
+function runRecord(s: ModeSummary, frameRows: SimResult['frameRows'], reference: string): RunRecord {
   const rows = [...frameRows].filter((r) => r.arch === s.arch && r.mode === s.mode);
   const e = s.energy;
   return {
     arch: s.arch,
     mode: s.mode,
+    reference,
     latencyUs: rows.map((r) => r.latencyUs),
     energyUJ: rows.map((r) => r.energy.totalPJ / 1e6),
     components: {
@@ -183,6 +189,10 @@ export async function simulateStudy(
   const reference = loadHwModel(REFERENCE.arch);
   const hw = new Map<string, ReturnType<typeof loadHwModel>>();
   const hwOf = (name: string) => hw.get(name) ?? hw.set(name, loadHwModel(name)).get(name)!;
+  const baselineOf = (h: HwModel): HwModel => {
+    const name = denseBaselineFor(h.energyTable.technologyNm);
+    return name && name !== REFERENCE.arch ? hwOf(name) : reference;
+  };
   const clips: ClipRecord[] = [];
   for (const seed of seeds) {
     const models = await modelsOf(seed);
@@ -205,6 +215,7 @@ export async function simulateStudy(
           temporalOperationSparsity: stats.overall.operationNoKey,
           layers: stats.layers.map((l) => ({ name: l.name, spatial: l.summary.spatial, temporal: l.summary.temporalNoKey })),
           runs: [],
+          references: [],
         };
         for (const run of RUNS[variant]) {
           // threshold 0 = the default for level traces; it also admits a layer the recorder had to keep as
@@ -212,10 +223,14 @@ export async function simulateStudy(
           const res = simulate(traceWorkload(openTrace(dir), { threshold: 0 }), hwOf(run.arch), {
             mode: run.mode,
             fps: o.fps,
-            baseline: reference,
+            // speedup and energy gain against dense at the hw-model's own node (seneca-like: dense-32x32-22nm)
+            baseline: baselineOf(hwOf(run.arch)),
           });
-          if (record.runs.length === 0) record.runs.push(runRecord(res.baselineDense!, res.frameRows));
-          record.runs.push(runRecord(res.modes.find((m) => m.mode === run.mode)!, res.frameRows));
+          const ref = res.baselineDense!;
+          if (record.runs.length === 0) record.runs.push(runRecord(ref, res.frameRows, ref.arch));
+          else if (ref.arch !== record.runs[0]!.arch && !record.references.some((r) => r.arch === ref.arch))
+            record.references.push(runRecord(ref, res.frameRows, ref.arch));
+          record.runs.push(runRecord(res.modes.find((m) => m.mode === run.mode)!, res.frameRows, ref.arch));
         }
         clips.push(record);
         log(
@@ -239,7 +254,7 @@ export function summariseSimulation(clips: ClipRecord[]): ConfigSummary[] {
     const perSeed = seeds.map((seed) => {
       const cs = clips.filter((c) => c.seed === seed && c.source === k.source && c.variant === k.variant);
       const runs = cs.map((c) => c.runs.find((r) => r.arch === k.arch && r.mode === k.mode)!);
-      const refs = cs.map((c) => c.runs[0]!);
+      const refs = cs.map((c, i) => [c.runs[0]!, ...c.references].find((r) => r.arch === runs[i]!.reference)!);
       const lat = runs.flatMap((r) => r.latencyUs);
       const en = runs.flatMap((r) => r.energyUJ);
       return {
