@@ -11,7 +11,16 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { percentile } from '../../lib/percentile.js';
-import { denseBaselineFor, loadHwModel, simulate, traceWorkload, type HwModel, type Mode, type ModeSummary, type SimResult } from '../../sim/index.js';
+import {
+  denseBaselineFor,
+  loadHwModel,
+  simulate,
+  traceWorkload,
+  type HwModel,
+  type Mode,
+  type ModeSummary,
+  type SimResult,
+} from '../../sim/index.js';
 import { openTrace } from '../../traces/reader.js';
 import { traceStats } from '../../traces/stats.js';
 import type { tf } from '../../src/tf/backend.js';
