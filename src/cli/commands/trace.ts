@@ -54,7 +54,10 @@ const inspect: CommandModule<object, InspectArgs> = {
     const stats = traceStats(trace, { threshold: argv.threshold, ...(q === undefined ? {} : { quantStep: q }) });
     warnDuplicates(trace.manifest);
     if (argv.json) console.log(JSON.stringify({ ...stats, recording: recordingOf(trace.manifest) }, null, 2));
-    else console.log(`${recordingText(recordingOf(trace.manifest))}\n${formatStats(stats, trace.manifest.frames, argv['per-frame'], keyFrameEvery(trace.manifest))}`);
+    else
+      console.log(
+        `${recordingText(recordingOf(trace.manifest))}\n${formatStats(stats, trace.manifest.frames, argv['per-frame'], keyFrameEvery(trace.manifest))}`,
+      );
   },
 };
 
@@ -457,7 +460,7 @@ function formatStats(s: TraceStats, frames: number, perFrame: boolean, keyEvery?
   );
   const lines = [
     `${frames} frames; zero delta: |Δ| ≤ ${s.threshold}${s.quantStep === null ? '' : ` after quantising to step ${s.quantStep}`};` +
-      ` frame 0 is a key frame${keyEvery ? ` (and every ${keyEvery}-th after it)` : ''} (t≥1 columns leave it out); sparsities are fractions of zeros, operation ones fan-out weighted',
+      ` frame 0 is a key frame${keyEvery ? ` (and every ${keyEvery}-th after it)` : ''} (t≥1 columns leave it out); sparsities are fractions of zeros, operation ones fan-out weighted`,
     table(head, rows),
   ];
   if (perFrame) {
