@@ -43,8 +43,8 @@ const positive = (v: number | undefined, flag: string) => {
   if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new InputError(`${flag}: expected a number > 0, got ${v}`);
 };
 
-/** The recorder's ThresholdSpec from the CLI flags; errors name the flag (or the file and key). */
-export function thresholdSpecOf(f: ThresholdFlags): ThresholdSpec {
+/** The recorder's ThresholdSpec from the CLI flags; errors name the flag (or the file and key); `who` names the recorder flag. */
+export function thresholdSpecOf(f: ThresholdFlags, who = 'recording'): ThresholdSpec {
   positive(f.threshold, '--threshold');
   positive(f.relativeThreshold, '--relative-threshold');
   if (f.percentile !== undefined && !(f.percentile > 0 && f.percentile <= 100))
@@ -65,7 +65,8 @@ export function thresholdSpecOf(f: ThresholdFlags): ThresholdSpec {
     throw new InputError(`--${f.percentile !== undefined ? 'percentile' : 'calibration-frames'}: applies to --relative-threshold only`);
   if (f.thresholds !== undefined)
     return { mode: 'per-layer', perLayer: parsePerLayer(f.thresholds), ...(f.threshold === undefined ? {} : { value: f.threshold }) };
-  if (f.threshold === undefined) throw new InputError('give a delta threshold: --threshold q, --relative-threshold r or --thresholds');
+  if (f.threshold === undefined)
+    throw new InputError(`${who} needs --threshold (the delta threshold q), --relative-threshold r or --thresholds layer=q,…`);
   return { mode: 'absolute', value: f.threshold };
 }
 

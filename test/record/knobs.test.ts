@@ -39,7 +39,7 @@ describe('record/thresholds', () => {
     throwsNaming(() => thresholdSpecOf({ relativeThreshold: 0.1, threshold: 0.1 }), '--relative-threshold');
     throwsNaming(() => thresholdSpecOf({ threshold: 0.1, percentile: 50 }), '--percentile');
     throwsNaming(() => thresholdSpecOf({ thresholds: 'a=x' }), '--thresholds');
-    throwsNaming(() => thresholdSpecOf({}), '--threshold');
+    throwsNaming(() => thresholdSpecOf({}, '--onnx'), '--onnx needs --threshold');
   });
 
   it('reads a per-layer .json file; a bad entry names the file and the key', () => {

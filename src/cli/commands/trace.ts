@@ -255,7 +255,15 @@ const record: CommandModule<object, RecordArgs> = {
     if ([argv.model, argv.graph, argv.onnx].filter((x) => x !== undefined).length !== 1)
       throw new InputError('give exactly one of --model DIR, --graph PATH|human:NAME and --onnx FILE');
     if (argv.model !== undefined)
-      for (const flag of ['threshold', 'thresholds', 'relative-threshold', 'update-tile', 'mask-dilation'] as const)
+      for (const flag of [
+        'threshold',
+        'thresholds',
+        'relative-threshold',
+        'percentile',
+        'calibration-frames',
+        'update-tile',
+        'mask-dilation',
+      ] as const)
         if (argv[flag] !== undefined)
           throw new InputError(`--${flag} applies to --graph and --onnx models (trained models carry their own quantisers)`);
     const tile = argv['update-tile'];
@@ -265,14 +273,17 @@ const record: CommandModule<object, RecordArgs> = {
       ...(tile !== undefined || dilation !== undefined ? { updateMask: { tile: tile ?? 1, dilation: dilation ?? 0 } } : {}),
     };
     checkKnobs(knobs);
-    const thresholds = () =>
-      thresholdSpecOf({
-        threshold: argv.threshold,
-        thresholds: argv.thresholds,
-        relativeThreshold: argv['relative-threshold'],
-        percentile: argv.percentile,
-        calibrationFrames: argv['calibration-frames'],
-      });
+    const thresholds = (who: string) =>
+      thresholdSpecOf(
+        {
+          threshold: argv.threshold,
+          thresholds: argv.thresholds,
+          relativeThreshold: argv['relative-threshold'],
+          percentile: argv.percentile,
+          calibrationFrames: argv['calibration-frames'],
+        },
+        who,
+      );
     const common = {
       video: argv.video,
       data: argv.data,
@@ -289,7 +300,7 @@ const record: CommandModule<object, RecordArgs> = {
       const { manifest: m } = await recordOnnxTrace({
         ...common,
         ...knobs,
-        thresholds: thresholds(),
+        thresholds: thresholds('--onnx'),
         onnx: argv.onnx,
         size: argv.size,
         weightBits,
@@ -301,7 +312,7 @@ const record: CommandModule<object, RecordArgs> = {
       return;
     }
     if (argv.graph !== undefined) {
-      const spec = thresholds();
+      const spec = thresholds('--graph');
       if (!argv.graph.startsWith('human:') && !existsSync(argv.graph))
         throw new InputError('no such graph model file (a tfjs graph model.json, or human:NAME)', { file: argv.graph });
       const m = await recordGraphTrace({
