@@ -235,7 +235,7 @@ function notes(res: SimResult, recording: Recording | undefined): string[] {
             `deltas ${res.densities.deltaDensity} (uniform, statistical)`,
         ]
       : [
-          `trace ${res.model} (${res.frames} frames) on ${res.hwModel}${res.fps !== null ? ` at ${res.fps} fps` : ''}; frame 0 is a key frame; means are per frame`,
+          `trace ${res.model} (${res.frames} frames) on ${res.hwModel}${res.fps !== null ? ` at ${res.fps} fps` : ''}; frame 0 is a key frame${recording?.keyFrameEvery ? ` (and every ${recording.keyFrameEvery}-th after it)` : ''}; means are per frame`,
           thresholdLine(res.threshold, res.quantStep, recording),
         ];
   const p = res.precision;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
@@ -8,6 +8,7 @@ import { recordOnnxTrace } from '../../src/record/onnx-model.js';
 import { parsePerLayer, RangeSampler, resolveThresholds, thresholdSpecOf } from '../../src/record/thresholds.js';
 import { UpdateMask } from '../../src/record/update-mask.js';
 import { layerActivityCounter } from '../../sim/activity.js';
+import { loadHwModel, simulate, traceWorkload } from '../../sim/index.js';
 import { recordingText } from '../../src/cli/sim-table.js';
 import { layerOf } from '../../traces/layer.js';
 import { isKeyFrame, recordingOf } from '../../traces/manifest.js';
@@ -212,6 +213,35 @@ describe('record/onnx knobs (small.onnx)', function () {
     // the key frame at t = 5 is dense in deltas: as many deltas as non-zero levels
     const frame5 = traceStats(openTrace(join(dir, 'rel'))).frames[5]!;
     expect(frame5.nonZeroDeltas).to.equal(frame5.nonZero);
+  });
+
+  it("simulate evaluates every output on the manifest's key frames, and only there", () => {
+    const keyed = join(dir, 'keyed');
+    const plain = join(dir, 'plain');
+    cpSync(join(dir, 'rel'), keyed, { recursive: true });
+    cpSync(join(dir, 'rel'), plain, { recursive: true });
+    const mf = join(plain, 'manifest.json');
+    const m = JSON.parse(readFileSync(mf, 'utf8'));
+    delete m.model.keyFrameEvery;
+    writeFileSync(mf, JSON.stringify(m));
+    const hw = loadHwModel('delta-32x32');
+    const perFrame = (d: string) => {
+      const updates: number[] = [];
+      simulate(traceWorkload(openTrace(d)), hw, {
+        mode: 'delta',
+        onLayers: (rows) => {
+          if (rows[0]?.mode !== 'delta') return;
+          updates[rows[0].frame!] = rows.reduce((s, r) => s + r.actions.effectiveMacs, 0);
+        },
+      });
+      return updates;
+    };
+    const [k, p] = [perFrame(keyed), perFrame(plain)];
+    expect(k.length).to.equal(12);
+    k.forEach((v, t) => {
+      if (t === 5 || t === 10) expect(v, `frame ${t}`).to.be.greaterThan(p[t]!);
+      else expect(v, `frame ${t}`).to.equal(p[t]);
+    });
   });
 
   it('refuses bad knob values naming the flag', async () => {
