@@ -16,7 +16,7 @@
  */
 import { layerFanout } from '../traces/stats.js';
 import { frameReader, type Trace } from '../traces/reader.js';
-import { recordingOf, type Recording } from '../traces/manifest.js';
+import { isKeyFrame, keyFrameEvery, recordingOf, type Recording } from '../traces/manifest.js';
 import type { TraceGraph } from '../traces/graph.js';
 import { InputError } from '../lib/errors.js';
 import { receptiveFieldCounts, receptiveFieldScatter } from './receptive-field.js';
@@ -154,6 +154,8 @@ export interface CounterOptions {
   views?: boolean;
   /** The levels are signed (manifest act.signed): how levelBits counts widths. */
   signed?: boolean;
+  /** Key-frame period (manifest model.keyFrameEvery): on a key frame the delta reference restarts from zeros. Default: frame 0 only. */
+  keyFrameEvery?: number;
 }
 
 /**
@@ -208,6 +210,7 @@ export function layerActivityCounter(l: Layer, o: CounterOptions = {}): (frame: 
   const nz = new Float64Array(1);
   const deltaIdx = sD ? null : new Uint32Array(H * W * C);
   const byWords: WordTally | null = sD && wordCell ? { wordCell, s: sD, done: false } : null;
+  let t = 0;
 
   const rfScatter = receptiveFieldScatter(l);
   const reset = (s: Scratch): void => {
@@ -241,6 +244,7 @@ export function layerActivityCounter(l: Layer, o: CounterOptions = {}): (frame: 
     }
     const n = H * W * C;
     ref = referenceFor(cur, ref);
+    if (isKeyFrame(t++, o.keyFrameEvery)) ref.fill(0);
     const out: LayerActivity<EventStats> = { spatialSparsity: 0, temporalSparsity: 0 };
     let nonZero = -1;
     if (sS) {
@@ -485,7 +489,10 @@ export function* traceActivityStream(trace: Trace, options: ActivityOptions = {}
 function* activityFrames(trace: Trace, options: ActivityOptions, views: boolean): Generator<FrameActivity<EventStats>, void, undefined> {
   const o = resolveActivityOptions(trace, options);
   const layers = trace.layers.map((tl) => tl.layer);
-  const counters = layers.map((l, i) => layerActivityCounter(l, { ...o, views, signed: trace.layers[i]!.spec.act.signed }));
+  const every = keyFrameEvery(trace.manifest);
+  const counters = layers.map((l, i) =>
+    layerActivityCounter(l, { ...o, views, signed: trace.layers[i]!.spec.act.signed, keyFrameEvery: every }),
+  );
   for (const frames of frameReader(trace, { to: o.frames })) yield frames.map((f, i) => counters[i]!(f));
 }
 

@@ -38,6 +38,7 @@ import {
   type SimResult,
 } from './summary.js';
 import { gemmOf } from './workload.js';
+import { isKeyFrame } from '../traces/manifest.js';
 import { storedShare } from './sparse-format.js';
 
 /** What simulate() runs: layers and a source of frames (see workloads.ts for topologies and traces). */
@@ -235,13 +236,16 @@ function modeRunner(
       return r;
     };
   });
+  // A trace's key frames: frame 0 and every keyFrameEvery-th (its manifest's), as its activity counted them.
+  const every = 'recording' in w.source ? w.source.recording?.keyFrameEvery : undefined;
   return (fa, t) => {
     if (states && rule.events !== null) {
+      const key = w.measured && isKeyFrame(t, every);
       for (let i = 0; i < states.length; i++) {
         const events = fa[i]![rule.events];
-        if (events) stateCounts(states[i]!, w.layers[i]!, events, w.measured && t === 0);
+        if (events) stateCounts(states[i]!, w.layers[i]!, events, key);
       }
-      graphFrame?.update(states, w.measured && t === 0);
+      graphFrame?.update(states, key);
     }
     return layerRun.map((run) => run(fa, t));
   };

@@ -140,15 +140,53 @@ export interface Recording {
   recorder: string | null;
   threshold: number | null;
   scale: { min: number; max: number } | null;
+  /** model.thresholds: how the steps were chosen (absolute / relative / per-layer), when the recorder says. */
+  thresholds?: { mode: string; value?: number; percentile?: number; calibrationFrames?: number };
+  /** model.keyFrameEvery: every N-th frame is a key frame (absent: frame 0 only). */
+  keyFrameEvery?: number;
+  /** model.updateMask: DeltaCNN tile-granular updates (src/record/update-mask.ts). */
+  updateMask?: { tile: number; dilation: number };
+  /** clip.nativeFps, the manifest's fps, and clip.duplicatedFrames (recorded frames equal to the one before). */
+  nativeFps?: number;
+  fps?: number;
+  duplicatedFrames?: number;
+}
+
+/** The key-frame period of a manifest (model.keyFrameEvery), undefined for frame 0 only. */
+export function keyFrameEvery(m: Pick<Manifest, 'model'>): number | undefined {
+  const n = m.model.keyFrameEvery;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
+/** Frame t is a key frame (the delta reference restarts from zeros, every output is evaluated): t = 0, or t a multiple of `every`. */
+export function isKeyFrame(t: number, every: number | undefined): boolean {
+  return t === 0 || (every !== undefined && t % every === 0);
 }
 
 /** A manifest's Recording (traces/manifest.ts: model.recorder, model.threshold, each layer's act.scale). */
-export function recordingOf(m: Pick<Manifest, 'model' | 'layers'>): Recording {
+export function recordingOf(m: Pick<Manifest, 'model' | 'layers'> & Partial<Pick<Manifest, 'clip' | 'fps'>>): Recording {
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   const scales = m.layers.flatMap((l) => (Array.isArray(l.act.scale) ? l.act.scale : [l.act.scale]));
+  const th = m.model.thresholds as Recording['thresholds'] | undefined;
+  const mask = m.model.updateMask as Recording['updateMask'] | undefined;
+  const every = keyFrameEvery(m);
+  const nativeFps = num(m.clip?.nativeFps);
+  const dup = num(m.clip?.duplicatedFrames);
   return {
     recorder: typeof m.model.recorder === 'string' ? m.model.recorder : null,
     threshold: num(m.model.threshold),
     scale: scales.length ? { min: Math.min(...scales), max: Math.max(...scales) } : null,
+    // only the keys a manifest has: summaries of older traces stay as they were
+    ...(th && typeof th.mode === 'string'
+      ? { thresholds: { mode: th.mode, ...pick(th, ['value', 'percentile', 'calibrationFrames']) } }
+      : {}),
+    ...(every !== undefined ? { keyFrameEvery: every } : {}),
+    ...(mask && typeof mask.tile === 'number' ? { updateMask: { tile: mask.tile, dilation: mask.dilation } } : {}),
+    ...(nativeFps !== null ? { nativeFps, ...(m.fps !== undefined ? { fps: m.fps } : {}) } : {}),
+    ...(dup !== null ? { duplicatedFrames: dup } : {}),
   };
+}
+
+function pick<T extends object>(o: T, keys: readonly (keyof T)[]): Partial<T> {
+  return Object.fromEntries(keys.filter((k) => typeof o[k] === 'number').map((k) => [k, o[k]])) as Partial<T>;
 }

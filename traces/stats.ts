@@ -14,6 +14,7 @@
 import type { ActArray } from './npy.js';
 import { layerMacs, spatial, type Layer } from './layer.js';
 import { frameReader, type Trace } from './reader.js';
+import { isKeyFrame, keyFrameEvery } from './manifest.js';
 
 /**
  * Per-axis fan-out: for each input index along one axis, the number of (output position, kernel
@@ -63,6 +64,8 @@ export interface StatsOptions {
   threshold?: number;
   /** When given, values are first quantised to levels round(value / quantStep) (float traces). */
   quantStep?: number;
+  /** Key-frame period (manifest model.keyFrameEvery; traceStats reads it): the reference restarts from zeros then. */
+  keyFrameEvery?: number;
 }
 
 export interface FrameStats {
@@ -123,8 +126,10 @@ export function frameStatsCounter(l: Layer, options: StatsOptions = {}): (frame:
   const fan = layerFanout(l);
   const { H, W, C } = spatial(l);
   const ref = new Float64Array(H * W * C);
+  let t = 0;
   return (frame) => {
     if (frame.length !== ref.length) throw new RangeError(`frame of ${frame.length} values, layer input has ${ref.length}`);
+    if (isKeyFrame(t++, options.keyFrameEvery)) ref.fill(0);
     let nonZero = 0,
       nonZeroDeltas = 0,
       fanNZ = 0,
@@ -182,7 +187,8 @@ export function summarize(frames: readonly FrameStats[]): SparsitySummary {
 
 /** Statistics of a whole trace in one streaming pass (memory independent of T except the per-frame rows). */
 export function traceStats(trace: Trace, options: StatsOptions = {}): TraceStats {
-  const counters = trace.layers.map((l) => frameStatsCounter(l.layer, options));
+  const every = keyFrameEvery(trace.manifest);
+  const counters = trace.layers.map((l) => frameStatsCounter(l.layer, { keyFrameEvery: every, ...options }));
   const perLayer: FrameStats[][] = trace.layers.map(() => []);
   const overall: FrameStats[] = [];
   for (const frames of frameReader(trace)) {

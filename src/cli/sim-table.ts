@@ -25,13 +25,39 @@ const times = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}×`);
 
 type Column = [head: string, cell: (s: ModeSummary) => string];
 
-/** How the trace was recorded, in words: the recorder's threshold q, else its level steps. */
+/** How the trace was recorded, in words: the recorder's threshold q (or its threshold mode), else its level steps; then its knobs. */
 export function recordingText(rec: Recording): string {
   const by = rec.recorder ? ` by ${rec.recorder}` : '';
+  return `${recordingThresholdText(rec, by)}${recordingKnobs(rec)
+    .map((k) => `; ${k}`)
+    .join('')}`;
+}
+
+function recordingThresholdText(rec: Recording, by: string): string {
+  const th = rec.thresholds;
+  if (th?.mode === 'relative')
+    return `recorded${by} with relative delta thresholds q = ${th.value} × P${th.percentile ?? '?'}(|a|) per layer over ${th.calibrationFrames ?? '?'} frames (levels = round(a / q); steps ${stepRange(rec)})`;
+  if (th?.mode === 'per-layer')
+    return `recorded${by} with per-layer delta thresholds${th.value !== undefined ? ` (q = ${th.value} for layers not listed)` : ''} (levels = round(a / q); steps ${stepRange(rec)})`;
   if (rec.threshold !== null) return `recorded${by} with delta threshold q = ${rec.threshold} (levels = round(a / q))`;
   if (!rec.scale) return `recorded${by}`;
-  const { min, max } = rec.scale;
-  return `recorded${by} as levels of step ${min === max ? min : `${min}–${max}`} (value = level × step)`;
+  return `recorded${by} as levels of step ${stepRange(rec)} (value = level × step)`;
+}
+
+const stepRange = (rec: Recording): string =>
+  !rec.scale ? '?' : rec.scale.min === rec.scale.max ? `${rec.scale.min}` : `${rec.scale.min}–${rec.scale.max}`;
+
+/** The recording's other knobs (manifest keys, traces/README.md), each in words. */
+function recordingKnobs(rec: Recording): string[] {
+  const k: string[] = [];
+  if (rec.keyFrameEvery !== undefined) k.push(`a key frame every ${rec.keyFrameEvery} frames`);
+  if (rec.updateMask) k.push(`updates in ${rec.updateMask.tile}×${rec.updateMask.tile} tiles, mask dilated by ${rec.updateMask.dilation}`);
+  if (rec.nativeFps !== undefined)
+    k.push(
+      `video at ${rec.fps ?? '?'} fps (native ${rec.nativeFps} fps)${rec.duplicatedFrames ? `, ${rec.duplicatedFrames} duplicated frames` : ''}`,
+    );
+  else if (rec.duplicatedFrames) k.push(`${rec.duplicatedFrames} duplicated frames`);
+  return k;
 }
 
 /** The simulation's delta rule in words (the threshold is in levels). */
@@ -209,7 +235,7 @@ function notes(res: SimResult, recording: Recording | undefined): string[] {
             `deltas ${res.densities.deltaDensity} (uniform, statistical)`,
         ]
       : [
-          `trace ${res.model} (${res.frames} frames) on ${res.hwModel}${res.fps !== null ? ` at ${res.fps} fps` : ''}; frame 0 is a key frame; means are per frame`,
+          `trace ${res.model} (${res.frames} frames) on ${res.hwModel}${res.fps !== null ? ` at ${res.fps} fps` : ''}; frame 0 is a key frame${recording?.keyFrameEvery ? ` (and every ${recording.keyFrameEvery}-th after it)` : ''}; means are per frame`,
           thresholdLine(res.threshold, res.quantStep, recording),
         ];
   const p = res.precision;

@@ -13,6 +13,7 @@ import type { Manifest } from '../../traces/manifest.js';
 import { recordGraphModelTrace } from './graph-model.js';
 import { recordTrace, type RecordResult } from './record.js';
 import { datasetSource, videoSource, type FrameSource } from './sources.js';
+import type { RecorderKnobs } from './knobs.js';
 
 export interface RecordModelOptions {
   modelDir: string;
@@ -36,6 +37,8 @@ export interface RecordModelOptions {
   /** Messages for the user (resizes and the like). */
   onNote?: (note: string) => void;
   onProgress?: (framesDone: number, frames: number) => void;
+  /** Key-frame period written to the manifest (model.keyFrameEvery; the simulator restarts deltas there). */
+  keyFrameEvery?: number;
 }
 
 export async function recordModelTrace(o: RecordModelOptions): Promise<RecordResult> {
@@ -55,6 +58,7 @@ export async function recordModelTrace(o: RecordModelOptions): Promise<RecordRes
       name: meta ? `${meta.net}-${meta.variant}` : model.name,
       source: o.modelDir,
       ...(meta ? { net: meta.net, variant: meta.variant, classes: meta.classes } : {}),
+      ...(o.keyFrameEvery !== undefined ? { keyFrameEvery: o.keyFrameEvery } : {}),
     };
     return await recordTrace(model, source, o.out, {
       modelInfo,
@@ -67,11 +71,11 @@ export async function recordModelTrace(o: RecordModelOptions): Promise<RecordRes
   }
 }
 
-export interface RecordGraphOptions extends Omit<RecordModelOptions, 'modelDir' | 'chunkFrames' | 'onProgress'> {
+export interface RecordGraphOptions extends Omit<RecordModelOptions, 'modelDir' | 'chunkFrames' | 'onProgress'>, RecorderKnobs {
   /** A graph model.json path or `human:NAME`. */
   graph: string;
-  /** Delta threshold: levels = round(a / threshold). */
-  threshold: number;
+  /** Delta threshold: levels = round(a / threshold) (unless `thresholds` says otherwise). */
+  threshold?: number;
   /** Dataset frame size (the graph resizes to its own input; default 64). */
   size?: number;
 }
@@ -100,6 +104,9 @@ export async function recordGraphTrace(o: RecordGraphOptions): Promise<Manifest>
     fps: source.fps,
     maxFrames: o.frames,
     weightBits: o.weightBits,
-    frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame },
+    thresholds: o.thresholds,
+    keyFrameEvery: o.keyFrameEvery,
+    updateMask: o.updateMask,
+    frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame, clipInfo: source.clip },
   });
 }

@@ -34,6 +34,9 @@ import { makeTempDir } from './temp-dir.js';
 import { findMacNodes, layerGeometryFor, nodeOf, type GraphModelJson, type MacNode, type NodeGeometry } from './graph/topology.js';
 import { computedTensors, networkGraphOf, tensorOf } from './graph/network.js';
 import type { TraceGraph } from '../../traces/graph.js';
+import { checkKnobs, knobModelKeys, thresholdSpecFor, type RecorderKnobs } from './knobs.js';
+import { calibrationHead, DEFAULT_CALIBRATION_FRAMES, DEFAULT_PERCENTILE, RangeSampler, resolveThresholds } from './thresholds.js';
+import { UpdateMask } from './update-mask.js';
 
 /** Frames from anywhere (e.g. `decodeFrames` of src/video/ffmpeg.ts): H·W·C values in [0, 1], [y][x][c]. */
 export interface FrameStream {
@@ -44,19 +47,21 @@ export interface FrameStream {
   /** For the manifest's clip.source. */
   source: string;
   firstFrame?: number;
+  /** More manifest clip keys (e.g. a video's nativeFps, duplicatedFrames), read after the last frame. */
+  clipInfo?: Record<string, unknown>;
 }
 
 /** A graph model's input frames: a whole decoded clip, or a stream of frames. */
 export type GraphFrames = Clip | FrameStream;
 
-export interface RecordGraphModelOptions {
+export interface RecordGraphModelOptions extends RecorderKnobs {
   /** Path of a graph model.json (weights beside it), or `human:NAME` (@vladmandic/human's models/NAME.json). */
   model: string;
   frames: GraphFrames;
   /** Record at most this many frames (default: all). */
   maxFrames?: number;
-  /** Delta threshold q > 0: activations are stored as levels round(a / q). */
-  threshold: number;
+  /** Delta threshold q > 0: activations are stored as levels round(a / q) (unless `thresholds` says otherwise). */
+  threshold?: number;
   /** Trace directory to write (replaced atomically). */
   out: string;
   /** Frame rate written to the manifest (default 15). */
@@ -73,11 +78,12 @@ export interface RecordGraphModelOptions {
 interface Recorded {
   step: number | number[];
   spill?: LevelSpill;
+  mask?: UpdateMask;
 }
 
 export async function recordGraphModelTrace(opts: RecordGraphModelOptions): Promise<Manifest> {
-  const q = opts.threshold;
-  if (!(Number.isFinite(q) && q > 0)) throw new InputError(`threshold must be a number > 0 (got ${q})`);
+  thresholdSpecFor(opts.threshold, opts);
+  checkKnobs(opts);
   if (opts.maxFrames !== undefined && !(Number.isInteger(opts.maxFrames) && opts.maxFrames > 0)) {
     throw new InputError(`maxFrames must be a positive integer (got ${opts.maxFrames})`);
   }
@@ -112,29 +118,58 @@ async function record(
   recorded: Map<string, Recorded>,
   spillDir: string,
 ): Promise<Manifest> {
-  const q = opts.threshold;
+  const spec = thresholdSpecFor(opts.threshold, opts);
   const input = modelInput(model, file, opts.inputRange);
 
   // Unique tensors to fetch (several MAC nodes may read one), then the MAC outputs for the shape check.
-  for (const m of macs) if (!recorded.has(m.input)) recorded.set(m.input, { step: q });
+  for (const m of macs) if (!recorded.has(m.input)) recorded.set(m.input, { step: 0 });
   const tensors = [...recorded.keys()];
   const fetch = [...tensors, ...macs.map((m) => m.node)];
   const run = (x: tf.Tensor): tf.Tensor[] => model.execute({ [input.name]: x }, fetch) as tf.Tensor[];
 
-  for (const [tensor, step] of probeInputSteps(macs, input, run, tensors)) recorded.get(tensor)!.step = step;
+  const imageSteps = probeInputSteps(macs, input, run, tensors);
   const names = layerNames(macs.map((m) => m.node));
   const graph = graphOf(model, json, input, macs, names);
 
+  // Relative thresholds: each tensor's range over the first frames (run twice: calibration, then recording).
+  let stream = framesOf(opts.frames, opts.maxFrames);
+  let ranges: Map<string, number> | undefined;
+  let calibrated = spec;
+  if (spec.mode === 'relative') {
+    const { head, all } = await calibrationHead(stream, spec.calibrationFrames ?? DEFAULT_CALIBRATION_FRAMES);
+    const sampler = new RangeSampler(head.length, spec.percentile ?? DEFAULT_PERCENTILE);
+    for (const f of head) {
+      const x = frameToInput(f, opts.frames, input);
+      const outs = run(x);
+      try {
+        for (let i = 0; i < tensors.length; i++) sampler.add(tensors[i]!, await outs[i]!.data());
+      } finally {
+        tf.dispose([x, ...outs]);
+      }
+    }
+    ranges = sampler.ranges();
+    stream = all;
+    calibrated = { ...spec, calibrationFrames: head.length };
+  }
+  const resolved = resolveThresholds(
+    calibrated,
+    macs.map((m, i) => ({ name: names[i]!, tensor: m.input })),
+    imageSteps,
+    ranges,
+  );
+  for (const [tensor, step] of resolved.steps) recorded.get(tensor)!.step = step;
+
   let geometry: NodeGeometry[] | undefined;
   let frames = 0;
-  for await (const frame of framesOf(opts.frames, opts.maxFrames)) {
+  for await (const frame of stream) {
     const x = frameToInput(frame, opts.frames, input);
     const outs = run(x);
     try {
       geometry ??= shapesFromFirstFrame(macs, outs, tensors, recorded, spillDir);
       for (let i = 0; i < tensors.length; i++) {
         const r = recorded.get(tensors[i]!)!;
-        r.spill!.append(await outs[i]!.data(), r.step);
+        if (opts.updateMask) r.mask ??= new UpdateMask(outs[i]!.shape.slice(1), { ...opts.updateMask, keyFrameEvery: opts.keyFrameEvery });
+        r.spill!.append(await outs[i]!.data(), r.step, r.mask);
       }
     } finally {
       tf.dispose([x, ...outs]);
@@ -163,13 +198,13 @@ async function record(
       source: opts.model,
       recorder: 'graph-model',
       backend,
-      threshold: q,
+      ...knobModelKeys(resolved, opts),
       inputRange: input.range,
       clampedLevels: clamped,
     },
     frames,
     fps: opts.fps ?? 15,
-    clip: { source: opts.frames.source, firstFrame: opts.frames.firstFrame ?? 0 },
+    clip: { ...(opts.frames as FrameStream).clipInfo, source: opts.frames.source, firstFrame: opts.frames.firstFrame ?? 0 },
     layers,
     graph,
   };

@@ -32,6 +32,9 @@ import { findOnnxMacs, onnxLayerGeometry } from './onnx/topology.js';
 import type { RecordGraphOptions } from './from-model.js';
 import { datasetSource, videoSource, type FrameSource } from './sources.js';
 import { makeTempDir } from './temp-dir.js';
+import { checkKnobs, knobModelKeys, thresholdSpecFor, type RecorderKnobs } from './knobs.js';
+import { calibrationHead, DEFAULT_CALIBRATION_FRAMES, DEFAULT_PERCENTILE, RangeSampler, resolveThresholds } from './thresholds.js';
+import { UpdateMask } from './update-mask.js';
 
 /** The model's image input as the recorder feeds it. */
 export interface OnnxImageInput {
@@ -63,14 +66,14 @@ export function onnxImageInput(model: OnnxModel): OnnxImageInput {
     : { name: inp.name, layout: 'NHWC', h: d[1], w: d[2], c: d[3]! };
 }
 
-export interface RecordOnnxModelOptions {
+export interface RecordOnnxModelOptions extends RecorderKnobs {
   /** The model file, read with readOnnxModel. */
   model: OnnxModel;
   /** Frames at the model's input size (h, w; c its channels). */
   frames: GraphFrames;
   maxFrames?: number;
-  /** Delta threshold q > 0. */
-  threshold: number;
+  /** Delta threshold q > 0 (unless `thresholds` says otherwise). */
+  threshold?: number;
   out: string;
   fps?: number;
   /** Model input values of pixel levels 0 and 255 (default [0, 1]). */
@@ -98,7 +101,8 @@ export interface RecordOnnxOptions extends Omit<RecordGraphOptions, 'graph'> {
  */
 export async function recordOnnxTrace(o: RecordOnnxOptions): Promise<OnnxRecording> {
   if ((o.video === undefined) === (o.data === undefined)) throw new InputError('give exactly one of --video FILE and --data SPEC');
-  if (!(Number.isFinite(o.threshold) && o.threshold > 0)) throw new InputError(`--threshold must be a number > 0 (got ${o.threshold})`);
+  thresholdSpecFor(o.threshold, o);
+  checkKnobs(o);
   const model = readOnnxModel(o.onnx);
   const input = onnxImageInput(model);
   const size = o.size ?? 64;
@@ -132,13 +136,16 @@ export async function recordOnnxTrace(o: RecordOnnxOptions): Promise<OnnxRecordi
     maxFrames: o.frames,
     weightBits: o.weightBits,
     inputRange: o.inputRange,
-    frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame },
+    thresholds: o.thresholds,
+    keyFrameEvery: o.keyFrameEvery,
+    updateMask: o.updateMask,
+    frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame, clipInfo: source.clip },
   });
 }
 
 export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promise<OnnxRecording> {
-  const q = opts.threshold;
-  if (!(Number.isFinite(q) && q > 0)) throw new InputError(`threshold must be a number > 0 (got ${q})`);
+  const spec = thresholdSpecFor(opts.threshold, opts);
+  checkKnobs(opts);
   if (opts.maxFrames !== undefined && !(Number.isInteger(opts.maxFrames) && opts.maxFrames > 0))
     throw new InputError(`maxFrames must be a positive integer (got ${opts.maxFrames})`);
   const { model } = opts;
@@ -204,19 +211,50 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
       nodeNames,
       shapes,
     );
-    const steps = new Map<string, number | number[]>(tensors.map((t) => [t, q]));
+    const imageSteps = new Map<string, number | number[]>();
     for (const m of macs) {
       if (!m.fromGraphInput || m.kind === 'dense') continue;
       const s = inputStep(channelValues(r0[m.input]!, input, m.input), channelValues(r1[m.input]!, input, m.input));
-      if (s !== undefined) steps.set(m.input, s);
+      if (s !== undefined) imageSteps.set(m.input, s);
     }
+    const names = macs.map((m) => nodeNames[m.node.index]!);
+    // Relative thresholds: each tensor's range over the first frames (run twice: calibration, then recording).
+    let stream = framesOf(src, opts.maxFrames);
+    let ranges: Map<string, number> | undefined;
+    let calibrated = spec;
+    if (spec.mode === 'relative') {
+      const { head, all } = await calibrationHead(stream, spec.calibrationFrames ?? DEFAULT_CALIBRATION_FRAMES);
+      const sampler = new RangeSampler(head.length, spec.percentile ?? DEFAULT_PERCENTILE);
+      for (const f of head) {
+        feed.frame(f);
+        const r = await run(tensors);
+        for (const t of tensors) sampler.add(t, r[t]!.data as Float32Array);
+      }
+      ranges = sampler.ranges();
+      stream = all;
+      calibrated = { ...spec, calibrationFrames: head.length };
+    }
+    const resolved = resolveThresholds(
+      calibrated,
+      macs.map((m, i) => ({ name: names[i]!, tensor: m.input })),
+      imageSteps,
+      ranges,
+    );
+    const steps = resolved.steps;
     // Recorded tensors in channels-last order: one buffer each, reused every frame.
     const isNhwcInput = (t: string) => t === input.name && input.layout === 'NHWC';
     const bufs = tensors.map((t) => new Float32Array(shapes.get(t)!.reduce((a, b) => a * b, 1)));
     tensors.forEach((t, i) => spills.set(t, new LevelSpill(join(spillDir.path, `${i}.i16`), bufs[i]!.length)));
+    // Update masks see channels-last [H, W, C] (rank-4 tensors) like the trace.
+    const masks = tensors.map((t) => {
+      if (!opts.updateMask) return undefined;
+      const d = shapes.get(t)!;
+      const shape = d.length === 4 ? (isNhwcInput(t) ? d.slice(1) : [d[2]!, d[3]!, d[1]!]) : d.slice(1);
+      return new UpdateMask(shape, { ...opts.updateMask, keyFrameEvery: opts.keyFrameEvery });
+    });
 
     let frames = 0;
-    for await (const frame of framesOf(src, opts.maxFrames)) {
+    for await (const frame of stream) {
       feed.frame(frame);
       const r = await run(tensors);
       tensors.forEach((t, i) => {
@@ -224,13 +262,12 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
         const dims = shapes.get(t)!;
         if (dims.length === 4 && !isNhwcInput(t)) toChannelsLast(data, dims, bufs[i]!);
         else bufs[i]!.set(data);
-        spills.get(t)!.append(bufs[i]!, steps.get(t)!);
+        spills.get(t)!.append(bufs[i]!, steps.get(t)!, masks[i]);
       });
       frames++;
     }
     if (frames === 0) throw new InputError('no frames to record');
 
-    const names = macs.map((m) => nodeNames[m.node.index]!);
     const layers: LayerDraft[] = macs.map((m, i) => {
       const spill = spills.get(m.input)!;
       return {
@@ -247,13 +284,13 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
         source: file,
         recorder: 'onnx',
         backend: `onnxruntime-node ${ort.env.versions.node} cpu`,
-        threshold: q,
+        ...knobModelKeys(resolved, opts),
         inputRange: range,
         clampedLevels: [...spills.values()].reduce((s, x) => s + x.clamped, 0),
       },
       frames,
       fps: opts.fps ?? 15,
-      clip: { source: src.source, firstFrame: src.firstFrame ?? 0 },
+      clip: { ...(src as { clipInfo?: Record<string, unknown> }).clipInfo, source: src.source, firstFrame: src.firstFrame ?? 0 },
       layers,
       graph,
     };

@@ -6,7 +6,7 @@
  * Every check happens here, before anything is written.
  */
 import { InputError } from '../../lib/errors.js';
-import { decodeFrames, openDataset, probeVideo } from '../video/index.js';
+import { decodeFrames, nativeFps, openDataset, probeVideo } from '../video/index.js';
 
 export type FrameShape = readonly [number, number, number];
 
@@ -15,8 +15,12 @@ export interface FrameSource {
   frameShape: FrameShape;
   frames: number;
   fps: number;
-  /** The manifest's `clip`. */
-  clip: { source: string; firstFrame: number };
+  /**
+   * The manifest's `clip`. A video adds nativeFps (the file's own rate, ffmpeg.ts nativeFps) and
+   * duplicatedFrames: recorded frames identical to the one before them, counted while read() runs
+   * (copies the --fps resampling made, or that the file holds); read it after the frames.
+   */
+  clip: { source: string; firstFrame: number; nativeFps?: number; duplicatedFrames?: number };
   /** What was adapted to fit the model (e.g. a resize), for the user. */
   notes: string[];
   /** Yields exactly `frames` frames; consume with for-await (breaking out stops the decoder). */
@@ -54,7 +58,8 @@ export async function videoSource(file: string, o: VideoSourceOptions): Promise<
   if (o.frameShape) checkCommon({ ...o, frameShape: o.frameShape });
   const start = o.start ?? 0;
   if (!(Number.isInteger(start) && start >= 0)) throw new InputError(`--start must be an integer >= 0, got ${start}`);
-  const info = await probeVideo(file, o.fps === undefined ? {} : { fps: o.fps });
+  const native = await probeVideo(file);
+  const info = o.fps === undefined ? native : await probeVideo(file, { fps: o.fps });
   if (start + o.frames > info.frames) {
     throw new InputError(`has ${info.frames} frames; frames ${start}..${start + o.frames - 1} were asked for`, { file });
   }
@@ -63,16 +68,37 @@ export async function videoSource(file: string, o: VideoSourceOptions): Promise<
   const [h, w, c] = frameShape;
   const notes =
     info.width !== w || info.height !== h ? [`resizing ${info.width}×${info.height} video frames to the model's ${w}×${h}`] : [];
-  const fps = o.fps ?? (Number.isFinite(info.fps) && info.fps > 0 ? info.fps : 25);
+  const ownFps = nativeFps(native);
+  const fps = o.fps ?? (ownFps > 0 ? ownFps : 25);
   const fmt = { width: w, height: h, channels: c as 1 | 3, ...(o.fps === undefined ? {} : { fps: o.fps }) };
+  const clip = { source: `file:${file}`, firstFrame: start, ...(ownFps > 0 ? { nativeFps: round4(ownFps) } : {}), duplicatedFrames: 0 };
   return {
     frameShape,
     frames: o.frames,
     fps,
     notes,
-    clip: { source: `file:${file}`, firstFrame: start },
-    read: () => decodeFrames(file, fmt, { start, count: o.frames }),
+    clip,
+    read: () => countingCopies(decodeFrames(file, fmt, { start, count: o.frames }), clip),
   };
+}
+
+const round4 = (x: number) => Number(x.toPrecision(4));
+
+/** Passes frames on, counting in clip.duplicatedFrames those equal to the frame before (one kept copy, no allocation per frame). */
+async function* countingCopies(frames: AsyncIterable<Float32Array>, clip: { duplicatedFrames: number }): AsyncGenerator<Float32Array> {
+  let prev: Float32Array | null = null;
+  clip.duplicatedFrames = 0;
+  for await (const f of frames) {
+    if (prev && prev.length === f.length && sameValues(prev, f)) clip.duplicatedFrames++;
+    prev ??= new Float32Array(f.length);
+    prev.set(f);
+    yield f;
+  }
+}
+
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export interface DatasetSourceOptions extends SourceOptions {

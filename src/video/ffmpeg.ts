@@ -12,12 +12,18 @@ import type { Clip, ClipDataset } from './types.js';
 
 export const FFMPEG_PATH: string = ffmpegInstaller.path;
 
+/**
+ * Every decoded frame exactly once: without it the rawvideo muxer's constant-rate output invents
+ * copies to fill gaps in the timestamps (tree.avi: 68 decoded frames come out as 449).
+ */
+const PASSTHROUGH = ['-vsync', 'passthrough'];
+
 export interface FrameFormat {
   width: number;
   height: number;
   /** 1 = gray, 3 = RGB. */
   channels: 1 | 3;
-  /** Resample to this frame rate; omitted = the file's own frames. */
+  /** Resample to this frame rate (ffmpeg's fps filter, which duplicates frames to reach a higher one); omitted = every decoded frame once. */
   fps?: number;
 }
 
@@ -35,6 +41,8 @@ export interface VideoInfo {
   width: number;
   height: number;
   fps: number;
+  /** The container's duration in seconds (NaN when it gives none). */
+  duration: number;
 }
 
 /** Clip starts of a sliding window of `t` frames with stride ⌈t/2⌉ (the authors' choice). */
@@ -59,7 +67,18 @@ export async function* decodeFrames(file: string, fmt: FrameFormat, range: Frame
     ...(start > 0 ? [`trim=start_frame=${start}`] : []),
     `scale=${fmt.width}:${fmt.height}:flags=area`,
   ];
-  const args = ['-map', '0:v:0', '-vf', filters.join(','), '-an', '-f', 'rawvideo', '-pix_fmt', fmt.channels === 1 ? 'gray' : 'rgb24'];
+  const args = [
+    '-map',
+    '0:v:0',
+    '-vf',
+    filters.join(','),
+    '-an',
+    ...PASSTHROUGH,
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    fmt.channels === 1 ? 'gray' : 'rgb24',
+  ];
   if (range.count !== undefined) args.push('-frames:v', String(range.count));
   const proc = startFfmpeg(file, args, 'error');
   let pending: Buffer = Buffer.alloc(0);
@@ -95,7 +114,11 @@ export async function readFrames(file: string, fmt: FrameFormat, range: FrameRan
 export async function probeVideo(file: string, opts: { fps?: number } = {}): Promise<VideoInfo> {
   await checkReadable(file);
   const filters = [...(opts.fps !== undefined ? [`fps=${opts.fps}`] : []), 'scale=1:1'];
-  const proc = startFfmpeg(file, ['-map', '0:v:0', '-vf', filters.join(','), '-an', '-f', 'rawvideo', '-pix_fmt', 'gray'], 'info');
+  const proc = startFfmpeg(
+    file,
+    ['-map', '0:v:0', '-vf', filters.join(','), '-an', ...PASSTHROUGH, '-f', 'rawvideo', '-pix_fmt', 'gray'],
+    'info',
+  );
   let frames = 0;
   try {
     for await (const chunk of proc.stdout) frames += (chunk as Buffer).length;
@@ -106,8 +129,21 @@ export async function probeVideo(file: string, opts: { fps?: number } = {}): Pro
   const stream = /Stream #\d+:\d+.*?: Video: (.*)/.exec(proc.stderr())?.[1] ?? '';
   const size = /\b(\d{1,5})x(\d{1,5})\b/.exec(stream);
   const rate = /([\d.]+) (?:fps|tbr)\b/.exec(stream);
+  const dur = /Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)/.exec(proc.stderr());
   if (!size) throw new InputError('ffmpeg reported no video stream size', { file });
-  return { frames, width: Number(size[1]), height: Number(size[2]), fps: rate ? Number(rate[1]) : NaN };
+  const duration = dur ? 3600 * Number(dur[1]) + 60 * Number(dur[2]) + Number(dur[3]) : NaN;
+  return { frames, width: Number(size[1]), height: Number(size[2]), fps: rate ? Number(rate[1]) : NaN, duration };
+}
+
+/**
+ * The rate at which a file's decoded frames come (`info` probed without resampling): its stream's
+ * declared rate when frames / duration agrees with it within 2 %, else frames / duration (a file
+ * that declares 15 fps but holds 68 frames over 29.6 s runs at 2.3), else the declared rate.
+ */
+export function nativeFps(info: VideoInfo): number {
+  const measured = info.duration > 0 ? info.frames / info.duration : NaN;
+  if (!(measured > 0)) return info.fps > 0 ? info.fps : NaN;
+  return info.fps > 0 && Math.abs(measured - info.fps) <= 0.02 * info.fps ? info.fps : measured;
 }
 
 export const DEFAULT_CACHE_BYTES = 256 * 2 ** 20;

@@ -38,6 +38,7 @@ export {
   FFMPEG_PATH,
   VideoFileDataset,
   decodeFrames,
+  nativeFps,
   probeVideo,
   readFrames,
   slidingWindows,
@@ -56,7 +57,7 @@ export interface OpenOptions {
   channels?: 1 | 3;
   /** Seed of the procedural dataset (default 0). */
   seed?: number;
-  /** Resample video files to this frame rate (default: their own). */
+  /** Resample video files to this frame rate (default: every decoded frame once). */
   fps?: number;
 }
 

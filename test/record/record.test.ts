@@ -194,7 +194,7 @@ describe('record: traces from a layers model', function () {
       const notes: string[] = [];
       const r = await recordModelTrace({ modelDir, video, frames: 10, out: out(), onNote: (n) => notes.push(n) });
       expect(notes.join()).to.match(/resizing 40×30 .* 16×16/);
-      expect(r.manifest.clip).to.deep.equal({ source: `file:${video}`, firstFrame: 0 });
+      expect(r.manifest.clip).to.deep.equal({ source: `file:${video}`, firstFrame: 0, nativeFps: 10, duplicatedFrames: 0 });
       expect(r.manifest.fps).to.equal(10);
       expect(openTrace(out()).manifest.layers[0]!.input).to.deep.equal([SIZE, SIZE, 1]);
       rmSync(out(), { recursive: true });

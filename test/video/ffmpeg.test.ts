@@ -20,7 +20,7 @@ describe('video/ffmpeg', () => {
   afterEach(() => expect(ffmpegChildren()).to.deep.equal([]));
 
   it('probes size, frame rate and the exact frame count', async () => {
-    expect(await probeVideo(clip)).to.deep.equal({ frames: 20, width: 128, height: 96, fps: 10 });
+    expect(await probeVideo(clip)).to.deep.equal({ frames: 20, width: 128, height: 96, fps: 10, duration: 2 });
     expect((await probeVideo(clip, { fps: 5 })).frames).to.equal(10);
   });
 

@@ -9,12 +9,15 @@ import type { Argv, CommandModule } from 'yargs';
 import { InputError } from '../../../lib/errors.js';
 import { FORCE_OPTION, guardOutputDir } from '../../../lib/output-guard.js';
 import { table } from '../../../lib/table.js';
-import { MANIFEST_FILE } from '../../../traces/manifest.js';
+import { keyFrameEvery, MANIFEST_FILE, recordingOf, type Manifest } from '../../../traces/manifest.js';
 import { openTrace } from '../../../traces/reader.js';
 import { traceStats, type SparsitySummary, type TraceStats } from '../../../traces/stats.js';
 import { parseSynthLayers, SYNTH_PRESETS, writeSyntheticTrace } from '../../../traces/synthetic.js';
 import { recordGraphTrace, recordModelTrace } from '../../record/from-model.js';
 import { recordOnnxTrace } from '../../record/onnx-model.js';
+import { checkKnobs } from '../../record/knobs.js';
+import { DEFAULT_CALIBRATION_FRAMES, DEFAULT_PERCENTILE, thresholdSpecOf } from '../../record/thresholds.js';
+import { recordingText } from '../sim-table.js';
 import { startProgress } from '../progress.js';
 import { commandLine, editDistance, UsageError } from '../run.js';
 
@@ -49,7 +52,12 @@ const inspect: CommandModule<object, InspectArgs> = {
     if (q !== undefined && !(q > 0)) throw new InputError('--quant-step: expected a number > 0');
     const trace = openTrace(argv.dir, { verify: argv.verify });
     const stats = traceStats(trace, { threshold: argv.threshold, ...(q === undefined ? {} : { quantStep: q }) });
-    console.log(argv.json ? JSON.stringify(stats, null, 2) : formatStats(stats, trace.manifest.frames, argv['per-frame']));
+    warnDuplicates(trace.manifest);
+    if (argv.json) console.log(JSON.stringify({ ...stats, recording: recordingOf(trace.manifest) }, null, 2));
+    else
+      console.log(
+        `${recordingText(recordingOf(trace.manifest))}\n${formatStats(stats, trace.manifest.frames, argv['per-frame'], keyFrameEvery(trace.manifest))}`,
+      );
   },
 };
 
@@ -128,6 +136,13 @@ interface RecordArgs {
   chunk: number;
   'weight-bits'?: number;
   quiet: boolean;
+  thresholds?: string;
+  'relative-threshold'?: number;
+  percentile?: number;
+  'calibration-frames'?: number;
+  'key-frame-every'?: number;
+  'update-tile'?: number;
+  'mask-dilation'?: number;
 }
 
 const record: CommandModule<object, RecordArgs> = {
@@ -148,6 +163,35 @@ const record: CommandModule<object, RecordArgs> = {
       .conflicts('model', ['graph', 'onnx'])
       .conflicts('graph', 'onnx')
       .option('threshold', { type: 'number', describe: 'with --graph / --onnx: delta threshold q, levels = round(activation / q)' })
+      .option('thresholds', {
+        type: 'string',
+        describe: 'with --graph / --onnx: q per layer, "layer=q,…" or a .json file {"layer": q}; --threshold (if given) for the rest',
+      })
+      .option('relative-threshold', {
+        type: 'number',
+        describe:
+          "with --graph / --onnx: q = r × the layer input's range (the --percentile of |a| over the first --calibration-frames frames)",
+      })
+      .option('percentile', {
+        type: 'number',
+        describe: `with --relative-threshold: the range's percentile of |a| (default ${DEFAULT_PERCENTILE})`,
+      })
+      .option('calibration-frames', {
+        type: 'number',
+        describe: `with --relative-threshold: frames the range is measured over (default ${DEFAULT_CALIBRATION_FRAMES})`,
+      })
+      .option('key-frame-every', {
+        type: 'number',
+        describe: 'every N-th frame is a key frame (the delta reference restarts; recorded, simulate follows it)',
+      })
+      .option('update-tile', {
+        type: 'number',
+        describe: 'with --graph / --onnx: DeltaCNN tile-granular updates, tiles of N×N pixels (default 1 with --mask-dilation)',
+      })
+      .option('mask-dilation', {
+        type: 'number',
+        describe: 'with --graph / --onnx: dilate the mask of changed pixels by N pixels before tiling (default 0 with --update-tile)',
+      })
       .option('size', {
         type: 'number',
         default: 64,
@@ -161,7 +205,11 @@ const record: CommandModule<object, RecordArgs> = {
       .option('split', { choices: ['train', 'test'] as const, describe: 'dataset split (default: test where there is one)' })
       .option('frames', { type: 'number', default: 32, describe: 'frames to record' })
       .option('start', { type: 'number', default: 0, describe: 'first video frame (--video)' })
-      .option('fps', { type: 'number', describe: 'video: resample to this rate; dataset: the rate written to the manifest (default 15)' })
+      .option('fps', {
+        type: 'number',
+        describe:
+          "video: resample to this rate (default: every decoded frame once, at the file's native rate; above it frames are duplicated, counted in the manifest and warned about); dataset: the rate written to the manifest (default 15)",
+      })
       .option('channels', {
         type: 'number',
         choices: [1, 3],
@@ -194,6 +242,11 @@ const record: CommandModule<object, RecordArgs> = {
       seed: 'integer',
       fps: 'positive',
       threshold: 'positive',
+      'relative-threshold': 'positive',
+      'calibration-frames': 'count',
+      'key-frame-every': 'count',
+      'update-tile': 'count',
+      'mask-dilation': 'index',
     });
     guardTraceOut(argv.out, argv.force);
     const weightBits = argv['weight-bits'];
@@ -201,8 +254,36 @@ const record: CommandModule<object, RecordArgs> = {
       throw new InputError('--weight-bits: expected an integer in 1..32');
     if ([argv.model, argv.graph, argv.onnx].filter((x) => x !== undefined).length !== 1)
       throw new InputError('give exactly one of --model DIR, --graph PATH|human:NAME and --onnx FILE');
-    if (argv.model !== undefined && argv.threshold !== undefined)
-      throw new InputError('--threshold applies to --graph and --onnx models (trained models carry their own quantisers)');
+    if (argv.model !== undefined)
+      for (const flag of [
+        'threshold',
+        'thresholds',
+        'relative-threshold',
+        'percentile',
+        'calibration-frames',
+        'update-tile',
+        'mask-dilation',
+      ] as const)
+        if (argv[flag] !== undefined)
+          throw new InputError(`--${flag} applies to --graph and --onnx models (trained models carry their own quantisers)`);
+    const tile = argv['update-tile'];
+    const dilation = argv['mask-dilation'];
+    const knobs = {
+      keyFrameEvery: argv['key-frame-every'],
+      ...(tile !== undefined || dilation !== undefined ? { updateMask: { tile: tile ?? 1, dilation: dilation ?? 0 } } : {}),
+    };
+    checkKnobs(knobs);
+    const thresholds = (who: string) =>
+      thresholdSpecOf(
+        {
+          threshold: argv.threshold,
+          thresholds: argv.thresholds,
+          relativeThreshold: argv['relative-threshold'],
+          percentile: argv.percentile,
+          calibrationFrames: argv['calibration-frames'],
+        },
+        who,
+      );
     const common = {
       video: argv.video,
       data: argv.data,
@@ -216,32 +297,35 @@ const record: CommandModule<object, RecordArgs> = {
       channels: argv.channels,
     };
     if (argv.onnx !== undefined) {
-      if (argv.threshold === undefined) throw new InputError('--onnx needs --threshold (the delta threshold q)');
       const { manifest: m } = await recordOnnxTrace({
         ...common,
+        ...knobs,
+        thresholds: thresholds('--onnx'),
         onnx: argv.onnx,
-        threshold: argv.threshold,
         size: argv.size,
         weightBits,
         onNote: (n) => console.error(`note: ${n}`),
       });
       if (!argv.quiet) console.error(`recorded ${m.frames} frames × ${m.layers.length} layers`);
+      warnDuplicates(m);
       console.log(argv.out);
       return;
     }
     if (argv.graph !== undefined) {
-      if (argv.threshold === undefined) throw new InputError('--graph needs --threshold (the delta threshold q)');
+      const spec = thresholds('--graph');
       if (!argv.graph.startsWith('human:') && !existsSync(argv.graph))
         throw new InputError('no such graph model file (a tfjs graph model.json, or human:NAME)', { file: argv.graph });
       const m = await recordGraphTrace({
         ...common,
+        ...knobs,
+        thresholds: spec,
         graph: argv.graph,
-        threshold: argv.threshold,
         size: argv.size,
         weightBits,
         onNote: (n) => console.error(`note: ${n}`),
       });
       if (!argv.quiet) console.error(`recorded ${m.frames} frames × ${m.layers.length} layers`);
+      warnDuplicates(m);
       console.log(argv.out);
       return;
     }
@@ -251,6 +335,7 @@ const record: CommandModule<object, RecordArgs> = {
       const r = await recordModelTrace({
         ...common,
         modelDir: argv.model!,
+        keyFrameEvery: knobs.keyFrameEvery,
         chunkFrames: argv.chunk,
         weightBits: weightBits ?? 8,
         onNote: (n) => progress.log(`note: ${n}`),
@@ -261,6 +346,7 @@ const record: CommandModule<object, RecordArgs> = {
         console.error(
           `recorded ${r.manifest.frames} frames × ${r.manifest.layers.length} layers in ${r.seconds.toFixed(1)} s (${(r.manifest.frames / r.seconds).toFixed(0)} frames/s)`,
         );
+      warnDuplicates(r.manifest);
     } catch (e) {
       progress.stop();
       throw e;
@@ -336,9 +422,21 @@ function readUserFile(path: string): string {
   }
 }
 
+/** Frames that are copies of the one before inflate temporal sparsity: say so on stderr. */
+function warnDuplicates(m: Manifest): void {
+  const dup = m.clip?.duplicatedFrames;
+  if (typeof dup !== 'number' || dup === 0) return;
+  const native = m.clip?.nativeFps;
+  console.error(
+    `warning: ${dup} of ${m.frames} recorded frames are copies of the frame before them` +
+      (typeof native === 'number' ? ` (recorded at ${m.fps} fps, the video's native rate is ${native} fps)` : '') +
+      '; their zero deltas are not motion. Record at the native rate (omit --fps) for honest temporal sparsity.',
+  );
+}
+
 const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
 
-function formatStats(s: TraceStats, frames: number, perFrame: boolean): string {
+function formatStats(s: TraceStats, frames: number, perFrame: boolean, keyEvery?: number): string {
   const head = [
     'layer',
     'MACs/frame',
@@ -373,7 +471,7 @@ function formatStats(s: TraceStats, frames: number, perFrame: boolean): string {
   );
   const lines = [
     `${frames} frames; zero delta: |Δ| ≤ ${s.threshold}${s.quantStep === null ? '' : ` after quantising to step ${s.quantStep}`};` +
-      ' frame 0 is a key frame (t≥1 columns leave it out); sparsities are fractions of zeros, operation ones fan-out weighted',
+      ` frame 0 is a key frame${keyEvery ? ` (and every ${keyEvery}-th after it)` : ''} (t≥1 columns leave it out); sparsities are fractions of zeros, operation ones fan-out weighted`,
     table(head, rows),
   ];
   if (perFrame) {

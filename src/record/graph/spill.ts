@@ -4,6 +4,7 @@
  */
 import { levelDtype, type ActArray, type Dtype } from '../../../traces/npy.js';
 import { bytesOf, FrameSpool } from '../spool.js';
+import type { UpdateMask } from '../update-mask.js';
 
 const INT16_MIN = -32768;
 const INT16_MAX = 32767;
@@ -28,8 +29,8 @@ export class LevelSpill {
     return this.spool.frames;
   }
 
-  /** Quantise one frame: level = round(value / step[c]), step per innermost index (channel). */
-  append(values: ArrayLike<number>, step: number | number[]): void {
+  /** Quantise one frame: level = round(value / step[c]), step per innermost index (channel); then the update mask, if any. */
+  append(values: ArrayLike<number>, step: number | number[], mask?: UpdateMask): void {
     const { buf } = this;
     if (values.length !== buf.length) throw new RangeError(`${this.path}: frame of ${values.length} values, expected ${buf.length}`);
     const steps = typeof step === 'number' ? [step] : step;
@@ -46,6 +47,15 @@ export class LevelSpill {
       buf[i] = l;
       if (l < min) min = l;
       if (l > max) max = l;
+    }
+    if (mask) {
+      mask.apply(values, step, buf); // keeps only earlier levels, within the range seen
+      ({ min, max } = this); // the range of what is spooled
+      for (let i = 0; i < buf.length; i++) {
+        const l = buf[i]!;
+        if (l < min) min = l;
+        if (l > max) max = l;
+      }
     }
     this.min = min;
     this.max = max;
