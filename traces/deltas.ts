@@ -60,10 +60,7 @@ export class DeltaEncoder {
   /** Bytes of all records so far. */
   bytes = 0;
 
-  constructor(
-    dtype: Dtype,
-    private readonly elements: number,
-  ) {
+  constructor(dtype: Dtype, elements: number) {
     const size = DTYPES[dtype].bytes;
     this.prev = makeBits(size, elements);
     this.vals = makeBits(size, elements);
