@@ -203,8 +203,9 @@ export class DeltaDecoder {
   next(): ActArray {
     const { file, head, headView, levels, vals, changed } = this;
     const at = this.pos;
+    const t = this.t;
     const fail = (msg: string, offset = at): never => {
-      throw new InputError(`frame ${this.t}: ${msg}`, { file, offset });
+      throw new InputError(`frame ${t}: ${msg}`, { file, offset });
     };
     if (readSync(this.fd, head, 0, RECORD_HEAD, at) !== RECORD_HEAD) fail('truncated .deltas data (file shrank while reading)');
     const n = headView.getUint32(0, true);
