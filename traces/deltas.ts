@@ -166,12 +166,12 @@ export function readDeltasHeader(fd: number, file: string, size: number): Deltas
 }
 
 /**
- * Reads records in order into one frame of levels (`frame`, a view of a buffer it owns). After
- * `next()`, `changed[0..count)` lists the positions that changed in that frame.
+ * Reads records in order into one frame of levels (`frame`, a view of a buffer it owns); `count`
+ * is how many elements the last frame changed.
  */
 export class DeltaDecoder {
   readonly frame: ActArray;
-  readonly changed: Uint32Array;
+  private readonly finite: Float32Array | undefined;
   count = 0;
   /** Frames decoded so far. */
   t = 0;
@@ -185,7 +185,7 @@ export class DeltaDecoder {
   constructor(
     private readonly fd: number,
     private readonly file: string,
-    private readonly dtype: Dtype,
+    dtype: Dtype,
     private readonly elements: number,
     dataOffset: number,
     maxRecord: number,
@@ -194,14 +194,14 @@ export class DeltaDecoder {
     this.frame = DTYPES[dtype].make(new ArrayBuffer(elements * size), 0, elements);
     this.levels = bitsOf(this.frame);
     this.vals = makeBits(size, elements);
-    this.changed = new Uint32Array(elements);
+    this.finite = dtype === 'float32' ? (this.frame as Float32Array) : undefined;
     this.zbuf = new Uint8Array(maxRecord);
     this.pos = dataOffset;
   }
 
   /** Decode the next frame into `frame` (and `changed`). */
   next(): ActArray {
-    const { file, head, headView, levels, vals, changed } = this;
+    const { file, head, headView, levels, vals, finite } = this;
     const at = this.pos;
     const t = this.t;
     const fail = (msg: string, offset = at): never => {
@@ -239,15 +239,9 @@ export class DeltaDecoder {
       last += gap + 1;
       if (last >= this.elements) fail(`position ${last} outside a frame of ${this.elements} elements`, at + RECORD_HEAD);
       levels[last] = vals[k]!;
-      changed[k] = last;
+      if (finite && !Number.isFinite(finite[last]!)) fail(`non-finite value ${finite[last]} at element ${last}`);
     }
     if (p !== end) fail(`compressed record has ${end - p} bytes after its ${n} positions`, at + RECORD_HEAD);
-    if (this.dtype === 'float32') {
-      const f = this.frame as Float32Array;
-      for (let k = 0; k < n; k++) {
-        if (!Number.isFinite(f[changed[k]!]!)) fail(`non-finite value ${f[changed[k]!]} at element ${changed[k]}`);
-      }
-    }
     return this.frame;
   }
 }

@@ -5,12 +5,14 @@
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { ActArray, Dtype } from '../../traces/npy.js';
 import { DTYPES } from '../../traces/npy.js';
 import { validateManifest, type Encoding } from '../../traces/manifest.js';
 import { packTrace } from '../../traces/pack.js';
+import { encodeDeltasHeader } from '../../traces/deltas.js';
 import { openTrace, readFrame, readFrames, readLayer } from '../../traces/reader.js';
 import { storageOf } from '../../traces/storage.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
@@ -203,6 +205,30 @@ describe('traces: compact .deltas layer files', () => {
       expectInputError(() => [...readFrames(layer)], file, /frame 0: corrupt compressed record/, HEAD() + 8);
       expectInputError(() => openTrace(dir), file, /sha256 mismatch/);
     });
+  });
+
+  it('float32: a non-finite level in a .deltas record is an error naming the frame, element and record', async () => {
+    const c: Case = {
+      dtype: 'float32',
+      input: [4],
+      frames: 2,
+      data: [
+        [0, 1, 2, 3],
+        [0, 1, 2, 3],
+      ],
+    };
+    const dir = join(tempDir(), 'f');
+    await write(dir, c, 'deltas');
+    const file = join(dir, 'fc.deltas');
+    const body = Buffer.concat([Buffer.from([2]), Buffer.from(new Float32Array([Number.NaN]).buffer)]); // position 2 := NaN
+    const z = deflateRawSync(body);
+    const rec = Buffer.alloc(8);
+    rec.writeUInt32LE(1, 0);
+    rec.writeUInt32LE(z.length, 4);
+    const header = Buffer.from(encodeDeltasHeader('float32', [2, 4]));
+    writeFileSync(file, Buffer.concat([header, rec, z, Buffer.alloc(8)]));
+    const layer = openTrace(dir, { verify: false }).layers[0]!;
+    expectInputError(() => [...readFrames(layer)], file, /frame 0: non-finite value NaN at element 2/, header.length);
   });
 
   it('manifest: act.encoding must match the file extension and be a known encoding (errors name the key)', () => {
