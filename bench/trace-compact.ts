@@ -5,9 +5,11 @@
  * both reads must give the same checksum (the same levels).
  *
  *   npm run build && node dist/bench/trace-compact.js --trace DIR [--out reports/bench-trace-compact.md] [--command "…"]
+ *     [--longer DIR2 --longer-command "…"]
  *
  * DIR is an npy trace, e.g. `deltasim trace --graph human:centernet --video vtest.avi --threshold 0.05
- * --frames 20 --encoding npy --out DIR`.
+ * --frames 20 --encoding npy --out DIR`. DIR2, optional, is a longer trace of any encoding whose size alone is
+ * reported against the same levels as .npy (a long .npy trace may not fit on the disk).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
@@ -73,7 +75,7 @@ function child(dir: string): void {
   console.log(JSON.stringify(r));
 }
 
-async function main(src: string, out: string, command: string | undefined): Promise<void> {
+async function main(src: string, out: string, command: string | undefined, longer?: { dir: string; command?: string }): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'deltasim-bench-compact-'));
   try {
     const packed = join(work, 'deltas');
@@ -113,7 +115,9 @@ async function main(src: string, out: string, command: string | undefined): Prom
       '',
       'Both reads give the same checksum over every level of every frame.',
       '',
-      `Reproduce: \`npm run build && node dist/bench/trace-compact.js --trace DIR${command ? ` --command '${command}'` : ''}\` (writes this file).`,
+      ...(longer ? longerLines(longer.dir, longer.command) : []),
+      `Reproduce: \`npm run build && node dist/bench/trace-compact.js --trace DIR${command ? ` --command '${command}'` : ''}` +
+        `${longer ? ` --longer DIR2${longer.command ? ` --longer-command '${longer.command}'` : ''}` : ''}\` (writes this file).`,
       '',
     ];
     writeFileAtomic(out, lines.join('\n'));
@@ -121,6 +125,22 @@ async function main(src: string, out: string, command: string | undefined): Prom
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Size alone of a longer trace, against the same levels as .npy. */
+function longerLines(dir: string, command: string | undefined): string[] {
+  const trace = openTrace(dir, { verify: true });
+  const s = storageOf(trace);
+  const m = trace.manifest;
+  const MB = (b: number) => (b / 1e6).toFixed(1);
+  const by = Object.entries(s.layersByEncoding).map(([e, n]) => `${n} ${e}`);
+  return [
+    `A longer trace, ${m.frames} frames of \`${m.model.name}\`${command ? ` (\`${command}\`)` : ''}: ${by.join(', ')} layer files,` +
+      ` ${MB(s.fileBytes)} MB against ${MB(s.npyBytes)} MB as .npy = **${((100 * s.fileBytes) / s.npyBytes).toFixed(1)} %**` +
+      ` (${MB(s.fileBytes / m.frames)} MB per frame; sha256 checked). At that rate 500 frames would take` +
+      ` ${((500 * s.fileBytes) / m.frames / 1e9).toFixed(1)} GB (extrapolated, not measured) against ${((500 * s.npyBytes) / m.frames / 1e9).toFixed(1)} GB as .npy.`,
+    '',
+  ];
 }
 
 const args = process.argv.slice(2);
@@ -132,5 +152,12 @@ if (args[0] === '--child') child(args[1]!);
 else {
   const src = flag('--trace');
   if (!src) throw new Error('usage: trace-compact --trace DIR [--out FILE] [--command "how DIR was recorded"]');
-  await main(src, flag('--out') ?? packagePath('reports', 'bench-trace-compact.md'), flag('--command'));
+  const longer = flag('--longer');
+  const cmd = flag('--longer-command');
+  await main(
+    src,
+    flag('--out') ?? packagePath('reports', 'bench-trace-compact.md'),
+    flag('--command'),
+    longer ? { dir: longer, ...(cmd ? { command: cmd } : {}) } : undefined,
+  );
 }
