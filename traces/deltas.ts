@@ -48,13 +48,14 @@ export function encodeDeltasHeader(dtype: Dtype, shape: readonly number[]): Uint
 }
 
 /**
- * Turns frames into records. Holds the previous frame's levels and scratch for the largest record,
- * allocated once; each call returns a view valid until the next call.
+ * Turns frames into records. Holds the previous frame's levels and scratch that grows to the
+ * largest record so far (not to the worst case: a large layer's worst case is several frames);
+ * each call returns views valid until the next call.
  */
 export class DeltaEncoder {
   private readonly prev: Bits;
   private readonly vals: Bits;
-  private readonly body: Uint8Array;
+  private body: Uint8Array;
   private readonly record: Uint8Array;
   private readonly head: DataView;
   /** Bytes of all records so far. */
@@ -64,7 +65,7 @@ export class DeltaEncoder {
     const size = DTYPES[dtype].bytes;
     this.prev = makeBits(size, elements);
     this.vals = makeBits(size, elements);
-    this.body = new Uint8Array(elements * (MAX_VARINT + size));
+    this.body = new Uint8Array(Math.min(elements * (MAX_VARINT + size), 1 << 16));
     this.record = new Uint8Array(RECORD_HEAD);
     this.head = new DataView(this.record.buffer);
   }
@@ -72,7 +73,8 @@ export class DeltaEncoder {
   /** The record of the next frame: [head (n, z), compressed body]. */
   encode(frame: ActArray): [Uint8Array, Uint8Array] {
     const cur = bitsOf(frame);
-    const { prev, vals, body } = this;
+    const { prev, vals } = this;
+    let body = this.body;
     let n = 0;
     let p = 0;
     let last = -1;
@@ -81,6 +83,7 @@ export class DeltaEncoder {
       if (v === prev[i]) continue;
       prev[i] = v;
       vals[n++] = v;
+      if (p + MAX_VARINT > body.length) body = this.grow(p + MAX_VARINT);
       for (let gap = i - last - 1; ; gap >>>= 7) {
         if (gap < 0x80) {
           body[p++] = gap;
@@ -91,12 +94,21 @@ export class DeltaEncoder {
       last = i;
     }
     const valBytes = n * vals.BYTES_PER_ELEMENT;
+    if (p + valBytes > body.length) body = this.grow(p + valBytes);
     body.set(new Uint8Array(vals.buffer, 0, valBytes), p);
     const z = n === 0 ? new Uint8Array(0) : deflateRawSync(body.subarray(0, p + valBytes), { level: LEVEL });
     this.head.setUint32(0, n, true);
     this.head.setUint32(4, z.length, true);
     this.bytes += RECORD_HEAD + z.length;
     return [this.record, z];
+  }
+
+  /** A body of at least `bytes` (doubling, so growth is amortised), its first bytes kept. */
+  private grow(bytes: number): Uint8Array {
+    const next = new Uint8Array(Math.max(bytes, 2 * this.body.length));
+    next.set(this.body);
+    this.body = next;
+    return next;
   }
 }
 

@@ -207,6 +207,22 @@ describe('traces: compact .deltas layer files', () => {
     });
   });
 
+  it("records larger than the encoder's first scratch (64 KiB) grow it and read back", async () => {
+    const n = 100 * 100 * 8;
+    const rand = (t: number) => Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * 7.1 + t) * 1000));
+    const c: Case = {
+      dtype: 'float32',
+      input: [100, 100, 8],
+      frames: 3,
+      data: [rand(0), rand(0).map((v, i) => (i % 2 ? v : -v)), rand(2)],
+    };
+    const dir = join(tempDir(), 'g');
+    await write(dir, c, 'deltas');
+    let t = 0;
+    for (const f of readFrames(openTrace(dir).layers[0]!)) expect([...f]).to.deep.equal(c.data[t++]);
+    expect(t).to.equal(3);
+  });
+
   it('float32: a non-finite level in a .deltas record is an error naming the frame, element and record', async () => {
     const c: Case = {
       dtype: 'float32',
