@@ -292,8 +292,7 @@ export const subcommands: CommandModule<any, any>[] = [record, inspect, synth, p
 
 const trace: CommandModule = {
   command: 'trace',
-  describe:
-    'Trace directories (format v1 / v2): record from a model (the default subcommand), inspect sparsity, write synthetic traces, re-encode (pack)',
+  describe: 'Trace directories (format v1): record from a model (the default subcommand), inspect sparsity, write synthetic traces',
   builder: (y: Argv) =>
     subcommands
       .reduce((acc, c) => acc.command(c), y)
