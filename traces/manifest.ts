@@ -20,7 +20,13 @@ export interface ActSpec {
   /** value = level × scale; one number or one per input channel. */
   scale: number | number[];
   signed: boolean;
+  /** How act.file stores the levels: `npy` (the default when absent) or `deltas` (traces/deltas.ts). */
+  encoding?: Encoding;
 }
+
+/** Layer file encodings; each has its file extension. */
+export type Encoding = 'npy' | 'deltas';
+export const ENCODING_EXT: Readonly<Record<Encoding, string>> = { npy: '.npy', deltas: '.deltas' };
 
 export interface LayerSpec {
   name: string;
@@ -38,7 +44,7 @@ export interface LayerSpec {
   weightBits: number;
   weightDensity: number;
   act: ActSpec;
-  /** sha256 (hex) of the whole .npy file. */
+  /** sha256 (hex) of the whole layer file. */
   sha256: string;
 }
 
@@ -82,6 +88,9 @@ export function validateManifest(json: unknown, file: string): Manifest {
     const fileProblem = actFileProblem(layer.act.file);
     if (fileProblem) at('/act/file', `${quote(layer.act.file)} ${fileProblem}`);
     if (files.has(layer.act.file)) at('/act/file', `file ${quote(layer.act.file)} is used by two layers`);
+    const ext = ENCODING_EXT[layer.act.encoding ?? 'npy'];
+    if (!layer.act.file.endsWith(ext))
+      at('/act/file', `${quote(layer.act.file)} does not end in ${ext} (act.encoding ${layer.act.encoding ?? 'npy'})`);
     names.add(layer.name);
     files.add(layer.act.file);
     if (layer.act.dtype === 'uint8' && layer.act.signed) at('/act/signed', 'uint8 levels cannot be signed');

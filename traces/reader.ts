@@ -1,15 +1,16 @@
 /**
- * Reading a trace directory: open + check everything up front (manifest, .npy headers, sizes,
- * sha256), then stream frames with positional reads into one reused buffer per layer, so memory
- * does not grow with the number of frames. Reads are synchronous: simple, and fast enough that
+ * Reading a trace directory: open + check everything up front (manifest, .npy / .deltas headers,
+ * sizes, sha256), then stream frames with positional reads into one reused buffer per layer, so
+ * memory does not grow with the number of frames (a .deltas layer: one frame of levels it updates). Reads are synchronous: simple, and fast enough that
  * the consumer, not the disk, is the bottleneck.
  */
-import { closeSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { InputError } from '../lib/errors.js';
 import { DTYPES, openNpy, readNpyHeader, typedView, type ActArray, type Dtype } from './npy.js';
-import { readManifest, type LayerSpec, type Manifest } from './manifest.js';
+import { readManifest, type Encoding, type LayerSpec, type Manifest } from './manifest.js';
+import { DeltaDecoder, readDeltasHeader } from './deltas.js';
 import { inputCount, layerOf, type Layer } from './layer.js';
 
 export interface TraceLayer {
@@ -18,15 +19,21 @@ export interface TraceLayer {
   spec: LayerSpec;
   /** The spec as the one normalised, validated Layer (built once, when the trace is opened). */
   layer: Layer;
-  /** Path of the layer's .npy file. */
+  /** Path of the layer's file. */
   path: string;
+  /** How the file stores the levels (act.encoding). */
+  encoding: Encoding;
+  /** Bytes of the file. */
+  fileBytes: number;
   dtype: Dtype;
   frames: number;
   /** Elements and bytes of one frame (inputCount of the layer). */
   frameElements: number;
   frameBytes: number;
-  /** Byte offset of frame 0 in the .npy file. */
+  /** Byte offset of frame 0 (its record in a .deltas file). */
   dataOffset: number;
+  /** .deltas: the largest compressed record (the read buffer); 0 for .npy. */
+  maxRecord: number;
 }
 
 export interface Trace {
@@ -60,7 +67,9 @@ export function openTrace(dir: string, options: OpenTraceOptions = {}): Trace {
     const path = join(dir, spec.act.file);
     const fd = openNpy(path);
     try {
-      const h = readNpyHeader(fd, path);
+      const encoding = spec.act.encoding ?? 'npy';
+      const fileBytes = fstatSync(fd).size;
+      const h = encoding === 'deltas' ? readDeltasHeader(fd, path, fileBytes) : { ...readNpyHeader(fd, path), maxRecord: 0 };
       const where = `manifest /layers/${index}`;
       if (h.dtype !== spec.act.dtype) {
         throw new InputError(`dtype ${h.dtype} disagrees with ${where}/act/dtype = ${spec.act.dtype}`, { file: path, offset: 0 });
@@ -79,11 +88,14 @@ export function openTrace(dir: string, options: OpenTraceOptions = {}): Trace {
         spec,
         layer,
         path,
+        encoding,
+        fileBytes,
         dtype: h.dtype,
         frames: manifest.frames,
         frameElements: elements,
         frameBytes: elements * DTYPES[h.dtype].bytes,
         dataOffset: h.dataOffset,
+        maxRecord: h.maxRecord,
       };
     } finally {
       closeSync(fd);
@@ -118,12 +130,17 @@ export function sha256File(path: string): string {
 /**
  * Frames of one layer, in order. Each yielded array is a view into a reused buffer: it is valid
  * until the next step (copy it to keep it). float32 frames are checked for NaN / ±Infinity.
+ * A .deltas layer is decoded from frame 0 whatever `from` is (frames before it are not yielded).
  */
 export function* readFrames(layer: TraceLayer, options: ReadFramesOptions = {}): Generator<ActArray, void, undefined> {
   const from = options.from ?? 0;
   const to = options.to ?? layer.frames;
   if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= layer.frames)) {
     throw new RangeError(`readFrames: frames [${from}, ${to}) outside [0, ${layer.frames})`);
+  }
+  if (layer.encoding === 'deltas') {
+    yield* readDeltaFrames(layer, from, to);
+    return;
   }
   const perChunk = Math.max(
     1,
@@ -157,6 +174,10 @@ export function readFrame(layer: TraceLayer, t: number, out?: ActArray): ActArra
     throw new RangeError(
       `readFrame: out has ${dst.length} × ${dst.BYTES_PER_ELEMENT} bytes, frame is ${layer.frameElements} × ${layer.dtype}`,
     );
+  }
+  if (layer.encoding === 'deltas') {
+    for (const f of readDeltaFrames(layer, t, t + 1)) dst.set(f as never);
+    return dst;
   }
   const fd = openNpy(layer.path);
   try {
@@ -201,6 +222,19 @@ export function readLayer(layer: TraceLayer): ActArray {
   let t = 0;
   for (const f of readFrames(layer)) all.set(f as never, t++ * layer.frameElements);
   return all;
+}
+
+function* readDeltaFrames(layer: TraceLayer, from: number, to: number): Generator<ActArray, void, undefined> {
+  const fd = openNpy(layer.path);
+  try {
+    const d = new DeltaDecoder(fd, layer.path, layer.dtype, layer.frameElements, layer.dataOffset, layer.maxRecord);
+    for (let t = 0; t < to; t++) {
+      const frame = d.next();
+      if (t >= from) yield frame;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function readExactly(fd: number, dst: Uint8Array, length: number, position: number, file: string): void {

@@ -1,6 +1,6 @@
 /**
- * Writing a trace directory: frames are appended per layer (streamed to the .npy files, hashed on
- * the way), then manifest.json is written; the directory appears under its name only when all of
+ * Writing a trace directory: frames are appended per layer (streamed to the .npy or .deltas files,
+ * hashed on the way), then manifest.json is written; the directory appears under its name only when all of
  * it is complete (writeDirAtomic).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
@@ -8,11 +8,12 @@ import { createHash, type Hash } from 'node:crypto';
 import { join } from 'node:path';
 import { writeDirAtomic, writeFileAtomic } from '../lib/atomic.js';
 import { DTYPES, encodeNpyHeader, type ActArray } from './npy.js';
-import { validateManifest, MANIFEST_FILE, type ActSpec, type LayerSpec, type Manifest } from './manifest.js';
+import { validateManifest, ENCODING_EXT, MANIFEST_FILE, type ActSpec, type Encoding, type LayerSpec, type Manifest } from './manifest.js';
+import { DeltaEncoder, encodeDeltasHeader } from './deltas.js';
 import { inputCount } from './layer.js';
 import type { GraphNode, TraceGraph } from './graph.js';
 
-/** A layer as the writer takes it: act.file defaults to `<name>.npy`, sha256 is computed. */
+/** A layer as the writer takes it: act.file defaults to `<name>.npy` (`.deltas`), sha256 is computed. */
 export type LayerDraft = Omit<LayerSpec, 'act' | 'sha256'> & { act: Omit<ActSpec, 'file'> & { file?: string } };
 
 /** Everything of the manifest except what the writer fills in. */
@@ -25,6 +26,8 @@ export interface TraceHeader {
   layers: LayerDraft[];
   /** The network's graph (traces/graph.ts): the manifest is then written as version 2. */
   graph?: TraceGraph;
+  /** Encoding of layers whose draft names none (default `npy`); `deltas` is the compact one. */
+  encoding?: Encoding;
 }
 
 export interface TraceWriter {
@@ -36,8 +39,8 @@ export interface TraceWriter {
 }
 
 /** File name a layer gets when its draft names none. */
-export function defaultActFile(layerName: string): string {
-  return `${layerName.replace(/[/\\]/g, '_')}.npy`;
+export function defaultActFile(layerName: string, encoding: Encoding = 'npy'): string {
+  return `${layerName.replace(/[/\\]/g, '_')}${ENCODING_EXT[encoding]}`;
 }
 
 /**
@@ -77,8 +80,9 @@ export async function writeTrace(dir: string, header: TraceHeader, fill: (w: Tra
   return manifest;
 }
 
-/** One layer's .npy being written: header first, then frames, hashing everything. */
+/** One layer's file being written: header first, then frames (.npy: as they are; .deltas: as records), hashing everything. */
 class LayerSink {
+  private readonly delta: DeltaEncoder | undefined;
   private fd: number | undefined;
   private readonly hash: Hash = createHash('sha256');
   private written = 0;
@@ -94,7 +98,11 @@ class LayerSink {
     this.elements = inputCount(layer);
     this.ctor = DTYPES[layer.act.dtype].make(new ArrayBuffer(0), 0, 0).constructor;
     this.fd = openSync(path, 'wx');
-    this.write(encodeNpyHeader(layer.act.dtype, [frames, ...layer.input]));
+    const shape = [frames, ...layer.input];
+    if (layer.act.encoding === 'deltas') {
+      this.delta = new DeltaEncoder(layer.act.dtype, this.elements);
+      this.write(encodeDeltasHeader(layer.act.dtype, shape));
+    } else this.write(encodeNpyHeader(layer.act.dtype, shape));
   }
 
   append(frame: ActArray): void {
@@ -105,7 +113,8 @@ class LayerSink {
     if (this.written === this.frames) throw new RangeError(`layer ${name}: more than the ${this.frames} frames announced`);
     if (frame instanceof Float32Array && !frame.every(Number.isFinite))
       throw new RangeError(`layer ${name}: non-finite value in frame ${this.written}`);
-    this.write(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
+    if (this.delta) for (const part of this.delta.encode(frame)) this.write(part);
+    else this.write(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
     this.written++;
   }
 
@@ -136,6 +145,7 @@ export function formatManifest(m: Manifest): string {
 /** The manifest with a stable key order (same input ⇒ same bytes) and a placeholder sha256. */
 function canonicalManifest(h: TraceHeader): Manifest {
   const layers = h.layers.map((l): LayerSpec => {
+    const encoding = l.act.encoding ?? h.encoding ?? 'npy';
     const geometry =
       l.op === 'dense' ? {} : { kernel: l.kernel, stride: l.stride, padding: l.padding, dilation: l.dilation, groups: l.groups };
     return {
@@ -146,7 +156,14 @@ function canonicalManifest(h: TraceHeader): Manifest {
       ...geometry,
       weightBits: l.weightBits,
       weightDensity: l.weightDensity,
-      act: { file: l.act.file ?? defaultActFile(l.name), dtype: l.act.dtype, scale: l.act.scale, signed: l.act.signed },
+      act: {
+        file: l.act.file ?? defaultActFile(l.name, encoding),
+        dtype: l.act.dtype,
+        scale: l.act.scale,
+        signed: l.act.signed,
+        // absent means npy: npy traces stay byte-identical to those written before encodings existed
+        ...(encoding === 'npy' ? {} : { encoding }),
+      },
       sha256: '0'.repeat(64),
     };
   });

@@ -9,7 +9,7 @@ import { initBackend } from '../tf/backend.js';
 import { loadModel } from '../tf/persist.js';
 import { frameShapeOf } from '../tf/evaluate.js';
 import { InputError } from '../../lib/errors.js';
-import type { Manifest } from '../../traces/manifest.js';
+import type { Encoding, Manifest } from '../../traces/manifest.js';
 import { recordGraphModelTrace } from './graph-model.js';
 import { recordTrace, type RecordResult } from './record.js';
 import { datasetSource, videoSource, type FrameSource } from './sources.js';
@@ -34,6 +34,8 @@ export interface RecordModelOptions {
   channels?: number;
   chunkFrames?: number;
   weightBits?: number;
+  /** Layer file encoding (traces/README.md; default npy). */
+  encoding?: Encoding;
   /** Messages for the user (resizes and the like). */
   onNote?: (note: string) => void;
   onProgress?: (framesDone: number, frames: number) => void;
@@ -64,6 +66,7 @@ export async function recordModelTrace(o: RecordModelOptions): Promise<RecordRes
       modelInfo,
       chunkFrames: o.chunkFrames,
       weightBits: o.weightBits,
+      encoding: o.encoding,
       onProgress: o.onProgress,
     });
   } finally {
@@ -107,6 +110,7 @@ export async function recordGraphTrace(o: RecordGraphOptions): Promise<Manifest>
     thresholds: o.thresholds,
     keyFrameEvery: o.keyFrameEvery,
     updateMask: o.updateMask,
+    encoding: o.encoding,
     frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame, clipInfo: source.clip },
   });
 }

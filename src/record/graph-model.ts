@@ -22,7 +22,7 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
-import type { Manifest } from '../../traces/manifest.js';
+import type { Encoding, Manifest } from '../../traces/manifest.js';
 import { DTYPES } from '../../traces/npy.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
 import { initBackend, tf } from '../tf/backend.js';
@@ -72,6 +72,8 @@ export interface RecordGraphModelOptions extends RecorderKnobs {
   name?: string;
   /** Weight precision written to the manifest (default: the graph's storage format, e.g. 16 for float16 weights). */
   weightBits?: number;
+  /** Layer file encoding (traces/README.md; default npy). */
+  encoding?: Encoding;
 }
 
 /** One fetched tensor: every MAC node reading it becomes a layer sharing its levels. */
@@ -207,6 +209,7 @@ async function record(
     clip: { ...(opts.frames as FrameStream).clipInfo, source: opts.frames.source, firstFrame: opts.frames.firstFrame ?? 0 },
     layers,
     graph,
+    encoding: opts.encoding,
   };
   return await writeTrace(opts.out, header, (w) => {
     const bufs = layers.map((l, i) =>

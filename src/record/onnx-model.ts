@@ -20,7 +20,7 @@
 import { basename, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { InputError } from '../../lib/errors.js';
-import type { Manifest } from '../../traces/manifest.js';
+import type { Encoding, Manifest } from '../../traces/manifest.js';
 import { DTYPES } from '../../traces/npy.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
 import type { NodeGeometry } from './graph/topology.js';
@@ -81,6 +81,8 @@ export interface RecordOnnxModelOptions extends RecorderKnobs {
   name?: string;
   /** Weight precision for the manifest (default: the weights' storage type). */
   weightBits?: number;
+  /** Layer file encoding (traces/README.md; default npy). */
+  encoding?: Encoding;
 }
 
 /** What a recording found besides the manifest: the network graph (manifest version 2, attached after the v2 merge). */
@@ -139,6 +141,7 @@ export async function recordOnnxTrace(o: RecordOnnxOptions): Promise<OnnxRecordi
     thresholds: o.thresholds,
     keyFrameEvery: o.keyFrameEvery,
     updateMask: o.updateMask,
+    encoding: o.encoding,
     frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame, clipInfo: source.clip },
   });
 }
@@ -293,6 +296,7 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
       clip: { ...(src as { clipInfo?: Record<string, unknown> }).clipInfo, source: src.source, firstFrame: src.firstFrame ?? 0 },
       layers,
       graph,
+      encoding: opts.encoding,
     };
     const layerSpills = macs.map((m) => spills.get(m.input)!);
     const manifest = await writeTrace(opts.out, header, (w) => {

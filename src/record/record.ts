@@ -27,7 +27,7 @@ import { macLayers, type MacLayer } from '../tf/models.js';
 import { InputError } from '../../lib/errors.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
 import { levelDtype } from '../../traces/npy.js';
-import type { Manifest } from '../../traces/manifest.js';
+import type { Encoding, Manifest } from '../../traces/manifest.js';
 import type { FrameSource } from './sources.js';
 import { bytesOf, FrameSpool } from './spool.js';
 import { makeTempDir } from './temp-dir.js';
@@ -43,6 +43,8 @@ export interface RecordOptions {
   chunkFrames?: number;
   /** Weight precision the accelerator is assumed to store (the tfjs weights are float32; default 8). */
   weightBits?: number;
+  /** Layer file encoding (traces/README.md; default npy). */
+  encoding?: Encoding;
   onProgress?: (framesDone: number, frames: number) => void;
 }
 
@@ -247,7 +249,15 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
       };
     });
     const graph = layersGraphOf(model, macs);
-    const header = { model: opts.modelInfo, frames: source.frames, fps: source.fps, clip: source.clip, layers, graph };
+    const header = {
+      model: opts.modelInfo,
+      frames: source.frames,
+      fps: source.fps,
+      clip: source.clip,
+      layers,
+      graph,
+      encoding: opts.encoding,
+    };
     const manifest = await writeTrace(out, header, (writer) => {
       plans.forEach((_, i) => {
         const n = elements[i]!;

@@ -211,6 +211,7 @@ function baselines(fixtures: { run: string; shards: string; video: string }): Re
     'trace record': record(['trace', 'record']),
     'trace inspect': [{ argv: ['trace', 'inspect', TRACE] }],
     'trace synth': [{ argv: ['trace', 'synth', '--frames', '2', '--out', 'out'] }],
+    'trace pack': [{ argv: ['trace', 'pack', TRACE, '--out', 'out'] }],
     simulate: [
       { argv: ['simulate', '--model', 'tiny', '--arch', 'delta-32x32', '--out', 'out'] },
       { argv: ['simulate', '--trace', TRACE, '--arch', 'delta-32x32', '--out', 'out'], for: ['threshold', 'quant-step', 'frames'] },

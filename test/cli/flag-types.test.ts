@@ -22,7 +22,19 @@ const BIN = join(PACKAGE_DIR, 'bin', 'deltasim.js');
 const HINT = '(run with --help for usage)';
 
 /** The commands and subcommands the matrix must cover (one the registry adds fails the first test until listed). */
-const COMMANDS = ['train', 'trace', 'trace record', 'trace inspect', 'trace synth', 'simulate', 'sweep', 'merge', 'report', 'arch'];
+const COMMANDS = [
+  'train',
+  'trace',
+  'trace record',
+  'trace inspect',
+  'trace synth',
+  'trace pack',
+  'simulate',
+  'sweep',
+  'merge',
+  'report',
+  'arch',
+];
 
 /**
  * Known failures in a file this test's author may not change (src/cli/commands/train.ts; reported), by case.

@@ -18,7 +18,7 @@ describe('usage errors (CLI)', function () {
   it('trace nonsense DIR: exit 2, lists the subcommands without a guess', () => {
     const r = cli('trace', 'zzzzzz', 'x');
     expect(r.status).to.equal(2);
-    expect(r.stderr).to.include('unknown trace subcommand "zzzzzz" (record, inspect, synth)');
+    expect(r.stderr).to.include('unknown trace subcommand "zzzzzz" (record, inspect, synth, pack)');
   });
   it('the subcommands themselves still run: trace inspect DIR', () => {
     const r = cli('trace', 'inspect', join(PACKAGE_DIR, 'traces', 'samples', 'tiny'));

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openTrace } from '../../traces/reader.js';
 import { traceStats } from '../../traces/stats.js';
+import { packTrace } from '../../traces/pack.js';
+import { SYNTH_PRESETS, writeSyntheticTrace } from '../../traces/synthetic.js';
 import { statePlanOf } from '../../sim/state-graph.js';
 import { tempDir } from './helpers.js';
 
@@ -30,5 +32,28 @@ describe('traces/README', () => {
       res.manifest.graph,
     );
     expect(plan.layers.map((p) => p.inputShare)).to.deep.equal([1, 0, 1]);
+  });
+
+  it('the numpy .deltas reader reads what trace pack writes, frame for frame as the .npy (needs python3 + numpy)', async function () {
+    if (spawnSync('python3', ['-c', 'import numpy'], { cwd: tempDir() }).status !== 0) this.skip();
+    const blocks = [...readFileSync(README, 'utf8').matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const reader = blocks.find((b) => b.includes('def read_deltas'));
+    expect(reader, 'the README has a read_deltas example').to.be.a('string');
+    const cwd = tempDir();
+    // my-trace with few changes per frame, so that gaps between changed positions take several LEB128 bytes
+    await writeSyntheticTrace(join(cwd, 'my-trace'), SYNTH_PRESETS.cnn64!, {
+      seed: 3,
+      frames: 12,
+      density: 0.4,
+      changeRate: 0.002,
+      blobs: 0,
+    });
+    await packTrace(join(cwd, 'my-trace'), join(cwd, 'my-trace-packed'), 'deltas');
+    const r = spawnSync('python3', ['-c', `${reader}\nprint(t + 1)`], { cwd, encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout.trim()).to.equal('12');
+    // and the reader's own check fails on a frame that differs
+    const bad = spawnSync('python3', ['-c', reader!.replace('dense[t])', 'dense[t] + (t == 5))')], { cwd, encoding: 'utf8' });
+    expect(bad.status).to.not.equal(0);
   });
 });

@@ -9,8 +9,10 @@ import type { Argv, CommandModule } from 'yargs';
 import { InputError } from '../../../lib/errors.js';
 import { FORCE_OPTION, guardOutputDir } from '../../../lib/output-guard.js';
 import { table } from '../../../lib/table.js';
-import { keyFrameEvery, MANIFEST_FILE, recordingOf, type Manifest } from '../../../traces/manifest.js';
+import { keyFrameEvery, MANIFEST_FILE, recordingOf, type Encoding, type Manifest } from '../../../traces/manifest.js';
+import { packTrace } from '../../../traces/pack.js';
 import { openTrace } from '../../../traces/reader.js';
+import { storageOf, type TraceStorage } from '../../../traces/storage.js';
 import { traceStats, type SparsitySummary, type TraceStats } from '../../../traces/stats.js';
 import { parseSynthLayers, SYNTH_PRESETS, writeSyntheticTrace } from '../../../traces/synthetic.js';
 import { recordGraphTrace, recordModelTrace } from '../../record/from-model.js';
@@ -32,7 +34,8 @@ interface InspectArgs {
 
 const inspect: CommandModule<object, InspectArgs> = {
   command: 'inspect <dir>',
-  describe: 'Check a trace (manifest, .npy headers, sha256) and print spatial, temporal and operation sparsity per layer and overall',
+  describe:
+    'Check a trace (manifest, layer file headers, sha256) and print its storage (encoding, size against dense .npy) and spatial, temporal and operation sparsity per layer and overall',
   builder: (y) =>
     y
       .positional('dir', { type: 'string', demandOption: true, describe: 'trace directory (holds manifest.json)' })
@@ -43,7 +46,7 @@ const inspect: CommandModule<object, InspectArgs> = {
         describe: 'a delta is zero when |Δ| ≤ threshold (levels; needed for float32 traces)',
       })
       .option('quant-step', { type: 'number', describe: 'quantise values to round(value / step) before comparing (float32 traces)' })
-      .option('verify', { type: 'boolean', default: true, describe: 'check sha256 of every .npy (--no-verify skips it)' })
+      .option('verify', { type: 'boolean', default: true, describe: 'check sha256 of every layer file (--no-verify skips it)' })
       .option('per-frame', { type: 'boolean', default: false, describe: 'also print one row per frame (all layers together)' })
       .example('$0 trace inspect traces/samples/tiny', ''),
   handler: (argv) => {
@@ -53,11 +56,45 @@ const inspect: CommandModule<object, InspectArgs> = {
     const trace = openTrace(argv.dir, { verify: argv.verify });
     const stats = traceStats(trace, { threshold: argv.threshold, ...(q === undefined ? {} : { quantStep: q }) });
     warnDuplicates(trace.manifest);
-    if (argv.json) console.log(JSON.stringify({ ...stats, recording: recordingOf(trace.manifest) }, null, 2));
+    const storage = storageOf(trace);
+    if (argv.json) console.log(JSON.stringify({ ...stats, recording: recordingOf(trace.manifest), storage }, null, 2));
     else
       console.log(
-        `${recordingText(recordingOf(trace.manifest))}\n${formatStats(stats, trace.manifest.frames, argv['per-frame'], keyFrameEvery(trace.manifest))}`,
+        `${recordingText(recordingOf(trace.manifest))}\n${formatStats(stats, trace.manifest.frames, argv['per-frame'], keyFrameEvery(trace.manifest))}\n${formatStorage(storage)}`,
       );
+  },
+};
+
+const ENCODINGS = ['deltas', 'npy'] as const satisfies readonly Encoding[];
+const ENCODING_OPTION = {
+  choices: ENCODINGS,
+  describe: 'layer files: deltas (per frame the changed levels, compressed; traces/README.md) or npy (dense NumPy arrays)',
+} as const;
+
+interface PackArgs {
+  dir: string;
+  out: string;
+  encoding: Encoding;
+  verify: boolean;
+  force: boolean;
+}
+
+const pack: CommandModule<object, PackArgs> = {
+  command: 'pack <dir>',
+  describe: 'Re-encode a trace (dense .npy ⇄ compact .deltas): same manifest and levels, other layer files',
+  builder: (y) =>
+    y
+      .positional('dir', { type: 'string', demandOption: true, describe: 'trace directory to read' })
+      .option('out', { type: 'string', demandOption: true, describe: 'trace directory to write' })
+      .option('encoding', { ...ENCODING_OPTION, default: 'deltas' as Encoding })
+      .option('verify', { type: 'boolean', default: true, describe: 'check sha256 of every layer file read (--no-verify skips it)' })
+      .option('force', FORCE_OPTION)
+      .example('$0 trace pack runs/t --out runs/t-packed', ''),
+  handler: async (argv) => {
+    guardTraceOut(argv.out, argv.force);
+    await packTrace(argv.dir, argv.out, argv.encoding, { verify: argv.verify });
+    console.error(formatStorage(storageOf(openTrace(argv.out, { verify: false }))));
+    console.log(argv.out);
   },
 };
 
@@ -135,6 +172,7 @@ interface RecordArgs {
   force: boolean;
   chunk: number;
   'weight-bits'?: number;
+  encoding: Encoding;
   quiet: boolean;
   thresholds?: string;
   'relative-threshold'?: number;
@@ -224,6 +262,7 @@ const record: CommandModule<object, RecordArgs> = {
         describe:
           "weight precision written to the manifest, for the record (simulate computes in the hw-model's precisions); default 8 with --model, the graph's storage format with --graph",
       })
+      .option('encoding', { ...ENCODING_OPTION, default: 'deltas' as Encoding })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
       .example('$0 trace --model runs/m --data procedural --clip 3 --frames 64 --out runs/t', '')
       .example('$0 trace record --model runs/m --video clip.mp4 --frames 300 --out runs/t', '')
@@ -295,6 +334,7 @@ const record: CommandModule<object, RecordArgs> = {
       start: argv.start,
       fps: argv.fps,
       channels: argv.channels,
+      encoding: argv.encoding,
     };
     if (argv.onnx !== undefined) {
       const { manifest: m } = await recordOnnxTrace({
@@ -357,7 +397,7 @@ const record: CommandModule<object, RecordArgs> = {
 
 /** The subcommands, `record` (the default) first; exported for the tests that run every flag of every command. */
 // biome-ignore lint/suspicious/noExplicitAny: yargs types each subcommand by its own arguments
-export const subcommands: CommandModule<any, any>[] = [record, inspect, synth];
+export const subcommands: CommandModule<any, any>[] = [record, inspect, synth, pack];
 
 const trace: CommandModule = {
   command: 'trace',
@@ -383,7 +423,7 @@ const trace: CommandModule = {
 export default trace;
 
 /**
- * A trace directory replaces a trace's files: manifest.json and the .npy files its manifest lists
+ * A trace directory replaces a trace's files: manifest.json and the layer files its manifest lists
  * (read now, before they are replaced); every other file there is kept.
  */
 function guardTraceOut(out: string, force: boolean): void {
@@ -491,6 +531,15 @@ function formatStats(s: TraceStats, frames: number, perFrame: boolean, keyEvery?
     );
   }
   return lines.join('\n');
+}
+
+const MB = (b: number) => (b < 1e6 ? `${(b / 1e3).toFixed(1)} kB` : `${(b / 1e6).toFixed(1)} MB`);
+
+function formatStorage(s: TraceStorage): string {
+  const by = Object.entries(s.layersByEncoding)
+    .map(([e, n]) => `${n} ${e}`)
+    .join(', ');
+  return `storage: ${by} layer files, ${MB(s.fileBytes)}; as dense .npy ${MB(s.npyBytes)} (${pct(s.fileBytes / s.npyBytes)})`;
 }
 
 const range = ([lo, hi]: [number, number]) => (lo === hi ? fmt(lo) : `${fmt(lo)}..${fmt(hi)}`);

@@ -1,0 +1,259 @@
+/**
+ * The compact layer file, `.deltas` (act.encoding "deltas"; layout in traces/README.md): per frame,
+ * only the elements whose level changed since the previous frame (frame 0: since all-zero), as
+ * LEB128 position gaps then the new levels, raw-DEFLATE compressed. Activations of video change
+ * little from frame to frame, so this is a small fraction of the dense .npy; it streams (one
+ * record after another) with memory flat in T: the reader keeps one frame of levels per layer.
+ *
+ *   "\x93DELTAS" 0x01 | uint32 LE L | L bytes of JSON {"dtype", "shape": [T, ...input]}
+ *   then T records: uint32 LE n (changed elements) | uint32 LE z | z bytes deflateRaw(gaps ‖ levels)
+ *
+ * "Changed" compares bit patterns, so every value (float32 −0 included) round-trips exactly.
+ */
+import { readSync } from 'node:fs';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { InputError, quote } from '../lib/errors.js';
+import { DTYPES, isDtype, type ActArray, type Dtype } from './npy.js';
+
+export const DELTAS_MAGIC = Uint8Array.from([0x93, 0x44, 0x45, 0x4c, 0x54, 0x41, 0x53, 0x01]); // \x93DELTAS, version 1
+const PREFIX = 12; // magic + header length
+const RECORD_HEAD = 8; // n, z
+/** Longest LEB128 encoding of a uint32 gap. */
+const MAX_VARINT = 5;
+/** zlib level: 6 (zlib's default) compresses recorded traces about as well as 9 at a fraction of the time. */
+const LEVEL = 6;
+
+type Bits = Uint8Array | Uint16Array | Uint32Array;
+
+/** The same memory as an unsigned array of the element width: change tests and copies on bit patterns. */
+function bitsOf(a: ActArray): Bits {
+  const n = a.length;
+  if (a.BYTES_PER_ELEMENT === 1) return new Uint8Array(a.buffer, a.byteOffset, n);
+  if (a.BYTES_PER_ELEMENT === 2) return new Uint16Array(a.buffer, a.byteOffset, n);
+  return new Uint32Array(a.buffer, a.byteOffset, n);
+}
+
+function makeBits(bytes: number, n: number): Bits {
+  return bytes === 1 ? new Uint8Array(n) : bytes === 2 ? new Uint16Array(n) : new Uint32Array(n);
+}
+
+/** The file header: magic, length, JSON (dtype and [T, ...input]). */
+export function encodeDeltasHeader(dtype: Dtype, shape: readonly number[]): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify({ dtype, shape }));
+  const out = new Uint8Array(PREFIX + json.length);
+  out.set(DELTAS_MAGIC, 0);
+  new DataView(out.buffer).setUint32(8, json.length, true);
+  out.set(json, PREFIX);
+  return out;
+}
+
+/**
+ * Turns frames into records. Holds the previous frame's levels and scratch that grows to the
+ * largest record so far (not to the worst case: a large layer's worst case is several frames);
+ * each call returns views valid until the next call.
+ */
+export class DeltaEncoder {
+  private readonly prev: Bits;
+  private readonly vals: Bits;
+  private body: Uint8Array;
+  private readonly record: Uint8Array;
+  private readonly head: DataView;
+  /** Bytes of all records so far. */
+  bytes = 0;
+
+  constructor(dtype: Dtype, elements: number) {
+    const size = DTYPES[dtype].bytes;
+    this.prev = makeBits(size, elements);
+    this.vals = makeBits(size, elements);
+    this.body = new Uint8Array(Math.min(elements * (MAX_VARINT + size), 1 << 16));
+    this.record = new Uint8Array(RECORD_HEAD);
+    this.head = new DataView(this.record.buffer);
+  }
+
+  /** The record of the next frame: [head (n, z), compressed body]. */
+  encode(frame: ActArray): [Uint8Array, Uint8Array] {
+    const cur = bitsOf(frame);
+    const { prev, vals } = this;
+    let body = this.body;
+    let n = 0;
+    let p = 0;
+    let last = -1;
+    for (let i = 0; i < cur.length; i++) {
+      const v = cur[i]!;
+      if (v === prev[i]) continue;
+      prev[i] = v;
+      vals[n++] = v;
+      if (p + MAX_VARINT > body.length) body = this.grow(p + MAX_VARINT);
+      for (let gap = i - last - 1; ; gap >>>= 7) {
+        if (gap < 0x80) {
+          body[p++] = gap;
+          break;
+        }
+        body[p++] = (gap & 0x7f) | 0x80;
+      }
+      last = i;
+    }
+    const valBytes = n * vals.BYTES_PER_ELEMENT;
+    if (p + valBytes > body.length) body = this.grow(p + valBytes);
+    body.set(new Uint8Array(vals.buffer, 0, valBytes), p);
+    const z = n === 0 ? new Uint8Array(0) : deflateRawSync(body.subarray(0, p + valBytes), { level: LEVEL });
+    this.head.setUint32(0, n, true);
+    this.head.setUint32(4, z.length, true);
+    this.bytes += RECORD_HEAD + z.length;
+    return [this.record, z];
+  }
+
+  /** A body of at least `bytes` (doubling, so growth is amortised), its first bytes kept. */
+  private grow(bytes: number): Uint8Array {
+    const next = new Uint8Array(Math.max(bytes, 2 * this.body.length));
+    next.set(this.body);
+    this.body = next;
+    return next;
+  }
+}
+
+export interface DeltasHeader {
+  dtype: Dtype;
+  shape: number[];
+  /** Byte offset of frame 0's record. */
+  dataOffset: number;
+  /** Largest compressed body (the reader's buffer size). */
+  maxRecord: number;
+}
+
+/**
+ * Read and check a .deltas file's header and its chain of record heads: exactly `shape[0]` records
+ * ending at the end of the file, each with n ≤ elements. A file cut short, with bytes after its
+ * last frame, or with a bad head is an error naming the file and byte offset.
+ */
+export function readDeltasHeader(fd: number, file: string, size: number): DeltasHeader {
+  const fail = (msg: string, offset: number): never => {
+    throw new InputError(msg, { file, offset });
+  };
+  const prefix = new Uint8Array(PREFIX);
+  const got = readSync(fd, prefix, 0, PREFIX, 0);
+  for (let i = 0; i < DELTAS_MAGIC.length - 1; i++) {
+    if (i >= got) fail(`truncated .deltas header: file is ${size} bytes`, got);
+    if (prefix[i] !== DELTAS_MAGIC[i]) fail('not a .deltas file (bad magic; expected "\\x93DELTAS")', i);
+  }
+  if (got < PREFIX) fail(`truncated .deltas header: file is ${size} bytes`, got);
+  if (prefix[7] !== 1) fail(`unsupported .deltas version ${prefix[7]} (1 expected)`, 7);
+  const len = new DataView(prefix.buffer).getUint32(8, true);
+  if (PREFIX + len > size) fail(`truncated .deltas header: needs ${PREFIX + len} bytes, file has ${size}`, size);
+  const text = new Uint8Array(len);
+  readSync(fd, text, 0, len, PREFIX);
+  let head: unknown;
+  try {
+    head = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(text));
+  } catch {
+    fail('.deltas header is not JSON', PREFIX);
+  }
+  const h = head as { dtype?: unknown; shape?: unknown };
+  if (typeof h !== 'object' || h === null || typeof h.dtype !== 'string' || !isDtype(h.dtype))
+    fail(`.deltas header has no dtype int8, uint8, int16 or float32: ${quote(JSON.stringify(head))}`, PREFIX);
+  if (!Array.isArray(h.shape) || h.shape.length < 2 || !h.shape.every((v) => Number.isSafeInteger(v) && v >= 1))
+    fail(`.deltas header has no shape [frames, ...input]: ${quote(JSON.stringify(head))}`, PREFIX);
+  const dtype = h.dtype as Dtype;
+  const shape = h.shape as number[];
+  const elements = shape.slice(1).reduce((a, b) => a * b, 1);
+  const bound = elements * (MAX_VARINT + DTYPES[dtype].bytes) + 1024;
+  const rec = new Uint8Array(RECORD_HEAD);
+  const dv = new DataView(rec.buffer);
+  let pos = PREFIX + len;
+  let maxRecord = 0;
+  for (let t = 0; t < shape[0]!; t++) {
+    if (readSync(fd, rec, 0, RECORD_HEAD, pos) < RECORD_HEAD || pos + RECORD_HEAD > size)
+      fail(`truncated .deltas data: ${shape[0]} frames announced, frame ${t}'s record head is cut off`, Math.min(pos, size));
+    const n = dv.getUint32(0, true);
+    const z = dv.getUint32(4, true);
+    if (n > elements) fail(`frame ${t}: ${n} changed elements, a frame has ${elements}`, pos);
+    if ((n === 0) !== (z === 0) || z > bound) fail(`frame ${t}: bad compressed length ${z} for ${n} changed elements`, pos + 4);
+    if (pos + RECORD_HEAD + z > size)
+      fail(`truncated .deltas data: frame ${t} needs ${z} bytes, file has ${size - pos - RECORD_HEAD}`, size);
+    maxRecord = Math.max(maxRecord, z);
+    pos += RECORD_HEAD + z;
+  }
+  if (pos !== size) fail(`.deltas data longer than its ${shape[0]} frames: ${size - pos} bytes after the last frame`, pos);
+  return { dtype, shape, dataOffset: PREFIX + len, maxRecord };
+}
+
+/**
+ * Reads records in order into one frame of levels (`frame`, a view of a buffer it owns); `count`
+ * is how many elements the last frame changed.
+ */
+export class DeltaDecoder {
+  readonly frame: ActArray;
+  private readonly finite: Float32Array | undefined;
+  count = 0;
+  /** Frames decoded so far. */
+  t = 0;
+  private pos: number;
+  private readonly levels: Bits;
+  private readonly vals: Bits;
+  private readonly zbuf: Uint8Array;
+  private readonly head = new Uint8Array(RECORD_HEAD);
+  private readonly headView = new DataView(this.head.buffer);
+
+  constructor(
+    private readonly fd: number,
+    private readonly file: string,
+    dtype: Dtype,
+    private readonly elements: number,
+    dataOffset: number,
+    maxRecord: number,
+  ) {
+    const size = DTYPES[dtype].bytes;
+    this.frame = DTYPES[dtype].make(new ArrayBuffer(elements * size), 0, elements);
+    this.levels = bitsOf(this.frame);
+    this.vals = makeBits(size, elements);
+    this.finite = dtype === 'float32' ? (this.frame as Float32Array) : undefined;
+    this.zbuf = new Uint8Array(maxRecord);
+    this.pos = dataOffset;
+  }
+
+  /** Decode the next frame into `frame` (and `changed`). */
+  next(): ActArray {
+    const { file, head, headView, levels, vals, finite } = this;
+    const at = this.pos;
+    const t = this.t;
+    const fail = (msg: string, offset = at): never => {
+      throw new InputError(`frame ${t}: ${msg}`, { file, offset });
+    };
+    if (readSync(this.fd, head, 0, RECORD_HEAD, at) !== RECORD_HEAD) fail('truncated .deltas data (file shrank while reading)');
+    const n = headView.getUint32(0, true);
+    const z = headView.getUint32(4, true);
+    if (n > this.elements || z > this.zbuf.length) fail(`record head (n ${n}, z ${z}) changed since the file was opened`);
+    if (readSync(this.fd, this.zbuf, 0, z, at + RECORD_HEAD) !== z) fail('truncated .deltas data (file shrank while reading)');
+    this.pos = at + RECORD_HEAD + z;
+    this.count = n;
+    this.t++;
+    if (n === 0) return this.frame;
+    const size = vals.BYTES_PER_ELEMENT;
+    let body: Uint8Array;
+    try {
+      body = inflateRawSync(this.zbuf.subarray(0, z), { maxOutputLength: n * (MAX_VARINT + size) });
+    } catch (e) {
+      return fail(`corrupt compressed record (${(e as Error).message})`, at + RECORD_HEAD);
+    }
+    const end = body.length - n * size;
+    if (end < n) fail(`compressed record holds ${body.length} bytes, too few for ${n} changes of ${size}-byte levels`, at + RECORD_HEAD);
+    new Uint8Array(vals.buffer, 0, n * size).set(body.subarray(end));
+    let p = 0;
+    let last = -1;
+    for (let k = 0; k < n; k++) {
+      let gap = 0;
+      for (let shift = 0; ; shift += 7) {
+        if (p >= end || shift > 28) fail(`bad position ${k} of ${n} in the compressed record`, at + RECORD_HEAD);
+        const b = body[p++]!;
+        gap += (b & 0x7f) * 2 ** shift;
+        if (b < 0x80) break;
+      }
+      last += gap + 1;
+      if (last >= this.elements) fail(`position ${last} outside a frame of ${this.elements} elements`, at + RECORD_HEAD);
+      levels[last] = vals[k]!;
+      if (finite && !Number.isFinite(finite[last]!)) fail(`non-finite value ${finite[last]} at element ${last}`);
+    }
+    if (p !== end) fail(`compressed record has ${end - p} bytes after its ${n} positions`, at + RECORD_HEAD);
+    return this.frame;
+  }
+}
