@@ -214,13 +214,13 @@ export async function* framesOf(src: GraphFrames, max = Infinity): AsyncGenerato
 }
 
 /**
- * Steps of the tensors fed by the image alone: one pixel level's change, per channel, found by
+ * Steps of the tensors fed by the image alone (shared with the Keras recorder): one pixel level's change, per channel, found by
  * running two uniform images (levels 0 and 1). The level grid must also hold the offset (the value
  * at pixel 0, e.g. −1 for [−1, 1] inputs), so the step is divided by the smallest m ≤ 4 that
  * makes offset / step an integer (e.g. 2/255 → 1/255); otherwise the offset is rounded.
  */
-function probeInputSteps(
-  macs: MacNode[],
+export function probeInputSteps(
+  macs: readonly Pick<MacNode, 'fromGraphInput' | 'op' | 'input'>[],
   input: ModelInput,
   run: (x: tf.Tensor) => tf.Tensor[],
   tensors: string[],

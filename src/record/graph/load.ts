@@ -52,8 +52,8 @@ export function readGraphModelJson(file: string): GraphModelJson {
   return j as GraphModelJson;
 }
 
-/** Read the weight shards named by the manifest (relative to model.json) into one buffer. */
-function readWeights(file: string, json: GraphModelJson): ArrayBuffer {
+/** Read the weight shards named by the manifest (relative to model.json) into one buffer (graph and layers models alike). */
+export function readWeights(file: string, json: Pick<GraphModelJson, 'weightsManifest'>): ArrayBuffer {
   const shards = json.weightsManifest.flatMap((g, gi) =>
     g.paths.map((p, pi) => {
       const path = join(dirname(file), p);

@@ -80,7 +80,8 @@ export function nodeOf(tensor: string): string {
   return tensor.replace(/^\^/, '').replace(/:\d+$/, '');
 }
 
-const WEIGHT_BITS: Record<string, number> = { float32: 32, int32: 32, float16: 16, uint16: 16, int16: 16, uint8: 8, int8: 8 };
+/** Bits of a stored weight dtype (a quantised one's `quantization.dtype`). */
+export const WEIGHT_BITS: Record<string, number> = { float32: 32, int32: 32, float16: 16, uint16: 16, int16: 16, uint8: 8, int8: 8 };
 
 /**
  * The MAC nodes of a graph in the graph's node order (a topological order for converter output).
