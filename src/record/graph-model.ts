@@ -215,7 +215,7 @@ export async function* framesOf(src: GraphFrames, max = Infinity): AsyncGenerato
 
 /**
  * Steps of the tensors fed by the image alone (shared with the Keras recorder): one pixel level's change, per channel, found by
- * running two uniform images (levels 0 and 1). The level grid must also hold the offset (the value
+ * running two uniform images (levels 0 and 1), read at the centre pixel. The level grid must also hold the offset (the value
  * at pixel 0, e.g. −1 for [−1, 1] inputs), so the step is divided by the smallest m ≤ 4 that
  * makes offset / step an integer (e.g. 2/255 → 1/255); otherwise the offset is rounded.
  */
@@ -233,7 +233,10 @@ export function probeInputSteps(
     const outs = run(x);
     const values = targets.map((t) => {
       const o = outs[tensors.indexOf(t)]!;
-      return Array.from(o.dataSync().subarray(0, o.shape[o.shape.length - 1]!));
+      // The centre pixel: a corner may be zero padding (ZeroPadding2D before a strided conv).
+      const [, H = 1, W = 1, C = o.shape[o.shape.length - 1]!] = o.shape.length === 4 ? o.shape : [];
+      const at = (Math.floor(H / 2) * W + Math.floor(W / 2)) * C;
+      return Array.from(o.dataSync().subarray(at, at + C));
     });
     tf.dispose([x, ...outs]);
     return values;

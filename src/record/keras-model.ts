@@ -29,7 +29,7 @@ import { datasetSource, videoSource, type FrameSource } from './sources.js';
 import { makeTempDir } from './temp-dir.js';
 
 export interface RecordKerasModelOptions {
-  /** A Keras layers model.json path or `nsfwjs:NAME`, or a model loadKerasModel returned (disposed here). */
+  /** A Keras layers model.json path or `nsfwjs:NAME` (loaded and disposed here), or a model loadKerasModel returned (the caller's to dispose). */
   model: string | LoadedKerasModel;
   frames: GraphFrames;
   maxFrames?: number;
@@ -77,7 +77,7 @@ export async function recordKerasTrace(o: RecordKerasOptions): Promise<Manifest>
       frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame },
     });
   } finally {
-    loaded.model.dispose(); // idempotent: recordKerasModelTrace disposes it too
+    loaded.model.dispose();
   }
 }
 
@@ -195,7 +195,7 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
   } finally {
     for (const s of spills) s.close();
     spillDir.remove();
-    loaded.model.dispose();
+    if (typeof opts.model === 'string') loaded.model.dispose();
   }
 }
 

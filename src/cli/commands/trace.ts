@@ -14,6 +14,7 @@ import { openTrace } from '../../../traces/reader.js';
 import { traceStats, type SparsitySummary, type TraceStats } from '../../../traces/stats.js';
 import { parseSynthLayers, SYNTH_PRESETS, writeSyntheticTrace } from '../../../traces/synthetic.js';
 import { recordGraphTrace, recordModelTrace } from '../../record/from-model.js';
+import { recordKerasTrace } from '../../record/keras-model.js';
 import { recordOnnxTrace } from '../../record/onnx-model.js';
 import { startProgress } from '../progress.js';
 import { commandLine, editDistance, UsageError } from '../run.js';
@@ -112,6 +113,7 @@ interface RecordArgs {
   model?: string;
   graph?: string;
   onnx?: string;
+  keras?: string;
   threshold?: number;
   size: number;
   video?: string;
@@ -145,9 +147,18 @@ const record: CommandModule<object, RecordArgs> = {
         type: 'string',
         describe: 'instead of --model: an ONNX model file (e.g. torch.onnx.export), channels-first or -last',
       })
-      .conflicts('model', ['graph', 'onnx'])
-      .conflicts('graph', 'onnx')
-      .option('threshold', { type: 'number', describe: 'with --graph / --onnx: delta threshold q, levels = round(activation / q)' })
+      .option('keras', {
+        type: 'string',
+        describe:
+          'instead of --model: a pretrained Keras layers model.json (tfjs layers format, weights beside it), or nsfwjs:mobilenet_v2 / nsfwjs:inception_v3',
+      })
+      .conflicts('model', ['graph', 'onnx', 'keras'])
+      .conflicts('graph', ['onnx', 'keras'])
+      .conflicts('onnx', 'keras')
+      .option('threshold', {
+        type: 'number',
+        describe: 'with --graph / --onnx / --keras: delta threshold q, levels = round(activation / q)',
+      })
       .option('size', {
         type: 'number',
         default: 64,
@@ -183,6 +194,10 @@ const record: CommandModule<object, RecordArgs> = {
         '$0 trace --graph human:emotion --threshold 0.05 --video clip.mp4 --frames 100 --out runs/g',
         'no retraining, DeltaCNN-style',
       )
+      .example(
+        '$0 trace --keras nsfwjs:mobilenet_v2 --threshold 0.05 --video clip.mp4 --frames 100 --out runs/k',
+        'a Keras model, multi-branch too',
+      )
       .example('$0 trace --onnx resnet18.onnx --threshold 0.05 --video clip.mp4 --frames 100 --out runs/r', 'a PyTorch export'),
   handler: async (argv) => {
     checkNumbers(argv, {
@@ -199,10 +214,10 @@ const record: CommandModule<object, RecordArgs> = {
     const weightBits = argv['weight-bits'];
     if (weightBits !== undefined && !(Number.isInteger(weightBits) && weightBits >= 1 && weightBits <= 32))
       throw new InputError('--weight-bits: expected an integer in 1..32');
-    if ([argv.model, argv.graph, argv.onnx].filter((x) => x !== undefined).length !== 1)
-      throw new InputError('give exactly one of --model DIR, --graph PATH|human:NAME and --onnx FILE');
+    if ([argv.model, argv.graph, argv.onnx, argv.keras].filter((x) => x !== undefined).length !== 1)
+      throw new InputError('give exactly one of --model DIR, --graph PATH|human:NAME, --onnx FILE and --keras FILE|nsfwjs:NAME');
     if (argv.model !== undefined && argv.threshold !== undefined)
-      throw new InputError('--threshold applies to --graph and --onnx models (trained models carry their own quantisers)');
+      throw new InputError('--threshold applies to --graph, --onnx and --keras models (trained models carry their own quantisers)');
     const common = {
       video: argv.video,
       data: argv.data,
@@ -222,6 +237,19 @@ const record: CommandModule<object, RecordArgs> = {
         onnx: argv.onnx,
         threshold: argv.threshold,
         size: argv.size,
+        weightBits,
+        onNote: (n) => console.error(`note: ${n}`),
+      });
+      if (!argv.quiet) console.error(`recorded ${m.frames} frames × ${m.layers.length} layers`);
+      console.log(argv.out);
+      return;
+    }
+    if (argv.keras !== undefined) {
+      if (argv.threshold === undefined) throw new InputError('--keras needs --threshold (the delta threshold q)');
+      const m = await recordKerasTrace({
+        ...common,
+        keras: argv.keras,
+        threshold: argv.threshold,
         weightBits,
         onNote: (n) => console.error(`note: ${n}`),
       });
