@@ -44,6 +44,12 @@ export async function recordModelTrace(o: RecordModelOptions): Promise<RecordRes
   await initBackend({ quiet: true });
   const { model, meta } = await loadModel(o.modelDir);
   try {
+    const shape = model.inputs[0]!.shape;
+    if (shape.length !== 5)
+      throw new InputError(
+        `input shape ${JSON.stringify(shape)}: a per-image model, not a clip model [N, T, H, W, C] (a pretrained Keras model is recorded with --keras)`,
+        { file: o.modelDir },
+      );
     const frameShape = frameShapeOf(model);
     const common = { frameShape, frames: o.frames, channels: o.channels };
     const source: FrameSource =

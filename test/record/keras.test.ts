@@ -255,6 +255,9 @@ describe('record/keras', function () {
     r = cli('trace', '--graph', file, '--threshold', '0.05', '--data', 'procedural', '--frames', '2', '--out', out);
     expect(r.code).to.not.equal(0);
     expect(r.stderr).to.contain('a Keras layers model, not a graph model (record it with --keras)');
+    r = cli('trace', '--model', join(dir, 'small'), '--data', 'procedural', '--frames', '2', '--out', out);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain('a per-image model, not a clip model').and.contain('recorded with --keras');
     r = cli('trace', '--keras', 'nsfwjs:resnet', '--threshold', '0.05', '--data', 'procedural', '--frames', '2', '--out', out);
     expect(r.code).to.not.equal(0);
     expect(r.stderr).to.contain('unknown nsfwjs model "resnet"').and.contain('nsfwjs:mobilenet_v2, nsfwjs:inception_v3');
