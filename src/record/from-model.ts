@@ -80,6 +80,8 @@ export interface RecordGraphOptions extends Omit<RecordModelOptions, 'modelDir' 
   threshold: number;
   /** Dataset frame size (the graph resizes to its own input; default 64). */
   size?: number;
+  /** [H, W] for a graph input of free height and width. */
+  inputSize?: [number, number];
 }
 
 /** A graph model over a video (decoded at its own size, RGB unless --channels 1) or a dataset clip. */
@@ -106,6 +108,7 @@ export async function recordGraphTrace(o: RecordGraphOptions): Promise<Manifest>
     fps: source.fps,
     maxFrames: o.frames,
     weightBits: o.weightBits,
+    inputSize: o.inputSize,
     frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame },
   });
 }

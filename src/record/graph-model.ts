@@ -67,6 +67,8 @@ export interface RecordGraphModelOptions {
   name?: string;
   /** Weight precision written to the manifest (default: the graph's storage format, e.g. 16 for float16 weights). */
   weightBits?: number;
+  /** [H, W] for a graph input of free height and width (frames are resized to it). */
+  inputSize?: [number, number];
 }
 
 /** One fetched tensor: every MAC node reading it becomes a layer sharing its levels. */
@@ -113,17 +115,28 @@ async function record(
   spillDir: string,
 ): Promise<Manifest> {
   const q = opts.threshold;
-  const input = modelInput(model, file, opts.inputRange);
+  const input = modelInput(model, file, opts.inputRange, opts.inputSize);
 
   // Unique tensors to fetch (several MAC nodes may read one), then the MAC outputs for the shape check.
   for (const m of macs) if (!recorded.has(m.input)) recorded.set(m.input, { step: q });
   const tensors = [...recorded.keys()];
   const fetch = [...tensors, ...macs.map((m) => m.node)];
-  const run = (x: tf.Tensor): tf.Tensor[] => model.execute({ [input.name]: x }, fetch) as tf.Tensor[];
+  const run = (x: tf.Tensor): tf.Tensor[] => {
+    try {
+      return model.execute({ [input.name]: x }, fetch) as tf.Tensor[];
+    } catch (e) {
+      throw cannotRun(e, input, file);
+    }
+  };
 
   for (const [tensor, step] of probeInputSteps(macs, input, run, tensors)) recorded.get(tensor)!.step = step;
   const names = layerNames(macs.map((m) => m.node));
-  const graph = graphOf(model, json, input, macs, names);
+  let graph: TraceGraph;
+  try {
+    graph = graphOf(model, json, input, macs, names);
+  } catch (e) {
+    throw e instanceof InputError ? e : cannotRun(e, input, file);
+  }
 
   let geometry: NodeGeometry[] | undefined;
   let frames = 0;
@@ -194,6 +207,12 @@ function graphOf(model: tf.GraphModel, json: GraphModelJson, input: ModelInput, 
   shapes.set(tensorOf(nodeOf(input.name)), [1, input.h, input.w, input.c]);
   tf.dispose([x, ...outs]);
   return networkGraphOf(json, input.name, macs, names, shapes);
+}
+
+/** An execution failure, e.g. an --input-size the network's strides or reshapes do not fit. */
+function cannotRun(e: unknown, input: ModelInput, file: string): InputError {
+  const why = e instanceof Error ? e.message : String(e);
+  return new InputError(`the graph cannot run on a ${input.h}×${input.w}×${input.c} input (${why})`, { file });
 }
 
 export async function* framesOf(src: GraphFrames, max = Infinity): AsyncGenerator<Float32Array> {

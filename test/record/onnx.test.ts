@@ -53,7 +53,9 @@ describe('record/onnx', function () {
     expect(trace.manifest).to.deep.equal(rec.manifest);
     // version 2: the network graph travels with the trace (validated by openTrace against the layers)
     expect(trace.manifest.version).to.equal(2);
-    expect(trace.manifest.graph!.nodes.filter((n) => n.op === 'mac').map((n) => n.name)).to.deep.equal(rec.manifest.layers.map((l) => l.name));
+    expect(trace.manifest.graph!.nodes.filter((n) => n.op === 'mac').map((n) => n.name)).to.deep.equal(
+      rec.manifest.layers.map((l) => l.name),
+    );
     const geo = rec.manifest.layers.map(({ act: _a, sha256: _s, weightBits: _b, weightDensity: _d, ...g }) => g);
     expect(geo).to.deep.equal([
       // pads (t, l, b, r) = (1, 0, 2, 1) → [t, b, l, r]

@@ -114,6 +114,7 @@ interface RecordArgs {
   graph?: string;
   onnx?: string;
   keras?: string;
+  'input-size'?: string;
   threshold?: number;
   size: number;
   video?: string;
@@ -164,6 +165,10 @@ const record: CommandModule<object, RecordArgs> = {
         default: 64,
         describe:
           'with --graph --data: dataset frame size (the graph resizes to its input); with --onnx: for inputs of open height and width',
+      })
+      .option('input-size', {
+        type: 'string',
+        describe: 'with --graph: H,W (or HxW) for a graph input of free height and width; frames are resized to it',
       })
       .option('video', { type: 'string', describe: "video file (decoded by ffmpeg, resized to the model's frame size)" })
       .option('data', { type: 'string', describe: 'dataset spec (procedural[:k=v,…], file:PATH, ucf101:ROOT) to take one clip from' })
@@ -218,6 +223,8 @@ const record: CommandModule<object, RecordArgs> = {
       throw new InputError('give exactly one of --model DIR, --graph PATH|human:NAME, --onnx FILE and --keras FILE|nsfwjs:NAME');
     if (argv.model !== undefined && argv.threshold !== undefined)
       throw new InputError('--threshold applies to --graph, --onnx and --keras models (trained models carry their own quantisers)');
+    const inputSize = argv['input-size'] === undefined ? undefined : parseInputSize(argv['input-size']);
+    if (inputSize && argv.graph === undefined) throw new InputError('--input-size applies to --graph models (--onnx takes --size)');
     const common = {
       video: argv.video,
       data: argv.data,
@@ -266,6 +273,7 @@ const record: CommandModule<object, RecordArgs> = {
         graph: argv.graph,
         threshold: argv.threshold,
         size: argv.size,
+        inputSize,
         weightBits,
         onNote: (n) => console.error(`note: ${n}`),
       });
@@ -354,6 +362,14 @@ function checkNumbers(argv: object, rules: Record<string, keyof typeof NUMBER_RU
     const [what, ok] = NUMBER_RULES[rule];
     if (typeof v !== 'number' || !ok(v)) throw new InputError(`--${flag}: expected ${what}, got ${v}`);
   }
+}
+
+/** `--input-size H,W` or `HxW`: two integers ≥ 1. */
+function parseInputSize(text: string): [number, number] {
+  const m = /^\s*(\d+)\s*[,x×]\s*(\d+)\s*$/i.exec(text);
+  const [h, w] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!(h >= 1 && w >= 1)) throw new InputError(`--input-size: expected H,W (or HxW) with integers >= 1, got ${JSON.stringify(text)}`);
+  return [h, w];
 }
 
 function readUserFile(path: string): string {
