@@ -17,8 +17,9 @@
  *
  * Limits: quantisation is applied to the recording only, open loop: each layer sees the float
  * network's activations, not the quantised output of the layer before (true delta inference
- * would feed quantised activations forward; the difference is within q per layer). Transposed
- * convolutions and other MAC-like ops (Conv3D, Einsum) are not recognised.
+ * would feed quantised activations forward; the difference is within q per layer). A transposed
+ * convolution (Conv2DBackpropInput) is recorded in its GEMM view (graph/topology.ts); other MAC-like
+ * ops (Conv3D, Einsum) are not recognised.
  */
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
@@ -123,7 +124,8 @@ async function record(
   const fetch = [...tensors, ...macs.map((m) => m.node)];
   const run = (x: tf.Tensor): tf.Tensor[] => {
     try {
-      return model.execute({ [input.name]: x }, fetch) as tf.Tensor[];
+      const r = model.execute({ [input.name]: x }, fetch);
+      return Array.isArray(r) ? r : [r]; // one name fetched: one tensor, not a list
     } catch (e) {
       throw cannotRun(e, input, file);
     }
@@ -199,10 +201,11 @@ function graphOf(model: tf.GraphModel, json: GraphModelJson, input: ModelInput, 
   const tensors = computedTensors(json, input.name);
   const x = uniformInput(0, input);
   // tfjs names output 0 of a node by the node's name
-  const outs = model.execute(
+  const r = model.execute(
     { [input.name]: x },
     tensors.map((t) => t.replace(/:0$/, '')),
-  ) as tf.Tensor[];
+  );
+  const outs = Array.isArray(r) ? r : [r];
   const shapes = new Map<string, readonly number[]>(tensors.map((t, i) => [t, outs[i]!.shape]));
   shapes.set(tensorOf(nodeOf(input.name)), [1, input.h, input.w, input.c]);
   tf.dispose([x, ...outs]);
@@ -306,6 +309,7 @@ function shapesFromFirstFrame(
     const outShape = outs[tensors.length + i]!.shape;
     if (inShape[0] !== 1) throw new Error(`"${m.node}": input batch ${inShape[0]}, expected 1`);
     const g = layerGeometryFor(m, inShape.slice(1));
+    if (m.transposed) return g; // its output is the column tensor, not the node's (graph/topology.ts)
     if (JSON.stringify(g.output) !== JSON.stringify(outShape.slice(1))) {
       throw new Error(`"${m.node}": computed output ${JSON.stringify(g.output)} but the graph gives ${JSON.stringify(outShape.slice(1))}`);
     }

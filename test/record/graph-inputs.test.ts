@@ -6,6 +6,7 @@ import { InputError } from '../../lib/errors.js';
 import { recordGraphModelTrace } from '../../src/record/graph-model.js';
 import { initBackend, tf } from '../../src/tf/backend.js';
 import { ProceduralDataset } from '../../src/video/procedural.js';
+import { layerMacs, layerOf } from '../../traces/layer.js';
 import { openTrace, readLayer } from '../../traces/reader.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -68,6 +69,44 @@ function writeNchwGraph(dir: string): string {
   return file;
 }
 
+/** x[1, 4, 4, 3] → Conv2DBackpropInput (2×2 filter, stride 2, VALID) → [1, 8, 8, 2]. */
+function writeTransposedGraph(dir: string): string {
+  const w = tf.randomUniform([2, 2, 2, 3], -1, 1, 'float32', 4).dataSync() as Float32Array;
+  writeFileSync(join(dir, 'wt.bin'), Buffer.concat([Buffer.from(new Int32Array([1, 8, 8, 2]).buffer), Buffer.from(w.buffer)]));
+  const f = { type: 'DT_FLOAT' };
+  const i32 = { type: 'DT_INT32' };
+  const json = {
+    format: 'graph-model',
+    modelTopology: {
+      node: [
+        { name: 'x', op: 'Placeholder', attr: { shape: { shape: dims(1, 4, 4, 3) }, dtype: f } },
+        { name: 'size', op: 'Const', attr: { value: { tensor: { dtype: 'DT_INT32', tensorShape: dims(4) } }, dtype: i32 } },
+        { name: 'w', op: 'Const', attr: { value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(2, 2, 2, 3) } }, dtype: f } },
+        {
+          name: 'up',
+          op: 'Conv2DBackpropInput',
+          input: ['size', 'w', 'x'],
+          attr: { strides: { list: { i: ['1', '2', '2', '1'] } }, padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') }, T: f },
+        },
+      ],
+      library: {},
+      versions: {},
+    },
+    weightsManifest: [
+      {
+        paths: ['wt.bin'],
+        weights: [
+          { name: 'size', shape: [4], dtype: 'int32' },
+          { name: 'w', shape: [2, 2, 2, 3], dtype: 'float32' },
+        ],
+      },
+    ],
+  };
+  const file = join(dir, 'transposed.json');
+  writeFileSync(file, JSON.stringify(json));
+  return file;
+}
+
 describe('record/graph-model inputs: free size (--input-size), channels-first', () => {
   let dir: string;
   let file: string;
@@ -93,6 +132,20 @@ describe('record/graph-model inputs: free size (--input-size), channels-first', 
     expect(m.graph!.inputs).to.deep.equal([{ name: 'x:0', shape: [8, 12, 3] }]);
     expect(m.graph!.nodes.find((n) => n.name === 'nhwc')).to.deep.include({ opType: 'Transpose', inputs: ['x:0'] });
     expect(m.graph!.nodes.find((n) => n.name === 'pool')).to.deep.include({ op: 'globalpool' });
+  });
+
+  it('records a Conv2DBackpropInput in its GEMM view (its own MACs and input), then a Col2Im node in the graph', async () => {
+    const out = join(dir, 'tconv');
+    const frames = new ProceduralDataset({ frames: 2, width: 8, height: 8, channels: 3, seed: 1 }, 'test').render(0);
+    const m = await recordGraphModelTrace({ model: writeTransposedGraph(dir), frames, threshold: 0.05, out });
+    openTrace(out);
+    const l = m.layers[0]!;
+    expect(l).to.deep.include({ name: 'up', op: 'conv2d', input: [4, 4, 3], output: [4, 4, 8], kernel: [1, 1], stride: [1, 1] });
+    // 4·4 input pixels × 3 channels × 2·2·2 weights each: the transposed convolution's MACs
+    expect(layerMacs(layerOf(l))).to.equal(4 * 4 * 3 * 2 * 2 * 2);
+    expect(m.graph!.nodes).to.have.length(2);
+    expect(m.graph!.nodes[0]).to.deep.include({ op: 'mac', inputs: ['x:0'], output: { name: 'up/columns:0', shape: [4, 4, 8] } });
+    expect(m.graph!.nodes[1]).to.deep.include({ op: 'other', opType: 'Col2Im', output: { name: 'up:0', shape: [8, 8, 2] } });
   });
 
   it('a free size without --input-size, or one that does not fit a fixed input, is an InputError before anything is written', async () => {
