@@ -49,6 +49,12 @@ export async function recordModelTrace(o: RecordModelOptions): Promise<RecordRes
   await initBackend({ quiet: true });
   const { model, meta } = await loadModel(o.modelDir);
   try {
+    const shape = model.inputs[0]!.shape;
+    if (shape.length !== 5)
+      throw new InputError(
+        `input shape ${JSON.stringify(shape)}: a per-image model, not a clip model [N, T, H, W, C] (a pretrained Keras model is recorded with --keras)`,
+        { file: o.modelDir },
+      );
     const frameShape = frameShapeOf(model);
     const common = { frameShape, frames: o.frames, channels: o.channels };
     const source: FrameSource =
@@ -81,6 +87,8 @@ export interface RecordGraphOptions extends Omit<RecordModelOptions, 'modelDir' 
   threshold?: number;
   /** Dataset frame size (the graph resizes to its own input; default 64). */
   size?: number;
+  /** [H, W] for a graph input of free height and width. */
+  inputSize?: [number, number];
 }
 
 /** A graph model over a video (decoded at its own size, RGB unless --channels 1) or a dataset clip. */
@@ -111,6 +119,7 @@ export async function recordGraphTrace(o: RecordGraphOptions): Promise<Manifest>
     keyFrameEvery: o.keyFrameEvery,
     updateMask: o.updateMask,
     encoding: o.encoding,
+    inputSize: o.inputSize,
     frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame, clipInfo: source.clip },
   });
 }

@@ -17,8 +17,9 @@
  *
  * Limits: quantisation is applied to the recording only, open loop: each layer sees the float
  * network's activations, not the quantised output of the layer before (true delta inference
- * would feed quantised activations forward; the difference is within q per layer). Transposed
- * convolutions and other MAC-like ops (Conv3D, Einsum) are not recognised.
+ * would feed quantised activations forward; the difference is within q per layer). A transposed
+ * convolution (Conv2DBackpropInput) is recorded in its GEMM view (graph/topology.ts); other MAC-like
+ * ops (Conv3D, Einsum) are not recognised.
  */
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
@@ -74,6 +75,8 @@ export interface RecordGraphModelOptions extends RecorderKnobs {
   weightBits?: number;
   /** Layer file encoding (traces/README.md; default npy). */
   encoding?: Encoding;
+  /** [H, W] for a graph input of free height and width (frames are resized to it). */
+  inputSize?: [number, number];
 }
 
 /** One fetched tensor: every MAC node reading it becomes a layer sharing its levels. */
@@ -121,17 +124,29 @@ async function record(
   spillDir: string,
 ): Promise<Manifest> {
   const spec = thresholdSpecFor(opts.threshold, opts);
-  const input = modelInput(model, file, opts.inputRange);
+  const input = modelInput(model, file, opts.inputRange, opts.inputSize);
 
   // Unique tensors to fetch (several MAC nodes may read one), then the MAC outputs for the shape check.
   for (const m of macs) if (!recorded.has(m.input)) recorded.set(m.input, { step: 0 });
   const tensors = [...recorded.keys()];
   const fetch = [...tensors, ...macs.map((m) => m.node)];
-  const run = (x: tf.Tensor): tf.Tensor[] => model.execute({ [input.name]: x }, fetch) as tf.Tensor[];
+  const run = (x: tf.Tensor): tf.Tensor[] => {
+    try {
+      const r = model.execute({ [input.name]: x }, fetch);
+      return Array.isArray(r) ? r : [r]; // one name fetched: one tensor, not a list
+    } catch (e) {
+      throw cannotRun(e, input, file);
+    }
+  };
 
   const imageSteps = probeInputSteps(macs, input, run, tensors);
   const names = layerNames(macs.map((m) => m.node));
-  const graph = graphOf(model, json, input, macs, names);
+  let graph: TraceGraph;
+  try {
+    graph = graphOf(model, json, input, macs, names);
+  } catch (e) {
+    throw e instanceof InputError ? e : cannotRun(e, input, file);
+  }
 
   // Relative thresholds: each tensor's range over the first frames (run twice: calibration, then recording).
   let stream = framesOf(opts.frames, opts.maxFrames);
@@ -224,14 +239,21 @@ function graphOf(model: tf.GraphModel, json: GraphModelJson, input: ModelInput, 
   const tensors = computedTensors(json, input.name);
   const x = uniformInput(0, input);
   // tfjs names output 0 of a node by the node's name
-  const outs = model.execute(
+  const r = model.execute(
     { [input.name]: x },
     tensors.map((t) => t.replace(/:0$/, '')),
-  ) as tf.Tensor[];
+  );
+  const outs = Array.isArray(r) ? r : [r];
   const shapes = new Map<string, readonly number[]>(tensors.map((t, i) => [t, outs[i]!.shape]));
   shapes.set(tensorOf(nodeOf(input.name)), [1, input.h, input.w, input.c]);
   tf.dispose([x, ...outs]);
   return networkGraphOf(json, input.name, macs, names, shapes);
+}
+
+/** An execution failure, e.g. an --input-size the network's strides or reshapes do not fit. */
+function cannotRun(e: unknown, input: ModelInput, file: string): InputError {
+  const why = e instanceof Error ? e.message : String(e);
+  return new InputError(`the graph cannot run on a ${input.h}×${input.w}×${input.c} input (${why})`, { file });
 }
 
 export async function* framesOf(src: GraphFrames, max = Infinity): AsyncGenerator<Float32Array> {
@@ -252,13 +274,13 @@ export async function* framesOf(src: GraphFrames, max = Infinity): AsyncGenerato
 }
 
 /**
- * Steps of the tensors fed by the image alone: one pixel level's change, per channel, found by
- * running two uniform images (levels 0 and 1). The level grid must also hold the offset (the value
+ * Steps of the tensors fed by the image alone (shared with the Keras recorder): one pixel level's change, per channel, found by
+ * running two uniform images (levels 0 and 1), read at the centre pixel. The level grid must also hold the offset (the value
  * at pixel 0, e.g. −1 for [−1, 1] inputs), so the step is divided by the smallest m ≤ 4 that
  * makes offset / step an integer (e.g. 2/255 → 1/255); otherwise the offset is rounded.
  */
-function probeInputSteps(
-  macs: MacNode[],
+export function probeInputSteps(
+  macs: readonly Pick<MacNode, 'fromGraphInput' | 'op' | 'input'>[],
   input: ModelInput,
   run: (x: tf.Tensor) => tf.Tensor[],
   tensors: string[],
@@ -271,7 +293,10 @@ function probeInputSteps(
     const outs = run(x);
     const values = targets.map((t) => {
       const o = outs[tensors.indexOf(t)]!;
-      return Array.from(o.dataSync().subarray(0, o.shape[o.shape.length - 1]!));
+      // The centre pixel: a corner may be zero padding (ZeroPadding2D before a strided conv).
+      const [, H = 1, W = 1, C = o.shape[o.shape.length - 1]!] = o.shape.length === 4 ? o.shape : [];
+      const at = (Math.floor(H / 2) * W + Math.floor(W / 2)) * C;
+      return Array.from(o.dataSync().subarray(at, at + C));
     });
     tf.dispose([x, ...outs]);
     return values;
@@ -322,6 +347,7 @@ function shapesFromFirstFrame(
     const outShape = outs[tensors.length + i]!.shape;
     if (inShape[0] !== 1) throw new Error(`"${m.node}": input batch ${inShape[0]}, expected 1`);
     const g = layerGeometryFor(m, inShape.slice(1));
+    if (m.transposed) return g; // its output is the column tensor, not the node's (graph/topology.ts)
     if (JSON.stringify(g.output) !== JSON.stringify(outShape.slice(1))) {
       throw new Error(`"${m.node}": computed output ${JSON.stringify(g.output)} but the graph gives ${JSON.stringify(outShape.slice(1))}`);
     }

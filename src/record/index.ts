@@ -11,3 +11,5 @@ export {
   type VideoSourceOptions,
 } from './sources.js';
 export { recordGraphTrace, recordModelTrace, type RecordGraphOptions, type RecordModelOptions } from './from-model.js';
+export { recordKerasModelTrace, recordKerasTrace, type RecordKerasModelOptions, type RecordKerasOptions } from './keras-model.js';
+export { loadKerasModel, NSFWJS_MODELS, type LoadedKerasModel } from './keras/load.js';

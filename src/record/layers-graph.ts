@@ -34,22 +34,30 @@ const OPS: Record<string, GraphOp> = {
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
 
 /** A per-frame shape as the manifest takes it: [H, W, C] or [C] (anything else flattened to [elements]). */
-function frameShape(shape: readonly (number | null)[]): number[] | null {
-  if (shape.length < 3) return null; // no time axis left
-  const s = shape.slice(2).map(Number);
+function frameShape(shape: readonly (number | null)[], lead: number): number[] | null {
+  if (shape.length <= lead) return null; // no time axis left
+  const s = shape.slice(lead).map(Number);
   return s.length === 3 || s.length === 1 ? s : [s.reduce((a, b) => a * b, 1)];
 }
 
 const tensorName = (t: tf.SymbolicTensor) => `${t.sourceLayer.name}:${t.outputTensorIndex ?? 0}`;
 
-/** The graph of `model`, whose MAC layers are `macs` (macLayers). */
-export function layersGraphOf(model: tf.LayersModel, macs: readonly MacLayer[]): TraceGraph {
+export interface LayersGraphOptions {
+  /** Axes before a frame's own: 2 (batch, time) for our clip models (default), 1 (batch) for per-image Keras models. */
+  lead?: number;
+  /** The graph nodes of a MAC layer (default: one mac node named after it); e.g. a SeparableConv2D is two. */
+  macNodes?: (layer: tf.layers.Layer, node: GraphNode) => GraphNode[];
+}
+
+/** The graph of `model`, whose MAC layers are `macs` (macLayers, or any layers named so). */
+export function layersGraphOf(model: tf.LayersModel, macs: readonly Pick<MacLayer, 'name'>[], opts: LayersGraphOptions = {}): TraceGraph {
+  const lead = opts.lead ?? 2;
   const macNames = new Set(macs.map((m) => m.name));
   const inputs: TraceGraph['inputs'] = [];
   const nodes: GraphNode[] = [];
   const known = new Set<string>();
   for (const layer of model.layers) {
-    const shape = frameShape(layer.outputShape as (number | null)[]);
+    const shape = frameShape(layer.outputShape as (number | null)[], lead);
     const name = `${layer.name}:0`;
     if (shape === null) continue;
     if (layer.getClassName() === 'InputLayer') {
@@ -67,12 +75,12 @@ export function layersGraphOf(model: tf.LayersModel, macs: readonly MacLayer[]):
       const cfg = inner.getConfig();
       const k = pair(cfg.poolSize);
       const s = pair(cfg.strides ?? cfg.poolSize);
-      const [H, W] = ((Array.isArray(layer.input) ? layer.input[0]! : layer.input).shape as number[]).slice(2);
+      const [H, W] = ((Array.isArray(layer.input) ? layer.input[0]! : layer.input).shape as number[]).slice(lead);
       node.kernel = k;
       node.stride = s;
       if (cfg.padding === 'same') node.padding = [...samePadding(H!, k[0], s[0], 1), ...samePadding(W!, k[1], s[1], 1)];
     }
-    nodes.push(node);
+    nodes.push(...(op === 'mac' && opts.macNodes ? opts.macNodes(layer, node) : [node]));
     known.add(name);
   }
   return { inputs, nodes };

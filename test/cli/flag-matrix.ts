@@ -185,6 +185,23 @@ function baselines(fixtures: { run: string; shards: string; video: string }): Re
     },
     { argv: [...path, '--model', MODEL, '--video', fixtures.video, '--frames', '2', '--quiet', '--out', 'out'], for: ['start'] },
     { argv: [...path, '--onnx', ONNX, '--threshold', '0.05', '--data', 'procedural', '--frames', '2', '--quiet', '--out', 'out'] },
+    // a Keras layers model shipped in nsfwjs (one 224² frame: the smallest it has)
+    {
+      argv: [
+        ...path,
+        '--keras',
+        'nsfwjs:mobilenet_v2',
+        '--threshold',
+        '0.05',
+        '--data',
+        'procedural',
+        '--frames',
+        '1',
+        '--quiet',
+        '--out',
+        'out',
+      ],
+    },
   ];
   return {
     train: [

@@ -16,6 +16,7 @@ import { storageOf, type TraceStorage } from '../../../traces/storage.js';
 import { traceStats, type SparsitySummary, type TraceStats } from '../../../traces/stats.js';
 import { parseSynthLayers, SYNTH_PRESETS, writeSyntheticTrace } from '../../../traces/synthetic.js';
 import { recordGraphTrace, recordModelTrace } from '../../record/from-model.js';
+import { recordKerasTrace } from '../../record/keras-model.js';
 import { recordOnnxTrace } from '../../record/onnx-model.js';
 import { checkKnobs } from '../../record/knobs.js';
 import { DEFAULT_CALIBRATION_FRAMES, DEFAULT_PERCENTILE, thresholdSpecOf } from '../../record/thresholds.js';
@@ -157,6 +158,8 @@ interface RecordArgs {
   model?: string;
   graph?: string;
   onnx?: string;
+  keras?: string;
+  'input-size'?: string;
   threshold?: number;
   size: number;
   video?: string;
@@ -198,9 +201,18 @@ const record: CommandModule<object, RecordArgs> = {
         type: 'string',
         describe: 'instead of --model: an ONNX model file (e.g. torch.onnx.export), channels-first or -last',
       })
-      .conflicts('model', ['graph', 'onnx'])
-      .conflicts('graph', 'onnx')
-      .option('threshold', { type: 'number', describe: 'with --graph / --onnx: delta threshold q, levels = round(activation / q)' })
+      .option('keras', {
+        type: 'string',
+        describe:
+          'instead of --model: a pretrained Keras layers model.json (tfjs layers format, weights beside it), or nsfwjs:mobilenet_v2 / nsfwjs:inception_v3',
+      })
+      .conflicts('model', ['graph', 'onnx', 'keras'])
+      .conflicts('graph', ['onnx', 'keras'])
+      .conflicts('onnx', 'keras')
+      .option('threshold', {
+        type: 'number',
+        describe: 'with --graph / --onnx / --keras: delta threshold q, levels = round(activation / q)',
+      })
       .option('thresholds', {
         type: 'string',
         describe: 'with --graph / --onnx: q per layer, "layer=q,…" or a .json file {"layer": q}; --threshold (if given) for the rest',
@@ -236,6 +248,10 @@ const record: CommandModule<object, RecordArgs> = {
         describe:
           'with --graph --data: dataset frame size (the graph resizes to its input); with --onnx: for inputs of open height and width',
       })
+      .option('input-size', {
+        type: 'string',
+        describe: 'with --graph: H,W (or HxW) for a graph input of free height and width; frames are resized to it',
+      })
       .option('video', { type: 'string', describe: "video file (decoded by ffmpeg, resized to the model's frame size)" })
       .option('data', { type: 'string', describe: 'dataset spec (procedural[:k=v,…], file:PATH, ucf101:ROOT) to take one clip from' })
       .conflicts('video', 'data')
@@ -270,6 +286,10 @@ const record: CommandModule<object, RecordArgs> = {
         '$0 trace --graph human:emotion --threshold 0.05 --video clip.mp4 --frames 100 --out runs/g',
         'no retraining, DeltaCNN-style',
       )
+      .example(
+        '$0 trace --keras nsfwjs:mobilenet_v2 --threshold 0.05 --video clip.mp4 --frames 100 --out runs/k',
+        'a Keras model, multi-branch too',
+      )
       .example('$0 trace --onnx resnet18.onnx --threshold 0.05 --video clip.mp4 --frames 100 --out runs/r', 'a PyTorch export'),
   handler: async (argv) => {
     checkNumbers(argv, {
@@ -291,8 +311,8 @@ const record: CommandModule<object, RecordArgs> = {
     const weightBits = argv['weight-bits'];
     if (weightBits !== undefined && !(Number.isInteger(weightBits) && weightBits >= 1 && weightBits <= 32))
       throw new InputError('--weight-bits: expected an integer in 1..32');
-    if ([argv.model, argv.graph, argv.onnx].filter((x) => x !== undefined).length !== 1)
-      throw new InputError('give exactly one of --model DIR, --graph PATH|human:NAME and --onnx FILE');
+    if ([argv.model, argv.graph, argv.onnx, argv.keras].filter((x) => x !== undefined).length !== 1)
+      throw new InputError('give exactly one of --model DIR, --graph PATH|human:NAME, --onnx FILE and --keras FILE|nsfwjs:NAME');
     if (argv.model !== undefined)
       for (const flag of [
         'threshold',
@@ -304,7 +324,7 @@ const record: CommandModule<object, RecordArgs> = {
         'mask-dilation',
       ] as const)
         if (argv[flag] !== undefined)
-          throw new InputError(`--${flag} applies to --graph and --onnx models (trained models carry their own quantisers)`);
+          throw new InputError(`--${flag} applies to --graph, --onnx and --keras models (trained models carry their own quantisers)`);
     const tile = argv['update-tile'];
     const dilation = argv['mask-dilation'];
     const knobs = {
@@ -323,6 +343,20 @@ const record: CommandModule<object, RecordArgs> = {
         },
         who,
       );
+    // The Keras recorder takes one absolute threshold (per-layer / relative thresholds and update masks: --graph, --onnx).
+    if (argv.keras !== undefined)
+      for (const flag of [
+        'thresholds',
+        'relative-threshold',
+        'percentile',
+        'calibration-frames',
+        'key-frame-every',
+        'update-tile',
+        'mask-dilation',
+      ] as const)
+        if (argv[flag] !== undefined) throw new InputError(`--${flag} is not supported with --keras yet (use --threshold)`);
+    const inputSize = argv['input-size'] === undefined ? undefined : parseInputSize(argv['input-size']);
+    if (inputSize && argv.graph === undefined) throw new InputError('--input-size applies to --graph models (--onnx takes --size)');
     const common = {
       video: argv.video,
       data: argv.data,
@@ -351,6 +385,19 @@ const record: CommandModule<object, RecordArgs> = {
       console.log(argv.out);
       return;
     }
+    if (argv.keras !== undefined) {
+      if (argv.threshold === undefined) throw new InputError('--keras needs --threshold (the delta threshold q)');
+      const m = await recordKerasTrace({
+        ...common,
+        keras: argv.keras,
+        threshold: argv.threshold,
+        weightBits,
+        onNote: (n) => console.error(`note: ${n}`),
+      });
+      if (!argv.quiet) console.error(`recorded ${m.frames} frames × ${m.layers.length} layers`);
+      console.log(argv.out);
+      return;
+    }
     if (argv.graph !== undefined) {
       const spec = thresholds('--graph');
       if (!argv.graph.startsWith('human:') && !existsSync(argv.graph))
@@ -361,6 +408,7 @@ const record: CommandModule<object, RecordArgs> = {
         thresholds: spec,
         graph: argv.graph,
         size: argv.size,
+        inputSize,
         weightBits,
         onNote: (n) => console.error(`note: ${n}`),
       });
@@ -452,6 +500,14 @@ function checkNumbers(argv: object, rules: Record<string, keyof typeof NUMBER_RU
     const [what, ok] = NUMBER_RULES[rule];
     if (typeof v !== 'number' || !ok(v)) throw new InputError(`--${flag}: expected ${what}, got ${v}`);
   }
+}
+
+/** `--input-size H,W` or `HxW`: two integers ≥ 1. */
+function parseInputSize(text: string): [number, number] {
+  const m = /^\s*(\d+)\s*[,x×]\s*(\d+)\s*$/i.exec(text);
+  const [h, w] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!(h >= 1 && w >= 1)) throw new InputError(`--input-size: expected H,W (or HxW) with integers >= 1, got ${JSON.stringify(text)}`);
+  return [h, w];
 }
 
 function readUserFile(path: string): string {

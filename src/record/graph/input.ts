@@ -4,6 +4,11 @@
  * them, then mapped linearly onto the model's value range. The range is the one thing a graph
  * does not say: it comes from the caller, from a table of known models, or from the input dtype
  * (int32 inputs take 0..255 pixels, float inputs [0, 1]).
+ *
+ * An input of free height and width ([-1, -1, -1, 3]) takes the size the caller gives (`--input-size`);
+ * a channels-first input [N, C, H, W] (C of 1 or 3, the last dimension not) is fed transposed: the
+ * frame is built channels-last as always, then turned NCHW (the graph transposes it back before its
+ * NHWC convolutions, which are what is recorded).
  */
 import { basename } from 'node:path';
 import { InputError } from '../../../lib/errors.js';
@@ -18,6 +23,8 @@ export interface ModelInput {
   dtype: 'float32' | 'int32';
   /** Values of pixel level 0 and 255. */
   range: [number, number];
+  /** The graph's layout of the input (frames are fed in it). */
+  layout?: 'NHWC' | 'NCHW';
 }
 
 /**
@@ -32,21 +39,39 @@ const KNOWN_RANGES: Record<string, [number, number]> = {
 /** BT.601 luma weights, as human's rgb → gray. */
 const LUMA = [0.299, 0.587, 0.114];
 
-export function modelInput(model: tf.GraphModel, file: string, range?: [number, number]): ModelInput {
+/** `size`: [H, W] for an input of free height and width (it must match a fixed one). */
+export function modelInput(model: tf.GraphModel, file: string, range?: [number, number], size?: [number, number]): ModelInput {
   if (model.inputs.length !== 1)
     throw new InputError(`the graph has ${model.inputs.length} inputs; only single-input models can be recorded`, { file });
   const inp = model.inputs[0]!;
-  const shape = inp.shape ?? [];
-  if (shape.length !== 4 || shape.slice(1).some((d) => !(d > 0))) {
+  const given = inp.shape ?? [];
+  const isC = (d: number | undefined) => d === 1 || d === 3;
+  const nchw = given.length === 4 && isC(given[1]) && !isC(given[3]);
+  // [N, H, W, C] whatever the graph's layout
+  const nhwc = nchw ? [given[0]!, given[2]!, given[3]!, given[1]!] : [...given];
+  if (nhwc.length !== 4 || !(nhwc[3]! > 0)) {
     throw new InputError(
-      `graph input "${inp.name}" has shape ${JSON.stringify(shape)}; an image input [N, H, W, C] with fixed H, W, C is needed`,
+      `graph input "${inp.name}" has shape ${JSON.stringify(given)}; an image input [N, H, W, C] (or [N, C, H, W]) with fixed C is needed`,
       { file },
     );
   }
+  for (const i of [1, 2]) {
+    const fixed = nhwc[i]! > 0;
+    if (!fixed && size === undefined)
+      throw new InputError(`graph input "${inp.name}" has shape ${JSON.stringify(given)}: a free image size, give --input-size H,W`, {
+        file,
+      });
+    if (fixed && size !== undefined && size[i - 1] !== nhwc[i])
+      throw new InputError(`--input-size ${size.join(',')} does not fit graph input "${inp.name}" of shape ${JSON.stringify(given)}`, {
+        file,
+      });
+    if (!fixed) nhwc[i] = size![i - 1]!;
+  }
+  const shape = nhwc as number[];
   if (inp.dtype !== 'float32' && inp.dtype !== 'int32') throw new InputError(`graph input "${inp.name}" has dtype ${inp.dtype}`, { file });
   const chosen = range ?? KNOWN_RANGES[basename(file)] ?? (inp.dtype === 'int32' ? [0, 255] : [0, 1]);
   if (!(chosen[1] > chosen[0])) throw new InputError(`input range ${JSON.stringify(chosen)} is empty`);
-  return { name: inp.name, h: shape[1]!, w: shape[2]!, c: shape[3]!, dtype: inp.dtype, range: chosen };
+  return { name: inp.name, h: shape[1]!, w: shape[2]!, c: shape[3]!, dtype: inp.dtype, range: chosen, layout: nchw ? 'NCHW' : 'NHWC' };
 }
 
 /** A frame in the model's input space, batch 1. */
@@ -72,5 +97,6 @@ export function uniformInput(level: number, to: ModelInput): tf.Tensor4D {
 function pixelsToInput(pixel: tf.Tensor4D, to: ModelInput): tf.Tensor4D {
   const [lo, hi] = to.range;
   const v: tf.Tensor4D = tf.add(tf.mul(pixel, (hi - lo) / 255), lo);
-  return to.dtype === 'int32' ? tf.cast(tf.round(v), 'int32') : v;
+  const typed = to.dtype === 'int32' ? tf.cast(tf.round(v), 'int32') : v;
+  return to.layout === 'NCHW' ? tf.transpose(typed, [0, 3, 1, 2]) : typed;
 }

@@ -44,16 +44,17 @@ export function readGraphModelJson(file: string): GraphModelJson {
     throw new InputError(`not valid JSON (${e instanceof Error ? e.message : String(e)})`, { file });
   }
   const j = json as Partial<GraphModelJson> & { format?: string };
-  if (j.format === 'layers-model')
-    throw new InputError('a layers model, not a graph model (record it without --graph)', { file, pointer: '/format' });
+  const topo = j.modelTopology as { class_name?: unknown; model_config?: unknown } | undefined;
+  if (j.format === 'layers-model' || topo?.class_name !== undefined || topo?.model_config !== undefined)
+    throw new InputError('a Keras layers model, not a graph model (record it with --keras)', { file, pointer: '/modelTopology' });
   if (!Array.isArray(j.modelTopology?.node))
     throw new InputError('no modelTopology.node list: not a tfjs graph model', { file, pointer: '/modelTopology' });
   if (!Array.isArray(j.weightsManifest)) throw new InputError('no weightsManifest', { file, pointer: '/weightsManifest' });
   return j as GraphModelJson;
 }
 
-/** Read the weight shards named by the manifest (relative to model.json) into one buffer. */
-function readWeights(file: string, json: GraphModelJson): ArrayBuffer {
+/** Read the weight shards named by the manifest (relative to model.json) into one buffer (graph and layers models alike). */
+export function readWeights(file: string, json: Pick<GraphModelJson, 'weightsManifest'>): ArrayBuffer {
   const shards = json.weightsManifest.flatMap((g, gi) =>
     g.paths.map((p, pi) => {
       const path = join(dirname(file), p);

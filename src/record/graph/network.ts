@@ -126,13 +126,23 @@ export function networkGraphOf(
     const m = macOf.get(l.name);
     if (m) {
       const output = `${l.name}:0`;
-      nodes.push({
-        name: m.name,
-        op: 'mac',
-        opType: l.op,
-        inputs: [tensorOf(m.mac.input)],
-        output: { name: output, shape: shapeOf(output) },
-      });
+      const input = tensorOf(m.mac.input);
+      if (m.mac.transposed) {
+        // the GEMM view's column tensor, then the col2im that writes the node's output (as the ONNX graph)
+        const [H, W] = shapeOf(input);
+        const [kh, kw, co] = m.mac.weightShape;
+        const columns = { name: `${l.name}/columns:0`, shape: [H!, W!, kh! * kw! * co!] };
+        nodes.push({ name: m.name, op: 'mac', opType: l.op, inputs: [input], output: columns });
+        nodes.push({
+          name: nodeName(`${m.name}/col2im`),
+          op: 'other',
+          opType: 'Col2Im',
+          inputs: [columns.name],
+          output: { name: output, shape: shapeOf(output) },
+        });
+        continue;
+      }
+      nodes.push({ name: m.name, op: 'mac', opType: l.op, inputs: [input], output: { name: output, shape: shapeOf(output) } });
       continue;
     }
     const attr = byNode.get(l.name)?.attr ?? {};

@@ -66,11 +66,17 @@ export interface MacNode {
   padding: PaddingRule;
   /** True when the input is computed from the graph input by preprocessing alone (no MAC node upstream). */
   fromGraphInput: boolean;
+  /**
+   * A transposed convolution (Conv2DBackpropInput, filter [kh, kw, Co, Ci]), recorded in its GEMM view as the
+   * ONNX recorder records ConvTranspose (onnx/topology.ts): 1×1, output the column tensor [H, W, kh·kw·Co].
+   */
+  transposed?: boolean;
 }
 
 const CONV_OPS = new Set(['Conv2D', '_FusedConv2D']);
 const DEPTHWISE_OPS = new Set(['DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative']);
 const MATMUL_OPS = new Set(['MatMul', '_FusedMatMul']);
+const TRANSPOSED_OPS = new Set(['Conv2DBackpropInput']);
 
 const decode = (s: string | undefined): string => (s === undefined ? '' : Buffer.from(s, 'base64').toString('utf8'));
 const ints = (a: AttrValue | undefined): number[] => (a?.list?.i ?? []).map(Number);
@@ -80,7 +86,8 @@ export function nodeOf(tensor: string): string {
   return tensor.replace(/^\^/, '').replace(/:\d+$/, '');
 }
 
-const WEIGHT_BITS: Record<string, number> = { float32: 32, int32: 32, float16: 16, uint16: 16, int16: 16, uint8: 8, int8: 8 };
+/** Bits of a stored weight dtype (a quantised one's `quantization.dtype`). */
+export const WEIGHT_BITS: Record<string, number> = { float32: 32, int32: 32, float16: 16, uint16: 16, int16: 16, uint8: 8, int8: 8 };
 
 /**
  * The MAC nodes of a graph in the graph's node order (a topological order for converter output).
@@ -100,7 +107,7 @@ export function findMacNodes(json: GraphModelJson, file: string): MacNode[] {
     const dims = n?.op === 'Const' ? n.attr?.value?.tensor?.tensorShape?.dim : undefined;
     return dims ? { shape: dims.map((d) => Number(d.size ?? 1)), bits: 32 } : undefined;
   };
-  const isMac = (n: GraphNode) => CONV_OPS.has(n.op) || DEPTHWISE_OPS.has(n.op) || MATMUL_OPS.has(n.op);
+  const isMac = (n: GraphNode) => CONV_OPS.has(n.op) || DEPTHWISE_OPS.has(n.op) || MATMUL_OPS.has(n.op) || TRANSPOSED_OPS.has(n.op);
 
   // Which nodes have a MAC node upstream (memoised walk over data inputs).
   const macUpstream = new Map<string, boolean>();
@@ -150,6 +157,26 @@ export function findMacNodes(json: GraphModelJson, file: string): MacNode[] {
     }
     const format = decode(attr.data_format?.s) || 'NHWC';
     if (format !== 'NHWC') throw new InputError(`${n.op} "${n.name}": data_format ${format} is not supported (only NHWC)`, where);
+    if (TRANSPOSED_OPS.has(n.op)) {
+      // inputs: output size, filter, the activation
+      const w = constShape(inputs[1] ?? '');
+      if (w?.shape.length !== 4) throw new InputError(`${n.op} "${n.name}": its filter is not a constant of rank 4`, where);
+      macs.push({
+        ...common,
+        op: 'conv2d',
+        input: inputs[2]!,
+        weight: nodeOf(inputs[1]!),
+        weightShape: w.shape,
+        weightBits: w.bits,
+        transposeWeight: false,
+        stride: [1, 1],
+        dilation: [1, 1],
+        padding: { kind: 'VALID' },
+        fromGraphInput: !hasMacUpstream(nodeOf(inputs[2]!)),
+        transposed: true,
+      });
+      return;
+    }
     const w = constShape(inputs[1] ?? '');
     if (w?.shape.length !== 4) throw new InputError(`${n.op} "${n.name}": its filter is not a constant of rank 4`, where);
     const strides = ints(attr.strides);
@@ -208,6 +235,20 @@ function nodeGeometry(m: MacNode, input: number[]): NodeGeometry {
   }
   const [H, W, C] = input as [number, number, number];
   const [kh, kw, cin, mult] = m.weightShape as [number, number, number, number];
+  if (m.transposed) {
+    if (mult !== C) throw new Error(`"${m.node}": input channels ${C}, the filter holds ${mult}`);
+    const one: Pair = [1, 1];
+    return {
+      op: 'conv2d',
+      input: [H, W, C],
+      output: [H, W, kh * kw * cin],
+      kernel: one,
+      stride: one,
+      padding: [0, 0, 0, 0],
+      dilation: one,
+      groups: 1,
+    };
+  }
   const kernel: Pair = [kh, kw];
   const padding: Padding =
     m.padding.kind === 'EXPLICIT'
