@@ -7,7 +7,7 @@
  *    before): its peak RSS grows with the frames. Its rows must equal the sweep's.
  *
  *   npm run build && taskset -c 1 node dist/bench/sweep-scale.js --trace DIR [--frames 5,10] [--points 2,4]
- *     [--arch delta-32x32] [--threshold T] [--skip-gathered]
+ *     [--arch delta-32x32] [--threshold T] [--axis rows|KEY] [--skip-simulate] [--skip-gathered]
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +23,8 @@ import { codeRun, runChild } from './self.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROWS = [4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64];
+/** P values of the swept key: ROWS for rows, else 4, 8, 12, … */
+const axisValues = (p: number): number[] => (args.axis === 'rows' ? ROWS.slice(0, p) : Array.from({ length: p }, (_, i) => 4 * (i + 1)));
 
 const { values: args } = parseArgs({
   options: {
@@ -33,6 +35,9 @@ const { values: args } = parseArgs({
     arch: { type: 'string', default: 'delta-32x32' },
     threshold: { type: 'string' },
     'skip-gathered': { type: 'boolean', default: false },
+    'skip-simulate': { type: 'boolean', default: false },
+    /** The swept hw-model key: rows (array height: per-point engine buffers grow as rows shrink) or another numeric key, e.g. memories.dram.GBps. */
+    axis: { type: 'string', default: 'rows' },
   },
 });
 
@@ -62,7 +67,7 @@ async function child(kind: string, dir: string, frames: number, points: number):
     const job = prepareSweep({
       trace,
       hwModel: hw,
-      axes: [parseSet(`rows=${ROWS.slice(0, points).join(',')}`)],
+      axes: [parseSet(`${args.axis}=${axisValues(points).join(',')}`)],
       mode: 'all',
       fps: 30,
       frames,
@@ -113,7 +118,8 @@ if (args.child) {
       `| ${kind} | ${f} | ${kind === 'simulate' ? '' : p} | ${m.wallS.toFixed(1)} | ${m.cpuS.toFixed(1)} | ${fps.toFixed(2)} | ${m.maxRssMiB.toFixed(0)} | ${m.rows ?? ''} |`,
     );
   };
-  for (const f of frames) line('simulate', f, 1);
+  console.log(`(sweep axis: ${args.axis})`);
+  if (!args['skip-simulate']) for (const f of frames) line('simulate', f, 1);
   for (const f of frames) for (const p of points) line('sweep', f, p);
   if (!args['skip-gathered']) for (const f of frames) line('gathered', f, points[0]!);
 }

@@ -18,8 +18,12 @@ export type FromWorker =
   | { point: number; row: Row }
   | { point: number; error: { message: string; input: true; where: InputErrorWhere } | { message: string; input: false; stack: string } };
 
-/** The most points one pass over a trace simulates at once (each holds its running sums and per-frame latencies). */
-export const MAX_BATCH = 64;
+/**
+ * The most points one pass over a trace simulates at once. Each holds its running sums and per-frame latencies, and
+ * its engines' per-layer buffers (on centernet ~50 MB a point at 4 rows: reports/bench-sweep-scale.md); the trace's
+ * activity is counted once per pass, a small share of 16 points' simulation.
+ */
+export const MAX_BATCH = 16;
 
 /** The batches of a run: single points for a topology; for a trace, points at one threshold, up to `size` each. */
 export function batchesOf(job: SweepJob, points: readonly number[], size: number): number[][] {
