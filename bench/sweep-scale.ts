@@ -111,7 +111,15 @@ if (args.child) {
   console.log('| run | frames | points | wall s | CPU s | frames/s (CPU) | peak RSS MiB | rows |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---|');
   const line = (kind: string, f: number, p: number) => {
-    const m = runChild<Measure>(SELF, ['--child', JSON.stringify([kind, args.trace, f, p])]);
+    const m = runChild<Measure>(SELF, [
+      '--child',
+      JSON.stringify([kind, args.trace, f, p]),
+      '--arch',
+      args.arch,
+      '--axis',
+      args.axis,
+      ...(args.threshold !== undefined ? ['--threshold', args.threshold] : []),
+    ]);
     // Point-frames per CPU second for a sweep: each point simulates every frame.
     const fps = (f * (kind === 'simulate' ? 1 : p)) / m.cpuS;
     console.log(

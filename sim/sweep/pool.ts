@@ -20,7 +20,7 @@ export type FromWorker =
 
 /**
  * The most points one pass over a trace simulates at once. Each holds its running sums and per-frame latencies, and
- * its engines' per-layer buffers (on centernet ~50 MB a point at 4 rows: reports/bench-sweep-scale.md); the trace's
+ * its engines' per-layer buffers (on centernet ~54 MiB a point at 4–16 rows: reports/bench-sweep-scale.md); the trace's
  * activity is counted once per pass, a small share of 16 points' simulation.
  */
 export const MAX_BATCH = 16;
