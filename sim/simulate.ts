@@ -67,6 +67,8 @@ export interface SimOptions {
   weightDensity?: number;
   /** Receives every frame's per-layer results of the hw-model's modes (layers.csv); they are not kept. */
   onLayers?: LayerSink;
+  /** false: keep no per-frame rows (the result's frameRows stays empty; a sweep needs only the means and p95). */
+  frameRows?: boolean;
 }
 
 /** A consumer of one frame's per-layer results of one mode on `hw`. */
@@ -170,7 +172,7 @@ const sparsityOf = (a: LayerActivity) =>
 
 /** One hw-model in one mode: a frame's activity in, that frame's layer results out. */
 function modeRunner(
-  w: Workload,
+  w: Omit<Workload, 'frames'>,
   hw: HwModel,
   mode: Mode,
   weightDensity: number | undefined,
@@ -271,6 +273,26 @@ interface Run {
 
 /** Simulate a workload on a hw-model in the given modes (+ a dense baseline hw-model). */
 export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
+  const sim = startSimulation(w, hw, o);
+  for (const fa of w.frames(sim.kinds)) sim.add(fa);
+  return sim.result();
+}
+
+/**
+ * simulate() fed frame by frame from outside: a sweep streams a trace once and hands each frame to
+ * every point's simulation before reading the next (memory flat in frames). Each frame's arrays are
+ * read during add() only, so they may be views the next frame overwrites.
+ */
+export interface Simulation {
+  /** The event kinds add() needs in every frame. */
+  readonly kinds: readonly EventKind[];
+  add(fa: FrameActivity): void;
+  /** The result over the frames added so far (call once, at the end). */
+  result(): SimResult;
+}
+
+/** A simulation of `w`'s layers (its frames() is not called: the caller adds the frames). */
+export function startSimulation(w: Omit<Workload, 'frames'>, hw: HwModel, o: SimOptions): Simulation {
   checkOptions(o);
   const modes = resolveModes(hw, o.mode);
   const fps = o.fps ?? w.fps;
@@ -295,7 +317,7 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
   const frameRows = new FrameTable();
   const levels = new LevelCheck(w.layers, hw.precisions.activationBits);
   let t = 0;
-  for (const fa of w.frames(eventKindsOf(all.map((r) => r.mode)))) {
+  const add = (fa: FrameActivity): void => {
     levels.add(fa);
     for (const r of all) {
       let res: LayerResult[];
@@ -317,46 +339,49 @@ export function simulate(w: Workload, hw: HwModel, o: SimOptions): SimResult {
       }
       r.acc.add(s);
       if (!r.keep) continue;
-      frameRows.push({ frame: t, arch: r.hw.name, mode: r.mode, ...frameRowOf(s) });
+      if (o.frameRows !== false) frameRows.push({ frame: t, arch: r.hw.name, mode: r.mode, ...frameRowOf(s) });
       if (o.onLayers && !r.baseline) o.onLayers(res, r.hw);
     }
     t++;
+  };
+  return { kinds: eventKindsOf(all.map((r) => r.mode)), add, result };
+  function result(): SimResult {
+    if (t === 0) throw new InputError('the workload has no frames to simulate');
+    const denseRun = runs.find((r) => r.mode === 'dense' && r.fixed);
+    const means = new Map(runs.map((r) => [r.mode, r.acc.mean(fps)]));
+    const baselineDense = base ? base.acc.mean(fps) : selfBaseline ? structuredClone(means.get('dense')!) : null;
+    // Speedup and gain are against the reference mode on the summary's own hw-model (for the baseline: itself).
+    const compare = (s: ModeSummary, own: Map<Mode, ModeSummary>): ModeSummary => {
+      const rule = MODE_TABLE[s.mode];
+      const ref = own.get(rule.reference)!;
+      s.speedupVsDense = ref.cycles / s.cycles;
+      s.energyGainVsDense = ref.energy.totalPJ / s.energy.totalPJ;
+      s.periodEnergyGainVsDense = fps ? ref.frameEnergyUJ / s.frameEnergyUJ : null;
+      const also = rule.alsoVs ? own.get(rule.alsoVs) : undefined;
+      s.speedupVsSparse = also ? also.cycles / s.cycles : null;
+      s.energyGainVsSparse = also ? also.energy.totalPJ / s.energy.totalPJ : null;
+      s.speedupVsBaseline = baselineDense ? baselineDense.latencyMs / s.latencyMs : null;
+      s.energyGainVsBaseline = baselineDense ? baselineDense.energy.totalPJ / s.energy.totalPJ : null;
+      return s;
+    };
+    return {
+      model: w.name,
+      hwModel: hw.name,
+      baseline: o.baseline?.name ?? null,
+      clockMHz: hw.clockMHz,
+      fps,
+      // A topology reports the weight density it was given with its event densities.
+      ...('densities' in w.source ? { densities: { ...w.source.densities, weightDensity: o.weightDensity ?? null } } : w.source),
+      frames: t,
+      precision: { ...hw.precisions, overRange: levels.overRange() },
+      modes: modes.map((m) => compare(means.get(m)!, means)),
+      lowUtilisation: denseRun ? lowUtilisationOf(denseRun.fixed!.res) : [],
+      baselineDense: baselineDense ? compare(baselineDense, new Map([['dense', baselineDense]])) : null,
+      area: areaOf(hw),
+      baselineArea: o.baseline ? areaOf(o.baseline) : null,
+      frameRows,
+    };
   }
-  if (t === 0) throw new InputError('the workload has no frames to simulate');
-  const denseRun = runs.find((r) => r.mode === 'dense' && r.fixed);
-  const means = new Map(runs.map((r) => [r.mode, r.acc.mean(fps)]));
-  const baselineDense = base ? base.acc.mean(fps) : selfBaseline ? structuredClone(means.get('dense')!) : null;
-  // Speedup and gain are against the reference mode on the summary's own hw-model (for the baseline: itself).
-  const compare = (s: ModeSummary, own: Map<Mode, ModeSummary>): ModeSummary => {
-    const rule = MODE_TABLE[s.mode];
-    const ref = own.get(rule.reference)!;
-    s.speedupVsDense = ref.cycles / s.cycles;
-    s.energyGainVsDense = ref.energy.totalPJ / s.energy.totalPJ;
-    s.periodEnergyGainVsDense = fps ? ref.frameEnergyUJ / s.frameEnergyUJ : null;
-    const also = rule.alsoVs ? own.get(rule.alsoVs) : undefined;
-    s.speedupVsSparse = also ? also.cycles / s.cycles : null;
-    s.energyGainVsSparse = also ? also.energy.totalPJ / s.energy.totalPJ : null;
-    s.speedupVsBaseline = baselineDense ? baselineDense.latencyMs / s.latencyMs : null;
-    s.energyGainVsBaseline = baselineDense ? baselineDense.energy.totalPJ / s.energy.totalPJ : null;
-    return s;
-  };
-  return {
-    model: w.name,
-    hwModel: hw.name,
-    baseline: o.baseline?.name ?? null,
-    clockMHz: hw.clockMHz,
-    fps,
-    // A topology reports the weight density it was given with its event densities.
-    ...('densities' in w.source ? { densities: { ...w.source.densities, weightDensity: o.weightDensity ?? null } } : w.source),
-    frames: t,
-    precision: { ...hw.precisions, overRange: levels.overRange() },
-    modes: modes.map((m) => compare(means.get(m)!, means)),
-    lowUtilisation: denseRun ? lowUtilisationOf(denseRun.fixed!.res) : [],
-    baselineDense: baselineDense ? compare(baselineDense, new Map([['dense', baselineDense]])) : null,
-    area: areaOf(hw),
-    baselineArea: o.baseline ? areaOf(o.baseline) : null,
-    frameRows,
-  };
 }
 
 /** The dense run's layers below LOW_UTILISATION, with their share of its compute cycles. */

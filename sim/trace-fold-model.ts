@@ -334,7 +334,15 @@ function lockstepOs(
   };
 }
 
-/** Sets bit k of row tile (g, ⌊m / rows⌋) for every event that output m of group g meets at reduction step k (HWIO order). */
+/** Per-pixel taps of eventSteps, reused across calls (grown when a kernel needs more). */
+let tapK = new Int32Array(64);
+let tapWord = new Int32Array(64);
+
+/**
+ * Sets bit k of row tile (g, ⌊m / rows⌋) for every event that output m of group g meets at reduction step k (HWIO order).
+ * Events come in HWC order, so those of one pixel are consecutive: the pixel's taps (the outputs it reaches and the
+ * reduction offset of each) are found once per pixel, then each of its events sets one bit per tap.
+ */
 function eventSteps(l: Layer, idx: Uint32Array, rows: number, rowTiles: number, kWords: number, bits: Uint32Array): void {
   const { W, C, OH, OW } = spatial(l);
   const cin = C / l.groups;
@@ -342,15 +350,20 @@ function eventSteps(l: Layer, idx: Uint32Array, rows: number, rowTiles: number, 
   const [sh, sw] = l.stride;
   const [dh, dw] = l.dilation;
   const [pt, , pl] = l.padding;
+  if (tapK.length < kh * kw) {
+    tapK = new Int32Array(kh * kw);
+    tapWord = new Int32Array(kh * kw);
+  }
+  const groupWords = rowTiles * kWords;
   bits.fill(0);
-  for (let e = 0; e < idx.length; e++) {
-    const i = idx[e]!;
-    const c = i % C;
-    const p = (i - c) / C;
+  const n = idx.length;
+  let e = 0;
+  while (e < n) {
+    const i0 = idx[e]!;
+    const p = (i0 / C) | 0;
     const x = p % W;
     const y = (p - x) / W;
-    const g = Math.floor(c / cin);
-    const cl = c - g * cin;
+    let taps = 0;
     for (let ky = 0; ky < kh; ky++) {
       const ty = y + pt - ky * dh;
       if (ty < 0 || ty % sh !== 0) continue;
@@ -361,8 +374,22 @@ function eventSteps(l: Layer, idx: Uint32Array, rows: number, rowTiles: number, 
         if (tx < 0 || tx % sw !== 0) continue;
         const ow = tx / sw;
         if (ow >= OW) continue;
-        const k = (ky * kw + kx) * cin + cl;
-        const o = (g * rowTiles + Math.floor((oh * OW + ow) / rows)) * kWords + (k >>> 5);
+        tapK[taps] = (ky * kw + kx) * cin;
+        tapWord[taps++] = Math.floor((oh * OW + ow) / rows) * kWords;
+      }
+    }
+    const from = p * C;
+    const to = from + C;
+    for (; e < n; e++) {
+      const i = idx[e]!;
+      if (i < from || i >= to) break;
+      const c = i - from;
+      const g = (c / cin) | 0;
+      const cl = c - g * cin;
+      const base = g * groupWords;
+      for (let t = 0; t < taps; t++) {
+        const k = tapK[t]! + cl;
+        const o = base + tapWord[t]! + (k >>> 5);
         bits[o] = bits[o]! | (1 << (k & 31));
       }
     }

@@ -4,8 +4,8 @@
  *
  * The workload is a topology (statistical densities) or a trace (its manifest layers are the
  * workload, its real per-frame events decide the cost). A trace's per-frame activity depends only on
- * the delta threshold, not on the hw-model: each thread gathers it once per threshold
- * (`traceActivity`) and every point at that threshold reuses it.
+ * the delta threshold, not on the hw-model: a batch of points streams the trace once per threshold
+ * and simulates all its points frame by frame (`runBatch`), so memory is flat in frames.
  *
  * A sweep may name a baseline hw-model: its dense run is one simulation, the same for every point
  * (dense costs depend on neither densities nor threshold), run when the job is prepared and kept in
@@ -15,11 +15,11 @@
 import { createHash } from 'node:crypto';
 import { InputError } from '../../lib/errors.js';
 import { openTrace, type Trace } from '../../traces/reader.js';
-import { resolveActivityOptions, traceActivity, type EventKind, type TraceActivity } from '../activity.js';
+import { resolveActivityOptions, traceActivity, traceActivityStream, type EventKind, type TraceActivity } from '../activity.js';
 import type { HwModel, HwSpec } from '../hw-model.js';
 import { eventKindsOf, MODES, supportedModes, type Mode } from '../modes.js';
 import { sweepCsvColumns, sweepMetrics } from '../run-dir.js';
-import { simulate } from '../simulate.js';
+import { simulate, startSimulation, type Simulation } from '../simulate.js';
 import type { ModeSummary } from '../summary.js';
 import type { Topology } from '../workload.js';
 import { activityWorkload, topologyWorkload, traceWorkload } from '../workloads.js';
@@ -290,22 +290,28 @@ export function prepareSweep(input: SweepInput): SweepJob {
   };
 }
 
+/** A point's CSV row from its modes' summaries. */
+function rowOf(meta: SweepMeta, index: number, values: AxisValue[], summaries: ModeSummary[]): Row {
+  const byMode = new Map(summaries.map((s) => [s.mode, s]));
+  const fps = meta.fps !== null;
+  const trace = meta.workload === 'trace';
+  return [index, ...values.map(valueCell), ...meta.modes.flatMap((m) => metricCells(m, byMode.get(m), fps, trace))].map(roundCell);
+}
+
 /** What a point runner calls to gather a trace's activity (injectable: tests count the calls). */
 export type TraceActivityFn = typeof traceActivity;
 
 /**
  * A function from point index to CSV row. For a trace job it opens the trace once (the sha256s
  * were checked when the job was prepared) and keeps one TraceActivity per threshold value, so points at
- * the same threshold (every hw-model variant) reuse it. Memory: one TraceActivity per distinct threshold.
+ * the same threshold (every hw-model variant) reuse it. Memory: one TraceActivity per distinct threshold,
+ * which grows with the frames: the sweep itself streams (`runBatch`); this replay is for running a few
+ * points one at a time, and gives the same rows.
  */
 export function pointRunner(job: SweepJob, gather: TraceActivityFn = traceActivity): (index: number) => Row {
   const { meta } = job;
   const hasFps = meta.fps !== null;
-  const isTrace = job.trace !== undefined;
-  const row = (index: number, values: AxisValue[], summaries: ModeSummary[]): Row => {
-    const byMode = new Map(summaries.map((s) => [s.mode, s]));
-    return [index, ...values.map(valueCell), ...meta.modes.flatMap((m) => metricCells(m, byMode.get(m), hasFps, isTrace))].map(roundCell);
-  };
+  const row = (index: number, values: AxisValue[], summaries: ModeSummary[]): Row => rowOf(meta, index, values, summaries);
   if (!job.trace) {
     const topology = job.topology!;
     return (index) => {
@@ -348,12 +354,94 @@ export function pointRunner(job: SweepJob, gather: TraceActivityFn = traceActivi
   };
 }
 
-/** One runner per job object (per thread: a worker receives its own copy), so its trace activity is kept. */
+/** One topology runner per job object (per thread: a worker receives its own copy). */
 const runners = new WeakMap<SweepJob, (index: number) => Row>();
 
-/** Simulate point `index` and return its CSV row. */
+/** Simulate point `index` and return its CSV row (a trace job: streamed, as a batch of one). */
 export function runPoint(job: SweepJob, index: number): Row {
-  let run = runners.get(job);
-  if (!run) runners.set(job, (run = pointRunner(job)));
-  return run(index);
+  return runBatch(job, [index])[0]!;
+}
+
+/** What a batch streams a trace's activity with (injectable: tests check that no frame is read after the next one). */
+export type TraceStreamFn = typeof traceActivityStream;
+
+/** An error at one point of a batch: the pool reports it as that point's. */
+export function pointOfError(e: unknown): number | undefined {
+  return (e as { sweepPoint?: number } | null)?.sweepPoint;
+}
+
+function atPoint<T>(point: number, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e && typeof e === 'object') (e as { sweepPoint?: number }).sweepPoint ??= point;
+    throw e;
+  }
+}
+
+/** A trace point's delta threshold (swept, or fixed for the sweep; undefined: the trace's default): what its activity depends on. */
+export function thresholdOf(job: SweepJob, index: number): number | undefined {
+  const i = job.axes.findIndex((a) => a.name === 'sim.threshold');
+  return i >= 0 ? (pointValues(job.axes, index)[i] as number) : job.meta.sim.threshold;
+}
+
+/** Per job and thread: the trace, opened once (its sha256s were checked when the job was prepared). */
+const traces = new WeakMap<SweepJob, Trace>();
+
+/**
+ * Simulate a batch of points; their rows, in the batch's order. A trace job streams the trace once per
+ * distinct threshold in the batch and hands each frame to every point at that threshold before reading
+ * the next (`startSimulation`), keeping per point only its running sums and per-frame latencies: memory
+ * is flat in frames, and grows in points only with the batch (the pool bounds it, `MAX_BATCH`). The
+ * rows are the same as replaying gathered activity (`pointRunner`): the same counters, in the same order.
+ */
+export function runBatch(job: SweepJob, points: readonly number[], stream: TraceStreamFn = traceActivityStream): Row[] {
+  if (!job.trace) {
+    let run = runners.get(job);
+    if (!run) runners.set(job, (run = pointRunner(job)));
+    return points.map((p) => atPoint(p, () => run(p)));
+  }
+  const { meta } = job;
+  const src = job.trace;
+  let trace = traces.get(job);
+  if (!trace) traces.set(job, (trace = openTrace(src.dir, { verify: false })));
+  const byThreshold = new Map<string, number[]>();
+  for (const p of points) {
+    const key = String(thresholdOf(job, p));
+    const group = byThreshold.get(key);
+    if (group) group.push(p);
+    else byThreshold.set(key, [p]);
+  }
+  const rows = new Map<number, Row>();
+  for (const group of byThreshold.values()) {
+    const threshold = thresholdOf(job, group[0]!);
+    const o = {
+      frames: src.frames,
+      kinds: src.kinds,
+      ...(threshold !== undefined ? { threshold } : {}),
+      ...(src.quantStep !== undefined ? { quantStep: src.quantStep } : {}),
+    };
+    const shape = traceWorkload(trace, o);
+    const sims = group.map((p) =>
+      atPoint(p, () => {
+        const values = pointValues(job.axes, p);
+        const { hw, sim } = pointConfig(job.baseSpec, job.baseSource, job.axes, values);
+        const wd = sim.weightDensity ?? meta.sim.weightDensity;
+        const run: Simulation = startSimulation(shape, hw, {
+          mode: meta.mode,
+          fps: meta.fps!,
+          frameRows: false,
+          ...(wd !== undefined ? { weightDensity: wd } : {}),
+        });
+        return { p, values, run };
+      }),
+    );
+    for (const fa of stream(trace, o)) for (const s of sims) atPoint(s.p, () => s.run.add(fa));
+    for (const s of sims)
+      rows.set(
+        s.p,
+        atPoint(s.p, () => rowOf(meta, s.p, s.values, s.run.result().modes)),
+      );
+  }
+  return points.map((p) => rows.get(p)!);
 }
