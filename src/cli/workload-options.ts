@@ -32,7 +32,7 @@ export function workloadOptions<T>(y: Argv<T>) {
     })
     .option('trace', {
       type: 'string',
-      describe: 'trace directory (format v1): its layers are the workload, its frames the data (instead of --model)',
+      describe: 'trace directory (traces/README.md): its layers are the workload, its frames the data (instead of --model)',
     })
     .option('arch', {
       type: 'string',

@@ -49,7 +49,7 @@ export const commands: LazyCommand[] = [
   ),
   lazy(
     'trace',
-    'Trace directories (format v1): record from a model (the default subcommand), inspect sparsity, write synthetic traces',
+    'Trace directories: record from a model (the default subcommand), inspect sparsity and storage, re-encode, write synthetic traces',
     () => import('./trace.js'),
   ),
   lazy(

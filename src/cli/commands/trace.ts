@@ -1,5 +1,5 @@
 /**
- * `deltasim trace <subcommand>`: work with trace directories (format v1, traces/README.md).
+ * `deltasim trace <subcommand>`: work with trace directories (manifest version 1 or 2, .npy or .deltas layer files; traces/README.md).
  * Each subcommand is a yargs CommandModule in `subcommands`; adding one is one line there.
  * `record` is the default: `deltasim trace --model M --data D --out T` records.
  */
@@ -449,7 +449,8 @@ export const subcommands: CommandModule<any, any>[] = [record, inspect, synth, p
 
 const trace: CommandModule = {
   command: 'trace',
-  describe: 'Trace directories (format v1): record from a model (the default subcommand), inspect sparsity, write synthetic traces',
+  describe:
+    'Trace directories: record from a model (the default subcommand), inspect sparsity and storage, re-encode, write synthetic traces',
   builder: (y: Argv) =>
     subcommands
       .reduce((acc, c) => acc.command(c), y)
