@@ -39,6 +39,7 @@ import {
   type SystolicSpec,
 } from '../../sim/index.js';
 import { convOutputSize } from '../../traces/layer.js';
+import { naiveIm2col } from '../support/im2col.js';
 import { throwsInput } from '../support/input-error.js';
 import { simTopology } from '../support/sim.js';
 
@@ -250,28 +251,6 @@ const caseArb = layerArb.chain((l) => {
   return fc.record({ l: fc.constant(l), frame: fc.array(fc.constantFrom(0, 0, 0, 1, 2), { minLength: n, maxLength: n }) });
 });
 
-/** nz[g][m][k]: the event (non-zero) of the im2col element, k = (ky·kw + kx)·cin + c (HWIO). */
-function im2col(l: Layer, frame: number[]): number[][][] {
-  const [H, W, C] = l.input as [number, number, number];
-  const [OH, OW] = l.output as [number, number, number];
-  const cin = C / l.groups;
-  return Array.from({ length: l.groups }, (_, g) =>
-    Array.from({ length: OH * OW }, (_, m) => {
-      const oh = Math.floor(m / OW),
-        ow = m % OW;
-      const row: number[] = [];
-      for (let ky = 0; ky < l.kernel[0]; ky++)
-        for (let kx = 0; kx < l.kernel[1]; kx++)
-          for (let c = 0; c < cin; c++) {
-            const y = oh * l.stride[0] + ky - l.padding[0];
-            const x = ow * l.stride[1] + kx - l.padding[2];
-            row.push(y >= 0 && x >= 0 && y < H && x < W && frame[(y * W + x) * C + g * cin + c] !== 0 ? 1 : 0);
-          }
-      return row;
-    }),
-  );
-}
-
 /** A fold model that records what computeLayer asks of another one, fold by fold. */
 function recording(inner: FoldModel): FoldModel & { log: { tile: FoldTile; load: FoldLoad }[] } {
   const log: { tile: FoldTile; load: FoldLoad }[] = [];
@@ -294,7 +273,10 @@ describe('depthwise-channels mapping (trace-driven) equals a per-PE brute force'
         const model = recording(traceFoldModels(l, hw)(w, wd));
         const g = gemmOf(l);
         const got = computeLayer(g, arr, model);
-        const nz = im2col(l, frame);
+        const nz = naiveIm2col(
+          l,
+          Uint8Array.from(frame, (v) => (v !== 0 ? 1 : 0)),
+        );
         const s = schedule(g, arr, 'depthwise-channels');
         expect(model.log.length).to.equal(s.folds.length);
         let cycles = 0;
