@@ -187,9 +187,16 @@ export class DeltaDecoder {
   count = 0;
   /** Frames decoded so far. */
   t = 0;
+  /**
+   * Also list where each frame after frame 0 changed: its first `count` entries, in increasing order (frame 0 lists
+   * nothing: it is every non-zero level, and the longest list of all). Grown as a frame needs.
+   */
+  collect = false;
+  changed = new Uint32Array(0);
   private pos: number;
   private readonly levels: Bits;
-  private readonly vals: Bits;
+  /** Bytes per level. */
+  private readonly size: number;
   private readonly zbuf: Uint8Array;
   private readonly head = new Uint8Array(RECORD_HEAD);
   private readonly headView = new DataView(this.head.buffer);
@@ -205,7 +212,7 @@ export class DeltaDecoder {
     const size = DTYPES[dtype].bytes;
     this.frame = DTYPES[dtype].make(new ArrayBuffer(elements * size), 0, elements);
     this.levels = bitsOf(this.frame);
-    this.vals = makeBits(size, elements);
+    this.size = size;
     this.finite = dtype === 'float32' ? (this.frame as Float32Array) : undefined;
     this.zbuf = new Uint8Array(maxRecord);
     this.pos = dataOffset;
@@ -213,7 +220,7 @@ export class DeltaDecoder {
 
   /** Decode the next frame into `frame` (and `changed`). */
   next(): ActArray {
-    const { file, head, headView, levels, vals, finite } = this;
+    const { file, head, headView, levels, size, finite } = this;
     const at = this.pos;
     const t = this.t;
     const fail = (msg: string, offset = at): never => {
@@ -228,7 +235,6 @@ export class DeltaDecoder {
     this.count = n;
     this.t++;
     if (n === 0) return this.frame;
-    const size = vals.BYTES_PER_ELEMENT;
     let body: Uint8Array;
     try {
       body = inflateRawSync(this.zbuf.subarray(0, z), { maxOutputLength: n * (MAX_VARINT + size) });
@@ -237,9 +243,13 @@ export class DeltaDecoder {
     }
     const end = body.length - n * size;
     if (end < n) fail(`compressed record holds ${body.length} bytes, too few for ${n} changes of ${size}-byte levels`, at + RECORD_HEAD);
-    new Uint8Array(vals.buffer, 0, n * size).set(body.subarray(end));
+    // The levels are read straight from the inflated body, little endian (no copy: a frame-sized copy buffer would
+    // cost as much memory as the frame itself).
     let p = 0;
+    let q = end;
     let last = -1;
+    if (this.collect && t > 0 && this.changed.length < n) this.changed = new Uint32Array(Math.max(n, Math.ceil(1.5 * this.changed.length)));
+    const changed = this.collect && t > 0 ? this.changed : null;
     for (let k = 0; k < n; k++) {
       let gap = 0;
       for (let shift = 0; ; shift += 7) {
@@ -250,7 +260,14 @@ export class DeltaDecoder {
       }
       last += gap + 1;
       if (last >= this.elements) fail(`position ${last} outside a frame of ${this.elements} elements`, at + RECORD_HEAD);
-      levels[last] = vals[k]!;
+      levels[last] =
+        size === 1
+          ? body[q]!
+          : size === 2
+            ? body[q]! | (body[q + 1]! << 8)
+            : (body[q]! | (body[q + 1]! << 8) | (body[q + 2]! << 16) | (body[q + 3]! << 24)) >>> 0;
+      q += size;
+      if (changed) changed[k] = last;
       if (finite && !Number.isFinite(finite[last]!)) fail(`non-finite value ${finite[last]} at element ${last}`);
     }
     if (p !== end) fail(`compressed record has ${end - p} bytes after its ${n} positions`, at + RECORD_HEAD);

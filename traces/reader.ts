@@ -200,7 +200,14 @@ export function readFrame(layer: TraceLayer, t: number, out?: ActArray): ActArra
  * valid until the next step. This is how engines walk a trace.
  */
 export function* frameReader(trace: Trace, options: ReadFramesOptions = {}): Generator<ActArray[], void, undefined> {
-  const its = trace.layers.map((l) => readFrames(l, options));
+  yield* zipFrames(
+    trace.layers.map((l) => readFrames(l, options)),
+    (frames) => frames,
+  );
+}
+
+/** Steps the layers' frame generators together: one view per layer per step. */
+function* zipFrames<T>(its: Generator<ActArray, void, undefined>[], step: (frames: ActArray[]) => T): Generator<T, void, undefined> {
   try {
     const frames: ActArray[] = new Array(its.length);
     for (;;) {
@@ -209,7 +216,7 @@ export function* frameReader(trace: Trace, options: ReadFramesOptions = {}): Gen
         if (r.done) return;
         frames[i] = r.value;
       }
-      yield frames;
+      yield step(frames);
     }
   } finally {
     for (const it of its) it.return(undefined);
@@ -224,17 +231,40 @@ export function readLayer(layer: TraceLayer): ActArray {
   return all;
 }
 
-function* readDeltaFrames(layer: TraceLayer, from: number, to: number): Generator<ActArray, void, undefined> {
+function* readDeltaFrames(layer: TraceLayer, from: number, to: number, changes?: FrameChanges): Generator<ActArray, void, undefined> {
   const fd = openNpy(layer.path);
   try {
     const d = new DeltaDecoder(fd, layer.path, layer.dtype, layer.frameElements, layer.dataOffset, layer.maxRecord);
+    d.collect = changes !== undefined;
     for (let t = 0; t < to; t++) {
       const frame = d.next();
+      if (changes) changes.changed = t > 0 ? d.changed.subarray(0, d.count) : null;
       if (t >= from) yield frame;
     }
   } finally {
     closeSync(fd);
   }
+}
+
+/** Where a layer's last yielded frame differs from the one before it (a .deltas layer, after frame 0), else null. */
+export interface FrameChanges {
+  changed: Uint32Array | null;
+}
+
+/**
+ * frameReader, plus where each layer's frame changed since the previous frame (changes[i] after each step, valid until
+ * the next): a .deltas file stores exactly that, so a consumer can work by the changes instead of comparing whole
+ * frames. null for .npy layers and for frame 0.
+ */
+export function* frameReaderWithChanges(
+  trace: Trace,
+  options: ReadFramesOptions = {},
+): Generator<{ frames: ActArray[]; changes: FrameChanges[] }, void, undefined> {
+  const changes = trace.layers.map((): FrameChanges => ({ changed: null }));
+  const its = trace.layers.map((l, i) =>
+    l.encoding === 'deltas' ? readDeltaFrames(l, options.from ?? 0, options.to ?? l.frames, changes[i]) : readFrames(l, options),
+  );
+  yield* zipFrames(its, (frames) => ({ frames, changes }));
 }
 
 function readExactly(fd: number, dst: Uint8Array, length: number, position: number, file: string): void {
