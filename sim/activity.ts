@@ -15,7 +15,7 @@
  * (`traceActivityStream`) keeps one frame at a time, so it does not grow with T.
  */
 import { layerFanout } from '../traces/stats.js';
-import { frameReader, type Trace } from '../traces/reader.js';
+import { frameReaderWithChanges, type Trace } from '../traces/reader.js';
 import { isKeyFrame, keyFrameEvery, recordingOf, type Recording } from '../traces/manifest.js';
 import type { TraceGraph } from '../traces/graph.js';
 import { InputError } from '../lib/errors.js';
@@ -38,6 +38,23 @@ export interface EventStats {
   rf: Uint16Array | Int32Array;
   /** Flat HWC input indices of the events, in order. */
   idx: Uint32Array;
+  /**
+   * Sparse events of a stream (non-zero levels persist from frame to frame): how this frame's event set differs from the
+   * previous frame's of the same stream, so a consumer that keeps per-event state can update it by the changes instead of
+   * rebuilding it from idx. Absent for delta events (a new set every frame).
+   */
+  changes?: EventChanges;
+}
+
+/** Frame t's event set = frame t − 1's (of the same stream; empty before frame 0) + entered − left. */
+export interface EventChanges {
+  /** Identifies the stream (one layer's counter): changes apply only to state built from the same stream. */
+  stream: object;
+  /** Frame index in the stream, from 0. */
+  t: number;
+  /** Indices that became events, and that stopped being events, in HWC order. */
+  entered: Uint32Array;
+  left: Uint32Array;
 }
 
 /** Expected events of a topology: each input an event with probability `density` (uniform, independent). */
@@ -156,13 +173,22 @@ export interface CounterOptions {
   signed?: boolean;
   /** Key-frame period (manifest model.keyFrameEvery): on a key frame the delta reference restarts from zeros. Default: frame 0 only. */
   keyFrameEvery?: number;
+  /**
+   * Every frame after the first comes with the positions where it differs from the previous one (a .deltas reader's
+   * change list): under an exact threshold (< 1, integer levels) the delta events are those positions, so neither a
+   * reference copy of the frame nor a scan of it is needed for them.
+   */
+  withChanges?: boolean;
 }
 
 /**
  * A per-layer counter: call it with each frame in order (it keeps the delta reference between
  * calls); the frame may be a reused buffer.
  */
-export function layerActivityCounter(l: Layer, o: CounterOptions = {}): (frame: ArrayLike<number>) => LayerActivity<EventStats> {
+export function layerActivityCounter(
+  l: Layer,
+  o: CounterOptions = {},
+): (frame: ArrayLike<number>, changed?: Uint32Array | null) => LayerActivity<EventStats> {
   const { H, W, C, OH, OW } = spatial(l);
   const groups = l.groups;
   const cin = C / groups;
@@ -177,13 +203,11 @@ export function layerActivityCounter(l: Layer, o: CounterOptions = {}): (frame: 
   // Spatial fan-out of each pixel (output positions whose receptive field holds it).
   const pixFan = new Float64Array(HW);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) pixFan[y * W + x] = fan.h[y]! * fan.w[x]!;
-  // The event-map cell (g·H·W + pixel) of every input index: tallying an event is then a lookup, not a division.
-  const cellOf = new Uint32Array(H * W * C);
-  for (let p = 0, i = 0; p < HW; p++) for (let c = 0; c < C; c++, i++) cellOf[i] = Math.floor(c / cin) * HW + p;
+  // The event-map cell (g·H·W + pixel) of an input index, computed per event (a table would cost 4 bytes per input).
+  const cellOf: CellOf = { C, cin, HW };
   // With a multiple of 4 channels per group, each 32-bit word of byte levels lies in one cell: the byte scan tallies
   // a changed word's events at once instead of event by event.
-  const wordCell = cin % 4 === 0 ? new Uint32Array((H * W * C) / 4) : null;
-  if (wordCell) for (let j = 0; j < wordCell.length; j++) wordCell[j] = cellOf[4 * j]!;
+  const wordCell = cin % 4 === 0;
   let ref: Levels | null = null; // allocated at the first frame, in its element type
   // Float traces with a quantisation step are quantised into this copy; other frames are read as they come.
   const quantised = q === undefined ? null : new Float64Array(H * W * C);
@@ -195,10 +219,11 @@ export function layerActivityCounter(l: Layer, o: CounterOptions = {}): (frame: 
   const scratch = (want: boolean): Scratch | null =>
     want
       ? {
-          map: new Int32Array(groups * HW),
-          cells: new Uint32Array(groups * HW + 1),
+          // A cell counts at most cin events: 8 bits hold a depthwise layer's, 16 every real layer's (not 32: memory).
+          map: cin <= 0xff ? new Uint8Array(groups * HW) : cin <= 0xffff ? new Uint16Array(groups * HW) : new Int32Array(groups * HW),
+          cells: new Uint32Array(0),
           nCells: 0,
-          idx: new Uint32Array(H * W * C),
+          idx: new Uint32Array(0),
           rf: new Rf(groups * M),
           events: new Float64Array(groups),
           fanout: new Float64Array(groups),
@@ -206,20 +231,27 @@ export function layerActivityCounter(l: Layer, o: CounterOptions = {}): (frame: 
         }
       : null;
   const sS = scratch(wantS);
+  // The sparse events' previous frame, a bit per input (frame −1: none), and where they changed.
+  const nzBits = sS ? new Uint32Array(Math.ceil((H * W * C) / 32)) : null;
+  const entered: EventList = { idx: new Uint32Array(0) };
+  const left: EventList = { idx: new Uint32Array(0) };
+  const stream = {};
   const sD = scratch(wantD);
   const nz = new Float64Array(1);
-  const deltaIdx = sD ? null : new Uint32Array(H * W * C);
-  const byWords: WordTally | null = sD && wordCell ? { wordCell, s: sD, done: false } : null;
+  // Without the delta kind its events are only counted (the sparsities): their indices go to a scratch list.
+  const deltaList: EventList | null = sD ? null : { idx: new Uint32Array(0) };
+  const byWords: WordTally | null = sD && wordCell ? { cellOf, s: sD, done: false } : null;
   let t = 0;
 
   const rfScatter = receptiveFieldScatter(l);
   const reset = (s: Scratch): void => {
-    for (let e = 0; e < s.nCells; e++) s.map[s.cells[e]!] = 0; // only the cells the last frame set
+    // Only the cells the last frame set; the sparse scan writes every cell, so its map needs no clearing.
+    if (s !== sS) for (let e = 0; e < s.nCells; e++) s.map[s.cells[e]!] = 0;
     s.nCells = 0;
     s.events.fill(0);
     s.fanout.fill(0);
   };
-  const finish = (s: Scratch, n: number): EventStats => {
+  const finish = (s: Scratch, n: number, changes?: EventChanges, idx: Uint32Array = s.idx): EventStats => {
     // Both paths give the same integer counts: scatter the few non-zero cells of a sparse map, else integrate.
     const scatter = rfScatter.cost(s.nCells) < rfScatter.boxCost;
     const rf = scatter ? rfScatter.scatter(s.map, s.cells, s.nCells, s.rf, s.touched) : receptiveFieldCounts(l, s.map, s.rf);
@@ -229,66 +261,278 @@ export function layerActivityCounter(l: Layer, o: CounterOptions = {}): (frame: 
         for (let m = g * M; m < (g + 1) * M; m++) t += +(rf[m] !== 0); // branch-free: touched outputs are scattered
         s.touched[g] = t;
       }
-    const w: EventStats = { events: s.events, fanout: s.fanout, touched: s.touched, rf, idx: s.idx.subarray(0, n) };
-    return o.views
-      ? w
-      : { events: w.events.slice(), fanout: w.fanout.slice(), touched: w.touched.slice(), rf: w.rf.slice(), idx: w.idx.slice() };
+    const w: EventStats = { events: s.events, fanout: s.fanout, touched: s.touched, rf, idx: idx.subarray(0, n) };
+    if (changes) w.changes = changes;
+    if (o.views) return w;
+    const copy: EventStats = {
+      events: w.events.slice(),
+      fanout: w.fanout.slice(),
+      touched: w.touched.slice(),
+      rf: w.rf.slice(),
+      idx: w.idx.slice(),
+    };
+    if (changes) copy.changes = { ...changes, entered: changes.entered.slice(), left: changes.left.slice() };
+    return copy;
   };
 
-  return (frame) => {
+  // Delta events from the change lists: both kinds counted, an exact threshold on integer levels (checked per frame).
+  const byChanges = o.withChanges === true && wantS && wantD && threshold < 1 && !quantised;
+
+  return (frame, changed) => {
     if (frame.length !== H * W * C) throw new RangeError(`frame of ${frame.length} values, layer "${l.name}" input has ${H * W * C}`);
     let cur: ArrayLike<number> = frame;
     if (quantised) {
       for (let i = 0; i < quantised.length; i++) quantised[i] = Math.round(frame[i]! / q!);
       cur = quantised;
     }
-    const n = H * W * C;
-    ref = referenceFor(cur, ref);
-    if (isKeyFrame(t++, o.keyFrameEvery)) ref.fill(0);
+    const integer = !(cur instanceof Float32Array || cur instanceof Float64Array);
+    const listed = byChanges && integer;
+    if (!listed) ref = referenceFor(cur, ref);
+    const key = isKeyFrame(t, o.keyFrameEvery);
+    if (key && ref) ref.fill(0);
     const out: LayerActivity<EventStats> = { spatialSparsity: 0, temporalSparsity: 0 };
     let nonZero = -1;
     if (sS) {
       reset(sS);
-      nonZero = countNonZeros(cur, cellOf, HW, pixFan, sS);
-      out.sparse = finish(sS, nonZero);
+      // Frame 0 lists no changes (all of its events entered): a consumer builds its state from idx.
+      const flips: Flips = { bits: nzBits!, entered, left, nEntered: 0, nLeft: 0, record: t > 0 };
+      nonZero = countNonZeros(cur, cellOf, pixFan, sS, flips);
+      const changes = flips.record
+        ? { stream, t, entered: entered.idx.subarray(0, flips.nEntered), left: left.idx.subarray(0, flips.nLeft) }
+        : undefined;
+      out.sparse = finish(sS, nonZero, changes);
     }
+    t++;
     if (sD) reset(sD);
-    const deltas = countDeltas(cur, ref, threshold, sD ? sD.idx : deltaIdx!, nz, byWords);
+    // A key frame of integer levels under a threshold < 1: its deltas (against zeros) are exactly the non-zero levels, whose
+    // statistics the sparse kind has just counted; the reference becomes the frame. (Saves the scan and, above all, an event
+    // list as long as the non-zero levels: frame 0 is the peak of memory otherwise.)
+    if (key && sS && out.sparse && threshold < 1 && !quantised && integer) {
+      ref?.set(cur as never);
+      const { changes: _, ...same } = out.sparse;
+      out.delta = same;
+      return finishFrame(out, cur, frame, nonZero, nonZero);
+    }
+    if (listed) {
+      if (!changed) throw new Error(`layer "${l.name}": frame ${t - 1} came without its change list`);
+      tally(changed, changed.length, cellOf, pixFan, sD!);
+      out.delta = finish(sD!, changed.length, undefined, changed);
+      return finishFrame(out, cur, frame, nonZero, changed.length);
+    }
+    const deltas = countDeltas(cur, ref!, threshold, sD ?? deltaList!, nz, byWords);
     if (sD) {
       if (byWords?.done) sumCells(sD, HW, pixFan);
-      else tally(sD.idx, deltas, cellOf, HW, pixFan, sD);
+      else tally(sD.idx, deltas, cellOf, pixFan, sD);
       out.delta = finish(sD, deltas);
     }
-    out.spatialSparsity = 1 - (nonZero >= 0 ? nonZero : nz[0]!) / n;
+    return finishFrame(out, cur, frame, nonZero >= 0 ? nonZero : nz[0]!, deltas);
+  };
+
+  /** The sparsities and the level-width histogram. */
+  function finishFrame(
+    out: LayerActivity<EventStats>,
+    cur: ArrayLike<number>,
+    frame: ArrayLike<number>,
+    nonZero: number,
+    deltas: number,
+  ): LayerActivity<EventStats> {
+    const n = H * W * C;
+    out.spatialSparsity = 1 - nonZero / n;
     out.temporalSparsity = 1 - deltas / n;
     if (quantised || !(frame instanceof Float32Array || frame instanceof Float64Array)) {
       countLevelBits(cur, signed, levelBits);
       out.levelBits = o.views ? levelBits : levelBits.slice();
     }
     return out;
-  };
+  }
 }
 
-interface Scratch {
-  map: Int32Array;
-  /** Indices of the map's non-zero cells, each once (the first nCells entries); one spare slot, which the tallies' branch-free
-   *  store writes once every cell is listed (an out-of-bounds store would deoptimise them). */
+/** A growable list of event indices (flat HWC input indices). */
+interface EventList {
+  /** Grown by `reserve` as a frame needs: sized to the events, not to the inputs (4 bytes per input would be most of the memory). */
+  idx: Uint32Array;
+}
+
+interface Scratch extends EventList {
+  map: Uint8Array | Uint16Array | Int32Array;
+  /** Indices of the map's non-zero cells, each once (the first nCells entries), grown by `grow` as a frame needs; the
+   *  tallies' branch-free store writes one slot past them (an out-of-bounds store would deoptimise them). */
   cells: Uint32Array;
   nCells: number;
-  idx: Uint32Array;
   rf: Uint16Array | Int32Array;
   events: Float64Array;
   fanout: Float64Array;
   touched: Float64Array;
 }
 
-/** Events = non-zero levels: their indices into s.idx, tallied per group; returns the count. */
-function countNonZeros(cur: ArrayLike<number>, cellOf: Uint32Array, HW: number, pixFan: Float64Array, s: Scratch): number {
-  const idx = s.idx;
+/** The event map's geometry: input index i = p·C + c lies in cell g·HW + p, g = ⌊c / cin⌋. */
+interface CellOf {
+  C: number;
+  cin: number;
+  HW: number;
+}
+
+/** The cell of input index i (integer quotients of indices < 2^31 are exact in float64). */
+function cellAt(i: number, g: CellOf): number {
+  const p = (i / g.C) | 0;
+  return g.cin === g.C ? p : (((i - p * g.C) / g.cin) | 0) * g.HW + p;
+}
+
+/**
+ * The scans write an index at every level (branch-free) and advance the count by 0 or 1, so a block of `block` levels
+ * needs `block` free slots past the count: reserve them before each block. Grows by doubling, capped at `max` (the inputs).
+ */
+function reserve(l: EventList, n: number, block: number, max: number): Uint32Array {
+  l.idx = grow(l.idx, n, block, max);
+  return l.idx;
+}
+
+/** `a`, or a copy of its first n entries in a larger array, with room for min(n + block, max) entries. */
+function grow(a: Uint32Array, n: number, block: number, max: number): Uint32Array {
+  const need = Math.min(n + block, max);
+  if (a.length >= need) return a;
+  // 1.25×: amortised like doubling, with less slack at the peak (the longest lists are a frame's non-zero levels).
+  const next = new Uint32Array(Math.min(max, Math.max(need, Math.ceil(1.25 * a.length))));
+  next.set(a.subarray(0, n));
+  return next;
+}
+
+/** Cells of the scratch's map, with room for `block` more listed cells (and the spare slot) past nc. */
+function growCells(s: Scratch, nc: number, block: number): Uint32Array {
+  s.cells = grow(s.cells, nc, block + 1, s.map.length + 1);
+  return s.cells;
+}
+
+/** Levels per scan block: large enough that the capacity check is free, small enough that reserve's slack is a few KiB. */
+const BLOCK = 4096;
+
+/**
+ * Events = non-zero levels: their indices into s.idx, and the event map, its cell list and the per-group sums (what
+ * tally does from the indices). Returns the count.
+ */
+function countNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float64Array, s: Scratch, flips: Flips): number {
+  // The first frame sizes the list exactly (growing it from nothing would copy it several times, and leave slack).
+  if (s.idx.length === 0) s.idx = new Uint32Array(Math.min(cur.length, nonZeros(cur) + cellOf.C));
+  return cellOf.cin === 1 && cellOf.C > 1 ? depthwiseNonZeros(cur, cellOf, pixFan, s, flips) : cellNonZeros(cur, cellOf, pixFan, s, flips);
+}
+
+function nonZeros(cur: ArrayLike<number>): number {
   let n = 0;
-  for (let i = 0; i < cur.length; i++) if (cur[i] !== 0) idx[n++] = i;
-  tally(idx, n, cellOf, HW, pixFan, s);
+  for (let i = 0; i < cur.length; i++) n += +(cur[i] !== 0);
   return n;
+}
+
+/**
+ * The scan walks the levels cell by cell (pixel, then group), so a level's cell is known without a division per event,
+ * and the tallies happen in the same pass.
+ */
+function cellNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float64Array, s: Scratch, flips: Flips): number {
+  const bits = flips.bits;
+  const { C, cin, HW } = cellOf;
+  const groups = C / cin;
+  const len = cur.length;
+  const { map, events: ev, fanout: fo } = s;
+  let idx = s.idx,
+    cells = s.cells;
+  let n = 0,
+    nc = 0;
+  for (let p = 0, i = 0; p < HW; p++) {
+    if (idx.length < n + C) idx = reserve(s, n, Math.max(C, BLOCK), len);
+    if (cells.length <= nc + groups) cells = growCells(s, nc, Math.max(groups, BLOCK));
+    for (let g = 0; g < groups; g++) {
+      const n0 = n;
+      for (const end = i + cin; i < end; i++) {
+        // branch-free: zeros and non-zeros are noise to a branch predictor
+        const nz = +(cur[i] !== 0);
+        idx[n] = i;
+        n += nz;
+        // A level that became (or stopped being) non-zero since the last frame: rare, so the branch predicts well.
+        if (nz !== ((bits[i >>> 5]! >>> (i & 31)) & 1)) flip(flips, i, nz, len);
+      }
+      const k = g * HW + p;
+      const v = n - n0;
+      map[k] = v;
+      cells[nc] = k;
+      nc += +(v !== 0); // a cell is listed when it holds an event
+      // sumCells's sums, here where g and p are known (exact: integer terms, so the order does not matter).
+      ev[g] += v;
+      fo[g] += v * pixFan[p]!;
+    }
+  }
+  s.nCells = nc;
+  return n;
+}
+
+/** Pixels per block of the depthwise transpose: a block's levels (PIXEL_BLOCK × C) stay in cache while each channel's row is written. */
+const PIXEL_BLOCK = 64;
+
+/**
+ * Depthwise (one channel per group): the cell of level p·C + c is c·HW + p, so a pass in level order would write the map
+ * C cells apart at every level (a cache miss each). Instead: the event list and the changes in level order, then the map
+ * by blocks of pixels, channel by channel (a transpose). Cells are listed channel by channel; every use of the list
+ * (clearing, scattering, sums) adds integers, so its order does not change a result.
+ */
+function depthwiseNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float64Array, s: Scratch, flips: Flips): number {
+  const bits = flips.bits;
+  const { C, HW } = cellOf;
+  const len = cur.length;
+  let idx = s.idx;
+  let n = 0;
+  for (let b = 0; b < len; b += BLOCK) {
+    idx = reserve(s, n, BLOCK, len);
+    for (let i = b, end = Math.min(len, b + BLOCK); i < end; i++) {
+      const nz = +(cur[i] !== 0);
+      idx[n] = i;
+      n += nz;
+      if (nz !== ((bits[i >>> 5]! >>> (i & 31)) & 1)) flip(flips, i, nz, len);
+    }
+  }
+  const { map, events: ev, fanout: fo } = s;
+  const cells = growCells(s, 0, n); // at most one cell per event
+  let nc = 0;
+  for (let p0 = 0; p0 < HW; p0 += PIXEL_BLOCK) {
+    const p1 = Math.min(HW, p0 + PIXEL_BLOCK);
+    for (let g = 0; g < C; g++) {
+      let e = 0,
+        f = 0;
+      for (let p = p0, k = g * HW + p0; p < p1; p++, k++) {
+        const v = +(cur[p * C + g] !== 0);
+        map[k] = v;
+        cells[nc] = k;
+        nc += v;
+        e += v;
+        f += v * pixFan[p]!;
+      }
+      ev[g] += e;
+      fo[g] += f;
+    }
+  }
+  s.nCells = nc;
+  return n;
+}
+
+/** The sparse events' previous frame (a bit per input) and the indices that entered or left the set this frame. */
+interface Flips {
+  bits: Uint32Array;
+  entered: EventList;
+  left: EventList;
+  nEntered: number;
+  nLeft: number;
+  /** False on the first frame: only the bits are set. */
+  record: boolean;
+}
+
+/** Input i became an event (nz 1) or stopped being one (nz 0): its bit flips and it joins the list. */
+function flip(f: Flips, i: number, nz: number, max: number): void {
+  f.bits[i >>> 5]! ^= 1 << (i & 31);
+  if (!f.record) return;
+  if (nz) {
+    if (f.nEntered === f.entered.idx.length) f.entered.idx = grow(f.entered.idx, f.nEntered, BLOCK, max);
+    f.entered.idx[f.nEntered++] = i;
+  } else {
+    if (f.nLeft === f.left.idx.length) f.left.idx = grow(f.left.idx, f.nLeft, BLOCK, max);
+    f.left.idx[f.nLeft++] = i;
+  }
 }
 
 /** A typed array of levels: the delta reference keeps the frame's own element type (exact, and compact). */
@@ -335,7 +579,7 @@ function countDeltas(
   cur: ArrayLike<number>,
   ref: Levels,
   threshold: number,
-  idx: Uint32Array,
+  list: EventList,
   nonZero: Float64Array,
   byWords: WordTally | null,
 ): number {
@@ -347,12 +591,12 @@ function countDeltas(
     (cur as Levels).byteOffset % 4 === 0 &&
     cur.length % 4 === 0;
   if (byWords) byWords.done = false;
-  return words ? byteDeltas(cur as Levels, ref, threshold, idx, nonZero, byWords) : levelDeltas(cur, ref, threshold, idx, nonZero);
+  return words ? byteDeltas(cur as Levels, ref, threshold, list, nonZero, byWords) : levelDeltas(cur, ref, threshold, list, nonZero);
 }
 
 /** Where a byte scan tallies whole words (each word in one cell): the scratch's map and cell list; `done` once it has. */
 interface WordTally {
-  wordCell: Uint32Array;
+  cellOf: CellOf;
   s: Scratch;
   done: boolean;
 }
@@ -362,17 +606,22 @@ function moveReferences(cur: ArrayLike<number>, ref: Levels, idx: Uint32Array, f
   for (let e = from; e < to; e++) ref[idx[e]!] = cur[idx[e]!]!;
 }
 
-function levelDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, idx: Uint32Array, nonZero: Float64Array): number {
+function levelDeltas(cur: ArrayLike<number>, ref: Levels, threshold: number, list: EventList, nonZero: Float64Array): number {
+  const len = cur.length;
   let n = 0,
     nz = 0;
-  for (let i = 0; i < cur.length; i++) {
-    const v = cur[i]!;
-    nz += +(v !== 0);
-    idx[n] = i;
-    n += +(Math.abs(v - ref[i]!) > threshold);
+  for (let b = 0; b < len; b += BLOCK) {
+    const idx = reserve(list, n, BLOCK, len);
+    const end = Math.min(len, b + BLOCK);
+    for (let i = b; i < end; i++) {
+      const v = cur[i]!;
+      nz += +(v !== 0);
+      idx[n] = i;
+      n += +(Math.abs(v - ref[i]!) > threshold);
+    }
   }
   nonZero[0] = nz;
-  moveReferences(cur, ref, idx, 0, n);
+  moveReferences(cur, ref, list.idx, 0, n);
   return n;
 }
 
@@ -393,7 +642,7 @@ function byteDeltas(
   cur: Levels,
   ref: Levels,
   threshold: number,
-  idx: Uint32Array,
+  list: EventList,
   nonZero: Float64Array,
   byWords: WordTally | null,
 ): number {
@@ -402,13 +651,18 @@ function byteDeltas(
   const { w: cw, at: c0 } = words(cur),
     { w: rw, at: r0 } = words(ref);
   const exact = threshold < 1;
-  const wordCell = exact ? byWords?.wordCell : undefined;
-  const map = byWords?.s.map,
-    cells = byWords?.s.cells;
+  const cellOf = exact ? byWords?.cellOf : undefined;
+  const map = byWords?.s.map;
+  let cells = byWords?.s.cells;
   let n = 0,
     zeros = 0,
     nc = 0;
+  let idx = list.idx;
   for (let j = 0; j < n4; j++) {
+    if ((j & (BLOCK / 4 - 1)) === 0) {
+      idx = reserve(list, n, BLOCK, len);
+      if (cellOf) cells = growCells(byWords!.s, nc, BLOCK / 4);
+    }
     const x = cw[c0 + j]!;
     // High bit of each zero byte, then their count by one multiply (SWAR).
     const z = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
@@ -429,8 +683,8 @@ function byteDeltas(
       n += +((d & 0xff0000) !== 0);
       idx[n] = i + 3;
       n += +((d & 0xff000000) !== 0);
-      if (wordCell) {
-        const k = wordCell[j]!,
+      if (cellOf) {
+        const k = cellAt(i, cellOf),
           old = map![k]!;
         cells![nc] = k;
         map![k] = old + n - n0;
@@ -446,7 +700,7 @@ function byteDeltas(
     }
   }
   nonZero[0] = len - zeros;
-  if (wordCell) {
+  if (cellOf) {
     byWords!.s.nCells = nc;
     byWords!.done = true;
   }
@@ -454,16 +708,18 @@ function byteDeltas(
 }
 
 /** The per-pixel event map and its non-zero cells from event indices (the map starts zero), then per-group event counts and fan-out sums over the cells. */
-function tally(idx: Uint32Array, n: number, cellOf: Uint32Array, HW: number, pixFan: Float64Array, s: Scratch): void {
-  const { map, cells } = s;
+function tally(idx: Uint32Array, n: number, cellOf: CellOf, pixFan: Float64Array, s: Scratch): void {
+  const map = s.map;
+  let cells = s.cells;
   let nc = 0;
   for (let e = 0; e < n; e++) {
-    const k = cellOf[idx[e]!]!;
+    if ((e & (BLOCK - 1)) === 0) cells = growCells(s, nc, BLOCK);
+    const k = cellAt(idx[e]!, cellOf);
     cells[nc] = k;
     nc += +(map[k]++ === 0); // branch-free: a cell is listed once, at its first event
   }
   s.nCells = nc;
-  sumCells(s, HW, pixFan);
+  sumCells(s, cellOf.HW, pixFan);
 }
 
 /** Per-group event counts and fan-out sums over the listed cells: per cell, not per event (fewer terms, no loop-carried sum per event). */
@@ -491,9 +747,16 @@ function* activityFrames(trace: Trace, options: ActivityOptions, views: boolean)
   const layers = trace.layers.map((tl) => tl.layer);
   const every = keyFrameEvery(trace.manifest);
   const counters = layers.map((l, i) =>
-    layerActivityCounter(l, { ...o, views, signed: trace.layers[i]!.spec.act.signed, keyFrameEvery: every }),
+    layerActivityCounter(l, {
+      ...o,
+      views,
+      signed: trace.layers[i]!.spec.act.signed,
+      keyFrameEvery: every,
+      withChanges: trace.layers[i]!.encoding === 'deltas',
+    }),
   );
-  for (const frames of frameReader(trace, { to: o.frames })) yield frames.map((f, i) => counters[i]!(f));
+  for (const { frames, changes } of frameReaderWithChanges(trace, { to: o.frames }))
+    yield frames.map((f, i) => counters[i]!(f, changes[i]!.changed));
 }
 
 /** All frames' statistics in memory, for reuse over many hw-models (sweeps). */

@@ -286,12 +286,38 @@ function lockstepOs(
   const bits = skipA ? new Uint32Array(l.groups * rowTiles * kWords) : new Uint32Array(0);
   const union = new Float64Array(l.groups * rowTiles);
   const scratch = new Uint32Array(kWords);
+  // Sparse events persist: their step counts are kept and updated by each frame's changes (cost ∝ changes, not events),
+  // while the bits come from the same stream's consecutive frames; otherwise (delta events, a gap) rebuilt from idx.
+  // A (tile, k) count is at most `rows` (one event per output of the tile at step k).
+  let counts: Uint8Array | Uint16Array | null = null;
+  let lastStream: object | null = null;
+  let lastT = -1;
+  const steps = (w: EventStats): void => {
+    const ch = w.changes;
+    if (!ch) {
+      lastStream = null;
+      eventSteps(l, w.idx, hw.rows, rowTiles, kWords, bits);
+      return;
+    }
+    const n = l.groups * rowTiles * K;
+    counts ??= hw.rows <= 0xff ? new Uint8Array(n) : new Uint16Array(n);
+    if (ch.stream === lastStream && ch.t === lastT + 1) {
+      countSteps(l, ch.entered, 1, hw.rows, rowTiles, kWords, counts, bits);
+      countSteps(l, ch.left, -1, hw.rows, rowTiles, kWords, counts, bits);
+    } else {
+      counts.fill(0);
+      bits.fill(0);
+      countSteps(l, w.idx, 1, hw.rows, rowTiles, kWords, counts, bits);
+    }
+    lastStream = ch.stream;
+    lastT = ch.t;
+  };
   return (w, wd) => {
     let ready = false;
     const prepare = (): void => {
       if (!skipA) return;
       rowTileEvents(w.rf, l.groups, M, hw.rows, max, nz);
-      eventSteps(l, w.idx, hw.rows, rowTiles, kWords, bits);
+      steps(w);
       for (let tile = 0; tile < union.length; tile++) union[tile] = popcount(bits, tile * kWords, kWords);
     };
     return {
@@ -334,16 +360,12 @@ function lockstepOs(
   };
 }
 
-/** Per-pixel taps of eventSteps, reused across calls (grown when a kernel needs more). */
+/** Per-pixel taps of eventSteps and countSteps, reused across calls (grown when a kernel needs more). */
 let tapK = new Int32Array(64);
-let tapWord = new Int32Array(64);
+let tapRow = new Int32Array(64);
 
-/**
- * Sets bit k of row tile (g, ⌊m / rows⌋) for every event that output m of group g meets at reduction step k (HWIO order).
- * Events come in HWC order, so those of one pixel are consecutive: the pixel's taps (the outputs it reaches and the
- * reduction offset of each) are found once per pixel, then each of its events sets one bit per tap.
- */
-function eventSteps(l: Layer, idx: Uint32Array, rows: number, rowTiles: number, kWords: number, bits: Uint32Array): void {
+/** The taps of input pixel p: into tapK the reduction offset (HWIO, channel 0) and into tapRow the row tile of each output it reaches; returns their number. */
+function pixelTaps(l: Layer, p: number, rows: number): number {
   const { W, C, OH, OW } = spatial(l);
   const cin = C / l.groups;
   const [kh, kw] = l.kernel;
@@ -352,32 +374,42 @@ function eventSteps(l: Layer, idx: Uint32Array, rows: number, rowTiles: number, 
   const [pt, , pl] = l.padding;
   if (tapK.length < kh * kw) {
     tapK = new Int32Array(kh * kw);
-    tapWord = new Int32Array(kh * kw);
+    tapRow = new Int32Array(kh * kw);
   }
-  const groupWords = rowTiles * kWords;
+  const x = p % W;
+  const y = (p - x) / W;
+  let taps = 0;
+  for (let ky = 0; ky < kh; ky++) {
+    const ty = y + pt - ky * dh;
+    if (ty < 0 || ty % sh !== 0) continue;
+    const oh = ty / sh;
+    if (oh >= OH) continue;
+    for (let kx = 0; kx < kw; kx++) {
+      const tx = x + pl - kx * dw;
+      if (tx < 0 || tx % sw !== 0) continue;
+      const ow = tx / sw;
+      if (ow >= OW) continue;
+      tapK[taps] = (ky * kw + kx) * cin;
+      tapRow[taps++] = Math.floor((oh * OW + ow) / rows);
+    }
+  }
+  return taps;
+}
+
+/**
+ * Sets bit k of row tile (g, ⌊m / rows⌋) for every event that output m of group g meets at reduction step k (HWIO order).
+ * Events come in HWC order, so those of one pixel are consecutive: the pixel's taps (the outputs it reaches and the
+ * reduction offset of each) are found once per pixel, then each of its events sets one bit per tap.
+ */
+function eventSteps(l: Layer, idx: Uint32Array, rows: number, rowTiles: number, kWords: number, bits: Uint32Array): void {
+  const C = spatial(l).C;
+  const cin = C / l.groups;
   bits.fill(0);
   const n = idx.length;
   let e = 0;
   while (e < n) {
-    const i0 = idx[e]!;
-    const p = (i0 / C) | 0;
-    const x = p % W;
-    const y = (p - x) / W;
-    let taps = 0;
-    for (let ky = 0; ky < kh; ky++) {
-      const ty = y + pt - ky * dh;
-      if (ty < 0 || ty % sh !== 0) continue;
-      const oh = ty / sh;
-      if (oh >= OH) continue;
-      for (let kx = 0; kx < kw; kx++) {
-        const tx = x + pl - kx * dw;
-        if (tx < 0 || tx % sw !== 0) continue;
-        const ow = tx / sw;
-        if (ow >= OW) continue;
-        tapK[taps] = (ky * kw + kx) * cin;
-        tapWord[taps++] = Math.floor((oh * OW + ow) / rows) * kWords;
-      }
-    }
+    const p = (idx[e]! / C) | 0;
+    const taps = pixelTaps(l, p, rows);
     const from = p * C;
     const to = from + C;
     for (; e < n; e++) {
@@ -386,11 +418,56 @@ function eventSteps(l: Layer, idx: Uint32Array, rows: number, rowTiles: number, 
       const c = i - from;
       const g = (c / cin) | 0;
       const cl = c - g * cin;
-      const base = g * groupWords;
+      const base = g * rowTiles;
       for (let t = 0; t < taps; t++) {
         const k = tapK[t]! + cl;
-        const o = base + tapWord[t]! + (k >>> 5);
+        const o = (base + tapRow[t]!) * kWords + (k >>> 5);
         bits[o] = bits[o]! | (1 << (k & 31));
+      }
+    }
+  }
+}
+
+/**
+ * eventSteps kept by counts: counts[(g·rowTiles + tile)·K + k] = events of the row tile at step k, and its bit set while
+ * the count is not zero. Adds (sign 1) or removes (sign −1) the events idx, so a persistent event set (sparse events)
+ * is updated by its changes from frame to frame: the same bits as eventSteps over the whole set.
+ */
+function countSteps(
+  l: Layer,
+  idx: Uint32Array,
+  sign: 1 | -1,
+  rows: number,
+  rowTiles: number,
+  kWords: number,
+  counts: Uint8Array | Uint16Array,
+  bits: Uint32Array,
+): void {
+  const C = spatial(l).C;
+  const cin = C / l.groups;
+  const K = gemmOf(l).K;
+  const n = idx.length;
+  let e = 0;
+  while (e < n) {
+    const p = (idx[e]! / C) | 0;
+    const taps = pixelTaps(l, p, rows);
+    const from = p * C;
+    const to = from + C;
+    for (; e < n; e++) {
+      const i = idx[e]!;
+      if (i < from || i >= to) break;
+      const c = i - from;
+      const g = (c / cin) | 0;
+      const cl = c - g * cin;
+      const base = g * rowTiles;
+      for (let t = 0; t < taps; t++) {
+        const k = tapK[t]! + cl;
+        const tile = base + tapRow[t]!;
+        const at = tile * K + k;
+        const was = counts[at]!;
+        counts[at] = was + sign;
+        // The bit follows the count across zero: set by the first event, cleared with the last.
+        if (sign === 1 ? was === 0 : was === 1) bits[tile * kWords + (k >>> 5)]! ^= 1 << (k & 31);
       }
     }
   }
