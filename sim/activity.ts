@@ -779,6 +779,9 @@ export function frameActivityBytes(fw: FrameActivity<EventStats>): number {
   let b = 0;
   for (const l of fw)
     for (const w of [l.sparse, l.delta])
-      if (w) b += w.events.byteLength + w.fanout.byteLength + w.touched.byteLength + w.rf.byteLength + w.idx.byteLength;
+      if (w) {
+        b += w.events.byteLength + w.fanout.byteLength + w.touched.byteLength + w.rf.byteLength + w.idx.byteLength;
+        if (w.changes) b += w.changes.entered.byteLength + w.changes.left.byteLength;
+      }
   return b;
 }
