@@ -254,6 +254,7 @@ export function layerActivityCounter(
   const finish = (s: Scratch, n: number, changes?: EventChanges, idx: Uint32Array = s.idx): EventStats => {
     // Both paths give the same integer counts: scatter the few non-zero cells of a sparse map, else integrate.
     const scatter = rfScatter.cost(s.nCells) < rfScatter.boxCost;
+    if (scatter && s === sS) listCells(s); // the sparse scan counts its cells but lists them only when scattering needs them
     const rf = scatter ? rfScatter.scatter(s.map, s.cells, s.nCells, s.rf, s.touched) : receptiveFieldCounts(l, s.map, s.rf);
     if (!scatter)
       for (let g = 0; g < groups; g++) {
@@ -397,6 +398,20 @@ function grow(a: Uint32Array, n: number, block: number, max: number): Uint32Arra
   return next;
 }
 
+/**
+ * The sparse map's non-zero cells into s.cells (s.nCells of them), in index order: the scans only count them, since
+ * a list as long as the non-zero cells (most of them on a dense map) is needed only when scattering is cheaper.
+ */
+function listCells(s: Scratch): void {
+  const { map } = s;
+  const cells = growCells(s, 0, s.nCells);
+  let nc = 0;
+  for (let k = 0; k < map.length; k++) {
+    cells[nc] = k;
+    nc += +(map[k] !== 0);
+  }
+}
+
 /** Cells of the scratch's map, with room for `block` more listed cells (and the spare slot) past nc. */
 function growCells(s: Scratch, nc: number, block: number): Uint32Array {
   s.cells = grow(s.cells, nc, block + 1, s.map.length + 1);
@@ -407,8 +422,9 @@ function growCells(s: Scratch, nc: number, block: number): Uint32Array {
 const BLOCK = 4096;
 
 /**
- * Events = non-zero levels: their indices into s.idx, and the event map, its cell list and the per-group sums (what
- * tally does from the indices). Returns the count.
+ * Events = non-zero levels: their indices into s.idx, and the event map, its count of non-zero cells and the per-group
+ * sums (what tally does from the indices; the cells are listed by finish, only where scattering needs them). Returns
+ * the count.
  */
 function countNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float64Array, s: Scratch, flips: Flips): number {
   // The first frame sizes the list exactly (growing it from nothing would copy it several times, and leave slack).
@@ -432,13 +448,11 @@ function cellNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float64Arr
   const groups = C / cin;
   const len = cur.length;
   const { map, events: ev, fanout: fo } = s;
-  let idx = s.idx,
-    cells = s.cells;
+  let idx = s.idx;
   let n = 0,
     nc = 0;
   for (let p = 0, i = 0; p < HW; p++) {
     if (idx.length < n + C) idx = reserve(s, n, Math.max(C, BLOCK), len);
-    if (cells.length <= nc + groups) cells = growCells(s, nc, Math.max(groups, BLOCK));
     for (let g = 0; g < groups; g++) {
       const n0 = n;
       for (const end = i + cin; i < end; i++) {
@@ -452,8 +466,7 @@ function cellNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float64Arr
       const k = g * HW + p;
       const v = n - n0;
       map[k] = v;
-      cells[nc] = k;
-      nc += +(v !== 0); // a cell is listed when it holds an event
+      nc += +(v !== 0); // cells that hold an event (listed by listCells if needed)
       // sumCells's sums, here where g and p are known (exact: integer terms, so the order does not matter).
       ev[g] += v;
       fo[g] += v * pixFan[p]!;
@@ -469,8 +482,7 @@ const PIXEL_BLOCK = 64;
 /**
  * Depthwise (one channel per group): the cell of level p·C + c is c·HW + p, so a pass in level order would write the map
  * C cells apart at every level (a cache miss each). Instead: the event list and the changes in level order, then the map
- * by blocks of pixels, channel by channel (a transpose). Cells are listed channel by channel; every use of the list
- * (clearing, scattering, sums) adds integers, so its order does not change a result.
+ * by blocks of pixels, channel by channel (a transpose).
  */
 function depthwiseNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float64Array, s: Scratch, flips: Flips): number {
   const bits = flips.bits;
@@ -488,7 +500,6 @@ function depthwiseNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float
     }
   }
   const { map, events: ev, fanout: fo } = s;
-  const cells = growCells(s, 0, n); // at most one cell per event
   let nc = 0;
   for (let p0 = 0; p0 < HW; p0 += PIXEL_BLOCK) {
     const p1 = Math.min(HW, p0 + PIXEL_BLOCK);
@@ -498,7 +509,6 @@ function depthwiseNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float
       for (let p = p0, k = g * HW + p0; p < p1; p++, k++) {
         const v = +(cur[p * C + g] !== 0);
         map[k] = v;
-        cells[nc] = k;
         nc += v;
         e += v;
         f += v * pixFan[p]!;

@@ -102,15 +102,15 @@ export function traceFoldModels(
     // over rf, done on the frame's first fold; every column tile of a row tile reuses them.
     const rowTiles = Math.ceil(M / hw.rows);
     const max = new Float64Array(l.groups * rowTiles),
-      steps = new Float64Array(l.groups * rowTiles),
       nz = new Float64Array(l.groups * rowTiles);
+    if (rowSyncOf(hw) === 'lockstep') return lockstepOs(l, hw, rowTiles, max, nz);
+    const steps = new Float64Array(l.groups * rowTiles); // lock-step folds need no per-row steps
     const prepare = (rf: EventStats['rf'], m: MappedGemm, wd: number): void => {
       const kw = keepW(m.skip.filter, hw.rows, wd);
       if (kw === 1 && skipA) rowTileEvents(rf, l.groups, M, hw.rows, max, nz);
       else rowTileSteps(rf, l.groups, M, hw.rows, skipA, kw, m.T, max, steps, nz);
       if (kw === 1 && skipA) steps.set(nz); // a row's steps are its events
     };
-    if (rowSyncOf(hw) === 'lockstep') return lockstepOs(l, hw, rowTiles, max, nz);
     return (w, wd) => {
       let ready = false;
       return {
