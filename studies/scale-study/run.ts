@@ -175,6 +175,7 @@ interface Run {
   traceBytes?: number;
   npyBytes?: number;
   duplicatedFrames?: number;
+  fps?: number;
   layers?: LayerRow[];
   modes?: ModeRow[];
 }
@@ -187,7 +188,7 @@ interface InspectLayer {
 interface Inspect {
   layers: InspectLayer[];
   overall: { spatial: number; temporal: number; temporalNoKey: number; operation: number; operationNoKey: number };
-  recording: { duplicatedFrames?: number };
+  recording: { duplicatedFrames?: number; fps?: number };
   storage: { fileBytes: number; npyBytes: number };
 }
 
@@ -293,6 +294,7 @@ function oneRun(o: Options, network: string, video: string, q: number): Run {
     run.traceBytes = ins.storage.fileBytes;
     run.npyBytes = ins.storage.npyBytes;
     run.duplicatedFrames = ins.recording.duplicatedFrames ?? 0;
+    run.fps = ins.recording.fps;
     run.layers = layerRows(ins.layers);
     run.modes = [];
     for (const arch of o.archs) {
@@ -329,9 +331,10 @@ function markdown(o: Options, runs: Run[], meta: Record<string, string>, chartFi
     '',
   );
   L.push(
-    'Memory model: the one after the memory-fidelity issue (issue 15): delta state held per tensor on the',
-    "version-2 trace's graph (docs/design.md §5.6), SCALE-Sim v2 scratchpad DRAM traffic per layer pass and",
-    'activations that spill between layers moved as event lists when smaller than dense (§5.7).',
+    `Simulator: deltasim at ${meta.commit ?? 'the commit of this report'}. Memory model: the memory system of issue 14 (SCALE-Sim v2`,
+    'scratchpad DRAM traffic per layer pass, SRAM accessed in words through banked ports, LPDDR4 DRAM; docs/design.md §5.7)',
+    "with issue 15's fidelity changes (delta state held per tensor on the version-2 trace's graph, §5.6; activations",
+    'that spill between layers moved as event lists when smaller than dense; the iso-configured array family).',
     '',
   );
   L.push(
@@ -496,6 +499,8 @@ function main(): void {
     machine: `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${fix(totalmem() / 2 ** 30, 0)} GiB RAM, Node ${process.version}, tfjs wasm backend (1 thread)`,
     extrapolation: '',
   };
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: packagePath(), encoding: 'utf8' });
+  if (git.status === 0) meta.commit = git.stdout.trim();
   const runs: Run[] = [];
   const save = () => {
     meta.extrapolation = extrapolate(o, runs);
