@@ -14,7 +14,8 @@
  * Run: npx tsx studies/scale-study/run.ts [--frames 200] [--networks a,b] [--videos vtest,megamind]
  *        [--thresholds 0.05,0.1] [--archs delta-32x32,seneca-like] [--human-models DIR] [--resnet50 FILE]
  *        [--work DIR] [--keep-traces] [--nice 10] [--out reports/scale-study]
- *      npx tsx studies/scale-study/run.ts --report-only [--out reports/scale-study]   (results.md + charts from results.json)
+ *      npx tsx studies/scale-study/run.ts --report-only [--merge DIR,…] [--out reports/scale-study]
+ *        (results.md + charts from results.json; --merge adds the runs of studies run side by side)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,8 +25,8 @@ import { parseArgs } from 'node:util';
 import { energyBreakdownChart, sparsityChart } from '../../src/report/charts.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { packagePath } from '../../lib/package-dir.js';
+import { OPENCV_DATA } from '../paper-repro/simulation.js';
 
-const OPENCV_DATA = '/usr/share/doc/opencv-doc/examples/data';
 const VIDEOS: Record<string, string> = { vtest: join(OPENCV_DATA, 'vtest.avi'), megamind: join(OPENCV_DATA, 'Megamind.avi') };
 
 interface NetworkSpec {
@@ -65,6 +66,7 @@ interface Options {
   out: string;
   drift: boolean;
   reportOnly: boolean;
+  merge: string[];
 }
 
 function options(): Options {
@@ -83,6 +85,7 @@ function options(): Options {
       out: { type: 'string', default: 'reports/scale-study' },
       drift: { type: 'boolean', default: false },
       'report-only': { type: 'boolean', default: false },
+      merge: { type: 'string', default: '' },
     },
   });
   const list = (s: string) =>
@@ -104,6 +107,7 @@ function options(): Options {
     out: resolve(values.out),
     drift: values.drift,
     reportOnly: values['report-only'],
+    merge: list(values.merge).map((d) => resolve(d)),
   };
   const bad = (what: string) => {
     throw new Error(`scale-study: ${what}`);
@@ -322,6 +326,38 @@ function perFrame(r: Run, step: string): number | undefined {
   return s?.ok && r.frames ? s.seconds / r.frames : undefined;
 }
 
+/**
+ * The README's table (README-table.md, pasted verbatim into the README's "Scale study" section; a test
+ * checks they agree): per run, sparsity and delta-32x32's three modes, and seneca-like's delta against the
+ * dense array at its own node (22 nm) by time and energy per frame.
+ */
+function readmeTable(runs: Run[]): string {
+  const L = [
+    '| network | GMAC | video | q | frames | spatial | temporal | delta-32x32 ms/frame: dense / sparse / delta | mJ/frame: dense / sparse / delta | mW: dense / delta | delta state MiB (in DRAM) | seneca-like delta vs dense-32x32-22nm: speedup / energy gain |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of runs.filter((x) => x.modes?.length)) {
+    const m = (arch: string, mode: string) => r.modes!.find((x) => x.arch === arch && x.mode === mode);
+    const three = (f: (x: ModeRow) => string) =>
+      ['dense', 'sparse', 'delta']
+        .map((mode) => {
+          const x = m('delta-32x32', mode);
+          return x ? f(x) : '–';
+        })
+        .join(' / ');
+    const d = m('delta-32x32', 'dense');
+    const dl = m('delta-32x32', 'delta');
+    const sen = m('seneca-like', 'delta');
+    const base = m('dense-32x32-22nm', 'dense');
+    L.push(
+      `| ${r.network} | ${fix(r.gmac!, 2)} | ${r.video} | ${r.threshold} | ${r.frames} | ${pct(r.overall!.spatial)} | ${pct(r.overall!.temporal)} | ` +
+        `${three((x) => fix(x.latencyUs / 1e3, 1))} | ${three((x) => fix(x.energyUJ / 1e3, 2))} | ${d && dl ? `${fix(d.powerMW, 0)} / ${fix(dl.powerMW, 0)}` : '–'} | ` +
+        `${dl ? `${mib(dl.stateBytes)} (${pct(dl.stateSpill)})` : '–'} | ${sen && base ? `${fix(base.latencyUs / sen.latencyUs, 2)}× / ${fix(base.energyUJ / sen.energyUJ, 2)}×` : '–'} |`,
+    );
+  }
+  return `${L.join('\n')}\n`;
+}
+
 function markdown(o: Options, runs: Run[], meta: Record<string, string>, chartFiles: string[]): string {
   const L: string[] = [];
   L.push('# Scale study: pretrained networks on real video', '');
@@ -471,20 +507,40 @@ function charts(out: string, runs: Run[]): string[] {
   return files.map(([name]) => name);
 }
 
-/** --report-only: rewrite results.md and the charts from OUT/results.json, without running anything. */
+interface Saved {
+  meta: Record<string, string>;
+  options: Options;
+  runs: Run[];
+}
+
+/**
+ * --report-only: rewrite results.md and the charts from OUT/results.json, without running anything.
+ * --merge DIR,…: first add the runs of other studies' results.json (parts of one study run side by side,
+ * e.g. one process per video), writing the union to OUT/results.json; their commands are listed.
+ */
 function reportOnly(o: Options): void {
-  const saved = JSON.parse(readFileSync(join(o.out, 'results.json'), 'utf8')) as {
-    meta: Record<string, string>;
-    options: Options;
-    runs: Run[];
-  };
+  const load = (dir: string) => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Saved;
+  const saved = load(o.out);
+  for (const dir of o.merge) {
+    const part = load(dir);
+    saved.runs.push(...part.runs);
+    saved.meta.command = `${saved.meta.command}\n${part.meta.command}`;
+    saved.options.videos = [...new Set([...saved.options.videos, ...part.options.videos])];
+    saved.options.thresholds = [...new Set([...saved.options.thresholds, ...part.options.thresholds])];
+  }
+  if (o.merge.length) {
+    saved.meta.extrapolation = extrapolate(saved.options, saved.runs);
+    writeFileAtomic(join(o.out, 'results.json'), `${JSON.stringify(saved, null, 1)}\n`);
+  }
   const written = charts(o.out, saved.runs);
   writeFileAtomic(join(o.out, 'results.md'), markdown(saved.options, saved.runs, saved.meta, written));
+  writeFileAtomic(join(o.out, 'README-table.md'), readmeTable(saved.runs));
   console.error(`[scale-study] rewrote ${join(o.out, 'results.md')} and ${written.length} charts`);
 }
 
 function main(): void {
   const o = options();
+  if (o.merge.length && !o.reportOnly) throw new Error('scale-study: --merge goes with --report-only');
   if (o.reportOnly) {
     reportOnly(o);
     return;
@@ -521,6 +577,7 @@ function main(): void {
         writeFileAtomic(join(o.out, 'results.md'), markdown(o, runs, meta, []));
       }
   writeFileAtomic(join(o.out, 'results.md'), markdown(o, runs, meta, charts(o.out, runs)));
+  writeFileAtomic(join(o.out, 'README-table.md'), readmeTable(runs));
   console.error(`[scale-study] wrote ${join(o.out, 'results.json')}, results.md and charts`);
 }
 
