@@ -128,20 +128,36 @@ function options(): Options {
 /** One CLI step: its command line, wall time and exit status. */
 interface Step {
   command: string;
+  /** Wall-clock seconds (on a shared machine, mostly waiting for a core). */
   seconds: number;
+  /** User + system CPU seconds of the step (GNU time), when /usr/bin/time exists. */
+  cpuSeconds?: number;
   ok: boolean;
   error?: string;
 }
 
+const GNU_TIME = '/usr/bin/time';
+
 function cli(o: Options, args: string[]): Step & { stdout: string } {
-  const argv = ['-n', String(o.nice), process.execPath, packagePath('bin', 'deltasim.js'), ...args];
+  const deltasim = ['nice', '-n', String(o.nice), process.execPath, packagePath('bin', 'deltasim.js'), ...args];
+  const cpuFile = join(o.work, 'cpu-time.txt');
+  const timed = existsSync(GNU_TIME);
+  const [exe, ...argv] = timed ? [GNU_TIME, '-f', '%U %S', '-o', cpuFile, ...deltasim] : deltasim;
   const t0 = performance.now();
-  const r = spawnSync('nice', argv, { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = spawnSync(exe!, argv, { encoding: 'utf8', maxBuffer: 1 << 30 });
   const seconds = (performance.now() - t0) / 1e3;
+  const cpu = timed && existsSync(cpuFile) ? readFileSync(cpuFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) : [];
   const command = `nice -n ${o.nice} deltasim ${args.map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
   const ok = r.status === 0;
   const tail = (s: string) => s.trim().split('\n').slice(-4).join('\n');
-  return { command, seconds, ok, stdout: r.stdout ?? '', ...(ok ? {} : { error: tail(`${r.stderr ?? ''}${r.error?.message ?? ''}`) }) };
+  return {
+    command,
+    seconds,
+    ...(cpu.length === 2 && cpu.every(Number.isFinite) ? { cpuSeconds: cpu[0]! + cpu[1]! } : {}),
+    ok,
+    stdout: r.stdout ?? '',
+    ...(ok ? {} : { error: tail(`${r.stderr ?? ''}${r.error?.message ?? ''}`) }),
+  };
 }
 
 interface LayerRow {
@@ -321,9 +337,11 @@ const pct = (v: number | undefined) => (v === undefined ? '–' : `${(100 * v).t
 const fix = (v: number, d: number) => v.toFixed(d);
 const mib = (b: number) => (b / 2 ** 20).toFixed(1);
 
-function perFrame(r: Run, step: string): number | undefined {
+/** A step's seconds per frame: wall-clock, and CPU in brackets where measured. */
+function perFrame(r: Run, step: string): string {
   const s = r.steps[step];
-  return s?.ok && r.frames ? s.seconds / r.frames : undefined;
+  if (!s?.ok || !r.frames) return '–';
+  return `${fix(s.seconds / r.frames, 2)}${s.cpuSeconds === undefined ? '' : ` (${fix(s.cpuSeconds / r.frames, 2)})`}`;
 }
 
 /**
@@ -434,7 +452,12 @@ function markdown(o: Options, runs: Run[], meta: Record<string, string>, chartFi
           `| ${r.network} | ${r.video} | ${r.threshold} | ${arch} | ${m.mode} | ${fix(m.latencyUs, 0)} | ${fix(m.energyUJ, 1)} | ${fix(m.powerMW, 2)} | ${fix(m.speedupVsDense, 2)}× | ${fix(m.energyGainVsDense, 2)}× | ${mib(m.dramBytes)} | ${mib(m.stateBytes)} | ${pct(m.stateSpill)} |`,
         );
   L.push('');
-  L.push('## Time per frame of each step (s, wall-clock) and the full study', '');
+  L.push(
+    '## Time per frame of each step and the full study',
+    '',
+    'Seconds per frame, wall-clock (CPU time in brackets where measured); per-run start-up included.',
+    '',
+  );
   const steps = [...new Set(runs.flatMap((r) => Object.keys(r.steps)))];
   L.push(
     `| network | video | q | frames | ${steps.join(' | ')} | trace MiB (compact / .npy) |`,
@@ -442,7 +465,7 @@ function markdown(o: Options, runs: Run[], meta: Record<string, string>, chartFi
   );
   for (const r of runs)
     L.push(
-      `| ${r.network} | ${r.video} | ${r.threshold} | ${r.frames} | ${steps.map((s) => (perFrame(r, s) === undefined ? '–' : fix(perFrame(r, s)!, 2))).join(' | ')} | ${r.traceBytes ? `${mib(r.traceBytes)} / ${mib(r.npyBytes!)}` : '–'} |`,
+      `| ${r.network} | ${r.video} | ${r.threshold} | ${r.frames} | ${steps.map((s) => perFrame(r, s)).join(' | ')} | ${r.traceBytes ? `${mib(r.traceBytes)} / ${mib(r.npyBytes!)}` : '–'} |`,
     );
   L.push('');
   L.push(meta.extrapolation, '');
@@ -458,25 +481,30 @@ function markdown(o: Options, runs: Run[], meta: Record<string, string>, chartFi
   return `${L.join('\n')}\n`;
 }
 
-/** Seconds per frame of each step, summed over a network's (video, threshold) runs, scaled to the full study. */
+/** Seconds per frame of all steps, per network (mean over its runs), scaled to the full study. */
 function extrapolate(o: Options, runs: Run[]): string {
   const full = { frames: 200, videos: 2, thresholds: 3 };
-  let perFrameAll = 0;
+  const perFrameOf = (rs: Run[], f: (st: Step) => number | undefined) =>
+    rs.reduce((a, r) => a + Object.values(r.steps).reduce((b, st) => b + (f(st) ?? Number.NaN), 0) / r.frames, 0) / rs.length;
+  let wall = 0;
+  let cpu = 0;
   const lines: string[] = [];
   for (const n of o.networks) {
     const rs = runs.filter((r) => r.network === n && r.frames > 0);
     if (!rs.length) continue;
-    const s = rs.reduce((a, r) => a + Object.values(r.steps).reduce((b, st) => b + st.seconds, 0) / r.frames, 0) / rs.length;
-    perFrameAll += s;
-    lines.push(`${n} ${fix(s, 1)} s`);
+    const w = perFrameOf(rs, (st) => st.seconds);
+    const c = perFrameOf(rs, (st) => st.cpuSeconds);
+    wall += w;
+    cpu += c;
+    lines.push(`${n} ${fix(w, 1)} s${Number.isNaN(c) ? '' : ` (CPU ${fix(c, 1)} s)`}`);
   }
-  const runsFull = full.videos * full.thresholds;
-  const hours = (perFrameAll * full.frames * runsFull) / 3600;
+  const scale = (full.frames * full.videos * full.thresholds) / 3600;
   return (
     `Extrapolation: one frame of one (video, threshold) run, all steps (record, inspect, simulate on ${o.archs.join(' + ')}), ` +
     `costs ${lines.join(', ')} here (mean over this study's runs; per-run start-up included, so an over-estimate for long runs). ` +
     `The full study (${full.frames} frames × ${full.videos} videos × ${full.thresholds} thresholds × these ${lines.length} networks) ` +
-    `would take about ${fix(hours, 1)} h of wall-clock at this machine's load, one run at a time.`
+    `would take about ${fix(wall * scale, 1)} h of wall-clock at this machine's load, one run at a time` +
+    `${Number.isNaN(cpu) ? '' : `, ${fix(cpu * scale, 1)} h of CPU time`}.`
   );
 }
 
