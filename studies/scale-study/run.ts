@@ -337,6 +337,16 @@ const pct = (v: number | undefined) => (v === undefined ? '–' : `${(100 * v).t
 const fix = (v: number, d: number) => v.toFixed(d);
 const mib = (b: number) => (b / 2 ** 20).toFixed(1);
 
+/** Runs in table order: network (as NETWORKS lists them), video, threshold; parts run side by side interleave. */
+function ordered(runs: Run[]): Run[] {
+  const nets = Object.keys(NETWORKS);
+  const vids = Object.keys(VIDEOS);
+  return [...runs].sort(
+    (a, b) =>
+      nets.indexOf(a.network) - nets.indexOf(b.network) || vids.indexOf(a.video) - vids.indexOf(b.video) || a.threshold - b.threshold,
+  );
+}
+
 /** A step's seconds per frame: wall-clock, and CPU in brackets where measured. */
 function perFrame(r: Run, step: string): string {
   const s = r.steps[step];
@@ -349,7 +359,8 @@ function perFrame(r: Run, step: string): string {
  * checks they agree): per run, sparsity and delta-32x32's three modes, and seneca-like's delta against the
  * dense array at its own node (22 nm) by time and energy per frame.
  */
-function readmeTable(runs: Run[]): string {
+function readmeTable(all: Run[]): string {
+  const runs = ordered(all);
   const L = [
     '| network | GMAC | video | q | frames | spatial | temporal | delta-32x32 ms/frame: dense / sparse / delta | mJ/frame: dense / sparse / delta | mW: dense / delta | delta state MiB (in DRAM) | seneca-like delta vs dense-32x32-22nm: speedup / energy gain |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -376,7 +387,8 @@ function readmeTable(runs: Run[]): string {
   return `${L.join('\n')}\n`;
 }
 
-function markdown(o: Options, runs: Run[], meta: Record<string, string>, chartFiles: string[]): string {
+function markdown(o: Options, all: Run[], meta: Record<string, string>, chartFiles: string[]): string {
+  const runs = ordered(all);
   const L: string[] = [];
   L.push('# Scale study: pretrained networks on real video', '');
   L.push(`Written by \`studies/scale-study/run.ts\` (${meta.date}). Command:`, '', '```', meta.command, '```', '');
@@ -515,7 +527,7 @@ function extrapolate(o: Options, runs: Run[]): string {
  */
 function charts(out: string, runs: Run[]): string[] {
   const firstOf = new Map<string, Run>();
-  for (const r of runs) if (r.modes?.length && !firstOf.has(r.network)) firstOf.set(r.network, r);
+  for (const r of ordered(runs)) if (r.modes?.length && !firstOf.has(r.network)) firstOf.set(r.network, r);
   const files: [string, Buffer][] = [];
   for (const [network, r] of firstOf) {
     const tag = `${network}-${r.video}-q${r.threshold}`;
