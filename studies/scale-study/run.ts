@@ -160,6 +160,9 @@ function cli(o: Options, args: string[]): Step & { stdout: string } {
   };
 }
 
+/** A step as results.json keeps it: without its output (inspect's JSON is summarised into the run). */
+const stepOf = ({ stdout: _, ...step }: Step & { stdout: string }): Step => step;
+
 interface LayerRow {
   layer: string;
   macs: number;
@@ -295,11 +298,11 @@ function oneRun(o: Options, network: string, video: string, q: number): Run {
     '--force',
     '--quiet',
   ]);
-  run.steps.record = record;
+  run.steps.record = stepOf(record);
   try {
     if (!record.ok) return run;
     const inspect = cli(o, ['trace', 'inspect', trace, '--json', '--no-verify']);
-    run.steps.inspect = inspect;
+    run.steps.inspect = stepOf(inspect);
     if (!inspect.ok) return run;
     const ins = JSON.parse(inspect.stdout) as Inspect;
     run.frames = ins.layers[0]?.frames.length ?? 0;
@@ -320,7 +323,7 @@ function oneRun(o: Options, network: string, video: string, q: number): Run {
     for (const arch of o.archs) {
       const simDir = join(o.work, 'sims', `${tag}-${arch}`);
       const sim = cli(o, ['simulate', '--trace', trace, '--arch', arch, '--out', simDir, '--force']);
-      run.steps[`simulate ${arch}`] = sim;
+      run.steps[`simulate ${arch}`] = stepOf(sim);
       if (!sim.ok) continue;
       run.modes.push(...modeRows(JSON.parse(readFileSync(join(simDir, 'summary.json'), 'utf8'))));
       if (!o.keepTraces) rmSync(simDir, { recursive: true, force: true });
