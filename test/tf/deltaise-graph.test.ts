@@ -197,8 +197,16 @@ describe('tf/deltaise-graph: delta-ising a pretrained Keras model', () => {
         const inp = tf.input({ shape: [11, 11, 3] });
         const cls = layer.constructor as unknown as { fromConfig(c: unknown, cfg: object): tf.layers.Layer };
         const copy = cls.fromConfig(layer.constructor, { ...config, ...(kind === 'Conv2D' ? { filters: 4 } : {}), name: 'probe' });
-        const head = tf.layers.dense({ name: 'head', units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) });
-        const m = tf.model({ inputs: inp, outputs: head.apply(tf.layers.flatten({ name: 'flat' }).apply(copy.apply(inp))) as tf.SymbolicTensor });
+        const head = tf.layers.dense({
+          name: 'head',
+          units: 2,
+          activation: 'softmax',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+        });
+        const m = tf.model({
+          inputs: inp,
+          outputs: head.apply(tf.layers.flatten({ name: 'flat' }).apply(copy.apply(inp))) as tf.SymbolicTensor,
+        });
         m.setWeights(m.weights.map((w, i) => tf.randomUniform(w.shape as number[], -0.5, 0.5, 'float32', i + 1)));
         return m;
       };
