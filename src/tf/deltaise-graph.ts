@@ -161,6 +161,7 @@ export function deltaiseKeras(model: tf.LayersModel, opts: DeltaiseKerasOptions 
       x = input;
       if (variant === 'delta' && (opts.inputDelta ?? true)) {
         const inp = inputDeltaLayer({ spRate: opts.spRate, thresholdInit: opts.inputThreshold, granularity: opts.granularity });
+        inp.trainable = opts.trainableThreshold ?? true; // its only weight is the threshold
         x = inp.apply(x) as tf.SymbolicTensor;
       }
     } else {

@@ -89,6 +89,9 @@ describe('tf/deltaise-graph: delta-ising a pretrained Keras model', () => {
     const d = deltaiseKeras(toyKerasModel());
     expect(activationLayers(d).map((l) => l.name)).to.have.members(Object.keys(HAND_COUNT));
     expect(activationLayers(d).every((l) => l instanceof DeltaActivation && l.activation === 'linear')).to.equal(true);
+    const fixed = deltaiseKeras(toyKerasModel(), { trainableThreshold: false });
+    expect(fixed.trainableWeights.filter((w) => w.name.includes('threshold'))).to.have.lengthOf(0);
+    expect(d.trainableWeights.filter((w) => w.name.includes('threshold'))).to.have.lengthOf(Object.keys(HAND_COUNT).length);
     const l1 = deltaiseKeras(toyKerasModel(), { variant: 'l1' });
     expect(activationLayers(l1).map((l) => l.name)).to.have.members(
       Object.keys(HAND_COUNT)
