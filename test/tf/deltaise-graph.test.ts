@@ -11,6 +11,7 @@ import { InputError } from '../../lib/errors.js';
 import { initBackend, tf } from '../../src/tf/backend.js';
 import { CLIP_MEAN, deltaiseKeras, frameOutputModel } from '../../src/tf/deltaise-graph.js';
 import { evaluate } from '../../src/tf/evaluate.js';
+import { train } from '../../src/tf/train.js';
 import { DeltaActivation, FrozenFrameWise, L1Activation } from '../../src/tf/layers/index.js';
 import { activationLayers, assignFanOuts, INPUT_DELTA } from '../../src/tf/models.js';
 import { loadModel, saveModel } from '../../src/tf/persist.js';
@@ -151,22 +152,36 @@ describe('tf/deltaise-graph: delta-ising a pretrained Keras model', () => {
     expect(frameOutputModel(model).outputs[0]!.shape).to.deep.equal([null, null, 3]);
   });
 
-  it('evaluate() tallies every measuring layer of a delta-ised model', async () => {
-    const d = deltaiseKeras(toyKerasModel());
-    const frames = await clip(2, 4).data();
+  it('train() and evaluate() take a delta-ised model: one epoch moves its weights and thresholds, every layer is tallied', async () => {
+    const d = deltaiseKeras(toyKerasModel(), { spRate: 1e-4 });
+    const frames = (await clip(4, 4).data()) as Float32Array;
+    const size = 4 * TOY_FRAME.reduce((a, b) => a * b);
     const data = {
       classes: ['a', 'b', 'c'],
-      size: 2,
+      size: 4,
       get: async (i: number) => ({
         source: `clip${i}`,
-        label: -1,
+        label: i % 3,
         t: 4,
         h: 8,
         w: 8,
         c: 3,
-        frames: (frames as Float32Array).slice(i * 4 * 192, (i + 1) * 4 * 192),
+        frames: frames.slice(i * size, (i + 1) * size),
       }),
     };
+    const before = d.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+    const res = await train(d, data as never, {
+      phases: [{ epochs: 1, clipLength: 2, spRate: 1e-4 }],
+      batchSize: 2,
+      learningRate: 0.01,
+      decay: 0,
+      momentum: 0.9,
+      seed: 1,
+    });
+    expect(res.iterations).to.equal(2);
+    expect(Number.isFinite(res.epochs[0]!.loss)).to.equal(true);
+    const moved = d.trainableWeights.filter((w, i) => Array.from(w.read().dataSync()).some((v, k) => v !== before[i]![k]));
+    expect(moved.length).to.equal(d.trainableWeights.length);
     const e = await evaluate(d, data as never);
     expect(e.layers.map((l) => l.name)).to.deep.equal(activationLayers(d).map((l) => l.name));
     expect(e.operationSparsity).to.be.within(0, 1);
