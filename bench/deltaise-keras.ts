@@ -23,7 +23,10 @@ const { values: args } = parseArgs({
 });
 const T = Number(args.frames);
 const REPS = Number(args.reps);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
+};
 
 const backend = await initBackend({ quiet: true });
 const rows: string[] = [];

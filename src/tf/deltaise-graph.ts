@@ -130,6 +130,8 @@ export function deltaiseKeras(model: tf.LayersModel, opts: DeltaiseKerasOptions 
   for (const layer of model.layers) {
     const kind = layer.getClassName();
     if (REFUSED.has(kind)) throw new InputError(`deltaise: layer "${layer.name}" (${kind}) is not supported`);
+    if (kind === 'Dense' && (layer.input as tf.SymbolicTensor).shape.length !== 2)
+      throw new InputError(`deltaise: dense layer "${layer.name}" is applied per pixel; only dense layers on vectors are counted`);
     if (kind !== 'InputLayer' && layer.inboundNodes.length !== 1)
       throw new InputError(`deltaise: layer "${layer.name}" is used ${layer.inboundNodes.length} times (shared layers are not supported)`);
   }
