@@ -137,6 +137,8 @@ describe('wasm replacement kernels agree with cpu', () => {
       'Conv3DBackpropFilterV2',
       'Conv3DBackpropInputV2',
       'MaxPoolGrad',
+      'SplitV',
+      'Slice',
     ]);
     for (const k of replacementKernels) expect(tf.getKernel(k.kernelName, 'wasm')?.kernelFunc).to.equal(k.kernelFunc);
   });
@@ -287,6 +289,42 @@ describe('wasm replacement kernels agree with cpu', () => {
           const dy = tf.tensor(values(output.shape, 6), output.shape);
           return [run('MaxPoolGrad', { dy, input, output }, { filterSize: c.size, strides: c.strides, pad: c.pad })];
         }));
+    }
+  });
+
+  describe('Slice', () => {
+    const cases: { shape: number[]; begin: number[]; size: number[]; dtype?: 'int32' }[] = [
+      { shape: [1, 3, 40], begin: [0, 1, 0], size: [-1, 2, -1] }, // one frame window of a (batch, time, N) activation: contiguous
+      { shape: [2, 3, 4, 5, 6], begin: [1, 0, 1, 2, 3], size: [1, 2, 3, 2, 3] }, // 5-D, every axis cut
+      { shape: [2, 4, 3, 5, 2], begin: [0, 1, 0, 0, 0], size: [-1, 3, -1, -1, -1] },
+      { shape: [3, 7, 5, 4], begin: [0, 2, 1, 0], size: [3, 4, 4, 4] },
+      { shape: [5, 6], begin: [1, 2], size: [3, 3], dtype: 'int32' },
+      { shape: [9], begin: [4], size: [5] },
+    ];
+    for (const c of cases) {
+      it(`${JSON.stringify(c.shape)} from ${JSON.stringify(c.begin)} size ${JSON.stringify(c.size)}${c.dtype ? ` (${c.dtype})` : ''}`, () =>
+        expectAgree(() => {
+          const x = tf.tensor(
+            values(c.shape, 8).map((v) => (c.dtype ? Math.round(v * 100) : v)),
+            c.shape,
+            c.dtype,
+          );
+          return [tf.cast(tf.slice(x, c.begin, c.size), 'float32')];
+        }));
+    }
+  });
+
+  describe('SplitV', () => {
+    const cases: { shape: number[]; sizes: number[] | number; axis: number }[] = [
+      { shape: [1, 2, 5, 5, 7], sizes: [2, 1, 4], axis: 4 }, // a concatenation's gradient on (batch, time, H, W, C)
+      { shape: [2, 3, 4, 6, 5], sizes: [1, -1], axis: 1 },
+      { shape: [3, 4, 6, 2, 2], sizes: 3, axis: 2 },
+      { shape: [4, 6], sizes: [2, 4], axis: -1 },
+      { shape: [6, 2, 3], sizes: [6], axis: 0 },
+    ];
+    for (const c of cases) {
+      it(`${JSON.stringify(c.shape)} into ${JSON.stringify(c.sizes)} along axis ${c.axis}`, () =>
+        expectAgree(() => tf.split(tf.tensor(values(c.shape, 7), c.shape), c.sizes, c.axis)));
     }
   });
 

@@ -3,8 +3,9 @@
  * tfjs-backend-wasm 4.22 lacks Conv2DBackpropFilter and both depthwise backprops (training a conv
  * net fails without them) and computes others wrongly (Conv3D backprops — the input gradient even at stride 1 for a filter
  * [2,3,3,3,2]; MaxPoolGrad when a window's maximum is negative). Conv2DBackpropInput is right
- * but 3–11× slower than a forward conv, so it is replaced for speed only.
- * All are built from forward ops that wasm runs fast, except MaxPoolGrad (a cheap JS loop).
+ * but 3–11× slower than a forward conv, so it is replaced for speed only; so are Slice (wasm's copies its
+ * whole input per call) and SplitV (a concatenation's gradient; element by element on 5-D tensors).
+ * All are built from forward ops that wasm runs fast, except MaxPoolGrad and Slice (cheap JS loops).
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
@@ -14,6 +15,8 @@ import { conv3DBackpropInputV2Config } from './Conv3DBackpropInputV2.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput.js';
 import { maxPoolGradConfig } from './MaxPoolGrad.js';
+import { sliceConfig } from './Slice.js';
+import { splitVConfig } from './SplitV.js';
 
 export const replacementKernels: readonly tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -23,6 +26,8 @@ export const replacementKernels: readonly tf.KernelConfig[] = [
   conv3DBackpropFilterV2Config,
   conv3DBackpropInputV2Config,
   maxPoolGradConfig,
+  splitVConfig,
+  sliceConfig,
 ];
 
 /** Registers the replacements, first unregistering what wasm ships under the same names. Idempotent. */
