@@ -42,9 +42,10 @@ import { evaluate, frameShapeOf, type Evaluation } from '../../tf/evaluate.js';
 import { DEFAULT_PHASES, DEFAULT_TRAIN_OPTIONS, OPTIMIZER_DEFAULTS, train, type OptimizerName, type Phase } from '../../tf/train.js';
 import { openDataset } from '../../video/index.js';
 import { startProgress } from '../progress.js';
+import { checkDistillArgs, DISTILL_DEFAULTS, DISTILL_ONLY, distillTrain } from './distill-train.js';
 
-interface TrainArgs {
-  data: string;
+export interface TrainArgs {
+  data?: string;
   net: NetName;
   variant?: Variant;
   epochs?: number;
@@ -75,6 +76,11 @@ interface TrainArgs {
   from?: string;
   'eval-clips'?: number;
   quiet: boolean;
+  distill?: string;
+  temperature?: number;
+  'held-out'?: number;
+  'max-frames'?: number;
+  'eval-frames'?: number;
 }
 
 const [P1, P2] = DEFAULT_PHASES as [Phase, Phase];
@@ -104,7 +110,7 @@ export function chanceWarning(accuracy: number, classes: number): string | null 
 }
 
 /** The evaluation train writes into the model directory. */
-const EVAL_FILE = 'eval.json';
+export const EVAL_FILE = 'eval.json';
 
 /** Epochs of the two phases: explicit ones win; --epochs N splits N like the default schedule (2 : 1). */
 export function phaseEpochs(epochs: number | undefined, p1: number | undefined, p2: number | undefined): [number, number] {
@@ -120,7 +126,7 @@ export function phaseEpochs(epochs: number | undefined, p1: number | undefined, 
   return [first, second];
 }
 
-function pct(x: number): string {
+export function pct(x: number): string {
   return Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`;
 }
 
@@ -143,7 +149,7 @@ function evaluationTable(e: Evaluation, warning: string | null): string {
  * convention: --fan-out, else the default for a delta-ised (new) model, else the saved model's own (a
  * meta.json without one predates the option: per-stride).
  */
-async function refinable(
+export async function refinable(
   dir: string,
   argv: TrainArgs,
 ): Promise<{ model: tf.LayersModel; meta: ModelMeta | null; variant: Variant; fanOut: FanOutConvention }> {
@@ -192,8 +198,25 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     y
       .option('data', {
         type: 'string',
-        demandOption: true,
-        describe: 'dataset spec: procedural[:k=v,…], file:PATH[,PATH…], ucf101:ROOT[:split=N] or a video path',
+        describe: 'dataset spec: procedural[:k=v,…], file:PATH[,PATH…], ucf101:ROOT[:split=N] or a video path (or --distill)',
+      })
+      .option('distill', {
+        type: 'string',
+        describe:
+          'self-distillation of the --from model (nsfwjs:NAME, a Keras model.json or a model directory) on these videos (VIDEO[,VIDEO…|DIR]) instead of --data',
+      })
+      .option('temperature', {
+        type: 'number',
+        describe: `--distill: softmax temperature of the target (default ${DISTILL_DEFAULTS.temperature})`,
+      })
+      .option('held-out', {
+        type: 'number',
+        describe: `--distill: fraction of each video held out at its end for evaluation only (default ${DISTILL_DEFAULTS.heldOut})`,
+      })
+      .option('max-frames', { type: 'number', describe: '--distill: decode at most the first N frames of each video' })
+      .option('eval-frames', {
+        type: 'number',
+        describe: `--distill: frames per held-out evaluation clip (default ${DISTILL_DEFAULTS.evalFrames})`,
       })
       .option('net', { choices: NETS, default: 'plain' as NetName, describe: 'network (ignored with --from)' })
       .option('variant', {
@@ -301,6 +324,18 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       positiveInt(name, c);
       if (c > argv.frames) throw new InputError(`--${name} ${c} is longer than the dataset clips (--frames ${argv.frames})`);
     }
+    if (argv.distill !== undefined) {
+      checkDistillArgs(argv);
+      await initBackend({ quiet: argv.quiet });
+      const phases: Phase[] = [
+        { epochs: e1, clipLength: clip1, spRate: argv['sp-rate1'] },
+        { epochs: e2, clipLength: argv.clip2, spRate: argv['sp-rate2'] },
+      ];
+      return distillTrain(argv, { phases, learningRate: lr, decay, optimizer });
+    }
+    if (argv.data === undefined) throw new InputError('--data: a dataset is needed (or --distill VIDEOS with --from MODEL)');
+    for (const k of DISTILL_ONLY)
+      if (argv[k] !== undefined) throw new InputError(`--${k} is an option of --distill (self-distillation), given without it`);
     await initBackend({ quiet: argv.quiet });
 
     // A --from model first: its frame shape decides how the data is decoded.
