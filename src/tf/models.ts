@@ -220,45 +220,42 @@ function sourceLayer(layer: tf.layers.Layer): tf.layers.Layer {
   return sourceOutput(layer).sourceLayer as tf.layers.Layer;
 }
 
+/** The trace geometry of a MAC layer (a FrameWise conv, depthwise conv or dense), without where its input comes from. */
+export type MacGeometry = Omit<MacLayer, 'inputLayer' | 'quantiser'>;
+
+/** The geometry of `layer` if it is a FrameWise-wrapped MAC layer, else null. */
+export function macGeometry(layer: tf.layers.Layer): MacGeometry | null {
+  if (!(layer instanceof FrameWise)) return null;
+  const inner = layer.layer;
+  const kind = inner.getClassName();
+  const op = kind === 'Conv2D' ? 'conv2d' : kind === 'DepthwiseConv2D' ? 'depthwise2d' : kind === 'Dense' ? 'dense' : null;
+  if (op === null) return null;
+  const input = (sourceOutput(layer).shape as number[]).slice(2);
+  const output = (layer.outputShape as number[]).slice(2);
+  if (op === 'dense') {
+    return { name: layer.name, op, input, output, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1 };
+  }
+  const cfg = inner.getConfig();
+  const kernel = pair(cfg.kernelSize);
+  const stride = pair(cfg.strides);
+  const dilation = pair(cfg.dilationRate ?? 1);
+  const [t, b] = cfg.padding === 'same' ? samePadding(input[0]!, kernel[0], stride[0], dilation[0]) : [0, 0];
+  const [l, r] = cfg.padding === 'same' ? samePadding(input[1]!, kernel[1], stride[1], dilation[1]) : [0, 0];
+  const groups = op === 'depthwise2d' ? input[2]! : 1;
+  return { name: layer.name, op, input, output, kernel, stride, padding: [t, b, l, r], dilation, groups };
+}
+
 /** The MAC layers of a model built by `buildModel` / `deltaise` (or any chain of FrameWise conv/dense layers). */
 export function macLayers(model: tf.LayersModel): MacLayer[] {
   const out: MacLayer[] = [];
   for (const layer of model.layers) {
-    if (!(layer instanceof FrameWise)) continue;
-    const inner = layer.layer;
-    const kind = inner.getClassName();
-    const op = kind === 'Conv2D' ? 'conv2d' : kind === 'DepthwiseConv2D' ? 'depthwise2d' : kind === 'Dense' ? 'dense' : null;
-    if (op === null) continue;
-    const cfg = inner.getConfig();
-    const input = (sourceOutput(layer).shape as number[]).slice(2);
-    const output = (layer.outputShape as number[]).slice(2);
+    const mac = macGeometry(layer);
+    if (mac === null) continue;
     let src = sourceLayer(layer);
     const inputLayer = src.name;
     while (!(src instanceof QuantisedActivation) && src.getClassName() !== 'InputLayer') src = sourceLayer(src);
     const quantiser = src instanceof QuantisedActivation ? src.name : null;
-    if (op === 'dense') {
-      out.push({
-        name: layer.name,
-        op,
-        input,
-        output,
-        kernel: [1, 1],
-        stride: [1, 1],
-        padding: [0, 0, 0, 0],
-        dilation: [1, 1],
-        groups: 1,
-        inputLayer,
-        quantiser,
-      });
-      continue;
-    }
-    const kernel = pair(cfg.kernelSize);
-    const stride = pair(cfg.strides);
-    const dilation = pair(cfg.dilationRate ?? 1);
-    const [t, b] = cfg.padding === 'same' ? samePadding(input[0]!, kernel[0], stride[0], dilation[0]) : [0, 0];
-    const [l, r] = cfg.padding === 'same' ? samePadding(input[1]!, kernel[1], stride[1], dilation[1]) : [0, 0];
-    const groups = op === 'depthwise2d' ? input[2]! : 1;
-    out.push({ name: layer.name, op, input, output, kernel, stride, padding: [t, b, l, r], dilation, groups, inputLayer, quantiser });
+    out.push({ ...mac, inputLayer, quantiser });
   }
   return out;
 }
@@ -268,7 +265,7 @@ export function macLayers(model: tf.LayersModel): MacLayer[] {
  * depthwise conv; units for a dense) by the authors' convention, divided by stride² by 'per-stride'
  * (then it is the layer's MACs per input neuron, which is what a non-zero input costs on average).
  */
-export function fanOut(mac: MacLayer, convention: FanOutConvention = DEFAULT_FAN_OUT): number {
+export function fanOut(mac: MacGeometry, convention: FanOutConvention = DEFAULT_FAN_OUT): number {
   const [kh, kw] = mac.kernel;
   if (mac.op === 'dense') return mac.output[0]!;
   const s2 = convention === 'per-stride' ? mac.stride[0] * mac.stride[1] : 1;
@@ -282,17 +279,44 @@ export function activationLayers(model: tf.LayersModel): QuantisedActivation[] {
 }
 
 /**
- * Set each activation layer's nOutputs: the fan-outs of all the MAC layers it feeds, summed (the
- * authors' n_outputs on a branching network). A layer that feeds none keeps its value.
+ * The MAC layers that read each activation layer's output, on any graph (chains, branches, merges): its
+ * consumers are followed forward through every layer that is neither a MAC layer nor an activation layer
+ * (pools, padding, dropout, flatten, concatenation, batch norm, adds, …: the MACs behind them are what a
+ * changed value costs), stopping at MAC layers (counted, each once) and at activation layers (whose own
+ * changes are counted for them).
+ */
+export function consumerMacs(model: tf.LayersModel): Map<QuantisedActivation, MacGeometry[]> {
+  const inModel = new Set(model.layers);
+  const out = new Map<QuantisedActivation, MacGeometry[]>();
+  for (const act of activationLayers(model)) {
+    const macs = new Map<string, MacGeometry>();
+    const seen = new Set<tf.layers.Layer>();
+    const stack = [act as tf.layers.Layer];
+    while (stack.length > 0) {
+      const layer = stack.pop()!;
+      for (const node of layer.outboundNodes) {
+        const next = node.outboundLayer as tf.layers.Layer;
+        if (!inModel.has(next) || seen.has(next)) continue;
+        seen.add(next);
+        const mac = macGeometry(next);
+        if (mac !== null) macs.set(mac.name, mac);
+        else if (!(next instanceof QuantisedActivation)) stack.push(next);
+      }
+    }
+    out.set(act, [...macs.values()]);
+  }
+  return out;
+}
+
+/**
+ * Set each activation layer's nOutputs: the fan-outs of all the MAC layers it feeds (consumerMacs),
+ * summed (the authors' n_outputs on a branching network). A layer that feeds none keeps its value.
  */
 export function assignFanOuts(model: tf.LayersModel, convention: FanOutConvention = DEFAULT_FAN_OUT): void {
   checkFanOut(convention);
-  const byName = new Map(activationLayers(model).map((l) => [l.name, l]));
-  const sums = new Map<string, number>();
-  for (const mac of macLayers(model)) {
-    if (mac.quantiser !== null) sums.set(mac.quantiser, (sums.get(mac.quantiser) ?? 0) + fanOut(mac, convention));
+  for (const [layer, macs] of consumerMacs(model)) {
+    if (macs.length > 0) layer.nOutputs = macs.reduce((n, mac) => n + fanOut(mac, convention), 0);
   }
-  for (const [name, n] of sums) byName.get(name)!.nOutputs = n;
 }
 
 /** Set the penalty weight of every activation layer (phase changes). */

@@ -15,7 +15,7 @@ if (!registered) throw new Error('tfjs did not register TimeDistributed');
 const TimeDistributedClass = registered[0] as unknown as new (args: WrapperArgs) => TimeDistributed;
 
 export class FrameWise extends TimeDistributedClass {
-  static readonly className = 'FrameWise';
+  static readonly className: string = 'FrameWise';
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {

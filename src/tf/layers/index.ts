@@ -10,4 +10,5 @@ export {
 export { DeltaActivation, type DeltaActivationArgs, type ThresholdGranularity, type DeltaLevel } from './delta-activation.js';
 export { L1Activation, type L1ActivationArgs } from './l1-activation.js';
 export { FrameWise, frameWise } from './frame-wise.js';
+export { FrozenFrameWise } from './frozen-frame-wise.js';
 export { MotionInput } from './motion-input.js';
