@@ -24,7 +24,8 @@ import {
   perFrameProbabilities,
   teacherOutputs,
 } from '../../tf/distill.js';
-import { assignFanOuts, inputDeltaOf, type Variant } from '../../tf/models.js';
+import { deltaiseKeras } from '../../tf/deltaise-graph.js';
+import { assignFanOuts, DEFAULT_FAN_OUT, type FanOutConvention, inputDeltaOf, type Variant } from '../../tf/models.js';
 import { loadModel, type ModelMeta } from '../../tf/persist.js';
 import { type OptimizerName, type Phase, train } from '../../tf/train.js';
 import { DEFAULT_HELD_OUT, loadSplitVideos, videoFiles } from '../../video/frame-split.js';
@@ -90,7 +91,8 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
   const teacher = await loadTeacher(from);
   const probs = perFrameProbabilities(teacher.model, `--from ${from}`);
   const classCount = probs.shape.at(-1)!;
-  const classes = teacher.meta?.classes ?? [...Array(classCount).keys()].map((k) => `class${k}`);
+  const named = teacher.meta?.classes;
+  const classes = named?.length === classCount ? named : [...Array(classCount).keys()].map((k) => `class${k}`);
   const frameShape = inputFrameShape(teacher.model);
   const [h, w, c] = frameShape;
   if (c !== 1 && c !== 3) throw new InputError(`--from ${from}: the model takes ${c}-channel frames; videos give 1 or 3`);
@@ -113,18 +115,18 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
   }
   const data = distillData(videos, targets, classes, { clipFrames: argv.frames, evalFrames, seed: argv.seed });
 
-  // The student: a model directory's model delta-ised or as it is (train.ts's rules), a Keras network delta-ised.
+  // The student: a clip model (a model directory of ours) delta-ised or as it is (train.ts's rules); a per-frame network delta-ised.
   let student: tf.LayersModel;
   let variant: Variant;
-  let fanOut: string;
-  if (teacher.meta !== null || isModelDir(from)) {
+  let fanOut: FanOutConvention;
+  if (teacher.model.inputs[0]!.shape.length === 5) {
     teacher.model.dispose();
     const r = await refinable(from, argv);
     ({ model: student, variant } = r);
     fanOut = r.fanOut;
     assignFanOuts(student, r.fanOut);
   } else {
-    ({ student, variant, fanOut } = await deltaiseTeacher(teacher.model, argv));
+    ({ student, variant, fanOut } = deltaiseTeacher(teacher.model, argv));
     teacher.model.dispose();
   }
   const inputLayer = inputDeltaOf(student);
@@ -215,12 +217,21 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
   student.dispose();
 }
 
-/** A Keras teacher's student (deltaise-graph.ts). */
-async function deltaiseTeacher(
+/** A Keras teacher's student: a copy with measuring layers of --variant (deltaise-graph.ts), the teacher kept as it is. */
+function deltaiseTeacher(
   teacher: tf.LayersModel,
   argv: TrainArgs,
-): Promise<{ student: tf.LayersModel; variant: Variant; fanOut: string }> {
-  void teacher;
-  void argv;
-  throw new InputError('--distill with a Keras --from model needs deltaise-graph.ts (issue 18 item 2), not merged yet');
+): { student: tf.LayersModel; variant: Variant; fanOut: FanOutConvention } {
+  const variant = argv.variant ?? 'delta';
+  const fanOut = argv['fan-out'] ?? DEFAULT_FAN_OUT;
+  const student = deltaiseKeras(teacher, {
+    variant,
+    spRate: argv['sp-rate1'],
+    thresholdInit: argv.step,
+    granularity: argv.granularity,
+    inputDelta: argv['input-delta'],
+    inputThreshold: argv['input-threshold'],
+    fanOut,
+  });
+  return { student, variant, fanOut };
 }
