@@ -179,6 +179,13 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
             `${e.framesPerSecond.toFixed(1)} frames/s`,
         ),
     });
+  } catch (e) {
+    // wasm's heap is 4 GiB: a large network on long clips runs out of it with this opaque message.
+    if (e instanceof Error && /memory access out of bounds/.test(e.message))
+      throw new Error(
+        `the tfjs wasm backend ran out of memory (${e.message}): train on shorter clips (--frames, --clip2) or smaller --batch`,
+      );
+    throw e;
   } finally {
     progress.stop();
   }

@@ -153,7 +153,10 @@ export async function refinable(
   dir: string,
   argv: TrainArgs,
 ): Promise<{ model: tf.LayersModel; meta: ModelMeta | null; variant: Variant; fanOut: FanOutConvention }> {
-  if (!existsSync(dir)) throw new InputError('no such model directory', { file: dir });
+  if (!existsSync(dir))
+    throw new InputError('no such model directory (a pretrained Keras model, nsfwjs:NAME or model.json, is distilled: --distill VIDEOS)', {
+      file: dir,
+    });
   const { model, meta } = await loadModel(dir);
   const own = (meta?.variant ?? 'baseline') as Variant;
   const variant = argv.variant ?? own;
@@ -277,7 +280,10 @@ const trainCommand: CommandModule<object, TrainArgs> = {
           "penalty fan-out n_outputs: authors (kh·kw·filters, the default) or per-stride (÷ stride², the old one); --from without delta-ising keeps the model's own",
       })
       .option('checkpoint-every', { type: 'number', default: 1, describe: 'save the model every N epochs (and at the end)' })
-      .option('from', { type: 'string', describe: 'refine this model directory instead of training a new model' })
+      .option('from', {
+        type: 'string',
+        describe: 'refine this model directory instead of training a new model; with --distill also nsfwjs:NAME or a Keras model.json',
+      })
       .option('eval-clips', { type: 'number', describe: 'evaluate on at most this many clips' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
       .example(
