@@ -71,6 +71,23 @@ export function perFrameModel(model: tf.LayersModel): tf.LayersModel {
   return out === model.outputs[0] ? model : tf.model({ inputs: model.inputs, outputs: out, name: `${model.name}-frames` });
 }
 
+/**
+ * Turns off the student's dropout layers (rate 0; returns how many): the student is to reproduce the
+ * teacher's deterministic per-frame function, which dropout would blur, and tfjs's dropout is unseeded,
+ * so a run with it is not reproducible (nsfwjs's MobileNetV2 has two in its head, rates 0.5 and 0.25).
+ */
+export function disableDropout(model: tf.LayersModel): number {
+  let n = 0;
+  for (const layer of model.layers) {
+    const inner = layer instanceof FrameWise ? layer.layer : layer;
+    if (/Dropout/.test(inner.getClassName())) {
+      (inner as unknown as { rate: number }).rate = 0;
+      n++;
+    }
+  }
+  return n;
+}
+
 /** Frame shape [H, W, C] of a per-frame (rank-4 input) or time-distributed (rank-5) model. */
 export function inputFrameShape(model: tf.LayersModel): [number, number, number] {
   const s = model.inputs[0]!.shape;

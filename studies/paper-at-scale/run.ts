@@ -29,6 +29,7 @@ import { deltaiseKeras } from '../../src/tf/deltaise-graph.js';
 import {
   type DistillEvaluation,
   distillData,
+  disableDropout,
   distillationObjective,
   evaluateDistillation,
   perFrameProbabilities,
@@ -181,6 +182,7 @@ for (const seed of seeds) {
   for (const variant of trained) {
     const s0 = performance.now();
     const student = deltaiseKeras(teacher, { variant, spRate: spRate1 });
+    disableDropout(student); // reproducible, and the teacher's function has none
     const before = row(await evaluateDistillation(student, heldOut, variant));
     const phases = [
       { epochs: epochs1, clipLength: frames, spRate: spRate1 },

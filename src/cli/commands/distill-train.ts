@@ -17,6 +17,7 @@ import type { tf } from '../../tf/backend.js';
 import {
   type DistillEvaluation,
   distillData,
+  disableDropout,
   distillationObjective,
   evaluateDistillation,
   inputFrameShape,
@@ -129,6 +130,7 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
     ({ student, variant, fanOut } = deltaiseTeacher(teacher.model, argv));
     teacher.model.dispose();
   }
+  const dropouts = disableDropout(student);
   const inputLayer = inputDeltaOf(student);
   const sp = (rate: number) => (variant === 'baseline' ? 0 : rate);
   const phases = common.phases.map((p) => ({ ...p, spRate: sp(p.spRate) }));
@@ -144,6 +146,7 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
       frames: argv.frames,
       from,
       fanOut,
+      dropoutDisabled: dropouts,
       inputDelta: inputLayer !== null,
       ...(inputLayer ? { inputThreshold: inputLayer.thresholdInit } : {}),
     },
