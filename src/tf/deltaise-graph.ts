@@ -130,6 +130,8 @@ export function deltaiseKeras(model: tf.LayersModel, opts: DeltaiseKerasOptions 
   for (const layer of model.layers) {
     const kind = layer.getClassName();
     if (REFUSED.has(kind)) throw new InputError(`deltaise: layer "${layer.name}" (${kind}) is not supported`);
+    if (kind === 'Dense' && (layer.input as tf.SymbolicTensor).shape.length !== 2)
+      throw new InputError(`deltaise: dense layer "${layer.name}" is applied per pixel; only dense layers on vectors are counted`);
     if (kind !== 'InputLayer' && layer.inboundNodes.length !== 1)
       throw new InputError(`deltaise: layer "${layer.name}" is used ${layer.inboundNodes.length} times (shared layers are not supported)`);
   }
@@ -150,7 +152,8 @@ export function deltaiseKeras(model: tf.LayersModel, opts: DeltaiseKerasOptions 
   };
 
   const tensors = new Map<string, tf.SymbolicTensor>();
-  const copies: Array<[tf.layers.Layer, tf.layers.Layer]> = [];
+  const copies: Array<[tf.Tensor[], tf.layers.Layer]> = [];
+  const added: tf.Tensor[] = []; // scales made up for unscaled batch norms
   let input: tf.SymbolicTensor | undefined;
   for (const layer of model.layers) {
     const kind = layer.getClassName();
@@ -160,6 +163,7 @@ export function deltaiseKeras(model: tf.LayersModel, opts: DeltaiseKerasOptions 
       x = input;
       if (variant === 'delta' && (opts.inputDelta ?? true)) {
         const inp = inputDeltaLayer({ spRate: opts.spRate, thresholdInit: opts.inputThreshold, granularity: opts.granularity });
+        inp.trainable = opts.trainableThreshold ?? true; // its only weight is the threshold
         x = inp.apply(x) as tf.SymbolicTensor;
       }
     } else {
@@ -176,11 +180,18 @@ export function deltaiseKeras(model: tf.LayersModel, opts: DeltaiseKerasOptions 
         x = copy.apply(ins.length === 1 ? ins[0]! : ins) as tf.SymbolicTensor;
       } else {
         if (ins.length !== 1) throw new InputError(`deltaise: layer "${layer.name}" (${kind}) has ${ins.length} inputs`);
-        const inner = clone(layer, { ...config, name: `${layer.name}_frame` });
-        const Wrapper = kind === 'BatchNormalization' ? FrozenFrameWise : FrameWise;
-        const wrapped = new Wrapper({ layer: inner, name: layer.name });
+        const bn = kind === 'BatchNormalization';
+        // tfjs cannot take the gradient of a batch norm without a scale (its FusedBatchNorm gradient saves
+        // the absent scale tensor and fails): such a layer gets scale = 1 instead, which computes the same.
+        const unscaled = bn && config.scale === false;
+        const inner = clone(layer, { ...config, name: `${layer.name}_frame`, ...(unscaled ? { scale: true } : {}) });
+        const wrapped = new (bn ? FrozenFrameWise : FrameWise)({ layer: inner, name: layer.name });
         x = wrapped.apply(ins[0]!) as tf.SymbolicTensor;
-        if (layer.weights.length > 0) copies.push([layer, wrapped]);
+        if (layer.weights.length > 0) {
+          const weights = layer.getWeights();
+          if (unscaled) added.push(tf.onesLike(weights[0]!));
+          copies.push([unscaled ? [added.at(-1)!, ...weights] : weights, wrapped]);
+        }
       }
       if (measured.has(layer.name)) x = measure(layer.name, x);
     }
@@ -189,7 +200,8 @@ export function deltaiseKeras(model: tf.LayersModel, opts: DeltaiseKerasOptions 
   const perFrame = tensors.get(model.outputs[0]!.sourceLayer.name)!;
   const clipMean = tf.layers.globalAveragePooling1d({ name: CLIP_MEAN }).apply(perFrame) as tf.SymbolicTensor;
   const out = tf.model({ inputs: input!, outputs: clipMean, name: `${model.name}-${variant}` });
-  for (const [from, to] of copies) to.setWeights(from.getWeights());
+  for (const [weights, to] of copies) to.setWeights(weights);
+  tf.dispose(added);
   assignFanOuts(out, opts.fanOut);
   return out;
 }

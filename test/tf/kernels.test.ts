@@ -137,6 +137,7 @@ describe('wasm replacement kernels agree with cpu', () => {
       'Conv3DBackpropFilterV2',
       'Conv3DBackpropInputV2',
       'MaxPoolGrad',
+      'SplitV',
     ]);
     for (const k of replacementKernels) expect(tf.getKernel(k.kernelName, 'wasm')?.kernelFunc).to.equal(k.kernelFunc);
   });
@@ -287,6 +288,20 @@ describe('wasm replacement kernels agree with cpu', () => {
           const dy = tf.tensor(values(output.shape, 6), output.shape);
           return [run('MaxPoolGrad', { dy, input, output }, { filterSize: c.size, strides: c.strides, pad: c.pad })];
         }));
+    }
+  });
+
+  describe('SplitV', () => {
+    const cases: { shape: number[]; sizes: number[] | number; axis: number }[] = [
+      { shape: [1, 2, 5, 5, 7], sizes: [2, 1, 4], axis: 4 }, // a concatenation's gradient on (batch, time, H, W, C)
+      { shape: [2, 3, 4, 6, 5], sizes: [1, -1], axis: 1 },
+      { shape: [3, 4, 6, 2, 2], sizes: 3, axis: 2 },
+      { shape: [4, 6], sizes: [2, 4], axis: -1 },
+      { shape: [6, 2, 3], sizes: [6], axis: 0 },
+    ];
+    for (const c of cases) {
+      it(`${JSON.stringify(c.shape)} into ${JSON.stringify(c.sizes)} along axis ${c.axis}`, () =>
+        expectAgree(() => tf.split(tf.tensor(values(c.shape, 7), c.shape), c.sizes, c.axis)));
     }
   });
 
