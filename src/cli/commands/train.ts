@@ -42,7 +42,7 @@ import { evaluate, frameShapeOf, type Evaluation } from '../../tf/evaluate.js';
 import { DEFAULT_PHASES, DEFAULT_TRAIN_OPTIONS, OPTIMIZER_DEFAULTS, train, type OptimizerName, type Phase } from '../../tf/train.js';
 import { openDataset } from '../../video/index.js';
 import { startProgress } from '../progress.js';
-import { checkDistillArgs, DISTILL_DEFAULTS, DISTILL_ONLY, distillTrain } from './distill-train.js';
+import { checkDistillArgs, DISTILL_DEFAULTS, DISTILL_ONLY, distillTrain } from '../distill-train.js';
 
 export interface TrainArgs {
   data?: string;
@@ -110,7 +110,7 @@ export function chanceWarning(accuracy: number, classes: number): string | null 
 }
 
 /** The evaluation train writes into the model directory. */
-export const EVAL_FILE = 'eval.json';
+const EVAL_FILE = 'eval.json';
 
 /** Epochs of the two phases: explicit ones win; --epochs N splits N like the default schedule (2 : 1). */
 export function phaseEpochs(epochs: number | undefined, p1: number | undefined, p2: number | undefined): [number, number] {
@@ -126,7 +126,7 @@ export function phaseEpochs(epochs: number | undefined, p1: number | undefined, 
   return [first, second];
 }
 
-export function pct(x: number): string {
+function pct(x: number): string {
   return Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`;
 }
 
@@ -337,7 +337,15 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         { epochs: e1, clipLength: clip1, spRate: argv['sp-rate1'] },
         { epochs: e2, clipLength: argv.clip2, spRate: argv['sp-rate2'] },
       ];
-      return distillTrain(argv, { phases, learningRate: lr, decay, optimizer });
+      return distillTrain(argv, {
+        phases,
+        learningRate: lr,
+        decay,
+        optimizer,
+        refine: (dir) => refinable(dir, argv),
+        evalFile: EVAL_FILE,
+        pct,
+      });
     }
     if (argv.data === undefined) throw new InputError('--data: a dataset is needed (or --distill VIDEOS with --from MODEL)');
     for (const k of DISTILL_ONLY)

@@ -10,10 +10,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../../../lib/errors.js';
-import { writeFileAtomic } from '../../../lib/atomic.js';
-import { table } from '../../../lib/table.js';
-import type { tf } from '../../tf/backend.js';
+import { InputError } from '../../lib/errors.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
+import { table } from '../../lib/table.js';
+import type { tf } from '../tf/backend.js';
 import {
   type DistillEvaluation,
   distillData,
@@ -24,14 +24,14 @@ import {
   perFrameModel,
   perFrameProbabilities,
   teacherOutputs,
-} from '../../tf/distill.js';
-import { deltaiseKeras } from '../../tf/deltaise-graph.js';
-import { assignFanOuts, DEFAULT_FAN_OUT, type FanOutConvention, inputDeltaOf, type Variant } from '../../tf/models.js';
-import { loadModel, type ModelMeta } from '../../tf/persist.js';
-import { type OptimizerName, type Phase, train } from '../../tf/train.js';
-import { DEFAULT_HELD_OUT, loadSplitVideos, videoFiles } from '../../video/frame-split.js';
-import { startProgress } from '../progress.js';
-import { EVAL_FILE, pct, refinable, type TrainArgs } from './train.js';
+} from '../tf/distill.js';
+import { deltaiseKeras } from '../tf/deltaise-graph.js';
+import { assignFanOuts, DEFAULT_FAN_OUT, type FanOutConvention, inputDeltaOf, type Variant } from '../tf/models.js';
+import { loadModel, type ModelMeta } from '../tf/persist.js';
+import { type OptimizerName, type Phase, train } from '../tf/train.js';
+import { DEFAULT_HELD_OUT, loadSplitVideos, videoFiles } from '../video/frame-split.js';
+import { startProgress } from './progress.js';
+import type { refinable, TrainArgs } from './commands/train.js';
 
 export const DISTILL_DEFAULTS = { temperature: 1, heldOut: DEFAULT_HELD_OUT, evalFrames: 8 } as const;
 /** Flags that only --distill takes. */
@@ -54,11 +54,17 @@ export function checkDistillArgs(argv: TrainArgs): void {
     throw new InputError('--distill: --from MODEL is needed (the teacher: nsfwjs:NAME, a Keras model.json or a model directory)');
 }
 
+/** What the train command has worked out and owns (passed in: importing it here would be an import cycle). */
 interface Common {
   phases: Phase[];
   learningRate: number;
   decay: number;
   optimizer: OptimizerName;
+  /** The train command's --from rules for a model directory. */
+  refine: (dir: string) => ReturnType<typeof refinable>;
+  /** The evaluation file in the model directory. */
+  evalFile: string;
+  pct: (x: number) => string;
 }
 
 const isModelDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
@@ -69,12 +75,12 @@ async function loadTeacher(ref: string): Promise<{ model: tf.LayersModel; meta: 
     const { model, meta } = await loadModel(ref);
     return { model, meta, name: meta?.net ?? model.name };
   }
-  const { loadKerasModel } = await import('../../record/keras/load.js');
+  const { loadKerasModel } = await import('../record/keras/load.js');
   const loaded = await loadKerasModel(ref);
   return { model: loaded.model, meta: null, name: loaded.name };
 }
 
-function evaluationLines(label: string, e: DistillEvaluation, variant: Variant): string {
+function evaluationLines(label: string, e: DistillEvaluation, variant: Variant, pct: (x: number) => string): string {
   const kind = variant === 'delta' ? 'temporal' : 'spatial';
   return (
     `${label}: top-1 agreement with the teacher ${pct(e.agreement)}, KL ${e.kl.toFixed(4)} nats/frame, ` +
@@ -83,6 +89,7 @@ function evaluationLines(label: string, e: DistillEvaluation, variant: Variant):
 }
 
 export async function distillTrain(argv: TrainArgs, common: Common): Promise<void> {
+  const { pct } = common;
   const from = argv.from!;
   const temperature = argv.temperature ?? DISTILL_DEFAULTS.temperature;
   const heldOut = argv['held-out'] ?? DISTILL_DEFAULTS.heldOut;
@@ -122,7 +129,7 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
   let fanOut: FanOutConvention;
   if (teacher.model.inputs[0]!.shape.length === 5) {
     teacher.model.dispose();
-    const r = await refinable(from, argv);
+    const r = await common.refine(from);
     ({ model: student, variant } = r);
     fanOut = r.fanOut;
     assignFanOuts(student, r.fanOut);
@@ -213,14 +220,14 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
     before: summary(before),
     after: { ...summary(after), layers: after.layers },
   };
-  writeFileAtomic(join(argv.out, EVAL_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  writeFileAtomic(join(argv.out, common.evalFile), `${JSON.stringify(record, null, 2)}\n`);
   const rows = split.map((s) => [s.file, String(s.frames), String(s.train), String(s.heldOut)]);
   console.log(
     [
       `self-distillation of ${from} (${variant}, temperature ${temperature}) on the held-out ${pct(heldOut)} of each video:`,
       table(['video', 'frames', 'train', 'held out'], rows),
-      evaluationLines(`before training (${after.frames} held-out frames)`, before, variant),
-      evaluationLines('after training', after, variant),
+      evaluationLines(`before training (${after.frames} held-out frames)`, before, variant, pct),
+      evaluationLines('after training', after, variant, pct),
       `model: ${argv.out}`,
     ].join('\n'),
   );
