@@ -40,6 +40,8 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** Evaluate only the first N clips. */
   maxClips?: number;
+  /** Called with each batch's model output (disposed once it returns) and its clips: e.g. to compare it with a teacher's. */
+  onOutput?: (p: tf.Tensor, clips: Clip[]) => void | Promise<void>;
 }
 
 /** Clips cut to a window and stacked into one (batch, time, H, W, C) tensor, checked against the model's frame shape. */
@@ -139,13 +141,17 @@ export async function evaluate(model: tf.LayersModel, data: ClipDataset, opts: E
     const clips = await Promise.all([...Array(Math.min(batchSize, total - start)).keys()].map((k) => data.get(start + k)));
     const length = opts.clipLength ?? clips[0]!.t;
     const batch = clipBatch(clips, frameShape, length);
-    const [pred, counts] = tf.tidy(() => {
+    const [out, pred, counts] = tf.tidy(() => {
       const [p, ...inputs] = probe.predict(batch.x) as tf.Tensor[];
-      return [tf.argMax(p!, -1), tf.stack(inputs.map((x, i) => activityCounts(layers[i]!.activate(x))))];
+      return [p!, tf.argMax(p!, -1), tf.stack(inputs.map((x, i) => activityCounts(layers[i]!.activate(x))))];
     });
     const predicted = await pred.data();
     const c = (await counts.array()) as number[][];
-    tf.dispose([pred, counts, batch.x]);
+    try {
+      await opts.onOutput?.(out, clips);
+    } finally {
+      tf.dispose([out, pred, counts, batch.x]);
+    }
     tally.add(c);
     batch.labels.forEach((label, i) => {
       if (label < 0) return;

@@ -2,14 +2,15 @@
  * The training loop over a ClipDataset, following the authors' recipe: SGD with momentum 0.9,
  * lr_i = lr / (1 + decay · i) over the global iteration i (Keras' time-based decay), and phases that
  * change the sparsity weight and the clip length (by default 8-frame clips with sp_rate 1e-4, then
- * 2-frame clips with sp_rate 1e-6). Loss = cross-entropy of the clip prediction (mean of the per-frame
- * softmax) + every activation layer's penalty. Seeded: shuffling and window offsets use their own PRNG.
+ * 2-frame clips with sp_rate 1e-6). Loss = the objective's data term (by default the cross-entropy of the
+ * clip prediction, the mean of the per-frame softmax; distillation's in distill.ts) + every activation
+ * layer's penalty. Seeded: shuffling and window offsets use their own PRNG.
  * The CLI drives progress bars through the callbacks and only adds argument parsing.
  */
 import { tf } from './backend.js';
 import { InputError } from '../../lib/errors.js';
 import { Rng } from '../../lib/prng.js';
-import type { ClipDataset } from '../video/types.js';
+import type { Clip, ClipDataset } from '../video/types.js';
 import { activationLayers, setSpRate } from './models.js';
 import { saveModel, type ModelMeta } from './persist.js';
 import { ActivityTally, clipBatch, evaluate, frameShapeOf, type Evaluation } from './evaluate.js';
@@ -34,13 +35,49 @@ export interface TrainOptions {
    */
   optimizer?: 'momentum' | 'adam';
   seed: number;
+  /** What the model is trained to do (default: the clip cross-entropy against the dataset's labels). */
+  objective?: Objective;
   /** Evaluated after every epoch when given (accuracy and sparsity in the epoch summary). */
   validation?: ClipDataset;
-  /** Save to `dir` every `every` epochs and at the end. */
-  checkpoint?: { dir: string; every: number; meta: ModelMeta };
+  /**
+   * Save to `dir` every `every` epochs and at the end: `model` when given (the model a trained view
+   * shares its weights with, e.g. the clip model behind distill.ts's per-frame one), else the trained one.
+   */
+  checkpoint?: { dir: string; every: number; meta: ModelMeta; model?: tf.LayersModel };
   onBatch?: (p: BatchProgress) => void;
   onEpoch?: (e: EpochSummary) => void;
 }
+
+/**
+ * The data term of the loss (the activation layers' penalties are added to it) and the hits that the
+ * progress reports as accuracy. Pluggable so that distillation (src/tf/distill.ts) reuses this loop.
+ */
+export interface Objective {
+  /** Checks the model and dataset before training (throws an InputError). */
+  check(model: tf.LayersModel, data: ClipDataset): void;
+  /**
+   * Called inside the gradient tape: `p` is the model's output for the batch, whose clip i is
+   * `clips[i]` cut to `length` frames from `offsets[i]`. `hits`: correct clips (fractions allowed).
+   */
+  loss(p: tf.Tensor, batch: { clips: Clip[]; offsets: number[]; length: number }): { loss: tf.Scalar; hits: tf.Scalar };
+}
+
+/** Cross-entropy of the clip prediction (mean of the per-frame softmax) against the clips' labels. */
+export const CLIP_CROSS_ENTROPY: Objective = {
+  check(model, data) {
+    const classes = (model.outputs[0]!.shape as number[])[1]!;
+    if (data.classes.length !== classes) {
+      throw new InputError(`the dataset has ${data.classes.length} classes, the model predicts ${classes}`);
+    }
+  },
+  loss(p, { clips }) {
+    const classes = p.shape[1]!;
+    for (const c of clips) if (c.label < 0 || c.label >= classes) throw new InputError(`clip ${c.source} has no usable label (${c.label})`);
+    const labels = clips.map((c) => c.label);
+    const hits = tf.sum(tf.cast(tf.equal(tf.argMax(p, -1), tf.tensor1d(labels, 'int32')), 'float32')) as tf.Scalar;
+    return { loss: crossEntropy(p, labels), hits };
+  },
+};
 
 export const DEFAULT_PHASES: Phase[] = [
   { epochs: 10, clipLength: 8, spRate: 1e-4 },
@@ -79,7 +116,7 @@ export interface BatchProgress {
   batches: number;
   iteration: number;
   learningRate: number;
-  /** Total, cross-entropy and penalty of this batch. */
+  /** Total, data term (the objective's: cross-entropy by default) and penalty of this batch. */
   loss: number;
   crossEntropy: number;
   penalty: number;
@@ -163,10 +200,8 @@ export async function train(model: tf.LayersModel, data: ClipDataset, options: T
   checkOptions(options, data);
   const { phases, batchSize, learningRate, decay, seed } = options;
   const frameShape = frameShapeOf(model);
-  const classes = (model.outputs[0]!.shape as number[])[1]!;
-  if (data.classes.length !== classes) {
-    throw new InputError(`the dataset has ${data.classes.length} classes, the model predicts ${classes}`);
-  }
+  const objective = options.objective ?? CLIP_CROSS_ENTROPY;
+  objective.check(model, data);
   const layers = activationLayers(model);
   const optimizer = makeOptimizer(options);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -191,8 +226,6 @@ export async function train(model: tf.LayersModel, data: ClipDataset, options: T
       for (let b = 0; b < batches; b++) {
         const ids = order.slice(b * batchSize, (b + 1) * batchSize);
         const clips = await Promise.all(ids.map((i) => data.get(i)));
-        for (const c of clips)
-          if (c.label < 0 || c.label >= classes) throw new InputError(`clip ${c.source} has no usable label (${c.label})`);
         const offsets = clips.map((c) => rng.int(Math.max(c.t - phase.clipLength, 0) + 1));
         const batch = clipBatch(clips, frameShape, phase.clipLength, offsets);
         const lr = learningRate / (1 + decay * iteration);
@@ -202,8 +235,9 @@ export async function train(model: tf.LayersModel, data: ClipDataset, options: T
         const total = optimizer.minimize(
           () => {
             const p = model.apply(batch.x, { training: true }) as tf.Tensor;
-            ce = tf.keep(crossEntropy(p, batch.labels));
-            hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(p, -1), tf.tensor1d(batch.labels, 'int32')), 'float32')) as tf.Scalar);
+            const o = objective.loss(p, { clips, offsets, length: phase.clipLength });
+            ce = tf.keep(o.loss);
+            hits = tf.keep(o.hits);
             return tf.addN([ce, ...model.calculateLosses()]) as tf.Scalar;
           },
           true,
@@ -284,5 +318,5 @@ async function saveCheckpoint(
     epochsDone: epochs.length,
     history: epochs.map(({ framesPerSecond: _fps, validation, ...e }) => ({ ...e, ...(validation ? { validation } : {}) })),
   };
-  await saveModel(cp.dir, model, { ...cp.meta, training });
+  await saveModel(cp.dir, cp.model ?? model, { ...cp.meta, training });
 }

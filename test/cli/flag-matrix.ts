@@ -140,6 +140,8 @@ export const INTEGER_FLAGS: Record<string, string[]> = {
     'clip2',
     'checkpoint-every',
     'eval-clips',
+    'max-frames',
+    'eval-frames',
   ],
   'trace record': ['size', 'clip', 'frames', 'start', 'seed', 'chunk', 'weight-bits'],
   trace: ['size', 'clip', 'frames', 'start', 'seed', 'chunk', 'weight-bits'],

@@ -42,9 +42,10 @@ import { evaluate, frameShapeOf, type Evaluation } from '../../tf/evaluate.js';
 import { DEFAULT_PHASES, DEFAULT_TRAIN_OPTIONS, OPTIMIZER_DEFAULTS, train, type OptimizerName, type Phase } from '../../tf/train.js';
 import { openDataset } from '../../video/index.js';
 import { startProgress } from '../progress.js';
+import { checkDistillArgs, DISTILL_DEFAULTS, DISTILL_ONLY, distillTrain } from '../distill-train.js';
 
-interface TrainArgs {
-  data: string;
+export interface TrainArgs {
+  data?: string;
   net: NetName;
   variant?: Variant;
   epochs?: number;
@@ -75,6 +76,11 @@ interface TrainArgs {
   from?: string;
   'eval-clips'?: number;
   quiet: boolean;
+  distill?: string;
+  temperature?: number;
+  'held-out'?: number;
+  'max-frames'?: number;
+  'eval-frames'?: number;
 }
 
 const [P1, P2] = DEFAULT_PHASES as [Phase, Phase];
@@ -143,11 +149,14 @@ function evaluationTable(e: Evaluation, warning: string | null): string {
  * convention: --fan-out, else the default for a delta-ised (new) model, else the saved model's own (a
  * meta.json without one predates the option: per-stride).
  */
-async function refinable(
+export async function refinable(
   dir: string,
   argv: TrainArgs,
 ): Promise<{ model: tf.LayersModel; meta: ModelMeta | null; variant: Variant; fanOut: FanOutConvention }> {
-  if (!existsSync(dir)) throw new InputError('no such model directory', { file: dir });
+  if (!existsSync(dir))
+    throw new InputError('no such model directory (a pretrained Keras model, nsfwjs:NAME or model.json, is distilled: --distill VIDEOS)', {
+      file: dir,
+    });
   const { model, meta } = await loadModel(dir);
   const own = (meta?.variant ?? 'baseline') as Variant;
   const variant = argv.variant ?? own;
@@ -192,8 +201,25 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     y
       .option('data', {
         type: 'string',
-        demandOption: true,
-        describe: 'dataset spec: procedural[:k=v,…], file:PATH[,PATH…], ucf101:ROOT[:split=N] or a video path',
+        describe: 'dataset spec: procedural[:k=v,…], file:PATH[,PATH…], ucf101:ROOT[:split=N] or a video path (or --distill)',
+      })
+      .option('distill', {
+        type: 'string',
+        describe:
+          'self-distillation of the --from model (nsfwjs:NAME, a Keras model.json or a model directory) on these videos (VIDEO[,VIDEO…|DIR]) instead of --data',
+      })
+      .option('temperature', {
+        type: 'number',
+        describe: `--distill: softmax temperature of the target (default ${DISTILL_DEFAULTS.temperature})`,
+      })
+      .option('held-out', {
+        type: 'number',
+        describe: `--distill: fraction of each video held out at its end for evaluation only (default ${DISTILL_DEFAULTS.heldOut})`,
+      })
+      .option('max-frames', { type: 'number', describe: '--distill: decode at most the first N frames of each video' })
+      .option('eval-frames', {
+        type: 'number',
+        describe: `--distill: frames per held-out evaluation clip (default ${DISTILL_DEFAULTS.evalFrames})`,
       })
       .option('net', { choices: NETS, default: 'plain' as NetName, describe: 'network (ignored with --from)' })
       .option('variant', {
@@ -254,7 +280,10 @@ const trainCommand: CommandModule<object, TrainArgs> = {
           "penalty fan-out n_outputs: authors (kh·kw·filters, the default) or per-stride (÷ stride², the old one); --from without delta-ising keeps the model's own",
       })
       .option('checkpoint-every', { type: 'number', default: 1, describe: 'save the model every N epochs (and at the end)' })
-      .option('from', { type: 'string', describe: 'refine this model directory instead of training a new model' })
+      .option('from', {
+        type: 'string',
+        describe: 'refine this model directory instead of training a new model; with --distill also nsfwjs:NAME or a Keras model.json',
+      })
       .option('eval-clips', { type: 'number', describe: 'evaluate on at most this many clips' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
       .example(
@@ -301,6 +330,26 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       positiveInt(name, c);
       if (c > argv.frames) throw new InputError(`--${name} ${c} is longer than the dataset clips (--frames ${argv.frames})`);
     }
+    if (argv.distill !== undefined) {
+      checkDistillArgs(argv);
+      await initBackend({ quiet: argv.quiet });
+      const phases: Phase[] = [
+        { epochs: e1, clipLength: clip1, spRate: argv['sp-rate1'] },
+        { epochs: e2, clipLength: argv.clip2, spRate: argv['sp-rate2'] },
+      ];
+      return distillTrain(argv, {
+        phases,
+        learningRate: lr,
+        decay,
+        optimizer,
+        refine: (dir) => refinable(dir, argv),
+        evalFile: EVAL_FILE,
+        pct,
+      });
+    }
+    if (argv.data === undefined) throw new InputError('--data: a dataset is needed (or --distill VIDEOS with --from MODEL)');
+    for (const k of DISTILL_ONLY)
+      if (argv[k] !== undefined) throw new InputError(`--${k} is an option of --distill (self-distillation), given without it`);
     await initBackend({ quiet: argv.quiet });
 
     // A --from model first: its frame shape decides how the data is decoded.
