@@ -95,6 +95,10 @@ async function trainStudy(recipe: Recipe): Promise<Training> {
           training: {
             command,
             recipe,
+            // the keys `deltasim train` writes, so a `--from` refinement keeps these options
+            fanOut: recipe.fanOut,
+            inputDelta: v === 'delta' && recipe.delta.inputDelta,
+            ...(v === 'delta' && recipe.delta.inputDelta ? { inputThreshold: recipe.delta.inputThreshold } : {}),
             evaluation: {
               clips: e.clips,
               accuracy: e.accuracy,
