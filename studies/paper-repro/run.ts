@@ -43,7 +43,7 @@ const { values } = parseArgs({
     clips: { type: 'string' },
     frames: { type: 'string' },
     'video-frames': { type: 'string' },
-    /** Comma-separated video files (default: opencv-doc's tree.avi and Megamind.avi); '' for none. */
+    /** Comma-separated video files (default: opencv-doc's vtest.avi and Megamind.avi, at their native rates); '' for none. */
     videos: { type: 'string' },
     traces: { type: 'string', default: 'reports/runs/paper-repro/traces' },
     /** Date printed in README-table.md (the only line that depends on when the study ran). */
