@@ -7,7 +7,8 @@
  * What each layer's levels are:
  *  - behind a quantised activation with step q: level = round(a / q), scale = q (per channel when the
  *    thresholds are per channel); layers in between that keep levels integer adjust the scale
- *    (a global average pool over H·W divides it by H·W; MotionInput repeats it for its 2·C channels);
+ *    (a global average pool over H·W divides it by H·W — its levels are the sum of its input's levels,
+ *    summed exactly rather than read off the float32 mean; MotionInput repeats it for its 2·C channels);
  *  - the model input: the video pixels quantised to 8 bits, level = round(255·x), scale = 1/255. The
  *    model is fed those quantised pixels, so what is recorded is what it computes;
  *  - anything else (per-neuron thresholds, unknown layers in between): float32 values with scale 1.
@@ -62,11 +63,17 @@ interface LayerPlan {
   output: number;
   /** Per-channel (length C) or single scale; null = record float32 values (scale 1). */
   scale: number[] | null;
+  /** >1: `output` is a global average pool's input, levelled at `scale`·cells and summed over its cells. */
+  cells: number;
   weightDensity: number;
 }
 
-/** Largest accepted |a/scale − round(a/scale)|: float32 rounding only, far below half a level. */
+/**
+ * Largest accepted |a/scale − round(a/scale)|: float32 rounding only, far below half a level. A float32
+ * value is exact to ~2^-24 of itself, so a large level |k| may be off by a further |k|·2^-22 (the value, then the division).
+ */
 const MAX_DEVIATION = 1e-2;
+const FLOAT32_RELATIVE = 2 ** -22;
 
 const producer = (layer: tf.layers.Layer): tf.layers.Layer => {
   const input = layer.input;
@@ -94,8 +101,14 @@ function refuseTemporalLayers(model: tf.LayersModel): void {
   }
 }
 
-/** Scale of a MAC layer's input levels, following the layers between it and its quantiser (or the model input). */
-function scaleOf(model: tf.LayersModel, mac: MacLayer): number[] | null {
+/**
+ * Scale of a MAC layer's input levels, following the layers between it and its quantiser (or the model input),
+ * and where to read them. A global average pool's mean of H·W levels is on a grid H·W times finer, but in
+ * float32 it is only as exact as the mean's magnitude allows (a mean of 16 levels of 40 000 is off the finer
+ * grid by ~0.06 of its step): so the pool's input is read and levelled instead, and its levels summed over
+ * the H·W cells (exact integers) — the same values, at scale step / (H·W).
+ */
+function levelsOf(model: tf.LayersModel, mac: MacLayer): { scale: number[] | null; probe: string; cells: number } {
   const between: tf.layers.Layer[] = [];
   let layer = model.getLayer(mac.inputLayer);
   while (!(layer instanceof QuantisedActivation) && layer.getClassName() !== 'InputLayer') {
@@ -103,27 +116,32 @@ function scaleOf(model: tf.LayersModel, mac: MacLayer): number[] | null {
     layer = producer(layer);
   }
   let scale = layer instanceof QuantisedActivation ? stepOf(layer) : [1 / PIXEL_LEVELS];
+  let pooled: { probe: string; cells: number } | null = null;
   for (const l of between) {
-    if (scale === null) return null;
+    if (scale === null) return { scale, probe: mac.inputLayer, cells: 1 };
     const inner = l instanceof FrameWise ? l.layer : l;
     switch (inner.getClassName()) {
       case 'MotionInput': // [x, x_t − x_{t−1}]: differences of levels are levels
         scale = scale.length === 1 ? scale : [...scale, ...scale];
+        pooled = null;
         break;
       case 'GlobalAveragePooling2D': {
         const [h, w] = ((producer(l).output as tf.SymbolicTensor).shape as number[]).slice(-3, -1);
+        pooled = pooled ? null : { probe: producer(l).name, cells: h! * w! }; // (a second pool: read its own output)
         scale = scale.map((s) => s / (h! * w!));
         break;
       }
       case 'MaxPooling2D':
       case 'GlobalMaxPooling2D':
+        pooled = null;
+        break;
       case 'Dropout':
         break;
       default:
-        return null;
+        return { scale: null, probe: mac.inputLayer, cells: 1 };
     }
   }
-  return scale;
+  return { scale, ...(pooled ?? { probe: mac.inputLayer, cells: 1 }) };
 }
 
 function weightDensity(model: tf.LayersModel, mac: MacLayer): number {
@@ -153,13 +171,17 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
 
   const probes: tf.SymbolicTensor[] = [];
   const plans: LayerPlan[] = macs.map((mac) => {
-    const t = model.getLayer(mac.inputLayer).output as tf.SymbolicTensor;
+    const { scale, probe, cells } = levelsOf(model, mac);
+    const t = model.getLayer(probe).output as tf.SymbolicTensor;
     const output = probes.includes(t) ? probes.indexOf(t) : probes.push(t) - 1;
-    return { mac, output, scale: scaleOf(model, mac), weightDensity: weightDensity(model, mac) };
+    return { mac, output, scale, cells, weightDensity: weightDensity(model, mac) };
   });
   const probe = tf.model({ inputs: model.inputs, outputs: probes });
-  const scales = plans.map((p) => (p.scale ? tf.tensor1d(p.scale) : null));
+  // The step the probed values are levelled at (a pool's input: its own step, cells times the recorded scale).
+  const scales = plans.map((p) => (p.scale ? tf.tensor1d(p.scale.map((s) => s * p.cells)) : null));
   const ranges = plans.map((p) => ({ name: p.mac.name, min: Infinity, max: -Infinity, maxDeviation: 0 }));
+  /** Per layer: the largest deviation beyond float32's own resolution at that level (what is checked). */
+  const excess = plans.map(() => 0);
   const elements = plans.map((p) => p.mac.input.reduce((a, b) => a * b, 1));
 
   const spoolDir = makeTempDir('deltasim-record-'); // removed on Ctrl-C / SIGTERM too
@@ -180,14 +202,17 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
         const acts = Array.isArray(raw) ? raw : [raw];
         return plans.map((p, i) => {
           const a = acts[p.output]!;
-          const own = tf.reshape(tf.slice(a, [0, lead], [1, pending]), [pending, elements[i]!]);
+          const own = tf.reshape(tf.slice(a, [0, lead], [1, pending]), [pending, p.cells * elements[i]!]);
           const s = scales[i];
-          if (!s) return { levels: own, stats: tf.stack([tf.min(own), tf.max(own), tf.scalar(0)]) };
+          if (!s) return { levels: own, stats: tf.stack([tf.min(own), tf.max(own), tf.scalar(0), tf.scalar(0)]) };
           const d = tf.div(tf.reshape(own, [pending, -1, s.size]), s);
-          const levels = tf.round(d);
+          const rounded = tf.round(d);
+          const off = tf.abs(tf.sub(d, rounded));
+          // Levels are [H·W, C] per frame for a pool's input: its sum over the cells, exact in float32 below 2^24.
+          const levels = p.cells > 1 ? tf.sum(tf.reshape(rounded, [pending, p.cells, elements[i]!]), 1) : rounded;
           return {
             levels: tf.reshape(levels, [pending, elements[i]!]),
-            stats: tf.stack([tf.min(levels), tf.max(levels), tf.max(tf.abs(tf.sub(d, levels)))]),
+            stats: tf.stack([tf.min(levels), tf.max(levels), tf.max(off), tf.max(tf.sub(off, tf.mul(tf.abs(rounded), FLOAT32_RELATIVE)))]),
           };
         });
       });
@@ -196,9 +221,10 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
       const s = stats.dataSync();
       outs.forEach((o, i) => {
         const r = ranges[i]!;
-        r.min = Math.min(r.min, s[3 * i]!);
-        r.max = Math.max(r.max, s[3 * i + 1]!);
-        r.maxDeviation = Math.max(r.maxDeviation, s[3 * i + 2]!);
+        r.min = Math.min(r.min, s[4 * i]!);
+        r.max = Math.max(r.max, s[4 * i + 1]!);
+        r.maxDeviation = Math.max(r.maxDeviation, s[4 * i + 2]!);
+        excess[i] = Math.max(excess[i]!, s[4 * i + 3]!);
         const v = o.levels.dataSync() as Float32Array;
         // A chunk's frames are consecutive: spool them one frame at a time.
         const f = elements[i]!;
@@ -223,8 +249,8 @@ export async function recordTrace(model: tf.LayersModel, source: FrameSource, ou
     if (pending > 0) runChunk();
     if (done !== source.frames) throw new InputError(`${source.clip.source}: got ${done} frames, ${source.frames} were asked for`);
 
-    for (const r of ranges) {
-      if (r.maxDeviation > MAX_DEVIATION) {
+    for (const [i, r] of ranges.entries()) {
+      if (excess[i]! > MAX_DEVIATION) {
         throw new Error(
           `recording ${r.name}: its input is off the level grid by up to ${r.maxDeviation} of a step; the scale does not match the model`,
         );

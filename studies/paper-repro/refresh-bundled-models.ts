@@ -105,6 +105,11 @@ function bundleReadme(recipe: Recipe, e: Record<Bundled, Figures>, seed: number,
     '',
     `with the recipe of \`studies/paper-repro/recipe.ts\` (also in each \`meta.json\`): net \`${recipe.net}\` with MotionInput (each frame + its temporal`,
     `difference), frames ${recipe.frameShape.join('×')}, procedural classes ${(recipe.data.classes ?? []).join(', ')}, noise ${recipe.data.noise}, flicker ${recipe.data.flicker}.`,
+    ...(recipe.fanOut
+      ? [
+          `Penalty fan-out: ${recipe.fanOut}; the delta model ${recipe.delta.inputDelta ? `has the input Delta Activation Layer on the frames (threshold init ${Number(recipe.delta.inputThreshold.toFixed(5))})` : 'has no input Delta Activation Layer'}.`,
+        ]
+      : []),
     'Load with `loadModel(dir)` from `src/tf/persist.ts`. Measured on the held-out split:',
     '',
     '| model | accuracy | spatial sparsity | temporal sparsity | spatial op. sparsity | temporal op. sparsity |',

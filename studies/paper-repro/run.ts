@@ -43,7 +43,7 @@ const { values } = parseArgs({
     clips: { type: 'string' },
     frames: { type: 'string' },
     'video-frames': { type: 'string' },
-    /** Comma-separated video files (default: opencv-doc's tree.avi and Megamind.avi); '' for none. */
+    /** Comma-separated video files (default: opencv-doc's vtest.avi and Megamind.avi, at their native rates); '' for none. */
     videos: { type: 'string' },
     traces: { type: 'string', default: 'reports/runs/paper-repro/traces' },
     /** Date printed in README-table.md (the only line that depends on when the study ran). */
@@ -95,6 +95,10 @@ async function trainStudy(recipe: Recipe): Promise<Training> {
           training: {
             command,
             recipe,
+            // the keys `deltasim train` writes, so a `--from` refinement keeps these options
+            fanOut: recipe.fanOut,
+            inputDelta: v === 'delta' && recipe.delta.inputDelta,
+            ...(v === 'delta' && recipe.delta.inputDelta ? { inputThreshold: recipe.delta.inputThreshold } : {}),
             evaluation: {
               clips: e.clips,
               accuracy: e.accuracy,

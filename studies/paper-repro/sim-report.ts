@@ -26,6 +26,8 @@ export function sourcesOf(configs: ConfigSummary[]): string[] {
 
 const find = (configs: ConfigSummary[], source: string, variant: Variant, arch: string) =>
   configs.find((c) => c.source === source && c.variant === variant && c.arch === arch);
+/** A source's frame rate (a video's native one), as printed. */
+const fpsOf = (configs: ConfigSummary[], source: string) => Number(configs.find((c) => c.source === source)!.fps.toFixed(2));
 
 export function simulationMarkdown(
   configs: ConfigSummary[],
@@ -40,7 +42,7 @@ export function simulationMarkdown(
 ): string {
   const o = ctx.options;
   const table = (source: string) => [
-    `| variant · hw-model (mode) | latency mean (µs) | latency p95 (µs) | energy / frame (µJ) | power @ ${o.fps} fps (mW) | speedup vs dense | energy gain vs dense | state (KiB) | state spilled | DRAM / frame (KiB) | op. sparsity on trace: spatial / temporal |`,
+    `| variant · hw-model (mode) | latency mean (µs) | latency p95 (µs) | energy / frame (µJ) | power @ ${fpsOf(configs, source)} fps (mW) | speedup vs dense | energy gain vs dense | state (KiB) | state spilled | DRAM / frame (KiB) | op. sparsity on trace: spatial / temporal |`,
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rowsOf(configs, source).map(
       (c) =>
@@ -62,14 +64,15 @@ export function simulationMarkdown(
     ];
   };
   const sources = sourcesOf(configs);
-  // Exact repeats make delta work zero on those frames: say how much of a source is still.
+  // Exact copies make delta work zero on those frames: say how many a source holds.
   const repeats = (source: string) => {
     const cs = ctx.clips.filter((c) => c.source === source && c.variant === 'baseline' && c.seed === ctx.seeds[0]);
-    const n = cs.reduce((a, c) => a + c.repeatedFrames, 0);
+    const n = cs.reduce((a, c) => a + c.duplicatedFrames, 0);
     const of = cs.reduce((a, c) => a + c.frames - 1, 0);
-    return n > 0
-      ? [`${n} of its ${of} frames after the first repeat their predecessor's pixels exactly (after resizing to 64×64 gray).`, '']
-      : [];
+    return [
+      `Duplicated frames: ${n} of the ${of} after the first are pixel-identical copies of their predecessor (decoded, 64×64 gray).`,
+      '',
+    ];
   };
   return [
     '# Paper reproduction — simulation side',
@@ -77,8 +80,9 @@ export function simulationMarkdown(
     `Command: \`${ctx.command}\` · seeds ${ctx.seeds.join(', ')} · mean ± sd over seeds; per seed every frame of every clip of a source is pooled (p95 over those frames).`,
     '',
     `Traces: the three models of each seed on ${o.clips} held-out procedural clips × ${o.frames} frames (test split of the recipe's dataset seed, never trained on) ` +
-      `and on real video, first ${o.videoFrames} frames resampled to ${o.fps} fps, converted to the models' 64×64 gray frames: ${o.videos.map((v) => `\`${v}\``).join(', ')}.`,
-    "The video content (a tree in wind; a film excerpt with cuts) is not of the procedural classes: the models' predictions there mean nothing, their sparsity and cost are what is measured.",
+      `and on real video, first ${o.videoFrames} frames at the file's native frame rate (no resampling), converted to the models' 64×64 gray frames: ${o.videos.map((v) => `\`${v}\``).join(', ')}. ` +
+      `Held-out clips are simulated at ${o.fps} fps, videos at their own rate.`,
+    "The video content (vtest.avi: pedestrians seen by a static camera; Megamind.avi: a film excerpt) is not of the procedural classes: the models' predictions there mean nothing, their sparsity and cost are what is measured.",
     ...(ctx.notes.length ? ['', ...ctx.notes.map((n) => `**Note:** ${n}`)] : []),
     '',
     `Every trace runs on its variant's hw-models (baseline and L1: zero-skip-32x32, sparse mode; delta: delta-32x32 and the event-driven seneca-like, delta mode) and dense on ${REFERENCE.arch}, ` +
@@ -87,7 +91,7 @@ export function simulationMarkdown(
     '',
     ...reading(ctx.clips, configs, o.fps),
     ...sources.flatMap((s) => [
-      `## ${s === 'held-out' ? `Held-out procedural clips (${o.clips} × ${o.frames} frames)` : `${s} (${o.videoFrames} frames at ${o.fps} fps)`}`,
+      `## ${s === 'held-out' ? `Held-out procedural clips (${o.clips} × ${o.frames} frames at ${o.fps} fps)` : `${s} (${o.videoFrames} frames at its native ${fpsOf(configs, s)} fps)`}`,
       '',
       ...repeats(s),
       ...table(s),
@@ -126,7 +130,7 @@ function reading(clips: ClipRecord[], configs: ConfigSummary[], fps: number): st
       `reading and writing delta state (accumulators + last levels, ${(d.stateBytes.mean / 1024).toFixed(1)} KiB, ${(100 * d.stateSpill.mean).toFixed(0)} % spilled), ` +
       `${d.energyPerFrameUJ.mean.toFixed(3)} µJ per frame in all against ${ref.energyPerFrameUJ.mean.toFixed(3)} µJ for a whole dense frame on ${REFERENCE.arch}: MACs are cheap here, state traffic per touched output is not. ` +
       `Sources where the delta array saves energy over dense: ${winners(configs) || 'none'}.`,
-    `- Temporal operation sparsity measured on the traces is lower than the training side's: the trace also counts the first conv layer, whose input is the noisy pixels (and their frame differences) that no delta layer sparsifies; the training-side figure, as the paper's, counts the delta layers' outputs only.`,
+    `- Temporal operation sparsity measured on the traces differs from the training side's: the trace also counts the first conv layer, whose input is the frames (after the delta model's input Delta Activation Layer) and their frame differences; the training-side figure, as the paper's, counts the hidden delta layers' outputs only.`,
     `- Average power at ${fps} fps is mostly leakage: a frame takes microseconds and the chip idles for the rest of the ${(1000 / fps).toFixed(1)} ms frame period.`,
     '',
   ];
@@ -197,7 +201,7 @@ export function readmeTable(ctx: {
     '',
     "Our network and data are far smaller than the paper's (a 4-conv per-frame CNN with MotionInput on 64×64 gray procedural motion clips, 4 classes, vs ResNet-50 on UCF101), ",
     `so the numbers compare in shape, not in value. Mean ± sd over seeds ${ctx.seeds.join(', ')}; accuracy on ${ctx.clipsEvaluated} held-out clips. Operation sparsity is fan-out weighted, spatial for baseline and L1, temporal for delta, as the paper counts it. ` +
-      `Simulated: speedup / energy gain per frame vs dense inference on ${REFERENCE.arch}, each variant on its array, on ${ctx.options.clips} held-out clips × ${ctx.options.frames} frames${video ? ` and on ${video} (${ctx.options.videoFrames} frames at ${ctx.options.fps} fps)` : ''}.`,
+      `Simulated: speedup / energy gain per frame vs dense inference on ${REFERENCE.arch}, each variant on its array, on ${ctx.options.clips} held-out clips × ${ctx.options.frames} frames${video ? ` and on ${video} (${ctx.options.videoFrames} frames at its native ${fpsOf(configs, video)} fps)` : ''}.`,
     '',
     `| variant | accuracy (ours) | op. sparsity (ours) | accuracy (paper) | op. sparsity (paper) | simulated, held-out: speedup / energy gain |${video ? ` simulated, ${video} |` : ''}`,
     `|---|---|---|---|---|---|${video ? '---|' : ''}`,
@@ -216,7 +220,7 @@ export function readmeTable(ctx: {
     ev
       ? `The delta model on the event-driven \`seneca-like\` many-core: ${ev.speedupVsDense.mean.toFixed(2)}× / ${ev.energyGainVsDense.mean.toFixed(2)}× on the held-out clips. `
       : '',
-    'Full tables (latency mean / p95, energy, power at 15 fps, state memory and its spill, DRAM): `reports/paper-repro/results.md` (training) and `reports/paper-repro/simulation.md` (simulation).',
+    "Full tables (latency mean / p95, energy, power at each source's frame rate, state memory and its spill, DRAM): `reports/paper-repro/results.md` (training) and `reports/paper-repro/simulation.md` (simulation).",
     '',
     "**Where we fall short of the paper's shape** (targets: delta ≥ 5× fewer non-zero operations than the baseline, accuracy within 6 points):",
     `- non-zero operations baseline ÷ delta: **${v.opsReduction.toFixed(2)}×** (target ≥ 5×, paper 7.4×)${v.opsReduction >= 5 ? ' — met' : ` — short by ${(5 - v.opsReduction).toFixed(2)}×`};`,

@@ -7,6 +7,8 @@
  * on the event-driven many-core. Every trace also runs dense on `dense-32x32` (REFERENCE): the dense
  * inference every gain is measured against (all three variants have the same layers, so their dense
  * cost is the same; the per-variant reference row shows it).
+ * Real videos are decoded at their native frame rate (no resampling: a resampled clip's copied frames would
+ * be free delta frames) and simulated at it; the frames the file itself repeats are counted (duplicatedFrames).
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -47,10 +49,10 @@ export interface SimStudyOptions {
   /** Held-out clips (test split of the recipe's dataset seed) and their length. */
   clips: number;
   frames: number;
-  /** Real video files, each recorded from its first frame, resampled to `fps`; a missing file is skipped with a note. */
+  /** Real video files, each recorded from its first frame at its native rate; a missing file is skipped with a note. */
   videos: string[];
   videoFrames: number;
-  /** Frame rate of the recordings and of the average-power figures. */
+  /** Frame rate of the held-out procedural clips (they have no native rate) and of their average-power figures. */
   fps: number;
   /** Where the traces are written (seed-N/<variant>/<clip>/). */
   tracesDir: string;
@@ -59,7 +61,9 @@ export interface SimStudyOptions {
 export const SIM_DEFAULTS: Omit<SimStudyOptions, 'tracesDir'> = {
   clips: 4,
   frames: 16,
-  videos: [join(OPENCV_DATA, 'tree.avi'), join(OPENCV_DATA, 'Megamind.avi')],
+  // vtest.avi: a static camera on a street, 10 fps (795 frames, none repeated); Megamind.avi: a film excerpt, 23.98 fps.
+  // (tree.avi was dropped: 68 frames over 29.6 s, most frames at any steady rate are copies.)
+  videos: [join(OPENCV_DATA, 'vtest.avi'), join(OPENCV_DATA, 'Megamind.avi')],
   videoFrames: 32,
   fps: 15,
 };
@@ -87,8 +91,10 @@ export interface ClipRecord {
   source: string;
   clip: string;
   frames: number;
-  /** Frames (after the first) whose pixels equal their predecessor's: still video / duplicated frames. */
-  repeatedFrames: number;
+  /** The rate the clip was recorded and simulated at (a video's native rate). */
+  fps: number;
+  /** Frames (after the first) whose decoded pixels equal their predecessor's: copies in the file (FrameSource.clip). */
+  duplicatedFrames: number;
   spatialOperationSparsity: number;
   temporalOperationSparsity: number;
   layers: Array<{ name: string; spatial: number; temporal: number }>;
@@ -101,6 +107,8 @@ export interface ClipRecord {
 /** A configuration over seeds: each figure is mean ± sd of the per-seed values (per seed: all frames of all clips). */
 export interface ConfigSummary {
   source: string;
+  /** The source's frame rate (of its average power). */
+  fps: number;
   variant: Variant;
   arch: string;
   mode: Mode;
@@ -132,14 +140,20 @@ async function sourcesFor(
     open: async (): Promise<FrameSource> => {
       const c = await test.get(i);
       const size = c.h * c.w * c.c;
+      const frame = (t: number) => c.frames.subarray(t * size, (t + 1) * size);
+      const same = (t: number) => frame(t).every((v, k) => v === c.frames[(t - 1) * size + k]);
       return {
         frameShape: recipe.frameShape,
         frames: c.t,
         fps: o.fps,
         notes: [],
-        clip: { source: c.source, firstFrame: c.firstFrame },
+        clip: {
+          source: c.source,
+          firstFrame: c.firstFrame,
+          duplicatedFrames: Array.from({ length: c.t - 1 }, (_, t) => same(t + 1)).filter(Boolean).length,
+        },
         async *read() {
-          for (let t = 0; t < c.t; t++) yield c.frames.subarray(t * size, (t + 1) * size);
+          for (let t = 0; t < c.t; t++) yield frame(t);
         },
       };
     },
@@ -154,7 +168,7 @@ async function sourcesFor(
     sources.push({
       source: name,
       clip: name.replace(/\.[^.]*$/, ''),
-      open: () => videoSource(file, { frameShape: recipe.frameShape, frames: o.videoFrames, fps: o.fps }),
+      open: () => videoSource(file, { frameShape: recipe.frameShape, frames: o.videoFrames }),
     });
   }
   return { sources, notes };
@@ -219,7 +233,8 @@ export async function simulateStudy(
           source: s.source,
           clip: s.clip,
           frames: source.frames,
-          repeatedFrames: stats.layers[0]!.frames.filter((f, t) => t > 0 && f.nonZeroDeltas === 0).length,
+          fps: source.fps,
+          duplicatedFrames: source.clip.duplicatedFrames ?? 0, // counted while the recorder read the frames
           spatialOperationSparsity: stats.overall.operationSpatial,
           temporalOperationSparsity: stats.overall.operationNoKey,
           layers: stats.layers.map((l) => ({ name: l.name, spatial: l.summary.spatial, temporal: l.summary.temporalNoKey })),
@@ -231,7 +246,7 @@ export async function simulateStudy(
           // float32 (levels beyond int16, e.g. large logits), where any change then counts as a delta.
           const res = simulate(traceWorkload(openTrace(dir), { threshold: 0 }), hwOf(run.arch), {
             mode: run.mode,
-            fps: o.fps,
+            fps: source.fps,
             // speedup and energy gain against dense at the hw-model's own node (seneca-like: dense-32x32-22nm)
             baseline: baselineOf(hwOf(run.arch)),
           });
@@ -254,10 +269,16 @@ export async function simulateStudy(
 
 /** Group the per-clip records by (source, variant, arch, mode); per seed pool all frames; then mean ± sd over seeds. */
 export function summariseSimulation(clips: ClipRecord[]): ConfigSummary[] {
-  const keys = new Map<string, { source: string; variant: Variant; arch: string; mode: Mode }>();
+  const keys = new Map<string, { source: string; fps: number; variant: Variant; arch: string; mode: Mode }>();
   for (const c of clips)
     for (const r of c.runs)
-      keys.set(`${c.source}|${c.variant}|${r.arch}|${r.mode}`, { source: c.source, variant: c.variant, arch: r.arch, mode: r.mode });
+      keys.set(`${c.source}|${c.variant}|${r.arch}|${r.mode}`, {
+        source: c.source,
+        fps: c.fps,
+        variant: c.variant,
+        arch: r.arch,
+        mode: r.mode,
+      });
   const seeds = [...new Set(clips.map((c) => c.seed))];
   return [...keys.values()].map((k) => {
     const perSeed = seeds.map((seed) => {

@@ -17,7 +17,7 @@ import { OPENCV_DATA } from '../../studies/paper-repro/simulation.js';
 const run = promisify(execFile);
 const REPRO = ['--import', 'tsx', 'studies/paper-repro/run.ts'];
 const REFRESH = ['--import', 'tsx', 'studies/paper-repro/refresh-bundled-models.ts'];
-const VIDEO = join(OPENCV_DATA, 'tree.avi');
+const VIDEO = join(OPENCV_DATA, 'vtest.avi');
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
 
 interface Config {
@@ -48,7 +48,7 @@ describe('paper reproduction smoke (studies/paper-repro/run.ts --smoke)', functi
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'deltasim-repro-smoke-'));
-    // Only tree.avi (4 frames) when opencv-doc is installed; a missing one must be skipped with a note.
+    // Only vtest.avi (4 frames) when opencv-doc is installed; a missing one must be skipped with a note.
     await run(process.execPath, args('--videos', `${VIDEO},${join(dir, 'missing.avi')}`), { maxBuffer: 1 << 24 });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -102,11 +102,22 @@ describe('paper reproduction smoke (studies/paper-repro/run.ts --smoke)', functi
     expect(readFileSync(join(out(), 'README-table.md'), 'utf8')).to.match(/\| Delta Activation Layer \| [\d.]+ ± [\d.]+ % \|/);
   });
 
-  it("traces opencv-doc's tree.avi when installed", function () {
+  it("traces opencv-doc's vtest.avi when installed, at its native 10 fps, counting its duplicated frames", function () {
     if (!existsSync(VIDEO)) this.skip();
-    const sim = JSON.parse(readFileSync(join(out(), 'simulation.json'), 'utf8')) as { configs: Config[] };
-    expect(sim.configs.some((c) => c.source === 'tree.avi' && c.variant === 'delta' && c.arch === 'delta-32x32')).to.equal(true);
-    expect(existsSync(join(dir, 'traces', 'seed-1', 'delta', 'tree', 'manifest.json'))).to.equal(true);
+    const sim = JSON.parse(readFileSync(join(out(), 'simulation.json'), 'utf8')) as {
+      configs: Array<Config & { fps: number }>;
+      clips: Array<{ source: string; fps: number; duplicatedFrames: number }>;
+    };
+    const delta = sim.configs.find((c) => c.source === 'vtest.avi' && c.variant === 'delta' && c.arch === 'delta-32x32');
+    expect(delta?.fps, 'simulated at the native rate, not resampled').to.equal(10);
+    const manifest = JSON.parse(readFileSync(join(dir, 'traces', 'seed-1', 'delta', 'vtest', 'manifest.json'), 'utf8')) as {
+      fps: number;
+      clip: { nativeFps: number; duplicatedFrames: number };
+    };
+    expect(manifest.fps).to.equal(10);
+    expect(manifest.clip).to.include({ nativeFps: 10, duplicatedFrames: 0 });
+    for (const c of sim.clips.filter((c) => c.source === 'vtest.avi')) expect(c).to.include({ fps: 10, duplicatedFrames: 0 });
+    expect(readFileSync(join(out(), 'simulation.md'), 'utf8')).to.include('## vtest.avi (4 frames at its native 10 fps)');
   });
 
   it('--models re-simulates the saved models without training, to the same bytes', async () => {

@@ -27,7 +27,8 @@ import { datasetSource, PIXEL_LEVELS, recordTrace } from '../../src/record/index
 import { openTrace, readLayer } from '../../traces/reader.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'deltasim.js');
-const BUNDLED_DELTA = join(import.meta.dirname, '..', '..', 'src', 'tf', 'pretrained', 'delta');
+/** The bundled delta model as it was before issue 18 (no input layer, per-stride fan-outs): a model saved before the options. */
+const LEGACY_DELTA = join(import.meta.dirname, '..', 'support', 'legacy-delta-model');
 const TINY = ['--data', 'procedural:train=4,test=2,classes=left+right', '--frames', '3', '--epochs', '1', '--batch', '2', '--quiet'];
 /** The bundled models' four classes. */
 const TINY4 = ['--data', 'procedural:train=4,test=2,classes=left+right+up+down', ...TINY.slice(2)];
@@ -92,8 +93,8 @@ describe('tf: faithful options (input delta layer, fan-out convention)', functio
     model.dispose();
   });
 
-  it('an old saved model (bundled delta) loads with its old behaviour: no input layer, per-stride fan-outs, pixel trace', async () => {
-    const { model, meta } = await loadModel(BUNDLED_DELTA);
+  it('an old saved model (the pre-issue-18 bundled delta) loads with its old behaviour: no input layer, per-stride fan-outs, pixel trace', async () => {
+    const { model, meta } = await loadModel(LEGACY_DELTA);
     expect(meta!.training).to.not.have.property('fanOut');
     expect(inputDeltaOf(model)).to.equal(null);
     const byName = new Map(activationLayers(model).map((l) => [l.name, l.nOutputs]));
@@ -129,7 +130,7 @@ describe('tf: faithful options (input delta layer, fan-out convention)', functio
     o.model.dispose();
 
     const refined = join(dir, 'refined');
-    const r3 = cli('train', ...TINY4, '--from', BUNDLED_DELTA, '--out', refined);
+    const r3 = cli('train', ...TINY4, '--from', LEGACY_DELTA, '--out', refined);
     expect(r3.code, r3.stderr).to.equal(0);
     expect(readJson(join(refined, 'meta.json')).training).to.include({ fanOut: 'per-stride', inputDelta: false });
     const r = await loadModel(refined);
@@ -138,7 +139,7 @@ describe('tf: faithful options (input delta layer, fan-out convention)', functio
     r.model.dispose();
 
     const bad = join(dir, 'bad');
-    const r4 = cli('train', ...TINY4, '--from', BUNDLED_DELTA, '--input-delta', '--out', bad);
+    const r4 = cli('train', ...TINY4, '--from', LEGACY_DELTA, '--input-delta', '--out', bad);
     expect(r4.code).to.equal(1);
     expect(r4.stderr).to.match(/--input-delta: the --from model has no input delta layer/);
     const r5 = cli('train', ...TINY, '--size', '16', '--input-threshold', '0', '--out', bad);
