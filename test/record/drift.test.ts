@@ -255,6 +255,31 @@ describe('record/drift: closed-loop delta inference', function () {
     expect(inspect.stdout).to.contain('drift (closed loop');
   });
 
+  it('deltasim pareto: drift against energy and latency per frame of the traces, the front marked, byte-identical on re-run', () => {
+    const traces = ['k0.0001', 'k0.02', 'k0.2'].map((t) => join(dir, t));
+    const run = (out: string) => {
+      const r = cli('pareto', ...traces, '--arch', 'delta-32x32', '--out', out);
+      expect(r.code, r.stderr).to.equal(0);
+      return ['pareto.csv', 'pareto.json', 'charts/drift-energy.png', 'charts/drift-latency.png'].map((f) => readFileSync(join(out, f)));
+    };
+    const a = run(join(dir, 'pa'));
+    const b = run(join(dir, 'pb'));
+    a.forEach((buf, i) => expect(buf.equals(b[i]!), `file ${i}`).to.equal(true));
+    const rows = (JSON.parse(a[1]!.toString()) as { rows: { drift: number; energyUJ: number; frontEnergy: boolean }[] }).rows;
+    expect(rows.map((r) => r.drift)).to.deep.equal(rows.map((r) => r.drift).sort((x, y) => x - y));
+    // a larger threshold changes fewer levels: less energy for more drift, every trace on the front
+    expect(rows[2]!.energyUJ).to.be.below(rows[0]!.energyUJ);
+    for (const r of rows)
+      expect(r.frontEnergy, JSON.stringify(r)).to.equal(rows.every((o) => !(o.drift <= r.drift && o.energyUJ < r.energyUJ) || o === r));
+    // a trace recorded without --drift has no drift to plot
+    const r = cli('trace', '--keras', file, '--threshold', '0.05', '--data', 'procedural', '--frames', '2', '--out', join(dir, 'nodrift'));
+    expect(r.code, r.stderr).to.equal(0);
+    const bad = cli('pareto', join(dir, 'nodrift'), '--arch', 'delta-32x32', '--out', join(dir, 'pc'));
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.contain('the trace has no drift').and.contain('/model/drift');
+    expect(existsSync(join(dir, 'pc'))).to.equal(false);
+  });
+
   it('refuses a budget ≤ 0 and --drift on a recorder that cannot run closed loop, exit ≠ 0 and nothing written', () => {
     const out = join(dir, 'bad');
     const base = ['--data', 'procedural', '--frames', '2', '--out', out];
