@@ -4,14 +4,18 @@
  *   - start from the recorder's thresholds (e.g. one small common q);
  *   - each round, try raising each searchable tensor's q by `factor` alone; a raise that breaks the
  *     budget is dropped and that tensor is not tried again (drift grows with q); among the others
- *     take the one that saves the most operations per unit of drift added;
+ *     take the one that saves the most operations per unit of drift added. Lazily, as in lazy
+ *     greedy: after the first round the candidates are re-evaluated best (last known score) first,
+ *     and the first whose fresh score is still at least the next last-known score is taken (scores
+ *     are assumed to shrink as the others' thresholds rise), so a round costs a few evaluations,
+ *     not one per tensor;
  *   - stop when no raise keeps drift ≤ budget and saves operations, or after `rounds` raises.
  * Operations: the MAC-weighted changed inputs of the calibration frames after the first, Σ over
  * tensors of (levels that differ from the frame before) × (MACs per input element of the layers
  * reading it): what a delta accelerator computes. Drift: DriftAccumulator.budgetDrift (mean relative
  * L2 of the worst output over those frames, or the task metric's drift form).
  * Cost: one evaluation is `frames` closed-loop runs; a search makes at most 1 + rounds × tensors
- * evaluations (`evaluations` counts them). Tensors fed by the image alone keep their exact pixel
+ * evaluations (`evaluations` counts them), in practice about tensors + a few per round. Tensors fed by the image alone keep their exact pixel
  * step; tensors with per-channel steps are not searched.
  */
 import { InputError } from '../../../lib/errors.js';
@@ -118,20 +122,27 @@ export function searchThresholds(
   const open = new Set(searchable.filter((t) => typeof start.get(t) === 'number'));
   const raises: SearchResult['raises'] = [];
   const eps = o.budget * 1e-6;
+  // Last known score per open tensor (+∞: not yet evaluated, so the first round evaluates all).
+  const known = new Map<string, number>([...open].map((t) => [t, Number.POSITIVE_INFINITY]));
   for (let r = 0; r < rounds && open.size; r++) {
     let best: { tensor: string; steps: Map<string, number | number[]>; e: Evaluation; score: number } | undefined;
-    for (const tensor of [...open]) {
+    // best last-known first; ties in the tensors' order, so the search is deterministic
+    const order = [...open].sort((a, b) => known.get(b)! - known.get(a)! || searchable.indexOf(a) - searchable.indexOf(b));
+    for (let k = 0; k < order.length; k++) {
+      const tensor = order[k]!;
+      if (best && best.score >= known.get(tensor)!) break; // no later candidate can beat it (lazy greedy)
       const steps = new Map(cur);
       steps.set(tensor, (cur.get(tensor) as number) * factor);
       const e = evaluate(steps);
       if (!(e.drift <= o.budget)) {
         open.delete(tensor);
+        known.delete(tensor);
         continue;
       }
       const saved = now.ops - e.ops;
-      if (saved <= 0) continue;
-      const score = saved / (Math.max(0, e.drift - now.drift) + eps);
-      if (!best || score > best.score) best = { tensor, steps, e, score };
+      const score = saved > 0 ? saved / (Math.max(0, e.drift - now.drift) + eps) : 0;
+      known.set(tensor, score);
+      if (saved > 0 && (!best || score > best.score)) best = { tensor, steps, e, score };
     }
     if (!best) break;
     cur = best.steps;
