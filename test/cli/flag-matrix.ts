@@ -141,8 +141,8 @@ export const INTEGER_FLAGS: Record<string, string[]> = {
     'checkpoint-every',
     'eval-clips',
   ],
-  'trace record': ['size', 'clip', 'frames', 'start', 'seed', 'chunk', 'weight-bits'],
-  trace: ['size', 'clip', 'frames', 'start', 'seed', 'chunk', 'weight-bits'],
+  'trace record': ['size', 'clip', 'frames', 'start', 'seed', 'chunk', 'weight-bits', 'search-frames', 'search-rounds'],
+  trace: ['size', 'clip', 'frames', 'start', 'seed', 'chunk', 'weight-bits', 'search-frames', 'search-rounds'],
   'trace synth': ['seed', 'frames', 'blobs'],
   simulate: ['frames'],
   sweep: ['frames', 'workers'],
@@ -163,7 +163,12 @@ export const NEGATIVE_OK: Record<string, Record<string, string>> = {
 const OUTPUT_POSITIONALS = ['out'];
 
 /** What each command runs with when nothing is wrong: the wrong flag replaces its own value here, appended at the end. */
-function baselines(fixtures: { run: string; shards: string; video: string; drift: string }): Record<string, { argv: string[]; for?: string[] }[]> {
+function baselines(fixtures: {
+  run: string;
+  shards: string;
+  video: string;
+  drift: string;
+}): Record<string, { argv: string[]; for?: string[] }[]> {
   const record = (path: string[]) => [
     { argv: [...path, '--model', MODEL, '--data', 'procedural', '--frames', '2', '--quiet', '--out', 'out'] },
     {
@@ -390,7 +395,21 @@ async function main(resultsFile: string, only?: string): Promise<void> {
     if (ff.status !== 0) throw new Error(`ffmpeg: ${ff.stderr}`);
     const setup = [
       ['simulate', '--model', 'tiny', '--arch', 'delta-32x32', '--out', fixtures.run],
-      ['trace', '--graph', 'human:emotion', '--threshold', '0.05', '--drift', '--data', 'procedural', '--frames', '2', '--quiet', '--out', fixtures.drift],
+      [
+        'trace',
+        '--graph',
+        'human:emotion',
+        '--threshold',
+        '0.05',
+        '--drift',
+        '--data',
+        'procedural',
+        '--frames',
+        '2',
+        '--quiet',
+        '--out',
+        fixtures.drift,
+      ],
       [
         'sweep',
         '--model',
