@@ -146,6 +146,37 @@ describe('record/drift: closed-loop delta inference', function () {
     expect(drifts[2]).to.be.above(drifts[1]!);
   });
 
+  it('a graph model with an update mask and key frames: held levels flow downstream; key frames are not counted', async () => {
+    const clip = clipOf(5, 3);
+    const frames = new Float32Array(5 * 12 * 12 * 2);
+    for (let i = 0; i < 5 * 12 * 12; i++) [frames[2 * i], frames[2 * i + 1]] = [clip.frames[3 * i]!, clip.frames[3 * i + 1]!];
+    const gfile = writeTinyGraph(dir);
+    const src = { ...clip, c: 2, frames };
+    const plain = await recordGraphModelTrace({
+      model: gfile,
+      frames: src,
+      threshold: 0.2,
+      out: join(dir, 'gm0'),
+      drift: { task: 'none' },
+    });
+    const masked = await recordGraphModelTrace({
+      model: gfile,
+      frames: src,
+      threshold: 0.2,
+      out: join(dir, 'gm1'),
+      keyFrameEvery: 3,
+      updateMask: { tile: 1, dilation: 0 },
+      drift: { task: 'none' },
+    });
+    const r = driftOf(join(dir, 'gm1'));
+    expect(r).to.include({ frames: 5, countedFrames: 3, keyFrameEvery: 3 }); // t = 1, 2, 4
+    // key frames take the frame's own levels: the same outputs as plain rounding there
+    expect(r.relL2[0]).to.equal(driftOf(join(dir, 'gm0')).relL2[0]);
+    expect(r.relL2[3]).to.equal(driftOf(join(dir, 'gm0')).relL2[3]);
+    expect(masked.model.updateMask).to.deep.equal({ tile: 1, dilation: 0 });
+    expect(plain.model.drift).to.not.deep.equal(masked.model.drift);
+  });
+
   it('a Keras model: each layer reads the levels computed from the quantised layer before it (closed loop), drift grows with q', async () => {
     const clip = clipOf(4);
     const drifts: number[] = [];
