@@ -205,7 +205,7 @@ async function record(
     }
     const net = graphClosedLoop(model, json, input.name, tensors);
     const frameSize = { h: opts.frames.h, w: opts.frames.w };
-    const model_ = opts.name ?? modelName(opts.model, file);
+    const modelLabel = opts.name ?? modelName(opts.model, file);
     if (opts.drift.search) {
       const geo = geometry;
       const layerRefs = macs.map((m, i) => ({ name: names[i]!, tensor: m.input }));
@@ -215,7 +215,7 @@ async function record(
       const searchable = tensors.filter((t) => !imageSteps.has(t));
       const result = searchOnHead(net, head, (f) => frameToInput(f, opts.frames, input), resolved.steps, searchable, costs, {
         drift: opts.drift,
-        model: model_,
+        model: modelLabel,
         frame: frameSize,
         keyFrameEvery: opts.keyFrameEvery,
       });
@@ -226,7 +226,7 @@ async function record(
     }
     loop = {
       net,
-      acc: new DriftAccumulator({ task: opts.drift.task, model: model_, frame: frameSize, keyFrameEvery: opts.keyFrameEvery }),
+      acc: new DriftAccumulator({ task: opts.drift.task, model: modelLabel, frame: frameSize, keyFrameEvery: opts.keyFrameEvery }),
     };
   }
   let frames = 0;

@@ -235,8 +235,8 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
         source: loaded.source,
         recorder: 'keras',
         backend,
-        threshold: q,
-        ...(perLayer ? { thresholds: { mode: 'per-layer', perLayer } } : {}),
+        // after a threshold search the layers' q are its (per layer); q was where it started
+        ...(perLayer ? { thresholds: { mode: 'per-layer', perLayer } } : { threshold: q }),
         inputRange: input.range,
         clampedLevels: spills.reduce((s, x) => s + x.clamped, 0),
         ...drift?.modelKey,
