@@ -79,6 +79,7 @@ export function driftOutputs(
           on: search.options.on,
           frames: search.options.frames,
           evaluations: search.result.evaluations,
+          commonRaises: search.result.commonRaises,
           raises: search.result.raises.length,
           start: { drift: r6(search.result.start.drift), ops: Math.round(search.result.start.ops) },
           final: { drift: r6(search.result.final.drift), ops: Math.round(search.result.final.ops) },

@@ -1,7 +1,9 @@
 /**
  * Per-layer delta thresholds that meet an output-drift budget with the fewest operations, by a
  * DeltaCNN-like greedy search on a few calibration frames, run closed loop (closed-loop.ts):
- *   - start from the recorder's thresholds (e.g. one small common q);
+ *   - start from the recorder's thresholds (e.g. one small common q) and raise every searchable q
+ *     together by `factor` while the budget holds (a few evaluations: the best common scaling, so the
+ *     result is never worse than it on the calibration frames);
  *   - each round, try raising each searchable tensor's q by `factor` alone; a raise that breaks the
  *     budget is dropped and that tensor is not tried again (drift grows with q); among the others
  *     take the one that saves the most operations per unit of drift added. Lazily, as in lazy
@@ -15,7 +17,7 @@
  * reading it): what a delta accelerator computes. Drift: DriftAccumulator.budgetDrift (mean relative
  * L2 of the worst output over those frames, or the task metric's drift form).
  * Cost: one evaluation is `frames` closed-loop runs; a search makes at most 1 + rounds × tensors
- * evaluations (`evaluations` counts them), in practice about tensors + a few per round. Tensors fed by the image alone keep their exact pixel
+ * evaluations plus the common raises' (`evaluations` counts them), in practice about tensors + a few per round. Tensors fed by the image alone keep their exact pixel
  * step; tensors with per-channel steps are not searched.
  */
 import { InputError } from '../../../lib/errors.js';
@@ -54,7 +56,9 @@ export interface SearchResult {
   final: Evaluation;
   /** Closed-loop evaluations made (each `frames` runs). */
   evaluations: number;
-  /** The raises taken, in order. */
+  /** Common raises (every searchable q × factor) taken first. */
+  commonRaises: number;
+  /** The per-tensor raises taken, in order. */
   raises: { tensor: string; step: number; drift: number; ops: number }[];
 }
 
@@ -121,6 +125,16 @@ export function searchThresholds(
     );
   const open = new Set(searchable.filter((t) => typeof start.get(t) === 'number'));
   const raises: SearchResult['raises'] = [];
+  let commonRaises = 0;
+  for (;;) {
+    const steps = new Map(cur);
+    for (const t of open) steps.set(t, (cur.get(t) as number) * factor);
+    const e = open.size ? evaluate(steps) : undefined;
+    if (!e || !(e.drift <= o.budget) || !(e.ops < now.ops)) break;
+    cur = steps;
+    now = e;
+    commonRaises++;
+  }
   const eps = o.budget * 1e-6;
   // Last known score per open tensor (+∞: not yet evaluated, so the first round evaluates all).
   const known = new Map<string, number>([...open].map((t) => [t, Number.POSITIVE_INFINITY]));
@@ -149,5 +163,5 @@ export function searchThresholds(
     now = best.e;
     raises.push({ tensor: best.tensor, step: cur.get(best.tensor) as number, drift: now.drift, ops: now.ops });
   }
-  return { steps: cur, start: first, final: now, evaluations, raises };
+  return { steps: cur, start: first, final: now, evaluations, commonRaises, raises };
 }
