@@ -159,6 +159,14 @@ export interface Recording {
   nativeFps?: number;
   fps?: number;
   duplicatedFrames?: number;
+  /** model.drift: recorded closed loop, the output drift against dense inference (drift.json; src/record/drift/). */
+  drift?: {
+    countedFrames: number;
+    relL2Mean: number | null;
+    relL2Max: number | null;
+    task?: { kind: string; metric: string; mean: number | null };
+    search?: { budget: number; on: string };
+  };
 }
 
 /** The key-frame period of a manifest (model.keyFrameEvery), undefined for frame 0 only. */
@@ -181,6 +189,7 @@ export function recordingOf(m: Pick<Manifest, 'model' | 'layers'> & Partial<Pick
   const every = keyFrameEvery(m);
   const nativeFps = num(m.clip?.nativeFps);
   const dup = num(m.clip?.duplicatedFrames);
+  const drift = m.model.drift as Recording['drift'] | undefined;
   return {
     recorder: typeof m.model.recorder === 'string' ? m.model.recorder : null,
     threshold: num(m.model.threshold),
@@ -193,6 +202,17 @@ export function recordingOf(m: Pick<Manifest, 'model' | 'layers'> & Partial<Pick
     ...(mask && typeof mask.tile === 'number' ? { updateMask: { tile: mask.tile, dilation: mask.dilation } } : {}),
     ...(nativeFps !== null ? { nativeFps, ...(m.fps !== undefined ? { fps: m.fps } : {}) } : {}),
     ...(dup !== null ? { duplicatedFrames: dup } : {}),
+    ...(drift && typeof drift.countedFrames === 'number' ? { drift: driftOf(drift) } : {}),
+  };
+}
+
+function driftOf(d: NonNullable<Recording['drift']>): NonNullable<Recording['drift']> {
+  return {
+    countedFrames: d.countedFrames,
+    relL2Mean: d.relL2Mean,
+    relL2Max: d.relL2Max,
+    ...(d.task ? { task: { kind: d.task.kind, metric: d.task.metric, mean: d.task.mean } } : {}),
+    ...(d.search ? { search: { budget: d.search.budget, on: d.search.on } } : {}),
   };
 }
 

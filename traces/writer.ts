@@ -28,6 +28,8 @@ export interface TraceHeader {
   graph?: TraceGraph;
   /** Encoding of layers whose draft names none (default `npy`); `deltas` is the compact one. */
   encoding?: Encoding;
+  /** Text files written beside the manifest, in the same atomic replacement (e.g. drift.json): name → content. */
+  files?: Record<string, string>;
 }
 
 export interface TraceWriter {
@@ -75,6 +77,7 @@ export async function writeTrace(dir: string, header: TraceHeader, fill: (w: Tra
     } finally {
       for (const s of sinks) s.close();
     }
+    for (const [name, text] of Object.entries(header.files ?? {})) writeFileAtomic(join(tmp, name), text);
     writeFileAtomic(join(tmp, MANIFEST_FILE), formatManifest(manifest));
   });
   return manifest;

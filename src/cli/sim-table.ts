@@ -57,7 +57,16 @@ function recordingKnobs(rec: Recording): string[] {
       `video at ${rec.fps ?? '?'} fps (native ${rec.nativeFps} fps)${rec.duplicatedFrames ? `, ${rec.duplicatedFrames} duplicated frames` : ''}`,
     );
   else if (rec.duplicatedFrames) k.push(`${rec.duplicatedFrames} duplicated frames`);
+  if (rec.drift) k.push(driftText(rec.drift));
   return k;
+}
+
+/** The closed-loop recording's output drift in words (frames 1.., key frames left out). */
+function driftText(d: NonNullable<Recording['drift']>): string {
+  const f = (v: number | null) => (v === null ? '—' : v.toPrecision(3));
+  const task = d.task ? `, ${d.task.kind} ${d.task.metric} ${f(d.task.mean)}` : '';
+  const search = d.search ? `, thresholds searched for ${d.search.on} ≤ ${d.search.budget}` : '';
+  return `drift (closed loop, against dense, over ${d.countedFrames} frames t ≥ 1 not key frames): relative L2 mean ${f(d.relL2Mean)} max ${f(d.relL2Max)}${task}${search}`;
 }
 
 /** The simulation's delta rule in words (the threshold is in levels). */

@@ -14,6 +14,7 @@ import { recordGraphModelTrace } from './graph-model.js';
 import { recordTrace, type RecordResult } from './record.js';
 import { datasetSource, videoSource, type FrameSource } from './sources.js';
 import type { RecorderKnobs } from './knobs.js';
+import type { DriftOptions } from './drift/recording.js';
 
 export interface RecordModelOptions {
   modelDir: string;
@@ -89,6 +90,8 @@ export interface RecordGraphOptions extends Omit<RecordModelOptions, 'modelDir' 
   size?: number;
   /** [H, W] for a graph input of free height and width. */
   inputSize?: [number, number];
+  /** Closed-loop recording with output drift (drift/recording.ts). */
+  drift?: DriftOptions;
 }
 
 /** A graph model over a video (decoded at its own size, RGB unless --channels 1) or a dataset clip. */
@@ -120,6 +123,7 @@ export async function recordGraphTrace(o: RecordGraphOptions): Promise<Manifest>
     updateMask: o.updateMask,
     encoding: o.encoding,
     inputSize: o.inputSize,
+    drift: o.drift,
     frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame, clipInfo: source.clip },
   });
 }

@@ -15,7 +15,12 @@
  * semantics (a level that differs is a delta) apply unchanged, and the functional delta executor
  * can replay it. Levels beyond int16 are clamped (counted in model.clampedLevels).
  *
- * Limits: quantisation is applied to the recording only, open loop: each layer sees the float
+ * With `drift` the recording is CLOSED LOOP instead (drift/closed-loop.ts): each MAC layer reads the
+ * levels computed from the quantised layers before it, dense inference runs on the same frames, and
+ * drift.json says how far the outputs moved (drift/metrics.ts); `drift.search` first picks per-layer
+ * thresholds for a drift budget (drift/threshold-search.ts).
+ *
+ * Limits: without `drift`, quantisation is applied to the recording only, open loop: each layer sees the float
  * network's activations, not the quantised output of the layer before (true delta inference
  * would feed quantised activations forward; the difference is within q per layer). A transposed
  * convolution (Conv2DBackpropInput) is recorded in its GEMM view (graph/topology.ts); other MAC-like
@@ -38,6 +43,9 @@ import type { TraceGraph } from '../../traces/graph.js';
 import { checkKnobs, knobModelKeys, thresholdSpecFor, type RecorderKnobs } from './knobs.js';
 import { calibrationHead, DEFAULT_CALIBRATION_FRAMES, DEFAULT_PERCENTILE, RangeSampler, resolveThresholds } from './thresholds.js';
 import { UpdateMask } from './update-mask.js';
+import { graphClosedLoop, type ClosedLoopNet } from './drift/closed-loop.js';
+import { DriftAccumulator } from './drift/metrics.js';
+import { driftOutputs, macsPerElement, perLayerOf, searchOnHead, type DriftOptions } from './drift/recording.js';
 
 /** Frames from anywhere (e.g. `decodeFrames` of src/video/ffmpeg.ts): H·W·C values in [0, 1], [y][x][c]. */
 export interface FrameStream {
@@ -77,6 +85,8 @@ export interface RecordGraphModelOptions extends RecorderKnobs {
   encoding?: Encoding;
   /** [H, W] for a graph input of free height and width (frames are resized to it). */
   inputSize?: [number, number];
+  /** Record closed loop and measure the output drift against dense inference (drift.json). */
+  drift?: DriftOptions;
 }
 
 /** One fetched tensor: every MAC node reading it becomes a layer sharing its levels. */
@@ -168,7 +178,7 @@ async function record(
     stream = all;
     calibrated = { ...spec, calibrationFrames: head.length };
   }
-  const resolved = resolveThresholds(
+  let resolved = resolveThresholds(
     calibrated,
     macs.map((m, i) => ({ name: names[i]!, tensor: m.input })),
     imageSteps,
@@ -177,9 +187,68 @@ async function record(
   for (const [tensor, step] of resolved.steps) recorded.get(tensor)!.step = step;
 
   let geometry: NodeGeometry[] | undefined;
+  // Closed loop: geometry first (one open-loop run), then the threshold search on the first frames, if asked.
+  let loop: { net: ClosedLoopNet; acc: DriftAccumulator } | undefined;
+  let search: Parameters<typeof driftOutputs>[1];
+  if (opts.drift) {
+    if (opts.updateMask && opts.drift.search)
+      throw new InputError('--drift-budget: the threshold search runs without an update mask; drop --update-tile / --mask-dilation');
+    const { head, all } = await calibrationHead(stream, opts.drift.search?.frames ?? 1);
+    stream = all;
+    if (head.length === 0) throw new InputError('no frames to record');
+    const x0 = frameToInput(head[0]!, opts.frames, input);
+    const outs0 = run(x0);
+    try {
+      geometry = shapesFromFirstFrame(macs, outs0, tensors, recorded, spillDir);
+    } finally {
+      tf.dispose([x0, ...outs0]);
+    }
+    const net = graphClosedLoop(model, json, input.name, tensors);
+    const frameSize = { h: opts.frames.h, w: opts.frames.w };
+    const modelLabel = opts.name ?? modelName(opts.model, file);
+    if (opts.drift.search) {
+      const geo = geometry;
+      const layerRefs = macs.map((m, i) => ({ name: names[i]!, tensor: m.input }));
+      const costs = macsPerElement(
+        macs.map((m, i) => ({ tensor: m.input, layer: { name: names[i]!, ...geo[i]!, weightBits: 8, weightDensity: 1 } })),
+      );
+      const searchable = tensors.filter((t) => !imageSteps.has(t));
+      const result = searchOnHead(net, head, (f) => frameToInput(f, opts.frames, input), resolved.steps, searchable, costs, {
+        drift: opts.drift,
+        model: modelLabel,
+        frame: frameSize,
+        keyFrameEvery: opts.keyFrameEvery,
+      });
+      const perLayer = perLayerOf(result, searchable, layerRefs);
+      resolved = resolveThresholds({ mode: 'per-layer', perLayer }, layerRefs, imageSteps);
+      for (const [tensor, step] of resolved.steps) recorded.get(tensor)!.step = step;
+      search = { result, perLayer, options: { ...opts.drift.search, frames: head.length } };
+    }
+    loop = {
+      net,
+      acc: new DriftAccumulator({ task: opts.drift.task, model: modelLabel, frame: frameSize, keyFrameEvery: opts.keyFrameEvery }),
+    };
+  }
   let frames = 0;
   for await (const frame of stream) {
     const x = frameToInput(frame, opts.frames, input);
+    if (loop) {
+      try {
+        const dense = loop.net.dense(x);
+        const out = loop.net.closedLoop(x, (t, values) => {
+          const r = recorded.get(t)!;
+          if (opts.updateMask)
+            r.mask ??= new UpdateMask(shapeOf(geometry!, macs, t), { ...opts.updateMask, keyFrameEvery: opts.keyFrameEvery });
+          r.spill!.append(values, r.step, r.mask);
+          return r.spill!.dequantised(r.step);
+        });
+        loop.acc.add(out, dense);
+      } finally {
+        x.dispose();
+      }
+      frames++;
+      continue;
+    }
     const outs = run(x);
     try {
       geometry ??= shapesFromFirstFrame(macs, outs, tensors, recorded, spillDir);
@@ -209,6 +278,7 @@ async function record(
   });
   const spills = macs.map((m) => recorded.get(m.input)!.spill!);
   const clamped = [...recorded.values()].reduce((s, r) => s + r.spill!.clamped, 0);
+  const drift = loop ? driftOutputs(loop.acc, search) : undefined;
   const header = {
     model: {
       name: opts.name ?? modelName(opts.model, file),
@@ -218,6 +288,7 @@ async function record(
       ...knobModelKeys(resolved, opts),
       inputRange: input.range,
       clampedLevels: clamped,
+      ...drift?.modelKey,
     },
     frames,
     fps: opts.fps ?? 15,
@@ -225,6 +296,7 @@ async function record(
     layers,
     graph,
     encoding: opts.encoding,
+    files: drift?.files,
   };
   return await writeTrace(opts.out, header, (w) => {
     const bufs = layers.map((l, i) =>
@@ -353,6 +425,11 @@ function shapesFromFirstFrame(
     }
     return g;
   });
+}
+
+/** The [H, W, C] (or [K]) shape of a recorded tensor, from the geometry of a layer reading it. */
+function shapeOf(geometry: NodeGeometry[], macs: MacNode[], tensor: string): number[] {
+  return geometry[macs.findIndex((m) => m.input === tensor)]!.input;
 }
 
 /** Fraction of non-zero weights of a constant of the loaded model. */

@@ -10,6 +10,8 @@
  * model does not expose: it is computed from the recorded input with the layer's own depthwise
  * kernel (no bias: Keras adds it after the pointwise product). Geometry and the network graph
  * (manifest version 2, layers-graph.ts) come from the model's static shapes.
+ * With `drift` the recording is closed loop instead (drift/closed-loop.ts, as graph-model.ts), with
+ * drift.json, and `drift.search` picks per-layer thresholds for a drift budget first.
  */
 import { join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
@@ -27,6 +29,10 @@ import { kerasMacs, tensorName, type KerasMac } from './keras/topology.js';
 import { layersGraphOf } from './layers-graph.js';
 import { datasetSource, videoSource, type FrameSource } from './sources.js';
 import { makeTempDir } from './temp-dir.js';
+import { kerasClosedLoop } from './drift/closed-loop.js';
+import { DriftAccumulator } from './drift/metrics.js';
+import { driftOutputs, macsPerElement, perLayerOf, searchOnHead, type DriftOptions } from './drift/recording.js';
+import { calibrationHead } from './thresholds.js';
 
 export interface RecordKerasModelOptions {
   /** A Keras layers model.json path or `nsfwjs:NAME` (loaded and disposed here), or a model loadKerasModel returned (the caller's to dispose). */
@@ -44,12 +50,15 @@ export interface RecordKerasModelOptions {
   weightBits?: number;
   /** Layer file encoding (traces/README.md; default npy). */
   encoding?: Encoding;
+  /** Record closed loop and measure the output drift against dense inference (drift.json). */
+  drift?: DriftOptions;
 }
 
 export interface RecordKerasOptions extends Omit<RecordGraphOptions, 'graph' | 'size'> {
   /** A Keras layers model.json path or `nsfwjs:NAME`. */
   keras: string;
   inputRange?: [number, number];
+  drift?: DriftOptions;
 }
 
 /** A Keras model over a video (decoded at the model's input size) or a dataset clip (rendered at it). */
@@ -78,6 +87,7 @@ export async function recordKerasTrace(o: RecordKerasOptions): Promise<Manifest>
       weightBits: o.weightBits,
       encoding: o.encoding,
       inputRange: o.inputRange,
+      drift: o.drift,
       frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame },
     });
   } finally {
@@ -150,9 +160,53 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
       spillOf.set(t, s);
     });
 
+    // Closed loop: the per-layer threshold search on the first frames (if asked), then every frame run closed loop.
+    let stream: AsyncIterable<Float32Array> = framesOf(src, opts.maxFrames);
+    let loop: { net: ReturnType<typeof kerasClosedLoop>; acc: DriftAccumulator } | undefined;
+    let search: Parameters<typeof driftOutputs>[1];
+    let perLayer: Record<string, number> | undefined;
+    if (opts.drift) {
+      const net = kerasClosedLoop(model, macs, file);
+      const frameSize = { h: src.h, w: src.w };
+      const name = opts.name ?? loaded.name;
+      if (opts.drift.search) {
+        const { head, all } = await calibrationHead(stream, opts.drift.search.frames);
+        stream = all;
+        const refs = macs.map((m) => ({ name: m.name, tensor: m.input }));
+        const costs = macsPerElement(
+          macs.map((m) => ({ tensor: m.input, layer: { name: m.name, ...m.geometry, weightBits: 8, weightDensity: 1 } })),
+        );
+        const searchable = tensors.filter((t) => steps.get(t) === q);
+        const result = searchOnHead(net, head, (f) => frameToInput(f, src, input), steps, searchable, costs, {
+          drift: opts.drift,
+          model: name,
+          frame: frameSize,
+        });
+        for (const [t, s] of result.steps) steps.set(t, s);
+        perLayer = perLayerOf(result, searchable, refs);
+        search = { result, perLayer, options: { ...opts.drift.search, frames: head.length } };
+      }
+      loop = { net, acc: new DriftAccumulator({ task: opts.drift.task, model: name, frame: frameSize }) };
+    }
+
     let frames = 0;
-    for await (const frame of framesOf(src, opts.maxFrames)) {
+    for await (const frame of stream) {
       const x = frameToInput(frame, src, input);
+      if (loop) {
+        try {
+          const dense = loop.net.dense(x);
+          const out = loop.net.closedLoop(x, (t, values) => {
+            const s = spillOf.get(t)!;
+            s.append(values, steps.get(t)!);
+            return s.dequantised(steps.get(t)!);
+          });
+          loop.acc.add(out, dense);
+        } finally {
+          x.dispose();
+        }
+        frames++;
+        continue;
+      }
       const outs = run(x);
       try {
         for (let i = 0; i < tensors.length; i++) spills[i]!.append(await outs[i]!.data(), steps.get(tensors[i]!)!);
@@ -174,15 +228,18 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
       };
     });
     const layerSpills = macs.map((m) => spillOf.get(m.input)!);
+    const drift = loop ? driftOutputs(loop.acc, search) : undefined;
     const header = {
       model: {
         name: opts.name ?? loaded.name,
         source: loaded.source,
         recorder: 'keras',
         backend,
-        threshold: q,
+        // after a threshold search the layers' q are its (per layer); q was where it started
+        ...(perLayer ? { thresholds: { mode: 'per-layer', perLayer } } : { threshold: q }),
         inputRange: input.range,
         clampedLevels: spills.reduce((s, x) => s + x.clamped, 0),
+        ...drift?.modelKey,
       },
       frames,
       fps: opts.fps ?? 15,
@@ -190,6 +247,7 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
       layers,
       graph: kerasGraphOf(model, macs),
       encoding: opts.encoding,
+      files: drift?.files,
     };
     return await writeTrace(opts.out, header, (w) => {
       const bufs = layers.map((l, i) =>

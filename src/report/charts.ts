@@ -714,3 +714,64 @@ export function tornadoChart(t: Tornado, size?: ChartSize): Buffer {
     { width: 900, height: layerChartHeight(t.bars.length, 30), ...size },
   );
 }
+
+/** One closed-loop recording on the drift–cost plane: its output drift and a cost per frame (energy or latency). */
+export interface DriftCostPoint {
+  drift: number;
+  cost: number;
+  label: string;
+}
+
+/**
+ * Drift (x) against a cost per frame (y) of recordings at different thresholds, with the Pareto front
+ * (no other recording has both less drift and less cost) drawn and labelled.
+ */
+export function driftParetoChart(
+  points: DriftCostPoint[],
+  what: { title: string; subtitle: string; drift: string; cost: string; unit: string },
+  size?: ChartSize,
+): Buffer {
+  // paretoFront minimises two quantities; here they are drift and cost.
+  const asPareto = points.map((p) => ({ latencyUs: p.drift, energyUj: p.cost, label: p.label }));
+  const front = paretoFront(asPareto);
+  const xy = (p: DriftCostPoint) => ({ x: p.drift, y: p.cost });
+  return render(
+    {
+      type: 'scatter',
+      data: {
+        datasets: [
+          { label: `recordings (${points.length})`, data: points.map(xy), backgroundColor: 'rgba(78,121,167,0.6)', pointRadius: 5 },
+          {
+            label: `Pareto front (${front.length})`,
+            data: front.map((i) => xy(points[i]!)),
+            showLine: true,
+            borderColor: '#e15759',
+            backgroundColor: 'rgba(0,0,0,0)',
+            borderWidth: 2,
+            pointRadius: 7,
+            pointBorderWidth: 2,
+          },
+        ],
+      },
+      options: {
+        plugins: title(what.title, what.subtitle),
+        scales: {
+          x: { type: 'linear', title: axisTitle(what.drift), beginAtZero: true },
+          y: valueAxis(
+            points.map((p) => p.cost),
+            what.cost,
+            what.unit,
+          ),
+        },
+      },
+      plugins: [
+        frontLabels(
+          front.map((i) => asPareto[i]!),
+          1,
+          12,
+        ),
+      ],
+    } as ChartConfiguration,
+    size,
+  );
+}

@@ -143,8 +143,8 @@ export const INTEGER_FLAGS: Record<string, string[]> = {
     'max-frames',
     'eval-frames',
   ],
-  'trace record': ['size', 'clip', 'frames', 'start', 'seed', 'chunk', 'weight-bits'],
-  trace: ['size', 'clip', 'frames', 'start', 'seed', 'chunk', 'weight-bits'],
+  'trace record': ['size', 'clip', 'frames', 'start', 'seed', 'chunk', 'weight-bits', 'search-frames', 'search-rounds'],
+  trace: ['size', 'clip', 'frames', 'start', 'seed', 'chunk', 'weight-bits', 'search-frames', 'search-rounds'],
   'trace synth': ['seed', 'frames', 'blobs'],
   simulate: ['frames'],
   sweep: ['frames', 'workers'],
@@ -165,7 +165,12 @@ export const NEGATIVE_OK: Record<string, Record<string, string>> = {
 const OUTPUT_POSITIONALS = ['out'];
 
 /** What each command runs with when nothing is wrong: the wrong flag replaces its own value here, appended at the end. */
-function baselines(fixtures: { run: string; shards: string; video: string }): Record<string, { argv: string[]; for?: string[] }[]> {
+function baselines(fixtures: {
+  run: string;
+  shards: string;
+  video: string;
+  drift: string;
+}): Record<string, { argv: string[]; for?: string[] }[]> {
   const record = (path: string[]) => [
     { argv: [...path, '--model', MODEL, '--data', 'procedural', '--frames', '2', '--quiet', '--out', 'out'] },
     {
@@ -245,6 +250,7 @@ function baselines(fixtures: { run: string; shards: string; video: string }): Re
     merge: [{ argv: ['merge', 'out', fixtures.shards] }],
     report: [{ argv: ['report', fixtures.run] }],
     arch: [{ argv: ['arch', 'show', 'delta-32x32'] }],
+    pareto: [{ argv: ['pareto', fixtures.drift, '--arch', 'delta-32x32', '--out', 'out'] }],
   };
 }
 
@@ -375,7 +381,7 @@ async function capture(argv: string[], cwd: string): Promise<{ code: number; std
 async function main(resultsFile: string, only?: string): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'deltasim-flags-'));
   try {
-    const fixtures = { run: join(root, 'run'), shards: join(root, 'shards'), video: join(root, 'clip.mp4') };
+    const fixtures = { run: join(root, 'run'), shards: join(root, 'shards'), video: join(root, 'clip.mp4'), drift: join(root, 'drift') };
     const ff = spawnSync(FFMPEG_PATH, [
       '-nostdin',
       '-loglevel',
@@ -391,6 +397,21 @@ async function main(resultsFile: string, only?: string): Promise<void> {
     if (ff.status !== 0) throw new Error(`ffmpeg: ${ff.stderr}`);
     const setup = [
       ['simulate', '--model', 'tiny', '--arch', 'delta-32x32', '--out', fixtures.run],
+      [
+        'trace',
+        '--graph',
+        'human:emotion',
+        '--threshold',
+        '0.05',
+        '--drift',
+        '--data',
+        'procedural',
+        '--frames',
+        '2',
+        '--quiet',
+        '--out',
+        fixtures.drift,
+      ],
       [
         'sweep',
         '--model',
@@ -451,7 +472,7 @@ async function main(resultsFile: string, only?: string): Promise<void> {
         baseline.push({ argv: b.argv, code: r.code, stderr: r.stderr });
       }
       matrix.commands.push({ path, flags, baseline });
-      const inputs = [fixtures.run, fixtures.shards, TRACE, MODEL];
+      const inputs = [fixtures.run, fixtures.shards, fixtures.drift, TRACE, MODEL];
       for (const flag of flags) {
         const { argv, at } = baseFor(path, flag, list);
         const cases: Case[] = [];

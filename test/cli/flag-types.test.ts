@@ -24,6 +24,7 @@ const HINT = '(run with --help for usage)';
 /** The commands and subcommands the matrix must cover (one the registry adds fails the first test until listed). */
 const COMMANDS = [
   'train',
+  'pareto',
   'trace',
   'trace record',
   'trace inspect',

@@ -72,5 +72,10 @@ export const commands: LazyCommand[] = [
     'Write RUN_DIR/report.html (tables, embedded charts, command and versions) and RUN_DIR/charts/*.png',
     () => import('./report.js'),
   ),
+  lazy(
+    'pareto <traces..>',
+    'Drift–energy and drift–latency Pareto front of closed-loop traces recorded at different thresholds (trace --drift) on a hw-model',
+    () => import('./pareto.js'),
+  ),
   lazy('arch <action> [name]', 'List the hw-models that ship, or show one (name or .json/.cfg file)', () => import('./arch.js')),
 ];

@@ -20,6 +20,9 @@ import { recordKerasTrace } from '../../record/keras-model.js';
 import { recordOnnxTrace } from '../../record/onnx-model.js';
 import { checkKnobs } from '../../record/knobs.js';
 import { DEFAULT_CALIBRATION_FRAMES, DEFAULT_PERCENTILE, thresholdSpecOf } from '../../record/thresholds.js';
+import { DRIFT_FILE, TASK_CHOICES, type TaskChoice } from '../../record/drift/metrics.js';
+import { DEFAULT_SEARCH_FRAMES, THRESHOLDS_FILE, type DriftOptions } from '../../record/drift/recording.js';
+import type { BudgetOn } from '../../record/drift/threshold-search.js';
 import { recordingText } from '../sim-table.js';
 import { startProgress } from '../progress.js';
 import { commandLine, editDistance, UsageError } from '../run.js';
@@ -184,6 +187,12 @@ interface RecordArgs {
   'key-frame-every'?: number;
   'update-tile'?: number;
   'mask-dilation'?: number;
+  drift: boolean;
+  task: TaskChoice;
+  'drift-budget'?: number;
+  'budget-on': BudgetOn;
+  'search-frames': number;
+  'search-rounds': number;
 }
 
 const record: CommandModule<object, RecordArgs> = {
@@ -241,6 +250,37 @@ const record: CommandModule<object, RecordArgs> = {
       .option('mask-dilation', {
         type: 'number',
         describe: 'with --graph / --onnx: dilate the mask of changed pixels by N pixels before tiling (default 0 with --update-tile)',
+      })
+      .option('drift', {
+        type: 'boolean',
+        default: false,
+        describe: `with --graph / --keras: record CLOSED LOOP (each MAC layer reads the quantised levels computed from the quantised layers before it, as delta hardware) and write ${DRIFT_FILE}: output drift against dense inference of the same frames`,
+      })
+      .option('task', {
+        choices: TASK_CHOICES,
+        default: 'auto' as TaskChoice,
+        describe:
+          "with --drift: the outputs' task metric (classifier: top-1 agreement; keypoints: displacement in pixels; heatmap: peak agreement); auto from the output shapes",
+      })
+      .option('drift-budget', {
+        type: 'number',
+        describe: `with --graph / --keras (implies --drift): greedy per-layer threshold search from --threshold for the fewest operations with drift ≤ B on the first --search-frames frames; the result is recorded with and written as ${THRESHOLDS_FILE}`,
+      })
+      .option('budget-on', {
+        choices: ['rel-l2', 'task'] as const,
+        default: 'rel-l2' as BudgetOn,
+        describe:
+          "what --drift-budget bounds: mean relative L2 of the outputs (rel-l2) or the task metric's drift (1 − agreement, or pixels of displacement)",
+      })
+      .option('search-frames', {
+        type: 'number',
+        default: DEFAULT_SEARCH_FRAMES,
+        describe: 'with --drift-budget: calibration frames of the search (each evaluation runs them closed loop)',
+      })
+      .option('search-rounds', {
+        type: 'number',
+        default: 16,
+        describe: 'with --drift-budget: most threshold raises (×2); at most 1 + rounds × layers evaluations',
       })
       .option('size', {
         type: 'number',
@@ -306,7 +346,11 @@ const record: CommandModule<object, RecordArgs> = {
       'key-frame-every': 'count',
       'update-tile': 'count',
       'mask-dilation': 'index',
+      'drift-budget': 'positive',
+      'search-frames': 'count',
+      'search-rounds': 'count',
     });
+    const drift = driftOptionsOf(argv);
     guardTraceOut(argv.out, argv.force);
     const weightBits = argv['weight-bits'];
     if (weightBits !== undefined && !(Number.isInteger(weightBits) && weightBits >= 1 && weightBits <= 32))
@@ -391,6 +435,7 @@ const record: CommandModule<object, RecordArgs> = {
         ...common,
         keras: argv.keras,
         threshold: argv.threshold,
+        drift,
         weightBits,
         onNote: (n) => console.error(`note: ${n}`),
       });
@@ -410,6 +455,7 @@ const record: CommandModule<object, RecordArgs> = {
         size: argv.size,
         inputSize,
         weightBits,
+        drift,
         onNote: (n) => console.error(`note: ${n}`),
       });
       if (!argv.quiet) console.error(`recorded ${m.frames} frames × ${m.layers.length} layers`);
@@ -476,7 +522,7 @@ export default trace;
  * (read now, before they are replaced); every other file there is kept.
  */
 function guardTraceOut(out: string, force: boolean): void {
-  const own = new Set<string>([MANIFEST_FILE]);
+  const own = new Set<string>([MANIFEST_FILE, DRIFT_FILE, THRESHOLDS_FILE]);
   try {
     const m = JSON.parse(readFileSync(join(out, MANIFEST_FILE), 'utf8')) as { layers?: { act?: { file?: unknown } }[] };
     for (const l of m.layers ?? []) if (typeof l?.act?.file === 'string') own.add(l.act.file);
@@ -501,6 +547,35 @@ function checkNumbers(argv: object, rules: Record<string, keyof typeof NUMBER_RU
     const [what, ok] = NUMBER_RULES[rule];
     if (typeof v !== 'number' || !ok(v)) throw new InputError(`--${flag}: expected ${what}, got ${v}`);
   }
+}
+
+/** The --drift options, or undefined; refused for recorders that cannot run closed loop (before anything is written). */
+function driftOptionsOf(argv: RecordArgs): DriftOptions | undefined {
+  const budget = argv['drift-budget'];
+  const asked = argv.drift || budget !== undefined;
+  if (!asked) {
+    for (const flag of ['task', 'budget-on', 'search-frames', 'search-rounds'] as const)
+      if (commandLine().some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`)))
+        throw new InputError(`--${flag} applies with --drift or --drift-budget`);
+    return undefined;
+  }
+  const flag = budget !== undefined ? '--drift-budget' : '--drift';
+  if (argv.onnx !== undefined)
+    throw new InputError(
+      `${flag} is not supported with --onnx: onnxruntime cannot feed an intermediate tensor, so the model cannot run closed loop (use --graph or --keras)`,
+    );
+  if (argv.model !== undefined)
+    throw new InputError(
+      `${flag} applies to --graph and --keras models (a trained --model carries its own quantisers, already closed loop)`,
+    );
+  if (budget !== undefined && argv['search-frames'] < 2)
+    throw new InputError('--search-frames: expected an integer >= 2 (drift is counted from frame 1)');
+  return {
+    task: argv.task,
+    ...(budget !== undefined
+      ? { search: { budget, on: argv['budget-on'], frames: argv['search-frames'], rounds: argv['search-rounds'] } }
+      : {}),
+  };
 }
 
 /** `--input-size H,W` or `HxW`: two integers ≥ 1. */

@@ -33,33 +33,22 @@ export class LevelSpill {
   append(values: ArrayLike<number>, step: number | number[], mask?: UpdateMask): void {
     const { buf } = this;
     if (values.length !== buf.length) throw new RangeError(`${this.path}: frame of ${values.length} values, expected ${buf.length}`);
-    const steps = typeof step === 'number' ? [step] : step;
-    const C = steps.length;
-    const one = steps[0]!; // one step for all (the usual case): no per-element index arithmetic
-    let min = this.min;
-    let max = this.max;
+    this.clamped += toLevels(values, step, buf);
+    if (mask) mask.apply(values, step, buf); // keeps only earlier levels, within the range seen
+    let { min, max } = this;
     for (let i = 0; i < buf.length; i++) {
-      let l = Math.round(values[i]! / (C === 1 ? one : steps[i % C]!));
-      if (l < INT16_MIN || l > INT16_MAX) {
-        l = l < 0 ? INT16_MIN : INT16_MAX;
-        this.clamped++;
-      }
-      buf[i] = l;
+      const l = buf[i]!;
       if (l < min) min = l;
       if (l > max) max = l;
-    }
-    if (mask) {
-      mask.apply(values, step, buf); // keeps only earlier levels, within the range seen
-      ({ min, max } = this); // the range of what is spooled
-      for (let i = 0; i < buf.length; i++) {
-        const l = buf[i]!;
-        if (l < min) min = l;
-        if (l > max) max = l;
-      }
     }
     this.min = min;
     this.max = max;
     this.spool.append(bytesOf(buf));
+  }
+
+  /** The last frame appended, as values level · step: what closed-loop delta inference feeds downstream (drift/closed-loop.ts). */
+  dequantised(step: number | readonly number[]): Float32Array {
+    return fromLevels(this.buf, step);
   }
 
   /** The narrowest trace dtype that holds every level seen. */
@@ -77,4 +66,30 @@ export class LevelSpill {
   close(): void {
     this.spool.close();
   }
+}
+
+/** levels[i] = round(values[i] / step[i mod C]), clamped to int16; returns how many were clamped. */
+export function toLevels(values: ArrayLike<number>, step: number | readonly number[], levels: Int16Array): number {
+  const steps = typeof step === 'number' ? [step] : step;
+  const C = steps.length;
+  const one = steps[0]!; // one step for all (the usual case): no per-element index arithmetic
+  let clamped = 0;
+  for (let i = 0; i < levels.length; i++) {
+    let l = Math.round(values[i]! / (C === 1 ? one : steps[i % C]!));
+    if (l < INT16_MIN || l > INT16_MAX) {
+      l = l < 0 ? INT16_MIN : INT16_MAX;
+      clamped++;
+    }
+    levels[i] = l;
+  }
+  return clamped;
+}
+
+/** The values level · step[i mod C] of `levels`. */
+export function fromLevels(levels: Int16Array, step: number | readonly number[]): Float32Array {
+  const out = new Float32Array(levels.length);
+  const steps = typeof step === 'number' ? [step] : step;
+  const C = steps.length;
+  for (let i = 0; i < levels.length; i++) out[i] = levels[i]! * (C === 1 ? steps[0]! : steps[i % C]!);
+  return out;
 }
