@@ -26,6 +26,7 @@ import { energyBreakdownChart, sparsityChart } from '../../src/report/charts.js'
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { packagePath } from '../../lib/package-dir.js';
 import { OPENCV_DATA } from '../paper-repro/simulation.js';
+import type { DriftSummary } from '../../src/record/drift/metrics.js';
 
 const VIDEOS: Record<string, string> = { vtest: join(OPENCV_DATA, 'vtest.avi'), megamind: join(OPENCV_DATA, 'Megamind.avi') };
 
@@ -116,12 +117,6 @@ function options(): Options {
   for (const n of o.networks) if (!NETWORKS[n]) bad(`unknown network "${n}" (${Object.keys(NETWORKS).join(', ')})`);
   for (const v of o.videos) if (!VIDEOS[v]) bad(`unknown video "${v}" (${Object.keys(VIDEOS).join(', ')})`);
   for (const q of o.thresholds) if (!(q > 0)) bad(`thresholds must be > 0, got ${values.thresholds}`);
-  if (o.drift) {
-    // TODO(drift): `deltasim trace --drift` (closed-loop output drift against dense inference, issue 16
-    // item 5) is being built on another branch. Wire it here at merge: add the flag to the record
-    // command below and copy the drift block it writes into Run.drift.
-    bad('--drift: `deltasim trace --drift` does not exist on this branch yet');
-  }
   return o;
 }
 
@@ -201,6 +196,8 @@ interface Run {
   fps?: number;
   layers?: LayerRow[];
   modes?: ModeRow[];
+  /** `--drift`: the manifest's model.drift (closed-loop output drift against dense inference); absent for ONNX, which cannot run closed loop. */
+  drift?: DriftSummary;
 }
 
 interface InspectLayer {
@@ -297,6 +294,7 @@ function oneRun(o: Options, network: string, video: string, q: number): Run {
     trace,
     '--force',
     '--quiet',
+    ...(o.drift && spec.flag !== '--onnx' ? ['--drift'] : []),
   ]);
   run.steps.record = stepOf(record);
   try {
@@ -319,6 +317,8 @@ function oneRun(o: Options, network: string, video: string, q: number): Run {
     run.duplicatedFrames = ins.recording.duplicatedFrames ?? 0;
     run.fps = ins.recording.fps;
     run.layers = layerRows(ins.layers);
+    const drift = (JSON.parse(readFileSync(join(trace, 'manifest.json'), 'utf8')) as { model?: { drift?: DriftSummary } }).model?.drift;
+    if (drift) run.drift = drift;
     run.modes = [];
     for (const arch of o.archs) {
       const simDir = join(o.work, 'sims', `${tag}-${arch}`);
@@ -453,6 +453,25 @@ function markdown(o: Options, all: Run[], meta: Record<string, string>, chartFil
     );
   }
   L.push('');
+  const drifted = runs.filter((r) => r.drift);
+  if (drifted.length) {
+    L.push('## Output drift (closed loop, `--drift`)', '');
+    L.push(
+      'Closed-loop delta inference against dense inference of the same frames (src/record/drift): relative L2 of the',
+      "outputs (a frame's worst output) and the task metric, over frames 1.. that are not key frames. ONNX runs have none.",
+      '',
+      '| network | video | q | frames counted | rel. L2 mean | rel. L2 max | task metric | mean |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    const num = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toPrecision(3));
+    for (const r of drifted) {
+      const d = r.drift!;
+      L.push(
+        `| ${r.network} | ${r.video} | ${r.threshold} | ${d.countedFrames} | ${num(d.relL2Mean)} | ${num(d.relL2Max)} | ${d.task ? `${d.task.kind}: ${d.task.metric}` : '–'} | ${num(d.task?.mean)} |`,
+      );
+    }
+    L.push('');
+  }
   const archs = [...new Set(done.flatMap((r) => r.modes!.map((m) => m.arch)))];
   L.push('## Every hw-model and mode', '');
   L.push('Each simulate run also reports the dense baseline at its node (dense-32x32 at 45 nm, dense-32x32-22nm at 22 nm).', '');
