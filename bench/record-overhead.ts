@@ -4,11 +4,12 @@
  *   - infer:  the model alone (readOnnxModel, one session with the recorder's options, the frames fed
  *             the recorder's way), over the same decoded frames;
  *   - record: recordOnnxTrace over the same frames, writing a complete trace (default .deltas).
- * Each run is a fresh child process (no warm caches or JIT carried over), at two frame counts: per
- * frame at the larger count, and the marginal cost per frame (difference of the two, setup excluded).
+ * Each run is a fresh child process (no warm caches or JIT carried over), at two frame counts, the median of
+ * --repeats runs each: per frame at the larger count, and the marginal cost per frame (difference of the two, setup
+ * excluded).
  * Video decoding (an ffmpeg child process) is not counted in either.
  *
- *   taskset -c 1 node --import tsx bench/record-overhead.ts MODEL.onnx [--video FILE] [--frames 5,20] [--threshold 0.05]
+ *   taskset -c 1 node --import tsx bench/record-overhead.ts MODEL.onnx [--video FILE] [--frames 5,20] [--threshold 0.05] [--repeats 3]
  *
  * Prints a markdown section.
  */
@@ -89,13 +90,19 @@ if (args[0] === '--child') {
   const video = opt('video', VIDEO);
   const [a, b] = opt('frames', '5,20').split(',').map(Number) as [number, number];
   const q = opt('threshold', '0.05');
-  const child = (mode: string, n: number): Run =>
+  const repeats = Number(opt('repeats', '3'));
+  const once = (mode: string, n: number): Run =>
     JSON.parse(
       execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', mode, model, video, String(n), q], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'inherit'],
       }),
     );
+  // The median CPU time of `repeats` fresh runs (CPU time on a shared machine varies with what runs beside it).
+  const child = (mode: string, n: number): Run => {
+    const runs = Array.from({ length: repeats }, () => once(mode, n)).sort((x, y) => x.cpu - y.cpu);
+    return runs[runs.length >> 1]!;
+  };
   const load0 = loadavg()[0]!;
   const ia = child('infer', a);
   const ib = child('infer', b);
@@ -106,7 +113,7 @@ if (args[0] === '--child') {
   const recPer = rb.cpu / b;
   const inferMarg = (ib.cpu - ia.cpu) / (b - a);
   const recMarg = (rb.cpu - ra.cpu) / (b - a);
-  console.log(`### Recording overhead: ${model}, ${video.split('/').pop()}, threshold ${q}\n`);
+  console.log(`### Recording overhead: ${model}, ${video.split('/').pop()}, threshold ${q}, median of ${repeats} runs\n`);
   console.log(
     `${new Date().toISOString()}, ${cpuModel()}, load ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}, node ${process.version}\n`,
   );
