@@ -20,8 +20,12 @@ const PREFIX = 12; // magic + header length
 const RECORD_HEAD = 8; // n, z
 /** Longest LEB128 encoding of a uint32 gap. */
 const MAX_VARINT = 5;
-/** zlib level: 6 (zlib's default) compresses recorded traces about as well as 9 at a fraction of the time. */
-const LEVEL = 6;
+/**
+ * zlib level 1: on centernet over vtest.avi (30 frames) 5.44 % of the raw levels against 5.10 % at level 6 (zlib's
+ * default), at 0.18 against 0.34 CPU s a frame: deflating was the recorders' largest cost after the model itself
+ * (reports/bench-record-overhead.md). Readers do not depend on it.
+ */
+const LEVEL = 1;
 
 type Bits = Uint8Array | Uint16Array | Uint32Array;
 
