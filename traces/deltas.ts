@@ -20,8 +20,12 @@ const PREFIX = 12; // magic + header length
 const RECORD_HEAD = 8; // n, z
 /** Longest LEB128 encoding of a uint32 gap. */
 const MAX_VARINT = 5;
-/** zlib level: 6 (zlib's default) compresses recorded traces about as well as 9 at a fraction of the time. */
-const LEVEL = 6;
+/**
+ * zlib level 1: on centernet over vtest.avi (30 frames) 5.44 % of the raw levels against 5.10 % at level 6 (zlib's
+ * default), at 0.18 against 0.34 CPU s a frame: deflating was the recorders' largest cost after the model itself
+ * (reports/bench-record-overhead.md). Readers do not depend on it.
+ */
+const LEVEL = 1;
 
 type Bits = Uint8Array | Uint16Array | Uint32Array;
 
@@ -54,6 +58,9 @@ export function encodeDeltasHeader(dtype: Dtype, shape: readonly number[]): Uint
  */
 export class DeltaEncoder {
   private readonly prev: Bits;
+  /** prev as 32-bit words (the change scan's fast skip). */
+  private readonly prevWords: Uint32Array;
+  private curWords: Uint32Array | undefined;
   private readonly vals: Bits;
   private body: Uint8Array;
   private readonly record: Uint8Array;
@@ -64,6 +71,7 @@ export class DeltaEncoder {
   constructor(dtype: Dtype, elements: number) {
     const size = DTYPES[dtype].bytes;
     this.prev = makeBits(size, elements);
+    this.prevWords = new Uint32Array(this.prev.buffer, 0, Math.floor(this.prev.byteLength / 4));
     this.vals = makeBits(size, elements);
     this.body = new Uint8Array(Math.min(elements * (MAX_VARINT + size), 1 << 16));
     this.record = new Uint8Array(RECORD_HEAD);
@@ -78,20 +86,37 @@ export class DeltaEncoder {
     let n = 0;
     let p = 0;
     let last = -1;
-    for (let i = 0; i < cur.length; i++) {
-      const v = cur[i]!;
-      if (v === prev[i]) continue;
-      prev[i] = v;
-      vals[n++] = v;
-      if (p + MAX_VARINT > body.length) body = this.grow(p + MAX_VARINT);
-      for (let gap = i - last - 1; ; gap >>>= 7) {
-        if (gap < 0x80) {
-          body[p++] = gap;
-          break;
-        }
-        body[p++] = (gap & 0x7f) | 0x80;
+    // Levels narrower than 32 bits are skipped a 32-bit word (2 or 4 levels) at a time while unchanged (most of
+    // a video frame), then scanned one by one within a changed word and in the tail after the last whole word.
+    const cw = this.wordsOf(frame);
+    const pw = this.prevWords;
+    const per = 4 / vals.BYTES_PER_ELEMENT;
+    const words = cw ? cw.length : 0;
+    const N = cur.length;
+    let i = 0;
+    while (i < N) {
+      let hi = N;
+      if (i < words * per) {
+        let k = i / per;
+        while (k < words && cw![k] === pw[k]) k++;
+        i = k * per;
+        if (k < words) hi = i + per;
       }
-      last = i;
+      for (; i < hi; i++) {
+        const v = cur[i]!;
+        if (v === prev[i]) continue;
+        prev[i] = v;
+        vals[n++] = v;
+        if (p + MAX_VARINT > body.length) body = this.grow(p + MAX_VARINT);
+        for (let gap = i - last - 1; ; gap >>>= 7) {
+          if (gap < 0x80) {
+            body[p++] = gap;
+            break;
+          }
+          body[p++] = (gap & 0x7f) | 0x80;
+        }
+        last = i;
+      }
     }
     const valBytes = n * vals.BYTES_PER_ELEMENT;
     if (p + valBytes > body.length) body = this.grow(p + valBytes);
@@ -101,6 +126,16 @@ export class DeltaEncoder {
     this.head.setUint32(4, z.length, true);
     this.bytes += RECORD_HEAD + z.length;
     return [this.record, z];
+  }
+
+  /** The frame's whole 32-bit words when its levels are narrower and it is 4-byte aligned (a view kept while the frame's buffer is). */
+  private wordsOf(frame: ActArray): Uint32Array | undefined {
+    if (frame.BYTES_PER_ELEMENT === 4 || frame.byteOffset % 4 !== 0) return undefined;
+    const count = Math.floor(frame.byteLength / 4);
+    const w = this.curWords;
+    if (w && w.buffer === frame.buffer && w.byteOffset === frame.byteOffset && w.length === count) return w;
+    this.curWords = new Uint32Array(frame.buffer, frame.byteOffset, count);
+    return this.curWords;
   }
 
   /** A body of at least `bytes` (doubling, so growth is amortised), its first bytes kept. */
