@@ -24,6 +24,7 @@ import {
   perFrameModel,
   perFrameProbabilities,
   teacherOutputs,
+  distillFigures,
 } from '../tf/distill.js';
 import { deltaiseKeras } from '../tf/deltaise-graph.js';
 import { assignFanOuts, DEFAULT_FAN_OUT, type FanOutConvention, inputDeltaOf, type Variant } from '../tf/models.js';
@@ -200,15 +201,6 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
     progress.stop();
   }
   const after = await evaluateDistillation(student, data.heldOut, variant);
-  const summary = (e: DistillEvaluation) => ({
-    agreement: e.agreement,
-    kl: e.kl,
-    paperSparsity: e.paperSparsity,
-    operationSparsity: e.operationSparsity,
-    spatialOperationSparsity: e.spatialOperationSparsity,
-    temporalSparsity: e.temporalSparsity,
-    spatialSparsity: e.spatialSparsity,
-  });
   const record = {
     teacher: from,
     videos: files,
@@ -217,8 +209,8 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
     variant,
     heldOutClips: after.clips,
     heldOutFrames: after.frames,
-    before: summary(before),
-    after: { ...summary(after), layers: after.layers },
+    before: distillFigures(before),
+    after: { ...distillFigures(after), layers: after.layers },
   };
   writeFileAtomic(join(argv.out, common.evalFile), `${JSON.stringify(record, null, 2)}\n`);
   const rows = split.map((s) => [s.file, String(s.frames), String(s.train), String(s.heldOut)]);

@@ -231,6 +231,24 @@ export interface DistillEvaluation extends Evaluation {
   paperSparsity: number;
 }
 
+/** The headline figures of an evaluation, without its per-layer table (eval.json, study results). */
+export type DistillFigures = Pick<
+  DistillEvaluation,
+  'agreement' | 'kl' | 'paperSparsity' | 'operationSparsity' | 'spatialOperationSparsity' | 'temporalSparsity' | 'spatialSparsity'
+>;
+
+export function distillFigures(e: DistillEvaluation): DistillFigures {
+  return {
+    agreement: e.agreement,
+    kl: e.kl,
+    paperSparsity: e.paperSparsity,
+    operationSparsity: e.operationSparsity,
+    spatialOperationSparsity: e.spatialOperationSparsity,
+    temporalSparsity: e.temporalSparsity,
+    spatialSparsity: e.spatialSparsity,
+  };
+}
+
 /** The student (any model perFrameModel takes) on held-out clips. */
 export async function evaluateDistillation(
   student: tf.LayersModel,

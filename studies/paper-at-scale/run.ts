@@ -27,7 +27,6 @@ import { loadKerasModel } from '../../src/record/keras/load.js';
 import { initBackend } from '../../src/tf/backend.js';
 import { deltaiseKeras } from '../../src/tf/deltaise-graph.js';
 import {
-  type DistillEvaluation,
   distillData,
   disableDropout,
   distillationObjective,
@@ -36,6 +35,8 @@ import {
   inputFrameShape,
   perFrameModel,
   teacherOutputs,
+  distillFigures,
+  type DistillFigures,
 } from '../../src/tf/distill.js';
 import { OPTIMIZER_DEFAULTS, train } from '../../src/tf/train.js';
 import { loadSplitVideos } from '../../src/video/frame-split.js';
@@ -124,19 +125,8 @@ videos.forEach((v, i) => {
 const names = [...Array(classes).keys()].map((k) => `class${k}`);
 console.error(`teacher outputs for ${videos.reduce((n, v) => n + v.count, 0)} frames: ${teacherSeconds.toFixed(0)} s`);
 
-type Row = Pick<
-  DistillEvaluation,
-  'agreement' | 'kl' | 'paperSparsity' | 'operationSparsity' | 'spatialOperationSparsity' | 'temporalSparsity' | 'spatialSparsity'
->;
-const row = (e: DistillEvaluation): Row => ({
-  agreement: e.agreement,
-  kl: e.kl,
-  paperSparsity: e.paperSparsity,
-  operationSparsity: e.operationSparsity,
-  spatialOperationSparsity: e.spatialOperationSparsity,
-  temporalSparsity: e.temporalSparsity,
-  spatialSparsity: e.spatialSparsity,
-});
+type Row = DistillFigures;
+const row = distillFigures;
 const heldOut = distillData(videos, targets, names, { clipFrames: frames, evalFrames, seed: 0 }).heldOut;
 const timed = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
   const s = performance.now();
