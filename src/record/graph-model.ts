@@ -41,7 +41,7 @@ import { findMacNodes, layerGeometryFor, nodeOf, type GraphModelJson, type MacNo
 import { computedTensors, networkGraphOf, tensorOf } from './graph/network.js';
 import type { TraceGraph } from '../../traces/graph.js';
 import { checkKnobs, knobModelKeys, thresholdSpecFor, type RecorderKnobs } from './knobs.js';
-import { calibrationHead, DEFAULT_CALIBRATION_FRAMES, DEFAULT_PERCENTILE, RangeSampler, resolveThresholds } from './thresholds.js';
+import { calibrate, calibrationHead, resolveThresholds } from './thresholds.js';
 import { UpdateMask } from './update-mask.js';
 import { graphClosedLoop, type ClosedLoopNet } from './drift/closed-loop.js';
 import { DriftAccumulator } from './drift/metrics.js';
@@ -159,30 +159,21 @@ async function record(
   }
 
   // Relative thresholds: each tensor's range over the first frames (run twice: calibration, then recording).
-  let stream = framesOf(opts.frames, opts.maxFrames);
-  let ranges: Map<string, number> | undefined;
-  let calibrated = spec;
-  if (spec.mode === 'relative') {
-    const { head, all } = await calibrationHead(stream, spec.calibrationFrames ?? DEFAULT_CALIBRATION_FRAMES);
-    const sampler = new RangeSampler(head.length, spec.percentile ?? DEFAULT_PERCENTILE);
-    for (const f of head) {
-      const x = frameToInput(f, opts.frames, input);
-      const outs = run(x);
-      try {
-        for (let i = 0; i < tensors.length; i++) sampler.add(tensors[i]!, await outs[i]!.data());
-      } finally {
-        tf.dispose([x, ...outs]);
-      }
+  const cal = await calibrate(framesOf(opts.frames, opts.maxFrames), spec, async (f, add) => {
+    const x = frameToInput(f, opts.frames, input);
+    const outs = run(x);
+    try {
+      for (let i = 0; i < tensors.length; i++) add(tensors[i]!, await outs[i]!.data());
+    } finally {
+      tf.dispose([x, ...outs]);
     }
-    ranges = sampler.ranges();
-    stream = all;
-    calibrated = { ...spec, calibrationFrames: head.length };
-  }
+  });
+  let stream = cal.stream;
   let resolved = resolveThresholds(
-    calibrated,
+    cal.spec,
     macs.map((m, i) => ({ name: names[i]!, tensor: m.input })),
     imageSteps,
-    ranges,
+    cal.ranges,
   );
   for (const [tensor, step] of resolved.steps) recorded.get(tensor)!.step = step;
 

@@ -33,7 +33,7 @@ import type { RecordGraphOptions } from './from-model.js';
 import { datasetSource, videoSource, type FrameSource } from './sources.js';
 import { makeTempDir } from './temp-dir.js';
 import { checkKnobs, knobModelKeys, thresholdSpecFor, type RecorderKnobs } from './knobs.js';
-import { calibrationHead, DEFAULT_CALIBRATION_FRAMES, DEFAULT_PERCENTILE, RangeSampler, resolveThresholds } from './thresholds.js';
+import { calibrate, resolveThresholds } from './thresholds.js';
 import { UpdateMask } from './update-mask.js';
 
 /** The model's image input as the recorder feeds it. */
@@ -222,26 +222,17 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
     }
     const names = macs.map((m) => nodeNames[m.node.index]!);
     // Relative thresholds: each tensor's range over the first frames (run twice: calibration, then recording).
-    let stream = framesOf(src, opts.maxFrames);
-    let ranges: Map<string, number> | undefined;
-    let calibrated = spec;
-    if (spec.mode === 'relative') {
-      const { head, all } = await calibrationHead(stream, spec.calibrationFrames ?? DEFAULT_CALIBRATION_FRAMES);
-      const sampler = new RangeSampler(head.length, spec.percentile ?? DEFAULT_PERCENTILE);
-      for (const f of head) {
-        feed.frame(f);
-        const r = await run(tensors);
-        for (const t of tensors) sampler.add(t, r[t]!.data as Float32Array);
-      }
-      ranges = sampler.ranges();
-      stream = all;
-      calibrated = { ...spec, calibrationFrames: head.length };
-    }
+    const cal = await calibrate(framesOf(src, opts.maxFrames), spec, async (f, add) => {
+      feed.frame(f);
+      const r = await run(tensors);
+      for (const t of tensors) add(t, r[t]!.data as Float32Array);
+    });
+    const stream = cal.stream;
     const resolved = resolveThresholds(
-      calibrated,
+      cal.spec,
       macs.map((m, i) => ({ name: names[i]!, tensor: m.input })),
       imageSteps,
-      ranges,
+      cal.ranges,
     );
     const steps = resolved.steps;
     // Recorded tensors in channels-last order: one buffer each, reused every frame.

@@ -202,6 +202,23 @@ export class RangeSampler {
   }
 }
 
+/**
+ * A relative threshold needs each recorded tensor's range: measured over the stream's first
+ * calibration frames, which are then replayed. `sample` runs the model on one frame and hands each
+ * recorded tensor's values to `add`. Other modes pass the stream through untouched.
+ */
+export async function calibrate(
+  stream: AsyncGenerator<Float32Array>,
+  spec: ThresholdSpec,
+  sample: (frame: Float32Array, add: (tensor: string, values: ArrayLike<number>) => void) => Promise<void>,
+): Promise<{ stream: AsyncGenerator<Float32Array>; spec: ThresholdSpec; ranges?: Map<string, number> }> {
+  if (spec.mode !== 'relative') return { stream, spec };
+  const { head, all } = await calibrationHead(stream, spec.calibrationFrames ?? DEFAULT_CALIBRATION_FRAMES);
+  const sampler = new RangeSampler(head.length, spec.percentile ?? DEFAULT_PERCENTILE);
+  for (const f of head) await sample(f, (t, v) => sampler.add(t, v));
+  return { stream: all, spec: { ...spec, calibrationFrames: head.length }, ranges: sampler.ranges() };
+}
+
 /** The first `k` frames copied (the calibration run), and all frames again from the first. */
 export async function calibrationHead(
   frames: AsyncIterable<Float32Array>,
