@@ -63,26 +63,31 @@ export interface FrameStream {
 /** A graph model's input frames: a whole decoded clip, or a stream of frames. */
 export type GraphFrames = Clip | FrameStream;
 
-export interface RecordGraphModelOptions extends RecorderKnobs {
-  /** Path of a graph model.json (weights beside it), or `human:NAME` (@vladmandic/human's models/NAME.json). */
-  model: string;
+/** What every pretrained-model recorder (graph, Keras, ONNX) takes besides its model and threshold. */
+export interface RecordFramesOptions {
   frames: GraphFrames;
   /** Record at most this many frames (default: all). */
   maxFrames?: number;
-  /** Delta threshold q > 0: activations are stored as levels round(a / q) (unless `thresholds` says otherwise). */
-  threshold?: number;
   /** Trace directory to write (replaced atomically). */
   out: string;
   /** Frame rate written to the manifest (default 15). */
   fps?: number;
-  /** Model input values of pixel levels 0 and 255 (default: known model table, else [0, 255] for int32 inputs, [0, 1] for float). */
+  /** Model input values of pixel levels 0 and 255 (default: the recorder's, from the model's source or input type). */
   inputRange?: [number, number];
-  /** manifest model.name (default: `human:NAME`, or the model file's / folder's name). */
+  /** manifest model.name (default: from the model's reference: `human:NAME`, `nsfwjs:NAME`, or the file's / folder's name). */
   name?: string;
-  /** Weight precision written to the manifest (default: the graph's storage format, e.g. 16 for float16 weights). */
+  /** Weight precision written to the manifest (default: the weights' storage format, e.g. 16 for float16, 8 for uint8). */
   weightBits?: number;
   /** Layer file encoding (traces/README.md; default npy). */
   encoding?: Encoding;
+}
+
+/** inputRange defaults to the known model table, else [0, 255] for int32 inputs, [0, 1] for float ones. */
+export interface RecordGraphModelOptions extends RecorderKnobs, RecordFramesOptions {
+  /** Path of a graph model.json (weights beside it), or `human:NAME` (@vladmandic/human's models/NAME.json). */
+  model: string;
+  /** Delta threshold q > 0: activations are stored as levels round(a / q) (unless `thresholds` says otherwise). */
+  threshold?: number;
   /** [H, W] for a graph input of free height and width (frames are resized to it). */
   inputSize?: [number, number];
   /** Record closed loop and measure the output drift against dense inference (drift.json). */

@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
-import type { Encoding, Manifest } from '../../traces/manifest.js';
+import type { Manifest } from '../../traces/manifest.js';
 import { DTYPES } from '../../traces/npy.js';
 import type { GraphNode, TraceGraph } from '../../traces/graph.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
@@ -23,7 +23,7 @@ import { initBackend, tf } from '../tf/backend.js';
 import type { RecordGraphOptions } from './from-model.js';
 import { frameToInput, type ModelInput } from './graph/input.js';
 import { LevelSpill } from './graph/spill.js';
-import { framesOf, probeInputSteps, type GraphFrames } from './graph-model.js';
+import { framesOf, probeInputSteps, type RecordFramesOptions } from './graph-model.js';
 import { loadKerasModel, type LoadedKerasModel } from './keras/load.js';
 import { kerasMacs, tensorName, type KerasMac } from './keras/topology.js';
 import { layersGraphOf } from './layers-graph.js';
@@ -34,22 +34,12 @@ import { DriftAccumulator } from './drift/metrics.js';
 import { driftOutputs, macsPerElement, perLayerOf, searchOnHead, type DriftOptions } from './drift/recording.js';
 import { calibrationHead } from './thresholds.js';
 
-export interface RecordKerasModelOptions {
+/** inputRange defaults to the source's (nsfwjs: [0, 1]), else [0, 1]. */
+export interface RecordKerasModelOptions extends RecordFramesOptions {
   /** A Keras layers model.json path or `nsfwjs:NAME` (loaded and disposed here), or a model loadKerasModel returned (the caller's to dispose). */
   model: string | LoadedKerasModel;
-  frames: GraphFrames;
-  maxFrames?: number;
   /** Delta threshold q > 0: activations are stored as levels round(a / q). */
   threshold: number;
-  out: string;
-  fps?: number;
-  /** Model input values of pixel levels 0 and 255 (default: the source's, e.g. nsfwjs [0, 1], else [0, 1]). */
-  inputRange?: [number, number];
-  name?: string;
-  /** Weight precision written to the manifest (default: the weights' storage format, e.g. 8 for nsfwjs's uint8). */
-  weightBits?: number;
-  /** Layer file encoding (traces/README.md; default npy). */
-  encoding?: Encoding;
   /** Record closed loop and measure the output drift against dense inference (drift.json). */
   drift?: DriftOptions;
 }

@@ -20,12 +20,12 @@
 import { basename, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { InputError } from '../../lib/errors.js';
-import type { Encoding, Manifest } from '../../traces/manifest.js';
+import type { Manifest } from '../../traces/manifest.js';
 import { DTYPES } from '../../traces/npy.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
 import type { NodeGeometry } from './graph/topology.js';
 import { LevelSpill } from './graph/spill.js';
-import { framesOf, inputStep, layerNames, type GraphFrames } from './graph-model.js';
+import { framesOf, inputStep, layerNames, type RecordFramesOptions } from './graph-model.js';
 import { onnxGraph, type TraceGraph } from './onnx/graph.js';
 import { readOnnxModel, withOutputs, type OnnxModel } from './onnx/model.js';
 import { findOnnxMacs, onnxLayerGeometry } from './onnx/topology.js';
@@ -66,23 +66,12 @@ export function onnxImageInput(model: OnnxModel): OnnxImageInput {
     : { name: inp.name, layout: 'NHWC', h: d[1], w: d[2], c: d[3]! };
 }
 
-export interface RecordOnnxModelOptions extends RecorderKnobs {
+/** Frames at the model's input size (h, w; c its channels); inputRange defaults to [0, 1]. */
+export interface RecordOnnxModelOptions extends RecorderKnobs, RecordFramesOptions {
   /** The model file, read with readOnnxModel. */
   model: OnnxModel;
-  /** Frames at the model's input size (h, w; c its channels). */
-  frames: GraphFrames;
-  maxFrames?: number;
   /** Delta threshold q > 0 (unless `thresholds` says otherwise). */
   threshold?: number;
-  out: string;
-  fps?: number;
-  /** Model input values of pixel levels 0 and 255 (default [0, 1]). */
-  inputRange?: [number, number];
-  name?: string;
-  /** Weight precision for the manifest (default: the weights' storage type). */
-  weightBits?: number;
-  /** Layer file encoding (traces/README.md; default npy). */
-  encoding?: Encoding;
 }
 
 /** What a recording found besides the manifest: the network graph (manifest version 2, attached after the v2 merge). */
