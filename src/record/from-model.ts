@@ -10,9 +10,9 @@ import { loadModel } from '../tf/persist.js';
 import { frameShapeOf } from '../tf/evaluate.js';
 import { InputError } from '../../lib/errors.js';
 import type { Encoding, Manifest } from '../../traces/manifest.js';
-import { recordGraphModelTrace } from './graph-model.js';
+import { frameStreamOf, recordGraphModelTrace } from './graph-model.js';
 import { recordTrace, type RecordResult } from './record.js';
-import { datasetSource, videoSource, type FrameSource } from './sources.js';
+import { openFrameSource } from './sources.js';
 import type { RecorderKnobs } from './knobs.js';
 import type { DriftOptions } from './drift/recording.js';
 
@@ -57,12 +57,7 @@ export async function recordModelTrace(o: RecordModelOptions): Promise<RecordRes
         { file: o.modelDir },
       );
     const frameShape = frameShapeOf(model);
-    const common = { frameShape, frames: o.frames, channels: o.channels };
-    const source: FrameSource =
-      o.video !== undefined
-        ? await videoSource(o.video, { ...common, start: o.start, fps: o.fps })
-        : await datasetSource(o.data!, { ...common, clip: o.clip, split: o.split, seed: o.seed, fps: o.fps });
-    for (const n of source.notes) o.onNote?.(n);
+    const source = await openFrameSource(o, { video: frameShape, dataset: frameShape });
     const modelInfo = {
       name: meta ? `${meta.net}-${meta.variant}` : model.name,
       source: o.modelDir,
@@ -98,19 +93,7 @@ export interface RecordGraphOptions extends Omit<RecordModelOptions, 'modelDir' 
 export async function recordGraphTrace(o: RecordGraphOptions): Promise<Manifest> {
   if ((o.video === undefined) === (o.data === undefined)) throw new InputError('give exactly one of --video FILE and --data SPEC');
   const size = o.size ?? 64;
-  const source: FrameSource =
-    o.video !== undefined
-      ? await videoSource(o.video, { frames: o.frames, channels: o.channels, start: o.start, fps: o.fps })
-      : await datasetSource(o.data!, {
-          frameShape: [size, size, o.channels ?? 3],
-          frames: o.frames,
-          clip: o.clip,
-          split: o.split,
-          seed: o.seed,
-          fps: o.fps,
-        });
-  for (const n of source.notes) o.onNote?.(n);
-  const [h, w, c] = source.frameShape;
+  const source = await openFrameSource(o, { dataset: [size, size, o.channels ?? 3] });
   return recordGraphModelTrace({
     model: o.graph,
     threshold: o.threshold,
@@ -124,6 +107,6 @@ export async function recordGraphTrace(o: RecordGraphOptions): Promise<Manifest>
     encoding: o.encoding,
     inputSize: o.inputSize,
     drift: o.drift,
-    frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame, clipInfo: source.clip },
+    frames: frameStreamOf(source),
   });
 }

@@ -33,6 +33,7 @@ import { DTYPES } from '../../traces/npy.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
 import { initBackend, tf } from '../tf/backend.js';
 import type { Clip } from '../video/types.js';
+import type { FrameSource } from './sources.js';
 import { frameToInput, modelInput, uniformInput, type ModelInput } from './graph/input.js';
 import { loadGraphModel, readGraphModelJson, resolveModelFile } from './graph/load.js';
 import { LevelSpill } from './graph/spill.js';
@@ -58,6 +59,12 @@ export interface FrameStream {
   firstFrame?: number;
   /** More manifest clip keys (e.g. a video's nativeFps, duplicatedFrames), read after the last frame. */
   clipInfo?: Record<string, unknown>;
+}
+
+/** A frame source (sources.ts) as a recorder's frame stream: its frames, and its clip keys for the manifest. */
+export function frameStreamOf(source: FrameSource): FrameStream {
+  const [h, w, c] = source.frameShape;
+  return { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame, clipInfo: source.clip };
 }
 
 /** A graph model's input frames: a whole decoded clip, or a stream of frames. */

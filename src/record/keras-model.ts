@@ -23,11 +23,11 @@ import { initBackend, tf } from '../tf/backend.js';
 import type { RecordGraphOptions } from './from-model.js';
 import { frameToInput, type ModelInput } from './graph/input.js';
 import { LevelSpill } from './graph/spill.js';
-import { framesOf, probeInputSteps, type RecordFramesOptions } from './graph-model.js';
+import { framesOf, frameStreamOf, probeInputSteps, type RecordFramesOptions } from './graph-model.js';
 import { loadKerasModel, type LoadedKerasModel } from './keras/load.js';
 import { kerasMacs, tensorName, type KerasMac } from './keras/topology.js';
 import { layersGraphOf } from './layers-graph.js';
-import { datasetSource, videoSource, type FrameSource } from './sources.js';
+import { openFrameSource } from './sources.js';
 import { makeTempDir } from './temp-dir.js';
 import { kerasClosedLoop } from './drift/closed-loop.js';
 import { DriftAccumulator } from './drift/metrics.js';
@@ -61,13 +61,7 @@ export async function recordKerasTrace(o: RecordKerasOptions): Promise<Manifest>
   try {
     const input = imageInput(loaded, o.inputRange);
     const frameShape = [input.h, input.w, input.c] as const;
-    const common = { frames: o.frames, channels: o.channels, frameShape, fps: o.fps };
-    const source: FrameSource =
-      o.video !== undefined
-        ? await videoSource(o.video, { ...common, start: o.start })
-        : await datasetSource(o.data!, { ...common, clip: o.clip, split: o.split, seed: o.seed });
-    for (const n of source.notes) o.onNote?.(n);
-    const [h, w, c] = source.frameShape;
+    const source = await openFrameSource(o, { video: frameShape, dataset: frameShape });
     return await recordKerasModelTrace({
       model: loaded,
       threshold: q,
@@ -78,7 +72,7 @@ export async function recordKerasTrace(o: RecordKerasOptions): Promise<Manifest>
       encoding: o.encoding,
       inputRange: o.inputRange,
       drift: o.drift,
-      frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame },
+      frames: frameStreamOf(source),
     });
   } finally {
     loaded.model.dispose();

@@ -25,12 +25,12 @@ import { DTYPES } from '../../traces/npy.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
 import type { NodeGeometry } from './graph/topology.js';
 import { LevelSpill } from './graph/spill.js';
-import { framesOf, inputStep, layerNames, type RecordFramesOptions } from './graph-model.js';
+import { framesOf, frameStreamOf, inputStep, layerNames, type RecordFramesOptions } from './graph-model.js';
 import { onnxGraph, type TraceGraph } from './onnx/graph.js';
 import { readOnnxModel, withOutputs, type OnnxModel } from './onnx/model.js';
 import { findOnnxMacs, onnxLayerGeometry } from './onnx/topology.js';
 import type { RecordGraphOptions } from './from-model.js';
-import { datasetSource, videoSource, type FrameSource } from './sources.js';
+import { openFrameSource } from './sources.js';
 import { makeTempDir } from './temp-dir.js';
 import { checkKnobs, knobModelKeys, thresholdSpecFor, type RecorderKnobs } from './knobs.js';
 import { calibrate, resolveThresholds } from './thresholds.js';
@@ -97,28 +97,12 @@ export async function recordOnnxTrace(o: RecordOnnxOptions): Promise<OnnxRecordi
   const model = readOnnxModel(o.onnx);
   const input = onnxImageInput(model);
   const size = o.size ?? 64;
-  const common = { frames: o.frames, channels: o.channels };
   const shape = (h: number, w: number) => [h, w, input.c] as const;
-  const source: FrameSource =
-    o.video !== undefined
-      ? await videoSource(o.video, {
-          ...common,
-          ...(input.h !== undefined && input.w !== undefined
-            ? { frameShape: shape(input.h, input.w) }
-            : { channels: o.channels ?? input.c }),
-          start: o.start,
-          fps: o.fps,
-        })
-      : await datasetSource(o.data!, {
-          ...common,
-          frameShape: shape(input.h ?? size, input.w ?? size),
-          clip: o.clip,
-          split: o.split,
-          seed: o.seed,
-          fps: o.fps,
-        });
-  for (const n of source.notes) o.onNote?.(n);
-  const [h, w, c] = source.frameShape;
+  const source = await openFrameSource(o, {
+    video: input.h !== undefined && input.w !== undefined ? shape(input.h, input.w) : undefined,
+    videoChannels: o.channels ?? input.c,
+    dataset: shape(input.h ?? size, input.w ?? size),
+  });
   return recordOnnxModelTrace({
     model,
     threshold: o.threshold,
@@ -131,7 +115,7 @@ export async function recordOnnxTrace(o: RecordOnnxOptions): Promise<OnnxRecordi
     keyFrameEvery: o.keyFrameEvery,
     updateMask: o.updateMask,
     encoding: o.encoding,
-    frames: { h, w, c, frames: source.read(), source: source.clip.source, firstFrame: source.clip.firstFrame, clipInfo: source.clip },
+    frames: frameStreamOf(source),
   });
 }
 

@@ -137,3 +137,47 @@ export async function datasetSource(spec: string, o: DatasetSourceOptions): Prom
     },
   };
 }
+
+/** What a recording asks of its frames (the trace commands' options): a video file or a dataset spec. */
+export interface FramesFrom {
+  video?: string;
+  data?: string;
+  frames: number;
+  channels?: number;
+  start?: number;
+  fps?: number;
+  clip?: number;
+  split?: 'train' | 'test';
+  seed?: number;
+  onNote?: (note: string) => void;
+}
+
+/**
+ * The video (o.video) or dataset clip (o.data) of a recording, the caller having checked that exactly
+ * one is given: a video decoded at `shapes.video` (absent: its own size, `shapes.videoChannels` or
+ * --channels), a dataset clip rendered at `shapes.dataset`. What was adapted goes to onNote.
+ */
+export async function openFrameSource(
+  o: FramesFrom,
+  shapes: { video?: FrameShape; videoChannels?: number; dataset: FrameShape },
+): Promise<FrameSource> {
+  const common = { frames: o.frames, fps: o.fps };
+  const source =
+    o.video !== undefined
+      ? await videoSource(o.video, {
+          ...common,
+          frameShape: shapes.video,
+          channels: shapes.video ? o.channels : (shapes.videoChannels ?? o.channels),
+          start: o.start,
+        })
+      : await datasetSource(o.data!, {
+          ...common,
+          frameShape: shapes.dataset,
+          channels: o.channels,
+          clip: o.clip,
+          split: o.split,
+          seed: o.seed,
+        });
+  for (const n of source.notes) o.onNote?.(n);
+  return source;
+}
