@@ -23,7 +23,7 @@ import { initBackend, tf } from '../tf/backend.js';
 import type { RecordGraphOptions } from './from-model.js';
 import { frameToInput, type ModelInput } from './graph/input.js';
 import { LevelSpill } from './graph/spill.js';
-import { framesOf, frameStreamOf, probeInputSteps, type RecordFramesOptions } from './graph-model.js';
+import { framesOf, frameStreamOf, probeInputSteps, type FrameStream, type RecordFramesOptions } from './graph-model.js';
 import { loadKerasModel, type LoadedKerasModel } from './keras/load.js';
 import { kerasMacs, tensorName, type KerasMac } from './keras/topology.js';
 import { layersGraphOf } from './layers-graph.js';
@@ -227,7 +227,7 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
       },
       frames,
       fps: opts.fps ?? 15,
-      clip: { source: src.source, firstFrame: src.firstFrame ?? 0 },
+      clip: { ...(src as FrameStream).clipInfo, source: src.source, firstFrame: src.firstFrame ?? 0 },
       layers,
       graph: kerasGraphOf(model, macs),
       encoding: opts.encoding,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { imageInput, recordKerasModelTrace } from '../../src/record/keras-model.
 import { loadKerasModel } from '../../src/record/keras/load.js';
 import { initBackend, tf } from '../../src/tf/backend.js';
 import { saveModel } from '../../src/tf/persist.js';
+import { FFMPEG_PATH } from '../../src/video/index.js';
 import { ProceduralDataset } from '../../src/video/procedural.js';
 import type { Clip } from '../../src/video/types.js';
 import { layerMacs, layerOf } from '../../traces/layer.js';
@@ -243,6 +244,27 @@ describe('record/keras', function () {
     expect(m.frames).to.equal(2);
     expect(m.layers.map((l) => l.name)).to.deep.equal(manifest.layers.map((l) => l.name));
     expect(m.model).to.include({ source: file, recorder: 'keras' });
+  });
+
+  it('deltasim trace --keras over a video writes its native rate and duplicated frames in the manifest clip', () => {
+    const video = join(dir, 'six.mp4');
+    execFileSync(FFMPEG_PATH, [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=40x30:rate=10',
+      '-frames:v',
+      '6',
+      '-pix_fmt',
+      'yuv420p',
+      video,
+    ]);
+    const out = join(dir, 'cli-video');
+    const r = cli('trace', '--keras', file, '--threshold', '0.05', '--video', video, '--frames', '4', '--quiet', '--out', out);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(openTrace(out).manifest.clip).to.deep.equal({ source: `file:${video}`, firstFrame: 0, nativeFps: 10, duplicatedFrames: 0 });
   });
 
   it('refuses bad input with a clear error, exit ≠ 0 and nothing written', async () => {
