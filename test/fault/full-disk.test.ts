@@ -1,14 +1,8 @@
-/**
- * A full disk: simulate, trace synth and sweep writing to a small tmpfs (mounted here; the suite is skipped,
- * saying why, where mounting is not permitted) fail with one line naming the output and ENOSPC, exit 1, and
- * leave nothing half-written: no output directory or temp file, and a sweep's journal holds only whole lines,
- * so that once there is room `--resume` finishes the sweep with the bytes of an uninterrupted run.
- */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { cli, lines, type Run, refusal, removeTemps, SWEEP_96, TRACE, tempDir } from './helpers.js';
+import { leaveFree, mountTmpfs, unmount } from '../support/tmpfs.js';
 
 // 96 points: a journal of about 16 KiB
 const SWEEP = [...SWEEP_96, '--workers', '0'];
@@ -25,10 +19,9 @@ describe('fault: a full disk (a small tmpfs)', function () {
   before(function () {
     dir = tempDir('disk');
     mnt = join(dir, 'mnt');
-    mkdirSync(mnt);
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
-    if (m.status !== 0) {
-      console.log(`      (skipped: cannot mount a tmpfs here: ${(m.stderr || m.error?.message || `exit ${m.status}`).trim()})`);
+    const why = mountTmpfs(mnt, '1m');
+    if (why !== null) {
+      console.log(`      (skipped: cannot mount a tmpfs here: ${why})`);
       this.skip();
     }
     mounted = true;
@@ -42,18 +35,14 @@ describe('fault: a full disk (a small tmpfs)', function () {
     };
   });
   after(() => {
-    if (mounted) spawnSync('umount', [mnt]);
+    if (mounted) unmount(mnt);
     removeTemps();
   });
   beforeEach(() => {
     for (const n of readdirSync(mnt)) rmSync(join(mnt, n), { recursive: true, force: true });
   });
 
-  /** Leave `bytes` free on the tmpfs (a filler file takes the rest). */
-  const leave = (bytes: number) => {
-    const s = statfsSync(mnt);
-    writeFileSync(join(mnt, 'filler'), new Uint8Array(Math.max(0, s.bavail * s.bsize - bytes)));
-  };
+  const leave = (bytes: number) => leaveFree(mnt, bytes);
   const noSpace = (r: Run, names: string) => {
     expect(refusal(r), r.stderr).to.equal(null);
     expect(r.stderr).to.include(names).and.include('ENOSPC: no space left on device');

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
@@ -12,6 +12,7 @@ import { ProceduralDataset } from '../../src/video/procedural.js';
 import type { Clip } from '../../src/video/types.js';
 import { layerMacs, layerOf } from '../../traces/layer.js';
 import { openTrace, readLayer } from '../../traces/reader.js';
+import { leaveFree, mountTmpfs, unmount } from '../support/tmpfs.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'onnx');
 const SMALL = join(FIXTURES, 'small.onnx');
@@ -396,19 +397,16 @@ describe('record/onnx', function () {
 
     it('a full disk (a small tmpfs; skipped where mounting is not permitted): exit 1, ENOSPC named, nothing left', function () {
       const mnt = join(dir, 'mnt');
-      mkdirSync(mnt);
-      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { encoding: 'utf8' });
-      if (m.status !== 0) this.skip();
+      if (mountTmpfs(mnt, '64k') !== null) this.skip();
       try {
-        const s = statfsSync(mnt);
-        writeFileSync(join(mnt, 'filler'), new Uint8Array(Math.max(0, s.bavail * s.bsize - 8 * 1024)));
+        leaveFree(mnt, 8 * 1024);
         const out = join(mnt, 'trace');
         const r = cli('trace', '--onnx', SMALL, '--threshold', '0.01', '--data', 'procedural', '--frames', '32', '--out', out);
         expect(r.code, r.stderr).to.equal(1);
         expect(r.stderr).to.include('ENOSPC');
         expect(readdirSync(mnt)).to.deep.equal(['filler']);
       } finally {
-        spawnSync('umount', [mnt]);
+        unmount(mnt);
       }
     });
   });

@@ -1,17 +1,11 @@
-/**
- * A full disk while writing .deltas files (a small tmpfs, as test/fault/full-disk.test.ts; skipped,
- * saying why, where mounting is not permitted): `trace pack` fails with one line naming the output
- * and ENOSPC, exit 1, and leaves no trace directory or temp file, whether the disk fills between
- * files or inside one.
- */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { storageOf } from '../../traces/storage.js';
 import { openTrace } from '../../traces/reader.js';
 import { SYNTH_PRESETS, writeSyntheticTrace } from '../../traces/synthetic.js';
 import { cli, refusal, removeTemps, TRACE, tempDir } from '../fault/helpers.js';
+import { leaveFree, mountTmpfs, unmount } from '../support/tmpfs.js';
 
 const KiB = 1024;
 
@@ -25,10 +19,9 @@ describe('traces: a full disk while writing .deltas (a small tmpfs)', function (
   before(async function () {
     dir = tempDir('deltas-disk');
     mnt = join(dir, 'mnt');
-    mkdirSync(mnt);
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
-    if (m.status !== 0) {
-      console.log(`      (skipped: cannot mount a tmpfs here: ${(m.stderr || m.error?.message || `exit ${m.status}`).trim()})`);
+    const why = mountTmpfs(mnt, '1m');
+    if (why !== null) {
+      console.log(`      (skipped: cannot mount a tmpfs here: ${why})`);
       this.skip();
     }
     mounted = true;
@@ -36,17 +29,14 @@ describe('traces: a full disk while writing .deltas (a small tmpfs)', function (
     await writeSyntheticTrace(big, SYNTH_PRESETS.cnn64!, { seed: 2, frames: 60, density: 0.4, changeRate: 0.1, blobs: 2 });
   });
   after(() => {
-    if (mounted) spawnSync('umount', [mnt]);
+    if (mounted) unmount(mnt);
     removeTemps();
   });
   beforeEach(() => {
     for (const n of readdirSync(mnt)) rmSync(join(mnt, n), { recursive: true, force: true });
   });
 
-  const leave = (bytes: number) => {
-    const s = statfsSync(mnt);
-    writeFileSync(join(mnt, 'filler'), new Uint8Array(Math.max(0, s.bavail * s.bsize - bytes)));
-  };
+  const leave = (bytes: number) => leaveFree(mnt, bytes);
 
   for (const [when, src, free] of [
     ['between files (the tiny sample: 5 files of a page each)', () => TRACE, 8 * KiB],
