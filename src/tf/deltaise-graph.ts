@@ -20,7 +20,7 @@
  *   - fan-outs are set per consumer (models.ts consumerMacs/assignFanOuts: the MAC layers behind each
  *     measuring layer through any non-MAC layers, summed);
  *   - the network's own output per frame (batch, time, K) is averaged over time by `clip_mean` into
- *     the clip prediction (batch, K), as buildModel's models; `frameOutputModel` gives the per-frame one.
+ *     the clip prediction (batch, K), as buildModel's models; distill.ts's `perFrameModel` gives the per-frame one.
  * With every threshold / step → 0 the copy computes exactly what the original computes on each frame.
  */
 import { tf } from './backend.js';
@@ -204,11 +204,4 @@ export function deltaiseKeras(model: tf.LayersModel, opts: DeltaiseKerasOptions 
   tf.dispose(added);
   assignFanOuts(out, opts.fanOut);
   return out;
-}
-
-/** The per-frame outputs (batch, time, K) of a model made by deltaiseKeras, as a model sharing its layers and weights. */
-export function frameOutputModel(model: tf.LayersModel): tf.LayersModel {
-  const mean = model.layers.find((l) => l.name === CLIP_MEAN);
-  if (!mean) throw new InputError(`the model has no "${CLIP_MEAN}" layer (not made by deltaiseKeras or buildModel)`);
-  return tf.model({ inputs: model.inputs, outputs: mean.input as tf.SymbolicTensor, name: `${model.name}-frames` });
 }

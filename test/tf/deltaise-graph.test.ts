@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
 import { initBackend, tf } from '../../src/tf/backend.js';
-import { CLIP_MEAN, deltaiseKeras, frameOutputModel } from '../../src/tf/deltaise-graph.js';
+import { CLIP_MEAN, deltaiseKeras } from '../../src/tf/deltaise-graph.js';
+import { perFrameModel } from '../../src/tf/distill.js';
 import { evaluate } from '../../src/tf/evaluate.js';
 import { train } from '../../src/tf/train.js';
 import { DeltaActivation, FrozenFrameWise, L1Activation } from '../../src/tf/layers/index.js';
@@ -108,12 +109,12 @@ describe('tf/deltaise-graph: delta-ising a pretrained Keras model', () => {
     const ref = perFrame(m, x);
     for (const variant of ['delta', 'l1', 'baseline'] as const) {
       const d = deltaiseKeras(m, { variant, thresholdInit: 1e-7, inputThreshold: 1e-7 });
-      const y = frameOutputModel(d).predict(x) as tf.Tensor;
+      const y = perFrameModel(d).predict(x) as tf.Tensor;
       expect(y.shape).to.deep.equal([2, 3, 3]);
       expect(maxAbsDiff(y, ref), variant).to.be.below(1e-5);
       expect(maxAbsDiff(d.predict(x) as tf.Tensor, tf.mean(ref, 1)), `${variant} ${CLIP_MEAN}`).to.be.below(1e-5);
     }
-    const coarse = frameOutputModel(deltaiseKeras(m, { thresholdInit: 0.5 })).predict(x) as tf.Tensor;
+    const coarse = perFrameModel(deltaiseKeras(m, { thresholdInit: 0.5 })).predict(x) as tf.Tensor;
     expect(maxAbsDiff(coarse, ref)).to.be.above(1e-4); // 2.6e-4: the softmax head damps it
   });
 
@@ -149,7 +150,7 @@ describe('tf/deltaise-graph: delta-ising a pretrained Keras model', () => {
       activationLayers(d).map((l) => [l.name, l.nOutputs, l.spRate]),
     );
     expect(model.getLayer('bn2')).to.be.instanceOf(FrozenFrameWise);
-    expect(frameOutputModel(model).outputs[0]!.shape).to.deep.equal([null, null, 3]);
+    expect(perFrameModel(model).outputs[0]!.shape).to.deep.equal([null, null, 3]);
   });
 
   it('train() and evaluate() take a delta-ised model: one epoch moves its weights and thresholds, every layer is tallied', async () => {
