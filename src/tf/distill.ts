@@ -24,7 +24,7 @@ import { InputError } from '../../lib/errors.js';
 import { Rng } from '../../lib/prng.js';
 import type { Clip, ClipDataset } from '../video/types.js';
 import { framesOf, type SplitVideo } from '../video/frame-split.js';
-import { evaluate, type Evaluation } from './evaluate.js';
+import { evaluate, paperOperationSparsity, type Evaluation } from './evaluate.js';
 import type { Objective } from './train.js';
 import { FrameWise } from './layers/index.js';
 
@@ -277,6 +277,6 @@ export async function evaluateDistillation(
     ...e,
     agreement: agree / frames,
     kl: kl / frames,
-    paperSparsity: variant === 'delta' ? e.operationSparsity : e.spatialOperationSparsity,
+    paperSparsity: paperOperationSparsity(variant, e),
   };
 }

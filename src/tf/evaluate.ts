@@ -120,6 +120,10 @@ export class ActivityTally {
   }
 }
 
+/** The operation sparsity the paper reports for a variant: temporal for delta, spatial for baseline and L1. */
+export const paperOperationSparsity = (variant: string, e: Pick<Evaluation, 'operationSparsity' | 'spatialOperationSparsity'>): number =>
+  variant === 'delta' ? e.operationSparsity : e.spatialOperationSparsity;
+
 /** Frame shape [H, W, C] a model built by models.ts takes. */
 export function frameShapeOf(model: tf.LayersModel): [number, number, number] {
   const s = model.inputs[0]!.shape;

@@ -5,7 +5,7 @@
  * operation sparsity (zero skipping of activations), for delta the TEMPORAL one (zero deltas, frame 0 left out).
  */
 import type { Variant } from '../../src/tf/models.js';
-import type { Evaluation } from '../../src/tf/evaluate.js';
+import { paperOperationSparsity, type Evaluation } from '../../src/tf/evaluate.js';
 
 export const VARIANT_NAMES: Record<Variant, string> = {
   baseline: 'baseline (relu + quantiser)',
@@ -30,10 +30,6 @@ export function stat(xs: number[]): Stat {
   const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
   return { mean, sd };
 }
-
-/** The operation sparsity the paper reports for a variant. */
-export const paperOperationSparsity = (v: Variant, e: Evaluation): number =>
-  v === 'delta' ? e.operationSparsity : e.spatialOperationSparsity;
 
 export interface VariantSummary {
   accuracy: Stat;
