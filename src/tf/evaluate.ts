@@ -3,12 +3,17 @@
  * layer, spatial sparsity (zero levels), temporal sparsity (zero deltas between consecutive frames;
  * frame 0 has no predecessor and is left out, as in the paper) and the fan-out-weighted operation
  * sparsity that delta inference would see (1 − Σ non-zero deltas·fan-out / Σ deltas·fan-out).
+ *
+ * The frames count too, whatever the variant: a delta model measures them with its input Delta
+ * Activation Layer; a model without one (baseline, L1) gets an `input` entry tallied from the frames
+ * themselves (non-zero pixels, changed pixels), weighted by the fan-out of the MAC layers reading them.
+ * Without it the baseline's first conv would cost nothing while the delta model's would be counted.
  */
 import { tf } from './backend.js';
 import { InputError } from '../../lib/errors.js';
 import type { Clip, ClipDataset } from '../video/types.js';
-import { activityCounts, type QuantisedActivation } from './layers/index.js';
-import { activationLayers } from './models.js';
+import { activityCounts } from './layers/index.js';
+import { activationLayers, unmeasuredInputFanOut } from './models.js';
 
 export interface LayerSparsity {
   name: string;
@@ -67,10 +72,22 @@ export function clipBatch(clips: Clip[], frameShape: readonly [number, number, n
   return { x: tf.tensor5d(data, [clips.length, length, h, w, c]), labels: clips.map((c) => c.label), frames: clips.length * length };
 }
 
+/** What ActivityTally needs of a tallied tensor: an activation layer, or the model's unmeasured input. */
+export interface TalliedTensor {
+  readonly name: string;
+  /** Fan-out weighting its operations. */
+  readonly nOutputs: number;
+  /** (batch, time, …) */
+  readonly outputShape: tf.Shape | tf.Shape[];
+}
+
+/** Name of the evaluation's entry for the frames of a model whose input no activation layer measures. */
+export const UNMEASURED_INPUT = 'input';
+
 /** Running sums of [non-zero levels, levels, non-zero deltas, deltas] per activation layer. */
 export class ActivityTally {
   readonly sums: Float64Array[];
-  constructor(readonly layers: readonly QuantisedActivation[]) {
+  constructor(readonly layers: readonly TalliedTensor[]) {
     this.sums = layers.map(() => new Float64Array(4));
   }
 
@@ -134,7 +151,10 @@ export async function evaluate(model: tf.LayersModel, data: ClipDataset, opts: E
   const layers = activationLayers(model);
   // The layers' inputs, so that Y is recomputed with `activate` whatever the layer emits (Y or deltas).
   const probe = tf.model({ inputs: model.inputs, outputs: [model.outputs[0]!, ...layers.map((l) => l.input as tf.SymbolicTensor)] });
-  const tally = new ActivityTally(layers);
+  const inputFanOut = unmeasuredInputFanOut(model);
+  const unmeasured: TalliedTensor[] =
+    inputFanOut > 0 ? [{ name: UNMEASURED_INPUT, nOutputs: inputFanOut, outputShape: model.inputs[0]!.shape }] : [];
+  const tally = new ActivityTally([...unmeasured, ...layers]);
   const frameShape = frameShapeOf(model);
   const total = Math.min(data.size, opts.maxClips ?? Infinity);
   const batchSize = opts.batchSize ?? 8;
@@ -147,7 +167,9 @@ export async function evaluate(model: tf.LayersModel, data: ClipDataset, opts: E
     const batch = clipBatch(clips, frameShape, length);
     const [out, pred, counts] = tf.tidy(() => {
       const [p, ...inputs] = probe.predict(batch.x) as tf.Tensor[];
-      return [p!, tf.argMax(p!, -1), tf.stack(inputs.map((x, i) => activityCounts(layers[i]!.activate(x))))];
+      const counts = inputs.map((x, i) => activityCounts(layers[i]!.activate(x)));
+      if (unmeasured.length > 0) counts.unshift(activityCounts(batch.x));
+      return [p!, tf.argMax(p!, -1), tf.stack(counts)];
     });
     const predicted = await pred.data();
     const c = (await counts.array()) as number[][];

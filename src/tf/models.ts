@@ -286,26 +286,45 @@ export function activationLayers(model: tf.LayersModel): QuantisedActivation[] {
  * changes are counted for them).
  */
 export function consumerMacs(model: tf.LayersModel): Map<QuantisedActivation, MacGeometry[]> {
+  return new Map(activationLayers(model).map((act) => [act, macsReading(model, act)]));
+}
+
+/** The MAC layers that read `from`'s output, followed forward as consumerMacs says. */
+function macsReading(model: tf.LayersModel, from: tf.layers.Layer): MacGeometry[] {
   const inModel = new Set(model.layers);
-  const out = new Map<QuantisedActivation, MacGeometry[]>();
-  for (const act of activationLayers(model)) {
-    const macs = new Map<string, MacGeometry>();
-    const seen = new Set<tf.layers.Layer>();
-    const stack = [act as tf.layers.Layer];
-    while (stack.length > 0) {
-      const layer = stack.pop()!;
-      for (const node of layer.outboundNodes) {
-        const next = node.outboundLayer as tf.layers.Layer;
-        if (!inModel.has(next) || seen.has(next)) continue;
-        seen.add(next);
-        const mac = macGeometry(next);
-        if (mac !== null) macs.set(mac.name, mac);
-        else if (!(next instanceof QuantisedActivation)) stack.push(next);
-      }
+  const macs = new Map<string, MacGeometry>();
+  const seen = new Set<tf.layers.Layer>();
+  const stack = [from];
+  while (stack.length > 0) {
+    const layer = stack.pop()!;
+    for (const node of layer.outboundNodes) {
+      const next = node.outboundLayer as tf.layers.Layer;
+      if (!inModel.has(next) || seen.has(next)) continue;
+      seen.add(next);
+      const mac = macGeometry(next);
+      if (mac !== null) macs.set(mac.name, mac);
+      else if (!(next instanceof QuantisedActivation)) stack.push(next);
     }
-    out.set(act, [...macs.values()]);
   }
-  return out;
+  return [...macs.values()];
+}
+
+/**
+ * The fan-out of the model's input when no activation layer measures it (no input Delta Activation Layer): the
+ * MAC layers that read the frames directly, by the convention the model's activation layers were given (the
+ * one whose sums equal their nOutputs; the default when they do not tell). 0 when an activation layer reads the
+ * input, or it reaches no MAC layer.
+ */
+export function unmeasuredInputFanOut(model: tf.LayersModel): number {
+  const input = model.layers.find((l) => l.getClassName() === 'InputLayer');
+  if (!input) return 0;
+  const macs = macsReading(model, input);
+  if (macs.length === 0) return 0;
+  const consumers = [...consumerMacs(model)].filter(([, m]) => m.length > 0);
+  const fits = (c: FanOutConvention) =>
+    consumers.every(([act, m]) => Math.abs(act.nOutputs - m.reduce((n, mac) => n + fanOut(mac, c), 0)) <= 1e-9 * act.nOutputs);
+  const convention = fits(DEFAULT_FAN_OUT) ? DEFAULT_FAN_OUT : (FAN_OUTS.find(fits) ?? DEFAULT_FAN_OUT);
+  return macs.reduce((n, mac) => n + fanOut(mac, convention), 0);
 }
 
 /**

@@ -95,6 +95,11 @@ export type Log = (line: string) => void;
  * Clips for choosing a recipe: the test split of data seed dataSeed + 1, so a recipe is never selected on the
  * held-out clips it is reported on (same generator options, different clips).
  */
+/** The held-out clips every variant is evaluated on. */
+export function testSet(r: Recipe) {
+  return proceduralSplits({ ...r.data, seed: r.dataSeed }).test;
+}
+
 export function validationSet(r: Recipe) {
   return proceduralSplits({ ...r.data, seed: r.dataSeed + 1 }).test;
 }
@@ -104,8 +109,8 @@ export function validationSet(r: Recipe) {
  * `validationSet(r)` when `evaluateOn` is 'validation' (recipe selection).
  */
 export async function runSeed(r: Recipe, seed: number, log: Log = () => {}, evaluateOn: 'test' | 'validation' = 'test'): Promise<SeedRun> {
-  const { train: trainSet, test: heldOut } = proceduralSplits({ ...r.data, seed: r.dataSeed });
-  const test = evaluateOn === 'validation' ? validationSet(r) : heldOut;
+  const { train: trainSet } = proceduralSplits({ ...r.data, seed: r.dataSeed });
+  const test = evaluateOn === 'validation' ? validationSet(r) : testSet(r);
   const spec = {
     net: r.net,
     classes: trainSet.classes.length,

@@ -5,11 +5,12 @@
  * Simulation half (studies/paper-repro/simulation.ts): traces of those models on held-out clips and real video,
  * replayed on the shipped hw-models → simulation.json + simulation.md + charts, and README-table.md.
  * `--models DIR` skips training and simulates the models an earlier run saved (its results.json in OUT
- * feeds README-table.md). The study writes only under OUT (and the traces directory); copying a seed's
+ * feeds README-table.md); with `--reevaluate` it first evaluates them again on the held-out clips and rewrites
+ * results.{json,md} (after a change to how evaluate() counts, without retraining). The study writes only under OUT (and the traces directory); copying a seed's
  * models into src/tf/pretrained/ is studies/paper-repro/refresh-bundled-models.ts.
  *
  *   npx tsx studies/paper-repro/run.ts [--seeds 1,2,3] [--smoke] [--select] [--recipe JSON] [--out reports/paper-repro]
- *                          [--models DIR] [--clips 4] [--frames 16] [--video-frames 32] [--videos a.avi,b.avi]
+ *                          [--models DIR [--reevaluate]] [--clips 4] [--frames 16] [--video-frames 32] [--videos a.avi,b.avi]
  *                          [--traces reports/runs/paper-repro/traces] [--date YYYY-MM-DD]
  */
 import { parseArgs } from 'node:util';
@@ -19,10 +20,10 @@ import { join } from 'node:path';
 import { initBackend } from '../../src/tf/backend.js';
 import { loadModel, saveModel } from '../../src/tf/persist.js';
 import { VARIANTS, type Variant } from '../../src/tf/models.js';
-import type { Evaluation } from '../../src/tf/evaluate.js';
+import { evaluate, type Evaluation } from '../../src/tf/evaluate.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { InputError } from '../../lib/errors.js';
-import { RECIPE, runSeed, smoke, type Recipe } from './recipe.js';
+import { RECIPE, runSeed, smoke, testSet, type Recipe } from './recipe.js';
 import { markdown, summarise, verdict, type VariantSummary, type Verdict } from './table.js';
 import { SIM_DEFAULTS, simulateStudy, summariseSimulation, type SimStudyOptions } from './simulation.js';
 import { readmeTable, simulationCharts, simulationMarkdown } from './sim-report.js';
@@ -40,6 +41,8 @@ const { values } = parseArgs({
     'save-models': { type: 'string' },
     /** Skip training: simulate the models an earlier run saved here (seed-N/<variant>). */
     models: { type: 'string' },
+    /** With --models: evaluate the saved models again and rewrite results.{json,md}. */
+    reevaluate: { type: 'boolean', default: false },
     clips: { type: 'string' },
     frames: { type: 'string' },
     'video-frames': { type: 'string' },
@@ -112,23 +115,46 @@ async function trainStudy(recipe: Recipe): Promise<Training> {
       }
     for (const m of Object.values(run.models)) m.dispose();
   }
+  return writeTraining(recipe, evals, command);
+}
+
+/** results.{json,md} from every seed's evaluations; `trainedBy`: the command that trained the models, when not this one. */
+function writeTraining(recipe: Recipe, evals: Record<Variant, Evaluation[]>, trainedBy = command): Training {
   const summary = Object.fromEntries(VARIANTS.map((v) => [v, summarise(v, evals[v])])) as Record<Variant, VariantSummary>;
   const clips = evals.baseline[0]!.clips;
   const name = values.select ? 'validation' : 'results';
   writeFileAtomic(
     join(values.out, `${name}.json`),
-    `${JSON.stringify({ command, seeds, split: values.select ? 'validation' : 'test', recipe, verdict: verdict(summary), summary, evaluations: evals }, null, 2)}\n`,
+    `${JSON.stringify({ command: trainedBy, ...(trainedBy !== command ? { evaluatedBy: command } : {}), seeds, split: values.select ? 'validation' : 'test', recipe, verdict: verdict(summary), summary, evaluations: evals }, null, 2)}\n`,
   );
   writeFileAtomic(
     join(values.out, `${name}.md`),
-    markdown(summary, seeds, { command, recipe, clips, split: values.select ? 'validation' : 'held-out' }),
+    markdown(summary, seeds, {
+      command: trainedBy,
+      ...(trainedBy !== command ? { evaluatedBy: command } : {}),
+      recipe,
+      clips,
+      split: values.select ? 'validation' : 'held-out',
+    }),
   );
   const v = verdict(summary);
   log(
     `baseline ÷ delta non-zero operations ${v.opsReduction.toFixed(2)}×, delta accuracy drop ${v.deltaAccuracyDrop.toFixed(1)} points, L1 in between: ${v.l1InBetween}`,
   );
   log(`wrote ${join(values.out, `${name}.json`)} and ${name}.md`);
-  return { command, summary, verdict: v, clips, recipe };
+  return { command: trainedBy, summary, verdict: v, clips, recipe };
+}
+
+/** The saved models evaluated again on the held-out clips (`--reevaluate`). */
+async function reevaluate(recipe: Recipe, trainedBy: string): Promise<Training> {
+  const evals: Record<Variant, Evaluation[]> = { baseline: [], l1: [], delta: [] };
+  for (const seed of seeds)
+    for (const v of VARIANTS) {
+      const { model } = await loadModel(modelDir(seed, v));
+      evals[v].push(await evaluate(model, testSet(recipe)));
+      model.dispose();
+    }
+  return writeTraining(recipe, evals, trainedBy);
 }
 
 interface Training {
@@ -147,6 +173,7 @@ function readTraining(): Training | null {
   return { command: r.command, summary: r.summary, verdict: r.verdict, clips: r.evaluations.baseline[0]!.clips, recipe: r.recipe };
 }
 
+if (values.reevaluate && !values.models) throw new InputError('--reevaluate needs --models DIR (the saved models to evaluate again)');
 if (values.models) {
   for (const seed of seeds)
     for (const v of VARIANTS) {
@@ -160,6 +187,7 @@ if (values.models) {
   training = readTraining();
   const { meta } = await loadModel(modelDir(seeds[0]!, 'baseline'));
   recipe = (meta?.training?.recipe as Recipe | undefined) ?? training?.recipe ?? RECIPE;
+  if (values.reevaluate) training = await reevaluate(recipe, training?.command ?? String(meta?.training?.command ?? 'unknown'));
 } else {
   const base = values.recipe ? { ...RECIPE, ...(JSON.parse(values.recipe) as Partial<Recipe>) } : RECIPE;
   recipe = values.smoke ? smoke(base) : base;

@@ -83,7 +83,7 @@ export function verdict(s: Record<Variant, VariantSummary>): Verdict {
 export function markdown(
   s: Record<Variant, VariantSummary>,
   seeds: number[],
-  context: { command: string; recipe: unknown; clips: number; split?: 'held-out' | 'validation' },
+  context: { command: string; evaluatedBy?: string; recipe: unknown; clips: number; split?: 'held-out' | 'validation' },
 ): string {
   const v = verdict(s);
   const variants = ['baseline', 'l1', 'delta'] as const;
@@ -101,7 +101,7 @@ export function markdown(
   return [
     '# Paper reproduction — training side',
     '',
-    `Command: \`${context.command}\` · seeds ${seeds.join(', ')} (mean ± sd over seeds) · ${context.clips} ${context.split ?? 'held-out'} clips.`,
+    `Command: \`${context.command}\`${context.evaluatedBy ? ` (evaluated again by \`${context.evaluatedBy}\`)` : ''} · seeds ${seeds.join(', ')} (mean ± sd over seeds) · ${context.clips} ${context.split ?? 'held-out'} clips.`,
     '',
     "## Beside the paper's Table 1",
     '',

@@ -15,6 +15,7 @@ import {
   macLayers,
   maxpool,
   type ModelSpec,
+  unmeasuredInputFanOut,
 } from '../../src/tf/models.js';
 import { loadModel, saveModel, type ModelMeta } from '../../src/tf/persist.js';
 import { InputError } from '../../lib/errors.js';
@@ -105,6 +106,24 @@ describe('tf/models', () => {
     expect(fan()).to.deep.equal({ shared: 172, a_act: 2, b_act: 3 });
     assignFanOuts(model, 'per-stride');
     expect(fan()).to.deep.equal({ shared: 72 + 100 / 4, a_act: 2, b_act: 3 });
+  });
+
+  it('fan-out of an unmeasured input: the MAC layers reading the frames (through a pool), by the convention the model was given', () => {
+    const input = tf.input({ shape: [null, 16, 16, 1], name: 'frames' });
+    const conv = (id: string, filters: number, kernel: number, stride: number, x: tf.SymbolicTensor) =>
+      frameWise(tf.layers.conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'same' }), id).apply(x) as tf.SymbolicTensor;
+    const act = (id: string, x: tf.SymbolicTensor) => new L1Activation({ name: id, step: 0.1 }).apply(x) as tf.SymbolicTensor;
+    const pooled = frameWise(tf.layers.maxPooling2d({ poolSize: 2 }), 'pool').apply(input) as tf.SymbolicTensor;
+    // frames → a (3×3×8, stride 1) → a_act → c (3×3×4, stride 2); frames → pool → b (5×5×4, stride 2) → b_act
+    const a = act('a_act', conv('a', 8, 3, 1, input));
+    const model = tf.model({ inputs: input, outputs: [conv('c', 4, 3, 2, a), act('b_act', conv('b', 4, 5, 2, pooled))] });
+    assignFanOuts(model);
+    expect(unmeasuredInputFanOut(model)).to.equal(3 * 3 * 8 + 5 * 5 * 4);
+    assignFanOuts(model, 'per-stride');
+    expect(unmeasuredInputFanOut(model)).to.equal(3 * 3 * 8 + (5 * 5 * 4) / 4);
+    // Measured by an activation layer: nothing to add.
+    const measured = tf.model({ inputs: input, outputs: conv('d', 2, 3, 1, act('inp', input)) });
+    expect(unmeasuredInputFanOut(measured)).to.equal(0);
   });
 
   it('delta models get the input Delta Activation Layer (linear, 3/255) in front of the first conv, or not when asked', () => {

@@ -61,6 +61,19 @@ describe('tf/train', function () {
     expect(ed.layers.map((l) => l.name)).to.deep.equal(['inp_delta', 'act1', 'act2', 'act3', 'act4']);
   });
 
+  it('evaluate() counts the frames of a model without an input delta layer, by their own non-zeros and changes (hand count)', async () => {
+    // Each 16×16 frame holds one 4×4 bright square moving one pixel a frame: 16 non-zero pixels, 8 changed ones.
+    const e = await evaluate(model('baseline'), data, { clipLength: 8 });
+    expect(e.layers.map((l) => l.name)).to.deep.equal(['input', 'act1', 'act2', 'act3', 'act4']);
+    expect(e.layers[0]).to.deep.include({ nOutputs: 9 * 8, neurons: 256, spatialSparsity: 1 - 16 / 256, temporalSparsity: 1 - 8 / 256 });
+    // The input's operations are in the totals: without them the spatial operation sparsity would differ.
+    const rest = e.layers.slice(1);
+    const ops = (ls: typeof rest) => ls.reduce((n, l) => n + l.nOutputs * l.neurons, 0);
+    const nz = (ls: typeof rest) => ls.reduce((n, l) => n + l.nOutputs * l.neurons * (1 - l.spatialSparsity), 0);
+    expect(e.spatialOperationSparsity).to.be.closeTo(1 - nz(e.layers) / ops(e.layers), 1e-9);
+    expect(e.spatialOperationSparsity).to.not.be.closeTo(1 - nz(rest) / ops(rest), 1e-3);
+  });
+
   it('is deterministic for a seed, runs the phases in order (sp_rate, clip length) and checkpoints', async () => {
     const seen: BatchProgress[] = [];
     const phases = [
