@@ -3,7 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kerasClosedLoop } from '../../src/record/drift/closed-loop.js';
+import { graphClosedLoop, kerasClosedLoop } from '../../src/record/drift/closed-loop.js';
+import { loadGraphModel, readGraphModelJson } from '../../src/record/graph/load.js';
+import { findMacNodes } from '../../src/record/graph/topology.js';
 import {
   DriftAccumulator,
   heatmapPeakAgreement,
@@ -144,6 +146,29 @@ describe('record/drift: closed-loop delta inference', function () {
     expect(drifts[0]).to.be.below(1e-3);
     expect(drifts[1]).to.be.above(drifts[0]!);
     expect(drifts[2]).to.be.above(drifts[1]!);
+  });
+
+  it('a graph model run closed loop leaves the caller its input, leaks no tensor, and equals dense with exact quantisers', async () => {
+    const gfile = writeTinyGraph(dir);
+    const json = readGraphModelJson(gfile);
+    const { model } = await loadGraphModel(gfile, json);
+    try {
+      const input = model.inputs[0]!.name;
+      const net = graphClosedLoop(model, json, input, [...new Set(findMacNodes(json, gfile).map((m) => m.input))]);
+      const x = tf.randomUniform([1, 5, 5, 2], 0, 1, 'float32', 5);
+      const dense = net.dense(x);
+      const before = tf.memory().numTensors;
+      for (let k = 0; k < 2; k++) {
+        const loop = net.closedLoop(x, (_t, v) => v);
+        // The wave fed past the input used to dispose it: the second run failed on a disposed tensor.
+        expect(x.isDisposed).to.equal(false);
+        loop.forEach((o, i) => expect(relativeL2(o.values, dense[i]!.values)).to.equal(0));
+      }
+      expect(tf.memory().numTensors).to.equal(before);
+      x.dispose();
+    } finally {
+      model.dispose();
+    }
   });
 
   it('a graph model with an update mask and key frames: held levels flow downstream; key frames are not counted', async () => {

@@ -65,8 +65,10 @@ export function graphClosedLoop(model: tf.GraphModel, json: GraphModelJson, inpu
       }
     },
     closedLoop: (x, quantise) => {
-      const feeds: tf.NamedTensorMap = { [input]: x };
-      const fed: tf.Tensor[] = [];
+      // A clone: the executor disposes a fed input that a partial run (a wave fed past it) does not need.
+      const image = x.clone();
+      const feeds: tf.NamedTensorMap = { [input]: image };
+      const fed: tf.Tensor[] = [image];
       try {
         for (const wave of waves) {
           const outs = exec(feeds, wave);
