@@ -10,8 +10,13 @@
  * model does not expose: it is computed from the recorded input with the layer's own depthwise
  * kernel (no bias: Keras adds it after the pointwise product). Geometry and the network graph
  * (manifest version 2, layers-graph.ts) come from the model's static shapes.
+ * The DeltaCNN knobs are the graph recorder's (knobs.ts, with the same flags and manifest keys):
+ * absolute, relative or per-layer thresholds (thresholds.ts; relative ranges measured on the first
+ * frames with the probe), periodic key frames and tile-granular update masks (update-mask.ts, on each
+ * recorded tensor's [H, W, C] shape from the static geometry).
  * With `drift` the recording is closed loop instead (drift/closed-loop.ts, as graph-model.ts), with
- * drift.json, and `drift.search` picks per-layer thresholds for a drift budget first.
+ * drift.json, and `drift.search` picks per-layer thresholds for a drift budget first (from the
+ * resolved thresholds; not with an update mask, as the graph recorder).
  */
 import { join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
@@ -32,14 +37,16 @@ import { makeTempDir } from './temp-dir.js';
 import { kerasClosedLoop } from './drift/closed-loop.js';
 import { DriftAccumulator } from './drift/metrics.js';
 import { driftOutputs, macsPerElement, perLayerOf, searchOnHead, type DriftOptions } from './drift/recording.js';
-import { calibrationHead } from './thresholds.js';
+import { checkKnobs, knobModelKeys, thresholdSpecFor, type RecorderKnobs } from './knobs.js';
+import { calibrate, calibrationHead, resolveThresholds } from './thresholds.js';
+import { UpdateMask } from './update-mask.js';
 
 /** inputRange defaults to the source's (nsfwjs: [0, 1]), else [0, 1]. */
-export interface RecordKerasModelOptions extends RecordFramesOptions {
+export interface RecordKerasModelOptions extends RecorderKnobs, RecordFramesOptions {
   /** A Keras layers model.json path or `nsfwjs:NAME` (loaded and disposed here), or a model loadKerasModel returned (the caller's to dispose). */
   model: string | LoadedKerasModel;
-  /** Delta threshold q > 0: activations are stored as levels round(a / q). */
-  threshold: number;
+  /** Delta threshold q > 0: activations are stored as levels round(a / q) (unless `thresholds` says otherwise). */
+  threshold?: number;
   /** Record closed loop and measure the output drift against dense inference (drift.json). */
   drift?: DriftOptions;
 }
@@ -54,8 +61,8 @@ export interface RecordKerasOptions extends Omit<RecordGraphOptions, 'graph' | '
 /** A Keras model over a video (decoded at the model's input size) or a dataset clip (rendered at it). */
 export async function recordKerasTrace(o: RecordKerasOptions): Promise<Manifest> {
   if ((o.video === undefined) === (o.data === undefined)) throw new InputError('give exactly one of --video FILE and --data SPEC');
-  const q = o.threshold;
-  if (q === undefined || !(Number.isFinite(q) && q > 0)) throw new InputError(`--threshold must be a number > 0 (got ${q})`);
+  thresholdSpecFor(o.threshold, o);
+  checkKnobs(o);
   await initBackend({ quiet: true });
   const loaded = await loadKerasModel(o.keras);
   try {
@@ -64,7 +71,10 @@ export async function recordKerasTrace(o: RecordKerasOptions): Promise<Manifest>
     const source = await openFrameSource(o, { video: frameShape, dataset: frameShape });
     return await recordKerasModelTrace({
       model: loaded,
-      threshold: q,
+      threshold: o.threshold,
+      thresholds: o.thresholds,
+      keyFrameEvery: o.keyFrameEvery,
+      updateMask: o.updateMask,
       out: o.out,
       fps: source.fps,
       maxFrames: o.frames,
@@ -94,8 +104,10 @@ export function imageInput(loaded: LoadedKerasModel, range?: [number, number]): 
 }
 
 export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Promise<Manifest> {
-  const q = opts.threshold;
-  if (!(Number.isFinite(q) && q > 0)) throw new InputError(`threshold must be a number > 0 (got ${q})`);
+  const spec = thresholdSpecFor(opts.threshold, opts);
+  checkKnobs(opts);
+  if (opts.drift?.search && opts.updateMask)
+    throw new InputError('--drift-budget: the threshold search runs without an update mask; drop --update-tile / --mask-dilation');
   if (opts.maxFrames !== undefined && !(Number.isInteger(opts.maxFrames) && opts.maxFrames > 0))
     throw new InputError(`maxFrames must be a positive integer (got ${opts.maxFrames})`);
   const backend = await initBackend({ quiet: true });
@@ -129,26 +141,39 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
         return [...fetched.map(([k]) => byKey.get(k)!), ...derived.map((m) => depthwiseOf(m, byKey.get(m.input)!))];
       });
 
-    const steps = new Map<string, number | number[]>(tensors.map((t) => [t, q]));
-    for (const [t, s] of probeInputSteps(macs, input, run, tensors)) steps.set(t, s);
-    const sizes = new Map<string, number>();
-    for (const m of macs)
-      sizes.set(
-        m.input,
-        m.geometry.input.reduce((a, b) => a * b, 1),
-      );
+    // Each recorded tensor's [H, W, C] (or [K]) shape: the input geometry of a layer reading it.
+    const shapes = new Map<string, readonly number[]>(macs.map((m) => [m.input, m.geometry.input]));
     const spillOf = new Map<string, LevelSpill>();
+    const masks = new Map<string, UpdateMask>();
     tensors.forEach((t, i) => {
-      const s = new LevelSpill(join(spillDir.path, `${i}.i16`), sizes.get(t)!);
+      const s = new LevelSpill(
+        join(spillDir.path, `${i}.i16`),
+        shapes.get(t)!.reduce((a, b) => a * b, 1),
+      );
       spills.push(s);
       spillOf.set(t, s);
+      if (opts.updateMask) masks.set(t, new UpdateMask(shapes.get(t)!, { ...opts.updateMask, keyFrameEvery: opts.keyFrameEvery }));
     });
 
+    // The step of each tensor (relative thresholds: its range over the first frames, open loop, as graph-model.ts).
+    const imageSteps = probeInputSteps(macs, input, run, tensors);
+    const cal = await calibrate(framesOf(src, opts.maxFrames), spec, async (f, add) => {
+      const x = frameToInput(f, src, input);
+      const outs = run(x);
+      try {
+        for (let i = 0; i < tensors.length; i++) add(tensors[i]!, await outs[i]!.data());
+      } finally {
+        tf.dispose([x, ...outs]);
+      }
+    });
+    const refs = macs.map((m) => ({ name: m.name, tensor: m.input }));
+    let resolved = resolveThresholds(cal.spec, refs, imageSteps, cal.ranges);
+    let steps = resolved.steps;
+
     // Closed loop: the per-layer threshold search on the first frames (if asked), then every frame run closed loop.
-    let stream: AsyncIterable<Float32Array> = framesOf(src, opts.maxFrames);
+    let stream: AsyncIterable<Float32Array> = cal.stream;
     let loop: { net: ReturnType<typeof kerasClosedLoop>; acc: DriftAccumulator } | undefined;
     let search: Parameters<typeof driftOutputs>[1];
-    let perLayer: Record<string, number> | undefined;
     if (opts.drift) {
       const net = kerasClosedLoop(model, macs, file);
       const frameSize = { h: src.h, w: src.w };
@@ -156,21 +181,26 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
       if (opts.drift.search) {
         const { head, all } = await calibrationHead(stream, opts.drift.search.frames);
         stream = all;
-        const refs = macs.map((m) => ({ name: m.name, tensor: m.input }));
         const costs = macsPerElement(
           macs.map((m) => ({ tensor: m.input, layer: { name: m.name, ...m.geometry, weightBits: 8, weightDensity: 1 } })),
         );
-        const searchable = tensors.filter((t) => steps.get(t) === q);
+        const searchable = tensors.filter((t) => !imageSteps.has(t));
         const result = searchOnHead(net, head, (f) => frameToInput(f, src, input), steps, searchable, costs, {
           drift: opts.drift,
           model: name,
           frame: frameSize,
+          keyFrameEvery: opts.keyFrameEvery,
         });
-        for (const [t, s] of result.steps) steps.set(t, s);
-        perLayer = perLayerOf(result, searchable, refs);
+        // after the search the layers' q are its, per layer (the manifest says so; the start is in model.drift.search)
+        const perLayer = perLayerOf(result, searchable, refs);
+        resolved = resolveThresholds({ mode: 'per-layer', perLayer }, refs, imageSteps);
+        steps = resolved.steps;
         search = { result, perLayer, options: { ...opts.drift.search, frames: head.length } };
       }
-      loop = { net, acc: new DriftAccumulator({ task: opts.drift.task, model: name, frame: frameSize }) };
+      loop = {
+        net,
+        acc: new DriftAccumulator({ task: opts.drift.task, model: name, frame: frameSize, keyFrameEvery: opts.keyFrameEvery }),
+      };
     }
 
     let frames = 0;
@@ -181,7 +211,7 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
           const dense = loop.net.dense(x);
           const out = loop.net.closedLoop(x, (t, values) => {
             const s = spillOf.get(t)!;
-            s.append(values, steps.get(t)!);
+            s.append(values, steps.get(t)!, masks.get(t));
             return s.dequantised(steps.get(t)!);
           });
           loop.acc.add(out, dense);
@@ -193,7 +223,7 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
       }
       const outs = run(x);
       try {
-        for (let i = 0; i < tensors.length; i++) spills[i]!.append(await outs[i]!.data(), steps.get(tensors[i]!)!);
+        for (let i = 0; i < tensors.length; i++) spills[i]!.append(await outs[i]!.data(), steps.get(tensors[i]!)!, masks.get(tensors[i]!));
       } finally {
         tf.dispose([x, ...outs]);
       }
@@ -219,8 +249,7 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
         source: loaded.source,
         recorder: 'keras',
         backend,
-        // after a threshold search the layers' q are its (per layer); q was where it started
-        ...(perLayer ? { thresholds: { mode: 'per-layer', perLayer } } : { threshold: q }),
+        ...knobModelKeys(resolved, opts),
         inputRange: input.range,
         clampedLevels: spills.reduce((s, x) => s + x.clamped, 0),
         ...drift?.modelKey,

@@ -1,5 +1,5 @@
 /**
- * The DeltaCNN knobs of the graph and ONNX recorders beside the threshold (thresholds.ts): periodic
+ * The DeltaCNN knobs of the graph, ONNX and Keras recorders beside the threshold (thresholds.ts): periodic
  * key frames and tile-granular updates (update-mask.ts), checked once and written to the manifest's
  * `model` (traces/README.md).
  */

@@ -1,5 +1,5 @@
 /**
- * Delta thresholds of the DeltaCNN-style recorders (graph-model.ts, onnx-model.ts): the step q of
+ * Delta thresholds of the DeltaCNN-style recorders (graph-model.ts, onnx-model.ts, keras-model.ts): the step q of
  * each recorded tensor, levels = round(a / q), so a change below about q is a zero delta.
  *  - absolute (`--threshold q`): one q for every activation;
  *  - relative (`--relative-threshold r`): q = r × the tensor's range, the `percentile`-th percentile

@@ -301,8 +301,32 @@ describe('record/drift: closed-loop delta inference', function () {
     expect(r.code, r.stderr).to.equal(0);
     const m = openTrace(out).manifest;
     const found = JSON.parse(readFileSync(join(out, 'thresholds.json'), 'utf8')) as Record<string, number>;
-    expect(m.model.thresholds).to.deep.equal({ mode: 'per-layer', perLayer: found });
+    // the manifest lists every layer's q: the searched ones, and c1 (image-fed) at its pixel step
+    expect(m.model.thresholds).to.deep.equal({ mode: 'per-layer', perLayer: { c1: 1 / 255, ...found } });
+    expect(Object.keys(found)).to.deep.equal(['c2', 'c3', 'head']);
     for (const [name, q] of Object.entries(found)) expect(m.layers.find((l) => l.name === name)!.act.scale).to.equal(q);
+    // fed back with --thresholds (as the graph recorder's): the same steps, and closed loop over the same frames the same drift
+    const again = join(dir, 'cli-again');
+    const fed = cli(
+      'trace',
+      '--keras',
+      file,
+      '--thresholds',
+      join(out, 'thresholds.json'),
+      '--drift',
+      '--data',
+      'procedural',
+      '--frames',
+      '4',
+      '--out',
+      again,
+      '--quiet',
+    );
+    expect(fed.code, fed.stderr).to.equal(0);
+    const m2 = openTrace(again).manifest;
+    expect(m2.layers.map((l) => l.act.scale)).to.deep.equal(m.layers.map((l) => l.act.scale));
+    expect(m2.model.thresholds).to.deep.equal(m.model.thresholds);
+    expect(driftOf(again).relL2).to.deep.equal(driftOf(out).relL2);
     const drift = m.model.drift as { search: { budget: number; final: { drift: number } } };
     expect(drift.search.budget).to.equal(0.03);
     expect(drift.search.final.drift).to.be.at.most(0.03);

@@ -224,12 +224,13 @@ const record: CommandModule<object, RecordArgs> = {
       })
       .option('thresholds', {
         type: 'string',
-        describe: 'with --graph / --onnx: q per layer, "layer=q,…" or a .json file {"layer": q}; --threshold (if given) for the rest',
+        describe:
+          'with --graph / --onnx / --keras: q per layer, "layer=q,…" or a .json file {"layer": q} (e.g. the thresholds.json of --drift-budget); --threshold (if given) for the rest',
       })
       .option('relative-threshold', {
         type: 'number',
         describe:
-          "with --graph / --onnx: q = r × the layer input's range (the --percentile of |a| over the first --calibration-frames frames)",
+          "with --graph / --onnx / --keras: q = r × the layer input's range (the --percentile of |a| over the first --calibration-frames frames)",
       })
       .option('percentile', {
         type: 'number',
@@ -245,11 +246,12 @@ const record: CommandModule<object, RecordArgs> = {
       })
       .option('update-tile', {
         type: 'number',
-        describe: 'with --graph / --onnx: DeltaCNN tile-granular updates, tiles of N×N pixels (default 1 with --mask-dilation)',
+        describe: 'with --graph / --onnx / --keras: DeltaCNN tile-granular updates, tiles of N×N pixels (default 1 with --mask-dilation)',
       })
       .option('mask-dilation', {
         type: 'number',
-        describe: 'with --graph / --onnx: dilate the mask of changed pixels by N pixels before tiling (default 0 with --update-tile)',
+        describe:
+          'with --graph / --onnx / --keras: dilate the mask of changed pixels by N pixels before tiling (default 0 with --update-tile)',
       })
       .option('drift', {
         type: 'boolean',
@@ -264,7 +266,7 @@ const record: CommandModule<object, RecordArgs> = {
       })
       .option('drift-budget', {
         type: 'number',
-        describe: `with --graph / --keras (implies --drift): greedy per-layer threshold search from --threshold for the fewest operations with drift ≤ B on the first --search-frames frames; the result is recorded with and written as ${THRESHOLDS_FILE}`,
+        describe: `with --graph / --keras (implies --drift): greedy per-layer threshold search from the thresholds given (--threshold, --thresholds, --relative-threshold) for the fewest operations with drift ≤ B on the first --search-frames frames; the result is recorded with and written as ${THRESHOLDS_FILE}`,
       })
       .option('budget-on', {
         choices: ['rel-l2', 'task'] as const,
@@ -330,6 +332,10 @@ const record: CommandModule<object, RecordArgs> = {
         '$0 trace --keras nsfwjs:mobilenet_v2 --threshold 0.05 --video clip.mp4 --frames 100 --out runs/k',
         'a Keras model, multi-branch too',
       )
+      .example(
+        '$0 trace --keras nsfwjs:mobilenet_v2 --relative-threshold 0.02 --key-frame-every 30 --update-tile 4 --video clip.mp4 --out runs/k',
+        'DeltaCNN knobs: q per layer from its range, key frames, 4×4 tile updates',
+      )
       .example('$0 trace --onnx resnet18.onnx --threshold 0.05 --video clip.mp4 --frames 100 --out runs/r', 'a PyTorch export'),
   handler: async (argv) => {
     checkNumbers(argv, {
@@ -387,18 +393,6 @@ const record: CommandModule<object, RecordArgs> = {
         },
         who,
       );
-    // The Keras recorder takes one absolute threshold (per-layer / relative thresholds and update masks: --graph, --onnx).
-    if (argv.keras !== undefined)
-      for (const flag of [
-        'thresholds',
-        'relative-threshold',
-        'percentile',
-        'calibration-frames',
-        'key-frame-every',
-        'update-tile',
-        'mask-dilation',
-      ] as const)
-        if (argv[flag] !== undefined) throw new InputError(`--${flag} is not supported with --keras yet (use --threshold)`);
     const inputSize = argv['input-size'] === undefined ? undefined : parseInputSize(argv['input-size']);
     if (inputSize && argv.graph === undefined) throw new InputError('--input-size applies to --graph models (--onnx takes --size)');
     const common = {
@@ -430,11 +424,11 @@ const record: CommandModule<object, RecordArgs> = {
       return;
     }
     if (argv.keras !== undefined) {
-      if (argv.threshold === undefined) throw new InputError('--keras needs --threshold (the delta threshold q)');
       const m = await recordKerasTrace({
         ...common,
+        ...knobs,
+        thresholds: thresholds('--keras'),
         keras: argv.keras,
-        threshold: argv.threshold,
         drift,
         weightBits,
         onNote: (n) => console.error(`note: ${n}`),
