@@ -128,4 +128,20 @@ describe('record: deltasim train and deltasim trace (CLI)', function () {
     expect(noThreshold.code).to.equal(1);
     expect(noThreshold.stderr).to.match(/--graph needs --threshold/);
   });
+
+  it('warns when levels were clamped to int16 (a step too small for the range of a tensor), on recording and on inspect', () => {
+    const record = (q: string, out: string) =>
+      cli('trace', '--graph', 'human:emotion', '--data', 'procedural', '--frames', '2', '--threshold', q, '--out', out, '--quiet');
+    const fine = record('0.05', join(dir, 'unclamped'));
+    expect(fine.code, fine.stderr).to.equal(0);
+    expect(fine.stderr).to.not.match(/clamped/);
+    const out = join(dir, 'clamped');
+    const r = record('1e-7', out);
+    expect(r.code, r.stderr).to.equal(0);
+    const n = openTrace(out).manifest.model.clampedLevels as number;
+    expect(n).to.be.above(0);
+    const warning = new RegExp(`warning: ${n} recorded levels exceeded the int16 range`);
+    expect(r.stderr).to.match(warning);
+    expect(cli('trace', 'inspect', out).stderr).to.match(warning);
+  });
 });

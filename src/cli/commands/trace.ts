@@ -59,7 +59,7 @@ const inspect: CommandModule<object, InspectArgs> = {
     if (q !== undefined && !(q > 0)) throw new InputError('--quant-step: expected a number > 0');
     const trace = openTrace(argv.dir, { verify: argv.verify });
     const stats = traceStats(trace, { threshold: argv.threshold, ...(q === undefined ? {} : { quantStep: q }) });
-    warnDuplicates(trace.manifest);
+    warnAboutRecording(trace.manifest);
     const storage = storageOf(trace);
     if (argv.json) console.log(JSON.stringify({ ...stats, recording: recordingOf(trace.manifest), storage }, null, 2));
     else
@@ -419,7 +419,7 @@ const record: CommandModule<object, RecordArgs> = {
         onNote: (n) => console.error(`note: ${n}`),
       });
       if (!argv.quiet) console.error(`recorded ${m.frames} frames × ${m.layers.length} layers`);
-      warnDuplicates(m);
+      warnAboutRecording(m);
       console.log(argv.out);
       return;
     }
@@ -434,6 +434,7 @@ const record: CommandModule<object, RecordArgs> = {
         onNote: (n) => console.error(`note: ${n}`),
       });
       if (!argv.quiet) console.error(`recorded ${m.frames} frames × ${m.layers.length} layers`);
+      warnAboutRecording(m);
       console.log(argv.out);
       return;
     }
@@ -453,7 +454,7 @@ const record: CommandModule<object, RecordArgs> = {
         onNote: (n) => console.error(`note: ${n}`),
       });
       if (!argv.quiet) console.error(`recorded ${m.frames} frames × ${m.layers.length} layers`);
-      warnDuplicates(m);
+      warnAboutRecording(m);
       console.log(argv.out);
       return;
     }
@@ -474,7 +475,7 @@ const record: CommandModule<object, RecordArgs> = {
         console.error(
           `recorded ${r.manifest.frames} frames × ${r.manifest.layers.length} layers in ${r.seconds.toFixed(1)} s (${(r.manifest.frames / r.seconds).toFixed(0)} frames/s)`,
         );
-      warnDuplicates(r.manifest);
+      warnAboutRecording(r.manifest);
     } catch (e) {
       progress.stop();
       throw e;
@@ -589,15 +590,24 @@ function readUserFile(path: string): string {
 }
 
 /** Frames that are copies of the one before inflate temporal sparsity: say so on stderr. */
-function warnDuplicates(m: Manifest): void {
+function warnAboutRecording(m: Manifest): void {
   const dup = m.clip?.duplicatedFrames;
-  if (typeof dup !== 'number' || dup === 0) return;
-  const native = m.clip?.nativeFps;
-  console.error(
-    `warning: ${dup} of ${m.frames} recorded frames are copies of the frame before them` +
-      (typeof native === 'number' ? ` (recorded at ${m.fps} fps, the video's native rate is ${native} fps)` : '') +
-      '; their zero deltas are not motion. Record at the native rate (omit --fps) for honest temporal sparsity.',
-  );
+  if (typeof dup === 'number' && dup > 0) {
+    const native = m.clip?.nativeFps;
+    console.error(
+      `warning: ${dup} of ${m.frames} recorded frames are copies of the frame before them` +
+        (typeof native === 'number' ? ` (recorded at ${m.fps} fps, the video's native rate is ${native} fps)` : '') +
+        '; their zero deltas are not motion. Record at the native rate (omit --fps) for honest temporal sparsity.',
+    );
+  }
+  // The float recorders spool int16 levels: a step too small for a tensor's range clamps its largest values.
+  const clamped = m.model.clampedLevels;
+  if (typeof clamped === 'number' && clamped > 0)
+    console.error(
+      `warning: ${clamped} recorded levels exceeded the int16 range (±32767 steps) and were clamped: the trace` +
+        `${m.model.drift ? ' and its closed-loop drift' : ''} hold the clamped values, not the network's. Use a larger threshold for the` +
+        ' tensors with the widest range (--relative-threshold sets each step from its own range).',
+    );
 }
 
 const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
