@@ -15,7 +15,8 @@
  *        [--thresholds 0.05,0.1] [--archs delta-32x32,seneca-like] [--human-models DIR] [--resnet50 FILE]
  *        [--work DIR] [--keep-traces] [--nice 10] [--out reports/scale-study]
  *      npx tsx studies/scale-study/run.ts --report-only [--merge DIR,…] [--out reports/scale-study]
- *        (results.md + charts from results.json; --merge adds the runs of studies run side by side)
+ *        (results.md + charts from results.json; --merge adds the runs of studies run side by side,
+ *        replacing runs of the same network, video and threshold)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -578,14 +579,18 @@ interface Saved {
 /**
  * --report-only: rewrite results.md and the charts from OUT/results.json, without running anything.
  * --merge DIR,…: first add the runs of other studies' results.json (parts of one study run side by side,
- * e.g. one process per video), writing the union to OUT/results.json; their commands are listed.
+ * e.g. one process per video), writing the union to OUT/results.json; their commands are listed. A merged
+ * run replaces one of the same network, video and threshold (a re-run after a fix).
  */
 function reportOnly(o: Options): void {
   const load = (dir: string) => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Saved;
   const saved = load(o.out);
+  const key = (r: Run) => `${r.network} ${r.video} ${r.threshold}`;
   for (const dir of o.merge) {
     const part = load(dir);
-    saved.runs.push(...part.runs);
+    // A part's run replaces the run of the same network, video and threshold (a re-run after a fix).
+    const redone = new Set(part.runs.map(key));
+    saved.runs = [...saved.runs.filter((r) => !redone.has(key(r))), ...part.runs];
     saved.meta.command = `${saved.meta.command}\n${part.meta.command}`;
     saved.options.videos = [...new Set([...saved.options.videos, ...part.options.videos])];
     saved.options.thresholds = [...new Set([...saved.options.thresholds, ...part.options.thresholds])];

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
 import { recordGraphModelTrace } from '../../src/record/graph-model.js';
+import { modelInput } from '../../src/record/graph/input.js';
+import { loadGraphModel, resolveModelFile } from '../../src/record/graph/load.js';
 import { initBackend, tf } from '../../src/tf/backend.js';
 import { ProceduralDataset } from '../../src/video/procedural.js';
 import { layerMacs, layerOf } from '../../traces/layer.js';
@@ -146,6 +148,18 @@ describe('record/graph-model inputs: free size (--input-size), channels-first', 
     expect(m.graph!.nodes).to.have.length(2);
     expect(m.graph!.nodes[0]).to.deep.include({ op: 'mac', inputs: ['x:0'], output: { name: 'up/columns:0', shape: [4, 4, 8] } });
     expect(m.graph!.nodes[1]).to.deep.include({ op: 'other', opType: 'Col2Im', output: { name: 'up:0', shape: [8, 8, 2] } });
+  });
+
+  it("feeds human:centernet 0..255 pixels as @vladmandic/human does (not a float model's default [0, 1]); a given range wins", async () => {
+    const file = resolveModelFile('human:centernet');
+    const { model } = await loadGraphModel(file);
+    try {
+      expect(model.inputs[0]!.dtype).to.equal('float32');
+      expect(modelInput(model, file).range).to.deep.equal([0, 255]);
+      expect(modelInput(model, file, [0, 1]).range).to.deep.equal([0, 1]);
+    } finally {
+      model.dispose();
+    }
   });
 
   it('a free size without --input-size, or one that does not fit a fixed input, is an InputError before anything is written', async () => {

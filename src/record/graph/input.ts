@@ -28,12 +28,20 @@ export interface ModelInput {
 }
 
 /**
- * Input ranges of known models, by model.json base name. @vladmandic/human feeds emotion gray
- * (2·y − 1) with y the luminance in [0, 1] (src/gear/emotion.ts); movenet takes int32 0..255 and
- * normalises in-graph (the dtype default covers it).
+ * Input ranges of known models, by model.json base name: what @vladmandic/human (src/, 3.x) feeds them, its
+ * images being float 0..255. emotion: gray (2·y − 1) with y the luminance in [0, 1] (gear/emotion.ts);
+ * centernet: the resized pixels as they are, 0..255 (object/centernet.ts; fed [0, 1] it sees a near-black
+ * frame: on vtest.avi's first frame its best detection scored 0.013 against 0.635, a person, at 0..255);
+ * efficientpose: 2·x − 1 of those pixels (body/efficientpose.ts); posenet: x / 127.5 − 1
+ * (body/posenet.ts); blazeface: x / 127 − 1 (face/blazeface.ts). movenet takes int32 0..255 and
+ * normalises in-graph, blazepose x / 255 (body/blazepose.ts): the dtype defaults cover them.
  */
-const KNOWN_RANGES: Record<string, [number, number]> = {
+export const KNOWN_RANGES: Readonly<Record<string, [number, number]>> = {
   'emotion.json': [-1, 1],
+  'centernet.json': [0, 255],
+  'efficientpose.json': [-1, 509],
+  'posenet.json': [-1, 1],
+  'blazeface.json': [-1, 255 / 127 - 1],
 };
 
 /** BT.601 luma weights, as human's rgb → gray. */
