@@ -1,5 +1,6 @@
 /**
- * Trace recording from a trained layers model (built by src/tf/models.ts, or any single chain of
+ * Trace recording from a trained layers model (built by src/tf/models.ts, a pretrained Keras network
+ * delta-ised by src/tf/deltaise-graph.ts — any DAG: branches, adds, concatenations — or any graph of
  * FrameWise conv / depthwise / dense layers behind quantised activation layers): run the model over
  * a clip in chunks of frames and write every MAC layer's INPUT, frame by frame, as trace format v2
  * with the model's graph (layers-graph.ts; traces/README.md).
@@ -8,10 +9,15 @@
  *  - behind a quantised activation with step q: level = round(a / q), scale = q (per channel when the
  *    thresholds are per channel); layers in between that keep levels integer adjust the scale
  *    (a global average pool over H·W divides it by H·W — its levels are the sum of its input's levels,
- *    summed exactly rather than read off the float32 mean; MotionInput repeats it for its 2·C channels);
+ *    summed exactly rather than read off the float32 mean, as is an average pool with one window over its whole
+ *    input; MotionInput repeats it for its 2·C channels; zero padding, cropping, max-pools, dropout keep it;
+ *    a flatten / reshape repeats a per-channel scale along the new last axis; a concatenation of levels
+ *    concatenates its inputs' per-channel scales, so a MAC layer behind several measuring layers reads levels);
  *  - the model input: the video pixels quantised to 8 bits, level = round(255·x), scale = 1/255. The
  *    model is fed those quantised pixels, so what is recorded is what it computes;
- *  - anything else (per-neuron thresholds, unknown layers in between): float32 values with scale 1.
+ *  - anything else (per-neuron thresholds, unknown layers in between, an add, an average pool of several
+ *    windows — 'same' padding divides its edge windows by fewer cells, so no one scale holds): float32 values
+ *    with scale 1 (`simulate` then takes a delta --threshold).
  * Levels are checked to be integers (|a/scale − level| small) — a trace that disagrees with the model
  * is a bug, not a rounding choice. The dtype is the smallest of uint8 / int8 / int16 that holds the
  * recorded range (float32 beyond), so levels are first spooled to a temp file: memory does not grow
@@ -75,11 +81,10 @@ interface LayerPlan {
 const MAX_DEVIATION = 1e-2;
 const FLOAT32_RELATIVE = 2 ** -22;
 
-const producer = (layer: tf.layers.Layer): tf.layers.Layer => {
-  const input = layer.input;
-  if (Array.isArray(input)) throw new InputError(`layer ${layer.name} has several inputs: only single-chain models can be recorded`);
-  return input.sourceLayer as tf.layers.Layer;
-};
+const inputsOf = (layer: tf.layers.Layer): tf.SymbolicTensor[] => (Array.isArray(layer.input) ? layer.input : [layer.input]);
+const producer = (layer: tf.layers.Layer): tf.layers.Layer => inputsOf(layer)[0]!.sourceLayer as tf.layers.Layer;
+/** A tensor's per-frame shape (without the batch and time axes). */
+const frameDims = (t: tf.SymbolicTensor): number[] => (t.shape as number[]).slice(2);
 
 /** The quantiser step as one number or one per channel; null for per-neuron steps. */
 function stepOf(layer: QuantisedActivation): number[] | null {
@@ -101,47 +106,88 @@ function refuseTemporalLayers(model: tf.LayersModel): void {
   }
 }
 
+/** A tensor's levels: their scale (one, or one per channel; null = not levels) and, behind a global pool, where to read them. */
+interface Levels {
+  scale: number[] | null;
+  pooled: { probe: string; cells: number } | null;
+}
+const NOT_LEVELS: Levels = { scale: null, pooled: null };
+
 /**
- * Scale of a MAC layer's input levels, following the layers between it and its quantiser (or the model input),
- * and where to read them. A global average pool's mean of H·W levels is on a grid H·W times finer, but in
- * float32 it is only as exact as the mean's magnitude allows (a mean of 16 levels of 40 000 is off the finer
- * grid by ~0.06 of its step): so the pool's input is read and levelled instead, and its levels summed over
- * the H·W cells (exact integers) — the same values, at scale step / (H·W).
+ * The levels of `layer`'s output, following the layers between it and its quantisers (or the model input).
+ * A global average pool's mean of H·W levels is on a grid H·W times finer, but in float32 it is only as exact
+ * as the mean's magnitude allows (a mean of 16 levels of 40 000 is off the finer grid by ~0.06 of its step):
+ * so the pool's input is read and levelled instead, and its levels summed over the H·W cells (exact integers)
+ * — the same values, at scale step / (H·W). An average pool whose one window is its whole input (MobileNetV2's
+ * 7×7 'valid' pool) is such a pool. On a graph (a delta-ised Keras model): a concatenation's levels are its
+ * inputs' (per-channel scales concatenated); any other merge (add, …) is not levels, nor is an average pool
+ * with several windows ('same' padding divides the edge windows by fewer cells: no one scale holds).
  */
-function levelsOf(model: tf.LayersModel, mac: MacLayer): { scale: number[] | null; probe: string; cells: number } {
-  const between: tf.layers.Layer[] = [];
-  let layer = model.getLayer(mac.inputLayer);
-  while (!(layer instanceof QuantisedActivation) && layer.getClassName() !== 'InputLayer') {
-    between.unshift(layer);
-    layer = producer(layer);
-  }
-  let scale = layer instanceof QuantisedActivation ? stepOf(layer) : [1 / PIXEL_LEVELS];
-  let pooled: { probe: string; cells: number } | null = null;
-  for (const l of between) {
-    if (scale === null) return { scale, probe: mac.inputLayer, cells: 1 };
-    const inner = l instanceof FrameWise ? l.layer : l;
-    switch (inner.getClassName()) {
-      case 'MotionInput': // [x, x_t − x_{t−1}]: differences of levels are levels
-        scale = scale.length === 1 ? scale : [...scale, ...scale];
-        pooled = null;
-        break;
-      case 'GlobalAveragePooling2D': {
-        const [h, w] = ((producer(l).output as tf.SymbolicTensor).shape as number[]).slice(-3, -1);
-        pooled = pooled ? null : { probe: producer(l).name, cells: h! * w! }; // (a second pool: read its own output)
-        scale = scale.map((s) => s / (h! * w!));
-        break;
-      }
-      case 'MaxPooling2D':
-      case 'GlobalMaxPooling2D':
-        pooled = null;
-        break;
-      case 'Dropout':
-        break;
-      default:
-        return { scale: null, probe: mac.inputLayer, cells: 1 };
+function levelsAt(layer: tf.layers.Layer): Levels {
+  if (layer instanceof QuantisedActivation) return { scale: stepOf(layer), pooled: null };
+  if (layer.getClassName() === 'InputLayer') return { scale: [1 / PIXEL_LEVELS], pooled: null };
+  const inner = layer instanceof FrameWise ? layer.layer : layer;
+  const ins = inputsOf(layer);
+  if (inner.getClassName() === 'Concatenate') return concatenated(layer, ins);
+  if (ins.length !== 1) return NOT_LEVELS;
+  const up = levelsAt(producer(layer));
+  const { scale } = up;
+  let { pooled } = up;
+  if (scale === null) return NOT_LEVELS;
+  switch (inner.getClassName()) {
+    case 'MotionInput': // [x, x_t − x_{t−1}]: differences of levels are levels
+      return { scale: scale.length === 1 ? scale : [...scale, ...scale], pooled: null };
+    case 'AveragePooling2D': // one window over the whole input is a global pool
+    case 'GlobalAveragePooling2D': {
+      const [h, w] = frameDims(ins[0]!);
+      const cfg = inner.getConfig();
+      const [kh, kw] = [cfg.poolSize].flat().map(Number);
+      if (inner.getClassName() === 'AveragePooling2D' && !(cfg.padding === 'valid' && kh === h && (kw ?? kh) === w)) return NOT_LEVELS;
+      pooled = pooled ? null : { probe: producer(layer).name, cells: h! * w! }; // (a second pool: read its own output)
+      return { scale: scale.map((s) => s / (h! * w!)), pooled };
     }
+    case 'MaxPooling2D':
+    case 'GlobalMaxPooling2D':
+    case 'ZeroPadding2D': // its zeros are level 0
+    case 'Cropping2D':
+      return { scale, pooled: null };
+    case 'Dropout':
+    case 'SpatialDropout2D':
+      return up;
+    case 'Flatten':
+    case 'Reshape': {
+      // The values keep their (row-major) order: value j is channel j mod C, so a per-channel scale holds
+      // for the new last axis when C divides its length.
+      const C = frameDims(ins[0]!).at(-1)!;
+      const L = (layer.outputShape as number[]).at(-1)!;
+      if (scale.length === 1) return up;
+      return L % C === 0 ? { scale: Array.from({ length: L }, (_, l) => scale![l % C]!), pooled } : NOT_LEVELS;
+    }
+    default:
+      return NOT_LEVELS;
   }
-  return { scale, ...(pooled ?? { probe: mac.inputLayer, cells: 1 }) };
+}
+
+/** A concatenation's levels: per channel, its inputs' (on the channel axis only); not levels if any input is not. */
+function concatenated(layer: tf.layers.Layer, ins: tf.SymbolicTensor[]): Levels {
+  const rank = (layer.outputShape as number[]).length;
+  const axis = Number((layer instanceof FrameWise ? layer.layer : layer).getConfig().axis ?? -1);
+  if (axis !== -1 && axis !== rank - 1) return NOT_LEVELS;
+  const parts = ins.map((t) => levelsAt(t.sourceLayer as tf.layers.Layer).scale);
+  if (parts.some((p) => p === null)) return NOT_LEVELS;
+  const first = parts[0]![0]!;
+  if (parts.every((p) => p!.length === 1 && p![0] === first)) return { scale: [first], pooled: null };
+  const scale = parts.flatMap((p, i) => {
+    const C = frameDims(ins[i]!).at(-1)!;
+    return p!.length === 1 ? new Array<number>(C).fill(p![0]!) : p!;
+  });
+  return { scale, pooled: null };
+}
+
+/** Scale of a MAC layer's input levels and where to read them (levelsAt). */
+function levelsOf(model: tf.LayersModel, mac: MacLayer): { scale: number[] | null; probe: string; cells: number } {
+  const { scale, pooled } = levelsAt(model.getLayer(mac.inputLayer));
+  return scale === null ? { scale, probe: mac.inputLayer, cells: 1 } : { scale, ...(pooled ?? { probe: mac.inputLayer, cells: 1 }) };
 }
 
 function weightDensity(model: tf.LayersModel, mac: MacLayer): number {

@@ -198,7 +198,7 @@ export type MacLayer = Required<
 > & {
   /** The model layer whose (batch, time, …) output is this layer's input. */
   inputLayer: string;
-  /** The activation layer whose quantiser step scales that input's levels; null for the model input. */
+  /** The activation layer whose quantiser step scales that input's levels; null for the model input or behind a merge. */
   quantiser: string | null;
 };
 
@@ -245,7 +245,7 @@ export function macGeometry(layer: tf.layers.Layer): MacGeometry | null {
   return { name: layer.name, op, input, output, kernel, stride, padding: [t, b, l, r], dilation, groups };
 }
 
-/** The MAC layers of a model built by `buildModel` / `deltaise` (or any chain of FrameWise conv/dense layers). */
+/** The MAC layers of a model built by `buildModel` / `deltaise` / `deltaiseKeras` (any graph of FrameWise conv/dense layers). */
 export function macLayers(model: tf.LayersModel): MacLayer[] {
   const out: MacLayer[] = [];
   for (const layer of model.layers) {
@@ -253,7 +253,9 @@ export function macLayers(model: tf.LayersModel): MacLayer[] {
     if (mac === null) continue;
     let src = sourceLayer(layer);
     const inputLayer = src.name;
-    while (!(src instanceof QuantisedActivation) && src.getClassName() !== 'InputLayer') src = sourceLayer(src);
+    // Back through single-input layers; a merge (add, concatenation) has no one quantiser.
+    while (!(src instanceof QuantisedActivation) && src.getClassName() !== 'InputLayer' && !Array.isArray(src.input))
+      src = sourceLayer(src);
     const quantiser = src instanceof QuantisedActivation ? src.name : null;
     out.push({ ...mac, inputLayer, quantiser });
   }
