@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { InputError } from '../../lib/errors.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,10 +8,12 @@ import { graphClosedLoop, kerasClosedLoop } from '../../src/record/drift/closed-
 import { loadGraphModel, readGraphModelJson } from '../../src/record/graph/load.js';
 import { findMacNodes } from '../../src/record/graph/topology.js';
 import {
+  chooseTask,
   DriftAccumulator,
   heatmapPeakAgreement,
   keypointDisplacement,
   relativeL2,
+  taskChoice,
   taskOf,
   top1Agreement,
   type DriftReport,
@@ -74,8 +77,37 @@ describe('record/drift: task metrics', () => {
     delta[(1 * 3 + 1) * 2] = 1; // (1,1) c0
     dense[1] = 1; // (0,0) c1
     delta[(2 * 3 + 2) * 2 + 1] = 1; // (2,2) c1
-    expect(heatmapPeakAgreement(delta, dense, 3, 3, 2)).to.deep.equal({ near: 0.5, exact: 0 });
-    expect(heatmapPeakAgreement(dense, dense, 3, 3, 2)).to.deep.equal({ near: 1, exact: 1 });
+    expect(heatmapPeakAgreement(delta, dense, 3, 3, 2)).to.deep.equal({ near: 0.5, exact: 0, channels: 2 });
+    expect(heatmapPeakAgreement(dense, dense, 3, 3, 2)).to.deep.equal({ near: 1, exact: 1, channels: 2 });
+    // A channel with nothing in it (dense peak 0.01 against 1: a detector's absent class) is left out, its argmax being noise.
+    const faint = dense.slice();
+    faint[1] = 0.01;
+    expect(heatmapPeakAgreement(delta, faint, 3, 3, 2)).to.deep.equal({ near: 1, exact: 0, channels: 1 });
+    // Logits (every peak ≤ 0): all channels count.
+    expect(
+      heatmapPeakAgreement(
+        dense.map((v) => v - 2),
+        dense.map((v) => v - 2),
+        3,
+        3,
+        2,
+      ).channels,
+    ).to.equal(2);
+  });
+
+  it('--task KIND:OUTPUT reads the named output; a missing or unfitting output, or a bad kind, is an InputError', () => {
+    const outs = [
+      { name: 'wh', shape: [1, 8, 8, 4] },
+      { name: 'cls', shape: [1, 8, 8, 80] },
+      { name: 'boxes', shape: [1, 100, 6] },
+    ];
+    expect(chooseTask('auto', outs)).to.deep.equal({ kind: 'heatmap', output: 0 });
+    expect(chooseTask('heatmap:cls', outs)).to.deep.equal({ kind: 'heatmap', output: 1 });
+    expect(() => chooseTask('heatmap:nope', outs)).to.throw(InputError, /no output "nope".*wh \[1,8,8,4\]/);
+    expect(() => chooseTask('classifier:boxes', outs)).to.throw(InputError, /boxes \[1,100,6\] is not a classifier output/);
+    expect(() => taskChoice('heat')).to.throw(InputError, /--task: expected/);
+    expect(() => taskChoice('auto:x')).to.throw(InputError, /--task: expected/);
+    expect(taskChoice('keypoints:out')).to.equal('keypoints:out');
   });
 
   it('auto picks the task from the output shape; summaries leave out frame 0 and key frames', () => {
@@ -380,6 +412,9 @@ describe('record/drift: closed-loop delta inference', function () {
     r = cli('trace', '--keras', file, '--threshold', '0.01', '--drift', '--task', 'keypoints', ...base);
     expect(r.code).to.not.equal(0);
     expect(r.stderr).to.contain('--task keypoints: no model output has a fitting shape');
+    r = cli('trace', '--keras', file, '--threshold', '0.01', '--drift', '--task', 'heat', ...base);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.contain('--task: expected auto, none, classifier, keypoints or heatmap, optionally as KIND:OUTPUT, got "heat"');
     expect(existsSync(out)).to.equal(false);
   });
 });

@@ -20,7 +20,7 @@ import { recordKerasTrace } from '../../record/keras-model.js';
 import { recordOnnxTrace } from '../../record/onnx-model.js';
 import { checkKnobs } from '../../record/knobs.js';
 import { DEFAULT_CALIBRATION_FRAMES, DEFAULT_PERCENTILE, thresholdSpecOf } from '../../record/thresholds.js';
-import { DRIFT_FILE, TASK_CHOICES, type TaskChoice } from '../../record/drift/metrics.js';
+import { DRIFT_FILE, TASK_CHOICES, taskChoice } from '../../record/drift/metrics.js';
 import { DEFAULT_SEARCH_FRAMES, THRESHOLDS_FILE, type DriftOptions } from '../../record/drift/recording.js';
 import type { BudgetOn } from '../../record/drift/threshold-search.js';
 import { recordingText } from '../sim-table.js';
@@ -188,7 +188,7 @@ interface RecordArgs {
   'update-tile'?: number;
   'mask-dilation'?: number;
   drift: boolean;
-  task: TaskChoice;
+  task: string;
   'drift-budget'?: number;
   'budget-on': BudgetOn;
   'search-frames': number;
@@ -259,10 +259,9 @@ const record: CommandModule<object, RecordArgs> = {
         describe: `with --graph / --keras: record CLOSED LOOP (each MAC layer reads the quantised levels computed from the quantised layers before it, as delta hardware) and write ${DRIFT_FILE}: output drift against dense inference of the same frames`,
       })
       .option('task', {
-        choices: TASK_CHOICES,
-        default: 'auto' as TaskChoice,
-        describe:
-          "with --drift: the outputs' task metric (classifier: top-1 agreement; keypoints: displacement in pixels; heatmap: peak agreement); auto from the output shapes",
+        type: 'string',
+        default: 'auto',
+        describe: `with --drift: the outputs' task metric (classifier: top-1 agreement; keypoints: displacement in pixels; heatmap: peak agreement over the channels with a peak), one of ${TASK_CHOICES.join(', ')}; auto from the output shapes; KIND:OUTPUT names the output (e.g. heatmap:tower_0/keypoints)`,
       })
       .option('drift-budget', {
         type: 'number',
@@ -566,7 +565,7 @@ function driftOptionsOf(argv: RecordArgs): DriftOptions | undefined {
   if (budget !== undefined && argv['search-frames'] < 2)
     throw new InputError('--search-frames: expected an integer >= 2 (drift is counted from frame 1)');
   return {
-    task: argv.task,
+    task: taskChoice(argv.task),
     ...(budget !== undefined
       ? { search: { budget, on: argv['budget-on'], frames: argv['search-frames'], rounds: argv['search-rounds'] } }
       : {}),

@@ -7,7 +7,11 @@
  *     mean displacement over the K keypoints, in pixels of the input frame;
  *   - heatmap ([1, H, W, C], H, W ≥ 2): per channel the peak (argmax) location, agreement = the
  *     fraction of channels whose peaks are within one cell (Chebyshev) of the dense peak (and
- *     `exact`: the same cell).
+ *     `exact`: the same cell), over the channels that have a peak in the dense map: a dense peak of at
+ *     least half the frame's largest (all channels when that is ≤ 0, e.g. logits). The argmax of a
+ *     channel with nothing in it (a detector's class not in the frame) is noise, and would dominate.
+ * `auto` takes the first output whose shape fits; `KIND:OUTPUT` names the output (a detector's class
+ * heat map beside its box-size map, say).
  * A frame's drift is its worst output's relative L2. Summaries count the frames that are not key
  * frames (frame 0 and every keyFrameEvery-th): those are the frames delta hardware computes from
  * deltas; key frames are listed per frame too (with plain rounding they are quantised just the same).
@@ -16,7 +20,7 @@ import { InputError } from '../../../lib/errors.js';
 import { isKeyFrame } from '../../../traces/manifest.js';
 
 export type TaskKind = 'classifier' | 'keypoints' | 'heatmap';
-export type TaskChoice = TaskKind | 'auto' | 'none';
+export type TaskChoice = TaskKind | 'auto' | 'none' | `${TaskKind}:${string}`;
 export const TASK_CHOICES = ['auto', 'classifier', 'keypoints', 'heatmap', 'none'] as const satisfies readonly TaskChoice[];
 
 /** One model output of one frame. */
@@ -58,25 +62,34 @@ export function keypointDisplacement(delta: ArrayLike<number>, dense: ArrayLike<
   return K ? sum / K : 0;
 }
 
-/** Per channel of an [H, W, C] map, peaks within one cell (`near`) and in the same cell (`exact`), as fractions of C. */
+/**
+ * Per channel of an [H, W, C] map that has a dense peak (≥ half the largest over channels, or every channel when
+ * that is ≤ 0), peaks within one cell (`near`) and in the same cell (`exact`), as fractions of those channels.
+ */
 export function heatmapPeakAgreement(
   delta: ArrayLike<number>,
   dense: ArrayLike<number>,
   H: number,
   W: number,
   C: number,
-): { near: number; exact: number } {
+): { near: number; exact: number; channels: number } {
+  const peaks = Array.from({ length: C }, (_, c) => argmax(dense, c, H * W, C));
+  const peakValue = peaks.map((b, c) => dense[c + b * C]!);
+  const top = Math.max(...peakValue);
   let near = 0;
   let exact = 0;
+  let channels = 0;
   for (let c = 0; c < C; c++) {
+    if (top > 0 && peakValue[c]! < top / 2) continue;
+    channels++;
     const a = argmax(delta, c, H * W, C);
-    const b = argmax(dense, c, H * W, C);
+    const b = peaks[c]!;
     const dy = Math.abs(Math.floor(a / W) - Math.floor(b / W));
     const dx = Math.abs((a % W) - (b % W));
     if (a === b) exact++;
     if (dy <= 1 && dx <= 1) near++;
   }
-  return { near: near / C, exact: exact / C };
+  return { near: near / channels, exact: exact / channels, channels };
 }
 
 /** The task an output's shape (and the model's name) suggests; undefined when none fits. */
@@ -101,12 +114,34 @@ export function chooseTask(
     const i = outputs.findIndex((o) => taskOf(o.shape, model) !== undefined);
     return i < 0 ? undefined : { kind: taskOf(outputs[i]!.shape, model)!, output: i };
   }
-  const i = outputs.findIndex((o) => fits(choice, o.shape));
+  const { kind, output } = parseTask(choice);
+  const listed = () => outputs.map((o) => `${o.name} ${JSON.stringify(o.shape)}`).join(', ');
+  const i = output === undefined ? outputs.findIndex((o) => fits(kind, o.shape)) : outputs.findIndex((o) => o.name === output);
   if (i < 0)
     throw new InputError(
-      `--task ${choice}: no model output has a fitting shape (outputs: ${outputs.map((o) => `${o.name} ${JSON.stringify(o.shape)}`).join(', ')})`,
+      output === undefined
+        ? `--task ${choice}: no model output has a fitting shape (outputs: ${listed()})`
+        : `--task ${choice}: the model has no output "${output}" (outputs: ${listed()})`,
     );
-  return { kind: choice, output: i };
+  if (!fits(kind, outputs[i]!.shape))
+    throw new InputError(`--task ${choice}: output ${outputs[i]!.name} ${JSON.stringify(outputs[i]!.shape)} is not a ${kind} output`);
+  return { kind, output: i };
+}
+
+/** A --task value: auto, none, KIND, or KIND:OUTPUT (an output's name). */
+export function parseTask(v: string): { kind: TaskKind; output?: string } {
+  const at = v.indexOf(':');
+  const kind = (at < 0 ? v : v.slice(0, at)) as TaskKind;
+  const output = at < 0 ? undefined : v.slice(at + 1);
+  if (!(TASK_CHOICES as readonly string[]).includes(kind) || kind === ('auto' as string) || kind === ('none' as string) || output === '')
+    throw new InputError(`--task: expected auto, none, classifier, keypoints or heatmap, optionally as KIND:OUTPUT, got "${v}"`);
+  return { kind, ...(output === undefined ? {} : { output }) };
+}
+
+/** Checks a --task value (the CLI's coerce). */
+export function taskChoice(v: string): TaskChoice {
+  if (v !== 'auto' && v !== 'none') parseTask(v);
+  return v as TaskChoice;
 }
 
 function fits(kind: TaskKind, s: readonly number[]): boolean {
