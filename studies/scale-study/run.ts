@@ -36,10 +36,18 @@ interface NetworkSpec {
   flag: '--graph' | '--keras' | '--onnx';
   source: (o: Options) => string;
   note: string;
+  /** --task of a --drift recording, when the output shapes do not pick the right one. */
+  task?: string;
 }
 
 const NETWORKS: Record<string, NetworkSpec> = {
-  centernet: { flag: '--graph', source: () => 'human:centernet', note: 'MobileNetV3 detector, tfjs graph model (@vladmandic/human)' },
+  centernet: {
+    flag: '--graph',
+    source: () => 'human:centernet',
+    note: 'MobileNetV3 detector, tfjs graph model (@vladmandic/human)',
+    // its first 4-D output is the box-size map; the class heat map is the task's
+    task: 'heatmap:tower_0/keypoints',
+  },
   efficientpose: {
     flag: '--graph',
     source: (o) => join(o.humanModels, 'models', 'efficientpose.json'),
@@ -295,7 +303,7 @@ function oneRun(o: Options, network: string, video: string, q: number): Run {
     trace,
     '--force',
     '--quiet',
-    ...(o.drift && spec.flag !== '--onnx' ? ['--drift'] : []),
+    ...(o.drift && spec.flag !== '--onnx' ? ['--drift', ...(spec.task ? ['--task', spec.task] : [])] : []),
   ]);
   run.steps.record = stepOf(record);
   try {
