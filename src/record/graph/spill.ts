@@ -141,15 +141,20 @@ export class LevelSpill {
     let last = -1;
     if (typeof step === 'number' && values instanceof Float32Array) {
       // The usual case, in a loop of its own: one step, float32 values (2× faster than the general loop below).
-      for (let i = 0; i < buf.length; i++) {
-        let l = Math.round(values[i]! / step);
+      const q = +step; // a float local: `step` may be an array as far as the compiler knows
+      const f32: Float32Array = values;
+      const N = buf.length;
+      let lo = INT16_MAX; // small-integer locals (min and max start infinite)
+      let hi = INT16_MIN;
+      for (let i = 0; i < N; i++) {
+        let l = Math.round(f32[i]! / q);
         if (l < INT16_MIN || l > INT16_MAX) {
           l = l < 0 ? INT16_MIN : INT16_MAX;
           clamped++;
         }
         const v = l | 0; // what an Int16Array stores (NaN as 0)
-        if (v < min) min = v;
-        if (v > max) max = v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
         if (v === buf[i]) continue;
         buf[i] = v;
         vals[n++] = v;
@@ -157,8 +162,10 @@ export class LevelSpill {
         p = putGap(gaps, p, i - last - 1);
         last = i;
       }
-      this.min = min;
-      this.max = max;
+      if (N > 0) {
+        this.min = Math.min(min, lo);
+        this.max = Math.max(max, hi);
+      }
       this.clamped += clamped;
       this.records!.append(n, p, [gaps.subarray(0, p), bytesOf(vals.subarray(0, n))]);
       return;
