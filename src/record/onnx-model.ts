@@ -212,11 +212,12 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
       cal.ranges,
     );
     const steps = resolved.steps;
-    // Recorded tensors in channels-last order: one buffer each, reused every frame.
+    // Recorded NCHW tensors that are transposed to channels-last before quantising (a mask, per-channel steps, an npy trace): one buffer each, reused every frame.
     const isNhwcInput = (t: string) => t === input.name && input.layout === 'NHWC';
-    const bufs = tensors.map((t) => new Float32Array(shapes.get(t)!.reduce((a, b) => a * b, 1)));
+    const sizes = tensors.map((t) => shapes.get(t)!.reduce((a, b) => a * b, 1));
+    const bufs: (Float32Array | undefined)[] = tensors.map(() => undefined); // allocated when first needed
     const changes = opts.encoding === 'deltas'; // spool changes, not frames (graph/spill.ts)
-    tensors.forEach((t, i) => spills.set(t, new LevelSpill(join(spillDir.path, `${i}.i16`), bufs[i]!.length, { changes })));
+    tensors.forEach((t, i) => spills.set(t, new LevelSpill(join(spillDir.path, `${i}.i16`), sizes[i]!, { changes })));
     // Update masks see channels-last [H, W, C] (rank-4 tensors) like the trace.
     const masks = tensors.map((t) => {
       if (!opts.updateMask) return undefined;
@@ -232,9 +233,14 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
       tensors.forEach((t, i) => {
         const data = r[t]!.data as Float32Array;
         const dims = shapes.get(t)!;
-        if (dims.length === 4 && !isNhwcInput(t)) toChannelsLast(data, dims, bufs[i]!);
-        else bufs[i]!.set(data);
-        spills.get(t)!.append(bufs[i]!, steps.get(t)!, masks[i]);
+        const spill = spills.get(t)!;
+        const step = steps.get(t)!;
+        if (dims.length !== 4 || isNhwcInput(t)) spill.append(data, step, masks[i]);
+        else if (!spill.appendChannelsFirst(data, dims[1]!, step, masks[i])) {
+          const buf = (bufs[i] ??= new Float32Array(sizes[i]!));
+          toChannelsLast(data, dims, buf);
+          spill.append(buf, step, masks[i]);
+        }
       });
       frames++;
     }

@@ -50,12 +50,19 @@ function header(spills: LevelSpill[], frames: number, encoding: Encoding, step: 
 }
 
 /** Every file of a trace written from spills of `frames`, changes spooled or levels. */
-async function traceOf(frames: Float32Array[][], step: number | number[], changes: boolean, mask: boolean, tag: string) {
+/** [H, W, C] → [C, H, W]. */
+const channelsFirst = (f: Float32Array) => Float32Array.from(f, (_, j) => f[(j % (H * W)) * C + Math.floor(j / (H * W))]!);
+
+/** nchw: the spill is given the frames channels-first where it takes them so (appendChannelsFirst). */
+async function traceOf(frames: Float32Array[][], step: number | number[], changes: boolean, mask: boolean, tag: string, nchw = false) {
   const at = mkdtempSync(join(dir, 'run-'));
   const spills = [0, 1].map((k) => new LevelSpill(join(at, `${tag}${k}`), N, { changes }));
   const masks = [0, 1].map(() => (mask ? new UpdateMask([H, W, C], { tile: 2, dilation: 0, keyFrameEvery: 3 }) : undefined));
   try {
-    for (const f of frames) spills.forEach((s, k) => s.append(f[k]!, step, masks[k]));
+    for (const f of frames)
+      spills.forEach((s, k) => {
+        if (!(nchw && s.appendChannelsFirst(channelsFirst(f[k]!), C, step, masks[k]))) s.append(f[k]!, step, masks[k]);
+      });
     const out = join(at, tag);
     await writeTrace(out, header([spills[0]!, spills[1]!], frames.length, 'deltas', step), (w) =>
       writeSpills(w, [spills[0]!, spills[0]!, spills[1]!]),
@@ -68,7 +75,7 @@ async function traceOf(frames: Float32Array[][], step: number | number[], change
 }
 
 describe('record/graph/spill: a spill of changes', () => {
-  it('gives the bytes of the writer’s own scan, for uint8, int8 and int16 levels, clamped, NaN, with and without a mask', async () => {
+  it('gives the bytes of the writer’s own scan, for uint8, int8 and int16 levels, clamped, NaN, with and without a mask, from channels-first values too', async () => {
     // Values of a scale that lands the levels in each dtype (step 0.1: ±12 → int8, 0..25 → uint8, ±4000 → int16 / clamped).
     const value = fc.oneof(
       fc.float({ min: Math.fround(-12), max: Math.fround(12), noNaN: true }),
@@ -96,6 +103,8 @@ describe('record/graph/spill: a spill of changes', () => {
           const expected = await traceOf(frames, step, false, mask, 'levels');
           const got = await traceOf(frames, step, true, mask, 'changes');
           expect(got).to.deep.equal(expected);
+          const gotNchw = await traceOf(frames, step, true, mask, 'nchw', true);
+          expect(gotNchw).to.deep.equal(expected);
         },
       ),
       { numRuns: 60 },

@@ -88,6 +88,19 @@ export class LevelSpill {
     else this.spool!.append(bytesOf(buf));
   }
 
+  /**
+   * append of a [C, H, W] tensor (values[c·H·W + p]) whose trace layout is channels-last [H, W, C]: quantised in that
+   * order straight from where the values lie, without a channels-last copy (an ONNX recording's NCHW tensors). One
+   * step, no update mask, a spill of changes; otherwise false, and the caller transposes and calls append.
+   */
+  appendChannelsFirst(values: Float32Array, channels: number, step: number | number[], mask?: UpdateMask): boolean {
+    if (!this.records || mask || typeof step !== 'number') return false;
+    if (values.length !== this.buf.length || values.length % channels !== 0)
+      throw new RangeError(`${this.path}: frame of ${values.length} values in ${channels} channels, expected ${this.buf.length}`);
+    this.quantiseChanges(values, step, channels);
+    return true;
+  }
+
   /** The last frame appended, as values level · step: what closed-loop delta inference feeds downstream (drift/closed-loop.ts). */
   dequantised(step: number | readonly number[]): Float32Array {
     return fromLevels(this.buf, step);
@@ -130,7 +143,7 @@ export class LevelSpill {
    * toLevels, the range of the levels and the change scan against the frame before, in one pass (no update mask):
    * the changed levels overwrite buf and are spooled with their gaps.
    */
-  private quantiseChanges(values: ArrayLike<number>, step: number | readonly number[]): void {
+  private quantiseChanges(values: ArrayLike<number>, step: number | readonly number[], channelsFirst = 1): void {
     const { buf } = this;
     const vals = this.vals!;
     let gaps = this.gaps;
@@ -144,10 +157,18 @@ export class LevelSpill {
       const q = +step; // a float local: `step` may be an array as far as the compiler knows
       const f32: Float32Array = values;
       const N = buf.length;
+      // Element i of the frame (channels-last) is at f32[at]: at = c·plane + p for pixel p, channel c of C (C = 1 and
+      // at = i when the values are in the frame's order already).
+      const C = channelsFirst;
+      const plane = N / C;
       let lo = INT16_MAX; // small-integer locals (min and max start infinite)
       let hi = INT16_MIN;
-      for (let i = 0; i < N; i++) {
-        let l = Math.round(f32[i]! / q);
+      for (let i = 0, c = 0, px = 0, at = 0; i < N; i++) {
+        let l = Math.round(f32[at]! / q);
+        if (++c === C) {
+          c = 0;
+          at = ++px;
+        } else at += plane;
         if (l < INT16_MIN || l > INT16_MAX) {
           l = l < 0 ? INT16_MIN : INT16_MAX;
           clamped++;
@@ -170,6 +191,7 @@ export class LevelSpill {
       this.records!.append(n, p, [gaps.subarray(0, p), bytesOf(vals.subarray(0, n))]);
       return;
     }
+    if (channelsFirst !== 1) throw new Error(`${this.path}: channels-first values quantised at one step only`);
     const steps = typeof step === 'number' ? undefined : step;
     const one = typeof step === 'number' ? step : 0;
     const C = steps ? steps.length : 1;
