@@ -153,7 +153,7 @@ export class LevelSpill {
     let p = 0;
     let last = -1;
     if (typeof step === 'number' && values instanceof Float32Array) {
-      // The usual case, in a loop of its own: one step, float32 values (2× faster than the general loop below).
+      // The usual case, in a loop of its own: one step, float32 values (monomorphic).
       const q = +step; // a float local: `step` may be an array as far as the compiler knows
       const f32: Float32Array = values;
       const N = buf.length;
