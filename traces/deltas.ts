@@ -41,6 +41,29 @@ function makeBits(bytes: number, n: number): Bits {
   return bytes === 1 ? new Uint8Array(n) : bytes === 2 ? new Uint16Array(n) : new Uint32Array(n);
 }
 
+/** Most bytes one gap takes (putGap). */
+export const MAX_GAP_BYTES = MAX_VARINT;
+
+/** Writes `gap` (positions skipped before a changed element) as LEB128 at body[p]; returns the position after it. Needs MAX_GAP_BYTES of room. */
+export function putGap(body: Uint8Array, p: number, gap: number): number {
+  for (; ; gap >>>= 7) {
+    if (gap < 0x80) {
+      body[p++] = gap;
+      return p;
+    }
+    body[p++] = (gap & 0x7f) | 0x80;
+  }
+}
+
+/**
+ * A record body whose levels are int16 (little-endian, after `gapBytes` of gaps) as the body of 8-bit levels, in place:
+ * the low byte of each, which is the int8 or uint8 level whenever the level fits that dtype. Returns the shorter body.
+ */
+export function narrowLevels(body: Uint8Array, gapBytes: number, n: number): Uint8Array {
+  for (let k = 0, from = gapBytes; k < n; k++, from += 2) body[gapBytes + k] = body[from]!;
+  return body.subarray(0, gapBytes + n);
+}
+
 /** The file header: magic, length, JSON (dtype and [T, ...input]). */
 export function encodeDeltasHeader(dtype: Dtype, shape: readonly number[]): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify({ dtype, shape }));
@@ -108,20 +131,23 @@ export class DeltaEncoder {
         prev[i] = v;
         vals[n++] = v;
         if (p + MAX_VARINT > body.length) body = this.grow(p + MAX_VARINT);
-        for (let gap = i - last - 1; ; gap >>>= 7) {
-          if (gap < 0x80) {
-            body[p++] = gap;
-            break;
-          }
-          body[p++] = (gap & 0x7f) | 0x80;
-        }
+        p = putGap(body, p, i - last - 1);
         last = i;
       }
     }
     const valBytes = n * vals.BYTES_PER_ELEMENT;
     if (p + valBytes > body.length) body = this.grow(p + valBytes);
     body.set(new Uint8Array(vals.buffer, 0, valBytes), p);
-    const z = n === 0 ? new Uint8Array(0) : deflateRawSync(body.subarray(0, p + valBytes), { level: LEVEL });
+    return this.encodeChanges(n, body.subarray(0, p + valBytes));
+  }
+
+  /**
+   * The record of a frame whose changes were found elsewhere (a recorder's spill, src/record/graph/spill.ts): `body`
+   * is the LEB128 gaps (putGap) of the n changed elements, then their levels in this encoder's dtype (narrowLevels).
+   * The frames seen by `encode` are not updated: a layer is written one way or the other.
+   */
+  encodeChanges(n: number, body: Uint8Array): [Uint8Array, Uint8Array] {
+    const z = n === 0 ? new Uint8Array(0) : deflateRawSync(body, { level: LEVEL });
     this.head.setUint32(0, n, true);
     this.head.setUint32(4, z.length, true);
     this.bytes += RECORD_HEAD + z.length;

@@ -38,6 +38,13 @@ export interface TraceWriter {
   appendFrame(layer: number | string, frame: ActArray): void;
   /** Append the next frame of every layer, in manifest order. */
   appendFrames(frames: readonly ActArray[]): void;
+  /**
+   * Append the next frame of `.deltas` layers as changes found by the caller (a recorder's spill): `body` is the
+   * record body before deflating, the LEB128 gaps (deltas.ts putGap) of the n changed levels then the levels in the
+   * layers' dtype. Several layers (of one dtype, reading one tensor) take the same record, deflated once. A layer is
+   * written either this way or with appendFrame(s), not both.
+   */
+  appendChanges(layers: readonly number[], n: number, body: Uint8Array): void;
 }
 
 /** File name a layer gets when its draft names none. */
@@ -69,6 +76,15 @@ export async function writeTrace(dir: string, header: TraceHeader, fill: (w: Tra
           if (frames.length !== sinks.length) throw new RangeError(`appendFrames: ${frames.length} frames for ${sinks.length} layers`);
           frames.forEach((f, i) => sinks[i]!.append(f));
         },
+        appendChanges(layers, n, body) {
+          const to = layers.map((i) => {
+            if (sinks[i] === undefined) throw new RangeError(`appendChanges: no layer ${i}`);
+            return sinks[i]!;
+          });
+          if (to.length === 0) return;
+          const record = to[0]!.encodeChanges(n, body);
+          for (const s of to) s.appendRecord(record, to[0]!.layer.act.dtype);
+        },
       };
       await fill(writer);
       sinks.forEach((s, i) => {
@@ -93,9 +109,11 @@ class LayerSink {
   private readonly elements: number;
   private readonly ctor: unknown;
 
+  private changes = false;
+
   constructor(
     path: string,
-    private readonly layer: LayerSpec,
+    readonly layer: LayerSpec,
     private readonly frames: number,
   ) {
     this.elements = inputCount(layer);
@@ -116,8 +134,30 @@ class LayerSink {
     if (this.written === this.frames) throw new RangeError(`layer ${name}: more than the ${this.frames} frames announced`);
     if (frame instanceof Float32Array && !frame.every(Number.isFinite))
       throw new RangeError(`layer ${name}: non-finite value in frame ${this.written}`);
+    if (this.changes) throw new Error(`layer ${name}: appendFrame after appendChanges`);
     if (this.delta) for (const part of this.delta.encode(frame)) this.write(part);
     else this.write(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
+    this.written++;
+  }
+
+  /** One frame's record from changes found by the caller (TraceWriter.appendChanges). */
+  encodeChanges(n: number, body: Uint8Array): Uint8Array[] {
+    const name = this.layer.name;
+    if (!this.delta) throw new Error(`layer ${name}: appendChanges needs the deltas encoding, not ${this.layer.act.encoding ?? 'npy'}`);
+    if (!(Number.isInteger(n) && n >= 0 && n <= this.elements))
+      throw new RangeError(`layer ${name}: ${n} changes of ${this.elements} values`);
+    return this.delta.encodeChanges(n, body);
+  }
+
+  /** Writes a record encodeChanges made (for this layer or another of `dtype` reading the same tensor). */
+  appendRecord(record: readonly Uint8Array[], dtype: string): void {
+    const name = this.layer.name;
+    if (!this.delta) throw new Error(`layer ${name}: appendChanges needs the deltas encoding, not ${this.layer.act.encoding ?? 'npy'}`);
+    if (dtype !== this.layer.act.dtype) throw new TypeError(`layer ${name}: changes of ${dtype} levels, dtype is ${this.layer.act.dtype}`);
+    if (this.written === this.frames) throw new RangeError(`layer ${name}: more than the ${this.frames} frames announced`);
+    if (this.written > 0 && !this.changes) throw new Error(`layer ${name}: appendChanges after appendFrame`);
+    this.changes = true;
+    for (const part of record) this.write(part);
     this.written++;
   }
 

@@ -21,10 +21,9 @@ import { basename, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { InputError } from '../../lib/errors.js';
 import type { Manifest } from '../../traces/manifest.js';
-import { DTYPES } from '../../traces/npy.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
 import type { NodeGeometry } from './graph/topology.js';
-import { LevelSpill } from './graph/spill.js';
+import { LevelSpill, writeSpills } from './graph/spill.js';
 import { framesOf, frameStreamOf, inputStep, layerNames, type RecordFramesOptions } from './graph-model.js';
 import { onnxGraph, type TraceGraph } from './onnx/graph.js';
 import { readOnnxModel, withOutputs, type OnnxModel } from './onnx/model.js';
@@ -143,9 +142,10 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
   // Every computed tensor becomes an output: the first run gives all shapes (geometry, graph).
   const known = new Set([...model.outputs, input.name]);
   const all = [...new Set(model.nodes.flatMap((n) => n.outputs))].filter((t) => t !== '' && !known.has(t));
-  // Two sessions: one returning every tensor (for the probe), one only what is recorded (fetching
-  // every tensor stops the runtime fusing ops and costs a copy each: 4× slower on ResNet-50).
-  const probe = await createSession(ort, withOutputs(model.bytes, all), file);
+  // Two sessions: one returning every tensor, run once for the shapes, one only what is recorded (fetching
+  // every tensor stops the runtime fusing ops and costs a copy each: 4× slower on ResNet-50). The first is not
+  // optimised (shapes do not depend on it): 0.02 against 0.2–1 CPU s to create on ResNet-18.
+  let probe: Ort.InferenceSession | undefined = await createSession(ort, withOutputs(model.bytes, all), file, 'disabled');
   const tensors = [...new Set(macs.map((m) => m.input))];
   const session = await createSession(
     ort,
@@ -172,12 +172,16 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
   const spillDir = makeTempDir('deltasim-onnx-');
   const spills = new Map<string, LevelSpill>();
   try {
-    // Probe: uniform images at pixel levels 0 and 1 give every shape and the image-fed tensors' steps.
+    // Probe: uniform images at pixel levels 0 and 1 give every shape and, from the recording session, the image-fed
+    // tensors' steps.
     feed.uniform(0);
-    const r0 = await run([...new Set([...model.outputs, ...all, input.name])], probe);
+    const all0 = await run([...new Set([...model.outputs, ...all, input.name])], probe);
+    const shapes = new Map(Object.entries(all0).map(([k, t]) => [k, t.dims.map(Number)]));
+    await probe.release();
+    probe = undefined;
+    const r0 = await run(tensors);
     feed.uniform(1);
-    const r1 = await run(tensors, probe);
-    const shapes = new Map(Object.entries(r0).map(([k, t]) => [k, t.dims.map(Number)]));
+    const r1 = await run(tensors);
     shapes.set(input.name, [1, input.c, src.h, src.w]); // as NCHW, whatever the layout: channelsLast reads it so
     const nodeNames = layerNames(model.nodes.map((n) => n.name));
     const geometry = macs.map((m) => onnxLayerGeometry(m, file, shapes.get(m.input)!, shapes.get(m.output)!));
@@ -208,10 +212,12 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
       cal.ranges,
     );
     const steps = resolved.steps;
-    // Recorded tensors in channels-last order: one buffer each, reused every frame.
+    // Recorded NCHW tensors that are transposed to channels-last before quantising (a mask, per-channel steps, an npy trace): one buffer each, reused every frame.
     const isNhwcInput = (t: string) => t === input.name && input.layout === 'NHWC';
-    const bufs = tensors.map((t) => new Float32Array(shapes.get(t)!.reduce((a, b) => a * b, 1)));
-    tensors.forEach((t, i) => spills.set(t, new LevelSpill(join(spillDir.path, `${i}.i16`), bufs[i]!.length)));
+    const sizes = tensors.map((t) => shapes.get(t)!.reduce((a, b) => a * b, 1));
+    const bufs: (Float32Array | undefined)[] = tensors.map(() => undefined); // allocated when first needed
+    const changes = opts.encoding === 'deltas'; // spool changes, not frames (graph/spill.ts)
+    tensors.forEach((t, i) => spills.set(t, new LevelSpill(join(spillDir.path, `${i}.i16`), sizes[i]!, { changes })));
     // Update masks see channels-last [H, W, C] (rank-4 tensors) like the trace.
     const masks = tensors.map((t) => {
       if (!opts.updateMask) return undefined;
@@ -227,9 +233,14 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
       tensors.forEach((t, i) => {
         const data = r[t]!.data as Float32Array;
         const dims = shapes.get(t)!;
-        if (dims.length === 4 && !isNhwcInput(t)) toChannelsLast(data, dims, bufs[i]!);
-        else bufs[i]!.set(data);
-        spills.get(t)!.append(bufs[i]!, steps.get(t)!, masks[i]);
+        const spill = spills.get(t)!;
+        const step = steps.get(t)!;
+        if (dims.length !== 4 || isNhwcInput(t)) spill.append(data, step, masks[i]);
+        else if (!spill.appendChannelsFirst(data, dims[1]!, step, masks[i])) {
+          const buf = (bufs[i] ??= new Float32Array(sizes[i]!));
+          toChannelsLast(data, dims, buf);
+          spill.append(buf, step, masks[i]);
+        }
       });
       frames++;
     }
@@ -263,17 +274,12 @@ export async function recordOnnxModelTrace(opts: RecordOnnxModelOptions): Promis
       encoding: opts.encoding,
     };
     const layerSpills = macs.map((m) => spills.get(m.input)!);
-    const manifest = await writeTrace(opts.out, header, (w) => {
-      const out = layers.map((l, i) =>
-        DTYPES[l.act.dtype].make(new ArrayBuffer(layerSpills[i]!.elements * DTYPES[l.act.dtype].bytes), 0, layerSpills[i]!.elements),
-      );
-      for (let t = 0; t < frames; t++) layerSpills.forEach((s, i) => w.appendFrame(i, s.readFrame(t, out[i]!)));
-    });
+    const manifest = await writeTrace(opts.out, header, (w) => writeSpills(w, layerSpills));
     return { manifest, graph };
   } finally {
     for (const s of spills.values()) s.close();
     spillDir.remove();
-    await Promise.all([probe.release(), session.release()]);
+    await Promise.all([probe?.release(), session.release()]);
   }
 }
 
@@ -294,9 +300,19 @@ async function loadRuntime(): Promise<Runtime> {
   }
 }
 
-async function createSession(ort: Runtime, bytes: Uint8Array, file: string): Promise<Ort.InferenceSession> {
+async function createSession(
+  ort: Runtime,
+  bytes: Uint8Array,
+  file: string,
+  graphOptimizationLevel: Ort.InferenceSession.SessionOptions['graphOptimizationLevel'] = 'all',
+): Promise<Ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+    return await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel,
+    });
   } catch (e) {
     throw new InputError(`onnxruntime cannot load the model (${errText(e)})`, { file });
   }
