@@ -21,13 +21,12 @@
 import { join } from 'node:path';
 import { InputError } from '../../lib/errors.js';
 import type { Manifest } from '../../traces/manifest.js';
-import { DTYPES } from '../../traces/npy.js';
 import type { GraphNode, TraceGraph } from '../../traces/graph.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
 import { initBackend, tf } from '../tf/backend.js';
 import type { RecordGraphOptions } from './from-model.js';
 import { frameToInput, type ModelInput } from './graph/input.js';
-import { LevelSpill } from './graph/spill.js';
+import { LevelSpill, writeSpills } from './graph/spill.js';
 import { framesOf, frameStreamOf, probeInputSteps, type FrameStream, type RecordFramesOptions } from './graph-model.js';
 import { loadKerasModel, type LoadedKerasModel } from './keras/load.js';
 import { kerasMacs, tensorName, type KerasMac } from './keras/topology.js';
@@ -149,6 +148,7 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
       const s = new LevelSpill(
         join(spillDir.path, `${i}.i16`),
         shapes.get(t)!.reduce((a, b) => a * b, 1),
+        { changes: opts.encoding === 'deltas' },
       );
       spills.push(s);
       spillOf.set(t, s);
@@ -262,12 +262,7 @@ export async function recordKerasModelTrace(opts: RecordKerasModelOptions): Prom
       encoding: opts.encoding,
       files: drift?.files,
     };
-    return await writeTrace(opts.out, header, (w) => {
-      const bufs = layers.map((l, i) =>
-        DTYPES[l.act.dtype].make(new ArrayBuffer(layerSpills[i]!.elements * DTYPES[l.act.dtype].bytes), 0, layerSpills[i]!.elements),
-      );
-      for (let t = 0; t < frames; t++) layerSpills.forEach((s, i) => w.appendFrame(i, s.readFrame(t, bufs[i]!)));
-    });
+    return await writeTrace(opts.out, header, (w) => writeSpills(w, layerSpills));
   } finally {
     for (const s of spills) s.close();
     spillDir.remove();
