@@ -153,6 +153,9 @@ function axisReach(n: number, on: number, s: number, d: number, pad: number, k: 
   return { start, list: Int32Array.from(per.flat()) };
 }
 
+/** Adds v events at a count-map cell to the receptive-field counts of the outputs it reaches, and the touched outputs. */
+export type ReceptiveFieldAdd = (k: number, v: number, out: Int32Array | Uint16Array, touched: Float64Array) => void;
+
 /**
  * The same counts as receptiveFieldCounts, by scattering each non-zero cell of the count map into the
  * outputs it reaches: cheaper when few cells are non-zero (sparse event maps). `cells` lists the
@@ -170,6 +173,8 @@ export function receptiveFieldScatter(l: Layer): {
   ) => T;
   cost: (n: number) => number;
   boxCost: number;
+  /** Adds v events at map cell k into out over the outputs it reaches, keeping touched (per group) in step. */
+  add: ReceptiveFieldAdd;
 } {
   const { H, W, OH, OW } = spatial(l);
   const HW = H * W,
@@ -180,6 +185,30 @@ export function receptiveFieldScatter(l: Layer): {
   return {
     cost: (n) => n * (fan + 4),
     boxCost: l.groups * (HW + 4 * M),
+    add: (k, v, out, touched) => {
+      const g = (k / HW) | 0;
+      const p = k - g * HW;
+      const y = (p / W) | 0;
+      const x = p - y * W;
+      const base = g * M;
+      let t = 0;
+      const a1 = rows.start[y + 1]!,
+        b0 = cols.start[x]!,
+        b1 = cols.start[x + 1]!,
+        rl = rows.list,
+        cl = cols.list;
+      for (let a = rows.start[y]!; a < a1; a++) {
+        const o = base + rl[a]! * OW;
+        for (let b = b0; b < b1; b++) {
+          const j = o + cl[b]!;
+          const old = out[j]!;
+          const now = old + v;
+          out[j] = now;
+          t += +(old === 0) - +(now === 0); // an output joins or leaves the touched ones
+        }
+      }
+      touched[g] += t;
+    },
     scatter: (counts, cells, n, out, touched) => {
       out.fill(0);
       touched.fill(0);
