@@ -7,6 +7,12 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { layerActivityCounter, type EventStats, type LayerActivity } from '../../sim/activity.js';
+import type { FoldModel } from '../../sim/fold-model.js';
+import { computeLayer } from '../../sim/mapping.js';
+import { traceFoldModels } from '../../sim/trace-fold-model.js';
+import { gemmOf } from '../../sim/workload.js';
+import { convOutputSize } from '../../traces/layer.js';
+import { naiveIm2col } from '../support/im2col.js';
 import { smallConvLayers } from '../support/layer-arb.js';
 import { validateLayer, type Layer } from '../../traces/layer.js';
 
@@ -125,6 +131,99 @@ describe('activity moved on by change lists equals activity counted from scratch
     expect(Array.from(wb.idx)).to.deep.equal([0, 8]);
     f0[0] = 1; // the frame's buffer moved on (a reader reuses it): its old statistics are stale
     expect(() => wa.idx).to.throw(/after their frame/);
+  });
+});
+
+/** Layers with up to 24 channels per group: reductions of K > 32 (several words of step bits per row tile). */
+const wideLayerArb = fc
+  .record({
+    H: fc.integer({ min: 1, max: 5 }),
+    W: fc.integer({ min: 1, max: 5 }),
+    cin: fc.integer({ min: 1, max: 24 }),
+    groups: fc.integer({ min: 1, max: 3 }),
+    k: fc.integer({ min: 1, max: 3 }),
+    s: fc.integer({ min: 1, max: 2 }),
+    pad: fc.nat(1),
+  })
+  .filter((p) => p.k <= p.H + 2 * p.pad && p.k <= p.W + 2 * p.pad)
+  .map((p) =>
+    validateLayer({
+      name: 'w',
+      op: 'conv2d',
+      input: [p.H, p.W, p.cin * p.groups],
+      output: [convOutputSize(p.H, p.k, p.s, p.pad, p.pad, 1), convOutputSize(p.W, p.k, p.s, p.pad, p.pad, 1), 2 * p.groups],
+      kernel: [p.k, p.k],
+      stride: [p.s, p.s],
+      padding: [p.pad, p.pad, p.pad, p.pad],
+      dilation: [1, 1],
+      groups: p.groups,
+      weightBits: 8,
+      weightDensity: 1,
+    }),
+  );
+
+describe('lock-step os folds over a stream of frames', () => {
+  it('extents, events and row steps equal brute-force unions frame after frame (sparse kept by changes, delta rebuilt)', () => {
+    const WIDTHS = { ifmap: 8 / 64, filter: 8 / 64, ofmap: 8 / 64, psum: 32 / 64 };
+    fc.assert(
+      fc.property(
+        wideLayerArb.chain((l) =>
+          fc.record({
+            l: fc.constant(l),
+            frames: fc.array(
+              fc.array(fc.constantFrom(0, 0, 0, 1, 2), {
+                minLength: l.input.reduce((a, b) => a * b, 1),
+                maxLength: l.input.reduce((a, b) => a * b, 1),
+              }),
+              {
+                minLength: 1,
+                maxLength: 4,
+              },
+            ),
+            rows: fc.integer({ min: 1, max: 6 }),
+            mapping: fc.constantFrom('scalesim' as const, 'depthwise-channels' as const),
+          }),
+        ),
+        ({ l, frames, rows, mapping }) => {
+          const hw = {
+            rows,
+            cols: 3,
+            dataflow: 'os' as const,
+            mapping,
+            rowSync: 'lockstep' as const,
+            skipZeroActivations: true,
+            skipZeroWeights: false,
+          };
+          const count = layerActivityCounter(l, { views: true });
+          const models = { sparse: traceFoldModels(l, hw), delta: traceFoldModels(l, hw) };
+          frames.forEach((f, t) => {
+            const fa = count(Float64Array.from(f));
+            for (const kind of ['sparse', 'delta'] as const) {
+              const events = Uint8Array.from(f, (v, i) => +(kind === 'sparse' ? v !== 0 : v !== (t === 0 ? 0 : frames[t - 1]![i]!)));
+              const im = naiveIm2col(l, events);
+              const model = models[kind](fa[kind]!, 1);
+              const spy: FoldModel = {
+                fold(m, tile, out) {
+                  model.fold(m, tile, out);
+                  const union = new Set<number>();
+                  let n = 0;
+                  for (let g = tile.group; g < tile.group + (tile.groupSpan ?? 1); g++)
+                    for (let r = tile.rowStart; r < tile.rowStart + tile.rows; r++)
+                      im[g]![r]!.forEach((x, k) => {
+                        if (x) union.add(k);
+                        n += x;
+                      });
+                  expect(out.extent, `frame ${t} ${kind}`).to.equal(union.size);
+                  expect(out.rowSteps, `frame ${t} ${kind}`).to.equal(n);
+                },
+              };
+              computeLayer(gemmOf(l), hw, spy, WIDTHS);
+            }
+          });
+        },
+      ),
+      { seed: 5, numRuns: 200 },
+    );
   });
 });
 
