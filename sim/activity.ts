@@ -121,6 +121,20 @@ function countLevelBits(cur: ArrayLike<number>, signed: boolean, hist: Float64Ar
   for (let u = 0; u < n; u++) if (h[u]! > 0) hist[bitsOf(isSigned && u >= n / 2 ? u - n : u, signed)]! += h[u]!;
 }
 
+/** bitsOf of every value of a byte or 16-bit level (by its low bits), per signedness: a table lookup per level. */
+const widthTables = new Map<string, Uint8Array>();
+function widthTable(kind: 8 | 16, isSigned: boolean, signed: boolean): Uint8Array {
+  const key = `${kind} ${isSigned} ${signed}`;
+  let w = widthTables.get(key);
+  if (!w) {
+    const n = 1 << kind;
+    w = new Uint8Array(n);
+    for (let u = 0; u < n; u++) w[u] = bitsOf(isSigned && u >= n / 2 ? u - n : u, signed);
+    widthTables.set(key, w);
+  }
+  return w;
+}
+
 /** levelBits moved from the last frame to this one: each changed level's old width out, its new width in. */
 function moveLevelBits(
   cur: ArrayLike<number>,
@@ -129,9 +143,19 @@ function moveLevelBits(
   signed: boolean,
   hist: Float64Array,
 ): void {
+  const kind = cur instanceof Uint8Array || cur instanceof Int8Array ? 8 : cur instanceof Int16Array || cur instanceof Uint16Array ? 16 : 0;
+  if (kind === 0) {
+    for (let k = 0; k < changed.length; k++) {
+      hist[bitsOf(previous[k]! | 0, signed)]!--;
+      hist[bitsOf(cur[changed[k]!]! | 0, signed)]!++;
+    }
+    return;
+  }
+  const w = widthTable(kind, cur instanceof Int8Array || cur instanceof Int16Array, signed);
+  const mask = (1 << kind) - 1;
   for (let k = 0; k < changed.length; k++) {
-    hist[bitsOf(previous[k]! | 0, signed)]!--;
-    hist[bitsOf(cur[changed[k]!]! | 0, signed)]!++;
+    hist[w[previous[k]! & mask]!]!--;
+    hist[w[cur[changed[k]!]! & mask]!]!++;
   }
 }
 

@@ -378,6 +378,10 @@ interface TapGeometry {
   /** Per pixel, reused: each tap's reduction offset (HWIO, channel 0) and its output's row tile within the group. */
   tapK: Int32Array;
   tapTile: Int32Array;
+  /** Depthwise (K ≤ 32, one word per tile): the pixel's taps merged by tile, each tile's step bits and tap count. */
+  tileOf: Int32Array;
+  maskOf: Int32Array;
+  countOf: Int32Array;
 }
 
 interface AxisTaps {
@@ -419,6 +423,9 @@ function tapGeometry(l: Layer, rows: number): TapGeometry {
     x,
     tapK: new Int32Array(kh * kw),
     tapTile: new Int32Array(kh * kw),
+    tileOf: new Int32Array(kh * kw),
+    maskOf: new Int32Array(kh * kw),
+    countOf: new Int32Array(kh * kw),
   };
 }
 
@@ -439,37 +446,96 @@ function pixelTaps(g: TapGeometry, p: number): number {
 /**
  * Sets bit k of row tile (g, ⌊m / rows⌋) for every event that output m of group g meets at reduction step k (HWIO
  * order), counting in union the bits set and in nz the (event, output) pairs, per tile (the buffers start cleared).
- * Events come in HWC order, so those of one pixel are consecutive: the pixel's taps are found once per pixel, then each
- * of its events sets one bit per tap.
+ * Events come in HWC order, so those of one pixel, and of one group in it, are consecutive: the pixel's taps are found
+ * once per pixel, then each tap takes the group's run of events, with its tile's counts summed in locals (a
+ * read-modify-write of one tile's count per event would chain every event on the last one's store).
  */
 function eventSteps(geo: TapGeometry, idx: Uint32Array, bits: Uint32Array, union: Float64Array, nz: Float64Array): void {
   const { C, cin, rowTiles, kWords, tapK, tapTile } = geo;
   const n = idx.length;
+  if (cin === 1 && kWords === 1) {
+    depthwiseEventSteps(geo, idx, bits, union, nz);
+    return;
+  }
   let e = 0;
   while (e < n) {
     const p = (idx[e]! / C) | 0;
     const taps = pixelTaps(geo, p);
     const from = p * C;
     const to = from + C;
-    for (; e < n; e++) {
-      const i = idx[e]!;
-      if (i >= to) break;
-      const c = i - from;
-      const g = cin === C ? 0 : (c / cin) | 0;
-      const cl = c - g * cin;
+    while (e < n && idx[e]! < to) {
+      const g = cin === C ? 0 : ((idx[e]! - from) / cin) | 0;
+      const c0 = from + g * cin; // the group's first input index: k = tapK + (i − c0)
+      let e1 = e + 1;
+      while (e1 < n && idx[e1]! < c0 + cin) e1++;
       const base = g * rowTiles;
       for (let t = 0; t < taps; t++) {
-        const k = tapK[t]! + cl;
         const tile = base + tapTile[t]!;
-        const o = tile * kWords + (k >>> 5);
+        const k0 = tapK[t]! - c0;
+        const w0 = tile * kWords;
+        let u = 0;
+        for (let j = e; j < e1; j++) {
+          const k = k0 + idx[j]!;
+          const o = w0 + (k >>> 5);
+          const was = bits[o]!;
+          const now = (was | (1 << (k & 31))) >>> 0; // unsigned, as the word reads back
+          bits[o] = now;
+          u += +(now !== was); // branch-free: whether the step was already set is noise to a branch predictor
+        }
+        union[tile]! += u;
+        nz[tile]! += e1 - e;
+      }
+      e = e1;
+    }
+  }
+}
+
+/**
+ * eventSteps on a depthwise layer with K ≤ 32: an event is its own group and a tile's steps are one word, so the
+ * pixel's taps are merged by tile first (a 3×3 kernel's nine taps fall in a few tiles of consecutive outputs) and each
+ * event sets a few masks.
+ */
+function depthwiseEventSteps(geo: TapGeometry, idx: Uint32Array, bits: Uint32Array, union: Float64Array, nz: Float64Array): void {
+  const { C, rowTiles, tapK, tapTile, tileOf, maskOf, countOf } = geo;
+  const n = idx.length;
+  let e = 0;
+  while (e < n) {
+    const p = (idx[e]! / C) | 0;
+    const taps = pixelTaps(geo, p);
+    let tiles = 0;
+    for (let t = 0; t < taps; t++) {
+      const tile = tapTile[t]!;
+      let j = 0;
+      while (j < tiles && tileOf[j] !== tile) j++;
+      if (j === tiles) {
+        tileOf[tiles] = tile;
+        maskOf[tiles] = 0;
+        countOf[tiles++] = 0;
+      }
+      maskOf[j]! |= 1 << tapK[t]!;
+      countOf[j]!++;
+    }
+    const from = p * C;
+    const to = from + C;
+    for (; e < n && idx[e]! < to; e++) {
+      const base = (idx[e]! - from) * rowTiles; // group = channel
+      for (let j = 0; j < tiles; j++) {
+        const o = base + tileOf[j]!;
         const was = bits[o]!;
-        const now = (was | (1 << (k & 31))) >>> 0; // unsigned, as the word reads back
+        const now = (was | maskOf[j]!) >>> 0;
         bits[o] = now;
-        union[tile]! += +(now !== was); // branch-free: whether the step was already set is noise to a branch predictor
-        nz[tile]!++;
+        union[o]! += popcount32(now ^ was);
+        nz[o]! += countOf[j]!;
       }
     }
   }
+}
+
+/** Set bits of a 32-bit word. */
+function popcount32(v: number): number {
+  v -= (v >>> 1) & 0x55555555;
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 /**
@@ -496,25 +562,30 @@ function countSteps(
     const taps = pixelTaps(geo, p);
     const from = p * C;
     const to = from + C;
-    for (; e < n; e++) {
-      const i = idx[e]!;
-      if (i >= to) break;
-      const c = i - from;
-      const g = cin === C ? 0 : (c / cin) | 0;
-      const cl = c - g * cin;
+    while (e < n && idx[e]! < to) {
+      const g = cin === C ? 0 : ((idx[e]! - from) / cin) | 0;
+      const c0 = from + g * cin;
+      let e1 = e + 1;
+      while (e1 < n && idx[e1]! < c0 + cin) e1++;
       const base = g * rowTiles;
       for (let t = 0; t < taps; t++) {
-        const k = tapK[t]! + cl;
         const tile = base + tapTile[t]!;
-        const at = tile * K + k;
-        const was = counts[at]!;
-        counts[at] = was + sign;
-        nz[tile]! += sign;
-        if (was === flipAt) {
-          bits[tile * kWords + (k >>> 5)]! ^= 1 << (k & 31);
-          union[tile]! += sign;
+        const k0 = tapK[t]! - c0;
+        let u = 0;
+        for (let j = e; j < e1; j++) {
+          const k = k0 + idx[j]!;
+          const at = tile * K + k;
+          const was = counts[at]!;
+          counts[at] = was + sign;
+          if (was === flipAt) {
+            bits[tile * kWords + (k >>> 5)]! ^= 1 << (k & 31);
+            u++;
+          }
         }
+        union[tile]! += sign * u;
+        nz[tile]! += sign * (e1 - e);
       }
+      e = e1;
     }
   }
 }
