@@ -357,14 +357,7 @@ export function layerActivityCounter(
     const scatter = rfScatter.cost(s.nCells) < rfScatter.boxCost;
     if (scatter && s === sS) listCells(s); // the sparse scan counts its cells but lists them only when scattering needs them
     if (scatter) rfScatter.scatter(s.map, s.cells, s.nCells, s.rf, s.touched);
-    else {
-      const rf = receptiveFieldCounts(l, s.map, s.rf);
-      for (let g = 0; g < groups; g++) {
-        let t = 0;
-        for (let m = g * M; m < (g + 1) * M; m++) t += +(rf[m] !== 0); // branch-free: touched outputs are scattered
-        s.touched[g] = t;
-      }
-    }
+    else receptiveFieldCounts(l, s.map, s.rf, s.touched);
   };
   /** The frame's events of one kind: views of the scratch (o.views), else copies. */
   const finish = (w: EventStats, changes?: EventChanges): EventStats => {
