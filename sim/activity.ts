@@ -10,9 +10,10 @@
  *  - per output position, the events in its receptive field (integral images over the
  *    channel-summed event map): a PE's work on an output-stationary array, and the touched outputs;
  *  - the events' flat indices, so weight/input-stationary engines can count events per
- *    (output, K-tile) for any array height.
- * Memory per frame ≈ 2–4 bytes × output positions·groups + 4 bytes × events per layer; streaming
- * (`traceActivityStream`) keeps one frame at a time, so it does not grow with T.
+ *    (output, K-tile) for any array height (sparse: listed only when read, into one shared buffer).
+ * Memory per frame ≈ 2–4 bytes × output positions·groups + 4 bytes × delta events per layer; streaming
+ * (`traceActivityStream`) keeps one frame at a time, so it does not grow with T. On a .deltas trace a
+ * frame after the first is counted from its change list (cost ∝ changes, not inputs).
  */
 import { layerFanout } from '../traces/stats.js';
 import { frameReaderWithChanges, type Trace } from '../traces/reader.js';
@@ -268,15 +269,17 @@ export interface CounterOptions {
   keyFrameEvery?: number;
   /**
    * Every frame after the first comes with the positions where it differs from the previous one (a .deltas reader's
-   * change list): under an exact threshold (< 1, integer levels) the delta events are those positions, so neither a
-   * reference copy of the frame nor a scan of it is needed for them.
+   * change list) and the levels they held: the sparse statistics and the level-width histogram are moved on from the
+   * last frame's by those positions alone, and under an exact threshold (< 1, integer levels) the delta events are
+   * those positions, so neither a reference copy of the frame nor a scan of it is needed.
    */
   withChanges?: boolean;
 }
 
 /**
  * A per-layer counter: call it with each frame in order (it keeps the delta reference between
- * calls); the frame may be a reused buffer.
+ * calls); the frame may be a reused buffer. With `withChanges`, pass after frame 0 the frame's change
+ * list (increasing positions that differ from the last frame) and the levels those positions held.
  */
 export function layerActivityCounter(
   l: Layer,
