@@ -8,7 +8,8 @@
  * Two frame counts give the marginal cost of a frame (frame 0 is a key frame: every non-zero level is a delta).
  *
  *   npm run build && taskset -c 1 node dist/bench/simulate-scale.js --trace DIR [--frames 2,6] [--arch delta-32x32]
- *     [--stages read,activity,simulate]
+ *     [--stages read,activity,simulate] [--repeat 1]
+ * With --repeat N each child runs N times and the least CPU time counts (on a shared machine, contention only adds).
  */
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,7 @@ const { values: args } = parseArgs({
     frames: { type: 'string', default: '2,6' },
     arch: { type: 'string', default: 'delta-32x32' },
     stages: { type: 'string', default: 'read,activity,simulate' },
+    repeat: { type: 'string', default: '1' },
   },
 });
 
@@ -72,9 +74,15 @@ if (args.child) {
   );
   console.log(`| stage | CPU s (${f1} frames) | CPU s (${f2} frames) | marginal frames/s (CPU) | peak RSS MiB (${f2} frames) |`);
   console.log('|---|---:|---:|---:|---:|');
+  const least = (stage: string, frames: number): Measure => {
+    const runs = Array.from({ length: Number(args.repeat) }, () =>
+      runChild<Measure>(SELF, ['--child', JSON.stringify([stage, args.trace, frames]), '--arch', args.arch]),
+    );
+    return { cpuS: Math.min(...runs.map((r) => r.cpuS)), maxRssMiB: Math.max(...runs.map((r) => r.maxRssMiB)) };
+  };
   for (const stage of args.stages.split(',')) {
-    const a = runChild<Measure>(SELF, ['--child', JSON.stringify([stage, args.trace, f1]), '--arch', args.arch]);
-    const b = runChild<Measure>(SELF, ['--child', JSON.stringify([stage, args.trace, f2]), '--arch', args.arch]);
+    const a = least(stage, f1);
+    const b = least(stage, f2);
     const marginal = (f2 - f1) / (b.cpuS - a.cpuS);
     console.log(`| ${stage} | ${a.cpuS.toFixed(2)} | ${b.cpuS.toFixed(2)} | ${marginal.toFixed(2)} | ${b.maxRssMiB.toFixed(0)} |`);
   }
