@@ -300,17 +300,12 @@ export class DeltaDecoder {
     const changed = this.collect && t > 0 ? this.changed : null;
     const previous = this.previousBits;
     for (let k = 0; k < n; k++) {
-      if (p >= end) fail(`bad position ${k} of ${n} in the compressed record`, at + RECORD_HEAD);
-      let gap = body[p++]!;
-      // Most gaps take one byte: the loop (and its power of two) only for longer ones.
-      if (gap >= 0x80) {
-        gap &= 0x7f;
-        for (let shift = 7; ; shift += 7) {
-          if (p >= end || shift > 28) fail(`bad position ${k} of ${n} in the compressed record`, at + RECORD_HEAD);
-          const b = body[p++]!;
-          gap += (b & 0x7f) * 2 ** shift;
-          if (b < 0x80) break;
-        }
+      let gap = 0;
+      for (let shift = 0; ; shift += 7) {
+        if (p >= end || shift > 28) fail(`bad position ${k} of ${n} in the compressed record`, at + RECORD_HEAD);
+        const b = body[p++]!;
+        gap += (b & 0x7f) * 2 ** shift;
+        if (b < 0x80) break;
       }
       last += gap + 1;
       if (last >= this.elements) fail(`position ${last} outside a frame of ${this.elements} elements`, at + RECORD_HEAD);
