@@ -10,16 +10,17 @@
  *  - per output position, the events in its receptive field (integral images over the
  *    channel-summed event map): a PE's work on an output-stationary array, and the touched outputs;
  *  - the events' flat indices, so weight/input-stationary engines can count events per
- *    (output, K-tile) for any array height.
- * Memory per frame ≈ 2–4 bytes × output positions·groups + 4 bytes × events per layer; streaming
- * (`traceActivityStream`) keeps one frame at a time, so it does not grow with T.
+ *    (output, K-tile) for any array height (sparse: listed only when read, into one shared buffer).
+ * Memory per frame ≈ 2–4 bytes × output positions·groups + 4 bytes × delta events per layer; streaming
+ * (`traceActivityStream`) keeps one frame at a time, so it does not grow with T. On a .deltas trace a
+ * frame after the first is counted from its change list (cost ∝ changes, not inputs).
  */
 import { layerFanout } from '../traces/stats.js';
 import { frameReaderWithChanges, type Trace } from '../traces/reader.js';
 import { isKeyFrame, keyFrameEvery, recordingOf, type Recording } from '../traces/manifest.js';
 import type { TraceGraph } from '../traces/graph.js';
 import { InputError } from '../lib/errors.js';
-import { receptiveFieldCounts, receptiveFieldScatter } from './receptive-field.js';
+import { receptiveFieldCounts, receptiveFieldScatter, type ReceptiveFieldAdd } from './receptive-field.js';
 import { spatial, type Layer } from '../traces/layer.js';
 import { gemmOf } from './workload.js';
 
@@ -55,6 +56,13 @@ export interface EventChanges {
   /** Indices that became events, and that stopped being events, in HWC order. */
   entered: Uint32Array;
   left: Uint32Array;
+}
+
+/** A frame's events of one kind (Σ over groups: exact, integer counts), without listing them. */
+export function eventCount(w: EventStats): number {
+  let n = 0;
+  for (let g = 0; g < w.events.length; g++) n += w.events[g]!;
+  return n;
 }
 
 /** Expected events of a topology: each input an event with probability `density` (uniform, independent). */
@@ -112,6 +120,92 @@ function countLevelBits(cur: ArrayLike<number>, signed: boolean, hist: Float64Ar
   for (let i = 0; i < cur.length; i++) h[cur[i]! & mask]!++;
   const isSigned = cur instanceof Int8Array || cur instanceof Int16Array;
   for (let u = 0; u < n; u++) if (h[u]! > 0) hist[bitsOf(isSigned && u >= n / 2 ? u - n : u, signed)]! += h[u]!;
+}
+
+/** bitsOf of every value of a byte or 16-bit level (by its low bits), per signedness: a table lookup per level. */
+const widthTables = new Map<string, Uint8Array>();
+function widthTable(kind: 8 | 16, isSigned: boolean, signed: boolean): Uint8Array {
+  const key = `${kind} ${isSigned} ${signed}`;
+  let w = widthTables.get(key);
+  if (!w) {
+    const n = 1 << kind;
+    w = new Uint8Array(n);
+    for (let u = 0; u < n; u++) w[u] = bitsOf(isSigned && u >= n / 2 ? u - n : u, signed);
+    widthTables.set(key, w);
+  }
+  return w;
+}
+
+/** levelBits moved from the last frame to this one: each changed level's old width out, its new width in. */
+function moveLevelBits(
+  cur: ArrayLike<number>,
+  changed: Uint32Array,
+  previous: ArrayLike<number>,
+  signed: boolean,
+  hist: Float64Array,
+): void {
+  const kind = cur instanceof Uint8Array || cur instanceof Int8Array ? 8 : cur instanceof Int16Array || cur instanceof Uint16Array ? 16 : 0;
+  if (kind === 0) {
+    for (let k = 0; k < changed.length; k++) {
+      hist[bitsOf(previous[k]! | 0, signed)]!--;
+      hist[bitsOf(cur[changed[k]!]! | 0, signed)]!++;
+    }
+    return;
+  }
+  const w = widthTable(kind, cur instanceof Int8Array || cur instanceof Int16Array, signed);
+  const mask = (1 << kind) - 1;
+  for (let k = 0; k < changed.length; k++) {
+    hist[w[previous[k]! & mask]!]!--;
+    hist[w[cur[changed[k]!]! & mask]!]!++;
+  }
+}
+
+/**
+ * A frame's sparse events. Their indices (idx) are listed from the levels on first use, into one buffer shared by every
+ * layer's counter: most consumers need only the counts and maps, and a list per layer would hold 4 B per non-zero level
+ * of the whole network. Valid, like the levels, until the stream's next step.
+ */
+class SparseStats implements EventStats {
+  changes?: EventChanges;
+  constructor(
+    public events: Float64Array,
+    public fanout: Float64Array,
+    public touched: Float64Array,
+    public rf: Uint16Array | Int32Array,
+    readonly levels: ArrayLike<number>,
+    /** The non-zero levels. */
+    readonly n: number,
+  ) {}
+  get idx(): Uint32Array {
+    return listNonZeros(this.levels, this.n, this);
+  }
+}
+
+/** The same events without their changes (a key frame's deltas are its non-zero levels). */
+function withoutChanges(w: EventStats): EventStats {
+  if (w instanceof SparseStats) return new SparseStats(w.events, w.fanout, w.touched, w.rf, w.levels, w.n);
+  const { changes: _, ...same } = w;
+  return same;
+}
+
+/** The buffer SparseStats list their indices into, and whose list it holds. */
+const nonZeroList: { idx: Uint32Array; owner: object | null } = { idx: new Uint32Array(0), owner: null };
+
+/** Indices of the non-zero levels (n of them), listed into the shared buffer unless it holds owner's list already. */
+function listNonZeros(levels: ArrayLike<number>, n: number, owner: object): Uint32Array {
+  if (nonZeroList.owner !== owner) {
+    // n + 1: the branch-free store writes one slot past the last event.
+    if (nonZeroList.idx.length < n + 1) nonZeroList.idx = new Uint32Array(Math.max(n + 1, Math.ceil(1.25 * nonZeroList.idx.length)));
+    const idx = nonZeroList.idx;
+    let m = 0;
+    for (let i = 0; i < levels.length; i++) {
+      idx[m] = i;
+      m += +(levels[i] !== 0);
+    }
+    if (m !== n) throw new Error(`sparse events listed after their frame: ${m} non-zero levels now, ${n} counted`);
+    nonZeroList.owner = owner;
+  }
+  return nonZeroList.idx.subarray(0, n);
 }
 
 /** One frame: one entry per layer, in manifest order. */
@@ -175,20 +269,22 @@ export interface CounterOptions {
   keyFrameEvery?: number;
   /**
    * Every frame after the first comes with the positions where it differs from the previous one (a .deltas reader's
-   * change list): under an exact threshold (< 1, integer levels) the delta events are those positions, so neither a
-   * reference copy of the frame nor a scan of it is needed for them.
+   * change list) and the levels they held: the sparse statistics and the level-width histogram are moved on from the
+   * last frame's by those positions alone, and under an exact threshold (< 1, integer levels) the delta events are
+   * those positions, so neither a reference copy of the frame nor a scan of it is needed.
    */
   withChanges?: boolean;
 }
 
 /**
  * A per-layer counter: call it with each frame in order (it keeps the delta reference between
- * calls); the frame may be a reused buffer.
+ * calls); the frame may be a reused buffer. With `withChanges`, pass after frame 0 the frame's change
+ * list (increasing positions that differ from the last frame) and the levels those positions held.
  */
 export function layerActivityCounter(
   l: Layer,
   o: CounterOptions = {},
-): (frame: ArrayLike<number>, changed?: Uint32Array | null) => LayerActivity<EventStats> {
+): (frame: ArrayLike<number>, changed?: Uint32Array | null, previous?: ArrayLike<number> | null) => LayerActivity<EventStats> {
   const { H, W, C, OH, OW } = spatial(l);
   const groups = l.groups;
   const cin = C / groups;
@@ -251,18 +347,23 @@ export function layerActivityCounter(
     s.events.fill(0);
     s.fanout.fill(0);
   };
-  const finish = (s: Scratch, n: number, changes?: EventChanges, idx: Uint32Array = s.idx): EventStats => {
+  const statsOf = (s: Scratch, idx: Uint32Array, n: number): EventStats => ({
+    events: s.events,
+    fanout: s.fanout,
+    touched: s.touched,
+    rf: s.rf,
+    idx: idx.subarray(0, n),
+  });
+  /** The receptive-field counts and the touched outputs of the scratch's map, from scratch. */
+  const integrate = (s: Scratch): void => {
     // Both paths give the same integer counts: scatter the few non-zero cells of a sparse map, else integrate.
     const scatter = rfScatter.cost(s.nCells) < rfScatter.boxCost;
     if (scatter && s === sS) listCells(s); // the sparse scan counts its cells but lists them only when scattering needs them
-    const rf = scatter ? rfScatter.scatter(s.map, s.cells, s.nCells, s.rf, s.touched) : receptiveFieldCounts(l, s.map, s.rf);
-    if (!scatter)
-      for (let g = 0; g < groups; g++) {
-        let t = 0;
-        for (let m = g * M; m < (g + 1) * M; m++) t += +(rf[m] !== 0); // branch-free: touched outputs are scattered
-        s.touched[g] = t;
-      }
-    const w: EventStats = { events: s.events, fanout: s.fanout, touched: s.touched, rf, idx: idx.subarray(0, n) };
+    if (scatter) rfScatter.scatter(s.map, s.cells, s.nCells, s.rf, s.touched);
+    else receptiveFieldCounts(l, s.map, s.rf, s.touched);
+  };
+  /** The frame's events of one kind: views of the scratch (o.views), else copies. */
+  const finish = (w: EventStats, changes?: EventChanges): EventStats => {
     if (changes) w.changes = changes;
     if (o.views) return w;
     const copy: EventStats = {
@@ -278,8 +379,11 @@ export function layerActivityCounter(
 
   // Delta events from the change lists: both kinds counted, an exact threshold on integer levels (checked per frame).
   const byChanges = o.withChanges === true && wantS && wantD && threshold < 1 && !quantised;
+  // The sparse statistics and the level-width histogram are those of the last frame, so a change list can move them on.
+  let sparseN = -1;
+  let histLive = false;
 
-  return (frame, changed) => {
+  return (frame, changed, previous) => {
     if (frame.length !== H * W * C) throw new RangeError(`frame of ${frame.length} values, layer "${l.name}" input has ${H * W * C}`);
     let cur: ArrayLike<number> = frame;
     if (quantised) {
@@ -293,15 +397,22 @@ export function layerActivityCounter(
     if (key && ref) ref.fill(0);
     const out: LayerActivity<EventStats> = { spatialSparsity: 0, temporalSparsity: 0 };
     let nonZero = -1;
+    // A change list (a .deltas reader's) moves the last frame's statistics on: only a changed level can differ.
+    const byList = o.withChanges === true && !quantised && t > 0 && changed != null;
     if (sS) {
-      reset(sS);
       // Frame 0 lists no changes (all of its events entered): a consumer builds its state from idx.
       const flips: Flips = { bits: nzBits!, entered, left, nEntered: 0, nLeft: 0, record: t > 0 };
-      nonZero = countNonZeros(cur, cellOf, pixFan, sS, flips);
+      if (byList && sparseN >= 0) nonZero = sparseByChanges(cur, changed, cellOf, pixFan, sS, flips, rfScatter.add, sparseN);
+      else {
+        reset(sS);
+        nonZero = countNonZeros(cur, cellOf, pixFan, sS, flips);
+        integrate(sS);
+      }
+      sparseN = nonZero;
       const changes = flips.record
         ? { stream, t, entered: entered.idx.subarray(0, flips.nEntered), left: left.idx.subarray(0, flips.nLeft) }
         : undefined;
-      out.sparse = finish(sS, nonZero, changes);
+      out.sparse = finish(new SparseStats(sS.events, sS.fanout, sS.touched, sS.rf, cur, nonZero), changes);
     }
     t++;
     if (sD) reset(sD);
@@ -310,23 +421,24 @@ export function layerActivityCounter(
     // list as long as the non-zero levels: frame 0 is the peak of memory otherwise.)
     if (key && sS && out.sparse && threshold < 1 && !quantised && integer) {
       ref?.set(cur as never);
-      const { changes: _, ...same } = out.sparse;
-      out.delta = same;
-      return finishFrame(out, cur, frame, nonZero, nonZero);
+      out.delta = withoutChanges(out.sparse);
+      return finishFrame(out, cur, frame, nonZero, nonZero, byList ? changed : null, previous);
     }
     if (listed) {
       if (!changed) throw new Error(`layer "${l.name}": frame ${t - 1} came without its change list`);
       tally(changed, changed.length, cellOf, pixFan, sD!);
-      out.delta = finish(sD!, changed.length, undefined, changed);
-      return finishFrame(out, cur, frame, nonZero, changed.length);
+      integrate(sD!);
+      out.delta = finish(statsOf(sD!, changed, changed.length));
+      return finishFrame(out, cur, frame, nonZero, changed.length, changed, previous);
     }
     const deltas = countDeltas(cur, ref!, threshold, sD ?? deltaList!, nz, byWords);
     if (sD) {
       if (byWords?.done) sumCells(sD, HW, pixFan);
       else tally(sD.idx, deltas, cellOf, pixFan, sD);
-      out.delta = finish(sD, deltas);
+      integrate(sD);
+      out.delta = finish(statsOf(sD, sD.idx, deltas));
     }
-    return finishFrame(out, cur, frame, nonZero >= 0 ? nonZero : nz[0]!, deltas);
+    return finishFrame(out, cur, frame, nonZero >= 0 ? nonZero : nz[0]!, deltas, byList ? changed : null, previous);
   };
 
   /** The sparsities and the level-width histogram. */
@@ -336,12 +448,18 @@ export function layerActivityCounter(
     frame: ArrayLike<number>,
     nonZero: number,
     deltas: number,
+    changed: Uint32Array | null,
+    previous: ArrayLike<number> | null | undefined,
   ): LayerActivity<EventStats> {
     const n = H * W * C;
     out.spatialSparsity = 1 - nonZero / n;
     out.temporalSparsity = 1 - deltas / n;
     if (quantised || !(frame instanceof Float32Array || frame instanceof Float64Array)) {
-      countLevelBits(cur, signed, levelBits);
+      // The last frame's histogram moved by the changed levels (old width out, new width in), else counted.
+      if (histLive && changed && previous && previous.length === changed.length && !quantised)
+        moveLevelBits(cur, changed, previous, signed, levelBits);
+      else countLevelBits(cur, signed, levelBits);
+      histLive = !quantised;
       out.levelBits = o.views ? levelBits : levelBits.slice();
     }
     return out;
@@ -427,15 +545,7 @@ const BLOCK = 4096;
  * the count.
  */
 function countNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float64Array, s: Scratch, flips: Flips): number {
-  // The first frame sizes the list exactly (growing it from nothing would copy it several times, and leave slack).
-  if (s.idx.length === 0) s.idx = new Uint32Array(Math.min(cur.length, nonZeros(cur) + cellOf.C));
   return cellOf.cin === 1 && cellOf.C > 1 ? depthwiseNonZeros(cur, cellOf, pixFan, s, flips) : cellNonZeros(cur, cellOf, pixFan, s, flips);
-}
-
-function nonZeros(cur: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < cur.length; i++) n += +(cur[i] !== 0);
-  return n;
 }
 
 /**
@@ -448,23 +558,20 @@ function cellNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float64Arr
   const groups = C / cin;
   const len = cur.length;
   const { map, events: ev, fanout: fo } = s;
-  let idx = s.idx;
   let n = 0,
     nc = 0;
   for (let p = 0, i = 0; p < HW; p++) {
-    if (idx.length < n + C) idx = reserve(s, n, Math.max(C, BLOCK), len);
     for (let g = 0; g < groups; g++) {
-      const n0 = n;
+      let v = 0;
       for (const end = i + cin; i < end; i++) {
         // branch-free: zeros and non-zeros are noise to a branch predictor
         const nz = +(cur[i] !== 0);
-        idx[n] = i;
-        n += nz;
+        v += nz;
         // A level that became (or stopped being) non-zero since the last frame: rare, so the branch predicts well.
         if (nz !== ((bits[i >>> 5]! >>> (i & 31)) & 1)) flip(flips, i, nz, len);
       }
+      n += v;
       const k = g * HW + p;
-      const v = n - n0;
       map[k] = v;
       nc += +(v !== 0); // cells that hold an event (listed by listCells if needed)
       // sumCells's sums, here where g and p are known (exact: integer terms, so the order does not matter).
@@ -488,16 +595,9 @@ function depthwiseNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float
   const bits = flips.bits;
   const { C, HW } = cellOf;
   const len = cur.length;
-  let idx = s.idx;
-  let n = 0;
-  for (let b = 0; b < len; b += BLOCK) {
-    idx = reserve(s, n, BLOCK, len);
-    for (let i = b, end = Math.min(len, b + BLOCK); i < end; i++) {
-      const nz = +(cur[i] !== 0);
-      idx[n] = i;
-      n += nz;
-      if (nz !== ((bits[i >>> 5]! >>> (i & 31)) & 1)) flip(flips, i, nz, len);
-    }
+  for (let i = 0; i < len; i++) {
+    const nz = +(cur[i] !== 0);
+    if (nz !== ((bits[i >>> 5]! >>> (i & 31)) & 1)) flip(flips, i, nz, len);
   }
   const { map, events: ev, fanout: fo } = s;
   let nc = 0;
@@ -518,6 +618,46 @@ function depthwiseNonZeros(cur: ArrayLike<number>, cellOf: CellOf, pixFan: Float
     }
   }
   s.nCells = nc;
+  return nc; // one channel per cell: the cells are the events
+}
+
+/**
+ * The sparse statistics of the last frame (map, per-group sums, receptive-field counts, touched outputs, the non-zero
+ * bits) moved to this frame by its change list: only a changed level can enter or leave the event set, so the cost
+ * grows with the changes (and the outputs each flip reaches), not with the inputs. Returns the non-zero levels, given
+ * the last frame's. (s.nCells goes stale: only integrate reads it, after a full scan has recounted it.)
+ */
+function sparseByChanges(
+  cur: ArrayLike<number>,
+  changed: Uint32Array,
+  cellOf: CellOf,
+  pixFan: Float64Array,
+  s: Scratch,
+  flips: Flips,
+  add: ReceptiveFieldAdd,
+  nonZero: number,
+): number {
+  const bits = flips.bits;
+  const { C, cin, HW } = cellOf;
+  const len = cur.length;
+  const { map, events: ev, fanout: fo, rf, touched } = s;
+  let n = nonZero;
+  for (let e = 0; e < changed.length; e++) {
+    const i = changed[e]!;
+    const nz = +(cur[i] !== 0);
+    if (nz === ((bits[i >>> 5]! >>> (i & 31)) & 1)) continue;
+    flip(flips, i, nz, len);
+    const p = (i / C) | 0;
+    const g = cin === C ? 0 : ((i - p * C) / cin) | 0;
+    const k = g * HW + p;
+    const d = 2 * nz - 1;
+    const old = map[k]!;
+    map[k] = old + d;
+    ev[g] += d;
+    fo[g] += d * pixFan[p]!;
+    n += d;
+    add(k, d, rf, touched);
+  }
   return n;
 }
 
@@ -766,7 +906,7 @@ function* activityFrames(trace: Trace, options: ActivityOptions, views: boolean)
     }),
   );
   for (const { frames, changes } of frameReaderWithChanges(trace, { to: o.frames }))
-    yield frames.map((f, i) => counters[i]!(f, changes[i]!.changed));
+    yield frames.map((f, i) => counters[i]!(f, changes[i]!.changed, changes[i]!.previous));
 }
 
 /** All frames' statistics in memory, for reuse over many hw-models (sweeps). */

@@ -46,9 +46,15 @@ export const phaseOf = (y: number, s: number): [number, number] => {
 /**
  * Σ of a per-pixel count map over each output's receptive field, per group:
  * out[(g·OH + oh)·OW + ow]. With dilation 1 each output is one box sum of one integral image per
- * group; with dilation d, of the integral image of its d×d phase lattice. Padding counts nothing.
+ * group; with dilation d, of the integral image of its d×d phase lattice. Padding counts nothing. With `touched`, also
+ * the outputs with a non-zero count, per group (in the same pass on the hot path).
  */
-export function receptiveFieldCounts<T extends Int32Array | Uint16Array>(l: Layer, counts: ArrayLike<number>, out?: T): T {
+export function receptiveFieldCounts<T extends Int32Array | Uint16Array>(
+  l: Layer,
+  counts: ArrayLike<number>,
+  out?: T,
+  touched?: Float64Array,
+): T {
   const { H, W, OH, OW } = spatial(l);
   const groups = l.groups;
   const [kh, kw] = l.kernel;
@@ -57,7 +63,7 @@ export function receptiveFieldCounts<T extends Int32Array | Uint16Array>(l: Laye
   const [pt, , pl] = l.padding;
   const res = (out ?? new Int32Array(groups * OH * OW)) as T;
   if (dh === 1 && dw === 1) {
-    boxCounts(counts, groups, H, W, OH, OW, kh, kw, sh, sw, pt, pl, res);
+    boxCounts(counts, groups, H, W, OH, OW, kh, kw, sh, sw, pt, pl, res, touched);
     return res;
   }
   for (let g = 0; g < groups; g++) {
@@ -78,6 +84,11 @@ export function receptiveFieldCounts<T extends Int32Array | Uint16Array>(l: Laye
         const [c0, j0] = phaseOf(ow * sw - pl, dw);
         res[(g * OH + oh) * OW + ow] = lattice(r0, c0).box(i0, i0 + kh, j0, j0 + kw);
       }
+    if (touched) {
+      let t = 0;
+      for (let m = g * OH * OW; m < (g + 1) * OH * OW; m++) t += +(res[m] !== 0);
+      touched[g] = t;
+    }
   }
   return res;
 }
@@ -101,6 +112,7 @@ function boxCounts(
   pt: number,
   pl: number,
   res: Int32Array | Uint16Array,
+  touched: Float64Array | undefined,
 ): void {
   const w1 = W + 1;
   if (scratch.length < (H + 1) * w1) scratch = new Int32Array((H + 1) * w1);
@@ -125,6 +137,7 @@ function boxCounts(
         I[dst + x + 1] = I[up + x + 1]! + row;
       }
     }
+    let t = 0;
     for (let oh = 0; oh < OH; oh++) {
       const y0 = Math.max(0, oh * sh - pt);
       const y1 = Math.max(y0, Math.min(H, oh * sh - pt + kh));
@@ -134,9 +147,12 @@ function boxCounts(
       for (let ow = 0; ow < OW; ow++) {
         const a = x[2 * ow]!,
           b = x[2 * ow + 1]!;
-        res[o + ow] = I[r1 + b]! - I[r0 + b]! - I[r1 + a]! + I[r0 + a]!;
+        const v = I[r1 + b]! - I[r0 + b]! - I[r1 + a]! + I[r0 + a]!;
+        res[o + ow] = v;
+        t += +(v !== 0); // branch-free: touched outputs are scattered
       }
     }
+    if (touched) touched[g] = t;
   }
 }
 
@@ -152,6 +168,9 @@ function axisReach(n: number, on: number, s: number, d: number, pad: number, k: 
   for (let y = 0; y < n; y++) start[y + 1] = start[y]! + per[y]!.length;
   return { start, list: Int32Array.from(per.flat()) };
 }
+
+/** Adds v events at a count-map cell to the receptive-field counts of the outputs it reaches, and the touched outputs. */
+export type ReceptiveFieldAdd = (k: number, v: number, out: Int32Array | Uint16Array, touched: Float64Array) => void;
 
 /**
  * The same counts as receptiveFieldCounts, by scattering each non-zero cell of the count map into the
@@ -170,6 +189,8 @@ export function receptiveFieldScatter(l: Layer): {
   ) => T;
   cost: (n: number) => number;
   boxCost: number;
+  /** Adds v events at map cell k into out over the outputs it reaches, keeping touched (per group) in step. */
+  add: ReceptiveFieldAdd;
 } {
   const { H, W, OH, OW } = spatial(l);
   const HW = H * W,
@@ -180,6 +201,30 @@ export function receptiveFieldScatter(l: Layer): {
   return {
     cost: (n) => n * (fan + 4),
     boxCost: l.groups * (HW + 4 * M),
+    add: (k, v, out, touched) => {
+      const g = (k / HW) | 0;
+      const p = k - g * HW;
+      const y = (p / W) | 0;
+      const x = p - y * W;
+      const base = g * M;
+      let t = 0;
+      const a1 = rows.start[y + 1]!,
+        b0 = cols.start[x]!,
+        b1 = cols.start[x + 1]!,
+        rl = rows.list,
+        cl = cols.list;
+      for (let a = rows.start[y]!; a < a1; a++) {
+        const o = base + rl[a]! * OW;
+        for (let b = b0; b < b1; b++) {
+          const j = o + cl[b]!;
+          const old = out[j]!;
+          const now = old + v;
+          out[j] = now;
+          t += +(old === 0) - +(now === 0); // an output joins or leaves the touched ones
+        }
+      }
+      touched[g] += t;
+    },
     scatter: (counts, cells, n, out, touched) => {
       out.fill(0);
       touched.fill(0);

@@ -8,7 +8,7 @@
  * From a frame's real event positions the fillers are exact; for expected events (density d, independent) each
  * gap is geometric: E[⌊G / L⌋] = q / (1 − q) per event, q = (1 − d)^L, L = 2^b.
  */
-import type { LayerEvents } from './activity.js';
+import { eventCount, type LayerEvents } from './activity.js';
 import type { HwModel, SparseFormat } from './hw-model.js';
 import { inputCount, type Layer } from '../traces/layer.js';
 
@@ -36,7 +36,7 @@ export function listFillers(format: SparseFormat, elements: number, ev: LayerEve
 
 /** Bits of the event list of a layer-frame's input: values and metadata. */
 export function listBits(format: SparseFormat, elements: number, ev: LayerEvents, valueBits: number): number {
-  const events = 'density' in ev ? elements * ev.density : ev.idx.length;
+  const events = 'density' in ev ? elements * ev.density : eventCount(ev);
   return format.kind === 'bitmap'
     ? elements + events * valueBits
     : (events + listFillers(format, elements, ev)) * (valueBits + format.indexBits);

@@ -101,9 +101,9 @@ export function traceFoldModels(
     // Per row tile (group × rows of outputs): slowest row, Σ row steps, Σ events — one tight pass
     // over rf, done on the frame's first fold; every column tile of a row tile reuses them.
     const rowTiles = Math.ceil(M / hw.rows);
-    const max = new Float64Array(l.groups * rowTiles),
-      nz = new Float64Array(l.groups * rowTiles);
-    if (rowSyncOf(hw) === 'lockstep') return lockstepOs(l, hw, rowTiles, max, nz);
+    const nz = new Float64Array(l.groups * rowTiles);
+    if (rowSyncOf(hw) === 'lockstep') return lockstepOs(l, hw, rowTiles, nz);
+    const max = new Float64Array(l.groups * rowTiles);
     const steps = new Float64Array(l.groups * rowTiles); // lock-step folds need no per-row steps
     const prepare = (rf: EventStats['rf'], m: MappedGemm, wd: number): void => {
       const kw = keepW(m.skip.filter, hw.rows, wd);
@@ -268,21 +268,20 @@ function rowTileSteps(
 
 /**
  * os with lock-step rows: per row tile (group × rows outputs) the set of reduction steps k at which any of its rows
- * has an event (K bits, 32 per word), filled in one pass over events × taps on the frame's first fold; a fold's extent
- * is the set's size (the union of its groups' sets on depthwise-channels). Buffers are allocated once per layer.
+ * has an event (K bits, 32 per word), its size and the tile's events, all filled in one pass over events × taps on the
+ * frame's first fold; a fold's extent is the set's size (the union of its groups' sets on depthwise-channels). Buffers
+ * are allocated once per layer.
  */
 function lockstepOs(
   l: Layer,
   hw: Pick<SystolicSpec, 'rows' | 'skipZeroActivations' | 'skipZeroWeights'>,
   rowTiles: number,
-  max: Float64Array,
   nz: Float64Array,
 ): (w: EventStats, weightDensity: number) => FoldModel {
-  const { OH, OW } = spatial(l);
-  const M = OH * OW;
   const K = gemmOf(l).K;
   const kWords = Math.ceil(K / 32);
   const skipA = hw.skipZeroActivations;
+  const taps = skipA ? tapGeometry(l, hw.rows) : null;
   const bits = skipA ? new Uint32Array(l.groups * rowTiles * kWords) : new Uint32Array(0);
   const union = new Float64Array(l.groups * rowTiles);
   const scratch = new Uint32Array(kWords);
@@ -292,37 +291,37 @@ function lockstepOs(
   let counts: Uint8Array | Uint16Array | null = null;
   let lastStream: object | null = null;
   let lastT = -1;
-  const steps = (w: EventStats): void => {
+  const restart = (): void => {
+    bits.fill(0);
+    union.fill(0);
+    nz.fill(0);
+  };
+  const prepare = (w: EventStats): void => {
     const ch = w.changes;
     if (!ch) {
       lastStream = null;
-      eventSteps(l, w.idx, hw.rows, rowTiles, kWords, bits);
+      restart();
+      eventSteps(taps!, w.idx, bits, union, nz);
       return;
     }
     const n = l.groups * rowTiles * K;
     counts ??= hw.rows <= 0xff ? new Uint8Array(n) : new Uint16Array(n);
     if (ch.stream === lastStream && ch.t === lastT + 1) {
-      countSteps(l, ch.entered, 1, hw.rows, rowTiles, kWords, counts, bits);
-      countSteps(l, ch.left, -1, hw.rows, rowTiles, kWords, counts, bits);
+      countSteps(taps!, ch.entered, 1, counts, bits, union, nz);
+      countSteps(taps!, ch.left, -1, counts, bits, union, nz);
     } else {
       counts.fill(0);
-      bits.fill(0);
-      countSteps(l, w.idx, 1, hw.rows, rowTiles, kWords, counts, bits);
+      restart();
+      countSteps(taps!, w.idx, 1, counts, bits, union, nz);
     }
     lastStream = ch.stream;
     lastT = ch.t;
   };
   return (w, wd) => {
     let ready = false;
-    const prepare = (): void => {
-      if (!skipA) return;
-      rowTileEvents(w.rf, l.groups, M, hw.rows, max, nz);
-      steps(w);
-      for (let tile = 0; tile < union.length; tile++) union[tile] = popcount(bits, tile * kWords, kWords);
-    };
     return {
       fold(m: MappedGemm, t: FoldTile, out: FoldLoad) {
-        if (!ready) prepare();
+        if (!ready && skipA) prepare(w);
         ready = true;
         const rt = t.rowStart / hw.rows;
         const span = t.groupSpan ?? 1;
@@ -360,115 +359,233 @@ function lockstepOs(
   };
 }
 
-/** Per-pixel taps of eventSteps and countSteps, reused across calls (grown when a kernel needs more). */
-let tapK = new Int32Array(64);
-let tapRow = new Int32Array(64);
+/**
+ * Where an input pixel's events land on an os array, per axis (computed once per layer): for input row y, the
+ * (output row, kernel row) pairs whose receptive field holds it, list[start[y]..start[y+1]) (columns alike).
+ */
+interface TapGeometry {
+  C: number;
+  cin: number;
+  K: number;
+  kw: number;
+  OW: number;
+  W: number;
+  rows: number;
+  rowTiles: number;
+  kWords: number;
+  y: AxisTaps;
+  x: AxisTaps;
+  /** Per pixel, reused: each tap's reduction offset (HWIO, channel 0) and its output's row tile within the group. */
+  tapK: Int32Array;
+  tapTile: Int32Array;
+  /** Depthwise (K ≤ 32, one word per tile): the pixel's taps merged by tile, each tile's step bits and tap count. */
+  tileOf: Int32Array;
+  maskOf: Int32Array;
+  countOf: Int32Array;
+}
 
-/** The taps of input pixel p: into tapK the reduction offset (HWIO, channel 0) and into tapRow the row tile of each output it reaches; returns their number. */
-function pixelTaps(l: Layer, p: number, rows: number): number {
-  const { W, C, OH, OW } = spatial(l);
-  const cin = C / l.groups;
-  const [kh, kw] = l.kernel;
-  const [sh, sw] = l.stride;
-  const [dh, dw] = l.dilation;
-  const [pt, , pl] = l.padding;
-  if (tapK.length < kh * kw) {
-    tapK = new Int32Array(kh * kw);
-    tapRow = new Int32Array(kh * kw);
-  }
-  const x = p % W;
-  const y = (p - x) / W;
-  let taps = 0;
-  for (let ky = 0; ky < kh; ky++) {
-    const ty = y + pt - ky * dh;
-    if (ty < 0 || ty % sh !== 0) continue;
-    const oh = ty / sh;
-    if (oh >= OH) continue;
-    for (let kx = 0; kx < kw; kx++) {
-      const tx = x + pl - kx * dw;
-      if (tx < 0 || tx % sw !== 0) continue;
-      const ow = tx / sw;
-      if (ow >= OW) continue;
-      tapK[taps] = (ky * kw + kx) * cin;
-      tapRow[taps++] = Math.floor((oh * OW + ow) / rows);
+interface AxisTaps {
+  start: Int32Array;
+  out: Int32Array;
+  tap: Int32Array;
+}
+
+function axisTaps(n: number, on: number, s: number, d: number, pad: number, k: number): AxisTaps {
+  const per: [number, number][][] = Array.from({ length: n }, () => []);
+  for (let t = 0; t < k; t++)
+    for (let o = 0; o < on; o++) {
+      const y = o * s - pad + t * d;
+      if (y >= 0 && y < n) per[y]!.push([o, t]);
     }
-  }
+  const start = new Int32Array(n + 1);
+  for (let y = 0; y < n; y++) start[y + 1] = start[y]! + per[y]!.length;
+  const flat = per.flat();
+  return { start, out: Int32Array.from(flat, (p) => p[0]), tap: Int32Array.from(flat, (p) => p[1]) };
+}
+
+function tapGeometry(l: Layer, rows: number): TapGeometry {
+  const { H, W, C, OH, OW } = spatial(l);
+  const [kh, kw] = l.kernel;
+  const y = axisTaps(H, OH, l.stride[0], l.dilation[0], l.padding[0], kh);
+  const x = axisTaps(W, OW, l.stride[1], l.dilation[1], l.padding[2], kw);
+  const K = gemmOf(l).K;
+  return {
+    C,
+    cin: C / l.groups,
+    K,
+    kw,
+    OW,
+    W,
+    rows,
+    rowTiles: Math.ceil((OH * OW) / rows),
+    kWords: Math.ceil(K / 32),
+    y,
+    x,
+    tapK: new Int32Array(kh * kw),
+    tapTile: new Int32Array(kh * kw),
+    tileOf: new Int32Array(kh * kw),
+    maskOf: new Int32Array(kh * kw),
+    countOf: new Int32Array(kh * kw),
+  };
+}
+
+/** The taps of input pixel p into g.tapK / g.tapTile; returns their number. */
+function pixelTaps(g: TapGeometry, p: number): number {
+  const py = (p / g.W) | 0;
+  const px = p - py * g.W;
+  const { y, x, tapK, tapTile, kw, cin, OW, rows } = g;
+  let taps = 0;
+  for (let a = y.start[py]!; a < y.start[py + 1]!; a++)
+    for (let b = x.start[px]!; b < x.start[px + 1]!; b++) {
+      tapK[taps] = (y.tap[a]! * kw + x.tap[b]!) * cin;
+      tapTile[taps++] = ((y.out[a]! * OW + x.out[b]!) / rows) | 0;
+    }
   return taps;
 }
 
 /**
- * Sets bit k of row tile (g, ⌊m / rows⌋) for every event that output m of group g meets at reduction step k (HWIO order).
- * Events come in HWC order, so those of one pixel are consecutive: the pixel's taps (the outputs it reaches and the
- * reduction offset of each) are found once per pixel, then each of its events sets one bit per tap.
+ * Sets bit k of row tile (g, ⌊m / rows⌋) for every event that output m of group g meets at reduction step k (HWIO
+ * order), counting in union the bits set and in nz the (event, output) pairs, per tile (the buffers start cleared).
+ * Events come in HWC order, so those of one pixel, and of one group in it, are consecutive: the pixel's taps are found
+ * once per pixel, then each tap takes the group's run of events, with its tile's counts summed in locals (a
+ * read-modify-write of one tile's count per event would chain every event on the last one's store).
  */
-function eventSteps(l: Layer, idx: Uint32Array, rows: number, rowTiles: number, kWords: number, bits: Uint32Array): void {
-  const C = spatial(l).C;
-  const cin = C / l.groups;
-  bits.fill(0);
+function eventSteps(geo: TapGeometry, idx: Uint32Array, bits: Uint32Array, union: Float64Array, nz: Float64Array): void {
+  const { C, cin, rowTiles, kWords, tapK, tapTile } = geo;
   const n = idx.length;
+  if (cin === 1 && kWords === 1) {
+    depthwiseEventSteps(geo, idx, bits, union, nz);
+    return;
+  }
   let e = 0;
   while (e < n) {
     const p = (idx[e]! / C) | 0;
-    const taps = pixelTaps(l, p, rows);
+    const taps = pixelTaps(geo, p);
     const from = p * C;
     const to = from + C;
-    for (; e < n; e++) {
-      const i = idx[e]!;
-      if (i < from || i >= to) break;
-      const c = i - from;
-      const g = (c / cin) | 0;
-      const cl = c - g * cin;
+    while (e < n && idx[e]! < to) {
+      const g = cin === C ? 0 : ((idx[e]! - from) / cin) | 0;
+      const c0 = from + g * cin; // the group's first input index: k = tapK + (i − c0)
+      let e1 = e + 1;
+      while (e1 < n && idx[e1]! < c0 + cin) e1++;
       const base = g * rowTiles;
       for (let t = 0; t < taps; t++) {
-        const k = tapK[t]! + cl;
-        const o = (base + tapRow[t]!) * kWords + (k >>> 5);
-        bits[o] = bits[o]! | (1 << (k & 31));
+        const tile = base + tapTile[t]!;
+        const k0 = tapK[t]! - c0;
+        const w0 = tile * kWords;
+        let u = 0;
+        for (let j = e; j < e1; j++) {
+          const k = k0 + idx[j]!;
+          const o = w0 + (k >>> 5);
+          const was = bits[o]!;
+          const now = (was | (1 << (k & 31))) >>> 0; // unsigned, as the word reads back
+          bits[o] = now;
+          u += +(now !== was); // branch-free: whether the step was already set is noise to a branch predictor
+        }
+        union[tile]! += u;
+        nz[tile]! += e1 - e;
       }
+      e = e1;
     }
   }
 }
 
 /**
- * eventSteps kept by counts: counts[(g·rowTiles + tile)·K + k] = events of the row tile at step k, and its bit set while
- * the count is not zero. Adds (sign 1) or removes (sign −1) the events idx, so a persistent event set (sparse events)
- * is updated by its changes from frame to frame: the same bits as eventSteps over the whole set.
+ * eventSteps on a depthwise layer with K ≤ 32: an event is its own group and a tile's steps are one word, so the
+ * pixel's taps are merged by tile first (a 3×3 kernel's nine taps fall in a few tiles of consecutive outputs) and each
+ * event sets a few masks.
  */
-function countSteps(
-  l: Layer,
-  idx: Uint32Array,
-  sign: 1 | -1,
-  rows: number,
-  rowTiles: number,
-  kWords: number,
-  counts: Uint8Array | Uint16Array,
-  bits: Uint32Array,
-): void {
-  const C = spatial(l).C;
-  const cin = C / l.groups;
-  const K = gemmOf(l).K;
+function depthwiseEventSteps(geo: TapGeometry, idx: Uint32Array, bits: Uint32Array, union: Float64Array, nz: Float64Array): void {
+  const { C, rowTiles, tapK, tapTile, tileOf, maskOf, countOf } = geo;
   const n = idx.length;
   let e = 0;
   while (e < n) {
     const p = (idx[e]! / C) | 0;
-    const taps = pixelTaps(l, p, rows);
+    const taps = pixelTaps(geo, p);
+    let tiles = 0;
+    for (let t = 0; t < taps; t++) {
+      const tile = tapTile[t]!;
+      let j = 0;
+      while (j < tiles && tileOf[j] !== tile) j++;
+      if (j === tiles) {
+        tileOf[tiles] = tile;
+        maskOf[tiles] = 0;
+        countOf[tiles++] = 0;
+      }
+      maskOf[j]! |= 1 << tapK[t]!;
+      countOf[j]!++;
+    }
     const from = p * C;
     const to = from + C;
-    for (; e < n; e++) {
-      const i = idx[e]!;
-      if (i < from || i >= to) break;
-      const c = i - from;
-      const g = (c / cin) | 0;
-      const cl = c - g * cin;
+    for (; e < n && idx[e]! < to; e++) {
+      const base = (idx[e]! - from) * rowTiles; // group = channel
+      for (let j = 0; j < tiles; j++) {
+        const o = base + tileOf[j]!;
+        const was = bits[o]!;
+        const now = (was | maskOf[j]!) >>> 0;
+        bits[o] = now;
+        union[o]! += popcount32(now ^ was);
+        nz[o]! += countOf[j]!;
+      }
+    }
+  }
+}
+
+/** Set bits of a 32-bit word. */
+function popcount32(v: number): number {
+  v -= (v >>> 1) & 0x55555555;
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/**
+ * eventSteps kept by counts: counts[(g·rowTiles + tile)·K + k] = events of the row tile at step k, and its bit set while
+ * the count is not zero (union and nz follow). Adds (sign 1) or removes (sign −1) the events idx, so a persistent event
+ * set (sparse events) is updated by its changes from frame to frame: the same bits, union and nz as eventSteps over the
+ * whole set.
+ */
+function countSteps(
+  geo: TapGeometry,
+  idx: Uint32Array,
+  sign: 1 | -1,
+  counts: Uint8Array | Uint16Array,
+  bits: Uint32Array,
+  union: Float64Array,
+  nz: Float64Array,
+): void {
+  const { C, cin, K, rowTiles, kWords, tapK, tapTile } = geo;
+  const n = idx.length;
+  const flipAt = sign === 1 ? 0 : 1; // the count the bit flips from: set by the first event, cleared with the last
+  let e = 0;
+  while (e < n) {
+    const p = (idx[e]! / C) | 0;
+    const taps = pixelTaps(geo, p);
+    const from = p * C;
+    const to = from + C;
+    while (e < n && idx[e]! < to) {
+      const g = cin === C ? 0 : ((idx[e]! - from) / cin) | 0;
+      const c0 = from + g * cin;
+      let e1 = e + 1;
+      while (e1 < n && idx[e1]! < c0 + cin) e1++;
       const base = g * rowTiles;
       for (let t = 0; t < taps; t++) {
-        const k = tapK[t]! + cl;
-        const tile = base + tapRow[t]!;
-        const at = tile * K + k;
-        const was = counts[at]!;
-        counts[at] = was + sign;
-        // The bit follows the count across zero: set by the first event, cleared with the last.
-        if (sign === 1 ? was === 0 : was === 1) bits[tile * kWords + (k >>> 5)]! ^= 1 << (k & 31);
+        const tile = base + tapTile[t]!;
+        const k0 = tapK[t]! - c0;
+        let u = 0;
+        for (let j = e; j < e1; j++) {
+          const k = k0 + idx[j]!;
+          const at = tile * K + k;
+          const was = counts[at]!;
+          counts[at] = was + sign;
+          if (was === flipAt) {
+            bits[tile * kWords + (k >>> 5)]! ^= 1 << (k & 31);
+            u++;
+          }
+        }
+        union[tile]! += sign * u;
+        nz[tile]! += sign * (e1 - e);
       }
+      e = e1;
     }
   }
 }

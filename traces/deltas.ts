@@ -254,6 +254,11 @@ export class DeltaDecoder {
    */
   collect = false;
   changed = new Uint32Array(0);
+  /** With `collect`: the level each changed element held before this frame (previous[k] at changed[k]), so a consumer
+   *  can update a statistic of the levels by the changes alone. */
+  previous: ActArray;
+  private previousBits: Bits;
+  private readonly dtype: Dtype;
   private pos: number;
   private readonly levels: Bits;
   /** Bytes per level. */
@@ -273,6 +278,9 @@ export class DeltaDecoder {
     const size = DTYPES[dtype].bytes;
     this.frame = DTYPES[dtype].make(new ArrayBuffer(elements * size), 0, elements);
     this.levels = bitsOf(this.frame);
+    this.dtype = dtype;
+    this.previous = DTYPES[dtype].make(new ArrayBuffer(0), 0, 0);
+    this.previousBits = bitsOf(this.previous);
     this.size = size;
     this.finite = dtype === 'float32' ? (this.frame as Float32Array) : undefined;
     this.zbuf = new Uint8Array(maxRecord);
@@ -309,8 +317,14 @@ export class DeltaDecoder {
     let p = 0;
     let q = end;
     let last = -1;
-    if (this.collect && t > 0 && this.changed.length < n) this.changed = new Uint32Array(Math.max(n, Math.ceil(1.5 * this.changed.length)));
+    if (this.collect && t > 0 && this.changed.length < n) {
+      const m = Math.max(n, Math.ceil(1.5 * this.changed.length));
+      this.changed = new Uint32Array(m);
+      this.previous = DTYPES[this.dtype].make(new ArrayBuffer(m * size), 0, m);
+      this.previousBits = bitsOf(this.previous);
+    }
     const changed = this.collect && t > 0 ? this.changed : null;
+    const previous = this.previousBits;
     for (let k = 0; k < n; k++) {
       let gap = 0;
       for (let shift = 0; ; shift += 7) {
@@ -321,6 +335,10 @@ export class DeltaDecoder {
       }
       last += gap + 1;
       if (last >= this.elements) fail(`position ${last} outside a frame of ${this.elements} elements`, at + RECORD_HEAD);
+      if (changed) {
+        changed[k] = last;
+        previous[k] = levels[last]!;
+      }
       levels[last] =
         size === 1
           ? body[q]!
@@ -328,7 +346,6 @@ export class DeltaDecoder {
             ? body[q]! | (body[q + 1]! << 8)
             : (body[q]! | (body[q + 1]! << 8) | (body[q + 2]! << 16) | (body[q + 3]! << 24)) >>> 0;
       q += size;
-      if (changed) changed[k] = last;
       if (finite && !Number.isFinite(finite[last]!)) fail(`non-finite value ${finite[last]} at element ${last}`);
     }
     if (p !== end) fail(`compressed record has ${end - p} bytes after its ${n} positions`, at + RECORD_HEAD);

@@ -238,7 +238,10 @@ function* readDeltaFrames(layer: TraceLayer, from: number, to: number, changes?:
     d.collect = changes !== undefined;
     for (let t = 0; t < to; t++) {
       const frame = d.next();
-      if (changes) changes.changed = t > 0 ? d.changed.subarray(0, d.count) : null;
+      if (changes) {
+        changes.changed = t > 0 ? d.changed.subarray(0, d.count) : null;
+        changes.previous = t > 0 ? d.previous.subarray(0, d.count) : null;
+      }
       if (t >= from) yield frame;
     }
   } finally {
@@ -249,6 +252,8 @@ function* readDeltaFrames(layer: TraceLayer, from: number, to: number, changes?:
 /** Where a layer's last yielded frame differs from the one before it (a .deltas layer, after frame 0), else null. */
 export interface FrameChanges {
   changed: Uint32Array | null;
+  /** The levels the changed elements held in the frame before (previous[k] at changed[k]), in the layer's dtype. */
+  previous: ActArray | null;
 }
 
 /**
@@ -260,7 +265,7 @@ export function* frameReaderWithChanges(
   trace: Trace,
   options: ReadFramesOptions = {},
 ): Generator<{ frames: ActArray[]; changes: FrameChanges[] }, void, undefined> {
-  const changes = trace.layers.map((): FrameChanges => ({ changed: null }));
+  const changes = trace.layers.map((): FrameChanges => ({ changed: null, previous: null }));
   const its = trace.layers.map((l, i) =>
     l.encoding === 'deltas' ? readDeltaFrames(l, options.from ?? 0, options.to ?? l.frames, changes[i]) : readFrames(l, options),
   );

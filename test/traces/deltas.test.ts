@@ -13,7 +13,7 @@ import { DTYPES } from '../../traces/npy.js';
 import { validateManifest, type Encoding } from '../../traces/manifest.js';
 import { packTrace } from '../../traces/pack.js';
 import { encodeDeltasHeader } from '../../traces/deltas.js';
-import { openTrace, readFrame, readFrames, readLayer } from '../../traces/reader.js';
+import { frameReaderWithChanges, openTrace, readFrame, readFrames, readLayer } from '../../traces/reader.js';
 import { storageOf } from '../../traces/storage.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
 import { throwsInput } from '../support/input-error.js';
@@ -107,6 +107,24 @@ describe('traces: compact .deltas layer files', () => {
         let k = 0;
         for (const f of readFrames(d)) expect(bytesOf(f).equals(dense[k]!), `frame ${k++}`).to.equal(true);
         expect(k).to.equal(c.frames);
+        // With changes: where each frame differs (bit for bit) from the one before, and the levels it held there.
+        k = 0;
+        const size = DTYPES[c.dtype].bytes;
+        for (const { changes } of frameReaderWithChanges(openTrace(join(root, 'd')))) {
+          const { changed, previous } = changes[0]!;
+          if (k === 0) expect([changed, previous]).to.deep.equal([null, null]);
+          else {
+            const [a, b] = [dense[k - 1]!, dense[k]!];
+            const want = Array.from({ length: a.length / size }, (_, i) => i).filter(
+              (i) => !a.subarray(i * size, (i + 1) * size).equals(b.subarray(i * size, (i + 1) * size)),
+            );
+            expect(Array.from(changed!), `frame ${k}`).to.deep.equal(want);
+            expect(Buffer.from(bytesOf(previous!)).equals(Buffer.concat(want.map((i) => a.subarray(i * size, (i + 1) * size))))).to.equal(
+              true,
+            );
+          }
+          k++;
+        }
         expect(Buffer.from(bytesOf(readLayer(d))).equals(Buffer.concat(dense))).to.equal(true);
         const last = c.frames - 1;
         expect(bytesOf(readFrame(d, last)).equals(dense[last]!)).to.equal(true);
