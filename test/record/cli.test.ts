@@ -43,7 +43,8 @@ describe('record: deltasim train and deltasim trace (CLI)', function () {
     const evalBase = JSON.parse(readFileSync(join(base, 'eval.json'), 'utf8'));
     expect(evalBase).to.include({ split: 'test', variant: 'baseline', clips: 4, frames: 16 });
     expect(evalBase.accuracy).to.be.within(0, 1);
-    expect(evalBase.layers).to.have.length(4);
+    // the frames (an unmeasured input, counted from the pixels) and the four activation layers
+    expect(evalBase.layers.map((l: { name: string }) => l.name)).to.deep.equal(['input', 'act1', 'act2', 'act3', 'act4']);
     const b = await loadModel(base);
     expect(b.meta).to.include({ net: 'plain', variant: 'baseline' });
     expect(b.meta!.frameShape).to.deep.equal([32, 32, 1]);
