@@ -128,7 +128,7 @@ export function chooseTask(
   return { kind, output: i };
 }
 
-/** A --task value: auto, none, KIND, or KIND:OUTPUT (an output's name). */
+/** A --task KIND or KIND:OUTPUT (an output's name); chooseTask and taskChoice handle auto and none before it. */
 export function parseTask(v: string): { kind: TaskKind; output?: string } {
   const at = v.indexOf(':');
   const kind = (at < 0 ? v : v.slice(0, at)) as TaskKind;
@@ -138,7 +138,7 @@ export function parseTask(v: string): { kind: TaskKind; output?: string } {
   return { kind, ...(output === undefined ? {} : { output }) };
 }
 
-/** Checks a --task value (the CLI's coerce). */
+/** A --task value checked (auto, none, KIND or KIND:OUTPUT): the CLI refuses a bad one before recording. */
 export function taskChoice(v: string): TaskChoice {
   if (v !== 'auto' && v !== 'none') parseTask(v);
   return v as TaskChoice;
