@@ -12,6 +12,7 @@ import { InputError } from '../../lib/errors.js';
 import { Rng } from '../../lib/prng.js';
 import type { Clip, ClipDataset } from '../video/types.js';
 import { activationLayers, setSpRate } from './models.js';
+import { DeltaActivation } from './layers/index.js';
 import { saveModel, type ModelMeta } from './persist.js';
 import { ActivityTally, clipBatch, evaluate, frameShapeOf, type Evaluation } from './evaluate.js';
 
@@ -34,6 +35,13 @@ export interface TrainOptions {
    * nets of the procedural dataset off their initial plateau in a few epochs where SGD does not.
    */
   optimizer?: 'momentum' | 'adam';
+  /**
+   * The Delta Activation Layers' thresholds learn at this multiple of the learning rate (default 1: one
+   * rate for all, as the authors train). An optimiser's step bounds how far a threshold moves (Adam's by
+   * about lr per step), so a run of a few hundred steps, far shorter than the paper's fine-tuning, leaves
+   * the thresholds near their initial values unless they get a larger rate.
+   */
+  thresholdLrScale?: number;
   seed: number;
   /** What the model is trained to do (default: the clip cross-entropy against the dataset's labels). */
   objective?: Objective;
@@ -162,6 +170,8 @@ function checkOptions(o: TrainOptions, data: ClipDataset): void {
   if (!(o.learningRate > 0)) bad('learning rate must be > 0');
   if (!(o.decay >= 0)) bad('decay must be >= 0');
   if (!(o.momentum >= 0 && o.momentum < 1)) bad('momentum must be in [0, 1)');
+  if (o.thresholdLrScale !== undefined && !(o.thresholdLrScale > 0 && Number.isFinite(o.thresholdLrScale)))
+    bad('threshold learning-rate scale must be > 0');
   if (o.optimizer !== undefined && !['momentum', 'adam'].includes(o.optimizer))
     bad(`unknown optimizer "${o.optimizer}" (momentum or adam)`);
   if (data.size === 0) bad('the dataset is empty');
@@ -178,6 +188,16 @@ function makeOptimizer(o: TrainOptions): tf.Optimizer & { setLearningRate(lr: nu
       (adam as unknown as { learningRate: number }).learningRate = lr;
     },
   });
+}
+
+/** One step that applies the threshold variables' gradients with their own optimiser; returns the loss. */
+function stepSplit(loss: () => tf.Scalar, vars: tf.Variable[], thresholds: Set<string>, main: tf.Optimizer, own: tf.Optimizer): tf.Scalar {
+  const { value, grads } = main.computeGradients(loss, vars);
+  const pick = (mine: boolean) => Object.fromEntries(Object.entries(grads).filter(([name]) => thresholds.has(name) === mine));
+  main.applyGradients(pick(false));
+  own.applyGradients(pick(true));
+  tf.dispose(grads);
+  return value;
 }
 
 /** Fisher–Yates with the run's PRNG. */
@@ -205,6 +225,14 @@ export async function train(model: tf.LayersModel, data: ClipDataset, options: T
   const layers = activationLayers(model);
   const optimizer = makeOptimizer(options);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const thresholdScale = options.thresholdLrScale ?? 1;
+  // With a threshold rate of its own, thresholds get a second optimiser of the same kind (its state is theirs alone).
+  const thresholdNames = new Set(
+    layers.flatMap((l) =>
+      l instanceof DeltaActivation && l.trainableThreshold && l.thresholdVariable ? [(l.thresholdVariable.read() as tf.Variable).name] : [],
+    ),
+  );
+  const thresholdOptimizer = thresholdScale !== 1 && thresholdNames.size > 0 ? makeOptimizer(options) : null;
   const rng = new Rng(seed, 0x7472, 0x6169);
   const totalEpochs = phases.reduce((n, p) => n + p.epochs, 0);
   const batches = Math.ceil(data.size / batchSize);
@@ -230,19 +258,19 @@ export async function train(model: tf.LayersModel, data: ClipDataset, options: T
         const batch = clipBatch(clips, frameShape, phase.clipLength, offsets);
         const lr = learningRate / (1 + decay * iteration);
         optimizer.setLearningRate(lr);
+        thresholdOptimizer?.setLearningRate(lr * thresholdScale);
         const started = performance.now();
         let ce: tf.Scalar | undefined, hits: tf.Scalar | undefined;
-        const total = optimizer.minimize(
-          () => {
-            const p = model.apply(batch.x, { training: true }) as tf.Tensor;
-            const o = objective.loss(p, { clips, offsets, length: phase.clipLength });
-            ce = tf.keep(o.loss);
-            hits = tf.keep(o.hits);
-            return tf.addN([ce, ...model.calculateLosses()]) as tf.Scalar;
-          },
-          true,
-          vars,
-        )!;
+        const loss = () => {
+          const p = model.apply(batch.x, { training: true }) as tf.Tensor;
+          const o = objective.loss(p, { clips, offsets, length: phase.clipLength });
+          ce = tf.keep(o.loss);
+          hits = tf.keep(o.hits);
+          return tf.addN([ce, ...model.calculateLosses()]) as tf.Scalar;
+        };
+        const total = thresholdOptimizer
+          ? stepSplit(loss, vars, thresholdNames, optimizer, thresholdOptimizer)
+          : optimizer.minimize(loss, true, vars)!;
         const counts = tf.stack(layers.map((l) => l.lastActivityCounts()!));
         const [lossV, ceV, hitsV] = [(await total.data())[0]!, (await ce!.data())[0]!, (await hits!.data())[0]!];
         tally.add((await counts.array()) as number[][]);
@@ -314,6 +342,7 @@ async function saveCheckpoint(
     decay: o.decay,
     momentum: o.momentum,
     optimizer: o.optimizer ?? 'momentum',
+    ...(o.thresholdLrScale !== undefined && o.thresholdLrScale !== 1 ? { thresholdLrScale: o.thresholdLrScale } : {}),
     seed: o.seed,
     epochsDone: epochs.length,
     history: epochs.map(({ framesPerSecond: _fps, validation, ...e }) => ({ ...e, ...(validation ? { validation } : {}) })),

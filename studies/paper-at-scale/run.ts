@@ -50,6 +50,7 @@ import {
   perFrameModel,
   teacherOutputs,
   distillFigures,
+  type DistillEvaluation,
   type DistillFigures,
 } from '../../src/tf/distill.js';
 import { OPTIMIZER_DEFAULTS, train } from '../../src/tf/train.js';
@@ -75,6 +76,9 @@ const { values } = parseArgs({
     variants: { type: 'string', default: 'l1,delta' },
     /** Adam's learning rate (default the refinement one of OPTIMIZER_DEFAULTS, 1e-3). */
     lr: { type: 'string' },
+    /** The Delta Activation Layers' thresholds: initial value, and their learning rate as a multiple of --lr (TrainOptions.thresholdLrScale). */
+    'threshold-init': { type: 'string' },
+    'threshold-lr-scale': { type: 'string', default: '1' },
     out: { type: 'string', default: 'reports/paper-at-scale' },
     /** Held-out frames of the first video recorded and simulated per variant (0: no simulation). */
     'sim-frames': { type: 'string', default: '6' },
@@ -122,6 +126,8 @@ const niceness = num('nice', values.nice, (n) => Number.isInteger(n) && n >= 0 &
 const work = values.work ?? mkdtempSync(join(tmpdir(), 'paper-at-scale-'));
 const { refineLearningRate, decay } = OPTIMIZER_DEFAULTS.adam;
 const learningRate = values.lr === undefined ? refineLearningRate : num('lr', values.lr, (n) => n > 0);
+const thresholdInit = values['threshold-init'] === undefined ? undefined : num('threshold-init', values['threshold-init'], (n) => n > 0);
+const thresholdLrScale = num('threshold-lr-scale', values['threshold-lr-scale'], (n) => n > 0 && Number.isFinite(n));
 
 const backend = await initBackend({ quiet: true });
 const t0 = performance.now();
@@ -149,8 +155,12 @@ videos.forEach((v, i) => {
 const names = [...Array(classes).keys()].map((k) => `class${k}`);
 console.error(`teacher outputs for ${videos.reduce((n, v) => n + v.count, 0)} frames: ${teacherSeconds.toFixed(0)} s`);
 
-type Row = DistillFigures;
-const row = distillFigures;
+/** The headline figures and, per measuring layer, its MACs weight (neurons × fan-out) and sparsities: where the non-zero operations are. */
+type Row = DistillFigures & { layers: Array<{ name: string; ops: number; spatial: number; temporal: number }> };
+const row = (e: DistillEvaluation): Row => ({
+  ...distillFigures(e),
+  layers: e.layers.map((l) => ({ name: l.name, ops: l.nOutputs * l.neurons, spatial: l.spatialSparsity, temporal: l.temporalSparsity })),
+});
 const heldOut = distillData(videos, targets, names, { clipFrames: frames, evalFrames, seed: 0 }).heldOut;
 const timed = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
   const s = performance.now();
@@ -278,7 +288,11 @@ for (const seed of seeds) {
   const data = distillData(videos, targets, names, { clipFrames: frames, evalFrames, seed });
   for (const variant of trained) {
     const s0 = performance.now();
-    const student = deltaiseKeras(teacher, { variant, spRate: spRate1 });
+    const student = deltaiseKeras(teacher, {
+      variant,
+      spRate: spRate1,
+      ...(variant === 'delta' && thresholdInit ? { thresholdInit } : {}),
+    });
     disableDropout(student); // reproducible, and the teacher's function has none
     const before = row(await evaluateDistillation(student, heldOut, variant));
     const phases = [
@@ -293,6 +307,7 @@ for (const seed of seeds) {
         decay,
         momentum: 0.9,
         optimizer: 'adam',
+        thresholdLrScale,
         seed,
         objective: distillationObjective(temperature),
         onEpoch: (e) =>
@@ -357,6 +372,8 @@ const results = {
     spRate1,
     spRate2,
     learningRate,
+    thresholdInit: thresholdInit ?? null,
+    thresholdLrScale,
     decay,
   },
   machine: { backend, cpus: cpus().length, cpu: cpus()[0]?.model ?? '' },
@@ -466,8 +483,40 @@ const md = [
   '',
   'Targets (issue 18): delta ≥ 5× fewer non-zero operations than the baseline at ≥ 90 % top-1 agreement, and better than threshold-only deltas at equal agreement.',
   '',
+  ...whereMd(),
   ...simulationMd(),
 ];
+
+/** Per variant: how much the frames' own layer (`input` / `inp_delta`) weighs and where the remaining non-zero operations are. */
+function whereMd(): string[] {
+  const rows: Array<[string, Row, 'spatial' | 'temporal']> = [
+    ['baseline', baseline, 'spatial'],
+    ...thresholdOnly.map((t): [string, Row, 'temporal'] => [`(a) threshold-only, θ = ${t.threshold}`, t, 'temporal']),
+    ...runs
+      .filter((r) => r.seed === seeds[0])
+      .map((r): [string, Row, 'spatial' | 'temporal'] => [
+        `(${r.variant === 'l1' ? 'b' : 'c'}) ${r.variant}, seed ${r.seed}`,
+        r.after,
+        r.variant === 'delta' ? 'temporal' : 'spatial',
+      ]),
+  ];
+  return [
+    '## Where the non-zero operations are',
+    '',
+    "Per variant (trained ones: the first seed), over the held-out frames: the frames' own layer (`input` for models without an input Delta Activation Layer, `inp_delta` with one), its share of all operations, the share of its operations that are non-zero, and its share of the non-zero operations; then the three layers with the most non-zero operations.",
+    '',
+    "| variant | frames' layer: share of ops | its non-zero ops | its share of the non-zero ops | most non-zero ops (share) |",
+    '|---|---|---|---|---|',
+    ...rows.map(([name, r, kind]) => {
+      const nz = r.layers.map((l) => ({ name: l.name, ops: l.ops, nz: l.ops * (1 - l[kind]) }));
+      const [all, nonZeroOps] = [nz.reduce((n, l) => n + l.ops, 0), nz.reduce((n, l) => n + l.nz, 0)];
+      const inp = nz.find((l) => l.name === 'input' || l.name === 'inp_delta');
+      const top = [...nz].sort((a, b) => b.nz - a.nz).slice(0, 3);
+      return `| ${name} | ${inp ? pct(inp.ops / all) : '–'} | ${inp ? pct(inp.nz / inp.ops) : '–'} | ${inp ? pct(inp.nz / nonZeroOps) : '–'} | ${top.map((l) => `${l.name} (${pct(l.nz / nonZeroOps)})`).join(', ')} |`;
+    }),
+    '',
+  ];
+}
 
 /** The simulation tables: one per quantity, a column per (mode @ hw-model). */
 function simulationMd(): string[] {

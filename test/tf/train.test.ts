@@ -113,6 +113,33 @@ describe('tf/train', function () {
     );
     await expectInputError(train(model('baseline'), data, opts({ batchSize: 0 })), /batch size/);
   });
+
+  it('thresholdLrScale moves the thresholds that much faster and leaves the other weights as one optimiser would', async () => {
+    // One plain-SGD step (momentum's first step is lr · g): thresholds move by scale × what they move at scale 1.
+    const step = { phases: [{ epochs: 1, clipLength: 4, spRate: 1e-2 }], batchSize: 32, learningRate: 1e-3, decay: 0 };
+    const weights = async (scale: number) => {
+      const m = model('delta', 1e-2);
+      const before = m.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+      await train(m, data, opts({ ...step, thresholdLrScale: scale }));
+      const moved = m.trainableWeights.map((w, i) => ({
+        threshold: w.originalName.endsWith('threshold'),
+        d: Array.from(w.read().dataSync()).map((v, j) => v - before[i]![j]!),
+      }));
+      m.dispose();
+      return moved;
+    };
+    const [one, ten] = [await weights(1), await weights(10)];
+    const thr = (ws: typeof one) => ws.filter((w) => w.threshold).flatMap((w) => w.d);
+    const rest = (ws: typeof one) => ws.filter((w) => !w.threshold).flatMap((w) => w.d);
+    expect(thr(one).length).to.be.greaterThan(0);
+    expect(thr(one).some((d) => Math.abs(d) > 1e-7)).to.equal(true);
+    thr(one).forEach((d, i) => expect(thr(ten)[i]).to.be.closeTo(10 * d, 1e-6 + 1e-3 * Math.abs(d)));
+    rest(one).forEach((d, i) => expect(rest(ten)[i]).to.be.closeTo(d, 1e-6));
+    await train(model('delta'), data, opts({ thresholdLrScale: 0 })).then(
+      () => expect.fail('accepted a zero scale'),
+      (e: Error) => expect(e.message).to.match(/threshold learning-rate scale/),
+    );
+  });
 });
 
 async function expectInputError(p: Promise<unknown>, re: RegExp): Promise<void> {

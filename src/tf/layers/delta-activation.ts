@@ -83,6 +83,11 @@ export class DeltaActivation extends QuantisedActivation {
     return [shape[0]!, t == null ? null : t - 1, ...shape.slice(2)];
   }
 
+  /** The threshold's variable (null before build), for a trainer that gives thresholds their own learning rate. */
+  get thresholdVariable(): tf.LayerVariable | null {
+    return this.threshold;
+  }
+
   quantiserStep(): tf.Tensor {
     return tf.tidy(() => tf.maximum(tf.abs(this.threshold!.read()), MIN_STEP));
   }
