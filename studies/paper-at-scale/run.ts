@@ -22,8 +22,10 @@
  *   npx tsx studies/paper-at-scale/run.ts [--model nsfwjs:mobilenet_v2] [--videos vtest.avi,Megamind.avi]
  *     [--seeds 1,2,3] [--thresholds 0.02,0.05,0.1,0.2] [--max-frames N] [--frames 2] [--eval-frames 8]
  *     [--epochs1 10] [--epochs2 5] [--batch 1] [--temperature 1] [--sp-rate1 1e-4] [--sp-rate2 1e-6]
- *     [--variants l1,delta] [--lr 1e-3] [--sim-frames 6] [--archs delta-32x32,seneca-like] [--work DIR]
- *     [--nice 10] [--out reports/paper-at-scale]
+ *     [--variants l1,delta] [--lr 1e-3] [--threshold-init 0.05,0.2,…] [--threshold-lr-scale 1]
+ *     [--sim-frames 6] [--archs delta-32x32,seneca-like] [--work DIR] [--nice 10] [--out reports/paper-at-scale]
+ *   --threshold-init: one delta arm per initial threshold of the Delta Activation Layers (not the input one);
+ *   each arm's row also gives threshold-only deltas' sparsity at the arm's KL (interpolated over --thresholds).
  *   --smoke: a tiny run that proves it works (1 seed, 2 thresholds, 12 frames of vtest.avi, 1 + 1 epochs).
  */
 import { parseArgs } from 'node:util';
@@ -54,6 +56,7 @@ import {
   type DistillFigures,
 } from '../../src/tf/distill.js';
 import { OPTIMIZER_DEFAULTS, train } from '../../src/tf/train.js';
+import { DEFAULT_STEP } from '../../src/tf/models.js';
 import { loadSplitVideos } from '../../src/video/frame-split.js';
 import { stat, type Stat } from '../paper-repro/table.js';
 
@@ -76,7 +79,7 @@ const { values } = parseArgs({
     variants: { type: 'string', default: 'l1,delta' },
     /** Adam's learning rate (default the refinement one of OPTIMIZER_DEFAULTS, 1e-3). */
     lr: { type: 'string' },
-    /** The Delta Activation Layers' thresholds: initial value, and their learning rate as a multiple of --lr (TrainOptions.thresholdLrScale). */
+    /** The Delta Activation Layers' thresholds: initial values (a list: one delta arm each), and their learning rate as a multiple of --lr (TrainOptions.thresholdLrScale). */
     'threshold-init': { type: 'string' },
     'threshold-lr-scale': { type: 'string', default: '1' },
     out: { type: 'string', default: 'reports/paper-at-scale' },
@@ -126,7 +129,25 @@ const niceness = num('nice', values.nice, (n) => Number.isInteger(n) && n >= 0 &
 const work = values.work ?? mkdtempSync(join(tmpdir(), 'paper-at-scale-'));
 const { refineLearningRate, decay } = OPTIMIZER_DEFAULTS.adam;
 const learningRate = values.lr === undefined ? refineLearningRate : num('lr', values.lr, (n) => n > 0);
-const thresholdInit = values['threshold-init'] === undefined ? undefined : num('threshold-init', values['threshold-init'], (n) => n > 0);
+// One delta arm per initial threshold (default the layers' DEFAULT_STEP); L1 has one arm.
+const thresholdInits =
+  values['threshold-init'] === undefined ? [DEFAULT_STEP] : list('threshold-init', values['threshold-init'], (n) => n > 0);
+interface Arm {
+  key: string;
+  variant: 'l1' | 'delta';
+  thresholdInit?: number;
+  label: string;
+}
+const arms: Arm[] = trained.flatMap((variant): Arm[] =>
+  variant === 'l1'
+    ? [{ key: 'l1', variant, label: '(b) spatial L1' }]
+    : thresholdInits.map((t) => ({
+        key: thresholdInits.length > 1 || values['threshold-init'] !== undefined ? `delta-t${t}` : 'delta',
+        variant,
+        thresholdInit: t,
+        label: `(c) Delta Activation Layers, θ₀ = ${t}`,
+      })),
+);
 const thresholdLrScale = num('threshold-lr-scale', values['threshold-lr-scale'], (n) => n > 0 && Number.isFinite(n));
 
 const backend = await initBackend({ quiet: true });
@@ -275,6 +296,8 @@ for (const threshold of thresholds) {
 // (b), (c): distillation per seed.
 const runs: Array<{
   variant: string;
+  arm: string;
+  thresholdInit?: number;
   seed: number;
   seconds: number;
   steps: number;
@@ -286,12 +309,12 @@ const runs: Array<{
 }> = [];
 for (const seed of seeds) {
   const data = distillData(videos, targets, names, { clipFrames: frames, evalFrames, seed });
-  for (const variant of trained) {
+  for (const { key: arm, variant, thresholdInit } of arms) {
     const s0 = performance.now();
     const student = deltaiseKeras(teacher, {
       variant,
       spRate: spRate1,
-      ...(variant === 'delta' && thresholdInit ? { thresholdInit } : {}),
+      ...(variant === 'delta' ? { thresholdInit } : {}),
     });
     disableDropout(student); // reproducible, and the teacher's function has none
     const before = row(await evaluateDistillation(student, heldOut, variant));
@@ -312,17 +335,19 @@ for (const seed of seeds) {
         objective: distillationObjective(temperature),
         onEpoch: (e) =>
           console.error(
-            `  ${variant} seed ${seed} epoch ${e.globalEpoch + 1}: T²·KL ${e.crossEntropy.toFixed(4)}, ${e.framesPerSecond.toFixed(2)} frames/s`,
+            `  ${arm} seed ${seed} epoch ${e.globalEpoch + 1}: T²·KL ${e.crossEntropy.toFixed(4)}, ${e.framesPerSecond.toFixed(2)} frames/s`,
           ),
       }),
     );
     const trainFrames = phases.reduce((n, p) => n + p.epochs * data.train.size * p.clipLength, 0);
     const after = row(await evaluateDistillation(student, heldOut, variant));
     const seconds = (performance.now() - s0) / 1000;
-    const simulation = await simulateModel(`${variant}-seed${seed}`, student, variant, seed);
+    const simulation = await simulateModel(`${arm}-seed${seed}`, student, variant, seed);
     student.dispose();
     runs.push({
       variant,
+      arm,
+      ...(variant === 'delta' ? { thresholdInit } : {}),
       seed,
       seconds,
       steps: result.iterations,
@@ -333,27 +358,49 @@ for (const seed of seeds) {
       simulation,
     });
     console.error(
-      `${variant} seed ${seed}: agreement ${before.agreement.toFixed(3)} → ${after.agreement.toFixed(3)}, KL ${before.kl.toFixed(4)} → ${after.kl.toFixed(4)}, operation sparsity ${after.paperSparsity.toFixed(3)}; ${seconds.toFixed(0)} s (${(trainSeconds / trainFrames).toFixed(2)} s per training frame)`,
+      `${arm} seed ${seed}: agreement ${before.agreement.toFixed(3)} → ${after.agreement.toFixed(3)}, KL ${before.kl.toFixed(4)} → ${after.kl.toFixed(4)}, operation sparsity ${after.paperSparsity.toFixed(3)}; ${seconds.toFixed(0)} s (${(trainSeconds / trainFrames).toFixed(2)} s per training frame)`,
     );
   }
 }
 teacher.dispose();
 
-const over = (variant: string, f: (r: Row) => number): Stat => stat(runs.filter((r) => r.variant === variant).map((r) => f(r.after)));
+const over = (arm: string, f: (r: Row) => number): Stat => stat(runs.filter((r) => r.arm === arm).map((r) => f(r.after)));
 const nonZero = (s: number) => 1 - s;
 const summary = Object.fromEntries(
-  trained.map((v) => [
-    v,
-    {
-      agreement: over(v, (r) => r.agreement),
-      kl: over(v, (r) => r.kl),
-      paperSparsity: over(v, (r) => r.paperSparsity),
-      fewerOpsThanBaseline: stat(
-        runs.filter((r) => r.variant === v).map((r) => nonZero(baseline.paperSparsity) / nonZero(r.after.paperSparsity)),
-      ),
-    },
-  ]),
+  arms.map(({ key }) => {
+    const kl = over(key, (r) => r.kl);
+    const atKl = thresholdOnlyAtKl(kl.mean);
+    return [
+      key,
+      {
+        agreement: over(key, (r) => r.agreement),
+        kl,
+        paperSparsity: over(key, (r) => r.paperSparsity),
+        fewerOpsThanBaseline: stat(
+          runs.filter((r) => r.arm === key).map((r) => nonZero(baseline.paperSparsity) / nonZero(r.after.paperSparsity)),
+        ),
+        thresholdOnlyAtEqualKl: atKl,
+      },
+    ];
+  }),
 );
+
+/**
+ * Threshold-only deltas' operation sparsity at a given KL: linear in log KL between the two thresholds whose KLs
+ * bracket it (null outside the measured range): "at equal agreement" of issue 18's target, read on KL because
+ * top-1 agreement does not move here.
+ */
+function thresholdOnlyAtKl(kl: number): number | null {
+  const pts = thresholdOnly.map((t) => ({ kl: t.kl, s: t.paperSparsity })).sort((a, b) => a.kl - b.kl);
+  for (let i = 1; i < pts.length; i++) {
+    const [a, b] = [pts[i - 1]!, pts[i]!];
+    if (kl >= a.kl && kl <= b.kl && a.kl > 0) {
+      const f = b.kl === a.kl ? 0 : Math.log(kl / a.kl) / Math.log(b.kl / a.kl);
+      return a.s + f * (b.s - a.s);
+    }
+  }
+  return null;
+}
 // The full study's time from this run's measured seconds per training frame (mean over the trained runs) and per evaluated frame.
 const perFrame = runs.length ? runs.reduce((n, r) => n + r.secondsPerFrame, 0) / runs.length : NaN;
 const results = {
@@ -372,7 +419,7 @@ const results = {
     spRate1,
     spRate2,
     learningRate,
-    thresholdInit: thresholdInit ?? null,
+    thresholdInits: values['threshold-init'] === undefined ? null : thresholdInits,
     thresholdLrScale,
     decay,
   },
@@ -429,11 +476,11 @@ const simRows: Array<{ variant: string; recordedBy: string; simulations: number;
       stats: simStats([t.keras]),
     },
   ]),
-  ...trained.map((v) => ({
-    variant: `(${v === 'l1' ? 'b) spatial L1' : 'c) Delta Activation Layers'}, distilled (${seeds.length} seed${seeds.length > 1 ? 's' : ''})`,
+  ...arms.map((a) => ({
+    variant: `${a.label}, distilled (${seeds.length} seed${seeds.length > 1 ? 's' : ''})`,
     recordedBy: 'trace --model',
     simulations: seeds.length,
-    stats: simStats(runs.filter((r) => r.variant === v).map((r) => r.simulation)),
+    stats: simStats(runs.filter((r) => r.arm === a.key).map((r) => r.simulation)),
   })),
 ];
 const simulation = {
@@ -466,19 +513,22 @@ const md = [
   '',
   'Operation sparsity as the paper counts it (fan-out weighted): spatial for the baseline and L1, temporal for delta.',
   '',
-  '| variant | top-1 agreement | KL (nats/frame) | operation sparsity | × fewer non-zero ops than the baseline |',
-  '|---|---|---|---|---|',
-  `| baseline (pretrained, quantised, no training) | ${pct(baseline.agreement)} | ${baseline.kl.toFixed(4)} | ${pct(baseline.paperSparsity)} | 1 |`,
+  '| variant | top-1 agreement | KL (nats/frame) | operation sparsity | × fewer non-zero ops than the baseline | threshold-only deltas at the same KL |',
+  '|---|---|---|---|---|---|',
+  `| baseline (pretrained, quantised, no training) | ${pct(baseline.agreement)} | ${baseline.kl.toFixed(4)} | ${pct(baseline.paperSparsity)} | 1 | |`,
   ...thresholdOnly.map(
     (t) =>
-      `| (a) threshold-only deltas, θ = ${t.threshold} | ${pct(t.agreement)} | ${t.kl.toFixed(4)} | ${pct(t.paperSparsity)} | ${(nonZero(baseline.paperSparsity) / nonZero(t.paperSparsity)).toFixed(2)} |`,
+      `| (a) threshold-only deltas, θ = ${t.threshold} | ${pct(t.agreement)} | ${t.kl.toFixed(4)} | ${pct(t.paperSparsity)} | ${(nonZero(baseline.paperSparsity) / nonZero(t.paperSparsity)).toFixed(2)} | |`,
   ),
-  ...trained.map((v) => {
-    const s = summary[v]!;
-    return `| (${v === 'l1' ? 'b) spatial L1' : 'c) Delta Activation Layers'}, distilled (${seeds.length} seed${seeds.length > 1 ? 's' : ''}) | ${ms(s.agreement)} | ${ms(s.kl, (x) => x.toFixed(4))} | ${ms(s.paperSparsity)} | ${ms(s.fewerOpsThanBaseline, (x) => x.toFixed(2))} |`;
+  ...arms.map((a) => {
+    const s = summary[a.key]!;
+    const at = s.thresholdOnlyAtEqualKl;
+    return `| ${a.label}, distilled (${seeds.length} seed${seeds.length > 1 ? 's' : ''}) | ${ms(s.agreement)} | ${ms(s.kl, (x) => x.toFixed(4))} | ${ms(s.paperSparsity)} | ${ms(s.fewerOpsThanBaseline, (x) => x.toFixed(2))} | ${at === null ? 'outside the measured θ' : `${pct(at)} (${(nonZero(baseline.paperSparsity) / nonZero(at)).toFixed(2)}×)`} |`;
   }),
   '',
-  `Time: teacher outputs ${teacherSeconds.toFixed(0)} s; trained runs ${runs.map((r) => `${r.variant}/${r.seed} ${r.seconds.toFixed(0)} s`).join(', ')}; ` +
+  'Threshold-only deltas at the same KL: their operation sparsity interpolated (linear in log KL) between the two thresholds whose KLs bracket the row\'s mean KL; the comparison "at equal agreement" of the targets, read on KL.',
+  '',
+  `Time: teacher outputs ${teacherSeconds.toFixed(0)} s; trained runs ${runs.map((r) => `${r.arm}/${r.seed} ${r.seconds.toFixed(0)} s`).join(', ')}; ` +
     `${Number.isFinite(perFrame) ? perFrame.toFixed(2) : '—'} s per training frame (forward + backward).`,
   '',
   'Targets (issue 18): delta ≥ 5× fewer non-zero operations than the baseline at ≥ 90 % top-1 agreement, and better than threshold-only deltas at equal agreement.',
@@ -495,7 +545,7 @@ function whereMd(): string[] {
     ...runs
       .filter((r) => r.seed === seeds[0])
       .map((r): [string, Row, 'spatial' | 'temporal'] => [
-        `(${r.variant === 'l1' ? 'b' : 'c'}) ${r.variant}, seed ${r.seed}`,
+        `${arms.find((a) => a.key === r.arm)!.label}, seed ${r.seed}`,
         r.after,
         r.variant === 'delta' ? 'temporal' : 'spatial',
       ]),
