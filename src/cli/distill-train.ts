@@ -61,6 +61,7 @@ interface Common {
   learningRate: number;
   decay: number;
   optimizer: OptimizerName;
+  thresholdLrScale: number;
   /** The train command's --from rules for a model directory. */
   refine: (dir: string) => ReturnType<typeof refinable>;
   /** The evaluation file in the model directory. */
@@ -172,6 +173,7 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
       decay: common.decay,
       momentum: argv.momentum,
       optimizer: common.optimizer,
+      thresholdLrScale: common.thresholdLrScale,
       seed: argv.seed,
       objective,
       checkpoint: { dir: argv.out, every: argv['checkpoint-every'], meta, model: student },

@@ -62,6 +62,7 @@ export interface TrainArgs {
   lr?: number;
   decay?: number;
   momentum: number;
+  'threshold-lr-scale': number;
   'sp-rate1': number;
   'sp-rate2': number;
   clip1?: number;
@@ -250,6 +251,12 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         describe: `lr / (1 + decay · iteration); default adam ${A.decay}, sgd ${S.decay}`,
       })
       .option('momentum', { type: 'number', default: DEFAULT_TRAIN_OPTIONS.momentum, describe: "sgd's momentum, adam's β1" })
+      .option('threshold-lr-scale', {
+        type: 'number',
+        default: 1,
+        describe:
+          "delta: the thresholds' learning rate as a multiple of --lr (1: one rate, the authors'; larger lets a short run move them)",
+      })
       .option('sp-rate1', { type: 'number', default: P1.spRate, describe: 'sparsity weight in phase 1 (l1, delta)' })
       .option('sp-rate2', { type: 'number', default: P2.spRate, describe: 'sparsity weight in phase 2 (l1, delta)' })
       .option('clip1', { type: 'number', describe: `frames per training clip in phase 1 (default min(${P1.clipLength}, --frames))` })
@@ -312,6 +319,9 @@ const trainCommand: CommandModule<object, TrainArgs> = {
     if (!(Number.isFinite(lr) && lr > 0)) throw new InputError(`--lr: expected a number > 0, got ${lr}`);
     if (!(Number.isFinite(decay) && decay >= 0)) throw new InputError(`--decay: expected a number >= 0, got ${decay}`);
     if (!(argv.momentum >= 0 && argv.momentum < 1)) throw new InputError(`--momentum: expected a number in [0, 1), got ${argv.momentum}`);
+    const thresholdLrScale = argv['threshold-lr-scale'];
+    if (!(Number.isFinite(thresholdLrScale) && thresholdLrScale > 0))
+      throw new InputError(`--threshold-lr-scale: expected a number > 0, got ${thresholdLrScale}`);
     if (!(Number.isInteger(argv.seed) && argv.seed >= 0)) throw new InputError(`--seed: expected an integer >= 0, got ${argv.seed}`);
     for (const k of ['sp-rate1', 'sp-rate2'] as const)
       if (!(Number.isFinite(argv[k]) && argv[k] >= 0)) throw new InputError(`--${k}: expected a number >= 0, got ${argv[k]}`);
@@ -342,6 +352,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         learningRate: lr,
         decay,
         optimizer,
+        thresholdLrScale,
         refine: (dir) => refinable(dir, argv),
         evalFile: EVAL_FILE,
         pct,
@@ -416,6 +427,7 @@ const trainCommand: CommandModule<object, TrainArgs> = {
         decay,
         momentum: argv.momentum,
         optimizer,
+        thresholdLrScale,
         seed: argv.seed,
         checkpoint: { dir: argv.out, every: argv['checkpoint-every'], meta },
         onBatch: (p) =>
