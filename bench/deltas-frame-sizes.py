@@ -22,7 +22,7 @@ def sizes(trace):
     frames = None
     for path in sorted(glob.glob(os.path.join(trace, "*.deltas"))):
         with open(path, "rb") as f:
-            if f.read(8) != b"\x93DELTAS\x01":
+            if f.read(8) not in (b"\x93DELTAS\x01", b"\x93DELTAS\x02"):
                 sys.exit(f"{path}: not a .deltas file")
             (length,) = struct.unpack("<I", f.read(4))
             head = json.loads(f.read(length))

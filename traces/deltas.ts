@@ -1,21 +1,27 @@
 /**
  * The compact layer file, `.deltas` (act.encoding "deltas"; layout in traces/README.md): per frame,
  * only the elements whose level changed since the previous frame (frame 0: since all-zero), as
- * LEB128 position gaps then the new levels, raw-DEFLATE compressed. Activations of video change
+ * LEB128 position gaps then their changes, raw-DEFLATE compressed. Activations of video change
  * little from frame to frame, so this is a small fraction of the dense .npy; it streams (one
  * record after another) with memory flat in T: the reader keeps one frame of levels per layer.
  *
- *   "\x93DELTAS" 0x01 | uint32 LE L | L bytes of JSON {"dtype", "shape": [T, ...input]}
- *   then T records: uint32 LE n (changed elements) | uint32 LE z | z bytes deflateRaw(gaps ‖ levels)
+ *   "\x93DELTAS" version | uint32 LE L | L bytes of JSON {"dtype", "shape": [T, ...input]}
+ *   then T records: uint32 LE n (changed elements) | uint32 LE z | z bytes deflateRaw(gaps ‖ changes)
  *
- * "Changed" compares bit patterns, so every value (float32 −0 included) round-trips exactly.
+ * A change is, in version 2 (written), the level's difference from the previous one: new − old modulo 2^bits for
+ * the integer dtypes, new XOR old of the bit patterns for float32. Small steps of large levels make few distinct
+ * bytes, which DEFLATE packs about a fifth smaller than the new levels themselves (bench/deltas-layout-size.py).
+ * Version 1 (read) stores the new levels. "Changed" compares bit patterns, so every value (float32 −0 included)
+ * round-trips exactly.
  */
 import { readSync } from 'node:fs';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { InputError, quote } from '../lib/errors.js';
 import { DTYPES, isDtype, type ActArray, type Dtype } from './npy.js';
 
-export const DELTAS_MAGIC = Uint8Array.from([0x93, 0x44, 0x45, 0x4c, 0x54, 0x41, 0x53, 0x01]); // \x93DELTAS, version 1
+/** The version the writer writes (the magic's last byte); readers take 1 and 2. */
+export const DELTAS_VERSION = 2;
+export const DELTAS_MAGIC = Uint8Array.from([0x93, 0x44, 0x45, 0x4c, 0x54, 0x41, 0x53, DELTAS_VERSION]); // \x93DELTAS, version
 const PREFIX = 12; // magic + header length
 const RECORD_HEAD = 8; // n, z
 /** Longest LEB128 encoding of a uint32 gap. */
@@ -56,8 +62,9 @@ export function putGap(body: Uint8Array, p: number, gap: number): number {
 }
 
 /**
- * A record body whose levels are int16 (little-endian, after `gapBytes` of gaps) as the body of 8-bit levels, in place:
- * the low byte of each, which is the int8 or uint8 level whenever the level fits that dtype. Returns the shorter body.
+ * A record body whose changes are int16 (little-endian, after `gapBytes` of gaps) as the body of 8-bit ones, in place:
+ * the low byte of each, which is the 8-bit change (new − old modulo 256) whenever the levels fit an 8-bit dtype.
+ * Returns the shorter body.
  */
 export function narrowLevels(body: Uint8Array, gapBytes: number, n: number): Uint8Array {
   for (let k = 0, from = gapBytes; k < n; k++, from += 2) body[gapBytes + k] = body[from]!;
@@ -116,6 +123,7 @@ export class DeltaEncoder {
     const per = 4 / vals.BYTES_PER_ELEMENT;
     const words = cw ? cw.length : 0;
     const N = cur.length;
+    const wide = vals.BYTES_PER_ELEMENT === 4;
     let i = 0;
     while (i < N) {
       let hi = N;
@@ -128,8 +136,9 @@ export class DeltaEncoder {
       for (; i < hi; i++) {
         const v = cur[i]!;
         if (v === prev[i]) continue;
+        // The difference (wrapping in the unsigned element type; XOR for float32's 32-bit patterns).
+        vals[n++] = wide ? v ^ prev[i]! : v - prev[i]!;
         prev[i] = v;
-        vals[n++] = v;
         if (p + MAX_VARINT > body.length) body = this.grow(p + MAX_VARINT);
         p = putGap(body, p, i - last - 1);
         last = i;
@@ -143,7 +152,8 @@ export class DeltaEncoder {
 
   /**
    * The record of a frame whose changes were found elsewhere (a recorder's spill, src/record/graph/spill.ts): `body`
-   * is the LEB128 gaps (putGap) of the n changed elements, then their levels in this encoder's dtype (narrowLevels).
+   * is the LEB128 gaps (putGap) of the n changed elements, then their changes (new − old level) in this encoder's dtype
+   * (narrowLevels).
    * The frames seen by `encode` are not updated: a layer is written one way or the other.
    */
   encodeChanges(n: number, body: Uint8Array): [Uint8Array, Uint8Array] {
@@ -174,6 +184,8 @@ export class DeltaEncoder {
 }
 
 export interface DeltasHeader {
+  /** 1: records hold the new levels; 2: their differences from the previous ones. */
+  version: 1 | 2;
   dtype: Dtype;
   shape: number[];
   /** Byte offset of frame 0's record. */
@@ -198,7 +210,8 @@ export function readDeltasHeader(fd: number, file: string, size: number): Deltas
     if (prefix[i] !== DELTAS_MAGIC[i]) fail('not a .deltas file (bad magic; expected "\\x93DELTAS")', i);
   }
   if (got < PREFIX) fail(`truncated .deltas header: file is ${size} bytes`, got);
-  if (prefix[7] !== 1) fail(`unsupported .deltas version ${prefix[7]} (1 expected)`, 7);
+  const version = prefix[7]!;
+  if (version !== 1 && version !== 2) fail(`unsupported .deltas version ${version} (1 or 2 expected)`, 7);
   const len = new DataView(prefix.buffer).getUint32(8, true);
   if (PREFIX + len > size) fail(`truncated .deltas header: needs ${PREFIX + len} bytes, file has ${size}`, size);
   const text = new Uint8Array(len);
@@ -235,7 +248,7 @@ export function readDeltasHeader(fd: number, file: string, size: number): Deltas
     pos += RECORD_HEAD + z;
   }
   if (pos !== size) fail(`.deltas data longer than its ${shape[0]} frames: ${size - pos} bytes after the last frame`, pos);
-  return { dtype, shape, dataOffset: PREFIX + len, maxRecord };
+  return { version: version as 1 | 2, dtype, shape, dataOffset: PREFIX + len, maxRecord };
 }
 
 /**
@@ -274,6 +287,7 @@ export class DeltaDecoder {
     private readonly elements: number,
     dataOffset: number,
     maxRecord: number,
+    private readonly version: 1 | 2 = DELTAS_VERSION,
   ) {
     const size = DTYPES[dtype].bytes;
     this.frame = DTYPES[dtype].make(new ArrayBuffer(elements * size), 0, elements);
@@ -325,6 +339,7 @@ export class DeltaDecoder {
     }
     const changed = this.collect && t > 0 ? this.changed : null;
     const previous = this.previousBits;
+    const diff = this.version === 2;
     for (let k = 0; k < n; k++) {
       let gap = 0;
       for (let shift = 0; ; shift += 7) {
@@ -335,16 +350,19 @@ export class DeltaDecoder {
       }
       last += gap + 1;
       if (last >= this.elements) fail(`position ${last} outside a frame of ${this.elements} elements`, at + RECORD_HEAD);
+      const old = levels[last]!;
       if (changed) {
         changed[k] = last;
-        previous[k] = levels[last]!;
+        previous[k] = old;
       }
-      levels[last] =
+      const c =
         size === 1
           ? body[q]!
           : size === 2
             ? body[q]! | (body[q + 1]! << 8)
             : (body[q]! | (body[q + 1]! << 8) | (body[q + 2]! << 16) | (body[q + 3]! << 24)) >>> 0;
+      // Version 2: old + difference (the unsigned element type wraps it), or old XOR the change of float32 bits.
+      levels[last] = !diff ? c : size === 4 ? old ^ c : old + c;
       q += size;
       if (finite && !Number.isFinite(finite[last]!)) fail(`non-finite value ${finite[last]} at element ${last}`);
     }

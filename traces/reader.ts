@@ -34,6 +34,8 @@ export interface TraceLayer {
   dataOffset: number;
   /** .deltas: the largest compressed record (the read buffer); 0 for .npy. */
   maxRecord: number;
+  /** .deltas: the file's format version (1: new levels, 2: their differences); 0 for .npy. */
+  deltasVersion: 0 | 1 | 2;
 }
 
 export interface Trace {
@@ -69,7 +71,8 @@ export function openTrace(dir: string, options: OpenTraceOptions = {}): Trace {
     try {
       const encoding = spec.act.encoding ?? 'npy';
       const fileBytes = fstatSync(fd).size;
-      const h = encoding === 'deltas' ? readDeltasHeader(fd, path, fileBytes) : { ...readNpyHeader(fd, path), maxRecord: 0 };
+      const h =
+        encoding === 'deltas' ? readDeltasHeader(fd, path, fileBytes) : { ...readNpyHeader(fd, path), maxRecord: 0, version: 0 as const };
       const where = `manifest /layers/${index}`;
       if (h.dtype !== spec.act.dtype) {
         throw new InputError(`dtype ${h.dtype} disagrees with ${where}/act/dtype = ${spec.act.dtype}`, { file: path, offset: 0 });
@@ -96,6 +99,7 @@ export function openTrace(dir: string, options: OpenTraceOptions = {}): Trace {
         frameBytes: elements * DTYPES[h.dtype].bytes,
         dataOffset: h.dataOffset,
         maxRecord: h.maxRecord,
+        deltasVersion: h.version,
       };
     } finally {
       closeSync(fd);
@@ -234,7 +238,15 @@ export function readLayer(layer: TraceLayer): ActArray {
 function* readDeltaFrames(layer: TraceLayer, from: number, to: number, changes?: FrameChanges): Generator<ActArray, void, undefined> {
   const fd = openNpy(layer.path);
   try {
-    const d = new DeltaDecoder(fd, layer.path, layer.dtype, layer.frameElements, layer.dataOffset, layer.maxRecord);
+    const d = new DeltaDecoder(
+      fd,
+      layer.path,
+      layer.dtype,
+      layer.frameElements,
+      layer.dataOffset,
+      layer.maxRecord,
+      layer.deltasVersion || 2,
+    );
     d.collect = changes !== undefined;
     for (let t = 0; t < to; t++) {
       const frame = d.next();

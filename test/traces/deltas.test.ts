@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { ActArray, Dtype } from '../../traces/npy.js';
@@ -134,6 +134,81 @@ describe('traces: compact .deltas layer files', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('version 2 records hold each change as new − old (XOR for float32 bits); version 1 files (new levels) still read', async () => {
+    // A v1 file of the same frames, written here the way version 1 wrote them: gaps, then the new levels.
+    const v1 = (c: Case): Buffer => {
+      const size = DTYPES[c.dtype].bytes;
+      const header = Buffer.from(encodeDeltasHeader(c.dtype, [c.frames, ...c.input]));
+      header[7] = 1;
+      const parts: Buffer[] = [header];
+      let prev = Buffer.alloc(c.data[0]!.length * size);
+      for (const f of c.data) {
+        const cur = Buffer.from(bytesOf(typed(c.dtype, f)));
+        const gaps: number[] = [];
+        const levels: Buffer[] = [];
+        let last = -1;
+        for (let i = 0; i < f.length; i++) {
+          if (cur.subarray(i * size, (i + 1) * size).equals(prev.subarray(i * size, (i + 1) * size))) continue;
+          for (let g = i - last - 1; ; g >>>= 7) {
+            gaps.push(g < 0x80 ? g : (g & 0x7f) | 0x80);
+            if (g < 0x80) break;
+          }
+          levels.push(cur.subarray(i * size, (i + 1) * size));
+          last = i;
+        }
+        const z = levels.length ? deflateRawSync(Buffer.concat([Buffer.from(gaps), ...levels])) : Buffer.alloc(0);
+        const head = Buffer.alloc(8);
+        head.writeUInt32LE(levels.length, 0);
+        head.writeUInt32LE(z.length, 4);
+        parts.push(head, z);
+        prev = cur;
+      }
+      return Buffer.concat(parts);
+    };
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (c) => {
+        const dir = tempDir();
+        await write(dir, c, 'deltas');
+        const file = join(dir, 'fc.deltas');
+        expect(readFileSync(file)[7]).to.equal(2);
+        writeFileSync(file, v1(c));
+        const layer = openTrace(dir, { verify: false }).layers[0]!;
+        let k = 0;
+        for (const f of readFrames(layer)) expect([...f], `frame ${k}`).to.deep.equal(c.data[k++]);
+        expect(k).to.equal(c.frames);
+      }),
+      { numRuns: 40 },
+    );
+    // What a version-2 record holds: int16 1000 → 1001 and 5 → −3 are stored as +1 and −8; float32 as the XOR of the bits.
+    const dir = tempDir();
+    await write(
+      dir,
+      {
+        dtype: 'int16',
+        input: [2],
+        frames: 2,
+        data: [
+          [1000, 5],
+          [1001, -3],
+        ],
+      },
+      'deltas',
+    );
+    const bytes = readFileSync(join(dir, 'fc.deltas'));
+    const at = 12 + bytes.readUInt32LE(8);
+    const second = at + 8 + bytes.readUInt32LE(at + 4);
+    const body = inflateRawSync(bytes.subarray(second + 8, second + 8 + bytes.readUInt32LE(second + 4)));
+    expect([...body.subarray(0, 2)]).to.deep.equal([0, 0]); // gaps: positions 0 and 1
+    expect([body.readInt16LE(2), body.readInt16LE(4)]).to.deep.equal([1, -8]);
+    const f = tempDir();
+    await write(f, { dtype: 'float32', input: [1], frames: 2, data: [[1.5], [-1.5]] }, 'deltas');
+    const fb = readFileSync(join(f, 'fc.deltas'));
+    const fa = 12 + fb.readUInt32LE(8);
+    const fs2 = fa + 8 + fb.readUInt32LE(fa + 4);
+    const fbody = inflateRawSync(fb.subarray(fs2 + 8, fs2 + 8 + fb.readUInt32LE(fs2 + 4)));
+    expect(fbody.readUInt32LE(1)).to.equal(0x80000000); // only the sign bit differs
   });
 
   it('reading reuses one frame buffer (memory flat in T) and is smaller than .npy on a slowly changing trace', async () => {

@@ -7,6 +7,8 @@ import { traceStats } from '../../traces/stats.js';
 import { packTrace } from '../../traces/pack.js';
 import { SYNTH_PRESETS, writeSyntheticTrace } from '../../traces/synthetic.js';
 import { statePlanOf } from '../../sim/state-graph.js';
+import { writeTrace } from '../../traces/writer.js';
+import { DTYPES } from '../../traces/npy.js';
 import { tempDir } from './helpers.js';
 
 const README = new URL('../../traces/README.md', import.meta.url);
@@ -55,5 +57,48 @@ describe('traces/README', () => {
     // and the reader's own check fails on a frame that differs
     const bad = spawnSync('python3', ['-c', reader!.replace('dense[t])', 'dense[t] + (t == 5))')], { cwd, encoding: 'utf8' });
     expect(bad.status).to.not.equal(0);
+    // Every dtype, with changes that wrap (int8 127 → −128, int16 −32768 → 32767) and float32 sign flips.
+    for (const dtype of ['int8', 'uint8', 'int16', 'float32'] as const) {
+      const dir = tempDir();
+      const wide: Record<typeof dtype, number[]> = {
+        int8: [127, -128, 3, -7],
+        uint8: [255, 0, 3, 200],
+        int16: [-32768, 32767, 1000, -999],
+        float32: [1.5, -1.5, -0, 3.25e7],
+      };
+      const v = wide[dtype];
+      const frames = [0, 1, 2, 3, 4, 5].map((t) => Array.from({ length: 24 }, (_, i) => v[(i * 7 + t * (i % 3)) % 4]!));
+      await writeTrace(
+        join(dir, 'my-trace'),
+        {
+          model: { name: 'wrap' },
+          frames: frames.length,
+          fps: 10,
+          encoding: 'npy',
+          layers: [
+            {
+              name: 'conv1',
+              op: 'dense',
+              input: [24],
+              output: [2],
+              weightBits: 8,
+              weightDensity: 1,
+              act: { dtype, scale: 1, signed: dtype !== 'uint8' },
+            },
+          ],
+        },
+        (w) => {
+          for (const f of frames) {
+            const a = DTYPES[dtype].make(new ArrayBuffer(24 * DTYPES[dtype].bytes), 0, 24);
+            a.set(f as never);
+            w.appendFrame(0, a);
+          }
+        },
+      );
+      await packTrace(join(dir, 'my-trace'), join(dir, 'my-trace-packed'), 'deltas');
+      const w = spawnSync('python3', ['-c', `${reader}\nprint(t + 1)`], { cwd: dir, encoding: 'utf8' });
+      expect(w.status, `${dtype}: ${w.stderr}`).to.equal(0);
+      expect(w.stdout.trim()).to.equal('6');
+    }
   });
 });

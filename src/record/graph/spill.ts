@@ -30,7 +30,7 @@ export class LevelSpill {
   private readonly buf: Int16Array;
   /** changes, with a mask: a frame's levels before the mask. */
   private raw: Int16Array | undefined;
-  /** changes: the frame's gaps and changed levels (grown as needed). */
+  /** changes: the frame's gaps (grown as needed) and the changes of its changed levels. */
   private gaps: Uint8Array;
   private readonly vals: Int16Array | undefined;
   min = Infinity;
@@ -120,7 +120,8 @@ export class LevelSpill {
   }
 
   /**
-   * The next frame's record body (from the first on): gaps, then the `changed` levels in `dtype` (the spill's dtype()).
+   * The next frame's record body (from the first on): gaps, then the `changed` elements' changes (new − old level,
+   * the .deltas version-2 record) in `dtype` (the spill's dtype()).
    * A view valid until the next call. Changes spools only.
    */
   readChanges(dtype: Dtype): Uint8Array {
@@ -177,8 +178,8 @@ export class LevelSpill {
         if (v < lo) lo = v;
         if (v > hi) hi = v;
         if (v === buf[i]) continue;
+        vals[n++] = v - buf[i]!; // the change (.deltas version 2), wrapped into int16
         buf[i] = v;
-        vals[n++] = v;
         if (p + MAX_GAP_BYTES > gaps.length) gaps = this.growGaps(p + MAX_GAP_BYTES);
         p = putGap(gaps, p, i - last - 1);
         last = i;
@@ -206,8 +207,8 @@ export class LevelSpill {
       if (v < min) min = v;
       if (v > max) max = v;
       if (v === buf[i]) continue;
+      vals[n++] = v - buf[i]!; // the change, as above
       buf[i] = v;
-      vals[n++] = v;
       if (p + MAX_GAP_BYTES > gaps.length) gaps = this.growGaps(p + MAX_GAP_BYTES);
       p = putGap(gaps, p, i - last - 1);
       last = i;
@@ -229,8 +230,8 @@ export class LevelSpill {
     for (let i = 0; i < levels.length; i++) {
       const v = levels[i]!;
       if (v === buf[i]) continue;
+      vals[n++] = v - buf[i]!; // the change, as above
       buf[i] = v;
-      vals[n++] = v;
       if (p + MAX_GAP_BYTES > gaps.length) gaps = this.growGaps(p + MAX_GAP_BYTES);
       p = putGap(gaps, p, i - last - 1);
       last = i;
