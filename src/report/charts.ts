@@ -728,7 +728,7 @@ export interface DriftCostPoint {
  */
 export function driftParetoChart(
   points: DriftCostPoint[],
-  what: { title: string; subtitle: string; drift: string; cost: string; unit: string },
+  what: { title: string; subtitle: string; drift: string; cost: string; unit: string; logDrift?: boolean },
   size?: ChartSize,
 ): Buffer {
   // paretoFront minimises two quantities; here they are drift and cost.
@@ -756,7 +756,10 @@ export function driftParetoChart(
       options: {
         plugins: title(what.title, what.subtitle),
         scales: {
-          x: { type: 'linear', title: axisTitle(what.drift), beginAtZero: true },
+          // A log axis where drifts span decades (a KL of 1e-3 and of 1 on one chart).
+          x: what.logDrift
+            ? { type: 'logarithmic', title: axisTitle(what.drift) }
+            : { type: 'linear', title: axisTitle(what.drift), beginAtZero: true },
           y: valueAxis(
             points.map((p) => p.cost),
             what.cost,
