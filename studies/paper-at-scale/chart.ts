@@ -13,7 +13,13 @@ import { driftParetoChart, type DriftCostPoint } from '../../src/report/charts.j
 interface Results {
   baseline: { kl: number; paperSparsity: number };
   thresholdOnly: Array<{ threshold: number; kl: number; paperSparsity: number }>;
-  runs: Array<{ variant: string; arm?: string; thresholdInit?: number; after: { kl: number; paperSparsity: number } }>;
+  runs: Array<{
+    variant: string;
+    arm?: string;
+    thresholdInit?: number;
+    relativeThresholdInit?: number;
+    after: { kl: number; paperSparsity: number };
+  }>;
   options: { thresholdLrScale?: number };
 }
 
@@ -29,7 +35,8 @@ export function klCostPoints(all: Results[]): DriftCostPoint[] {
     const scale = r.options.thresholdLrScale ?? 1;
     const arms = new Map<string, Array<{ kl: number; paperSparsity: number }>>();
     for (const run of r.runs) {
-      const name = run.variant === 'l1' ? 'L1' : `DAL θ₀ = ${run.thresholdInit ?? 0.05}${scale !== 1 ? `, thr. lr × ${scale}` : ''}`;
+      const start = run.relativeThresholdInit !== undefined ? `${run.relativeThresholdInit} × range` : `${run.thresholdInit ?? 0.05}`;
+      const name = run.variant === 'l1' ? 'L1' : `DAL θ₀ = ${start}${scale !== 1 ? `, thr. lr × ${scale}` : ''}`;
       arms.set(name, [...(arms.get(name) ?? []), run.after]);
     }
     for (const [name, rows] of arms) {

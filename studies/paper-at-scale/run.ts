@@ -56,6 +56,8 @@ import {
   type DistillFigures,
 } from '../../src/tf/distill.js';
 import { OPTIMIZER_DEFAULTS, train } from '../../src/tf/train.js';
+import { setRelativeThresholds } from '../../src/tf/relative-thresholds.js';
+import { clipBatch } from '../../src/tf/evaluate.js';
 import { DEFAULT_STEP } from '../../src/tf/models.js';
 import { loadSplitVideos } from '../../src/video/frame-split.js';
 import { stat, type Stat } from '../paper-repro/table.js';
@@ -82,6 +84,8 @@ const { values } = parseArgs({
     /** The Delta Activation Layers' thresholds: initial values (a list: one delta arm each), and their learning rate as a multiple of --lr (TrainOptions.thresholdLrScale). */
     'threshold-init': { type: 'string' },
     'threshold-lr-scale': { type: 'string', default: '1' },
+    /** More delta arms, each starting every layer at r × the 99.9th percentile of its |input| (src/tf/relative-thresholds.ts). */
+    'threshold-init-relative': { type: 'string' },
     out: { type: 'string', default: 'reports/paper-at-scale' },
     /** Held-out frames of the first video recorded and simulated per variant (0: no simulation). */
     'sim-frames': { type: 'string', default: '6' },
@@ -136,6 +140,8 @@ interface Arm {
   key: string;
   variant: 'l1' | 'delta';
   thresholdInit?: number;
+  /** Relative initial thresholds: r × each layer's range. */
+  relative?: number;
   label: string;
 }
 const arms: Arm[] = trained.flatMap((variant): Arm[] =>
@@ -148,6 +154,11 @@ const arms: Arm[] = trained.flatMap((variant): Arm[] =>
         label: `(c) Delta Activation Layers, θ₀ = ${t}`,
       })),
 );
+if (values['threshold-init-relative'] !== undefined) {
+  if (!trained.includes('delta')) throw new InputError('--threshold-init-relative: needs the delta variant (--variants)');
+  for (const r of list('threshold-init-relative', values['threshold-init-relative'], (n) => n > 0 && n <= 1))
+    arms.push({ key: `delta-r${r}`, variant: 'delta', relative: r, label: `(c) Delta Activation Layers, θ₀ = ${r} × range` });
+}
 const thresholdLrScale = num('threshold-lr-scale', values['threshold-lr-scale'], (n) => n > 0 && Number.isFinite(n));
 
 const backend = await initBackend({ quiet: true });
@@ -182,7 +193,8 @@ const row = (e: DistillEvaluation): Row => ({
   ...distillFigures(e),
   layers: e.layers.map((l) => ({ name: l.name, ops: l.nOutputs * l.neurons, spatial: l.spatialSparsity, temporal: l.temporalSparsity })),
 });
-const heldOut = distillData(videos, targets, names, { clipFrames: frames, evalFrames, seed: 0 }).heldOut;
+const calibration = distillData(videos, targets, names, { clipFrames: frames, evalFrames, seed: 0 });
+const heldOut = calibration.heldOut;
 const timed = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
   const s = performance.now();
   const r = await f();
@@ -298,6 +310,7 @@ const runs: Array<{
   variant: string;
   arm: string;
   thresholdInit?: number;
+  relativeThresholdInit?: number;
   seed: number;
   seconds: number;
   steps: number;
@@ -309,13 +322,19 @@ const runs: Array<{
 }> = [];
 for (const seed of seeds) {
   const data = distillData(videos, targets, names, { clipFrames: frames, evalFrames, seed });
-  for (const { key: arm, variant, thresholdInit } of arms) {
+  for (const { key: arm, variant, thresholdInit, relative } of arms) {
     const s0 = performance.now();
     const student = deltaiseKeras(teacher, {
       variant,
       spRate: spRate1,
       ...(variant === 'delta' ? { thresholdInit } : {}),
     });
+    if (relative !== undefined) {
+      // Calibrated on the first training clip of the first video (the same for every seed).
+      const clip = clipBatch([await calibration.train.get(0)], [h, w, c], frames);
+      await setRelativeThresholds(student, clip.x, relative);
+      clip.x.dispose();
+    }
     disableDropout(student); // reproducible, and the teacher's function has none
     const before = row(await evaluateDistillation(student, heldOut, variant));
     const phases = [
@@ -347,7 +366,7 @@ for (const seed of seeds) {
     runs.push({
       variant,
       arm,
-      ...(variant === 'delta' ? { thresholdInit } : {}),
+      ...(variant === 'delta' ? (relative !== undefined ? { relativeThresholdInit: relative } : { thresholdInit }) : {}),
       seed,
       seconds,
       steps: result.iterations,
@@ -421,6 +440,7 @@ const results = {
     learningRate,
     thresholdInits: values['threshold-init'] === undefined ? null : thresholdInits,
     thresholdLrScale,
+    thresholdInitsRelative: arms.flatMap((a) => (a.relative !== undefined ? [a.relative] : [])),
     decay,
   },
   machine: { backend, cpus: cpus().length, cpu: cpus()[0]?.model ?? '' },

@@ -13,6 +13,7 @@ import { CLIP_MEAN, deltaiseKeras } from '../../src/tf/deltaise-graph.js';
 import { perFrameModel } from '../../src/tf/distill.js';
 import { evaluate } from '../../src/tf/evaluate.js';
 import { train } from '../../src/tf/train.js';
+import { setRelativeThresholds } from '../../src/tf/relative-thresholds.js';
 import { DeltaActivation, FrozenFrameWise, L1Activation } from '../../src/tf/layers/index.js';
 import { activationLayers, assignFanOuts, INPUT_DELTA } from '../../src/tf/models.js';
 import { loadModel, saveModel } from '../../src/tf/persist.js';
@@ -235,6 +236,30 @@ describe('tf/deltaise-graph: delta-ising a pretrained Keras model', () => {
         `${kind} ${JSON.stringify(config.kernelSize ?? config.poolSize ?? config.padding)}`,
       );
     }
+  });
+
+  it('relative initial thresholds: each layer at r × the 99.9th percentile of |its input| on the clip, the input layer as it was', async () => {
+    const d = deltaiseKeras(toyKerasModel(), {});
+    const x = clip(1, 4);
+    const dals = d.layers.filter((l): l is DeltaActivation => l instanceof DeltaActivation);
+    const before = new Map(dals.map((l) => [l.name, Array.from(l.thresholdVariable!.read().dataSync())]));
+    // Every layer's input in one pass at the initial thresholds (setting them changes what downstream layers see).
+    const probe = tf.model({ inputs: d.inputs, outputs: dals.map((l) => l.input as tf.SymbolicTensor) });
+    const ins = probe.predict(x) as tf.Tensor[];
+    const set = await setRelativeThresholds(d, x, 0.05);
+    for (const [k, l] of dals.entries()) {
+      const now = Array.from(l.thresholdVariable!.read().dataSync());
+      if (l.name === INPUT_DELTA) {
+        expect(now, l.name).to.deep.equal(before.get(l.name));
+        continue;
+      }
+      const a = Array.from(ins[k]!.dataSync(), Math.abs).sort((p, q) => p - q);
+      const p999 = a[Math.ceil(0.999 * a.length) - 1]!;
+      expect(set.get(l.name), l.name).to.be.closeTo(0.05 * p999, 1e-6 * (1 + p999));
+      for (const v of now) expect(v, l.name).to.be.closeTo(0.05 * p999, 1e-6 * (1 + p999));
+    }
+    expect(set.size).to.equal(dals.length - 1);
+    tf.dispose([x, ...ins]);
   });
 
   it('refuses what it cannot copy faithfully, naming the layer', () => {
