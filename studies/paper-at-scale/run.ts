@@ -134,8 +134,13 @@ const work = values.work ?? mkdtempSync(join(tmpdir(), 'paper-at-scale-'));
 const { refineLearningRate, decay } = OPTIMIZER_DEFAULTS.adam;
 const learningRate = values.lr === undefined ? refineLearningRate : num('lr', values.lr, (n) => n > 0);
 // One delta arm per initial threshold (default the layers' DEFAULT_STEP); L1 has one arm.
+// (`--threshold-init ''`: none, e.g. for relative arms only.)
 const thresholdInits =
-  values['threshold-init'] === undefined ? [DEFAULT_STEP] : list('threshold-init', values['threshold-init'], (n) => n > 0);
+  values['threshold-init'] === undefined
+    ? [DEFAULT_STEP]
+    : values['threshold-init'] === ''
+      ? []
+      : list('threshold-init', values['threshold-init'], (n) => n > 0);
 interface Arm {
   key: string;
   variant: 'l1' | 'delta';
