@@ -1,7 +1,8 @@
 /**
  * The paper-at-scale study's KL – cost plane (issue 18's "at equal agreement", read on KL): every variant of one
  * or more results.json files (studies/paper-at-scale/run.ts), KL to the teacher against the share of non-zero
- * operations, with the Pareto front. Threshold-only deltas at each θ, and each trained arm as its mean over seeds.
+ * operations, with the Pareto front. Threshold-only deltas at each θ (and at each relative r: a relative arm before
+ * training), and each trained arm as its mean over seeds.
  *
  *   npx tsx studies/paper-at-scale/chart.ts --out reports/paper-at-scale/pareto.png RESULTS.json [RESULTS.json …]
  */
@@ -18,6 +19,7 @@ interface Results {
     arm?: string;
     thresholdInit?: number;
     relativeThresholdInit?: number;
+    before: { kl: number; paperSparsity: number };
     after: { kl: number; paperSparsity: number };
   }>;
   options: { thresholdLrScale?: number };
@@ -35,6 +37,9 @@ export function klCostPoints(all: Results[]): DriftCostPoint[] {
     const scale = r.options.thresholdLrScale ?? 1;
     const arms = new Map<string, Array<{ kl: number; paperSparsity: number }>>();
     for (const run of r.runs) {
+      // Before training, a relative arm is threshold-only deltas at relative thresholds (the same for every seed).
+      if (run.relativeThresholdInit !== undefined)
+        add(`r = ${run.relativeThresholdInit} × range`, run.before.kl, run.before.paperSparsity);
       const start = run.relativeThresholdInit !== undefined ? `${run.relativeThresholdInit} × range` : `${run.thresholdInit ?? 0.05}`;
       const name = run.variant === 'l1' ? 'L1' : `DAL θ₀ = ${start}${scale !== 1 ? `, thr. lr × ${scale}` : ''}`;
       arms.set(name, [...(arms.get(name) ?? []), run.after]);
@@ -63,7 +68,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   });
   const png = driftParetoChart(klCostPoints(all), {
     title: 'MobileNetV2 self-distilled on real video: KL to the teacher against non-zero operations',
-    subtitle: 'threshold-only deltas (θ) and distilled variants (mean over seeds); red: the Pareto front',
+    subtitle: 'threshold-only deltas (θ; r × range) and distilled variants (DAL, mean over seeds); red: the Pareto front',
     drift: 'KL to the teacher on held-out frames (nats / frame, log)',
     cost: 'non-zero operations',
     unit: '% of all',
