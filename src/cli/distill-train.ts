@@ -30,13 +30,15 @@ import { deltaiseKeras } from '../tf/deltaise-graph.js';
 import { assignFanOuts, DEFAULT_FAN_OUT, type FanOutConvention, inputDeltaOf, type Variant } from '../tf/models.js';
 import { loadModel, type ModelMeta } from '../tf/persist.js';
 import { type OptimizerName, type Phase, train } from '../tf/train.js';
+import { clipBatch } from '../tf/evaluate.js';
+import { setRelativeThresholds } from '../tf/relative-thresholds.js';
 import { DEFAULT_HELD_OUT, loadSplitVideos, videoFiles } from '../video/frame-split.js';
 import { startProgress } from './progress.js';
 import type { refinable, TrainArgs } from './commands/train.js';
 
 export const DISTILL_DEFAULTS = { temperature: 1, heldOut: DEFAULT_HELD_OUT, evalFrames: 8 } as const;
 /** Flags that only --distill takes. */
-export const DISTILL_ONLY = ['temperature', 'held-out', 'max-frames', 'eval-frames'] as const;
+export const DISTILL_ONLY = ['temperature', 'held-out', 'max-frames', 'eval-frames', 'relative-step'] as const;
 
 /** The --distill flags, checked before anything is loaded. */
 export function checkDistillArgs(argv: TrainArgs): void {
@@ -50,6 +52,10 @@ export function checkDistillArgs(argv: TrainArgs): void {
   if (m !== undefined && !(Number.isInteger(m) && m >= 2)) throw new InputError(`--max-frames: expected an integer >= 2, got ${m}`);
   const e = argv['eval-frames'];
   if (e !== undefined && !(Number.isInteger(e) && e >= 1)) throw new InputError(`--eval-frames: expected an integer >= 1, got ${e}`);
+  const r = argv['relative-step'];
+  if (r !== undefined && !(Number.isFinite(r) && r > 0 && r <= 1))
+    throw new InputError(`--relative-step: expected a number in (0, 1], got ${r}`);
+  if (r !== undefined && argv.step !== undefined) throw new InputError('--relative-step: give it or --step, not both');
   if (argv.data !== undefined) throw new InputError('--data: not with --distill (the videos are the data)');
   if (argv.from === undefined)
     throw new InputError('--distill: --from MODEL is needed (the teacher: nsfwjs:NAME, a Keras model.json or a model directory)');
@@ -139,6 +145,14 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
     ({ student, variant, fanOut } = deltaiseTeacher(teacher.model, argv));
     teacher.model.dispose();
   }
+  const relative = argv['relative-step'];
+  let relativeThresholds: Record<string, number> | undefined;
+  if (relative !== undefined) {
+    if (variant !== 'delta') throw new InputError(`--relative-step: sets Delta Activation Layers' thresholds; the student is ${variant}`);
+    const clip = clipBatch([await data.train.get(0)], frameShape, argv.frames);
+    relativeThresholds = Object.fromEntries(await setRelativeThresholds(student, clip.x, relative));
+    clip.x.dispose();
+  }
   const dropouts = disableDropout(student);
   const inputLayer = inputDeltaOf(student);
   const sp = (rate: number) => (variant === 'baseline' ? 0 : rate);
@@ -158,6 +172,7 @@ export async function distillTrain(argv: TrainArgs, common: Common): Promise<voi
       dropoutDisabled: dropouts,
       inputDelta: inputLayer !== null,
       ...(inputLayer ? { inputThreshold: inputLayer.thresholdInit } : {}),
+      ...(relativeThresholds ? { relativeStep: relative, relativeThresholds } : {}),
     },
   };
 

@@ -181,6 +181,40 @@ describe('tf/distill: self-distillation on video frames', function () {
       expect(readFileSync(join(b, f)).equals(readFileSync(join(a, f))), f).to.equal(true);
   });
 
+  it('--relative-step starts each Delta Activation Layer at r × its range (recorded in meta.json), not at --step', async () => {
+    await saveModel(join(dir, 'tiny'), kerasNet(), META);
+    const out = join(dir, 'rel');
+    const r = cli(
+      'train',
+      '--from',
+      join(dir, 'tiny', 'model.json'),
+      '--variant',
+      'delta',
+      '--distill',
+      clip,
+      '--frames',
+      '4',
+      '--eval-frames',
+      '4',
+      '--epochs',
+      '2',
+      '--batch',
+      '4',
+      '--relative-step',
+      '0.05',
+      '--quiet',
+      '--out',
+      out,
+    );
+    expect(r.code, r.stderr).to.equal(0);
+    const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8'));
+    expect(meta.training.relativeStep).to.equal(0.05);
+    const set = Object.entries(meta.training.relativeThresholds as Record<string, number>);
+    expect(set.length).to.be.greaterThan(0);
+    expect(set.map(([name]) => name)).to.not.include('inp_delta');
+    for (const [name, q] of set) expect(q, name).to.be.greaterThan(0).and.not.equal(0.05);
+  });
+
   it('refuses bad input with a clear error, exit ≠ 0 and nothing written', async () => {
     await saveModel(join(dir, 'logits'), kerasNet('linear'), META);
     const model = join(dir, 'tiny', 'model.json');
@@ -196,6 +230,10 @@ describe('tf/distill: self-distillation on video frames', function () {
       [['--from', model, '--distill', clip, '--held-out', '1'], '--held-out'],
       [['--data', 'procedural', '--temperature', '2'], '--temperature is an option of --distill'],
       [['--from', model, '--distill', clip, '--max-frames', '20', '--frames', '16'], 'at least 16 and 8 are needed'],
+      [['--from', model, '--distill', clip, '--relative-step', '0'], '--relative-step: expected a number in (0, 1]'],
+      [['--from', model, '--distill', clip, '--relative-step', '0.1', '--step', '0.2'], 'give it or --step, not both'],
+      [['--from', model, '--distill', clip, '--variant', 'l1', '--relative-step', '0.1'], 'the student is l1'],
+      [['--data', 'procedural', '--relative-step', '0.1'], '--relative-step is an option of --distill'],
     ];
     for (const [args, message] of cases) {
       const r = cli('train', ...args, '--quiet', '--out', out);

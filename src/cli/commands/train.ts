@@ -82,6 +82,7 @@ export interface TrainArgs {
   'held-out'?: number;
   'max-frames'?: number;
   'eval-frames'?: number;
+  'relative-step'?: number;
 }
 
 const [P1, P2] = DEFAULT_PHASES as [Phase, Phase];
@@ -221,6 +222,11 @@ const trainCommand: CommandModule<object, TrainArgs> = {
       .option('eval-frames', {
         type: 'number',
         describe: `--distill: frames per held-out evaluation clip (default ${DISTILL_DEFAULTS.evalFrames})`,
+      })
+      .option('relative-step', {
+        type: 'number',
+        describe:
+          "--distill, delta: start each Delta Activation Layer's threshold at r × the 99.9th percentile of |its input| on the first training clip (DeltaCNN-style relative thresholds), not at --step",
       })
       .option('net', { choices: NETS, default: 'plain' as NetName, describe: 'network (ignored with --from)' })
       .option('variant', {
