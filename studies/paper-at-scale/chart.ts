@@ -38,8 +38,7 @@ export function klCostPoints(all: Results[]): DriftCostPoint[] {
     const arms = new Map<string, Array<{ kl: number; paperSparsity: number }>>();
     for (const run of r.runs) {
       // Before training, a relative arm is threshold-only deltas at relative thresholds (the same for every seed).
-      if (run.relativeThresholdInit !== undefined)
-        add(`r = ${run.relativeThresholdInit} × range`, run.before.kl, run.before.paperSparsity);
+      if (run.relativeThresholdInit !== undefined) add(`r = ${run.relativeThresholdInit} × range`, run.before.kl, run.before.paperSparsity);
       const start = run.relativeThresholdInit !== undefined ? `${run.relativeThresholdInit} × range` : `${run.thresholdInit ?? 0.05}`;
       const name = run.variant === 'l1' ? 'L1' : `DAL θ₀ = ${start}${scale !== 1 ? `, thr. lr × ${scale}` : ''}`;
       arms.set(name, [...(arms.get(name) ?? []), run.after]);
