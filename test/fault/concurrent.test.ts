@@ -124,7 +124,8 @@ describe(`fault: two runs on one --out at the same time (seed ${SEED})`, functio
 
   it('a sweep started while another runs on the same --out is refused, whatever its flags; the first completes', async () => {
     const out = 'locked';
-    // alexnet, 144 points on one worker: about ten seconds of points after the journal starts
+    // alexnet, 240 points on one worker: several seconds of points after the journal starts, longer than the three
+    // CLIs below take to start (144 points were too few on an idle machine: the first sweep could finish before them)
     const LONG = [
       'sweep',
       '--model',
@@ -136,7 +137,7 @@ describe(`fault: two runs on one --out at the same time (seed ${SEED})`, functio
       '--set',
       'cols=4,8,16,32',
       '--set',
-      'memories.state.kiB=1,64,1024',
+      'memories.state.kiB=1,16,64,256,1024',
       '--set',
       'deltaDensity=0.05,0.1,0.2',
       '--workers',
@@ -157,8 +158,8 @@ describe(`fault: two runs on one --out at the same time (seed ${SEED})`, functio
     for (const x of during) expect(refusal(x), x.stderr).to.equal(null);
     for (const x of during) expect(x.stderr).to.match(/another sweep \(pid \d+\) is writing/);
     const d = join(dir, out);
-    expect(lines(join(d, 'sweep.csv'))).to.have.length(145);
-    expect(lines(journal)).to.have.length(145);
+    expect(lines(join(d, 'sweep.csv'))).to.have.length(241);
+    expect(lines(journal)).to.have.length(241);
     expect(JSON.parse(read(join(d, 'summary.json'))).grid).to.equal(JSON.parse(lines(journal)[0]!).grid);
     expect(leftovers(d)).to.deep.equal([]);
   });
