@@ -135,31 +135,31 @@ describe('tf/distill: self-distillation on video frames', function () {
     student.dispose();
   });
 
+  /** `train --from tiny/model.json --variant delta --distill CLIP`, 4-frame clips, 2 epochs, plus `extra`, into `out`. */
+  const distillTiny = (out: string, ...extra: string[]) =>
+    cli(
+      'train',
+      '--from',
+      join(dir, 'tiny', 'model.json'),
+      '--variant',
+      'delta',
+      '--distill',
+      clip,
+      '--frames',
+      '4',
+      '--eval-frames',
+      '4',
+      '--epochs',
+      '2',
+      ...extra,
+      '--quiet',
+      '--out',
+      out,
+    );
+
   it('CI smoke: train --from MODEL.json --distill CLIP --variant delta, end to end, byte-identical for a seed (dropout off)', async () => {
     await saveModel(join(dir, 'tiny'), kerasNet(), META);
-    const run = (out: string) =>
-      cli(
-        'train',
-        '--from',
-        join(dir, 'tiny', 'model.json'),
-        '--variant',
-        'delta',
-        '--distill',
-        clip,
-        '--frames',
-        '4',
-        '--eval-frames',
-        '4',
-        '--epochs',
-        '2',
-        '--batch',
-        '2',
-        '--seed',
-        '5',
-        '--quiet',
-        '--out',
-        out,
-      );
+    const run = (out: string) => distillTiny(out, '--batch', '2', '--seed', '5');
     const [a, b] = [join(dir, 'a'), join(dir, 'b')];
     const r = run(a);
     expect(r.code, r.stderr).to.equal(0);
@@ -184,28 +184,7 @@ describe('tf/distill: self-distillation on video frames', function () {
   it('--relative-step starts each Delta Activation Layer at r × its range (recorded in meta.json), not at --step', async () => {
     await saveModel(join(dir, 'tiny'), kerasNet(), META);
     const out = join(dir, 'rel');
-    const r = cli(
-      'train',
-      '--from',
-      join(dir, 'tiny', 'model.json'),
-      '--variant',
-      'delta',
-      '--distill',
-      clip,
-      '--frames',
-      '4',
-      '--eval-frames',
-      '4',
-      '--epochs',
-      '2',
-      '--batch',
-      '4',
-      '--relative-step',
-      '0.05',
-      '--quiet',
-      '--out',
-      out,
-    );
+    const r = distillTiny(out, '--batch', '4', '--relative-step', '0.05');
     expect(r.code, r.stderr).to.equal(0);
     const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8'));
     expect(meta.training.relativeStep).to.equal(0.05);
