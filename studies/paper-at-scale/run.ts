@@ -325,6 +325,10 @@ const runs: Array<{
   after: Row;
   simulation: Simulation | null;
 }> = [];
+// Relative arms are calibrated on the first training clip of the first video, the same for every arm and seed.
+const calibrationClip = arms.some((a) => a.relative !== undefined)
+  ? clipBatch([await calibration.train.get(0)], [h, w, c], frames).x
+  : null;
 for (const seed of seeds) {
   const data = distillData(videos, targets, names, { clipFrames: frames, evalFrames, seed });
   for (const { key: arm, variant, thresholdInit, relative } of arms) {
@@ -334,12 +338,7 @@ for (const seed of seeds) {
       spRate: spRate1,
       ...(variant === 'delta' ? { thresholdInit } : {}),
     });
-    if (relative !== undefined) {
-      // Calibrated on the first training clip of the first video (the same for every seed).
-      const clip = clipBatch([await calibration.train.get(0)], [h, w, c], frames);
-      await setRelativeThresholds(student, clip.x, relative);
-      clip.x.dispose();
-    }
+    if (relative !== undefined) await setRelativeThresholds(student, calibrationClip!, relative);
     disableDropout(student); // reproducible, and the teacher's function has none
     const before = row(await evaluateDistillation(student, heldOut, variant));
     const phases = [
@@ -387,6 +386,7 @@ for (const seed of seeds) {
   }
 }
 teacher.dispose();
+calibrationClip?.dispose();
 
 const over = (arm: string, f: (r: Row) => number): Stat => stat(runs.filter((r) => r.arm === arm).map((r) => f(r.after)));
 const nonZero = (s: number) => 1 - s;
