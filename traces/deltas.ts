@@ -252,6 +252,27 @@ export function readDeltasHeader(fd: number, file: string, size: number): Deltas
 }
 
 /**
+ * What a DeltaDecoder needs only while it decodes a frame and its consumer reads it: the compressed record and the
+ * levels the changed elements held before. Decoders stepped one at a time, each frame read before the next decoder
+ * steps (reader.ts layerFramesWithChanges), share one: the largest layer's buffers instead of the sum over layers
+ * (on centernet, 89 layers: ~65 MB).
+ */
+export class DecodeScratch {
+  zbuf = new Uint8Array(0);
+  previous = new ArrayBuffer(0);
+  /** zbuf with room for `bytes`. */
+  record(bytes: number): Uint8Array {
+    if (this.zbuf.length < bytes) this.zbuf = new Uint8Array(bytes);
+    return this.zbuf;
+  }
+  /** previous with room for `bytes`, grown by half again so that growth is amortised. */
+  previousBytes(bytes: number): ArrayBuffer {
+    if (this.previous.byteLength < bytes) this.previous = new ArrayBuffer(Math.max(bytes, Math.ceil(1.5 * this.previous.byteLength)));
+    return this.previous;
+  }
+}
+
+/**
  * Reads records in order into one frame of levels (`frame`, a view of a buffer it owns); `count`
  * is how many elements the last frame changed.
  */
@@ -268,7 +289,8 @@ export class DeltaDecoder {
   collect = false;
   changed = new Uint32Array(0);
   /** With `collect`: the level each changed element held before this frame (previous[k] at changed[k]), so a consumer
-   *  can update a statistic of the levels by the changes alone. */
+   *  can update a statistic of the levels by the changes alone. In the scratch's buffer: valid until a decoder sharing
+   *  it decodes again. */
   previous: ActArray;
   private previousBits: Bits;
   private readonly dtype: Dtype;
@@ -276,7 +298,6 @@ export class DeltaDecoder {
   private readonly levels: Bits;
   /** Bytes per level. */
   private readonly size: number;
-  private readonly zbuf: Uint8Array;
   private readonly head = new Uint8Array(RECORD_HEAD);
   private readonly headView = new DataView(this.head.buffer);
 
@@ -286,8 +307,9 @@ export class DeltaDecoder {
     dtype: Dtype,
     private readonly elements: number,
     dataOffset: number,
-    maxRecord: number,
+    private readonly maxRecord: number,
     private readonly version: 1 | 2 = DELTAS_VERSION,
+    private readonly scratch = new DecodeScratch(),
   ) {
     const size = DTYPES[dtype].bytes;
     this.frame = DTYPES[dtype].make(new ArrayBuffer(elements * size), 0, elements);
@@ -297,7 +319,7 @@ export class DeltaDecoder {
     this.previousBits = bitsOf(this.previous);
     this.size = size;
     this.finite = dtype === 'float32' ? (this.frame as Float32Array) : undefined;
-    this.zbuf = new Uint8Array(maxRecord);
+    scratch.record(maxRecord);
     this.pos = dataOffset;
   }
 
@@ -312,15 +334,16 @@ export class DeltaDecoder {
     if (readSync(this.fd, head, 0, RECORD_HEAD, at) !== RECORD_HEAD) fail('truncated .deltas data (file shrank while reading)');
     const n = headView.getUint32(0, true);
     const z = headView.getUint32(4, true);
-    if (n > this.elements || z > this.zbuf.length) fail(`record head (n ${n}, z ${z}) changed since the file was opened`);
-    if (readSync(this.fd, this.zbuf, 0, z, at + RECORD_HEAD) !== z) fail('truncated .deltas data (file shrank while reading)');
+    if (n > this.elements || z > this.maxRecord) fail(`record head (n ${n}, z ${z}) changed since the file was opened`);
+    const zbuf = this.scratch.record(z);
+    if (readSync(this.fd, zbuf, 0, z, at + RECORD_HEAD) !== z) fail('truncated .deltas data (file shrank while reading)');
     this.pos = at + RECORD_HEAD + z;
     this.count = n;
     this.t++;
     if (n === 0) return this.frame;
     let body: Uint8Array;
     try {
-      body = inflateRawSync(this.zbuf.subarray(0, z), { maxOutputLength: n * (MAX_VARINT + size) });
+      body = inflateRawSync(zbuf.subarray(0, z), { maxOutputLength: n * (MAX_VARINT + size) });
     } catch (e) {
       return fail(`corrupt compressed record (${(e as Error).message})`, at + RECORD_HEAD);
     }
@@ -331,10 +354,11 @@ export class DeltaDecoder {
     let p = 0;
     let q = end;
     let last = -1;
-    if (this.collect && t > 0 && this.changed.length < n) {
-      const m = Math.max(n, Math.ceil(1.5 * this.changed.length));
-      this.changed = new Uint32Array(m);
-      this.previous = DTYPES[this.dtype].make(new ArrayBuffer(m * size), 0, m);
+    if (this.collect && t > 0) {
+      if (this.changed.length < n) this.changed = new Uint32Array(Math.max(n, Math.ceil(1.125 * this.changed.length)));
+      // The shared buffer may have grown (or been written by another decoder) since this one's last frame: a new view.
+      const buf = this.scratch.previousBytes(n * size);
+      this.previous = DTYPES[this.dtype].make(buf, 0, Math.floor(buf.byteLength / size));
       this.previousBits = bitsOf(this.previous);
     }
     const changed = this.collect && t > 0 ? this.changed : null;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { InputError } from '../lib/errors.js';
 import { DTYPES, openNpy, readNpyHeader, typedView, type ActArray, type Dtype } from './npy.js';
 import { readManifest, type Encoding, type LayerSpec, type Manifest } from './manifest.js';
-import { DeltaDecoder, readDeltasHeader } from './deltas.js';
+import { DecodeScratch, DeltaDecoder, readDeltasHeader } from './deltas.js';
 import { inputCount, layerOf, type Layer } from './layer.js';
 
 export interface TraceLayer {
@@ -235,7 +235,13 @@ export function readLayer(layer: TraceLayer): ActArray {
   return all;
 }
 
-function* readDeltaFrames(layer: TraceLayer, from: number, to: number, changes?: FrameChanges): Generator<ActArray, void, undefined> {
+function* readDeltaFrames(
+  layer: TraceLayer,
+  from: number,
+  to: number,
+  changes?: FrameChanges,
+  scratch?: DecodeScratch,
+): Generator<ActArray, void, undefined> {
   const fd = openNpy(layer.path);
   try {
     const d = new DeltaDecoder(
@@ -246,6 +252,7 @@ function* readDeltaFrames(layer: TraceLayer, from: number, to: number, changes?:
       layer.dataOffset,
       layer.maxRecord,
       layer.deltasVersion || 2,
+      scratch,
     );
     d.collect = changes !== undefined;
     for (let t = 0; t < to; t++) {
@@ -269,19 +276,32 @@ export interface FrameChanges {
 }
 
 /**
- * frameReader, plus where each layer's frame changed since the previous frame (changes[i] after each step, valid until
- * the next): a .deltas file stores exactly that, so a consumer can work by the changes instead of comparing whole
- * frames. null for .npy layers and for frame 0.
+ * Every layer's frame, with where it changed since the frame before, one layer at a time: frame 0's layers in order,
+ * then frame 1's, …. A .deltas file stores exactly the changes, so a consumer can work by them instead of comparing
+ * whole frames. `changes` is null for .npy layers and for frame 0. Each item is valid only until the next: the
+ * .deltas layers decode through one DecodeScratch (the largest layer's buffers, not the sum over layers), and
+ * `changes.previous` lives there; the frame and `changes.changed` stay until the same layer's next frame.
  */
-export function* frameReaderWithChanges(
+export function* layerFramesWithChanges(
   trace: Trace,
   options: ReadFramesOptions = {},
-): Generator<{ frames: ActArray[]; changes: FrameChanges[] }, void, undefined> {
+): Generator<{ layer: number; frame: ActArray; changes: FrameChanges }, void, undefined> {
+  const scratch = new DecodeScratch();
   const changes = trace.layers.map((): FrameChanges => ({ changed: null, previous: null }));
   const its = trace.layers.map((l, i) =>
-    l.encoding === 'deltas' ? readDeltaFrames(l, options.from ?? 0, options.to ?? l.frames, changes[i]) : readFrames(l, options),
+    l.encoding === 'deltas' ? readDeltaFrames(l, options.from ?? 0, options.to ?? l.frames, changes[i], scratch) : readFrames(l, options),
   );
-  yield* zipFrames(its, (frames) => ({ frames, changes }));
+  try {
+    if (its.length === 0) return;
+    for (;;)
+      for (let i = 0; i < its.length; i++) {
+        const r = its[i]!.next();
+        if (r.done) return;
+        yield { layer: i, frame: r.value, changes: changes[i]! };
+      }
+  } finally {
+    for (const it of its) it.return(undefined);
+  }
 }
 
 function readExactly(fd: number, dst: Uint8Array, length: number, position: number, file: string): void {

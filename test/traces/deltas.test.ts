@@ -13,7 +13,7 @@ import { DTYPES } from '../../traces/npy.js';
 import { validateManifest, type Encoding } from '../../traces/manifest.js';
 import { packTrace } from '../../traces/pack.js';
 import { encodeDeltasHeader } from '../../traces/deltas.js';
-import { frameReaderWithChanges, openTrace, readFrame, readFrames, readLayer } from '../../traces/reader.js';
+import { layerFramesWithChanges, openTrace, readFrame, readFrames, readLayer } from '../../traces/reader.js';
 import { storageOf } from '../../traces/storage.js';
 import { writeTrace, type LayerDraft } from '../../traces/writer.js';
 import { throwsInput } from '../support/input-error.js';
@@ -110,8 +110,8 @@ describe('traces: compact .deltas layer files', () => {
         // With changes: where each frame differs (bit for bit) from the one before, and the levels it held there.
         k = 0;
         const size = DTYPES[c.dtype].bytes;
-        for (const { changes } of frameReaderWithChanges(openTrace(join(root, 'd')))) {
-          const { changed, previous } = changes[0]!;
+        for (const { changes } of layerFramesWithChanges(openTrace(join(root, 'd')))) {
+          const { changed, previous } = changes;
           if (k === 0) expect([changed, previous]).to.deep.equal([null, null]);
           else {
             const [a, b] = [dense[k - 1]!, dense[k]!];
@@ -131,6 +131,44 @@ describe('traces: compact .deltas layer files', () => {
         const tail = [...readFrames(d, { from: last, to: c.frames })].map((f) => Buffer.from(bytesOf(f)));
         expect(tail.length).to.equal(1);
         expect(tail[0]!.equals(dense[last]!)).to.equal(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('layerFramesWithChanges: layers of different dtypes and sizes, one at a time, each with its own frame and changes', async () => {
+    // The .deltas layers share one decode scratch (the levels held before): each item must still be exactly its own
+    // layer's, also when a later layer is larger (the shared buffer grows) or of another element width.
+    await fc.assert(
+      fc.asyncProperty(fc.array(caseArb, { minLength: 2, maxLength: 4 }), async (cases) => {
+        const frames = Math.min(...cases.map((c) => c.frames));
+        const cs = cases.map((c) => ({ ...c, frames, data: c.data.slice(0, frames) }));
+        const root = tempDir();
+        const layers = cs.map((c, i) => draft(c, `l${i}`));
+        await writeTrace(join(root, 'd'), { model: { name: 'p' }, frames, fps: 15, layers, encoding: 'deltas' }, (w) => {
+          for (let t = 0; t < frames; t++) cs.forEach((c, i) => w.appendFrame(i, typed(c.dtype, c.data[t]!)));
+        });
+        const bytes = (c: Case, t: number) => Buffer.from(bytesOf(typed(c.dtype, c.data[t]!)));
+        let n = 0;
+        for (const { layer, frame, changes } of layerFramesWithChanges(openTrace(join(root, 'd')))) {
+          const t = Math.floor(n / cs.length);
+          expect(layer, `item ${n}`).to.equal(n++ % cs.length);
+          const c = cs[layer]!;
+          const size = DTYPES[c.dtype].bytes;
+          expect(bytesOf(frame).equals(bytes(c, t)), `layer ${layer}, frame ${t}`).to.equal(true);
+          if (t === 0) {
+            expect([changes.changed, changes.previous]).to.deep.equal([null, null]);
+            continue;
+          }
+          const [a, b] = [bytes(c, t - 1), bytes(c, t)];
+          const want = Array.from({ length: a.length / size }, (_, i) => i).filter(
+            (i) => !a.subarray(i * size, (i + 1) * size).equals(b.subarray(i * size, (i + 1) * size)),
+          );
+          expect(Array.from(changes.changed!), `layer ${layer}, frame ${t}`).to.deep.equal(want);
+          const held = Buffer.concat(want.map((i) => a.subarray(i * size, (i + 1) * size)));
+          expect(Buffer.from(bytesOf(changes.previous!)).equals(held), `layer ${layer}, frame ${t}: previous`).to.equal(true);
+        }
+        expect(n).to.equal(frames * cs.length);
       }),
       { numRuns: 60 },
     );
