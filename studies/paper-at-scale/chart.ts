@@ -12,6 +12,7 @@ import { InputError } from '../../lib/errors.js';
 import { driftParetoChart, type DriftCostPoint } from '../../src/report/charts.js';
 
 interface Results {
+  model: string;
   baseline: { kl: number; paperSparsity: number };
   thresholdOnly: Array<{ threshold: number; kl: number; paperSparsity: number }>;
   runs: Array<{
@@ -25,17 +26,20 @@ interface Results {
   options: { thresholdLrScale?: number };
 }
 
-/** One point per variant: the baseline, each θ of threshold-only deltas, each trained arm (mean over its seeds); duplicates across files once. */
+/**
+ * One point per variant: the baseline, each θ of threshold-only deltas, each trained arm as the mean over its seeds in
+ * all the files (a study's seeds may be run in parts); other duplicates across files once.
+ */
 export function klCostPoints(all: Results[]): DriftCostPoint[] {
   const points = new Map<string, DriftCostPoint>();
   const add = (label: string, kl: number, sparsity: number) => {
     if (!points.has(label)) points.set(label, { drift: kl, cost: 100 * (1 - sparsity), label });
   };
+  const arms = new Map<string, Array<{ kl: number; paperSparsity: number }>>();
   for (const r of all) {
     add('baseline', r.baseline.kl, r.baseline.paperSparsity);
     for (const t of r.thresholdOnly) add(`θ = ${t.threshold}`, t.kl, t.paperSparsity);
     const scale = r.options.thresholdLrScale ?? 1;
-    const arms = new Map<string, Array<{ kl: number; paperSparsity: number }>>();
     for (const run of r.runs) {
       // Before training, a relative arm is threshold-only deltas at relative thresholds (the same for every seed).
       if (run.relativeThresholdInit !== undefined) add(`r = ${run.relativeThresholdInit} × range`, run.before.kl, run.before.paperSparsity);
@@ -43,14 +47,14 @@ export function klCostPoints(all: Results[]): DriftCostPoint[] {
       const name = run.variant === 'l1' ? 'L1' : `DAL θ₀ = ${start}${scale !== 1 ? `, thr. lr × ${scale}` : ''}`;
       arms.set(name, [...(arms.get(name) ?? []), run.after]);
     }
-    for (const [name, rows] of arms) {
-      const mean = (f: (x: { kl: number; paperSparsity: number }) => number) => rows.reduce((n, x) => n + f(x), 0) / rows.length;
-      add(
-        name,
-        mean((x) => x.kl),
-        mean((x) => x.paperSparsity),
-      );
-    }
+  }
+  for (const [name, rows] of arms) {
+    const mean = (f: (x: { kl: number; paperSparsity: number }) => number) => rows.reduce((n, x) => n + f(x), 0) / rows.length;
+    add(
+      name,
+      mean((x) => x.kl),
+      mean((x) => x.paperSparsity),
+    );
   }
   return [...points.values()];
 }
@@ -65,8 +69,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       throw new InputError(`${file}: not a results.json (${(e as Error).message})`);
     }
   });
+  const models = [...new Set(all.map((r) => r.model))];
+  if (models.length !== 1) throw new InputError(`the results are of different models (${models.join(', ')}): one chart per model`);
   const png = driftParetoChart(klCostPoints(all), {
-    title: 'MobileNetV2 self-distilled on real video: KL to the teacher against non-zero operations',
+    title: `${models[0]} self-distilled on real video: KL to the teacher against non-zero operations`,
     subtitle: 'threshold-only deltas (θ; r × range) and distilled variants (DAL, mean over seeds); red: the Pareto front',
     drift: 'KL to the teacher on held-out frames (nats / frame, log)',
     cost: 'non-zero operations',
