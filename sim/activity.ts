@@ -416,10 +416,7 @@ export function layerActivityCounter(
       out.sparse = finish(new SparseStats(sS.events, sS.fanout, sS.touched, sS.rf, cur, nonZero), changes);
     }
     t++;
-    if (sD) {
-      reset(sD);
-      lendDeltaScratch(sD, MapType, groups * HW);
-    }
+    if (sD) reset(sD);
     // A key frame of integer levels under a threshold < 1: its deltas (against zeros) are exactly the non-zero levels, whose
     // statistics the sparse kind has just counted; the reference becomes the frame. (Saves the scan and, above all, an event
     // list as long as the non-zero levels: frame 0 is the peak of memory otherwise.)
@@ -430,12 +427,14 @@ export function layerActivityCounter(
     }
     if (listed) {
       if (!changed) throw new Error(`layer "${l.name}": frame ${t - 1} came without its change list`);
+      lendDeltaScratch(sD!, MapType, groups * HW);
       tally(changed, changed.length, cellOf, pixFan, sD!);
       integrate(sD!);
       clearDeltaMap(sD!);
       out.delta = finish(statsOf(sD!, changed, changed.length));
       return finishFrame(out, cur, frame, nonZero, changed.length, changed, previous);
     }
+    if (sD) lendDeltaScratch(sD, MapType, groups * HW);
     const deltas = countDeltas(cur, ref!, threshold, sD ?? deltaList!, nz, byWords);
     if (sD) {
       if (byWords?.done) sumCells(sD, HW, pixFan);
@@ -870,12 +869,19 @@ function byteDeltas(
  * result), so every layer uses these two buffers instead of keeping its own (on centernet over vtest.avi, 89 layers:
  * 19 MB of maps and 45 MB of cell lists, each list at its longest frame's length). All zero between calls.
  */
-const deltaScratch: { cells: Uint32Array; map: ArrayBuffer } = { cells: new Uint32Array(0), map: new ArrayBuffer(0) };
+const deltaScratch: { cells: Uint32Array; map: ArrayBuffer; lent: boolean } = {
+  cells: new Uint32Array(0),
+  map: new ArrayBuffer(0),
+  lent: false,
+};
 
 /** Lend the shared delta map (`n` cells of type `M`) and cell list to `s` for one frame. */
 function lendDeltaScratch(s: Scratch, M: MapArray, n: number): void {
   const bytes = n * M.BYTES_PER_ELEMENT;
   if (deltaScratch.map.byteLength < bytes) deltaScratch.map = new ArrayBuffer(bytes);
+  // Still lent: the last borrower threw before clearing it, so it may hold counts.
+  else if (deltaScratch.lent) new Uint8Array(deltaScratch.map).fill(0);
+  deltaScratch.lent = true;
   s.map = new M(deltaScratch.map, 0, n);
   s.cells = deltaScratch.cells;
 }
@@ -886,6 +892,7 @@ function clearDeltaMap(s: Scratch): void {
   for (let e = 0; e < nCells; e++) map[cells[e]!] = 0;
   s.nCells = 0;
   deltaScratch.cells = cells;
+  deltaScratch.lent = false;
 }
 
 /** The per-pixel event map and its non-zero cells from event indices (the map starts zero), then per-group event counts and fan-out sums over the cells. */
