@@ -204,24 +204,23 @@ export function readFrame(layer: TraceLayer, t: number, out?: ActArray): ActArra
  * valid until the next step. This is how engines walk a trace.
  */
 export function* frameReader(trace: Trace, options: ReadFramesOptions = {}): Generator<ActArray[], void, undefined> {
-  yield* zipFrames(
-    trace.layers.map((l) => readFrames(l, options)),
-    (frames) => frames,
-  );
+  const frames: ActArray[] = new Array(trace.layers.length);
+  for (const [i, frame] of layerSteps(trace.layers.map((l) => readFrames(l, options)))) {
+    frames[i] = frame;
+    if (i === frames.length - 1) yield frames;
+  }
 }
 
-/** Steps the layers' frame generators together: one view per layer per step. */
-function* zipFrames<T>(its: Generator<ActArray, void, undefined>[], step: (frames: ActArray[]) => T): Generator<T, void, undefined> {
+/** Steps the layers' frame generators in turn, frame by frame: [layer index, its frame]; ends when any ends. */
+function* layerSteps(its: Generator<ActArray, void, undefined>[]): Generator<[number, ActArray], void, undefined> {
   try {
-    const frames: ActArray[] = new Array(its.length);
-    for (;;) {
+    if (its.length === 0) return;
+    for (;;)
       for (let i = 0; i < its.length; i++) {
         const r = its[i]!.next();
         if (r.done) return;
-        frames[i] = r.value;
+        yield [i, r.value];
       }
-      yield step(frames);
-    }
   } finally {
     for (const it of its) it.return(undefined);
   }
@@ -291,17 +290,7 @@ export function* layerFramesWithChanges(
   const its = trace.layers.map((l, i) =>
     l.encoding === 'deltas' ? readDeltaFrames(l, options.from ?? 0, options.to ?? l.frames, changes[i], scratch) : readFrames(l, options),
   );
-  try {
-    if (its.length === 0) return;
-    for (;;)
-      for (let i = 0; i < its.length; i++) {
-        const r = its[i]!.next();
-        if (r.done) return;
-        yield { layer: i, frame: r.value, changes: changes[i]! };
-      }
-  } finally {
-    for (const it of its) it.return(undefined);
-  }
+  for (const [layer, frame] of layerSteps(its)) yield { layer, frame, changes: changes[layer]! };
 }
 
 function readExactly(fd: number, dst: Uint8Array, length: number, position: number, file: string): void {
