@@ -93,6 +93,13 @@ async function write(dir: string, c: Case, encoding: Encoding): Promise<void> {
 
 const bytesOf = (a: ActArray) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
+/** Where frame b differs from frame a (both as bytes, `size` bytes a level), bit for bit, and the bytes a held there. */
+function changesBetween(a: Buffer, b: Buffer, size: number): { changed: number[]; held: Buffer } {
+  const level = (f: Buffer, i: number) => f.subarray(i * size, (i + 1) * size);
+  const changed = Array.from({ length: a.length / size }, (_, i) => i).filter((i) => !level(a, i).equals(level(b, i)));
+  return { changed, held: Buffer.concat(changed.map((i) => level(a, i))) };
+}
+
 describe('traces: compact .deltas layer files', () => {
   it('round trip: every frame of every dtype reads back bit for bit as from .npy (readFrames, readFrame, from/to)', async () => {
     await fc.assert(
@@ -114,14 +121,9 @@ describe('traces: compact .deltas layer files', () => {
           const { changed, previous } = changes;
           if (k === 0) expect([changed, previous]).to.deep.equal([null, null]);
           else {
-            const [a, b] = [dense[k - 1]!, dense[k]!];
-            const want = Array.from({ length: a.length / size }, (_, i) => i).filter(
-              (i) => !a.subarray(i * size, (i + 1) * size).equals(b.subarray(i * size, (i + 1) * size)),
-            );
-            expect(Array.from(changed!), `frame ${k}`).to.deep.equal(want);
-            expect(Buffer.from(bytesOf(previous!)).equals(Buffer.concat(want.map((i) => a.subarray(i * size, (i + 1) * size))))).to.equal(
-              true,
-            );
+            const want = changesBetween(dense[k - 1]!, dense[k]!, size);
+            expect(Array.from(changed!), `frame ${k}`).to.deep.equal(want.changed);
+            expect(Buffer.from(bytesOf(previous!)).equals(want.held)).to.equal(true);
           }
           k++;
         }
@@ -160,13 +162,9 @@ describe('traces: compact .deltas layer files', () => {
             expect([changes.changed, changes.previous]).to.deep.equal([null, null]);
             continue;
           }
-          const [a, b] = [bytes(c, t - 1), bytes(c, t)];
-          const want = Array.from({ length: a.length / size }, (_, i) => i).filter(
-            (i) => !a.subarray(i * size, (i + 1) * size).equals(b.subarray(i * size, (i + 1) * size)),
-          );
-          expect(Array.from(changes.changed!), `layer ${layer}, frame ${t}`).to.deep.equal(want);
-          const held = Buffer.concat(want.map((i) => a.subarray(i * size, (i + 1) * size)));
-          expect(Buffer.from(bytesOf(changes.previous!)).equals(held), `layer ${layer}, frame ${t}: previous`).to.equal(true);
+          const want = changesBetween(bytes(c, t - 1), bytes(c, t), size);
+          expect(Array.from(changes.changed!), `layer ${layer}, frame ${t}`).to.deep.equal(want.changed);
+          expect(Buffer.from(bytesOf(changes.previous!)).equals(want.held), `layer ${layer}, frame ${t}: previous`).to.equal(true);
         }
         expect(n).to.equal(frames * cs.length);
       }),
