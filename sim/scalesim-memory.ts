@@ -758,19 +758,18 @@ class IfmapEngine {
 
   private typesDisjoint(a: number, b: number): boolean {
     if (a === b) return false;
+    // Address ranges apart or no channel in common: cheaper than a memo lookup (and almost every pair ends here:
+    // 99.98 % of 12 M pairs on centernet at 4 rows, whose memo of them all held ~300 MB).
+    if (this.whi[a]! < this.wlo[b]! || this.whi[b]! < this.wlo[a]!) return true;
+    const ca = this.chans[a]!,
+      cb = this.chans[b]!;
+    let shared = false;
+    for (let i = 0; i < ca.length && !shared; i++) shared = (ca[i]! & cb[i]!) !== 0;
+    if (!shared) return true;
+    // Only the set intersection is memoised.
     const key = Math.min(a, b) * this.p.rf + Math.max(a, b);
     let d = this.disjointMemo.get(key);
-    if (d === undefined) {
-      d = this.whi[a]! < this.wlo[b]! || this.whi[b]! < this.wlo[a]!;
-      if (!d) {
-        const ca = this.chans[a]!,
-          cb = this.chans[b]!;
-        d = true;
-        for (let i = 0; i < ca.length && d; i++) if ((ca[i]! & cb[i]!) !== 0) d = false;
-      }
-      if (!d) d = this.X.disjoint(this.sets[a]!, this.sets[b]!);
-      this.disjointMemo.set(key, d);
-    }
+    if (d === undefined) this.disjointMemo.set(key, (d = this.X.disjoint(this.sets[a]!, this.sets[b]!)));
     return d;
   }
 

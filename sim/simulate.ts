@@ -40,6 +40,7 @@ import {
 import { gemmOf } from './workload.js';
 import { isKeyFrame } from '../traces/manifest.js';
 import { storedShare } from './sparse-format.js';
+import type { FoldStatsCache } from './trace-fold-model.js';
 
 /** What simulate() runs: layers and a source of frames (see workloads.ts for topologies and traces). */
 export interface Workload {
@@ -69,6 +70,8 @@ export interface SimOptions {
   onLayers?: LayerSink;
   /** false: keep no per-frame rows (the result's frameRows stays empty; a sweep needs only the means and p95). */
   frameRows?: boolean;
+  /** Shared with simulations fed the same frames (a sweep's points): per-frame statistics they have in common, computed once. */
+  foldStats?: FoldStatsCache;
 }
 
 /** A consumer of one frame's per-layer results of one mode on `hw`. */
@@ -177,6 +180,7 @@ function modeRunner(
   mode: Mode,
   weightDensity: number | undefined,
   reuseOf: ReuseOf,
+  foldStats: FoldStatsCache | undefined,
 ): (fa: FrameActivity, t: number) => LayerResult[] {
   const rule = MODE_TABLE[mode];
   const statePlan = statePlanOf(w.layers, w.graph);
@@ -190,7 +194,7 @@ function modeRunner(
   // Utilisation and mapping efficiency need a PE array (SCALE-Sim's COMPUTE_REPORT): systolic only.
   const pes = hw.kind === 'systolic' ? hw.rows * hw.cols : 0;
   const layerRun = w.layers.map((l, i) => {
-    const step = engine.layer(l, hw, rule);
+    const step = engine.layer(l, hw, rule, foldStats);
     const mappingEfficiency = hw.kind === 'systolic' ? foldGeometry(gemmOf(l), hw).mappingEfficiency : null;
     const wd = rule.weightZeros ? (weightDensity ?? l.weightDensity) : 1;
     const state = states?.[i];
@@ -300,7 +304,7 @@ export function startSimulation(w: Omit<Workload, 'frames'>, hw: HwModel, o: Sim
   const run = (h: HwModel, mode: Mode, keep: boolean, baseline: boolean): Run => ({
     hw: h,
     mode,
-    run: modeRunner(w, h, mode, baseline ? undefined : o.weightDensity, reuseOf),
+    run: modeRunner(w, h, mode, baseline ? undefined : o.weightDensity, reuseOf, o.foldStats),
     acc: new FrameAccumulator(h.name, mode, planFor(h, w.layers, mode, statePlanOf(w.layers, w.graph))),
     keep,
     baseline,

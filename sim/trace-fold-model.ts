@@ -83,14 +83,58 @@ export function eventsPerKTile(l: Layer, w: EventStats, rows: number, out?: Int3
 }
 
 /**
+ * What a frame's fold models derive from its events and the array height alone (the lock-step os step sets, the ws / is
+ * events per K-tile), shared by the simulations given the same cache: a sweep's points at one threshold
+ * (sweep/job.ts runBatch). Points that agree on the layer, the kind of events and the rows compute them once a frame and
+ * hold one set of buffers, whatever else their hw-models vary (bandwidth, buffers, energy, columns), so a sweep over
+ * such keys is flat in points. Each entry remembers the events object it was computed from: a frame's events are a new
+ * object every frame (activity.ts), so a second point given the same object reuses the statistics.
+ */
+export class FoldStatsCache {
+  private readonly entries = new Map<Layer, Map<string, unknown>>();
+  /** The entry of `l` under `key`, made by `make` the first time. */
+  entry<T>(l: Layer, key: string, make: () => T): T {
+    let byKey = this.entries.get(l);
+    if (!byKey) this.entries.set(l, (byKey = new Map()));
+    let e = byKey.get(key) as T | undefined;
+    if (e === undefined) byKey.set(key, (e = make()));
+    return e;
+  }
+  /** Entries held (a test's measure of sharing). */
+  get size(): number {
+    let n = 0;
+    for (const m of this.entries.values()) n += m.size;
+    return n;
+  }
+}
+
+/** Where a layer's fold models may share their per-frame statistics: the cache, and which events they are given. */
+export interface FoldStatsShare {
+  cache: FoldStatsCache;
+  kind: string;
+}
+
+/**
  * The work models of one layer on one systolic array, frame after frame: call the result with each
  * frame's EventStats. The per-tile buffers are allocated once and reused (a frame allocates no typed
- * array), so a returned FoldModel is valid until the next call.
+ * array), so a returned FoldModel is valid until the next call. With `share`, the per-frame statistics
+ * that depend only on the events and the rows live in the cache (FoldStatsCache) and are computed once
+ * a frame for every model that shares them.
  */
 export function traceFoldModels(
   l: Layer,
   hw: Pick<SystolicSpec, 'rows' | 'dataflow' | 'skipZeroActivations' | 'skipZeroWeights' | 'rowSync'>,
+  share?: FoldStatsShare,
 ): (w: EventStats, weightDensity: number) => FoldModel {
+  // Without a share: a private entry, recomputed at every call (a caller may refill the same events object).
+  const entryOf = <T extends { of: EventStats | null }>(key: string, make: () => T): T =>
+    share ? share.cache.entry(l, `${key} ${hw.rows} ${share.kind}`, make) : make();
+  /** Whether `e` must be computed from `w` (then marked as computed from it). */
+  const stale = (e: { of: EventStats | null }, w: EventStats): boolean => {
+    if (share && e.of === w) return false;
+    e.of = w;
+    return true;
+  };
   const { OH, OW } = spatial(l);
   const M = OH * OW;
   const skipA = hw.skipZeroActivations;
@@ -101,8 +145,11 @@ export function traceFoldModels(
     // Per row tile (group × rows of outputs): slowest row, Σ row steps, Σ events — one tight pass
     // over rf, done on the frame's first fold; every column tile of a row tile reuses them.
     const rowTiles = Math.ceil(M / hw.rows);
+    if (rowSyncOf(hw) === 'lockstep') {
+      const steps = entryOf(`lockstep ${hw.skipZeroActivations}`, () => new LockstepSteps(l, hw.rows, rowTiles, hw.skipZeroActivations));
+      return lockstepOs(hw, rowTiles, steps, stale);
+    }
     const nz = new Float64Array(l.groups * rowTiles);
-    if (rowSyncOf(hw) === 'lockstep') return lockstepOs(l, hw, rowTiles, nz);
     const max = new Float64Array(l.groups * rowTiles);
     const steps = new Float64Array(l.groups * rowTiles); // lock-step folds need no per-row steps
     const prepare = (rf: EventStats['rf'], m: MappedGemm, wd: number): void => {
@@ -149,14 +196,15 @@ export function traceFoldModels(
     };
   }
   const tiles = Math.ceil(gemmOf(l).K / hw.rows);
-  const counts = new Int32Array(l.groups * M * tiles);
+  const perKTile = entryOf('k-tiles', () => ({ of: null as EventStats | null, counts: new Int32Array(l.groups * M * tiles) }));
+  const { counts } = perKTile;
   const ktOf = (rowStart: number) => Math.floor(rowStart / hw.rows);
   if (hw.dataflow === 'ws') {
     // depthwise-channels: outputs with an event in any of the tile's groups, marked with the fold's stamp.
     const seen = new Int32Array(M);
     let stamp = 0;
     return (w, wd) => {
-      eventsPerKTile(l, w, hw.rows, counts);
+      if (stale(perKTile, w)) eventsPerKTile(l, w, hw.rows, counts);
       return {
         fold(m, t, out) {
           const kt = ktOf(t.rowStart);
@@ -196,7 +244,7 @@ export function traceFoldModels(
     };
   }
   return (w, wd) => {
-    eventsPerKTile(l, w, hw.rows, counts);
+    if (stale(perKTile, w)) eventsPerKTile(l, w, hw.rows, counts);
     return {
       fold(m, t, out) {
         const kt = ktOf(t.rowStart);
@@ -269,59 +317,24 @@ function rowTileSteps(
 /**
  * os with lock-step rows: per row tile (group × rows outputs) the set of reduction steps k at which any of its rows
  * has an event (K bits, 32 per word), its size and the tile's events, all filled in one pass over events × taps on the
- * frame's first fold; a fold's extent is the set's size (the union of its groups' sets on depthwise-channels). Buffers
- * are allocated once per layer.
+ * frame's first fold (LockstepSteps, once per frame for all the models sharing it); a fold's extent is the set's size
+ * (the union of its groups' sets on depthwise-channels).
  */
 function lockstepOs(
-  l: Layer,
   hw: Pick<SystolicSpec, 'rows' | 'skipZeroActivations' | 'skipZeroWeights'>,
   rowTiles: number,
-  nz: Float64Array,
+  st: LockstepSteps,
+  stale: (e: LockstepSteps, w: EventStats) => boolean,
 ): (w: EventStats, weightDensity: number) => FoldModel {
-  const K = gemmOf(l).K;
-  const kWords = Math.ceil(K / 32);
+  const kWords = st.kWords;
   const skipA = hw.skipZeroActivations;
-  const taps = skipA ? tapGeometry(l, hw.rows) : null;
-  const bits = skipA ? new Uint32Array(l.groups * rowTiles * kWords) : new Uint32Array(0);
-  const union = new Float64Array(l.groups * rowTiles);
+  const { bits, union, nz } = st;
   const scratch = new Uint32Array(kWords);
-  // Sparse events persist: their step counts are kept and updated by each frame's changes (cost ∝ changes, not events),
-  // while the bits come from the same stream's consecutive frames; otherwise (delta events, a gap) rebuilt from idx.
-  // A (tile, k) count is at most `rows` (one event per output of the tile at step k).
-  let counts: Uint8Array | Uint16Array | null = null;
-  let lastStream: object | null = null;
-  let lastT = -1;
-  const restart = (): void => {
-    bits.fill(0);
-    union.fill(0);
-    nz.fill(0);
-  };
-  const prepare = (w: EventStats): void => {
-    const ch = w.changes;
-    if (!ch) {
-      lastStream = null;
-      restart();
-      eventSteps(taps!, w.idx, bits, union, nz);
-      return;
-    }
-    const n = l.groups * rowTiles * K;
-    counts ??= hw.rows <= 0xff ? new Uint8Array(n) : new Uint16Array(n);
-    if (ch.stream === lastStream && ch.t === lastT + 1) {
-      countSteps(taps!, ch.entered, 1, counts, bits, union, nz);
-      countSteps(taps!, ch.left, -1, counts, bits, union, nz);
-    } else {
-      counts.fill(0);
-      restart();
-      countSteps(taps!, w.idx, 1, counts, bits, union, nz);
-    }
-    lastStream = ch.stream;
-    lastT = ch.t;
-  };
   return (w, wd) => {
     let ready = false;
     return {
       fold(m: MappedGemm, t: FoldTile, out: FoldLoad) {
-        if (!ready && skipA) prepare(w);
+        if (!ready && skipA && stale(st, w)) st.prepare(w);
         ready = true;
         const rt = t.rowStart / hw.rows;
         const span = t.groupSpan ?? 1;
@@ -357,6 +370,64 @@ function lockstepOs(
       },
     };
   };
+}
+
+/** The lock-step os step sets of one layer on arrays of `rows` rows, kept from frame to frame (see lockstepOs). */
+class LockstepSteps {
+  of: EventStats | null = null;
+  readonly kWords: number;
+  readonly bits: Uint32Array;
+  readonly union: Float64Array;
+  readonly nz: Float64Array;
+  private readonly taps: TapGeometry | null;
+  private readonly n: number;
+  private readonly rows: number;
+  // Sparse events persist: their step counts are kept and updated by each frame's changes (cost ∝ changes, not events),
+  // while the bits come from the same stream's consecutive frames; otherwise (delta events, a gap) rebuilt from idx.
+  // A (tile, k) count is at most `rows` (one event per output of the tile at step k).
+  private counts: Uint8Array | Uint16Array | null = null;
+  private lastStream: object | null = null;
+  private lastT = -1;
+
+  constructor(l: Layer, rows: number, rowTiles: number, skipA: boolean) {
+    const K = gemmOf(l).K;
+    this.kWords = Math.ceil(K / 32);
+    this.taps = skipA ? tapGeometry(l, rows) : null;
+    this.bits = skipA ? new Uint32Array(l.groups * rowTiles * this.kWords) : new Uint32Array(0);
+    this.union = new Float64Array(l.groups * rowTiles);
+    this.nz = new Float64Array(l.groups * rowTiles);
+    this.n = l.groups * rowTiles * K;
+    this.rows = rows;
+  }
+
+  private restart(): void {
+    this.bits.fill(0);
+    this.union.fill(0);
+    this.nz.fill(0);
+  }
+
+  /** The step sets of frame `w`'s events. */
+  prepare(w: EventStats): void {
+    const { taps, bits, union, nz } = this;
+    const ch = w.changes;
+    if (!ch) {
+      this.lastStream = null;
+      this.restart();
+      eventSteps(taps!, w.idx, bits, union, nz);
+      return;
+    }
+    const counts = (this.counts ??= this.rows <= 0xff ? new Uint8Array(this.n) : new Uint16Array(this.n));
+    if (ch.stream === this.lastStream && ch.t === this.lastT + 1) {
+      countSteps(taps!, ch.entered, 1, counts, bits, union, nz);
+      countSteps(taps!, ch.left, -1, counts, bits, union, nz);
+    } else {
+      counts.fill(0);
+      this.restart();
+      countSteps(taps!, w.idx, 1, counts, bits, union, nz);
+    }
+    this.lastStream = ch.stream;
+    this.lastT = ch.t;
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import type { StateCounts, StateInCompute } from '../delta-state.js';
 import type { LayerReuse } from '../dram-reuse.js';
 import type { HwModel } from '../hw-model.js';
 import type { ModeRule } from '../modes.js';
+import type { FoldStatsCache } from '../trace-fold-model.js';
 
 /** Abilities a mode may need (modes.ts); every engine says which of them a hw-model has. */
 export type Capability = 'skipsOrGatesZeros' | 'deltaState';
@@ -50,8 +51,11 @@ export interface Engine<H extends HwModel = HwModel> {
   describe(hw: H): HwDescription;
   /** DRAM bytes of one pass of the layer when nothing is on chip yet, re-fetches of the engine's dataflow included (dram-reuse.ts). */
   dramReuse(l: Layer, hw: H): LayerReuse;
-  /** Prepares a layer (buffers, per-layer constants) once per run; the step is then called per frame. */
-  layer(l: Layer, hw: H, rule: ModeRule): LayerStep;
+  /**
+   * Prepares a layer (buffers, per-layer constants) once per run; the step is then called per frame. Simulations given
+   * the same `foldStats` (a sweep's points) may share what their frames' statistics have in common (trace-fold-model.ts).
+   */
+  layer(l: Layer, hw: H, rule: ModeRule, foldStats?: FoldStatsCache): LayerStep;
   /**
    * Which of the delta-state accesses (delta-state.ts) the engine's compute energy already includes, so that the
    * driver does not charge them again as state-buffer traffic. Absent: none (the driver charges every access).

@@ -46,7 +46,7 @@ export const systolicEngine: Engine<Extract<HwModel, { kind: 'systolic' }>> = {
   // SCALE-Sim's double-buffered re-fetch for the array's fold order and buffer sizes.
   dramReuse: systolicReuse,
 
-  layer(l, hw) {
+  layer(l, hw, rule, foldStats) {
     const p = hw.precisions;
     const g = gemmOf(l);
     const macs = layerMacs(l);
@@ -76,7 +76,10 @@ export const systolicEngine: Engine<Extract<HwModel, { kind: 'systolic' }>> = {
                 skipZeroActivations: hw.skipZeroActivations,
                 skipZeroWeights: hw.skipZeroWeights,
               })
-            : (traceFolds ??= traceFoldModels(l, hw))(events, weightDensity);
+            : (traceFolds ??= traceFoldModels(l, hw, foldStats && rule.events ? { cache: foldStats, kind: rule.events } : undefined))(
+                events,
+                weightDensity,
+              );
       const lists = events !== null && hw.skipZeroActivations;
       const r = computeLayer(g, hw, folds, lists ? listWidths : widths);
       const a = zeroActions();

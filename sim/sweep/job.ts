@@ -20,6 +20,7 @@ import type { HwModel, HwSpec } from '../hw-model.js';
 import { eventKindsOf, MODES, supportedModes, type Mode } from '../modes.js';
 import { sweepCsvColumns, sweepMetrics } from '../run-dir.js';
 import { simulate, startSimulation, type Simulation } from '../simulate.js';
+import { FoldStatsCache } from '../trace-fold-model.js';
 import type { ModeSummary } from '../summary.js';
 import type { Topology } from '../workload.js';
 import { activityWorkload, topologyWorkload, traceWorkload } from '../workloads.js';
@@ -392,7 +393,8 @@ const traces = new WeakMap<SweepJob, Trace>();
  * Simulate a batch of points; their rows, in the batch's order. A trace job streams the trace once per
  * distinct threshold in the batch and hands each frame to every point at that threshold before reading
  * the next (`startSimulation`), keeping per point only its running sums and per-frame latencies: memory
- * is flat in frames, and grows in points only with the batch (the pool bounds it, `MAX_BATCH`). The
+ * is flat in frames, and grows in points only with the batch (the pool bounds it, `MAX_BATCH`) and only where
+ * the points differ in what their fold models keep (rows, skipping: `FoldStatsCache`). The
  * rows are the same as replaying gathered activity (`pointRunner`): the same counters, in the same order.
  */
 export function runBatch(job: SweepJob, points: readonly number[], stream: TraceStreamFn = traceActivityStream): Row[] {
@@ -422,6 +424,8 @@ export function runBatch(job: SweepJob, points: readonly number[], stream: Trace
       ...(src.quantStep !== undefined ? { quantStep: src.quantStep } : {}),
     };
     const shape = traceWorkload(trace, o);
+    // The points see the same frames: what their fold models compute from the events alone, they compute once.
+    const foldStats = new FoldStatsCache();
     const sims = group.map((p) =>
       atPoint(p, () => {
         const values = pointValues(job.axes, p);
@@ -431,6 +435,7 @@ export function runBatch(job: SweepJob, points: readonly number[], stream: Trace
           mode: meta.mode,
           fps: meta.fps!,
           frameRows: false,
+          foldStats,
           ...(wd !== undefined ? { weightDensity: wd } : {}),
         });
         return { p, values, run };
