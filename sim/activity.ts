@@ -20,7 +20,7 @@ import { layerFramesWithChanges, type Trace } from '../traces/reader.js';
 import { isKeyFrame, keyFrameEvery, recordingOf, type Recording } from '../traces/manifest.js';
 import type { TraceGraph } from '../traces/graph.js';
 import { InputError } from '../lib/errors.js';
-import { receptiveFieldCounts, receptiveFieldScatter, type ReceptiveFieldAdd } from './receptive-field.js';
+import { receptiveFieldCounts, receptiveFieldScatter, type ReceptiveFieldAdd, type RfArray } from './receptive-field.js';
 import { spatial, type Layer } from '../traces/layer.js';
 import { gemmOf } from './workload.js';
 
@@ -36,7 +36,7 @@ export interface EventStats {
   /** Output positions with ≥ 1 event in their receptive field, per group. */
   touched: Float64Array;
   /** Events in each output's receptive field: rf[g·M + m], M = OH·OW. */
-  rf: Uint16Array | Int32Array;
+  rf: RfArray;
   /** Flat HWC input indices of the events, in order. */
   idx: Uint32Array;
   /**
@@ -171,7 +171,7 @@ class SparseStats implements EventStats {
     public events: Float64Array,
     public fanout: Float64Array,
     public touched: Float64Array,
-    public rf: Uint16Array | Int32Array,
+    public rf: RfArray,
     readonly levels: ArrayLike<number>,
     /** The non-zero levels. */
     readonly n: number,
@@ -310,7 +310,9 @@ export function layerActivityCounter(
   const levelBits = new Float64Array(LEVEL_BITS_BINS);
   const signed = o.signed ?? true;
   const K = gemmOf(l).K;
-  const Rf = K <= 0xffff ? Uint16Array : Int32Array;
+  // A count is at most K, and at most 2K while a frame's changes are applied one by one (entered before left): 8 bits
+  // hold a depthwise layer's (K = 9; half the counts' memory on centernet, ~26 MiB), 16 every other real layer's.
+  const Rf = 2 * K <= 0xff ? Uint8Array : K <= 0xffff ? Uint16Array : Int32Array;
   // Buffers reused across frames; results are views into them (o.views) or copies at the size used.
   // A cell counts at most cin events: 8 bits hold a depthwise layer's, 16 every real layer's (not 32: memory).
   const MapType: MapArray = cin <= 0xff ? Uint8Array : cin <= 0xffff ? Uint16Array : Int32Array;
@@ -485,7 +487,7 @@ interface Scratch extends EventList {
    *  tallies' branch-free store writes one slot past them (an out-of-bounds store would deoptimise them). */
   cells: Uint32Array;
   nCells: number;
-  rf: Uint16Array | Int32Array;
+  rf: RfArray;
   events: Float64Array;
   fanout: Float64Array;
   touched: Float64Array;

@@ -5,6 +5,9 @@
  */
 import { spatial, type Layer } from '../traces/layer.js';
 
+/** Receptive-field event counts (EventStats.rf), as narrow as the layer's K allows. */
+export type RfArray = Uint8Array | Uint16Array | Int32Array;
+
 /** Integral image of a lattice of counts: sum[i·(w+1) + j] = Σ value over rows < i, columns < j. */
 export class LatticeIntegral {
   readonly sum: Float64Array;
@@ -49,7 +52,7 @@ export const phaseOf = (y: number, s: number): [number, number] => {
  * group; with dilation d, of the integral image of its d×d phase lattice. Padding counts nothing. With `touched`, also
  * the outputs with a non-zero count, per group (in the same pass on the hot path).
  */
-export function receptiveFieldCounts<T extends Int32Array | Uint16Array>(
+export function receptiveFieldCounts<T extends RfArray>(
   l: Layer,
   counts: ArrayLike<number>,
   out?: T,
@@ -111,7 +114,7 @@ function boxCounts(
   sw: number,
   pt: number,
   pl: number,
-  res: Int32Array | Uint16Array,
+  res: RfArray,
   touched: Float64Array | undefined,
 ): void {
   const w1 = W + 1;
@@ -170,7 +173,7 @@ function axisReach(n: number, on: number, s: number, d: number, pad: number, k: 
 }
 
 /** Adds v events at a count-map cell to the receptive-field counts of the outputs it reaches, and the touched outputs. */
-export type ReceptiveFieldAdd = (k: number, v: number, out: Int32Array | Uint16Array, touched: Float64Array) => void;
+export type ReceptiveFieldAdd = (k: number, v: number, out: RfArray, touched: Float64Array) => void;
 
 /**
  * The same counts as receptiveFieldCounts, by scattering each non-zero cell of the count map into the
@@ -180,7 +183,7 @@ export type ReceptiveFieldAdd = (k: number, v: number, out: Int32Array | Uint16A
  */
 export function receptiveFieldScatter(l: Layer): {
   /** Fills out and, per group, touched (outputs with a non-zero count) in the same pass. */
-  scatter: <T extends Int32Array | Uint16Array>(
+  scatter: <T extends RfArray>(
     counts: ArrayLike<number>,
     cells: Uint32Array,
     n: number,
