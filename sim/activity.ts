@@ -310,9 +310,10 @@ export function layerActivityCounter(
   const levelBits = new Float64Array(LEVEL_BITS_BINS);
   const signed = o.signed ?? true;
   const K = gemmOf(l).K;
-  // A count is at most K, and at most 2K while a frame's changes are applied one by one (entered before left): 8 bits
-  // hold a depthwise layer's (K = 9; half the counts' memory on centernet, ~26 MiB), 16 every other real layer's.
-  const Rf = 2 * K <= 0xff ? Uint8Array : K <= 0xffff ? Uint16Array : Int32Array;
+  // A count is at most K, also while a frame's changes are applied one by one (an output's count is then the events of
+  // the last frame and this one that its field holds, at most K): 8 bits hold a depthwise layer's (K = 9; half the
+  // counts' memory on centernet, ~26 MiB), 16 every other real layer's.
+  const Rf = K <= 0xff ? Uint8Array : K <= 0xffff ? Uint16Array : Int32Array;
   // Buffers reused across frames; results are views into them (o.views) or copies at the size used.
   // A cell counts at most cin events: 8 bits hold a depthwise layer's, 16 every real layer's (not 32: memory).
   const MapType: MapArray = cin <= 0xff ? Uint8Array : cin <= 0xffff ? Uint16Array : Int32Array;

@@ -52,12 +52,7 @@ export const phaseOf = (y: number, s: number): [number, number] => {
  * group; with dilation d, of the integral image of its d×d phase lattice. Padding counts nothing. With `touched`, also
  * the outputs with a non-zero count, per group (in the same pass on the hot path).
  */
-export function receptiveFieldCounts<T extends RfArray>(
-  l: Layer,
-  counts: ArrayLike<number>,
-  out?: T,
-  touched?: Float64Array,
-): T {
+export function receptiveFieldCounts<T extends RfArray>(l: Layer, counts: ArrayLike<number>, out?: T, touched?: Float64Array): T {
   const { H, W, OH, OW } = spatial(l);
   const groups = l.groups;
   const [kh, kw] = l.kernel;
@@ -183,13 +178,7 @@ export type ReceptiveFieldAdd = (k: number, v: number, out: RfArray, touched: Fl
  */
 export function receptiveFieldScatter(l: Layer): {
   /** Fills out and, per group, touched (outputs with a non-zero count) in the same pass. */
-  scatter: <T extends RfArray>(
-    counts: ArrayLike<number>,
-    cells: Uint32Array,
-    n: number,
-    out: T,
-    touched: Float64Array,
-  ) => T;
+  scatter: <T extends RfArray>(counts: ArrayLike<number>, cells: Uint32Array, n: number, out: T, touched: Float64Array) => T;
   cost: (n: number) => number;
   boxCost: number;
   /** Adds v events at map cell k into out over the outputs it reaches, keeping touched (per group) in step. */

@@ -117,6 +117,36 @@ describe('activity moved on by change lists equals activity counted from scratch
     );
   });
 
+  it('receptive-field counts hold all K events at the 8- and 16-bit boundaries (K = 255, 256), counted and by change lists', () => {
+    for (const C of [255, 256]) {
+      const l = validateLayer({
+        name: 'k',
+        op: 'conv2d',
+        input: [2, 2, C],
+        output: [2, 2, 1],
+        kernel: [1, 1],
+        stride: [1, 1],
+        padding: [0, 0, 0, 0],
+        dilation: [1, 1],
+        groups: 1,
+        weightBits: 8,
+        weightDensity: 1,
+      });
+      const n = 4 * C;
+      const full = new Int16Array(n).fill(1);
+      const rfOf = (a: LayerActivity<EventStats>) => [Array.from(a.sparse!.rf), Array.from(a.delta!.rf)];
+      const want = [
+        [C, C, C, C],
+        [C, C, C, C],
+      ];
+      expect(rfOf(layerActivityCounter(l, { views: true })(full)), `K = ${C}`).to.deep.equal(want);
+      const byList = layerActivityCounter(l, { views: true, withChanges: true });
+      byList(new Int16Array(n));
+      const all = Uint32Array.from({ length: n }, (_, i) => i);
+      expect(rfOf(byList(full, all, new Int16Array(n))), `K = ${C}, by changes`).to.deep.equal(want);
+    }
+  });
+
   it('the sparse indices are listed on demand, again after another layer listed its own, and refused after their frame', () => {
     const l = smallLayer();
     const a = layerActivityCounter(l, { views: true });
