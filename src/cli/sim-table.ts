@@ -13,6 +13,7 @@ import {
   MODE_TABLE,
   type AreaBreakdown,
   type Bound,
+  type LevelOverRange,
   type ModeSummary,
   type SimResult,
 } from '../../sim/index.js';
@@ -214,13 +215,28 @@ function areaTable(res: SimResult): string[] {
   ];
 }
 
-/** One line per layer whose recorded levels do not fit the hardware's activation width. */
+/** Layers named one by one when levels do not fit; past them the rest are summed in one line (a real network has dozens). */
+export const OVER_RANGE_NAMED = 3;
+
+/**
+ * Where the recorded levels do not fit the hardware's activation width: a line per layer, or, past OVER_RANGE_NAMED + 1
+ * layers, the layers with the most such levels and one line for the rest (every layer is in precision.overRange).
+ */
 export function overRangeLines(res: Pick<SimResult, 'precision'>): string[] {
   const bits = res.precision.activationBits;
-  return res.precision.overRange.map(
-    (o) =>
-      `layer "${o.layer}": ${fmt(o.levels)} recorded levels need more than the hardware's ${bits} activation bits (up to ${o.maxBits})`,
-  );
+  const all = res.precision.overRange;
+  const need = (levels: number, maxBits: number) =>
+    `${fmt(levels)} recorded levels need more than the hardware's ${bits} activation bits (up to ${maxBits})`;
+  const line = (o: LevelOverRange) => `layer "${o.layer}": ${need(o.levels, o.maxBits)}`;
+  if (all.length <= OVER_RANGE_NAMED + 1) return all.map(line);
+  const named = [...all].sort((a, b) => b.levels - a.levels).slice(0, OVER_RANGE_NAMED);
+  const rest = all.filter((o) => !named.includes(o));
+  const levels = rest.reduce((n, o) => n + o.levels, 0);
+  const widest = Math.max(...rest.map((o) => o.maxBits));
+  return [
+    ...named.map(line),
+    `${rest.length} more layers: ${need(levels, widest)} (each layer: precision.overRange in summary.json or --json)`,
+  ];
 }
 
 /** The resource that bounds most of a run's cycles, with its share: "compute 71 %", "state SRAM 64 %". */

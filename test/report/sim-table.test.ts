@@ -1,7 +1,7 @@
 /** The console table's notes: frames slower than the frame period, and the trace's recording threshold beside the simulation's. */
 import { expect } from 'chai';
 import { loadHwModel, simulate, traceWorkload } from '../../sim/index.js';
-import { realTimeLegend, slowFramesLine, summaryTable, thresholdLine } from '../../src/cli/sim-table.js';
+import { OVER_RANGE_NAMED, overRangeLines, realTimeLegend, slowFramesLine, summaryTable, thresholdLine } from '../../src/cli/sim-table.js';
 import { recordingOf } from '../../traces/manifest.js';
 import { openTrace } from '../../traces/reader.js';
 
@@ -27,6 +27,26 @@ describe('console table (sim-table)', () => {
     );
     expect(slowFramesLine('x', [1, 2], 1e6 / 2)).to.equal(null);
     expect(slowFramesLine('x', [1, 3, 4], 1e6 / 2)).to.equal('x: 2 of 3 frames exceed the 0.002 ms frame period at 500000 fps (max 4 µs)');
+  });
+
+  it('names the layers whose levels do not fit one by one, and past a few, the ones with the most and one line for the rest', () => {
+    const precision = (n: number) => ({
+      activationBits: 8,
+      weightBits: 8,
+      accumulatorBits: 32,
+      overRange: Array.from({ length: n }, (_, i) => ({ layer: `l${i}`, levels: 10 * (i + 1), maxBits: 9 + (i % 3) })),
+    });
+    const few = overRangeLines({ precision: precision(OVER_RANGE_NAMED + 1) });
+    expect(few).to.have.length(OVER_RANGE_NAMED + 1);
+    expect(few[0]).to.equal('layer "l0": 10 recorded levels need more than the hardware\'s 8 activation bits (up to 9)');
+    const many = overRangeLines({ precision: precision(8) });
+    expect(many).to.deep.equal([
+      'layer "l7": 80 recorded levels need more than the hardware\'s 8 activation bits (up to 10)',
+      'layer "l6": 70 recorded levels need more than the hardware\'s 8 activation bits (up to 9)',
+      'layer "l5": 60 recorded levels need more than the hardware\'s 8 activation bits (up to 11)',
+      // l0–l4: 10 + 20 + 30 + 40 + 50 levels, the widest 11 bits (l2).
+      "5 more layers: 150 recorded levels need more than the hardware's 8 activation bits (up to 11) (each layer: precision.overRange in summary.json or --json)",
+    ]);
   });
 
   it('marks each mode real time or MISSED in a column, with a legend; no column without an fps', () => {
