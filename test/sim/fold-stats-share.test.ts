@@ -38,7 +38,7 @@ async function writeDepthwiseTrace(dir: string): Promise<void> {
   const rnd = () => (s = (Math.imul(s, 48271) >>> 0) % 0x7fffffff) / 0x7fffffff;
   const frame = (n: number) => Int8Array.from({ length: n }, () => (rnd() < 0.4 ? Math.floor(rnd() * 5) - 1 : 0));
   await writeTrace(dir, { model: { name: 'dw' }, frames: 4, fps: 10, layers }, (w) => {
-    for (let t = 0; t < 4; t++) layers.forEach((l, i) => w.appendFrame(i, frame(288)));
+    for (let t = 0; t < 4; t++) for (let i = 0; i < layers.length; i++) w.appendFrame(i, frame(288));
   });
 }
 
