@@ -273,6 +273,50 @@ export class DecodeScratch {
 }
 
 /**
+ * A version-2 record's changes applied to 1- or 2-byte integer levels (old + difference, wrapping as the element type
+ * does), listing the positions and old levels when `changed` is given: the general loop of DeltaDecoder.next, less its
+ * per-change branches on the version and level size, with one-byte gaps (most of them) read without the varint loop.
+ * False, with the levels partly updated, at the first malformed position.
+ */
+function applyChanges(
+  body: Uint8Array,
+  end: number,
+  n: number,
+  size: number,
+  levels: Uint8Array | Uint16Array,
+  elements: number,
+  changed: Uint32Array | null,
+  previous: Bits,
+): boolean {
+  let p = 0;
+  let q = end;
+  let last = -1;
+  for (let k = 0; k < n; k++) {
+    if (p >= end) return false;
+    let gap = body[p++]!;
+    if (gap >= 0x80) {
+      gap &= 0x7f;
+      for (let shift = 7; ; shift += 7) {
+        if (p >= end || shift > 28) return false;
+        const b = body[p++]!;
+        gap += (b & 0x7f) * 2 ** shift;
+        if (b < 0x80) break;
+      }
+    }
+    last += gap + 1;
+    if (last >= elements) return false;
+    const old = levels[last]!;
+    if (changed) {
+      changed[k] = last;
+      previous[k] = old;
+    }
+    levels[last] = old + (size === 1 ? body[q]! : body[q]! | (body[q + 1]! << 8));
+    q += size;
+  }
+  return p === end;
+}
+
+/**
  * Reads records in order into one frame of levels (`frame`, a view of a buffer it owns); `count`
  * is how many elements the last frame changed.
  */
@@ -364,6 +408,13 @@ export class DeltaDecoder {
     const changed = this.collect && t > 0 ? this.changed : null;
     const previous = this.previousBits;
     const diff = this.version === 2;
+    // The usual record (version 2, 1- or 2-byte integer levels) through a loop of its own; a malformed one falls
+    // through to the general loop below, which finds the same fault at the same position and names it.
+    if (diff && size <= 2 && applyChanges(body, end, n, size, levels as Uint8Array | Uint16Array, this.elements, changed, previous))
+      return this.frame;
+    p = 0;
+    q = end;
+    last = -1;
     for (let k = 0; k < n; k++) {
       let gap = 0;
       for (let shift = 0; ; shift += 7) {

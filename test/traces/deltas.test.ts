@@ -376,6 +376,36 @@ describe('traces: compact .deltas layer files', () => {
     expectInputError(() => [...readFrames(layer)], file, /frame 0: non-finite value NaN at element 2/, header.length);
   });
 
+  it('int8 / int16: a malformed record body is an error naming the frame, the fault and the record', async () => {
+    const body = (gaps: number[], levels: number[], size: number) =>
+      Buffer.concat([Buffer.from(gaps), Buffer.from(size === 1 ? Int8Array.from(levels).buffer : Int16Array.from(levels).buffer)]);
+    for (const [dtype, size] of [
+      ['int8', 1],
+      ['int16', 2],
+    ] as const) {
+      // frame 0 changes 2 of 4 levels: [gaps…] then their differences.
+      const cases: [Buffer, RegExp][] = [
+        [body([1, 5], [7, 7], size), /frame 0: position 7 outside a frame of 4 elements/], // positions 1, 7
+        [body([0, 0x80], [7, 7], size), /frame 0: bad position 1 of 2 in the compressed record/], // varint runs into the levels
+        [body([0, 0, 0], [7, 7], size), /frame 0: compressed record has 1 bytes after its 2 positions/], // one gap too many
+      ];
+      for (const [b, re] of cases) {
+        const c: Case = { dtype, input: [4], frames: 1, data: [[0, 1, 2, 3]] };
+        const dir = join(tempDir(), `m-${dtype}`);
+        await write(dir, c, 'deltas');
+        const file = join(dir, 'fc.deltas');
+        const z = deflateRawSync(b);
+        const rec = Buffer.alloc(8);
+        rec.writeUInt32LE(2, 0);
+        rec.writeUInt32LE(z.length, 4);
+        const header = Buffer.from(encodeDeltasHeader(dtype, [1, 4]));
+        writeFileSync(file, Buffer.concat([header, rec, z]));
+        const layer = openTrace(dir, { verify: false }).layers[0]!;
+        expectInputError(() => [...readFrames(layer)], file, re, header.length + 8); // the record body, after its head
+      }
+    }
+  });
+
   it('manifest: act.encoding must match the file extension and be a known encoding (errors name the key)', () => {
     const m = JSON.parse(readFileSync(join(SAMPLE, 'manifest.json'), 'utf8'));
     m.layers[0].act.encoding = 'deltas';
