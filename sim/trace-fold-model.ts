@@ -377,8 +377,9 @@ class LockstepSteps {
   of: EventStats | null = null;
   readonly kWords: number;
   readonly bits: Uint32Array;
-  readonly union: Float64Array;
-  readonly nz: Float64Array;
+  // Integer counts (a tile's steps ≤ K, its (event, output) pairs ≤ rows · K): 32 bits, half of a float's memory.
+  readonly union: Uint32Array;
+  readonly nz: Uint32Array;
   private readonly taps: TapGeometry | null;
   private readonly n: number;
   private readonly rows: number;
@@ -394,8 +395,8 @@ class LockstepSteps {
     this.kWords = Math.ceil(K / 32);
     this.taps = skipA ? tapGeometry(l, rows) : null;
     this.bits = skipA ? new Uint32Array(l.groups * rowTiles * this.kWords) : new Uint32Array(0);
-    this.union = new Float64Array(l.groups * rowTiles);
-    this.nz = new Float64Array(l.groups * rowTiles);
+    this.union = new Uint32Array(l.groups * rowTiles);
+    this.nz = new Uint32Array(l.groups * rowTiles);
     this.n = l.groups * rowTiles * K;
     this.rows = rows;
   }
@@ -521,7 +522,7 @@ function pixelTaps(g: TapGeometry, p: number): number {
  * once per pixel, then each tap takes the group's run of events, with its tile's counts summed in locals (a
  * read-modify-write of one tile's count per event would chain every event on the last one's store).
  */
-function eventSteps(geo: TapGeometry, idx: Uint32Array, bits: Uint32Array, union: Float64Array, nz: Float64Array): void {
+function eventSteps(geo: TapGeometry, idx: Uint32Array, bits: Uint32Array, union: Uint32Array, nz: Uint32Array): void {
   const { C, cin, rowTiles, kWords, tapK, tapTile } = geo;
   const n = idx.length;
   if (cin === 1 && kWords === 1) {
@@ -566,7 +567,7 @@ function eventSteps(geo: TapGeometry, idx: Uint32Array, bits: Uint32Array, union
  * pixel's taps are merged by tile first (a 3×3 kernel's nine taps fall in a few tiles of consecutive outputs) and each
  * event sets a few masks.
  */
-function depthwiseEventSteps(geo: TapGeometry, idx: Uint32Array, bits: Uint32Array, union: Float64Array, nz: Float64Array): void {
+function depthwiseEventSteps(geo: TapGeometry, idx: Uint32Array, bits: Uint32Array, union: Uint32Array, nz: Uint32Array): void {
   const { C, rowTiles, tapK, tapTile, tileOf, maskOf, countOf } = geo;
   const n = idx.length;
   let e = 0;
@@ -621,8 +622,8 @@ function countSteps(
   sign: 1 | -1,
   counts: Uint8Array | Uint16Array,
   bits: Uint32Array,
-  union: Float64Array,
-  nz: Float64Array,
+  union: Uint32Array,
+  nz: Uint32Array,
 ): void {
   const { C, cin, K, rowTiles, kWords, tapK, tapTile } = geo;
   const n = idx.length;
