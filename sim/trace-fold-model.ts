@@ -24,7 +24,7 @@
  * of the rows' event positions (a K-bit set per row tile, filled in one pass over events × taps), × the kept
  * share of weight vectors across the fold's columns with weight skipping (statistical, as weight zeros are).
  */
-import type { SystolicSpec } from './hw-model.js';
+import type { HwModel, SystolicSpec } from './hw-model.js';
 import {
   colsOfGroup,
   keptFraction,
@@ -106,6 +106,16 @@ export class FoldStatsCache {
     for (const m of this.entries.values()) n += m.size;
     return n;
   }
+}
+
+/**
+ * Which hw-models' fold models keep the same per-frame statistics in a FoldStatsCache (equal strings: the same
+ * entries), or null for one whose engine keeps none there (an event engine). What a sweep batches together.
+ */
+export function foldStatsFamily(hw: HwModel): string | null {
+  if (hw.kind !== 'systolic') return null;
+  const path = hw.dataflow === 'os' ? `os ${rowSyncOf(hw)}` : 'ws/is';
+  return `${path} rows ${hw.rows} skip ${hw.skipZeroActivations}`;
 }
 
 /** Where a layer's fold models may share their per-frame statistics: the cache, and which events they are given. */

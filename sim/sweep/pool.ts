@@ -2,16 +2,20 @@
  * Run sweep points: in this thread (workers = 0) or on a pool of worker threads, each importing the
  * pure sim library and handed one batch at a time (points differ in cost by orders of magnitude, so
  * dynamic dispatch balances better than fixed chunks). A topology's batch is one point; a trace's is
- * points at one threshold, which the worker simulates in one pass over the trace (job.ts runBatch):
- * batches as large as the points per worker, so the trace is read about once per worker and threshold,
- * as when activity was gathered per thread, but at most MAX_BATCH points, which bounds the memory of
+ * points at one threshold, which the worker simulates in one pass over the trace (job.ts runBatch).
+ * A threshold's points are shared out over the workers by family (`foldStatsFamily`: points whose fold
+ * models keep the same per-frame statistics, which one batch computes once for all of them), never more
+ * pieces than families: a sweep over bandwidth, buffers or energy is one pass on one worker, not a pass per
+ * worker that counts the same activity again. At most MAX_BATCH points a batch, which bounds the memory of
  * the simulations in flight. Rows arrive in completion order; callers sort.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InputError, type InputErrorWhere } from '../../lib/errors.js';
-import { bareMessage } from './patch.js';
+import { foldStatsFamily } from '../trace-fold-model.js';
+import { pointValues } from './grid.js';
 import { pointOfError, runBatch, thresholdOf, type Row, type SweepJob } from './job.js';
+import { bareMessage, pointConfig } from './patch.js';
 
 export type ToWorker = { points: number[] };
 export type FromWorker =
@@ -20,8 +24,8 @@ export type FromWorker =
 
 /**
  * The most points one pass over a trace simulates at once. Each holds its running sums and per-frame latencies, and
- * its engines' per-layer buffers (on centernet ~54 MiB a point at 4–16 rows: reports/bench-sweep-scale.md); the trace's
- * activity is counted once per pass, a small share of 16 points' simulation.
+ * its engines' per-layer buffers, shared by the points of one family (on centernet ~45 MiB per distinct rows value at
+ * 4–16 rows, ~1 MiB a point otherwise: reports/bench-sweep-scale.md); the trace's activity is counted once per pass.
  */
 export const MAX_BATCH = 16;
 
@@ -40,6 +44,28 @@ export function batchesOf(job: SweepJob, points: readonly number[], size: number
   return out;
 }
 
+/**
+ * A threshold's points for `workers` workers: its families (points of one foldStatsFamily, in order of first point) dealt
+ * to at most `workers` pieces, largest family first onto the piece with the fewest points, each piece cut into batches of
+ * at most MAX_BATCH. A family is split only by that cap.
+ */
+export function workerBatches(job: SweepJob, points: readonly number[], workers: number): number[][] {
+  const families = new Map<string, number[]>();
+  for (const p of points) {
+    const { hw } = pointConfig(job.baseSpec, job.baseSource, job.axes, pointValues(job.axes, p));
+    const key = foldStatsFamily(hw) ?? `point ${p}`;
+    const f = families.get(key);
+    if (f) f.push(p);
+    else families.set(key, [p]);
+  }
+  const pieces: number[][] = Array.from({ length: Math.max(1, Math.min(workers, families.size)) }, () => []);
+  const bySize = [...families.values()].sort((a, b) => b.length - a.length); // stable: ties keep their order
+  for (const f of bySize) pieces.reduce((min, q) => (q.length < min.length ? q : min)).push(...f);
+  return pieces.flatMap((q) =>
+    Array.from({ length: Math.ceil(q.length / MAX_BATCH) }, (_, i) => q.slice(i * MAX_BATCH, (i + 1) * MAX_BATCH)),
+  );
+}
+
 export interface PoolOptions {
   /** Worker threads; 0 runs in this thread. Default: one per core. */
   workers?: number;
@@ -56,8 +82,8 @@ function startWorker(job: SweepJob): Worker {
 }
 
 export async function runPoints(job: SweepJob, points: number[], opts: PoolOptions): Promise<void> {
-  const n = Math.min(opts.workers ?? defaultWorkers(), points.length);
-  if (n <= 0) {
+  const want = Math.min(opts.workers ?? defaultWorkers(), points.length);
+  if (want <= 0) {
     for (const batch of batchesOf(job, points, MAX_BATCH)) {
       const rows = runBatch(job, batch);
       batch.forEach((p, i) => opts.onRow(p, rows[i]!));
@@ -65,9 +91,11 @@ export async function runPoints(job: SweepJob, points: number[], opts: PoolOptio
     }
     return;
   }
-  // Per threshold, its points shared out over the workers (at most MAX_BATCH at once).
-  const perThreshold = batchesOf(job, points, Number.MAX_SAFE_INTEGER);
-  const batches = perThreshold.flatMap((g) => batchesOf(job, g, Math.min(MAX_BATCH, Math.ceil(g.length / n))));
+  // Per threshold, its points shared out over the workers by family (a topology: one point a batch).
+  const batches = job.trace
+    ? batchesOf(job, points, Number.MAX_SAFE_INTEGER).flatMap((g) => workerBatches(job, g, want))
+    : batchesOf(job, points, 1);
+  const n = Math.min(want, batches.length); // no worker without a batch
   const workers = Array.from({ length: n }, () => startWorker(job));
   let next = 0;
   let finished = 0;

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { loadHwModel, startSimulation, traceActivityStream, traceWorkload, type ActivityOptions } from '../../sim/index.js';
 import type { EventStats, FrameActivity } from '../../sim/activity.js';
-import { batchesOf, MAX_BATCH, parseSet, pointRunner, prepareSweep, runBatch, thresholdOf } from '../../sim/sweep/index.js';
+import { batchesOf, MAX_BATCH, parseSet, pointRunner, prepareSweep, runBatch, thresholdOf, workerBatches } from '../../sim/sweep/index.js';
 import { openTrace, type Trace } from '../../traces/reader.js';
 
 const TINY = new URL('../../traces/samples/tiny', import.meta.url).pathname;
@@ -114,5 +114,29 @@ describe('trace sweeps stream the trace', function () {
     }
     expect(batches).to.have.length(6); // 3 thresholds × 4 points each, in batches of ≤ 3
     expect(MAX_BATCH).to.be.at.least(1);
+  });
+
+  it('workers get whole families: points that share fold statistics are one pass, never split over idle workers', () => {
+    const sweep = (arch: string, axes: string[]) =>
+      prepareSweep({ trace: openTrace(TINY), hwModel: loadHwModel(arch), axes: axes.map(parseSet), mode: 'all', fps: 30 });
+    // Bandwidth and columns: one family (same rows and dataflow): one batch, whatever the workers.
+    const bw = sweep('delta-32x32', ['memories.dram.GBps=1,2,4,8', 'cols=16,32']);
+    expect(workerBatches(bw, [...Array(8).keys()], 4)).to.deep.equal([[0, 1, 2, 3, 4, 5, 6, 7]]);
+    // 3 bandwidths × 2 rows values (the last axis fastest: point p has rows index p % 2): a family per rows value.
+    const rows = sweep('delta-32x32', ['memories.dram.GBps=1,2,4', 'rows=8,16']);
+    const b = workerBatches(rows, [...Array(6).keys()], 4);
+    expect(b).to.have.length(2);
+    for (const batch of b) expect(new Set(batch.map((p) => p % 2)).size, JSON.stringify(b)).to.equal(1);
+    expect(b.flat().sort((x, y) => x - y)).to.deep.equal([...Array(6).keys()]);
+    // One worker: both families in one batch. An event engine shares nothing: as many pieces as workers.
+    expect(workerBatches(rows, [...Array(6).keys()], 1)).to.have.length(1);
+    const ev = sweep('seneca-like', ['memories.dram.GBps=1,2,4,8']);
+    expect(workerBatches(ev, [0, 1, 2, 3], 2)).to.deep.equal([
+      [0, 2],
+      [1, 3],
+    ]);
+    // Past MAX_BATCH a family is cut into batches of MAX_BATCH.
+    const big = sweep('delta-32x32', [`memories.dram.GBps=${Array.from({ length: MAX_BATCH + 2 }, (_, i) => i + 1).join(',')}`]);
+    expect(workerBatches(big, [...Array(MAX_BATCH + 2).keys()], 4).map((x) => x.length)).to.deep.equal([MAX_BATCH, 2]);
   });
 });
