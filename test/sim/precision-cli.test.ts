@@ -24,12 +24,18 @@ describe('simulate: levels wider than the hardware (CLI)', () => {
   const cli = (...args: string[]) =>
     spawnSync(process.execPath, [BIN, 'simulate', '--trace', trace, '--arch', 'delta-32x32', ...args], { encoding: 'utf8' });
 
-  it('warns with the count and the widest level, and still writes the run', () => {
+  it('warns with the count and the widest level, once (in the table, or on stderr beside JSON), and still writes the run', () => {
+    const warning = 'warning: layer "conv": 4 recorded levels need more than the hardware\'s 8 activation bits (up to 9)';
     const out = join(dir, 'run');
     const r = cli('--out', out);
     expect(r.status, r.stderr).to.equal(0);
-    expect(r.stderr).to.include('warning: layer "conv": 4 recorded levels need more than the hardware\'s 8 activation bits (up to 9)');
+    expect((r.stdout + r.stderr).split(warning)).to.have.length(2);
+    expect(r.stdout).to.include(warning);
     expect(existsSync(join(out, 'summary.json'))).to.equal(true);
+    const j = cli('--json');
+    expect(j.status, j.stderr).to.equal(0);
+    expect(j.stderr.split(warning)).to.have.length(2);
+    expect(() => JSON.parse(j.stdout)).not.to.throw();
   });
   it('--strict: exit 1, the same message naming the trace, nothing written', () => {
     const out = join(dir, 'strict');

@@ -118,7 +118,8 @@ const command: CommandModule<object, Args> = {
       ...(sens ? { [RUN_FILES.sensitivity]: sensitivityCsv(sens), [RUN_FILES.sensitivityJson]: sensitivityJson(sens) } : {}),
     });
     const res = a.out ? await writeRun(a.out, run, process.argv.slice(2), { layers: a.layers, extra }) : run();
-    for (const line of overRangeLines(res)) console.error(`warning: ${line}`);
+    // The table's notes carry them; JSON has no notes, so they go to stderr (once either way).
+    if (a.json) for (const line of overRangeLines(res)) console.error(`warning: ${line}`);
     console.log(a.json ? summaryJson(res).trimEnd() : summaryTable(res));
     if (sens) console.log(`\n${sensitivityTable(sens, a.out ? RUN_FILES.sensitivity : 'sensitivity.csv (with --out)')}`);
   },
