@@ -51,9 +51,16 @@ export function batchesOf(job: SweepJob, points: readonly number[], size: number
  */
 export function workerBatches(job: SweepJob, points: readonly number[], workers: number): number[][] {
   const families = new Map<string, number[]>();
+  // A point whose hw-model does not validate is a family of its own: its worker reports the error, as for any point.
+  const familyOf = (p: number): string | null => {
+    try {
+      return foldStatsFamily(pointConfig(job.baseSpec, job.baseSource, job.axes, pointValues(job.axes, p)).hw);
+    } catch {
+      return null;
+    }
+  };
   for (const p of points) {
-    const { hw } = pointConfig(job.baseSpec, job.baseSource, job.axes, pointValues(job.axes, p));
-    const key = foldStatsFamily(hw) ?? `point ${p}`;
+    const key = familyOf(p) ?? `point ${p}`;
     const f = families.get(key);
     if (f) f.push(p);
     else families.set(key, [p]);
