@@ -11,7 +11,8 @@ import type { FoldModel } from '../../sim/fold-model.js';
 import { computeLayer } from '../../sim/mapping.js';
 import { traceFoldModels } from '../../sim/trace-fold-model.js';
 import { gemmOf } from '../../sim/workload.js';
-import { convOutputSize } from '../../traces/layer.js';
+import { convOutputSize, layerOf } from '../../traces/layer.js';
+import { completeLayer } from '../../traces/synthetic.js';
 import { naiveIm2col } from '../support/im2col.js';
 import { smallConvLayers } from '../support/layer-arb.js';
 import { validateLayer, type Layer } from '../../traces/layer.js';
@@ -119,19 +120,7 @@ describe('activity moved on by change lists equals activity counted from scratch
 
   it('receptive-field counts hold all K events at the 8- and 16-bit boundaries (K = 255, 256), counted and by change lists', () => {
     for (const C of [255, 256]) {
-      const l = validateLayer({
-        name: 'k',
-        op: 'conv2d',
-        input: [2, 2, C],
-        output: [2, 2, 1],
-        kernel: [1, 1],
-        stride: [1, 1],
-        padding: [0, 0, 0, 0],
-        dilation: [1, 1],
-        groups: 1,
-        weightBits: 8,
-        weightDensity: 1,
-      });
+      const l = validateLayer(layerOf(completeLayer({ name: 'k', op: 'conv2d', input: [2, 2, C], kernel: [1, 1], outChannels: 1 })));
       const n = 4 * C;
       const full = new Int16Array(n).fill(1);
       const rfOf = (a: LayerActivity<EventStats>) => [Array.from(a.sparse!.rf), Array.from(a.delta!.rf)];

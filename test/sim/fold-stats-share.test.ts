@@ -12,6 +12,7 @@ import { loadHwModel, startSimulation, traceActivityStream, traceWorkload, type 
 import { parseSet, pointConfig, specOf } from '../../sim/sweep/index.js';
 import { FoldStatsCache } from '../../sim/trace-fold-model.js';
 import { openTrace, type Trace } from '../../traces/reader.js';
+import { completeLayer } from '../../traces/synthetic.js';
 import { writeTrace } from '../../traces/writer.js';
 
 const TINY = new URL('../../traces/samples/tiny', import.meta.url).pathname;
@@ -19,21 +20,11 @@ const base = loadHwModel('delta-32x32');
 
 /** A depthwise 3×3 layer and the 1×1 convolution after it, 4 frames of int8 levels from a fixed generator. */
 async function writeDepthwiseTrace(dir: string): Promise<void> {
-  const conv = (name: string, input: number[], output: number[], k: number, groups: number) => ({
-    name,
-    op: 'conv2d' as const,
-    input,
-    output,
-    kernel: [k, k] as [number, number],
-    stride: [1, 1] as [number, number],
-    padding: (k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0]) as [number, number, number, number],
-    dilation: [1, 1] as [number, number],
-    groups,
-    weightBits: 8,
-    weightDensity: 1,
-    act: { dtype: 'int8' as const, scale: 0.1, signed: true },
-  });
-  const layers = [conv('dw', [6, 6, 8], [6, 6, 8], 3, 8), conv('pw', [6, 6, 8], [6, 6, 16], 1, 1)];
+  const int8 = { dtype: 'int8' as const, signed: true };
+  const layers = [
+    completeLayer({ name: 'dw', op: 'depthwise2d', input: [6, 6, 8], ...int8 }),
+    completeLayer({ name: 'pw', op: 'conv2d', input: [6, 6, 8], kernel: [1, 1], outChannels: 16, ...int8 }),
+  ];
   let s = 7;
   const rnd = () => (s = (Math.imul(s, 48271) >>> 0) % 0x7fffffff) / 0x7fffffff;
   const frame = (n: number) => Int8Array.from({ length: n }, () => (rnd() < 0.4 ? Math.floor(rnd() * 5) - 1 : 0));
