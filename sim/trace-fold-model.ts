@@ -109,14 +109,17 @@ export class FoldStatsCache {
 }
 
 /**
- * Which hw-models' fold models keep the same per-frame statistics in a FoldStatsCache (equal strings: the same
- * entries), or null for one whose engine keeps none there (an event engine). What a sweep batches together.
+ * What an array's fold models keep in a FoldStatsCache (per layer and kind of events), as a key: ws and is the events
+ * per K-tile, os with lock-step rows its step sets; null where they keep nothing there (os with independent rows: small
+ * buffers of each model's own). Equal keys share entries.
  */
-export function foldStatsFamily(hw: HwModel): string | null {
-  if (hw.kind !== 'systolic') return null;
-  const path = hw.dataflow === 'os' ? `os ${rowSyncOf(hw)}` : 'ws/is';
-  return `${path} rows ${hw.rows} skip ${hw.skipZeroActivations}`;
+function foldStatsKey(hw: Pick<SystolicSpec, 'rows' | 'dataflow' | 'skipZeroActivations' | 'rowSync'>): string | null {
+  if (hw.dataflow !== 'os') return `k-tiles ${hw.rows}`;
+  return rowSyncOf(hw) === 'lockstep' ? `lockstep ${hw.skipZeroActivations} ${hw.rows}` : null;
 }
+
+/** Which hw-models' fold models share their per-frame statistics (equal strings), or null: what a sweep batches together. */
+export const foldStatsFamily = (hw: HwModel): string | null => (hw.kind === 'systolic' ? foldStatsKey(hw) : null);
 
 /** Where a layer's fold models may share their per-frame statistics: the cache, and which events they are given. */
 export interface FoldStatsShare {
@@ -137,8 +140,9 @@ export function traceFoldModels(
   share?: FoldStatsShare,
 ): (w: EventStats, weightDensity: number) => FoldModel {
   // Without a share: a private entry, recomputed at every call (a caller may refill the same events object).
-  const entryOf = <T extends { of: EventStats | null }>(key: string, make: () => T): T =>
-    share ? share.cache.entry(l, `${key} ${hw.rows} ${share.kind}`, make) : make();
+  const key = foldStatsKey(hw);
+  const entryOf = <T extends { of: EventStats | null }>(make: () => T): T =>
+    share && key !== null ? share.cache.entry(l, `${key} ${share.kind}`, make) : make();
   /** Whether `e` must be computed from `w` (then marked as computed from it). */
   const stale = (e: { of: EventStats | null }, w: EventStats): boolean => {
     if (share && e.of === w) return false;
@@ -156,7 +160,7 @@ export function traceFoldModels(
     // over rf, done on the frame's first fold; every column tile of a row tile reuses them.
     const rowTiles = Math.ceil(M / hw.rows);
     if (rowSyncOf(hw) === 'lockstep') {
-      const steps = entryOf(`lockstep ${hw.skipZeroActivations}`, () => new LockstepSteps(l, hw.rows, rowTiles, hw.skipZeroActivations));
+      const steps = entryOf(() => new LockstepSteps(l, hw.rows, rowTiles, hw.skipZeroActivations));
       return lockstepOs(hw, rowTiles, steps, stale);
     }
     const nz = new Float64Array(l.groups * rowTiles);
@@ -206,7 +210,7 @@ export function traceFoldModels(
     };
   }
   const tiles = Math.ceil(gemmOf(l).K / hw.rows);
-  const perKTile = entryOf('k-tiles', () => ({ of: null as EventStats | null, counts: new Int32Array(l.groups * M * tiles) }));
+  const perKTile = entryOf(() => ({ of: null as EventStats | null, counts: new Int32Array(l.groups * M * tiles) }));
   const { counts } = perKTile;
   const ktOf = (rowStart: number) => Math.floor(rowStart / hw.rows);
   if (hw.dataflow === 'ws') {
